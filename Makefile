@@ -1,0 +1,32 @@
+# Duet's two entry points: `make demo` runs the main job, `make test` the whole
+# test suite. Each installs what is missing first and says so.
+SHELL := /bin/bash
+export PATH := $(PATH):/opt/swift/usr/bin
+SWIFT ?= swift
+DEMO_CONFIG ?= examples/serverless.yaml
+
+.PHONY: demo test deps build release bench clean
+
+deps:
+	@./scripts/install-deps.sh
+
+build: deps
+	$(SWIFT) build
+
+release: deps
+	$(SWIFT) build -c release
+
+# The main job. Until the pipeline exists it simulates the example configuration.
+demo: release
+	.build/release/duet simulate $(DEMO_CONFIG)
+
+test: deps
+	$(SWIFT) build --build-tests
+	$(SWIFT) test --skip-build --parallel --num-workers 2
+
+bench: release
+	.build/release/duet bench simulate --scenario r1
+	.build/release/duet bench simulate --scenario batching
+
+clean:
+	rm -rf .build

@@ -1,0 +1,44 @@
+// swift-tools-version: 6.0
+// Duet: fast, accurate surrogates of serverless batch tandems.
+//
+// Dependencies point one way: C modules, thin wrappers, domain logic, the tool.
+// System libraries (libzmq, OpenBLAS) are added as `.systemLibrary` targets with a
+// module map and `shim.h` under Sources/C*/; `scripts/install-deps.sh` installs
+// their Debian packages.
+import PackageDescription
+
+let package = Package(
+    name: "duet",
+    platforms: [.macOS(.v13)],
+    products: [
+        .executable(name: "duet", targets: ["duet"]),
+        .library(name: "Simulation", targets: ["Simulation"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        .package(url: "https://github.com/jpsim/Yams", from: "6.0.0"),
+        .package(url: "https://github.com/HdrHistogram/hdrhistogram-swift", from: "0.2.0"),
+    ],
+    targets: [
+        // The tandem model of MODEL.md: configuration, random streams, engine, statistics.
+        .target(
+            name: "Simulation",
+            dependencies: [
+                .product(name: "Yams", package: "Yams"),
+                .product(name: "Histogram", package: "hdrhistogram-swift"),
+            ],
+            swiftSettings: [.unsafeFlags(["-Ounchecked"], .when(configuration: .release))]
+        ),
+        // The command-line tool: parses, validates and calls the libraries.
+        .executableTarget(
+            name: "duet",
+            dependencies: [
+                "Simulation",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
+        ),
+        .testTarget(name: "SimulationTests", dependencies: ["Simulation"]),
+        // Runs the built `duet` binary end to end.
+        .testTarget(name: "duetTests", dependencies: ["duet"]),
+    ]
+)

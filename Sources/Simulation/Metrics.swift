@@ -1,0 +1,172 @@
+// The metrics of MODEL.md: their names, how one replication measures them, and how
+// replications combine into estimates with 95% confidence half-widths.
+
+import Histogram
+
+/// The metrics in a fixed order. Names are MODEL.md's user-facing ones; station
+/// metrics are dotted and 1-based (`stations.2.meanQueueWait`), as in datasets.
+public enum MetricCatalog {
+    public static let systemMetrics = [
+        "meanResponse", "p50Response", "p95Response", "p99Response", "throughput", "meanJobsInSystem",
+    ]
+    public static let stationMetrics = [
+        "meanResponse", "meanBufferWait", "meanQueueWait", "utilization", "meanBatchSize",
+        "coldStartFraction", "instanceSecondsPerJob",
+    ]
+    public static let stationCount = 2
+
+    /// Every metric's flat name, in the order of a `MetricVector`.
+    public static let names: [String] = systemMetrics + (1...stationCount).flatMap { station in
+        stationMetrics.map { "stations.\(station).\($0)" }
+    }
+
+    /// Position of a flat name in a `MetricVector`.
+    public static func index(of name: String) -> Int? { names.firstIndex(of: name) }
+
+    static func stationIndex(_ station: Int, _ metric: Int) -> Int {
+        systemMetrics.count + station * stationMetrics.count + metric
+    }
+}
+
+/// One value per metric, in `MetricCatalog.names` order.
+public typealias MetricVector = [Double]
+
+/// Percentiles come from an HDR histogram of response times in nanoseconds with
+/// three significant digits: a reported percentile is within 0.1% (relative) of the
+/// nearest-rank value, plus at most 1 ns of truncation.
+public enum PercentileMethod {
+    public static let description =
+        "HDR histogram (3 significant digits): nearest-rank percentiles within 0.1% relative error"
+    static let nanosecondsPerSecond = 1e9
+    static let highestTrackable: UInt64 = 1 << 62
+}
+
+/// Accumulates one replication's measurements (the engine's observer).
+public struct MetricsAccumulator: TandemObserver {
+    let firstKeptJob: Int
+    var responseSum = 0.0
+    var keptJobs = 0
+    var histogram = Histogram<UInt64>(highestTrackableValue: PercentileMethod.highestTrackable,
+                                      numberOfSignificantValueDigits: .three)
+
+    /// Per station: sums over kept jobs and over counted invocations.
+    var stationResponse = [0.0, 0.0]
+    var stationBufferWait = [0.0, 0.0]
+    var stationQueueWait = [0.0, 0.0]
+    var stationKeptJobs = [0, 0]
+    var invocations = [0, 0]
+    var invocationJobs = [0, 0]
+    var coldStarts = [0, 0]
+    var busySeconds = [0.0, 0.0]
+
+    public init(firstKeptJob: Int) {
+        self.firstKeptJob = firstKeptJob
+    }
+
+    @inline(__always)
+    public mutating func stationJob(station: Int, job: Int, enter: Double, release: Double, dispatch: Double,
+                                    completion: Double) {
+        guard job >= firstKeptJob else { return }
+        stationResponse[station] += completion - enter
+        stationBufferWait[station] += release - enter
+        stationQueueWait[station] += dispatch - release
+        stationKeptJobs[station] += 1
+    }
+
+    @inline(__always)
+    public mutating func invocation(station: Int, firstJob: Int, jobs: Int, dispatch: Double, completion: Double,
+                                    cold: Bool) {
+        // An invocation counts when its first job is kept (fine point 6).
+        guard firstJob >= firstKeptJob else { return }
+        invocations[station] += 1
+        invocationJobs[station] += jobs
+        if cold { coldStarts[station] += 1 }
+        busySeconds[station] += completion - dispatch
+    }
+
+    @inline(__always)
+    public mutating func jobCompleted(job: Int, arrival: Double, completion: Double) {
+        guard job >= firstKeptJob else { return }
+        let response = completion - arrival
+        responseSum += response
+        keptJobs += 1
+        let nanoseconds = response * PercentileMethod.nanosecondsPerSecond
+        histogram.record(nanoseconds < 4e18 ? UInt64(nanoseconds) : PercentileMethod.highestTrackable - 1)
+    }
+
+    /// The replication's metrics over the window from the first kept job's arrival
+    /// to the last arrival.
+    public func metrics(windowStart: Double, windowEnd: Double, servers: [Int]) -> MetricVector {
+        var values = MetricVector(repeating: .nan, count: MetricCatalog.names.count)
+        let elapsed = windowEnd - windowStart
+        let kept = Double(keptJobs)
+        values[0] = responseSum / kept
+        values[1] = percentile(50)
+        values[2] = percentile(95)
+        values[3] = percentile(99)
+        values[4] = kept / elapsed
+        // Little's law over the window: the time-average number in system is the
+        // kept jobs' total sojourn divided by the window length.
+        values[5] = responseSum / elapsed
+        for station in 0..<MetricCatalog.stationCount {
+            let jobs = Double(stationKeptJobs[station])
+            let base = MetricCatalog.stationIndex(station, 0)
+            values[base + 0] = stationResponse[station] / jobs
+            values[base + 1] = stationBufferWait[station] / jobs
+            values[base + 2] = stationQueueWait[station] / jobs
+            values[base + 3] = busySeconds[station] / (Double(servers[station]) * elapsed)
+            values[base + 4] = Double(invocationJobs[station]) / Double(invocations[station])
+            values[base + 5] = Double(coldStarts[station]) / Double(invocations[station])
+            values[base + 6] = busySeconds[station] / Double(invocationJobs[station])
+        }
+        return values
+    }
+
+    func percentile(_ q: Double) -> Double {
+        guard keptJobs > 0 else { return .nan }
+        return Double(histogram.valueAtPercentile(q)) / PercentileMethod.nanosecondsPerSecond
+    }
+}
+
+/// A mean across replications with its Student-t 95% half-width (nil with one
+/// replication).
+public struct Estimate: Sendable, Equatable {
+    public var mean: Double
+    public var ci95: Double?
+
+    public init(mean: Double, ci95: Double?) {
+        self.mean = mean
+        self.ci95 = ci95
+    }
+
+    /// Combines independent replications' values.
+    public init(replications values: [Double]) {
+        let n = Double(values.count)
+        mean = values.reduce(0, +) / n
+        guard values.count > 1 else { ci95 = nil; return }
+        let m = mean
+        let variance = values.reduce(0) { $0 + ($1 - m) * ($1 - m) } / (n - 1)
+        ci95 = StudentT.quantile975(degreesOfFreedom: values.count - 1) * (variance / n).squareRoot()
+    }
+}
+
+public enum StudentT {
+    /// Two-sided 95% critical values t(0.975, df) for df = 1 ... 30.
+    static let table: [Double] = [
+        12.706, 4.303, 3.182, 2.776, 2.571, 2.447, 2.365, 2.306, 2.262, 2.228,
+        2.201, 2.179, 2.160, 2.145, 2.131, 2.120, 2.110, 2.101, 2.093, 2.086,
+        2.080, 2.074, 2.069, 2.064, 2.060, 2.056, 2.052, 2.048, 2.045, 2.042,
+    ]
+
+    /// t(0.975, df): the table up to 30, then the Cornish-Fisher expansion around
+    /// the normal quantile (error below 1e-4 for df > 30).
+    public static func quantile975(degreesOfFreedom df: Int) -> Double {
+        precondition(df >= 1)
+        if df <= table.count { return table[df - 1] }
+        let z = 1.959964
+        let v = Double(df)
+        let z3 = z * z * z, z5 = z3 * z * z, z7 = z5 * z * z
+        return z + (z3 + z) / (4 * v) + (5 * z5 + 16 * z3 + 3 * z) / (96 * v * v)
+            + (3 * z7 + 19 * z5 + 17 * z3 - 15 * z) / (384 * v * v * v)
+    }
+}

@@ -1,0 +1,156 @@
+// The tandem batch model of MODEL.md as plain values.
+//
+// These types hold what a configuration file says, already validated: a
+// `TandemConfig` that exists is one the engine can simulate (except for stability,
+// which `TandemConfig.offeredLoads` and the engine check).
+
+/// A positive random quantity described by its mean and squared coefficient of
+/// variation, with the family MODEL.md derives from the scv:
+/// 0 deterministic, (0, 1) Erlang-k with k = round(1/scv), 1 exponential,
+/// > 1 two-phase hyperexponential with balanced means.
+public struct MomentSpec: Sendable, Equatable, Hashable, Codable {
+    public var mean: Double
+    public var scv: Double
+
+    public init(mean: Double, scv: Double = 1) {
+        self.mean = mean
+        self.scv = scv
+    }
+}
+
+/// How many jobs one arriving batch carries.
+public enum BatchSizeSpec: Sendable, Equatable, Hashable {
+    /// Every batch carries exactly `size` jobs.
+    case deterministic(Int)
+    /// Support 1, 2, ... with the given mean (>= 1).
+    case geometric(mean: Double)
+    /// Uniform on 1 ... 2*mean-1; `mean` is a whole or half number >= 1.
+    case uniform(mean: Double)
+    /// `values[i]` with probability `weights[i] / sum(weights)`.
+    case empirical(values: [Int], weights: [Double])
+
+    /// The mean batch size E[B].
+    public var mean: Double {
+        switch self {
+        case .deterministic(let size): return Double(size)
+        case .geometric(let mean), .uniform(let mean): return mean
+        case .empirical(let values, let weights):
+            let total = weights.reduce(0, +)
+            return zip(values, weights).reduce(0) { $0 + Double($1.0) * $1.1 } / total
+        }
+    }
+
+    /// The name used in configuration files and datasets (`batch.dist`).
+    public var distName: String {
+        switch self {
+        case .deterministic: return "deterministic"
+        case .geometric: return "geometric"
+        case .uniform: return "uniform"
+        case .empirical: return "empirical"
+        }
+    }
+}
+
+/// One serverless function of the tandem (MODEL.md, "Stations").
+public struct StationConfig: Sendable, Equatable, Hashable {
+    public var name: String?
+    /// Concurrency limit: most instances alive at once.
+    public var servers: Int
+    /// Per-job work X, seconds.
+    public var service: MomentSpec
+    /// Fixed time added to every invocation, seconds.
+    public var setup: Double
+    /// K: most jobs in one invocation.
+    public var maxBatch: Int
+    /// tau: longest a job waits in the batch buffer, seconds.
+    public var timeout: Double
+    /// Start-up delay of a new instance; mean 0 means no delay (a cold start is
+    /// still counted).
+    public var coldStart: MomentSpec
+    /// Idle seconds after which an instance is reclaimed; `.infinity` keeps it forever.
+    public var keepAlive: Double
+
+    public init(
+        name: String? = nil, servers: Int = 1, service: MomentSpec, setup: Double = 0,
+        maxBatch: Int = 1, timeout: Double = 0, coldStart: MomentSpec = MomentSpec(mean: 0, scv: 1),
+        keepAlive: Double = .infinity
+    ) {
+        self.name = name
+        self.servers = servers
+        self.service = service
+        self.setup = setup
+        self.maxBatch = maxBatch
+        self.timeout = timeout
+        self.coldStart = coldStart
+        self.keepAlive = keepAlive
+    }
+}
+
+/// How long to simulate and how to estimate (MODEL.md, "Estimation").
+public struct RunSettings: Sendable, Equatable, Hashable {
+    /// Jobs per replication (with `precision`, the first try).
+    public var jobs: Int
+    public var replications: Int
+    /// Fraction of each replication's jobs dropped as warm-up.
+    public var warmup: Double
+    public var seed: UInt64
+    /// When set, jobs are added until the 95% half-width of `meanResponse` is
+    /// below `precision` x mean, up to `maxJobs` per replication.
+    public var precision: Double?
+    public var maxJobs: Int
+    /// Worker threads for replications; nil means all cores.
+    public var threads: Int?
+
+    public init(
+        jobs: Int = 100_000, replications: Int = 5, warmup: Double = 0.1, seed: UInt64 = 1,
+        precision: Double? = nil, maxJobs: Int = 20_000_000, threads: Int? = nil
+    ) {
+        self.jobs = jobs
+        self.replications = replications
+        self.warmup = warmup
+        self.seed = seed
+        self.precision = precision
+        self.maxJobs = maxJobs
+        self.threads = threads
+    }
+}
+
+/// A complete configuration: workload, two stations, run settings.
+public struct TandemConfig: Sendable, Equatable, Hashable {
+    /// Renewal batch arrivals: `mean` is the mean inter-batch time (1 / rate).
+    public var interArrival: MomentSpec
+    public var batch: BatchSizeSpec
+    public var stations: [StationConfig]
+    public var run: RunSettings
+
+    public init(arrivalRate: Double, arrivalScv: Double = 1, batch: BatchSizeSpec = .deterministic(1),
+                stations: [StationConfig], run: RunSettings = RunSettings()) {
+        self.interArrival = MomentSpec(mean: 1 / arrivalRate, scv: arrivalScv)
+        self.batch = batch
+        self.stations = stations
+        self.run = run
+    }
+
+    /// Batches per second.
+    public var arrivalRate: Double { 1 / interArrival.mean }
+
+    /// Jobs per second entering station 1 (and, in steady state, station 2).
+    public var jobRate: Double { arrivalRate * batch.mean }
+
+    /// The offered load of each station: the fraction of its servers' capacity the
+    /// job stream needs when every invocation is full (setup spread over `maxBatch`
+    /// jobs). This is a lower bound of the real load (smaller invocations pay setup
+    /// more often, cold starts add time), so a load >= 1 is surely unstable.
+    public var offeredLoads: [Double] {
+        stations.map { station in
+            jobRate * (station.service.mean + station.setup / Double(station.maxBatch))
+                / Double(station.servers)
+        }
+    }
+}
+
+/// A station's label for messages: "station 2 (cloud)".
+public func stationLabel(_ index: Int, _ station: StationConfig) -> String {
+    if let name = station.name, !name.isEmpty { return "station \(index + 1) (\(name))" }
+    return "station \(index + 1)"
+}

@@ -1,0 +1,142 @@
+// Runs replications in parallel and turns them into the report of MODEL.md.
+
+import Foundation
+
+/// The result of simulating one configuration.
+public struct SimulationReport: Sendable {
+    /// One estimate per metric, in `MetricCatalog.names` order; empty when unstable.
+    public var estimates: [Estimate]
+    public var stationNames: [String?]
+    /// Jobs per replication in the final round, and replications.
+    public var jobsPerReplication: Int
+    public var replications: Int
+    public var stable: Bool
+    public var unstableReason: String?
+    /// With a precision target: whether it was met before `maxJobs`.
+    public var precisionTarget: Double?
+    public var precisionMet: Bool?
+    /// Wall-clock seconds spent simulating.
+    public var seconds: Double
+
+    /// Jobs simulated in the final round, all replications together.
+    public var jobs: Int { jobsPerReplication * replications }
+
+    public func estimate(_ name: String) -> Estimate? {
+        guard stable, let index = MetricCatalog.index(of: name) else { return nil }
+        return estimates[index]
+    }
+}
+
+public enum Simulator {
+    /// Simulates `config` as its `run` settings say: `replications` independent
+    /// replications of `jobs` jobs on `threads` threads, adding jobs until the
+    /// precision target is met when one is set. The numbers do not depend on the
+    /// thread count.
+    public static func simulate(_ config: TandemConfig) -> SimulationReport {
+        let started = DispatchTime.now().uptimeNanoseconds
+        let settings = config.run
+        var jobs = settings.jobs
+        while true {
+            let outcomes = runReplications(config, jobs: jobs)
+            var report = makeReport(config, jobs: jobs, outcomes: outcomes)
+            report.seconds = Double(DispatchTime.now().uptimeNanoseconds - started) / 1e9
+            guard report.stable, let target = settings.precision else { return report }
+            let response = report.estimates[0]
+            let relative = (response.ci95 ?? .infinity) / response.mean
+            report.precisionTarget = target
+            report.precisionMet = relative <= target
+            if relative <= target || jobs >= settings.maxJobs { return report }
+            // The half-width shrinks like 1/sqrt(jobs): aim a little past the target,
+            // and at least double so the number of rounds stays small.
+            let needed = Double(jobs) * (relative / target) * (relative / target) * 1.2
+            jobs = min(settings.maxJobs, max(2 * jobs, Int(min(needed, 1e15))))
+        }
+    }
+
+    /// One replication: the metrics over its measurement window, or why it was unstable.
+    public static func runReplication(_ config: TandemConfig, replication: Int, jobs: Int)
+        -> Result<MetricVector, UnstableRun>
+    {
+        let firstKept = firstKeptJob(jobs: jobs, warmup: config.run.warmup)
+        var accumulator = MetricsAccumulator(firstKeptJob: firstKept)
+        let engine = TandemEngine(config: config, replication: replication)
+        let (outcome, start, end) = engine.run(jobs: jobs, firstKeptJob: firstKept, observer: &accumulator)
+        switch outcome {
+        case .completed:
+            return .success(accumulator.metrics(windowStart: start, windowEnd: end,
+                                                servers: config.stations.map(\.servers)))
+        case .unstable(let reason):
+            return .failure(UnstableRun(reason: reason))
+        }
+    }
+
+    /// Jobs numbered below this are warm-up: floor(warmup x N), leaving at least one.
+    public static func firstKeptJob(jobs: Int, warmup: Double) -> Int {
+        min(jobs - 1, Int((warmup * Double(jobs)).rounded(.down)))
+    }
+
+    static func runReplications(_ config: TandemConfig, jobs: Int) -> [Result<MetricVector, UnstableRun>] {
+        let count = config.run.replications
+        let threads = max(1, min(count, config.run.threads ?? ProcessInfo.processInfo.activeProcessorCount))
+        let results = ResultSlots<Result<MetricVector, UnstableRun>>(count: count)
+        // Each worker takes the next replication number; results land in their own
+        // slot, so the order of completion does not matter.
+        DispatchQueue.concurrentPerform(iterations: threads) { _ in
+            while let replication = results.claimNext() {
+                results.store(runReplication(config, replication: replication, jobs: jobs), at: replication)
+            }
+        }
+        return results.values()
+    }
+
+    static func makeReport(_ config: TandemConfig, jobs: Int, outcomes: [Result<MetricVector, UnstableRun>])
+        -> SimulationReport
+    {
+        var report = SimulationReport(
+            estimates: [], stationNames: config.stations.map(\.name), jobsPerReplication: jobs,
+            replications: outcomes.count, stable: true, unstableReason: nil, precisionTarget: nil,
+            precisionMet: nil, seconds: 0)
+        var vectors: [MetricVector] = []
+        for (replication, outcome) in outcomes.enumerated() {
+            switch outcome {
+            case .success(let vector): vectors.append(vector)
+            case .failure(let unstable):
+                report.stable = false
+                report.unstableReason = report.unstableReason ?? "replication \(replication + 1): \(unstable.reason)"
+            }
+        }
+        if report.stable {
+            report.estimates = MetricCatalog.names.indices.map { metric in
+                Estimate(replications: vectors.map { $0[metric] })
+            }
+        }
+        return report
+    }
+}
+
+public struct UnstableRun: Error, Sendable {
+    public var reason: String
+}
+
+/// Fixed slots filled by concurrent workers, with a shared counter handing out work.
+final class ResultSlots<Value>: @unchecked Sendable {
+    private let lock = NSLock()
+    private var slots: [Value?]
+    private var next = 0
+
+    init(count: Int) { slots = Array(repeating: nil, count: count) }
+
+    func claimNext() -> Int? {
+        lock.lock(); defer { lock.unlock() }
+        guard next < slots.count else { return nil }
+        next += 1
+        return next - 1
+    }
+
+    func store(_ value: Value, at index: Int) {
+        lock.lock(); defer { lock.unlock() }
+        slots[index] = value
+    }
+
+    func values() -> [Value] { slots.map { $0! } }
+}

@@ -1,0 +1,122 @@
+// One station's instances and invocation queue, advanced by the Kiefer-Wolfowitz
+// recursion: with a FCFS invocation queue, an invocation's dispatch time follows
+// from its release time and the instances' free times alone, so no event list is
+// needed.
+
+/// What happened to one invocation at a station.
+@usableFromInline
+struct Dispatch {
+    @usableFromInline var dispatch: Double
+    @usableFromInline var completion: Double
+    @usableFromInline var cold: Bool
+
+    @inlinable init(dispatch: Double, completion: Double, cold: Bool) {
+        self.dispatch = dispatch
+        self.completion = completion
+        self.cold = cold
+    }
+}
+
+@usableFromInline
+struct StationState {
+    @usableFromInline let servers: Int
+    @usableFromInline let maxBatch: Int
+    @usableFromInline let timeout: Double
+    @usableFromInline let setup: Double
+    @usableFromInline let keepAlive: Double
+    @usableFromInline let service: MomentSampler
+    @usableFromInline let coldStart: MomentSampler
+    @usableFromInline var serviceStream: RandomStream
+    @usableFromInline var coldStream: RandomStream
+
+    /// When each instance slot frees (or freed). `-infinity` marks a slot whose
+    /// instance has never started; a slot idle for longer than `keepAlive` holds a
+    /// reclaimed instance, which is the same as an empty slot.
+    @usableFromInline var slotFree: [Double]
+    /// FCFS: no invocation is dispatched before the one released ahead of it.
+    @usableFromInline var lastDispatch: Double = -.infinity
+
+    init(_ config: StationConfig, station: Int, seed: UInt64, replication: Int) {
+        servers = config.servers
+        maxBatch = config.maxBatch
+        timeout = config.timeout
+        setup = config.setup
+        keepAlive = config.keepAlive
+        service = MomentSampler(config.service)
+        coldStart = MomentSampler(config.coldStart)
+        serviceStream = RandomStream(seed: seed, replication: replication, purpose: .service(station))
+        coldStream = RandomStream(seed: seed, replication: replication, purpose: .coldStart(station))
+        slotFree = Array(repeating: -.infinity, count: config.servers)
+    }
+
+    /// Dispatches an invocation of `jobs` jobs released at `release` (MODEL.md rules
+    /// 2 to 4) and returns when it starts and completes and whether it started cold.
+    @inlinable @inline(__always)
+    mutating func dispatch(release: Double, jobs: Int) -> Dispatch {
+        // The earliest the invocation can start: released, and behind its elders.
+        let ready = release > lastDispatch ? release : lastDispatch
+        // Most recently freed idle slot at `ready` (rule 3), and the first slot to free
+        // in case all are busy.
+        var idleSlot = -1
+        var idleFree = -Double.infinity
+        var firstSlot = 0
+        var firstFree = Double.infinity
+        for slot in 0..<servers {
+            let free = slotFree[slot]
+            if free <= ready {
+                if idleSlot < 0 || free > idleFree { idleSlot = slot; idleFree = free }
+            } else if free < firstFree {
+                firstFree = free; firstSlot = slot
+            }
+        }
+        let start: Double
+        let slot: Int
+        let cold: Bool
+        if idleSlot >= 0 {
+            start = ready
+            slot = idleSlot
+            // Idle for exactly keepAlive is still warm (fine point 4); -infinity is
+            // a slot that never held an instance.
+            cold = idleFree == -.infinity || ready - idleFree > keepAlive
+        } else {
+            // All instances busy: wait for the first to free; it is warm (idle 0).
+            start = firstFree
+            slot = firstSlot
+            cold = false
+        }
+        var hold = setup
+        if cold { hold += coldStart.sample(&coldStream) }
+        for _ in 0..<jobs { hold += service.sample(&serviceStream) }
+        let completion = start + hold
+        slotFree[slot] = completion
+        lastDispatch = start
+        return Dispatch(dispatch: start, completion: completion, cold: cold)
+    }
+}
+
+/// Jobs waiting in a station's batch buffer (MODEL.md rule 1): at most `maxBatch`,
+/// kept in FCFS order with the time each entered and arrived in the system.
+@usableFromInline
+struct BatchBuffer {
+    @usableFromInline var jobs: [Int]
+    @usableFromInline var arrivals: [Double]
+    @usableFromInline var enters: [Double]
+    @usableFromInline var count = 0
+    /// When the oldest job's timeout expires (valid while count > 0).
+    @usableFromInline var deadline = Double.infinity
+
+    init(capacity: Int) {
+        jobs = Array(repeating: 0, count: capacity)
+        arrivals = Array(repeating: 0, count: capacity)
+        enters = Array(repeating: 0, count: capacity)
+    }
+
+    @inlinable @inline(__always)
+    mutating func append(job: Int, arrival: Double, enter: Double, timeout: Double) {
+        if count == 0 { deadline = enter + timeout }
+        jobs[count] = job
+        arrivals[count] = arrival
+        enters[count] = enter
+        count += 1
+    }
+}

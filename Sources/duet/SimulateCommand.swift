@@ -1,0 +1,78 @@
+import ArgumentParser
+import Foundation
+import Simulation
+
+/// Flags that override a configuration file's `run` section.
+struct RunOverrides: ParsableArguments {
+    @Option(help: "Jobs per replication (with --precision: the first try).")
+    var jobs: Int?
+    @Option(help: "Independent replications.")
+    var replications: Int?
+    @Option(help: "Random seed; the same seed gives the same numbers on any machine.")
+    var seed: UInt64?
+    @Option(help: "Fraction of each replication's jobs dropped as warm-up, in [0, 1).")
+    var warmup: Double?
+    @Option(help: "Add jobs until the 95% half-width of meanResponse is below this fraction of the mean.")
+    var precision: Double?
+    @Option(help: "Threads for replications (default: all cores).")
+    var threads: Int?
+
+    func validate() throws {
+        if let jobs, jobs < 1 { throw ValidationError("--jobs: must be >= 1, got \(jobs)") }
+        if let replications, replications < 1 {
+            throw ValidationError("--replications: must be >= 1, got \(replications)")
+        }
+        if let warmup, !(0..<1).contains(warmup) { throw ValidationError("--warmup: must be in [0, 1), got \(warmup)") }
+        if let precision, !(precision > 0 && precision < 1) {
+            throw ValidationError("--precision: must be in (0, 1), got \(precision)")
+        }
+        if let threads, threads < 1 { throw ValidationError("--threads: must be >= 1, got \(threads)") }
+    }
+
+    func apply(to config: inout TandemConfig) throws {
+        if let jobs { config.run.jobs = jobs; config.run.maxJobs = max(config.run.maxJobs, jobs) }
+        if let replications { config.run.replications = replications }
+        if let seed { config.run.seed = seed }
+        if let warmup { config.run.warmup = warmup }
+        if let precision { config.run.precision = precision }
+        if let threads { config.run.threads = threads }
+        if config.run.precision != nil && config.run.replications < 2 {
+            throw ValidationError("--precision needs at least 2 replications to estimate a half-width")
+        }
+    }
+}
+
+struct SimulateCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "simulate",
+        abstract: "Simulate a configuration exactly and print its metrics with 95% half-widths."
+    )
+
+    @Argument(help: "Configuration file (YAML or JSON, the format of MODEL.md).")
+    var file: String
+    @Flag(help: "Print MODEL.md's one-object JSON shape instead of a table.")
+    var json = false
+    @OptionGroup var overrides: RunOverrides
+
+    func run() throws {
+        var config = try loadConfig(file)
+        try overrides.apply(to: &config)
+        try ConfigLoader.checkStability(config)
+        let report = Simulator.simulate(config)
+        if json {
+            print(report.json.serialized(pretty: true))
+        } else {
+            print(ReportTable.render(report))
+        }
+        if !report.stable { throw ExitCode(2) }
+    }
+}
+
+/// Loads a configuration, turning its errors into a clean message without a stack.
+func loadConfig(_ path: String) throws -> TandemConfig {
+    do {
+        return try ConfigLoader.load(path: path)
+    } catch let error as ConfigError {
+        throw ValidationError("\(path): \(error)")
+    }
+}

@@ -1,0 +1,31 @@
+#!/usr/bin/env bash
+# Installs what building and testing Duet needs on a Debian machine, and says so.
+# Debian packages are listed in scripts/apt-packages.txt (one per line; '#' starts a
+# comment): system libraries wrapped by the package's system-library targets go there.
+set -euo pipefail
+here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+
+if ! command -v swift >/dev/null 2>&1; then
+  if [ -x /opt/swift/usr/bin/swift ]; then
+    export PATH="/opt/swift/usr/bin:$PATH"
+  else
+    echo "install-deps: no Swift toolchain found (need Swift 6; see https://www.swift.org/install/linux/)" >&2
+    exit 1
+  fi
+fi
+
+mapfile -t wanted < <(sed -e 's/#.*//' -e '/^[[:space:]]*$/d' "$here/apt-packages.txt")
+missing=()
+for pkg in "${wanted[@]}"; do
+  dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")
+done
+if [ "${#missing[@]}" -gt 0 ]; then
+  echo "install-deps: installing Debian packages: ${missing[*]}"
+  sudo_cmd=""
+  [ "$(id -u)" -eq 0 ] || sudo_cmd="sudo"
+  $sudo_cmd apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo_cmd apt-get install -y -qq "${missing[@]}"
+else
+  echo "install-deps: Debian packages present (${wanted[*]:-none needed})"
+fi
+echo "install-deps: $(swift --version 2>/dev/null | head -n 1)"
