@@ -73,6 +73,7 @@ func loadConfig(_ path: String) throws -> TandemConfig {
     do {
         return try ConfigLoader.load(path: path)
     } catch let error as ConfigError {
-        throw ValidationError("\(path): \(error)")
+        // Errors about the file itself (missing, bad YAML) already name it.
+        throw ValidationError(error.path.isEmpty ? "\(error)" : "\(path): \(error)")
     }
 }

@@ -1,0 +1,227 @@
+// Reads a tandem configuration file (MODEL.md, "The user-facing contract") into a
+// validated `TandemConfig`. Every check names the offending key path, so a user can
+// fix a file from the message alone; docs/configuration.md lists every key.
+
+import Foundation
+
+public enum ConfigLoader {
+    static let topKeys = ["arrival", "batch", "stations", "run"]
+    static let arrivalKeys = ["rate", "scv", "trace"]
+    static let batchKeys = ["dist", "mean", "values", "weights"]
+    static let batchDists = ["deterministic", "geometric", "uniform", "empirical"]
+    static let stationKeys = ["name", "servers", "service", "setup", "maxBatch", "timeout", "coldStart", "keepAlive"]
+    static let momentKeys = ["mean", "scv"]
+    static let runKeys = ["jobs", "replications", "warmup", "seed", "precision", "maxJobs", "threads"]
+
+    /// `run.maxJobs` when not given (raised to `run.jobs` if that is larger).
+    public static let defaultMaxJobs = 20_000_000
+
+    /// Reads and parses the configuration file at `path`; errors from the YAML
+    /// syntax name the file.
+    public static func load(path: String) throws -> TandemConfig {
+        try parse(readText(path: path), source: path)
+    }
+
+    /// Parses a configuration from YAML or JSON text, fills in defaults, validates
+    /// every value and checks stability. `source` names the text in syntax errors.
+    public static func parse(_ text: String, source: String? = nil) throws -> TandemConfig {
+        try config(from: ConfigNode.parse(yaml: text, source: source))
+    }
+
+    /// Builds a configuration from an already parsed document (for readers that
+    /// embed a configuration in a larger spec: their paths carry through).
+    public static func config(from root: ConfigNode) throws -> TandemConfig {
+        if root.isNull && root.path.isEmpty {
+            throw ConfigError(path: "", message: "the configuration is empty; it needs at least arrival and stations")
+        }
+        let top = try root.mapping(allowedKeys: topKeys)
+
+        let (arrivalRate, arrivalScv) = try arrival(top)
+        let batch = try batchSize(top.mappingOrEmpty("batch", allowedKeys: batchKeys))
+
+        let stationsNode = try top.require("stations")
+        let stationNodes = try stationsNode.sequence()
+        guard stationNodes.count == 2 else {
+            throw stationsNode.error(
+                "the model is a two-station tandem, so exactly 2 stations are needed, got \(stationNodes.count)")
+        }
+        let stations = try stationNodes.map(station)
+        let run = try runSettings(top.mappingOrEmpty("run", allowedKeys: runKeys))
+
+        let config = TandemConfig(arrivalRate: arrivalRate, arrivalScv: arrivalScv, batch: batch,
+                                  stations: stations, run: run)
+        do {
+            try checkStability(config)
+        } catch var error as ConfigError {
+            // Point at the station in the file.
+            if let index = Int(error.path.split(separator: ".").last ?? ""), stationNodes.indices.contains(index - 1) {
+                error.path = stationNodes[index - 1].path
+                error.line = stationNodes[index - 1].line
+            }
+            throw error
+        }
+        return config
+    }
+
+    /// Throws when the offered load (`TandemConfig.offeredLoads`) of a station is 1
+    /// or more: its queue would grow without bound. The error's path is `stations.K`.
+    public static func checkStability(_ config: TandemConfig) throws {
+        for (index, (station, load)) in zip(config.stations, config.offeredLoads).enumerated() where !(load < 1) {
+            throw ConfigError(path: "stations.\(index + 1)",
+                              message: instabilityMessage(config, station: station, load: load))
+        }
+    }
+
+    // MARK: Sections
+
+    private static func arrival(_ top: ConfigMapping) throws -> (rate: Double, scv: Double) {
+        let arrival = try top.mapping("arrival")
+        // Say "not supported" before any other complaint about a trace setup.
+        if arrival.contains("trace") {
+            throw arrival.error("trace", "trace replay is not supported yet")
+        }
+        try arrival.checkKeys(arrivalKeys)
+        let rate = try arrival.double("rate", .greaterThan(0))
+        let scv = try arrival.double("scv", default: 1, .atLeast(0))
+        return (rate, scv)
+    }
+
+    private static func batchSize(_ batch: ConfigMapping) throws -> BatchSizeSpec {
+        let dist = try batch.string("dist", default: "deterministic", oneOf: batchDists)
+        if dist != "empirical" {
+            for key in ["values", "weights"] where batch.contains(key) {
+                let given = batch.contains("dist") ? "" : " (the default)"
+                throw batch.error(key, "only used with dist empirical, but batch.dist is \(dist)\(given)")
+            }
+        }
+        switch dist {
+        case "deterministic":
+            let mean = try batch.double("mean", default: 1)
+            guard mean >= 1, mean == mean.rounded(), let size = Int(exactly: mean) else {
+                throw batch.error("mean", "must be a whole number >= 1 for dist deterministic, got \(format(mean))")
+            }
+            return .deterministic(size)
+        case "geometric":
+            let mean = try batch.double("mean", default: 1)
+            guard mean >= 1 else {
+                throw batch.error("mean", "must be >= 1 for dist geometric, got \(format(mean))")
+            }
+            return .geometric(mean: mean)
+        case "uniform":
+            let mean = try batch.double("mean", default: 1)
+            let largest = 2 * mean - 1
+            guard largest >= 1, largest == largest.rounded() else {
+                throw batch.error("mean", "must be a whole or half number >= 1 for dist uniform "
+                                    + "(sizes 1 ... 2*mean-1), got \(format(mean))")
+            }
+            return .uniform(mean: mean)
+        default:
+            return try empirical(batch)
+        }
+    }
+
+    private static func empirical(_ batch: ConfigMapping) throws -> BatchSizeSpec {
+        if batch.contains("mean") {
+            throw batch.error("mean", "not used with dist empirical; the mean follows from batch.values and batch.weights")
+        }
+        let valuesNode = try batch.require("values")
+        let values = try valuesNode.sequence().map { try $0.int(.atLeast(1)) }
+        guard !values.isEmpty else { throw valuesNode.error("must list at least one batch size") }
+        let weightsNode = try batch.require("weights")
+        let weights = try weightsNode.sequence().map { try $0.double(.atLeast(0)) }
+        guard weights.count == values.count else {
+            throw weightsNode.error(
+                "must have as many entries as batch.values (\(values.count)), got \(weights.count)")
+        }
+        guard weights.reduce(0, +) > 0 else { throw weightsNode.error("must have a positive sum, got 0") }
+        return .empirical(values: values, weights: weights)
+    }
+
+    private static func station(_ node: ConfigNode) throws -> StationConfig {
+        let station = try node.mapping(allowedKeys: stationKeys)
+        let service = try station.mapping("service", allowedKeys: momentKeys)
+        let coldStart = try station.mappingOrEmpty("coldStart", allowedKeys: momentKeys)
+        return StationConfig(
+            name: try station.stringIfPresent("name"),
+            servers: try station.int("servers", default: 1, .atLeast(1)),
+            service: MomentSpec(mean: try service.double("mean", .greaterThan(0)),
+                                scv: try service.double("scv", default: 1, .atLeast(0))),
+            setup: try station.double("setup", default: 0, .atLeast(0)),
+            maxBatch: try station.int("maxBatch", default: 1, .atLeast(1)),
+            timeout: try station.double("timeout", default: 0, .atLeast(0)),
+            coldStart: MomentSpec(mean: try coldStart.double("mean", default: 0, .atLeast(0)),
+                                  scv: try coldStart.double("scv", default: 1, .atLeast(0))),
+            // An instance idle for exactly keepAlive is still warm, so 0 is meaningful:
+            // reuse only by an invocation dispatched at the instant it frees.
+            keepAlive: try station.double("keepAlive", default: .infinity, .atLeast(0), allowInfinity: true))
+    }
+
+    private static func runSettings(_ run: ConfigMapping) throws -> RunSettings {
+        let jobs = try run.int("jobs", default: 100_000, .atLeast(1))
+        let replications = try run.int("replications", default: 5, .atLeast(1))
+        let warmup = try run.double("warmup", default: 0.1, .atLeast(0), .lessThan(1))
+        let seed = try run.uint64("seed", default: 1)
+        let precision = try run.doubleIfPresent("precision", .greaterThan(0), .lessThan(1))
+        if precision != nil, replications < 2 {
+            throw run.error("precision", "needs run.replications >= 2 to estimate a confidence interval, "
+                                + "got \(replications)")
+        }
+        let maxJobs = try run.int("maxJobs", default: max(defaultMaxJobs, jobs))
+        guard maxJobs >= jobs else {
+            throw run.error("maxJobs", "must be >= run.jobs (\(jobs)), got \(maxJobs)")
+        }
+        let threads = try run.intIfPresent("threads", .atLeast(1))
+        return RunSettings(jobs: jobs, replications: replications, warmup: warmup, seed: seed,
+                           precision: precision, maxJobs: maxJobs, threads: threads)
+    }
+
+    // MARK: Helpers
+
+    private static func readText(path: String) throws -> String {
+        var isDirectory: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) else {
+            throw ConfigError(path: "", message: "cannot read configuration file \(path): no such file")
+        }
+        guard !isDirectory.boolValue else {
+            throw ConfigError(path: "", message: "cannot read configuration file \(path): it is a directory")
+        }
+        guard let data = FileManager.default.contents(atPath: path) else {
+            throw ConfigError(path: "", message: "cannot read configuration file \(path): permission denied or I/O error")
+        }
+        guard let text = String(data: data, encoding: .utf8) else {
+            throw ConfigError(path: "", message: "cannot read configuration file \(path): it is not UTF-8 text")
+        }
+        return text
+    }
+
+    private static func format(_ value: Double) -> String { ConfigNode.format(value) }
+
+    /// A derived figure to 4 significant digits: 1.025, 1.951, 0.3333.
+    static func rounded(_ value: Double) -> String {
+        guard value.isFinite, value != 0 else { return format(value) }
+        let scale = pow(10, 3 - floor(log10(abs(value))))
+        return format((value * scale).rounded() / scale)
+    }
+
+    private static func instabilityMessage(_ config: TandemConfig, station: StationConfig, load: Double) -> String {
+        var place = ""
+        if let name = station.name, !name.isEmpty { place = " at \(name)" }
+        var text = "offered load \(rounded(load)) >= 1\(place): jobs arrive at \(rounded(config.jobRate)) per second"
+        let batchMean = config.batch.mean
+        if batchMean != 1 || config.batch.distName != "deterministic" {
+            let average = config.batch.distName == "deterministic" ? "" : " on average"
+            let batches = config.arrivalRate == 1 ? "1 batch" : "\(rounded(config.arrivalRate)) batches"
+            text += " (\(batches) per second of \(rounded(batchMean)) jobs\(average))"
+        }
+        text += " and each needs \(rounded(station.service.mean)) s of service"
+        if station.setup > 0 {
+            let invocation = station.maxBatch == 1 ? ", one job each" : " of up to \(station.maxBatch) jobs"
+            text += " (plus setup \(rounded(station.setup)) s per invocation\(invocation))"
+        }
+        let servers = station.servers == 1 ? "1 server" : "\(station.servers) servers"
+        let capacity = Double(station.servers) / (station.service.mean + station.setup / Double(station.maxBatch))
+        text += " on \(servers), which can serve at most \(rounded(capacity)) jobs per second;"
+            + " the queue would grow without bound"
+        return text
+    }
+}
