@@ -13,6 +13,8 @@ let package = Package(
     products: [
         .executable(name: "duet", targets: ["duet"]),
         .library(name: "Simulation", targets: ["Simulation"]),
+        .library(name: "Surrogate", targets: ["Surrogate"]),
+        .library(name: "Search", targets: ["Search"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -29,15 +31,31 @@ let package = Package(
             ],
             swiftSettings: [.unsafeFlags(["-Ounchecked"], .when(configuration: .release))]
         ),
+        // OpenBLAS through its CBLAS header (apt: libopenblas-dev).
+        .systemLibrary(
+            name: "CBLAS",
+            pkgConfig: "openblas",
+            providers: [.apt(["libopenblas-dev"])]
+        ),
+        // Designs (Sobol, Latin hypercube), sweep specs, and later search spaces and ASHA; pure logic.
+        .target(name: "Search", dependencies: ["Simulation"]),
+        // Features, the MLP over BLAS, training, model files.
+        .target(
+            name: "Surrogate",
+            dependencies: ["Simulation", "CBLAS"],
+            swiftSettings: [.unsafeFlags(["-Ounchecked"], .when(configuration: .release))]
+        ),
         // The command-line tool: parses, validates and calls the libraries.
         .executableTarget(
             name: "duet",
             dependencies: [
-                "Simulation",
+                "Simulation", "Search", "Surrogate",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
         .testTarget(name: "SimulationTests", dependencies: ["Simulation"]),
+        .testTarget(name: "SearchTests", dependencies: ["Search"]),
+        .testTarget(name: "SurrogateTests", dependencies: ["Surrogate"]),
         // Runs the built `duet` binary end to end.
         .testTarget(name: "duetTests", dependencies: ["duet"]),
     ]

@@ -1,0 +1,2 @@
+// Placeholder until designs land.
+enum SearchPlaceholder {}

@@ -1,0 +1,2 @@
+// Placeholder until the surrogate lands.
+enum SurrogatePlaceholder {}
