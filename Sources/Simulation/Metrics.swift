@@ -49,15 +49,10 @@ public struct MetricsAccumulator: TandemObserver {
     var histogram = Histogram<UInt64>(highestTrackableValue: PercentileMethod.highestTrackable,
                                       numberOfSignificantValueDigits: .three)
 
-    /// Per station: sums over kept jobs and over counted invocations.
-    var stationResponse = [0.0, 0.0]
-    var stationBufferWait = [0.0, 0.0]
-    var stationQueueWait = [0.0, 0.0]
-    var stationKeptJobs = [0, 0]
-    var invocations = [0, 0]
-    var invocationJobs = [0, 0]
-    var coldStarts = [0, 0]
-    var busySeconds = [0.0, 0.0]
+    /// Per station: sums over kept jobs and over counted invocations. Two named
+    /// fields rather than an array keep the hot loop free of copy-on-write checks.
+    var station1 = StationSums()
+    var station2 = StationSums()
 
     public init(firstKeptJob: Int) {
         self.firstKeptJob = firstKeptJob
@@ -67,10 +62,11 @@ public struct MetricsAccumulator: TandemObserver {
     public mutating func stationJob(station: Int, job: Int, enter: Double, release: Double, dispatch: Double,
                                     completion: Double) {
         guard job >= firstKeptJob else { return }
-        stationResponse[station] += completion - enter
-        stationBufferWait[station] += release - enter
-        stationQueueWait[station] += dispatch - release
-        stationKeptJobs[station] += 1
+        if station == 0 {
+            station1.addJob(enter: enter, release: release, dispatch: dispatch, completion: completion)
+        } else {
+            station2.addJob(enter: enter, release: release, dispatch: dispatch, completion: completion)
+        }
     }
 
     @inline(__always)
@@ -78,10 +74,11 @@ public struct MetricsAccumulator: TandemObserver {
                                     cold: Bool) {
         // An invocation counts when its first job is kept (fine point 6).
         guard firstJob >= firstKeptJob else { return }
-        invocations[station] += 1
-        invocationJobs[station] += jobs
-        if cold { coldStarts[station] += 1 }
-        busySeconds[station] += completion - dispatch
+        if station == 0 {
+            station1.addInvocation(jobs: jobs, busy: completion - dispatch, cold: cold)
+        } else {
+            station2.addInvocation(jobs: jobs, busy: completion - dispatch, cold: cold)
+        }
     }
 
     @inline(__always)
@@ -108,16 +105,16 @@ public struct MetricsAccumulator: TandemObserver {
         // Little's law over the window: the time-average number in system is the
         // kept jobs' total sojourn divided by the window length.
         values[5] = responseSum / elapsed
-        for station in 0..<MetricCatalog.stationCount {
-            let jobs = Double(stationKeptJobs[station])
+        for (station, sums) in [station1, station2].enumerated() {
+            let jobs = Double(sums.keptJobs)
             let base = MetricCatalog.stationIndex(station, 0)
-            values[base + 0] = stationResponse[station] / jobs
-            values[base + 1] = stationBufferWait[station] / jobs
-            values[base + 2] = stationQueueWait[station] / jobs
-            values[base + 3] = busySeconds[station] / (Double(servers[station]) * elapsed)
-            values[base + 4] = Double(invocationJobs[station]) / Double(invocations[station])
-            values[base + 5] = Double(coldStarts[station]) / Double(invocations[station])
-            values[base + 6] = busySeconds[station] / Double(invocationJobs[station])
+            values[base + 0] = sums.response / jobs
+            values[base + 1] = sums.bufferWait / jobs
+            values[base + 2] = sums.queueWait / jobs
+            values[base + 3] = sums.busySeconds / (Double(servers[station]) * elapsed)
+            values[base + 4] = Double(sums.invocationJobs) / Double(sums.invocations)
+            values[base + 5] = Double(sums.coldStarts) / Double(sums.invocations)
+            values[base + 6] = sums.busySeconds / Double(sums.invocationJobs)
         }
         return values
     }
@@ -125,6 +122,34 @@ public struct MetricsAccumulator: TandemObserver {
     func percentile(_ q: Double) -> Double {
         guard keptJobs > 0 else { return .nan }
         return Double(histogram.valueAtPercentile(q)) / PercentileMethod.nanosecondsPerSecond
+    }
+}
+
+/// One station's running sums within a replication.
+struct StationSums {
+    var response = 0.0
+    var bufferWait = 0.0
+    var queueWait = 0.0
+    var keptJobs = 0
+    var invocations = 0
+    var invocationJobs = 0
+    var coldStarts = 0
+    var busySeconds = 0.0
+
+    @inline(__always)
+    mutating func addJob(enter: Double, release: Double, dispatch: Double, completion: Double) {
+        response += completion - enter
+        bufferWait += release - enter
+        queueWait += dispatch - release
+        keptJobs += 1
+    }
+
+    @inline(__always)
+    mutating func addInvocation(jobs: Int, busy: Double, cold: Bool) {
+        invocations += 1
+        invocationJobs += jobs
+        if cold { coldStarts += 1 }
+        busySeconds += busy
     }
 }
 
