@@ -9,21 +9,17 @@ import Foundation
 import Testing
 @testable import Simulation
 
-/// Simulates and returns the estimate of one metric, checking the run was stable
-/// and precise enough to be a meaningful test.
-func simulated(_ config: TandemConfig, _ metric: String, maxRelativeHalfWidth: Double = 0.03) throws -> Estimate {
-    let report = Simulator.simulate(config)
+/// Checks a metric of a simulated report against its exact value: the run was
+/// stable, the half-width is small enough for the check to have teeth, and the
+/// exact value lies within two half-widths.
+func expectMatches(_ report: SimulationReport, _ metric: String, _ exact: Double,
+                   maxRelativeHalfWidth: Double = 0.03, _ label: String = "") throws {
     #expect(report.stable, "expected a stable run: \(report.unstableReason ?? "")")
     let estimate = try #require(report.estimate(metric))
     let ci = try #require(estimate.ci95)
     #expect(ci <= maxRelativeHalfWidth * abs(estimate.mean), "\(metric): half-width \(ci) too wide to test")
-    return estimate
-}
-
-func expectMatches(_ estimate: Estimate, _ exact: Double, _ label: String) {
-    let ci = estimate.ci95 ?? .infinity
     #expect(abs(estimate.mean - exact) <= 2 * ci,
-            "\(label): simulated \(estimate.mean) ± \(ci), exact \(exact)")
+            "\(metric) \(label): simulated \(estimate.mean) ± \(ci), exact \(exact)")
 }
 
 func station(servers: Int = 1, mean: Double, scv: Double = 1) -> StationConfig {
@@ -51,14 +47,15 @@ struct QueueingTheoryTests {
     func jacksonTandem() throws {
         let lambda = 0.5, s1 = 1.0, s2 = 1.2
         let config = TandemConfig(arrivalRate: lambda, stations: [station(mean: s1), station(mean: s2)], run: theoryRun)
+        let report = Simulator.simulate(config)
         let r1 = 1 / (1 / s1 - lambda), r2 = 1 / (1 / s2 - lambda)
-        expectMatches(try simulated(config, "meanResponse"), r1 + r2, "meanResponse")
-        expectMatches(try simulated(config, "stations.1.meanResponse"), r1, "stations.1.meanResponse")
-        expectMatches(try simulated(config, "stations.2.meanResponse"), r2, "stations.2.meanResponse")
-        expectMatches(try simulated(config, "stations.1.meanQueueWait"), r1 - s1, "stations.1.meanQueueWait")
-        expectMatches(try simulated(config, "stations.2.utilization"), lambda * s2, "stations.2.utilization")
-        expectMatches(try simulated(config, "throughput"), lambda, "throughput")
-        expectMatches(try simulated(config, "meanJobsInSystem"), lambda * (r1 + r2), "meanJobsInSystem")
+        try expectMatches(report, "meanResponse", r1 + r2)
+        try expectMatches(report, "stations.1.meanResponse", r1)
+        try expectMatches(report, "stations.2.meanResponse", r2)
+        try expectMatches(report, "stations.1.meanQueueWait", r1 - s1)
+        try expectMatches(report, "stations.2.utilization", lambda * s2)
+        try expectMatches(report, "throughput", lambda)
+        try expectMatches(report, "meanJobsInSystem", lambda * (r1 + r2))
         // Sojourn times at the two stations are independent exponentials (Reich),
         // so the end-to-end response is hypoexponential: solve its CDF for each quantile.
         let a1 = 1 / r1, a2 = 1 / r2
@@ -66,7 +63,7 @@ struct QueueingTheoryTests {
         for (metric, q) in [("p50Response", 0.5), ("p95Response", 0.95), ("p99Response", 0.99)] {
             var low = 0.0, high = 1000.0
             for _ in 0..<200 { let mid = (low + high) / 2; if cdf(mid) < q { low = mid } else { high = mid } }
-            expectMatches(try simulated(config, metric), low, metric)
+            try expectMatches(report, metric, low)
         }
     }
 
@@ -76,15 +73,13 @@ struct QueueingTheoryTests {
         let config = TandemConfig(arrivalRate: lambda,
                                   stations: [station(servers: 3, mean: 1.0), station(servers: 4, mean: 1.5)],
                                   run: theoryRun)
+        let report = Simulator.simulate(config)
         for (index, (c, s)) in [(3, 1.0), (4, 1.5)].enumerated() {
             let a = lambda * s
             let wait = erlangC(servers: c, offered: a) * s / (Double(c) - a)
-            expectMatches(try simulated(config, "stations.\(index + 1).meanQueueWait", maxRelativeHalfWidth: 0.05),
-                          wait, "stations.\(index + 1).meanQueueWait")
-            expectMatches(try simulated(config, "stations.\(index + 1).meanResponse"), wait + s,
-                          "stations.\(index + 1).meanResponse")
-            expectMatches(try simulated(config, "stations.\(index + 1).utilization"), a / Double(c),
-                          "stations.\(index + 1).utilization")
+            try expectMatches(report, "stations.\(index + 1).meanQueueWait", wait, maxRelativeHalfWidth: 0.05)
+            try expectMatches(report, "stations.\(index + 1).meanResponse", wait + s)
+            try expectMatches(report, "stations.\(index + 1).utilization", a / Double(c))
         }
     }
 
@@ -94,13 +89,14 @@ struct QueueingTheoryTests {
         let config = TandemConfig(arrivalRate: lambda,
                                   stations: [station(mean: s, scv: scv), station(servers: 2, mean: 0.1)],
                                   run: theoryRun)
+        let report = Simulator.simulate(config)
         // The realised scv of the Erlang family is 1/k (exactly 0.5 here).
         let realised = MomentSampler(MomentSpec(mean: s, scv: scv)).realisedScv
         let rho = lambda * s
         let wait = lambda * (1 + realised) * s * s / (2 * (1 - rho))
-        expectMatches(try simulated(config, "stations.1.meanQueueWait", maxRelativeHalfWidth: 0.05), wait,
-                      "M/G/1 wait, scv \(scv)")
-        expectMatches(try simulated(config, "stations.1.meanResponse"), wait + s, "M/G/1 response, scv \(scv)")
+        try expectMatches(report, "stations.1.meanQueueWait", wait, maxRelativeHalfWidth: 0.05,
+                          "M/G/1 wait, scv \(scv)")
+        try expectMatches(report, "stations.1.meanResponse", wait + s, "M/G/1 response, scv \(scv)")
     }
 
     @Test("M^X/M/1 with geometric and deterministic batches at station 1", arguments: ["geometric", "deterministic"])
@@ -112,13 +108,14 @@ struct QueueingTheoryTests {
         let secondMoment = dist == "geometric" ? (2 - p) / (p * p) : mean * mean
         let config = TandemConfig(arrivalRate: batchRate, batch: batch,
                                   stations: [station(mean: s), station(servers: 4, mean: 0.1)], run: theoryRun)
+        let report = Simulator.simulate(config)
         let rho = batchRate * mean * s
         // Mean wait of a random job in M^X/G/1 (Gross and Harris): the work found
         // ahead from earlier batches plus the jobs ahead within its own batch.
         let wait = (batchRate * mean * 2 * s * s / 2 + s * (secondMoment - mean) / (2 * mean)) / (1 - rho)
-        expectMatches(try simulated(config, "stations.1.meanQueueWait", maxRelativeHalfWidth: 0.05), wait,
-                      "M^X/M/1 wait, \(dist)")
-        expectMatches(try simulated(config, "throughput"), batchRate * mean, "throughput, \(dist)")
+        try expectMatches(report, "stations.1.meanQueueWait", wait, maxRelativeHalfWidth: 0.05,
+                          "M^X/M/1 wait, \(dist)")
+        try expectMatches(report, "throughput", batchRate * mean, "throughput, \(dist)")
     }
 
     @Test("GI/M/1 with Erlang and hyperexponential arrivals", arguments: [0.5, 4.0])
@@ -126,6 +123,7 @@ struct QueueingTheoryTests {
         let lambda = 0.5, s = 1.4
         let config = TandemConfig(arrivalRate: lambda, arrivalScv: scv,
                                   stations: [station(mean: s), station(servers: 4, mean: 0.1)], run: theoryRun)
+        let report = Simulator.simulate(config)
         // GI/M/1: W = sigma / (mu (1 - sigma)) where sigma = A*(mu (1 - sigma)) and A*
         // is the Laplace transform of the inter-arrival time.
         let mu = 1 / s
@@ -144,8 +142,8 @@ struct QueueingTheoryTests {
         var sigma = 0.5
         for _ in 0..<10_000 { sigma = transform(mu * (1 - sigma)) }
         let wait = sigma / (mu * (1 - sigma))
-        expectMatches(try simulated(config, "stations.1.meanQueueWait", maxRelativeHalfWidth: 0.05), wait,
-                      "GI/M/1 wait, arrival scv \(scv)")
+        try expectMatches(report, "stations.1.meanQueueWait", wait, maxRelativeHalfWidth: 0.05,
+                          "GI/M/1 wait, arrival scv \(scv)")
     }
 }
 
