@@ -39,6 +39,9 @@ let package = Package(
             pkgConfig: "openblas",
             providers: [.apt(["libopenblas-dev"])]
         ),
+        // libzmq through zmq.h (apt: libzmq3-dev), and a thin, safe Swift layer over it.
+        .systemLibrary(name: "CZeroMQ", providers: [.apt(["libzmq3-dev"])]),
+        .target(name: "ZeroMQ", dependencies: ["CZeroMQ"]),
         // Designs (Sobol, Latin hypercube), sweep specs, and later search spaces and ASHA; pure logic.
         .target(name: "Search", dependencies: ["Simulation"]),
         // Features, the MLP over BLAS, training, model files.
@@ -57,6 +60,7 @@ let package = Package(
         ),
         .testTarget(name: "SimulationTests", dependencies: ["Simulation"]),
         .testTarget(name: "SearchTests", dependencies: ["Search"]),
+        .testTarget(name: "ZeroMQTests", dependencies: ["ZeroMQ"]),
         .testTarget(name: "SurrogateTests", dependencies: ["Surrogate"]),
         // Runs the built `duet` binary end to end.
         .testTarget(name: "duetTests", dependencies: ["duet"]),

@@ -1,0 +1,2 @@
+// Placeholder until the ZeroMQ wrapper lands.
+enum ZeroMQPlaceholder {}
