@@ -21,6 +21,7 @@ let package = Package(
         .package(url: "https://github.com/jpsim/Yams", from: "6.0.0"),
         .package(url: "https://github.com/HdrHistogram/hdrhistogram-swift", from: "0.2.0"),
         .package(url: "https://github.com/yaslab/CSV.swift", from: "2.5.0"),
+        .package(url: "https://github.com/groue/GRDB.swift", from: "7.0.0"),
     ],
     targets: [
         // The tandem model of MODEL.md: configuration, random streams, engine, statistics.
@@ -50,17 +51,28 @@ let package = Package(
             dependencies: ["Simulation", "CBLAS"],
             swiftSettings: [.unsafeFlags(["-Ounchecked"], .when(configuration: .release))]
         ),
+        // Wire messages and the coordinator's and worker's bookkeeping as pure state
+        // machines: no sockets, no files, time injected.
+        .target(name: "ClusterCore"),
+        // The I/O shells that drive ClusterCore over ZeroMQ, and the SQLite journal.
+        .target(
+            name: "Cluster",
+            dependencies: ["ClusterCore", "ZeroMQ", "Simulation", "Search", "Surrogate",
+                           .product(name: "GRDB", package: "GRDB.swift")]
+        ),
         // The command-line tool: parses, validates and calls the libraries.
         .executableTarget(
             name: "duet",
             dependencies: [
-                "Simulation", "Search", "Surrogate",
+                "Simulation", "Search", "Surrogate", "Cluster",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
         .testTarget(name: "SimulationTests", dependencies: ["Simulation"]),
         .testTarget(name: "SearchTests", dependencies: ["Search"]),
         .testTarget(name: "ZeroMQTests", dependencies: ["ZeroMQ"]),
+        .testTarget(name: "ClusterCoreTests", dependencies: ["ClusterCore"]),
+        .testTarget(name: "ClusterTests", dependencies: ["Cluster"]),
         .testTarget(name: "SurrogateTests", dependencies: ["Surrogate"]),
         // Runs the built `duet` binary end to end.
         .testTarget(name: "duetTests", dependencies: ["duet"]),

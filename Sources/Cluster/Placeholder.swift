@@ -1,0 +1,2 @@
+// Placeholder until Cluster lands.
+enum ClusterPlaceholder {}

@@ -1,0 +1,2 @@
+// Placeholder until ClusterCore lands.
+enum ClusterCorePlaceholder {}
