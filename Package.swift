@@ -43,12 +43,14 @@ let package = Package(
         // libzmq through zmq.h (apt: libzmq3-dev), and a thin, safe Swift layer over it.
         .systemLibrary(name: "CZeroMQ", providers: [.apt(["libzmq3-dev"])]),
         .target(name: "ZeroMQ", dependencies: ["CZeroMQ"]),
+        // The analytical baseline: a two-moment decomposition (Whitt's QNA, Allen-Cunneen).
+        .target(name: "Analytic", dependencies: ["Simulation"]),
         // Designs (Sobol, Latin hypercube), sweep specs, and later search spaces and ASHA; pure logic.
         .target(name: "Search", dependencies: ["Simulation"]),
         // Features, the MLP over BLAS, training, model files.
         .target(
             name: "Surrogate",
-            dependencies: ["Simulation", "CBLAS"],
+            dependencies: ["Simulation", "Analytic", "CBLAS"],
             swiftSettings: [.unsafeFlags(["-Ounchecked"], .when(configuration: .release))]
         ),
         // Wire messages and the coordinator's and worker's bookkeeping as pure state
@@ -64,12 +66,13 @@ let package = Package(
         .executableTarget(
             name: "duet",
             dependencies: [
-                "Simulation", "Search", "Surrogate", "Cluster",
+                "Simulation", "Analytic", "Search", "Surrogate", "Cluster",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
         .testTarget(name: "SimulationTests", dependencies: ["Simulation"]),
         .testTarget(name: "SearchTests", dependencies: ["Search"]),
+        .testTarget(name: "AnalyticTests", dependencies: ["Analytic"]),
         .testTarget(name: "ZeroMQTests", dependencies: ["ZeroMQ"]),
         .testTarget(name: "ClusterCoreTests", dependencies: ["ClusterCore"]),
         .testTarget(name: "ClusterTests", dependencies: ["Cluster"]),

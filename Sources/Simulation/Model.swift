@@ -40,6 +40,21 @@ public enum BatchSizeSpec: Sendable, Equatable, Hashable {
         }
     }
 
+    /// The squared coefficient of variation of the batch size.
+    public var scv: Double {
+        switch self {
+        case .deterministic: return 0
+        case .geometric(let mean): return mean <= 1 ? 0 : 1 - 1 / mean  // variance (1-p)/p^2, p = 1/mean
+        case .uniform(let mean):
+            let n = 2 * mean - 1  // equally likely values 1 ... n
+            return ((n * n - 1) / 12) / (mean * mean)
+        case .empirical(let values, let weights):
+            let total = weights.reduce(0, +)
+            let second = zip(values, weights).reduce(0) { $0 + Double($1.0 * $1.0) * $1.1 } / total
+            return second / (self.mean * self.mean) - 1
+        }
+    }
+
     /// The name used in configuration files and datasets (`batch.dist`).
     public var distName: String {
         switch self {

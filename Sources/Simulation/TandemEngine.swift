@@ -35,12 +35,16 @@ public struct TandemEngine {
     public let config: TandemConfig
     public let replication: Int
 
-    /// A replication is declared unstable once the jobs queued for an instance at
-    /// a station (estimated from the queue wait times the job arrival rate) exceed
-    /// min(`backlogCap`, max(`backlogFloor`, jobs so far / 4)). A stable queue at
-    /// the loads Duet studies stays orders of magnitude below this.
-    public static let backlogCap = 10_000.0
-    public static let backlogFloor = 2_000.0
+    /// Instability is judged on the mean queue wait over windows of invocations
+    /// that double in length (4096, 8192, ... at each station): a queue that grows
+    /// without bound has a mean wait that doubles from window to window, a stable
+    /// one settles. A replication is declared unstable when the window mean grew
+    /// by at least `growthFactor` twice in a row and the jobs it represents (mean
+    /// wait x job rate) exceed `backlogFloor` and 4 arriving batches, so that large
+    /// but stable bursts are not mistaken for growth.
+    public static let firstWindow = 4096
+    public static let growthFactor = 1.5
+    public static let backlogFloor = 1_000.0
     /// Station-1 invocations waiting to hand over, in jobs, beyond which memory is
     /// at risk: reported as unstable.
     public static let maxJobsInFlight = 1 << 24
@@ -100,8 +104,11 @@ struct Pass<Observer: TandemObserver> {
     /// A lower bound on the oldest job still needing the ring.
     var ringOldestBound = 0
 
-    /// Queue wait (seconds) beyond which the backlog check runs.
+    /// For the instability check: jobs per second and jobs per arriving batch.
     let jobRate: Double
+    let batchMean: Double
+    var waits1 = QueueWaitWindows()
+    var waits2 = QueueWaitWindows()
     var jobsArrived = 0
     var windowStart = 0.0
     var lastArrival = 0.0
@@ -121,6 +128,7 @@ struct Pass<Observer: TandemObserver> {
         arrivalRing = Array(repeating: 0, count: 1024)
         ringMask = 1023
         jobRate = config.jobRate
+        batchMean = config.batch.mean
         pending.reserveCapacity(config.stations[0].servers + 1)
     }
 
@@ -213,14 +221,24 @@ struct Pass<Observer: TandemObserver> {
 
     @inline(__always)
     mutating func checkBacklog(station: Int, queueWait: Double) {
-        let backlog = queueWait * jobRate
-        guard backlog > TandemEngine.backlogFloor else { return }
-        let limit = min(TandemEngine.backlogCap, max(TandemEngine.backlogFloor, Double(jobsArrived) / 4))
-        if backlog > limit && unstableReason == nil {
-            unstableReason = "station \(station + 1): about \(Int(backlog)) jobs were queued for an instance "
-                + "after \(jobsArrived) arrivals (limit \(Int(limit))); the queue grows without bound"
+        if station == 0 {
+            if waits1.add(queueWait) { judge(station: 0, waits1) }
+        } else {
+            if waits2.add(queueWait) { judge(station: 1, waits2) }
         }
     }
+
+    mutating func judge(station: Int, _ waits: QueueWaitWindows) {
+        guard unstableReason == nil, let (previous, latest) = waits.lastTwoGrowths,
+              previous >= TandemEngine.growthFactor, latest >= TandemEngine.growthFactor else { return }
+        let backlog = waits.latestMean * jobRate
+        guard backlog > max(TandemEngine.backlogFloor, 4 * batchMean) else { return }
+        unstableReason = "station \(station + 1): the mean queue wait grew from window to window "
+            + "(x\(rounded(previous)), then x\(rounded(latest))) to about \(Int(backlog)) jobs queued for an instance "
+            + "after \(jobsArrived) arrivals; the queue grows without bound"
+    }
+
+    private func rounded(_ value: Double) -> String { String(Double(Int(value * 100)) / 100) }
 
     // MARK: The arrival ring
 
@@ -281,5 +299,37 @@ struct Pass<Observer: TandemObserver> {
             }
         }
         return top
+    }
+}
+
+/// Mean queue wait over consecutive windows of invocations of doubling length.
+@usableFromInline
+struct QueueWaitWindows {
+    var windowLength = TandemEngine.firstWindow
+    var count = 0
+    var sum = 0.0
+    /// Means of the last three completed windows, oldest first.
+    var means: [Double] = []
+
+    /// Adds one invocation's queue wait; true when a window just completed.
+    @inline(__always)
+    mutating func add(_ wait: Double) -> Bool {
+        sum += wait
+        count += 1
+        guard count == windowLength else { return false }
+        means.append(sum / Double(count))
+        if means.count > 3 { means.removeFirst() }
+        sum = 0
+        count = 0
+        windowLength *= 2
+        return true
+    }
+
+    var latestMean: Double { means.last ?? 0 }
+
+    /// The growth factors between the last three windows' means.
+    var lastTwoGrowths: (Double, Double)? {
+        guard means.count == 3, means[0] > 0, means[1] > 0 else { return nil }
+        return (means[1] / means[0], means[2] / means[1])
     }
 }
