@@ -1,2 +1,0 @@
-// Placeholder until the ZeroMQ wrapper lands.
-enum ZeroMQPlaceholder {}
