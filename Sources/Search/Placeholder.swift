@@ -1,2 +1,0 @@
-// Placeholder until designs land.
-enum SearchPlaceholder {}

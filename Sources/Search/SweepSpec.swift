@@ -1,0 +1,636 @@
+// Sweep specs: a base configuration, the inputs to vary and their ranges, a design
+// and per-point run settings (docs in examples/quickstart-sweep.yaml).
+//
+//     base: examples/serverless.yaml        # or an inline configuration
+//     vary:
+//       arrival.scv: { loguniform: [0.25, 4] }
+//       stations.1.load: { uniform: [0.1, 0.9] }
+//       stations.2.servers: { int: [1, 16] }
+//       batch.dist: { choice: [geometric, deterministic] }
+//     design: { method: sobol, points: 4000, seed: 1 }
+//     run: { precision: 0.01, replications: 4 }
+//
+// Each `vary` key is one dimension of the design, in document order. Errors name the
+// dotted path in the spec, as ConfigNode's readers do everywhere.
+
+import Foundation
+import Simulation
+
+/// An input of the model that a sweep can vary.
+public enum SweepTarget: Sendable, Hashable, CustomStringConvertible {
+    case arrivalRate
+    case arrivalScv
+    case batchMean
+    case batchDist
+    /// A station's parameter; `station` is 0-based (paths say `stations.1`).
+    case station(Int, StationParameter)
+
+    /// The keys of a station that can be varied, as written after `stations.K.`.
+    public enum StationParameter: String, Sendable, Hashable, CaseIterable {
+        case servers
+        case serviceMean = "service.mean"
+        case serviceScv = "service.scv"
+        case setup
+        case maxBatch
+        case timeout
+        case coldStartMean = "coldStart.mean"
+        case coldStartScv = "coldStart.scv"
+        case keepAlive
+        /// Offered load: sets `service.mean` (see `SweepSpec`).
+        case load
+    }
+
+    /// Every path a sweep accepts, in a readable order.
+    public static let allPaths: [String] =
+        ["arrival.rate", "arrival.scv", "batch.dist", "batch.mean"]
+        + (1...MetricCatalog.stationCount).flatMap { k in StationParameter.allCases.map { "stations.\(k).\($0.rawValue)" } }
+
+    /// The dotted, 1-based path: `stations.2.maxBatch`.
+    public var description: String {
+        switch self {
+        case .arrivalRate: return "arrival.rate"
+        case .arrivalScv: return "arrival.scv"
+        case .batchMean: return "batch.mean"
+        case .batchDist: return "batch.dist"
+        case .station(let index, let parameter): return "stations.\(index + 1).\(parameter.rawValue)"
+        }
+    }
+
+    enum ValueKind { case real, whole, name }
+
+    var kind: ValueKind {
+        switch self {
+        case .batchDist: return .name
+        case .station(_, .servers), .station(_, .maxBatch): return .whole
+        default: return .real
+        }
+    }
+
+    /// What a value must satisfy (as in ConfigLoader).
+    var rules: [NumberRule] {
+        switch self {
+        case .arrivalRate: return [.greaterThan(0)]
+        case .arrivalScv: return [.atLeast(0)]
+        case .batchMean: return [.atLeast(1)]
+        case .batchDist: return []
+        case .station(_, let parameter):
+            switch parameter {
+            case .servers, .maxBatch: return [.atLeast(1)]
+            case .serviceMean: return [.greaterThan(0)]
+            case .serviceScv, .setup, .timeout, .coldStartMean, .coldStartScv, .keepAlive: return [.atLeast(0)]
+            case .load: return [.greaterThan(0), .lessThan(1)]
+            }
+        }
+    }
+
+    var allowsInfinity: Bool {
+        if case .station(_, .keepAlive) = self { return true }
+        return false
+    }
+
+    /// Batch-size distributions a sweep can choose (empirical needs values and weights).
+    static let batchDists = ["deterministic", "geometric", "uniform"]
+}
+
+/// A value drawn for one input: a number, or a name (`batch.dist`).
+public enum SweepValue: Sendable, Hashable, CustomStringConvertible {
+    case number(Double)
+    case name(String)
+
+    public var number: Double? {
+        if case .number(let value) = self { return value }
+        return nil
+    }
+
+    public var description: String {
+        switch self {
+        case .number(let value): return ConfigColumns.format(value)
+        case .name(let name): return name
+        }
+    }
+}
+
+/// How one input is spread over [0, 1) of its design dimension.
+public enum SweepRange: Sendable, Hashable, CustomStringConvertible {
+    /// Uniform on [low, high].
+    case uniform(Double, Double)
+    /// Log-uniform on [low, high], low > 0.
+    case loguniform(Double, Double)
+    /// Each whole number in low ... high (inclusive) equally likely.
+    case int(Int, Int)
+    /// A whole number in low ... high (inclusive, low >= 1) with probability
+    /// proportional to log((k + 1) / k): log-uniform on [low, high + 1), rounded down.
+    case logint(Int, Int)
+    /// One of the values, equally likely.
+    case choice([SweepValue])
+
+    public static let kinds = ["uniform", "loguniform", "int", "logint", "choice"]
+
+    /// The value at design coordinate `u` in [0, 1); monotone in `u` (for choice,
+    /// in list order).
+    public func value(at u: Double) -> SweepValue {
+        switch self {
+        case .uniform(let low, let high):
+            return .number(min(high, low + u * (high - low)))
+        case .loguniform(let low, let high):
+            return .number(min(high, max(low, exp(log(low) + u * (log(high) - log(low))))))
+        case .int(let low, let high):
+            let span = Double(high - low + 1)
+            return .number(Double(min(high, low + Int((u * span).rounded(.down)))))
+        case .logint(let low, let high):
+            let x = exp(log(Double(low)) + u * (log(Double(high + 1)) - log(Double(low))))
+            return .number(Double(min(high, max(low, Int(x.rounded(.down))))))
+        case .choice(let values):
+            return values[min(values.count - 1, Int((u * Double(values.count)).rounded(.down)))]
+        }
+    }
+
+    /// As written in a spec: `loguniform [0.25, 4]`.
+    public var description: String {
+        func number(_ x: Double) -> String { ConfigColumns.format(x) }
+        switch self {
+        case .uniform(let a, let b): return "uniform [\(number(a)), \(number(b))]"
+        case .loguniform(let a, let b): return "loguniform [\(number(a)), \(number(b))]"
+        case .int(let a, let b): return "int [\(a), \(b)]"
+        case .logint(let a, let b): return "logint [\(a), \(b)]"
+        case .choice(let values): return "choice [\(values.map(\.description).joined(separator: ", "))]"
+        }
+    }
+}
+
+/// One varied input: what, and over which range.
+public struct SweepParameter: Sendable, Hashable {
+    public var target: SweepTarget
+    public var range: SweepRange
+
+    public init(target: SweepTarget, range: SweepRange) {
+        self.target = target
+        self.range = range
+    }
+}
+
+/// `design:` of a spec.
+public struct SweepDesignSettings: Sendable, Hashable {
+    public var method: DesignMethod
+    public var points: Int
+    public var seed: UInt64
+
+    public init(method: DesignMethod = .sobol, points: Int, seed: UInt64 = 1) {
+        self.method = method
+        self.points = points
+        self.seed = seed
+    }
+}
+
+/// `run:` of a spec: how each point is simulated. The defaults aim at precise
+/// labels: 95% half-width of meanResponse within 1% of the mean, 4 replications.
+public struct SweepRunSettings: Sendable, Hashable {
+    /// Jobs per replication (with `precision`, the first try).
+    public var jobs: Int
+    /// Relative 95% half-width target of meanResponse; nil runs exactly `jobs`.
+    public var precision: Double?
+    public var replications: Int
+    public var warmup: Double
+    /// Cap on jobs per replication when chasing the precision target.
+    public var maxJobs: Int
+
+    public init(jobs: Int = 20_000, precision: Double? = 0.01, replications: Int = 4, warmup: Double = 0.1,
+                maxJobs: Int = 2_000_000) {
+        self.jobs = jobs
+        self.precision = precision
+        self.replications = replications
+        self.warmup = warmup
+        self.maxJobs = maxJobs
+    }
+
+    /// The run settings of one point: single-threaded (points run in parallel).
+    public func settings(seed: UInt64) -> RunSettings {
+        RunSettings(jobs: jobs, replications: replications, warmup: warmup, seed: seed, precision: precision,
+                    maxJobs: maxJobs, threads: 1)
+    }
+}
+
+/// One point of a sweep: its inputs and the configuration they make.
+public struct SweepPoint: Sendable {
+    /// The design index (the dataset's `point`).
+    public var index: Int
+    /// The value of each varied input, in `SweepSpec.parameters` order.
+    public var values: [SweepValue]
+    /// The configuration to simulate (its `run.seed` is the point's seed).
+    public var config: TandemConfig
+    /// Why the point cannot be simulated (a derived service mean <= 0, an offered
+    /// load >= 1); nil when it can.
+    public var problem: String?
+}
+
+/// A parsed, validated sweep spec.
+public struct SweepSpec: Sendable {
+    public var base: TandemConfig
+    /// The varied inputs, one design dimension each, in document order.
+    public var parameters: [SweepParameter]
+    public var design: SweepDesignSettings
+    public var run: SweepRunSettings
+
+    public init(base: TandemConfig, parameters: [SweepParameter], design: SweepDesignSettings,
+                run: SweepRunSettings = SweepRunSettings()) {
+        self.base = base
+        self.parameters = parameters
+        self.design = design
+        self.run = run
+    }
+
+    static let topKeys = ["base", "vary", "design", "run"]
+    static let designKeys = ["method", "points", "seed"]
+    static let runKeys = ["jobs", "precision", "replications", "warmup", "maxJobs"]
+
+    // MARK: Reading
+
+    /// Reads a spec file; a string `base` is read relative to the spec's folder.
+    public static func load(path: String) throws -> SweepSpec {
+        let text = try readText(path, what: "sweep spec")
+        let directory = (path as NSString).deletingLastPathComponent
+        return try parse(text, source: path, directory: directory)
+    }
+
+    /// Parses a spec. `directory` resolves a string `base` (default: the current one).
+    public static func parse(_ text: String, source: String? = nil, directory: String? = nil) throws -> SweepSpec {
+        let root = try ConfigNode.parse(yaml: text, source: source ?? "sweep spec")
+        if root.isNull { throw ConfigError(path: "", message: "the sweep spec is empty; it needs base, vary and design") }
+        let top = try root.mapping(allowedKeys: topKeys)
+        let base = try baseConfig(top.require("base"), directory: directory)
+        let parameters = try varied(top.mapping("vary"), base: base)
+        let design = try designSettings(top.mapping("design", allowedKeys: designKeys), dimensions: parameters.count)
+        let run = try runSettings(top)
+        return SweepSpec(base: base, parameters: parameters, design: design, run: run)
+    }
+
+    private static func baseConfig(_ node: ConfigNode, directory: String?) throws -> TandemConfig {
+        if node.kind == .scalar {
+            let name = try node.string()
+            let path = name.hasPrefix("/") || directory == nil || directory!.isEmpty
+                ? name : (directory! as NSString).appendingPathComponent(name)
+            let text: String
+            do {
+                text = try readText(path, what: "base configuration")
+            } catch let error as ConfigError {
+                throw node.error(error.message)
+            }
+            do {
+                // The file's own run section is read (and checked) but not used:
+                // per-point run settings come from the spec's run section.
+                return try ConfigLoader.config(from: ConfigNode.parse(yaml: text, source: path))
+            } catch let error as ConfigError {
+                // The inner error has the line in the base file.
+                throw ConfigError(path: node.path, message: "in \(path): \(error)")
+            }
+        }
+        let mapping = try node.mapping()
+        if mapping.contains("run") {
+            throw mapping.error("run", "per-point run settings go in the spec's top-level run section")
+        }
+        return try ConfigLoader.config(from: node)
+    }
+
+    private static func varied(_ vary: ConfigMapping, base: TandemConfig) throws -> [SweepParameter] {
+        guard !vary.keys.isEmpty else { throw vary.error("needs at least one key path to vary") }
+        var parameters: [SweepParameter] = []
+        for key in vary.keys {
+            let node = try vary.require(key)
+            let target = try self.target(key, node: node)
+            if let twin = parameters.first(where: { $0.target == target }) {
+                throw node.error("\(twin.target) is varied twice")
+            }
+            parameters.append(SweepParameter(target: target, range: try range(node, target: target)))
+        }
+        // Combinations that cannot work.
+        for parameter in parameters {
+            guard case .station(let index, .load) = parameter.target else { continue }
+            let serviceMean = SweepTarget.station(index, .serviceMean)
+            if parameters.contains(where: { $0.target == serviceMean }) {
+                throw vary.error(parameter.target.description,
+                                 "\(serviceMean) is varied too, but the load sets the service mean; vary one of them")
+            }
+        }
+        if case .empirical = base.batch, parameters.contains(where: { $0.target == .batchMean }),
+           !parameters.contains(where: { $0.target == .batchDist })
+        {
+            throw vary.error("batch.mean", "the base batch.dist is empirical, whose mean follows from its values; "
+                                 + "vary batch.dist too or give the base another dist")
+        }
+        return parameters
+    }
+
+    private static func target(_ key: String, node: ConfigNode) throws -> SweepTarget {
+        let parts = key.split(separator: ".", omittingEmptySubsequences: false).map(String.init)
+        switch key {
+        case "arrival.rate": return .arrivalRate
+        case "arrival.scv": return .arrivalScv
+        case "batch.mean": return .batchMean
+        case "batch.dist": return .batchDist
+        default: break
+        }
+        if parts.count >= 3, parts[0] == "stations", let number = Int(parts[1]) {
+            guard (1...MetricCatalog.stationCount).contains(number) else {
+                throw node.error("no such station; the tandem has stations 1 and 2")
+            }
+            let rest = parts[2...].joined(separator: ".")
+            if let parameter = SweepTarget.StationParameter(rawValue: rest) {
+                return .station(number - 1, parameter)
+            }
+            let names = SweepTarget.StationParameter.allCases.map(\.rawValue)
+            if let guess = ConfigNode.suggestion(for: rest, among: names) {
+                throw node.error("unknown station key \"\(rest)\"; did you mean stations.\(number).\(guess)?")
+            }
+            throw node.error("unknown station key \"\(rest)\"; a sweep can vary \(names.joined(separator: ", "))")
+        }
+        if let guess = ConfigNode.suggestion(for: key, among: SweepTarget.allPaths) {
+            throw node.error("unknown key path; did you mean \(guess)?")
+        }
+        throw node.error("unknown key path; a sweep can vary arrival.rate, arrival.scv, batch.dist, batch.mean "
+                             + "and stations.K.(\(SweepTarget.StationParameter.allCases.map(\.rawValue).joined(separator: "|")))")
+    }
+
+    private static func range(_ node: ConfigNode, target: SweepTarget) throws -> SweepRange {
+        guard node.kind == .mapping else {
+            throw node.error("expected a range: one of uniform, loguniform, int, logint or choice, "
+                                 + "as in { uniform: [low, high] }")
+        }
+        let mapping = try node.mapping(allowedKeys: SweepRange.kinds)
+        guard mapping.keys.count == 1, let kind = mapping.keys.first else {
+            let given = mapping.keys.isEmpty ? "none" : mapping.keys.joined(separator: " and ")
+            throw node.error("give exactly one of uniform, loguniform, int, logint or choice, got \(given)")
+        }
+        let valueNode = try mapping.require(kind)
+        switch (kind, target.kind) {
+        case ("choice", _):
+            return try choice(valueNode, target: target)
+        case (_, .name):
+            throw valueNode.error("\(target) is a name; use choice: [\(SweepTarget.batchDists.joined(separator: ", "))]")
+        case ("uniform", .whole), ("loguniform", .whole):
+            throw valueNode.error("\(target) is a whole number; use int, logint or choice")
+        default:
+            break
+        }
+        let ends = try valueNode.sequence()
+        guard ends.count == 2 else {
+            throw valueNode.error("expected [low, high], got \(ends.count) value\(ends.count == 1 ? "" : "s")")
+        }
+        switch kind {
+        case "uniform", "loguniform":
+            let rules = kind == "loguniform" ? Self.tightened(target.rules, .greaterThan(0)) : target.rules
+            let low = try ends[0].double(rules: rules)
+            let high = try ends[1].double(rules: rules)
+            guard low < high else {
+                throw valueNode.error("expected low < high, got [\(format(low)), \(format(high))]")
+            }
+            return kind == "uniform" ? .uniform(low, high) : .loguniform(low, high)
+        default:  // int, logint
+            let rules = kind == "logint" ? Self.tightened(target.rules, .atLeast(1)) : target.rules
+            let low = try ends[0].int(rules: rules)
+            let high = try ends[1].int(rules: rules)
+            guard low <= high else { throw valueNode.error("expected low <= high, got [\(low), \(high)]") }
+            return kind == "int" ? .int(low, high) : .logint(low, high)
+        }
+    }
+
+    private static func choice(_ node: ConfigNode, target: SweepTarget) throws -> SweepRange {
+        let items = try node.sequence()
+        guard !items.isEmpty else { throw node.error("expected a list of at least one value") }
+        let values: [SweepValue] = try items.map { item in
+            switch target.kind {
+            case .name: return .name(try item.string(oneOf: SweepTarget.batchDists))
+            case .whole: return .number(Double(try item.int(rules: target.rules)))
+            case .real: return .number(try item.double(rules: target.rules, allowInfinity: target.allowsInfinity))
+            }
+        }
+        return .choice(values)
+    }
+
+    private static func designSettings(_ design: ConfigMapping, dimensions: Int) throws -> SweepDesignSettings {
+        let methodName = try design.string("method", default: DesignMethod.sobol.rawValue,
+                                           oneOf: DesignMethod.allCases.map(\.rawValue))
+        let method = DesignMethod(rawValue: methodName)!
+        let points = try design.int("points", .atLeast(1))
+        if method == .sobol {
+            if points > SobolSequence.maxPoints {
+                throw design.error("points", "a Sobol design has at most \(SobolSequence.maxPoints) points, got \(points)")
+            }
+            if dimensions > SobolSequence.maxDimensions {
+                throw design.error("method", "a Sobol design has at most \(SobolSequence.maxDimensions) dimensions, "
+                                       + "but vary has \(dimensions) keys")
+            }
+        }
+        return SweepDesignSettings(method: method, points: points, seed: try design.uint64("seed", default: 1))
+    }
+
+    private static func runSettings(_ top: ConfigMapping) throws -> SweepRunSettings {
+        let run = try top.mappingOrEmpty("run")
+        if run.contains("seed") {
+            throw run.error("seed", "each point's seed is derived from design.seed and the point index; set design.seed")
+        }
+        if run.contains("threads") {
+            throw run.error("threads", "each point runs on one thread; set the sweep's threads with duet sweep --threads")
+        }
+        try run.checkKeys(runKeys)
+        let defaults = SweepRunSettings()
+        let jobs = try run.int("jobs", default: defaults.jobs, .atLeast(1))
+        let replications = try run.int("replications", default: defaults.replications, .atLeast(1))
+        let warmup = try run.double("warmup", default: defaults.warmup, .atLeast(0), .lessThan(1))
+        var precision = defaults.precision
+        if let node = run["precision"] {
+            // `precision: off` (or false) runs exactly `jobs` jobs per replication.
+            if let text = node.text, ["off", "false", "no"].contains(text.lowercased()) {
+                precision = nil
+            } else {
+                precision = try node.double(.greaterThan(0), .lessThan(1))
+            }
+        }
+        if precision != nil, replications < 2 {
+            throw run.error("replications", "a precision target needs at least 2 replications to estimate a "
+                                + "half-width, got \(replications); or set precision: off")
+        }
+        let maxJobs = try run.int("maxJobs", default: max(defaults.maxJobs, jobs))
+        guard maxJobs >= jobs else { throw run.error("maxJobs", "must be >= run.jobs (\(jobs)), got \(maxJobs)") }
+        return SweepRunSettings(jobs: jobs, precision: precision, replications: replications, warmup: warmup,
+                                maxJobs: maxJobs)
+    }
+
+    // MARK: Points
+
+    /// The design of this spec; `points` overrides `design.points`.
+    public func makeDesign(points: Int? = nil) throws -> Design {
+        try Design(method: design.method, dimensions: parameters.count, points: points ?? design.points,
+                   seed: design.seed)
+    }
+
+    /// The simulation seed of point `index`: a function of the design seed and the
+    /// index only, so a row does not depend on which worker ran it or when.
+    public static func pointSeed(designSeed: UInt64, index: Int) -> UInt64 {
+        var random = RandomStream(seed: designSeed, substream: 0x7365_6564, UInt64(index))  // "seed"
+        return random.next()
+    }
+
+    /// Point `index` of `design`.
+    public func point(_ index: Int, of design: Design) -> SweepPoint {
+        point(index, coordinates: design.point(index))
+    }
+
+    /// The point with these design coordinates (one per parameter, in [0, 1)).
+    ///
+    /// Values apply to the base in order, each made what the simulator realises, so
+    /// that the dataset's input columns say what was simulated: an scv in (0, 1)
+    /// becomes 1/k for the Erlang-k that MODEL.md draws (k = round(1/scv)), and
+    /// `batch.mean` is rounded to what the point's `batch.dist` supports (a whole
+    /// number for deterministic, a whole or half number for uniform). Then each
+    /// `stations.K.load` sets that station's service mean to
+    /// `load x servers / jobRate - setup / maxBatch`, so that
+    /// `TandemConfig.offeredLoads` equals it. `SweepPoint.values` are as drawn.
+    public func point(_ index: Int, coordinates: [Double]) -> SweepPoint {
+        precondition(coordinates.count == parameters.count)
+        var config = base
+        config.run = run.settings(seed: Self.pointSeed(designSeed: design.seed, index: index))
+        var batchDist = base.batch.distName
+        var batchMean = base.batch.mean
+        var batchChanged = false
+        var loads: [(station: Int, load: Double)] = []
+        var values: [SweepValue] = []
+        for (parameter, u) in zip(parameters, coordinates) {
+            let value = parameter.range.value(at: u)
+            values.append(value)
+            let x = value.number ?? .nan
+            switch parameter.target {
+            case .arrivalRate: config.interArrival.mean = 1 / x
+            case .arrivalScv: config.interArrival.scv = Self.realisable(scv: x)
+            case .batchMean: batchMean = x; batchChanged = true
+            case .batchDist:
+                if case .name(let name) = value { batchDist = name }
+                batchChanged = true
+            case .station(let k, let key):
+                switch key {
+                case .servers: config.stations[k].servers = Int(x)
+                case .serviceMean: config.stations[k].service.mean = x
+                case .serviceScv: config.stations[k].service.scv = Self.realisable(scv: x)
+                case .setup: config.stations[k].setup = x
+                case .maxBatch: config.stations[k].maxBatch = Int(x)
+                case .timeout: config.stations[k].timeout = x
+                case .coldStartMean: config.stations[k].coldStart.mean = x
+                case .coldStartScv: config.stations[k].coldStart.scv = Self.realisable(scv: x)
+                case .keepAlive: config.stations[k].keepAlive = x
+                case .load: loads.append((k, x))
+                }
+            }
+        }
+        if batchChanged { config.batch = Self.batch(dist: batchDist, mean: batchMean) }
+
+        var problem: String?
+        for (k, load) in loads {
+            let station = config.stations[k]
+            let servers = Double(station.servers)
+            let setupShare = station.setup / Double(station.maxBatch)
+            let mean = load * servers / config.jobRate - setupShare
+            config.stations[k].service.mean = mean
+            if !(mean > 0), problem == nil {
+                let setupLoad = config.jobRate * setupShare / servers
+                problem = "stations.\(k + 1).load \(Self.rounded(load)) cannot be reached: setup alone "
+                    + "(\(Self.rounded(station.setup)) s per invocation of up to \(station.maxBatch) jobs) "
+                    + "gives an offered load of \(Self.rounded(setupLoad))"
+            }
+        }
+        if problem == nil {
+            do {
+                try ConfigLoader.checkStability(config)
+            } catch {
+                problem = "\(error)"
+            }
+        }
+        return SweepPoint(index: index, values: values, config: config, problem: problem)
+    }
+
+    /// The scv a simulation really has: 1/k with k = round(1/scv) in (0, 1), as is
+    /// elsewhere.
+    static func realisable(scv: Double) -> Double {
+        guard scv > 0, scv < 1 else { return scv }
+        return 1 / Double(MomentSampler.erlangStages(scv: scv))
+    }
+
+    /// A batch-size spec with the mean rounded to what the distribution supports.
+    static func batch(dist: String, mean: Double) -> BatchSizeSpec {
+        switch dist {
+        case "deterministic": return .deterministic(max(1, Int(mean.rounded())))
+        case "uniform": return .uniform(mean: max(1, (2 * mean).rounded() / 2))
+        default: return .geometric(mean: max(1, mean))
+        }
+    }
+
+    // MARK: Fingerprint
+
+    /// The spec's content, section by section, in a canonical text form: what
+    /// decides the rows of a dataset. The point count is not part of it (it is
+    /// stored separately, since extending a Sobol or random design keeps its
+    /// earlier points).
+    public var canonicalSections: [(name: String, text: String)] {
+        var sections: [(String, String)] = []
+        var baseText = zip(ConfigColumns.names, ConfigColumns.cells(of: base)).map { "\($0)=\($1)" }
+        if case .empirical(let values, let weights) = base.batch {
+            baseText.append("batch.values=\(values.map(String.init).joined(separator: " "))")
+            baseText.append("batch.weights=\(weights.map(ConfigColumns.format).joined(separator: " "))")
+        }
+        sections.append(("base", baseText.joined(separator: ", ")))
+        for parameter in parameters {
+            sections.append(("vary.\(parameter.target)", parameter.range.description))
+        }
+        sections.append(("design", "method=\(design.method.rawValue), seed=\(design.seed)"))
+        let precision = run.precision.map(ConfigColumns.format) ?? "off"
+        sections.append(("run", "jobs=\(run.jobs), precision=\(precision), replications=\(run.replications), "
+                             + "warmup=\(ConfigColumns.format(run.warmup)), maxJobs=\(run.maxJobs)"))
+        // The dataset's columns too: a file from a build with other metrics differs.
+        sections.append(("columns", SHA256.hex(DatasetFile.header.joined(separator: ","))))
+        return sections
+    }
+
+    /// SHA-256 of the canonical sections (in order), as hex.
+    public var fingerprint: String {
+        SHA256.hex(canonicalSections.map { "\($0.name): \($0.text)\n" }.joined())
+    }
+
+    // MARK: Helpers
+
+    static func readText(_ path: String, what: String) throws -> String {
+        var isDirectory: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) else {
+            throw ConfigError(path: "", message: "cannot read \(what) \(path): no such file")
+        }
+        guard !isDirectory.boolValue else {
+            throw ConfigError(path: "", message: "cannot read \(what) \(path): it is a directory")
+        }
+        guard let data = FileManager.default.contents(atPath: path), let text = String(data: data, encoding: .utf8)
+        else {
+            throw ConfigError(path: "", message: "cannot read \(what) \(path): unreadable or not UTF-8 text")
+        }
+        return text
+    }
+
+    static func format(_ value: Double) -> String { ConfigNode.format(value) }
+
+    /// `rules` with a stronger lower bound: weaker lower bounds give way to it, so
+    /// messages say "must be > 0", not "must be >= 0 and > 0".
+    static func tightened(_ rules: [NumberRule], _ bound: NumberRule) -> [NumberRule] {
+        func lower(_ rule: NumberRule) -> Double? {
+            switch rule {
+            case .atLeast(let b): return b
+            case .greaterThan(let b): return b.nextUp
+            default: return nil
+            }
+        }
+        guard let new = lower(bound) else { return rules + [bound] }
+        if rules.contains(where: { (lower($0) ?? -.infinity) >= new }) { return rules }
+        return [bound] + rules.filter { lower($0) == nil }
+    }
+
+    /// 4 significant digits, for messages.
+    static func rounded(_ value: Double) -> String {
+        guard value.isFinite, value != 0 else { return format(value) }
+        let scale = pow(10, 3 - floor(log10(abs(value))))
+        return format((value * scale).rounded() / scale)
+    }
+}

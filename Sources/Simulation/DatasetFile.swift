@@ -1,0 +1,320 @@
+// The dataset CSV of MODEL.md: one row per simulated configuration.
+//
+// Columns, in order: `point` (the design index), the input columns of
+// `ConfigColumns.names`, then `seed`, `jobs` (all replications together),
+// `replications`, `stable`, `error` (why a point is unstable or invalid, else
+// empty), then every metric of `MetricCatalog.names` and then every metric's 95%
+// half-width as `<metric>.ci95`. Unstable and invalid points have empty metric cells.
+//
+// Every row ends with a newline and is written with one write(2), so a file cut
+// short by a crash holds complete rows plus at most one unterminated line, which
+// `DatasetWriter.dropIncompleteLastLine(path:)` removes. Quoting is CSV.swift's.
+
+import CSV
+import Foundation
+
+public enum DatasetFile {
+    /// Columns between the inputs and the metrics.
+    public static let runColumns = ["seed", "jobs", "replications", "stable", "error"]
+
+    /// The 95% half-width column of a metric: `meanResponse.ci95`.
+    public static func halfWidthColumn(_ metric: String) -> String { metric + ".ci95" }
+
+    /// The full header.
+    public static let header: [String] =
+        ["point"] + ConfigColumns.names + runColumns + MetricCatalog.names
+        + MetricCatalog.names.map(halfWidthColumn)
+
+    /// The row of a simulated point (stable or not). `config` is the configuration
+    /// that was simulated; its `run.seed` is recorded as `seed`.
+    public static func row(point: Int, config: TandemConfig, report: SimulationReport) -> [String] {
+        var cells = [String(point)] + ConfigColumns.cells(of: config)
+        cells += [String(config.run.seed), String(report.jobs), String(report.replications), String(report.stable)]
+        if report.stable {
+            cells.append("")
+            cells += report.estimates.map { ConfigColumns.format($0.mean) }
+            cells += report.estimates.map { $0.ci95.map(ConfigColumns.format) ?? "" }
+        } else {
+            cells.append(report.unstableReason ?? "the queue grows without bound")
+            cells += Array(repeating: "", count: 2 * MetricCatalog.names.count)
+        }
+        return cells
+    }
+
+    /// The row of a point that was not simulated: `reason` says why (for example a
+    /// derived service mean <= 0, or an offered load >= 1 found up front).
+    public static func invalidRow(point: Int, config: TandemConfig, reason: String) -> [String] {
+        [String(point)] + ConfigColumns.cells(of: config)
+            + [String(config.run.seed), "0", "0", "false", reason]
+            + Array(repeating: "", count: 2 * MetricCatalog.names.count)
+    }
+}
+
+/// A problem reading or writing a dataset: the file, and where in it.
+public struct DatasetError: Error, CustomStringConvertible, Equatable, Sendable {
+    /// The file (or "dataset" for text without a file).
+    public var source: String
+    /// 1-based data row (the header is row 0), when the problem is in one row.
+    public var row: Int?
+    public var column: String?
+    public var message: String
+
+    public init(source: String, row: Int? = nil, column: String? = nil, message: String) {
+        self.source = source
+        self.row = row
+        self.column = column
+        self.message = message
+    }
+
+    /// `DATA.csv: row 12, column meanResponse: expected a number, got "abc"`.
+    public var description: String {
+        var place: [String] = []
+        if let row { place.append("row \(row)") }
+        if let column { place.append("column \(column)") }
+        return place.isEmpty ? "\(source): \(message)" : "\(source): \(place.joined(separator: ", ")): \(message)"
+    }
+}
+
+extension DatasetError: LocalizedError {
+    public var errorDescription: String? { description }
+}
+
+/// Appends rows to a dataset file, each written to the file as soon as it is given.
+public final class DatasetWriter {
+    public let path: String
+    private var handle: FileHandle?
+
+    /// Creates (or truncates) the file and writes the header.
+    public init(creating path: String, header: [String]) throws {
+        self.path = path
+        guard FileManager.default.createFile(atPath: path, contents: nil) else {
+            throw DatasetError(source: path, message: "cannot create the file (missing directory or no permission)")
+        }
+        handle = try Self.open(path)
+        try append(header)
+    }
+
+    /// Opens an existing file to append rows after its last line.
+    public init(appendingTo path: String) throws {
+        self.path = path
+        handle = try Self.open(path)
+        do {
+            try handle?.seekToEnd()
+        } catch {
+            throw DatasetError(source: path, message: "cannot append to the file: \(error.localizedDescription)")
+        }
+    }
+
+    deinit { try? handle?.close() }
+
+    private static func open(_ path: String) throws -> FileHandle {
+        guard let handle = FileHandle(forWritingAtPath: path) else {
+            throw DatasetError(source: path, message: "cannot open the file for writing")
+        }
+        return handle
+    }
+
+    /// Writes one row (quoted as needed) and its newline with a single write.
+    public func append(_ cells: [String]) throws {
+        guard let handle else { throw DatasetError(source: path, message: "the file is closed") }
+        var data = try Self.encode(cells)
+        data.append(0x0A)
+        do {
+            try handle.write(contentsOf: data)
+        } catch {
+            throw DatasetError(source: path, message: "cannot write a row: \(error.localizedDescription)")
+        }
+    }
+
+    /// Flushes to disk and closes; later appends fail.
+    public func close() throws {
+        guard let handle else { return }
+        self.handle = nil
+        try? handle.synchronize()
+        try handle.close()
+    }
+
+    /// One CSV line without its newline.
+    static func encode(_ cells: [String]) throws -> Data {
+        let stream = OutputStream(toMemory: ())
+        let writer = try CSVWriter(stream: stream)
+        try writer.write(row: cells)
+        stream.close()
+        guard let data = stream.property(forKey: .dataWrittenToMemoryStreamKey) as? Data else {
+            throw DatasetError(source: "dataset", message: "cannot encode a CSV row")
+        }
+        return data
+    }
+
+    /// Cuts an unterminated last line (a row cut short by a crash) off the file.
+    /// Returns whether there was one.
+    @discardableResult
+    public static func dropIncompleteLastLine(path: String) throws -> Bool {
+        guard let handle = FileHandle(forUpdatingAtPath: path) else {
+            throw DatasetError(source: path, message: "cannot open the file to check its last line")
+        }
+        defer { try? handle.close() }
+        let size = try handle.seekToEnd()
+        guard size > 0 else { return false }
+        // Read backwards in blocks until a newline is found.
+        var end = size
+        let block: UInt64 = 4096
+        while end > 0 {
+            let start = end > block ? end - block : 0
+            try handle.seek(toOffset: start)
+            let data = try handle.read(upToCount: Int(end - start)) ?? Data()
+            if end == size, data.last == 0x0A { return false }
+            if let newline = data.lastIndex(of: 0x0A) {
+                try handle.truncate(atOffset: start + UInt64(newline - data.startIndex) + 1)
+                return true
+            }
+            end = start
+        }
+        try handle.truncate(atOffset: 0)
+        return true
+    }
+}
+
+/// A dataset read back: the header and its rows.
+public struct DatasetTable: Sendable {
+    /// The file name, for messages.
+    public let source: String
+    public let header: [String]
+    public let rows: [DatasetRow]
+    private let columns: [String: Int]
+
+    /// Reads a dataset CSV. Every row must have as many cells as the header.
+    public static func read(path: String) throws -> DatasetTable {
+        guard FileManager.default.fileExists(atPath: path) else {
+            throw DatasetError(source: path, message: "no such file")
+        }
+        // Read whole: CSV.swift's reader over a file stream flags an error at the end
+        // of every file on Linux (the stream reports bytes available at EOF).
+        guard let data = FileManager.default.contents(atPath: path) else {
+            throw DatasetError(source: path, message: "cannot read the file")
+        }
+        return try read(stream: InputStream(data: data), source: path)
+    }
+
+    /// Parses dataset text (tests, pipes). `source` names it in messages.
+    public static func parse(_ text: String, source: String = "dataset") throws -> DatasetTable {
+        try read(stream: InputStream(data: Data(text.utf8)), source: source)
+    }
+
+    private static func read(stream: InputStream, source: String) throws -> DatasetTable {
+        let reader: CSVReader
+        do {
+            reader = try CSVReader(stream: stream, hasHeaderRow: true)
+        } catch CSVError.cannotReadHeaderRow {
+            throw DatasetError(source: source, message: "the file is empty; expected a header row")
+        } catch {
+            throw DatasetError(source: source, message: "cannot read the file: \(error)")
+        }
+        guard let header = reader.headerRow, !header.isEmpty else {
+            throw DatasetError(source: source, message: "the file is empty; expected a header row")
+        }
+        var columns: [String: Int] = [:]
+        for (index, name) in header.enumerated() {
+            if columns[name] != nil {
+                throw DatasetError(source: source, column: name, message: "the header names this column twice")
+            }
+            columns[name] = index
+        }
+        var rows: [DatasetRow] = []
+        var number = 0
+        while let cells = reader.next() {
+            number += 1
+            // A blank line reads as one empty cell; skip it.
+            if cells.count == 1, cells[0].isEmpty, header.count > 1 { continue }
+            guard cells.count == header.count else {
+                throw DatasetError(source: source, row: number,
+                                   message: "has \(cells.count) cells, but the header has \(header.count) columns")
+            }
+            rows.append(DatasetRow(source: source, number: number, cells: cells, columns: columns))
+        }
+        if let error = reader.error {
+            throw DatasetError(source: source, row: number + 1, message: "cannot be read: \(error)")
+        }
+        return DatasetTable(source: source, header: header, rows: rows, columns: columns)
+    }
+
+    /// Position of a column, nil when the header lacks it.
+    public func index(of column: String) -> Int? { columns[column] }
+
+    /// Throws unless the header has every one of `names`.
+    public func requireColumns(_ names: [String]) throws {
+        for name in names where columns[name] == nil {
+            throw DatasetError(source: source, column: name, message: "no such column in the header")
+        }
+    }
+
+    /// A whole column as numbers; the first bad cell is named by row and column.
+    public func doubles(_ column: String) throws -> [Double] {
+        try requireColumns([column])
+        return try rows.map { try $0.double(column) }
+    }
+}
+
+/// One row of a dataset, with typed, named access to its cells.
+public struct DatasetRow: Sendable {
+    public let source: String
+    /// 1-based data row (the header is row 0).
+    public let number: Int
+    public let cells: [String]
+    private let columns: [String: Int]
+
+    init(source: String, number: Int, cells: [String], columns: [String: Int]) {
+        self.source = source
+        self.number = number
+        self.cells = cells
+        self.columns = columns
+    }
+
+    /// The cell of `column`, nil when the header has no such column.
+    public subscript(column: String) -> String? {
+        columns[column].map { cells[$0] }
+    }
+
+    private func error(_ column: String, _ message: String) -> DatasetError {
+        DatasetError(source: source, row: number, column: column, message: message)
+    }
+
+    /// The cell's text; throws when the column does not exist.
+    public func string(_ column: String) throws -> String {
+        guard let text = self[column] else { throw error(column, "no such column in the header") }
+        return text
+    }
+
+    /// A number (`inf` and `nan` included); throws for empty or non-numeric cells.
+    public func double(_ column: String) throws -> Double {
+        guard let value = try doubleIfPresent(column) else { throw error(column, "expected a number, got an empty cell") }
+        return value
+    }
+
+    /// A number, or nil for an empty cell (the metrics of an unstable point).
+    public func doubleIfPresent(_ column: String) throws -> Double? {
+        let text = try string(column)
+        if text.isEmpty { return nil }
+        guard let value = Double(text.trimmingCharacters(in: .whitespaces)) else {
+            throw error(column, "expected a number, got \"\(text)\"")
+        }
+        return value
+    }
+
+    public func int(_ column: String) throws -> Int {
+        let text = try string(column)
+        guard let value = Int(text.trimmingCharacters(in: .whitespaces)) else {
+            throw error(column, text.isEmpty ? "expected a whole number, got an empty cell"
+                                             : "expected a whole number, got \"\(text)\"")
+        }
+        return value
+    }
+
+    public func bool(_ column: String) throws -> Bool {
+        switch try string(column) {
+        case "true": return true
+        case "false": return false
+        case let text: throw error(column, "expected true or false, got \"\(text)\"")
+        }
+    }
+}

@@ -1,0 +1,132 @@
+// The dataset CSV: its header, a write-read round trip, and errors that name the
+// row and column of a bad cell.
+
+import Foundation
+import Testing
+@testable import Simulation
+
+@Suite("DatasetFile")
+struct DatasetFileTests {
+    static let config: TandemConfig = {
+        var config = TandemConfig(
+            arrivalRate: 0.5, arrivalScv: 1, batch: .geometric(mean: 2),
+            stations: [
+                StationConfig(servers: 2, service: MomentSpec(mean: 0.3)),
+                StationConfig(servers: 4, service: MomentSpec(mean: 0.1, scv: 0.5), setup: 0.05, maxBatch: 4,
+                              timeout: 0.2, coldStart: MomentSpec(mean: 0.5), keepAlive: 30),
+            ],
+            run: RunSettings(jobs: 2_000, replications: 2, seed: 18_446_744_073_709_551_615, threads: 1))
+        return config
+    }()
+
+    final class Scratch {
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("duet-dataset-\(UUID()).csv").path
+        deinit { try? FileManager.default.removeItem(atPath: path) }
+    }
+
+    @Test func header() {
+        let header = DatasetFile.header
+        #expect(header.first == "point")
+        #expect(Array(header[1...ConfigColumns.names.count]) == ConfigColumns.names)
+        let metricsStart = 1 + ConfigColumns.names.count + DatasetFile.runColumns.count
+        #expect(Array(header[metricsStart..<(metricsStart + MetricCatalog.names.count)]) == MetricCatalog.names)
+        #expect(header.last == "stations.2.instanceSecondsPerJob.ci95")
+        #expect(header.count == 1 + ConfigColumns.names.count + 5 + 2 * MetricCatalog.names.count)
+    }
+
+    @Test func roundTrip() throws {
+        let scratch = Scratch()
+        let report = Simulator.simulate(Self.config)
+        #expect(report.stable)
+        let reason = "stations.2.load 0.01 cannot be reached: setup alone (0.05 s, \"quoted\") gives 0.02"
+        let writer = try DatasetWriter(creating: scratch.path, header: DatasetFile.header)
+        try writer.append(DatasetFile.row(point: 0, config: Self.config, report: report))
+        try writer.append(DatasetFile.invalidRow(point: 1, config: Self.config, reason: reason))
+        try writer.close()
+        // One more row through a writer that appends.
+        let appender = try DatasetWriter(appendingTo: scratch.path)
+        var unstable = report
+        unstable.stable = false
+        unstable.unstableReason = "replication 1: queue grew"
+        try appender.append(DatasetFile.row(point: 2, config: Self.config, report: unstable))
+        try appender.close()
+
+        let table = try DatasetTable.read(path: scratch.path)
+        #expect(table.header == DatasetFile.header)
+        #expect(table.rows.count == 3)
+        let row = table.rows[0]
+        #expect(try row.int("point") == 0)
+        #expect(row["seed"] == "18446744073709551615")
+        #expect(try row.bool("stable"))
+        #expect(try row.string("error") == "")
+        #expect(try row.int("jobs") == 4_000 && row.int("replications") == 2)
+        #expect(try row.double("arrival.rate") == 0.5)
+        #expect(try row.string("batch.dist") == "geometric")
+        #expect(try row.double("stations.2.keepAlive") == 30)
+        #expect(try row.double("stations.2.load") == Self.config.offeredLoads[1])
+        // Metrics round-trip exactly (shortest round-tripping text).
+        for (index, name) in MetricCatalog.names.enumerated() {
+            #expect(try row.double(name) == report.estimates[index].mean)
+            #expect(try row.double(DatasetFile.halfWidthColumn(name)) == report.estimates[index].ci95)
+        }
+
+        let invalid = table.rows[1]
+        #expect(try !invalid.bool("stable"))
+        #expect(try invalid.string("error") == reason)
+        #expect(try invalid.doubleIfPresent("meanResponse") == nil)
+        #expect(try invalid.int("jobs") == 0)
+        #expect(try table.rows[2].string("error") == "replication 1: queue grew")
+        #expect(table.rows[2]["p99Response.ci95"] == "")
+    }
+
+    @Test func infiniteKeepAliveIsWrittenAsInf() throws {
+        var config = Self.config
+        config.stations[1].keepAlive = .infinity
+        let cells = DatasetFile.invalidRow(point: 0, config: config, reason: "x")
+        let text = DatasetFile.header.joined(separator: ",") + "\n" + cells.joined(separator: ",") + "\n"
+        let row = try DatasetTable.parse(text).rows[0]
+        #expect(row["stations.2.keepAlive"] == "inf")
+        #expect(try row.double("stations.2.keepAlive") == .infinity)
+    }
+
+    @Test func badCellsAreNamedByRowAndColumn() throws {
+        let text = "point,meanResponse,stable\n0,1.5,true\n1,abc,false\n2,,true\n"
+        let table = try DatasetTable.parse(text, source: "data.csv")
+        #expect(try table.rows[0].double("meanResponse") == 1.5)
+        #expect(throws: DatasetError(source: "data.csv", row: 2, column: "meanResponse",
+                                     message: "expected a number, got \"abc\"")) {
+            try table.doubles("meanResponse")
+        }
+        #expect("\(DatasetError(source: "data.csv", row: 2, column: "meanResponse", message: "expected a number, got \"abc\""))"
+                    == "data.csv: row 2, column meanResponse: expected a number, got \"abc\"")
+        #expect(throws: DatasetError(source: "data.csv", row: 3, column: "meanResponse",
+                                     message: "expected a number, got an empty cell")) {
+            try table.rows[2].double("meanResponse")
+        }
+        #expect(throws: DatasetError(source: "data.csv", row: 1, column: "meanRespons",
+                                     message: "no such column in the header")) {
+            try table.rows[0].double("meanRespons")
+        }
+        #expect(throws: DatasetError(source: "data.csv", row: 2, column: "point",
+                                     message: "expected true or false, got \"1\"")) {
+            try table.rows[1].bool("point")
+        }
+    }
+
+    @Test func rowsMustMatchTheHeader() {
+        #expect(throws: DatasetError(source: "d.csv", row: 2, message: "has 2 cells, but the header has 3 columns")) {
+            try DatasetTable.parse("a,b,c\n1,2,3\n4,5\n", source: "d.csv")
+        }
+        #expect(throws: DatasetError(source: "d.csv", message: "the file is empty; expected a header row")) {
+            try DatasetTable.parse("", source: "d.csv")
+        }
+    }
+
+    @Test func anIncompleteLastLineIsDropped() throws {
+        let scratch = Scratch()
+        try "a,b\n1,2\n3,".write(toFile: scratch.path, atomically: true, encoding: .utf8)
+        #expect(try DatasetWriter.dropIncompleteLastLine(path: scratch.path))
+        #expect(try String(contentsOfFile: scratch.path, encoding: .utf8) == "a,b\n1,2\n")
+        #expect(try !DatasetWriter.dropIncompleteLastLine(path: scratch.path))
+    }
+}
