@@ -1,2 +1,0 @@
-// Placeholder until Cluster lands.
-enum ClusterPlaceholder {}

@@ -1,2 +1,0 @@
-// Placeholder until ClusterCore lands.
-enum ClusterCorePlaceholder {}
