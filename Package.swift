@@ -22,6 +22,7 @@ let package = Package(
         .package(url: "https://github.com/HdrHistogram/hdrhistogram-swift", from: "0.2.0"),
         .package(url: "https://github.com/yaslab/CSV.swift", from: "2.5.0"),
         .package(url: "https://github.com/groue/GRDB.swift", from: "7.0.0"),
+        .package(url: "https://github.com/apple/swift-crypto", from: "3.0.0"),
     ],
     targets: [
         // The tandem model of MODEL.md: configuration, random streams, engine, statistics.
@@ -46,16 +47,16 @@ let package = Package(
         // The analytical baseline: a two-moment decomposition (Whitt's QNA, Allen-Cunneen).
         .target(name: "Analytic", dependencies: ["Simulation"]),
         // Designs (Sobol, Latin hypercube), sweep specs, and later search spaces and ASHA; pure logic.
-        .target(name: "Search", dependencies: ["Simulation"]),
+        .target(name: "Search", dependencies: ["Simulation", .product(name: "Crypto", package: "swift-crypto")]),
         // Features, the MLP over BLAS, training, model files.
         .target(
             name: "Surrogate",
-            dependencies: ["Simulation", "Analytic", "CBLAS"],
+            dependencies: ["Simulation", "Analytic", "CBLAS", .product(name: "Crypto", package: "swift-crypto")],
             swiftSettings: [.unsafeFlags(["-Ounchecked"], .when(configuration: .release))]
         ),
         // Wire messages and the coordinator's and worker's bookkeeping as pure state
         // machines: no sockets, no files, time injected.
-        .target(name: "ClusterCore"),
+        .target(name: "ClusterCore", dependencies: [.product(name: "Crypto", package: "swift-crypto")]),
         // The I/O shells that drive ClusterCore over ZeroMQ, and the SQLite journal.
         .target(
             name: "Cluster",

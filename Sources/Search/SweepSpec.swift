@@ -584,13 +584,13 @@ public struct SweepSpec: Sendable {
         sections.append(("run", "jobs=\(run.jobs), precision=\(precision), replications=\(run.replications), "
                              + "warmup=\(ConfigColumns.format(run.warmup)), maxJobs=\(run.maxJobs)"))
         // The dataset's columns too: a file from a build with other metrics differs.
-        sections.append(("columns", SHA256.hex(DatasetFile.header.joined(separator: ","))))
+        sections.append(("columns", TextHash.hex(DatasetFile.header.joined(separator: ","))))
         return sections
     }
 
     /// SHA-256 of the canonical sections (in order), as hex.
     public var fingerprint: String {
-        SHA256.hex(canonicalSections.map { "\($0.name): \($0.text)\n" }.joined())
+        TextHash.hex(canonicalSections.map { "\($0.name): \($0.text)\n" }.joined())
     }
 
     // MARK: Helpers
