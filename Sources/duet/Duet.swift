@@ -8,6 +8,6 @@ struct Duet: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "duet",
         abstract: "Fast, accurate performance models of serverless batch tandems.",
-        subcommands: [SimulateCommand.self, SweepCommand.self, BenchCommand.self]
+        subcommands: [SimulateCommand.self, SweepCommand.self, TrainCommand.self, PredictCommand.self, EvaluateCommand.self, BenchCommand.self]
     )
 }

@@ -1,0 +1,78 @@
+// What the network sees of a configuration, and what it predicts.
+//
+// Inputs are mostly dimensionless and log-scaled so that one network covers light
+// and heavy traffic, short and long services: times are taken relative to the
+// station's service mean or the mean gap between jobs, and the offered load enters
+// also as -log(1 - load), the factor by which queueing blows up near saturation.
+// The analytical baseline (Whitt's QNA, module Analytic) is an input too: the
+// network then learns a correction to a textbook estimate rather than the whole
+// shape of the response surface, which needs less data for the same error.
+
+import Analytic
+import Foundation
+import Simulation
+
+public enum SurrogateFeatures {
+    /// Bump when the feature definitions change: model files record it.
+    public static let version = 1
+
+    static let stationFeatures = [
+        "logServers", "logServiceMean", "logServiceScv", "logSetupOverService", "logMaxBatch",
+        "logTimeoutArrivals", "logColdStartOverService", "coldStartScv", "reclaimRate", "load",
+        "logSaturation", "logAnalyticResponseOverService",
+    ]
+
+    /// Feature names, in network input order.
+    public static let names: [String] =
+        ["logArrivalRate", "logArrivalScv", "logBatchMean", "batchScv", "batchDeterministic",
+         "logAnalyticResponseTimesRate"]
+        + (1...2).flatMap { k in stationFeatures.map { "stations.\(k).\($0)" } }
+
+    /// The feature vector of a configuration (in `names` order).
+    public static func vector(_ config: TandemConfig) -> [Double] {
+        let jobRate = config.jobRate
+        let analytic = QueueingNetworkAnalyzer.estimate(config)
+        var values: [Double] = [
+            log(config.arrivalRate),
+            log(MomentSampler(config.interArrival).realisedScv + 0.01),
+            log(config.batch.mean),
+            config.batch.scv,
+            config.batch.distName == "deterministic" ? 1 : 0,
+            // The baseline's end-to-end response in units of the mean gap between
+            // jobs; a large value where the baseline sees overload.
+            log((analytic?.meanResponse ?? 1e3 / jobRate) * jobRate),
+        ]
+        let loads = config.offeredLoads
+        for (k, station) in config.stations.enumerated() {
+            let service = station.service.mean
+            let load = loads[k]
+            let analyticResponse = analytic?.stations[k].meanResponse ?? 1e3 * service
+            values += [
+                log(Double(station.servers)),
+                log(service),
+                log(MomentSampler(station.service).realisedScv + 0.01),
+                log1p(station.setup / service),
+                log(Double(station.maxBatch)),
+                log1p(station.timeout * jobRate),
+                log1p(station.coldStart.mean / service),
+                MomentSampler(station.coldStart).realisedScv,
+                // How often an idle instance would be reclaimed relative to arrivals:
+                // 0 with keepAlive infinite, near 1 when it is short.
+                station.keepAlive.isFinite ? 1 / (1 + station.keepAlive * jobRate / Double(station.servers)) : 0,
+                load,
+                -log(max(1e-6, 1 - load)),
+                log(analyticResponse / service),
+            ]
+        }
+        return values
+    }
+}
+
+/// The metrics the surrogate predicts. All are positive, so they are learnt as logs.
+public enum SurrogateTargets {
+    public static let names = [
+        "meanResponse", "p50Response", "p95Response", "p99Response",
+        "stations.1.meanResponse", "stations.2.meanResponse",
+        "stations.1.instanceSecondsPerJob", "stations.2.instanceSecondsPerJob",
+    ]
+}

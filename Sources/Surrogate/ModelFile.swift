@@ -1,0 +1,378 @@
+// The model file: one versioned JSON document with everything needed to predict
+// (architecture, weights, normalisation) and to judge the prediction (input domain
+// seen in training, metrics, settings, dataset hash, provenance).
+//
+// Floats are written by JSONEncoder as their shortest round-tripping decimal and read
+// back exactly (checked by the test suite over random bit patterns), so weights
+// survive a save and load bit for bit.
+
+import Foundation
+
+public struct ModelFile: Codable, Sendable, Equatable {
+    public static let currentFormatVersion = 1
+    public static let kindTag = "duet-surrogate"
+
+    public var formatVersion: Int
+    public var kind: String
+    public var created: CreationInfo
+    public var architecture: NetworkArchitecture
+    /// One entry per weight layer, input side first.
+    public var layers: [LayerParameters]
+    /// Network input columns (feature names) and their standardisation.
+    public var features: FeatureScaler
+    /// Targets, in network output order, and how outputs map back to metric values.
+    public var targets: TargetTransform
+    /// Raw input columns as seen in the training split.
+    public var inputDomain: InputDomain
+    public var settings: TrainingSettings
+    public var summary: TrainingSummary?
+    /// Free-form figures per split, e.g. metrics["test"]["meanResponse.mape"].
+    public var metrics: [String: [String: Double]]
+    /// SHA-256 (hex) of the dataset file the model was trained on.
+    public var datasetSHA256: String
+
+    public init(
+        network: Network, features: FeatureScaler, targets: TargetTransform, inputDomain: InputDomain,
+        settings: TrainingSettings, summary: TrainingSummary? = nil, metrics: [String: [String: Double]] = [:],
+        datasetSHA256: String, created: CreationInfo
+    ) {
+        precondition(features.count == network.architecture.inputs, "ModelFile: \(features.count) features for \(network.architecture.inputs) network inputs")
+        precondition(targets.count == network.architecture.outputs, "ModelFile: \(targets.count) targets for \(network.architecture.outputs) network outputs")
+        formatVersion = Self.currentFormatVersion
+        kind = Self.kindTag
+        self.created = created
+        architecture = network.architecture
+        layers = network.slots.indices.map { l in
+            LayerParameters(
+                inputs: network.slots[l].inputs, outputs: network.slots[l].outputs,
+                weights: Array(network.weights(layer: l)), biases: Array(network.biases(layer: l)))
+        }
+        self.features = features
+        self.targets = targets
+        self.inputDomain = inputDomain
+        self.settings = settings
+        self.summary = summary
+        self.metrics = metrics
+        self.datasetSHA256 = datasetSHA256
+    }
+
+    /// The best network of `trainer`, with its settings, transform and a summary.
+    public init(
+        trainer: Trainer, features: FeatureScaler, inputDomain: InputDomain,
+        metrics: [String: [String: Double]] = [:], datasetSHA256: String, created: CreationInfo
+    ) {
+        self.init(
+            network: trainer.bestNetwork, features: features, targets: trainer.transform, inputDomain: inputDomain,
+            settings: trainer.settings, summary: TrainingSummary(trainer), metrics: metrics,
+            datasetSHA256: datasetSHA256, created: created)
+    }
+
+    /// The network these parameters describe (shapes were checked on load or init).
+    public var network: Network {
+        Network(architecture: architecture, layers: layers.map { ($0.weights, $0.biases) })
+    }
+
+    // MARK: Reading and writing
+
+    /// The document as pretty-printed JSON with sorted keys (equal models, equal bytes).
+    public func encoded() throws -> Data {
+        if let problem = contentProblem() { throw ModelFileError(file: "(unsaved model)", reason: .invalidContent, detail: problem) }
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
+        encoder.nonConformingFloatEncodingStrategy = .convertToString(positiveInfinity: "inf", negativeInfinity: "-inf", nan: "nan")
+        var data = try encoder.encode(self)
+        data.append(0x0A)
+        return data
+    }
+
+    public func write(to url: URL) throws {
+        let data: Data
+        do {
+            data = try encoded()
+        } catch var error as ModelFileError {
+            error.file = url.path
+            throw error
+        }
+        do {
+            try data.write(to: url, options: .atomic)
+        } catch {
+            throw ModelFileError(file: url.path, reason: .unreadable, detail: "cannot write: \(error.localizedDescription)")
+        }
+    }
+
+    public static func load(from url: URL) throws -> ModelFile {
+        let data: Data
+        do {
+            data = try Data(contentsOf: url)
+        } catch {
+            throw ModelFileError(file: url.path, reason: .unreadable, detail: "cannot read: \(error.localizedDescription)")
+        }
+        return try decode(data, file: url.path)
+    }
+
+    /// Parses and checks a model document; `file` names it in errors.
+    public static func decode(_ data: Data, file: String) throws -> ModelFile {
+        let decoder = JSONDecoder()
+        decoder.nonConformingFloatDecodingStrategy = .convertFromString(positiveInfinity: "inf", negativeInfinity: "-inf", nan: "nan")
+        // The header first: another kind or version is named as such, not as a shape error.
+        let header: Header
+        do {
+            header = try decoder.decode(Header.self, from: data)
+        } catch let DecodingError.typeMismatch(_, context) where context.codingPath.isEmpty {
+            throw ModelFileError(file: file, reason: .wrongKind, detail: "not a Duet surrogate model: the document is not a JSON object")
+        } catch {
+            throw ModelFileError(file: file, reason: .invalidJSON, detail: "not valid JSON (truncated or damaged?): \(describe(error))")
+        }
+        guard header.kind == kindTag else {
+            let found = header.kind.map { "kind \"\($0)\"" } ?? "no \"kind\" string"
+            throw ModelFileError(file: file, reason: .wrongKind, detail: "not a Duet surrogate model: \(found), expected \"\(kindTag)\"")
+        }
+        guard header.formatVersion == currentFormatVersion else {
+            let found = header.formatVersion.map { "format version \($0)" } ?? "no integer \"formatVersion\""
+            throw ModelFileError(file: file, reason: .unsupportedVersion, detail: "\(found); this build of duet reads format version \(currentFormatVersion)")
+        }
+        let model: ModelFile
+        do {
+            model = try decoder.decode(ModelFile.self, from: data)
+        } catch {
+            throw ModelFileError(file: file, reason: .invalidContent, detail: describe(error))
+        }
+        if let problem = model.contentProblem() { throw ModelFileError(file: file, reason: .invalidContent, detail: problem) }
+        return model
+    }
+
+    /// Shapes and values that cannot make a working predictor, or nil.
+    func contentProblem() -> String? {
+        if let problem = architecture.problem { return "architecture: \(problem)" }
+        let sizes = architecture.sizes
+        guard layers.count == architecture.layerCount else {
+            return "layers has \(layers.count) entries; the architecture (\(sizes.map(String.init).joined(separator: " -> "))) needs \(architecture.layerCount)"
+        }
+        for (l, layer) in layers.enumerated() {
+            let (inputs, outputs) = (sizes[l], sizes[l + 1])
+            if layer.inputs != inputs || layer.outputs != outputs {
+                return "layers[\(l)] is \(layer.inputs) x \(layer.outputs); the architecture needs \(inputs) x \(outputs)"
+            }
+            if layer.weights.count != inputs * outputs {
+                return "layers[\(l)].weights has \(layer.weights.count) values, expected \(inputs) x \(outputs) = \(inputs * outputs)"
+            }
+            if layer.biases.count != outputs {
+                return "layers[\(l)].biases has \(layer.biases.count) values, expected \(outputs)"
+            }
+            if let bad = layer.weights.firstIndex(where: { !$0.isFinite }) { return "layers[\(l)].weights[\(bad)] is \(layer.weights[bad])" }
+            if let bad = layer.biases.firstIndex(where: { !$0.isFinite }) { return "layers[\(l)].biases[\(bad)] is \(layer.biases[bad])" }
+        }
+        if features.count != architecture.inputs {
+            return "features lists \(features.count) columns; the network takes \(architecture.inputs) inputs"
+        }
+        for (c, name) in features.names.enumerated() where !(features.stds[c] > 0 && features.stds[c].isFinite && features.means[c].isFinite) {
+            return "feature \(name) has mean \(features.means[c]) and std \(features.stds[c]); need finite values and std > 0"
+        }
+        if targets.count != architecture.outputs {
+            return "targets lists \(targets.count) targets; the network gives \(architecture.outputs) outputs"
+        }
+        for target in targets.targets where !(target.std > 0 && target.std.isFinite && target.mean.isFinite) {
+            return "target \(target.name) has mean \(target.mean) and std \(target.std); need finite values and std > 0"
+        }
+        return nil
+    }
+
+    /// The two tags, read leniently: a tag of the wrong type counts as missing.
+    private struct Header: Decodable {
+        var formatVersion: Int?
+        var kind: String?
+
+        private enum CodingKeys: String, CodingKey { case formatVersion, kind }
+
+        init(from decoder: any Decoder) throws {
+            let c = try decoder.container(keyedBy: CodingKeys.self)
+            formatVersion = try? c.decode(Int.self, forKey: .formatVersion)
+            kind = try? c.decode(String.self, forKey: .kind)
+        }
+    }
+}
+
+/// One weight layer: `weights` row-major `inputs x outputs` (the layer computes
+/// z = a W + b on a row vector a), then `outputs` biases.
+public struct LayerParameters: Codable, Sendable, Equatable {
+    public var inputs: Int
+    public var outputs: Int
+    public var weights: [Float]
+    public var biases: [Float]
+}
+
+/// How the training run went.
+public struct TrainingSummary: Codable, Sendable, Equatable {
+    public var epochs: Int
+    public var bestEpoch: Int
+    public var bestMeanValidationMAPE: Double
+    /// Why training ended (`budget` or `callback` when it was only paused).
+    public var stopReason: StopReason
+    public var seconds: Double
+
+    public init(epochs: Int, bestEpoch: Int, bestMeanValidationMAPE: Double, stopReason: StopReason, seconds: Double) {
+        self.epochs = epochs
+        self.bestEpoch = bestEpoch
+        self.bestMeanValidationMAPE = bestMeanValidationMAPE
+        self.stopReason = stopReason
+        self.seconds = seconds
+    }
+
+    public init(_ trainer: Trainer) {
+        self.init(
+            epochs: trainer.epochsCompleted, bestEpoch: trainer.best?.epoch ?? 0,
+            bestMeanValidationMAPE: trainer.best?.meanValidationMAPE ?? .nan,
+            stopReason: trainer.finalStop ?? .budget, seconds: trainer.history.last?.elapsedSeconds ?? 0)
+    }
+}
+
+/// Who made the file and when (the caller supplies the time).
+public struct CreationInfo: Codable, Sendable, Equatable {
+    /// ISO 8601, UTC.
+    public var createdAt: String
+    public var tool: String
+    public var toolVersion: String?
+    /// The command line that produced the model, if any.
+    public var command: [String]?
+
+    public init(createdAt: String, tool: String = "duet", toolVersion: String? = nil, command: [String]? = nil) {
+        self.createdAt = createdAt
+        self.tool = tool
+        self.toolVersion = toolVersion
+        self.command = command
+    }
+
+    public init(date: Date, tool: String = "duet", toolVersion: String? = nil, command: [String]? = nil) {
+        self.init(createdAt: date.formatted(.iso8601), tool: tool, toolVersion: toolVersion, command: command)
+    }
+}
+
+/// The raw input columns seen in training: numeric ranges and categorical values, so
+/// a prediction can say when it extrapolates. Encoded as an object keyed by column name:
+/// `{"arrival.rate": {"min": 0.1, "max": 2}, "batch.dist": {"values": ["geometric"]}}`.
+public struct InputDomain: Codable, Sendable, Equatable {
+    public enum Range: Sendable, Equatable {
+        case numeric(min: Double, max: Double)
+        /// The values seen, sorted.
+        case categorical([String])
+
+        public func contains(_ value: Double) -> Bool {
+            if case .numeric(let lo, let hi) = self { return value >= lo && value <= hi }
+            return false
+        }
+
+        public func contains(_ value: String) -> Bool {
+            if case .categorical(let values) = self { return values.contains(value) }
+            return false
+        }
+    }
+
+    public var columns: [String: Range]
+
+    public init(columns: [String: Range] = [:]) { self.columns = columns }
+
+    /// Widens `name`'s range to include `value`.
+    public mutating func include(_ name: String, _ value: Double) {
+        switch columns[name] {
+        case .numeric(let lo, let hi): columns[name] = .numeric(min: Swift.min(lo, value), max: Swift.max(hi, value))
+        case nil: columns[name] = .numeric(min: value, max: value)
+        case .categorical: preconditionFailure("InputDomain: column \(name) is categorical, got number \(value)")
+        }
+    }
+
+    /// Adds `value` to `name`'s categories.
+    public mutating func include(_ name: String, category value: String) {
+        switch columns[name] {
+        case .categorical(let values): if !values.contains(value) { columns[name] = .categorical((values + [value]).sorted()) }
+        case nil: columns[name] = .categorical([value])
+        case .numeric: preconditionFailure("InputDomain: column \(name) is numeric, got category \(value)")
+        }
+    }
+
+    /// One message per value outside the domain (unknown columns are not judged).
+    public func violations(numeric: [String: Double] = [:], categorical: [String: String] = [:]) -> [String] {
+        var messages: [String] = []
+        for (name, value) in numeric.sorted(by: { $0.key < $1.key }) {
+            if case .numeric(let lo, let hi) = columns[name], !(value >= lo && value <= hi) {
+                messages.append("\(name) = \(value) is outside the training range [\(lo), \(hi)]")
+            }
+        }
+        for (name, value) in categorical.sorted(by: { $0.key < $1.key }) {
+            if case .categorical(let values) = columns[name], !values.contains(value) {
+                messages.append("\(name) = \(value) was not seen in training (seen: \(values.joined(separator: ", ")))")
+            }
+        }
+        return messages
+    }
+
+    private struct RangeCoding: Codable {
+        var min: Double?
+        var max: Double?
+        var values: [String]?
+    }
+
+    public init(from decoder: any Decoder) throws {
+        let raw = try [String: RangeCoding](from: decoder)
+        columns = [:]
+        for (name, range) in raw {
+            if let values = range.values {
+                columns[name] = .categorical(values.sorted())
+            } else if let lo = range.min, let hi = range.max {
+                columns[name] = .numeric(min: lo, max: hi)
+            } else {
+                throw DecodingError.dataCorrupted(.init(
+                    codingPath: decoder.codingPath,
+                    debugDescription: "input column \(name) needs either min and max or values"))
+            }
+        }
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        try columns.mapValues { range -> RangeCoding in
+            switch range {
+            case .numeric(let lo, let hi): return RangeCoding(min: lo, max: hi)
+            case .categorical(let values): return RangeCoding(values: values)
+            }
+        }.encode(to: encoder)
+    }
+}
+
+/// A model file that cannot be read, named with what is wrong.
+public struct ModelFileError: Error, CustomStringConvertible, LocalizedError, Equatable {
+    public enum Reason: String, Sendable, Equatable {
+        case unreadable, invalidJSON, wrongKind, unsupportedVersion, invalidContent
+    }
+
+    public var file: String
+    public var reason: Reason
+    public var detail: String
+
+    public var description: String { "model file \(file): \(detail)" }
+    public var errorDescription: String? { description }
+}
+
+/// A DecodingError as "at <path>: <what>", the path dotted with [index] for arrays.
+private func describe(_ error: any Error) -> String {
+    func path(_ keys: [any CodingKey], _ last: (any CodingKey)? = nil) -> String {
+        let all = keys + (last.map { [$0] } ?? [])
+        var text = ""
+        for key in all {
+            if let index = key.intValue { text += "[\(index)]" } else { text += text.isEmpty ? key.stringValue : ".\(key.stringValue)" }
+        }
+        return text.isEmpty ? "top level" : text
+    }
+    guard let error = error as? DecodingError else { return error.localizedDescription }
+    switch error {
+    case .keyNotFound(let key, let context):
+        return "missing key \(path(context.codingPath, key))"
+    case .typeMismatch(let type, let context):
+        return "at \(path(context.codingPath)): expected \(type)"
+    case .valueNotFound(let type, let context):
+        return "at \(path(context.codingPath)): expected \(type), found null"
+    case .dataCorrupted(let context):
+        let underlying = (context.underlyingError as NSError?).map { " (\($0.localizedDescription))" } ?? ""
+        return "at \(path(context.codingPath)): \(context.debugDescription)\(underlying)"
+    @unknown default:
+        return "\(error)"
+    }
+}

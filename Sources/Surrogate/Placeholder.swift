@@ -1,2 +1,0 @@
-// Placeholder until the surrogate lands.
-enum SurrogatePlaceholder {}

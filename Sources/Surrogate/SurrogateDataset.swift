@@ -1,0 +1,105 @@
+// From a dataset CSV (MODEL.md's columns) to the matrices the trainer needs, with a
+// seeded split by configuration (each row is one configuration).
+
+import Crypto
+import Foundation
+import Simulation
+
+/// One usable row of a dataset: its configuration, features and target values.
+public struct SurrogateExample: Sendable {
+    public var point: Int
+    public var config: TandemConfig
+    public var features: [Double]
+    public var targets: [Double]
+    /// The larger of the two stations' offered loads (for error-by-load reports).
+    public var bottleneckLoad: Double
+    /// The raw input cells by column name, for the model's input domain.
+    public var inputs: [String: String]
+}
+
+public struct SurrogateDataset: Sendable {
+    public var examples: [SurrogateExample]
+    /// Rows left out, and why (unstable, invalid, a target not positive).
+    public var skipped: [(row: Int, reason: String)]
+    public var sha256: String
+    public var source: String
+
+    /// Reads a dataset file and keeps the rows that are stable with every target
+    /// positive.
+    public static func load(path: String) throws -> SurrogateDataset {
+        let data = try Data(contentsOf: URL(fileURLWithPath: path))
+        let table = try DatasetTable.read(path: path)
+        var dataset = try SurrogateDataset(table: table)
+        dataset.sha256 = SHA256Hex.digest(data)
+        return dataset
+    }
+
+    public init(table: DatasetTable) throws {
+        try table.requireColumns(ConfigColumns.names + SurrogateTargets.names + ["point", "stable"])
+        source = table.source
+        sha256 = ""
+        examples = []
+        skipped = []
+        for row in table.rows {
+            guard try row.bool("stable") else {
+                skipped.append((row.number, "unstable or invalid: \(row["error"] ?? "")"))
+                continue
+            }
+            let config = try ConfigColumns.config { try row.string($0) }
+            let targets = try SurrogateTargets.names.map { try row.double($0) }
+            if let bad = zip(SurrogateTargets.names, targets).first(where: { !($0.1 > 0) }) {
+                skipped.append((row.number, "\(bad.0) = \(bad.1) is not positive"))
+                continue
+            }
+            var inputs: [String: String] = [:]
+            for name in ConfigColumns.names { inputs[name] = try row.string(name) }
+            examples.append(SurrogateExample(
+                point: try row.int("point"), config: config, features: SurrogateFeatures.vector(config),
+                targets: targets, bottleneckLoad: config.offeredLoads.max() ?? 0, inputs: inputs))
+        }
+    }
+
+    /// A seeded split by configuration into train, validation and test index sets.
+    public func split(validation: Double = 0.1, test: Double = 0.1, seed: UInt64 = 1) -> DatasetSplit {
+        var order = Array(examples.indices)
+        var rng = RandomStream(seed: seed, substream: 0x5917)
+        order.shuffle(using: &rng)
+        let testCount = Int((Double(order.count) * test).rounded())
+        let validationCount = Int((Double(order.count) * validation).rounded())
+        return DatasetSplit(
+            seed: seed,
+            test: Array(order[0..<testCount]).sorted(),
+            validation: Array(order[testCount..<(testCount + validationCount)]).sorted(),
+            train: Array(order[(testCount + validationCount)...]).sorted())
+    }
+
+    /// The input domain of some examples: numeric ranges and categories per column.
+    public func inputDomain(of indices: [Int]) -> InputDomain {
+        var domain = InputDomain()
+        for i in indices {
+            for (name, cell) in examples[i].inputs {
+                if let value = Double(cell) ?? (cell == "inf" ? .infinity : nil) {
+                    domain.include(name, value)
+                } else {
+                    domain.include(name, category: cell)
+                }
+            }
+        }
+        return domain
+    }
+}
+
+/// Which examples train, validate and test a model (indices into `examples`).
+public struct DatasetSplit: Sendable, Codable, Equatable {
+    public var seed: UInt64
+    public var test: [Int]
+    public var validation: [Int]
+    public var train: [Int]
+}
+
+/// SHA-256 of bytes as lowercase hex.
+public enum SHA256Hex {
+    public static func digest(_ data: Data) -> String {
+        Crypto.SHA256.hash(data: data).map { String(format: "%02x", $0) }.joined()
+    }
+}

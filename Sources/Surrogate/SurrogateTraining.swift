@@ -1,0 +1,139 @@
+// Training a surrogate on a dataset, end to end: features, normalisation, the
+// seeded split by configuration, the trainer, and a model file with its metrics.
+// The CLI's `duet train` and the hyperparameter search's trials both go through here.
+
+import Foundation
+import Simulation
+
+public struct SurrogateTrainingJob: Sendable {
+    public let dataset: SurrogateDataset
+    public let split: DatasetSplit
+    public let settings: TrainingSettings
+    public let features: FeatureScaler
+    public let transform: TargetTransform
+
+    public init(dataset: SurrogateDataset, split: DatasetSplit, settings: TrainingSettings) throws {
+        guard split.train.count >= 2, !split.validation.isEmpty else {
+            throw TrainingError(description: "\(dataset.source): only \(dataset.examples.count) usable rows "
+                + "(\(dataset.skipped.count) unstable or invalid); too few to train and validate on")
+        }
+        self.dataset = dataset
+        self.split = split
+        self.settings = settings
+        // Normalisation is fitted on the training split only.
+        features = try FeatureScaler.fit(names: SurrogateFeatures.names,
+                                         rows: split.train.map { dataset.examples[$0].features })
+        transform = try TargetTransform.fit(
+            names: SurrogateTargets.names, rows: split.train.map { dataset.examples[$0].targets },
+            log: SurrogateTargets.names.map { _ in true })
+    }
+
+    public func samples(_ indices: [Int]) throws -> Samples {
+        Samples(inputs: try features.transform(indices.map { dataset.examples[$0].features }),
+                targets: try transform.transform(indices.map { dataset.examples[$0].targets }))
+    }
+
+    public func makeTrainer() throws -> Trainer {
+        try Trainer(settings: settings, training: try samples(split.train), validation: try samples(split.validation),
+                    transform: transform)
+    }
+
+    /// The trained model as a file, with error summaries on every split.
+    public func modelFile(_ trainer: Trainer, command: [String]? = nil) -> ModelFile {
+        let predictor = Predictor(network: trainer.bestNetwork, features: features, transform: transform)
+        var metrics: [String: [String: Double]] = [:]
+        for (name, indices) in [("train", split.train), ("validation", split.validation), ("test", split.test)]
+        where !indices.isEmpty {
+            let report = SurrogateEvaluation.evaluate(indices.map { dataset.examples[$0] }) { predictor.predict($0.features) }
+            metrics[name] = report.flatMetrics
+        }
+        metrics["info"] = [
+            "featureVersion": Double(SurrogateFeatures.version), "splitSeed": Double(split.seed),
+            "trainRows": Double(split.train.count), "validationRows": Double(split.validation.count),
+            "testRows": Double(split.test.count), "skippedRows": Double(dataset.skipped.count),
+        ]
+        return ModelFile(trainer: trainer, features: features, inputDomain: dataset.inputDomain(of: split.train),
+                         metrics: metrics, datasetSHA256: dataset.sha256,
+                         created: CreationInfo(date: Date(), command: command))
+    }
+}
+
+/// Absolute percentage errors of one target, summarised.
+public struct ErrorSummary: Sendable, Equatable {
+    public var count: Int
+    public var mape: Double
+    public var median: Double
+    public var p90: Double
+    public var p99: Double
+    public var max: Double
+
+    /// From absolute percentage errors (nearest-rank percentiles).
+    public init(errors: [Double]) {
+        let sorted = errors.sorted()
+        count = sorted.count
+        func rank(_ q: Double) -> Double {
+            sorted.isEmpty ? .nan : sorted[Swift.max(0, Int((q * Double(sorted.count)).rounded(.up)) - 1)]
+        }
+        mape = sorted.isEmpty ? .nan : sorted.reduce(0, +) / Double(sorted.count)
+        median = rank(0.5)
+        p90 = rank(0.9)
+        p99 = rank(0.99)
+        max = sorted.last ?? .nan
+    }
+}
+
+/// Errors of predictions against simulated values, per target and by load band.
+public struct EvaluationReport: Sendable {
+    /// The bands of the bottleneck station's offered load.
+    public static let loadBands: [(name: String, range: Range<Double>)] = [
+        ("0-0.5", 0..<0.5), ("0.5-0.8", 0.5..<0.8), ("0.8-1", 0.8..<1.0000001),
+    ]
+
+    public var rows: Int
+    public var targets: [(name: String, overall: ErrorSummary, byLoad: [ErrorSummary])]
+
+    /// `target.mape`, `target.median`, ... for model files.
+    public var flatMetrics: [String: Double] {
+        var flat: [String: Double] = ["rows": Double(rows)]
+        for target in targets {
+            flat[target.name + ".mape"] = target.overall.mape
+            flat[target.name + ".median"] = target.overall.median
+            flat[target.name + ".p90"] = target.overall.p90
+            flat[target.name + ".p99"] = target.overall.p99
+            flat[target.name + ".max"] = target.overall.max
+        }
+        return flat
+    }
+}
+
+public enum SurrogateEvaluation {
+    /// Compares `predict` (values in `SurrogateTargets.names` order, or nil where it
+    /// has none) with each example's simulated targets.
+    public static func evaluate(_ examples: [SurrogateExample], names: [String] = SurrogateTargets.names,
+                                predict: (SurrogateExample) -> [Double?]) -> EvaluationReport {
+        var errors = [[Double]](repeating: [], count: names.count)
+        var banded = [[[Double]]](repeating: [[], [], []], count: names.count)
+        for example in examples {
+            let predicted = predict(example)
+            let band = EvaluationReport.loadBands.firstIndex { $0.range.contains(example.bottleneckLoad) } ?? 2
+            for j in names.indices {
+                guard let value = predicted[j] else { continue }
+                let actual = example.targets[j]
+                let error = abs(value - actual) / abs(actual) * 100
+                errors[j].append(error)
+                banded[j][band].append(error)
+            }
+        }
+        return EvaluationReport(
+            rows: examples.count,
+            targets: names.indices.map { j in
+                (names[j], ErrorSummary(errors: errors[j]), banded[j].map { ErrorSummary(errors: $0) })
+            })
+    }
+
+    public static func evaluate(_ examples: [SurrogateExample], predict: (SurrogateExample) -> [Double])
+        -> EvaluationReport
+    {
+        evaluate(examples, names: SurrogateTargets.names) { predict($0).map { Optional($0) } }
+    }
+}

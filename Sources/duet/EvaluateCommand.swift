@@ -1,0 +1,61 @@
+import Analytic
+import ArgumentParser
+import Foundation
+import Simulation
+import Surrogate
+
+struct EvaluateCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "evaluate",
+        abstract: "Compare a surrogate's predictions with a simulated dataset, beside the analytical baseline.",
+        discussion: """
+            Per target: MAPE, median, 90th and 99th percentile and maximum absolute percentage \
+            error, overall and by the bottleneck station's load (0-0.5, 0.5-0.8, 0.8-1). Errors \
+            are in percent. The analytical baseline's errors on the same rows are shown for the \
+            metrics it estimates.
+            """
+    )
+
+    @Argument(help: "Model file written by `duet train`.") var model: String
+    @Argument(help: "Dataset CSV (for example a held-out sweep).") var data: String
+    @Flag(help: "Print JSON: {\"targets\": {\"meanResponse\": {\"mape\": ...}}, \"rows\": N}.") var json = false
+
+    func run() throws {
+        let surrogate = try withDatasetErrors { try SurrogateModel.load(path: model) }
+        let dataset = try withDatasetErrors { try SurrogateDataset.load(path: data) }
+        let report = SurrogateEvaluation.evaluate(dataset.examples) { surrogate.predictor.predict($0.features) }
+        let baseline = SurrogateEvaluation.evaluate(dataset.examples, names: SurrogateTargets.names) { example in
+            let estimate = QueueingNetworkAnalyzer.estimate(example.config)
+            return SurrogateTargets.names.map { estimate?.value($0) }
+        }
+        if json {
+            print(evaluationJSON(report, baseline: baseline).serialized(pretty: true))
+            return
+        }
+        print("\(report.rows) rows (\(dataset.skipped.count) unstable or invalid rows skipped); errors in percent")
+        let header = ["target", "MAPE", "median", "p90", "p99", "max", "0-0.5", "0.5-0.8", "0.8-1", "QNA MAPE"]
+        print(header[0].padding(toLength: 34, withPad: " ", startingAt: 0) + header.dropFirst().map { $0.leftPadded(9) }.joined())
+        for (target, base) in zip(report.targets, baseline.targets) {
+            let o = target.overall
+            let cells = [o.mape, o.median, o.p90, o.p99, o.max] + target.byLoad.map(\.mape) + [base.overall.mape]
+            print(target.name.padding(toLength: 34, withPad: " ", startingAt: 0)
+                  + cells.map { ($0.isFinite ? String(format: "%.2f", $0) : "—").leftPadded(9) }.joined())
+        }
+    }
+}
+
+func evaluationJSON(_ report: EvaluationReport, baseline: EvaluationReport) -> JSONValue {
+    func summary(_ s: ErrorSummary) -> [(String, JSONValue)] {
+        [("mape", .number(s.mape)), ("median", .number(s.median)), ("p90", .number(s.p90)), ("p99", .number(s.p99)),
+         ("max", .number(s.max))]
+    }
+    let targets: [(String, JSONValue)] = zip(report.targets, baseline.targets).map { target, base in
+        var fields = summary(target.overall)
+        fields.append(("byLoad", .object(zip(EvaluationReport.loadBands, target.byLoad).map { band, s in
+            (band.name, .object(summary(s) + [("rows", .integer(s.count))]))
+        })))
+        fields.append(("analyticMape", base.overall.count > 0 ? .number(base.overall.mape) : .null))
+        return (target.name, .object(fields))
+    }
+    return .object([("targets", .object(targets)), ("rows", .integer(report.rows))])
+}

@@ -1,0 +1,120 @@
+import ArgumentParser
+import Foundation
+import Simulation
+import Surrogate
+
+extension Activation: ExpressibleByArgument {}
+extension OptimizerKind: ExpressibleByArgument {}
+extension LearningRateSchedule: ExpressibleByArgument {}
+
+/// Training hyperparameters as flags; unset ones keep `TrainingSettings`' defaults.
+struct TrainingOptions: ParsableArguments {
+    @Option(help: "Hidden layers.") var layers: Int?
+    @Option(help: "Units per hidden layer.") var width: Int?
+    @Option(help: "Activation: relu, silu or tanh.") var activation: Activation?
+    @Option(help: "Optimizer: adam or adamw.") var optimizer: OptimizerKind?
+    @Option(name: .customLong("lr"), help: "Learning rate.") var learningRate: Double?
+    @Option(help: "Weight decay.") var weightDecay: Double?
+    @Option(help: "Mini-batch size.") var batchSize: Int?
+    @Option(help: "Most epochs.") var epochs: Int?
+    @Option(help: "Stop after this many epochs without improvement.") var patience: Int?
+    @Option(help: "Learning-rate schedule: none, cosine or step.") var schedule: LearningRateSchedule?
+    @Option(help: "Seed of initialisation and shuffling.") var seed: UInt64?
+    @Option(help: "Training threads (default 2).") var threads: Int?
+
+    func settings() throws -> TrainingSettings {
+        var settings = TrainingSettings()
+        if let layers { settings.layers = layers }
+        if let width { settings.width = width }
+        if let activation { settings.activation = activation }
+        if let optimizer { settings.optimizer = optimizer }
+        if let learningRate { settings.learningRate = learningRate }
+        if let weightDecay { settings.weightDecay = weightDecay }
+        if let batchSize { settings.batchSize = batchSize }
+        if let epochs { settings.maxEpochs = epochs }
+        if let patience { settings.patience = patience }
+        if let schedule { settings.schedule = schedule }
+        if let seed { settings.seed = seed }
+        if let threads { settings.threads = threads }
+        if let problem = settings.problem { throw ValidationError(problem) }
+        return settings
+    }
+}
+
+struct TrainCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "train",
+        abstract: "Train a surrogate network on a dataset and write a model file."
+    )
+
+    @Argument(help: "Dataset CSV written by `duet sweep`.") var data: String
+    @Option(help: "Model file to write (JSON).") var out: String
+    @OptionGroup var training: TrainingOptions
+    @Option(help: "Fraction of configurations held out for validation (early stopping).") var validation = 0.1
+    @Option(help: "Fraction of configurations held out for the final test.") var test = 0.1
+    @Option(help: "Seed of the split by configuration.") var splitSeed: UInt64 = 1
+
+    func validate() throws {
+        guard validation > 0, test >= 0, validation + test < 1 else {
+            throw ValidationError("--validation must be > 0 and --test >= 0 with a sum below 1")
+        }
+    }
+
+    func run() throws {
+        let started = Date()
+        let dataset = try withDatasetErrors { try SurrogateDataset.load(path: data) }
+        let split = dataset.split(validation: validation, test: test, seed: splitSeed)
+        let settings = try training.settings()
+        let job = try SurrogateTrainingJob(dataset: dataset, split: split, settings: settings)
+        log("training on \(split.train.count) configurations (validation \(split.validation.count), "
+            + "test \(split.test.count), skipped \(dataset.skipped.count) unstable or invalid); "
+            + "\(settings.layers) x \(settings.width) \(settings.activation.rawValue), \(settings.optimizer.rawValue), "
+            + "lr \(settings.learningRate), batch \(settings.batchSize), up to \(settings.maxEpochs) epochs")
+        var trainer = try job.makeTrainer()
+        let stop = trainer.train { report in
+            let perEpoch = report.elapsedSeconds / Double(report.epoch)
+            let eta = perEpoch * Double(settings.maxEpochs - report.epoch)
+            log(String(format: "epoch %4d  loss %.5f  validation MAPE %.2f%% (meanResponse %.2f%%)%@  %.1fs  ETA <= %.0fs",
+                       report.epoch, report.trainLoss, report.meanValidationMAPE, report.validationMAPE[0],
+                       report.improved ? " *" : "  ", report.elapsedSeconds, eta))
+            return true
+        }
+        let model = job.modelFile(trainer, command: Array(CommandLine.arguments.dropFirst()))
+        try model.write(to: URL(fileURLWithPath: out))
+        let best = trainer.best
+        print("stopped: \(stop.rawValue) after \(trainer.epochsCompleted) epochs; best epoch \(best?.epoch ?? 0)")
+        printSplitSummary(model)
+        print(String(format: "wrote %@ in %.1f s", out, Date().timeIntervalSince(started)))
+    }
+}
+
+/// Prints a model file's per-target MAPE on each split.
+func printSplitSummary(_ model: ModelFile) {
+    let splits = ["train", "validation", "test"].filter { model.metrics[$0] != nil }
+    print("target".padding(toLength: 34, withPad: " ", startingAt: 0)
+          + splits.map { ($0 + " MAPE").leftPadded(16) }.joined())
+    for target in model.targets.names {
+        let cells = splits.map { split in
+            model.metrics[split]?[target + ".mape"].map { String(format: "%.2f%%", $0) } ?? "—"
+        }
+        print(target.padding(toLength: 34, withPad: " ", startingAt: 0) + cells.map { $0.leftPadded(16) }.joined())
+    }
+}
+
+/// Turns dataset and model-file errors into clean messages.
+func withDatasetErrors<T>(_ body: () throws -> T) throws -> T {
+    do {
+        return try body()
+    } catch let error as DatasetError {
+        throw ValidationError(error.description)
+    } catch let error as ModelFileError {
+        throw ValidationError(error.description)
+    } catch let error as ConfigError {
+        throw ValidationError(error.description)
+    }
+}
+
+/// Progress and notes go to standard error, results to standard output.
+func log(_ line: String) {
+    FileHandle.standardError.write(Data((line + "\n").utf8))
+}
