@@ -63,11 +63,14 @@ let package = Package(
             dependencies: ["ClusterCore", "ZeroMQ", "Simulation", "Search", "Surrogate",
                            .product(name: "GRDB", package: "GRDB.swift")]
         ),
+        // Orchestration of long work: the hyperparameter search runner, the `duet run`
+        // pipeline's phases, reports.
+        .target(name: "Pipeline", dependencies: ["Simulation", "Analytic", "Search", "Surrogate", "Cluster"]),
         // The command-line tool: parses, validates and calls the libraries.
         .executableTarget(
             name: "duet",
             dependencies: [
-                "Simulation", "Analytic", "Search", "Surrogate", "Cluster",
+                "Simulation", "Analytic", "Search", "Surrogate", "Cluster", "Pipeline",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -77,6 +80,7 @@ let package = Package(
         .testTarget(name: "ZeroMQTests", dependencies: ["ZeroMQ"]),
         .testTarget(name: "ClusterCoreTests", dependencies: ["ClusterCore"]),
         .testTarget(name: "ClusterTests", dependencies: ["Cluster"]),
+        .testTarget(name: "PipelineTests", dependencies: ["Pipeline"]),
         .testTarget(name: "SurrogateTests", dependencies: ["Surrogate"]),
         // Runs the built `duet` binary end to end.
         .testTarget(name: "duetTests", dependencies: ["duet"]),

@@ -1,0 +1,2 @@
+// Placeholder until the search runner lands.
+enum PipelinePlaceholder {}
