@@ -8,6 +8,13 @@ struct Duet: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "duet",
         abstract: "Fast, accurate performance models of serverless batch tandems.",
-        subcommands: [SimulateCommand.self, SweepCommand.self, TrainCommand.self, PredictCommand.self, EvaluateCommand.self, BenchCommand.self]
+        subcommands: [SimulateCommand.self, SweepCommand.self, TrainCommand.self, PredictCommand.self, EvaluateCommand.self, PlanCommand.self, BenchCommand.self]
     )
+}
+
+/// A failure while running a command (bad file, bad data): printed as
+/// "Error: message" without the usage text that argument errors get.
+struct CLIError: Error, CustomStringConvertible {
+    var description: String
+    init(_ description: String) { self.description = description }
 }

@@ -58,7 +58,7 @@ struct PredictCommand: ParsableCommand {
         let config = try loadConfig(configPath!)
         for warning in surrogate?.domainWarnings(config) ?? [] { log("warning: \(warning)") }
         let values = predict(config)
-        if values.isEmpty { throw ValidationError("the analytical baseline has no estimate: a station is overloaded") }
+        if values.isEmpty { throw CLIError("the analytical baseline has no estimate: a station is overloaded") }
         let stationNames = config.stations.map(\.name)
         if json {
             print(predictionJSON(values, stationNames: stationNames).serialized(pretty: true))

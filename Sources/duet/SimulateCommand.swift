@@ -74,6 +74,6 @@ func loadConfig(_ path: String) throws -> TandemConfig {
         return try ConfigLoader.load(path: path)
     } catch let error as ConfigError {
         // Errors about the file itself (missing, bad YAML) already name it.
-        throw ValidationError(error.path.isEmpty ? "\(error)" : "\(path): \(error)")
+        throw CLIError(error.path.isEmpty ? "\(error)" : "\(path): \(error)")
     }
 }

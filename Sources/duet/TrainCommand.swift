@@ -106,11 +106,11 @@ func withDatasetErrors<T>(_ body: () throws -> T) throws -> T {
     do {
         return try body()
     } catch let error as DatasetError {
-        throw ValidationError(error.description)
+        throw CLIError(error.description)
     } catch let error as ModelFileError {
-        throw ValidationError(error.description)
+        throw CLIError(error.description)
     } catch let error as ConfigError {
-        throw ValidationError(error.description)
+        throw CLIError(error.description)
     }
 }
 

@@ -1,0 +1,207 @@
+import ArgumentParser
+import Foundation
+import Search
+import Simulation
+import Surrogate
+
+/// A service-level objective on a predicted metric: `p95Response<=2.0`.
+struct ServiceLevelObjective: ExpressibleByArgument, CustomStringConvertible {
+    enum Comparison: String, CaseIterable { case atMost = "<=", below = "<", atLeast = ">=", above = ">" }
+
+    var metric: String
+    var comparison: Comparison
+    var bound: Double
+
+    init?(argument: String) {
+        // Longest operators first so "<=" is not read as "<".
+        for comparison in [Comparison.atMost, .atLeast, .below, .above] {
+            let parts = argument.components(separatedBy: comparison.rawValue)
+            if parts.count == 2, let bound = Double(parts[1].trimmingCharacters(in: .whitespaces)) {
+                metric = parts[0].trimmingCharacters(in: .whitespaces)
+                self.comparison = comparison
+                self.bound = bound
+                return
+            }
+        }
+        return nil
+    }
+
+    func holds(_ value: Double) -> Bool {
+        switch comparison {
+        case .atMost: return value <= bound
+        case .below: return value < bound
+        case .atLeast: return value >= bound
+        case .above: return value > bound
+        }
+    }
+
+    var description: String { "\(metric)\(comparison.rawValue)\(ConfigColumns.format(bound))" }
+}
+
+/// One `--vary path=values`: `1..64` (whole numbers), `0.1..1/10` (10 evenly spaced
+/// values), or a list `0.05,0.1,0.25`.
+struct PlanAxis: ExpressibleByArgument {
+    var path: String
+    var values: [String]
+
+    init?(argument: String) {
+        let parts = argument.split(separator: "=", maxSplits: 1).map(String.init)
+        guard parts.count == 2 else { return nil }
+        path = parts[0]
+        let spec = parts[1]
+        if let range = spec.range(of: "..") {
+            let low = String(spec[..<range.lowerBound])
+            var high = String(spec[range.upperBound...])
+            var count: Int?
+            if let slash = high.firstIndex(of: "/") {
+                count = Int(high[high.index(after: slash)...])
+                high = String(high[..<slash])
+                guard count != nil, count! >= 2 else { return nil }
+            }
+            if let count, let a = Double(low), let b = Double(high), a < b {
+                values = (0..<count).map { ConfigColumns.format(a + (b - a) * Double($0) / Double(count - 1)) }
+            } else if count == nil, let a = Int(low), let b = Int(high), a <= b, b - a < 100_000 {
+                values = (a...b).map(String.init)
+            } else {
+                return nil
+            }
+        } else {
+            values = spec.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
+            guard !values.isEmpty else { return nil }
+        }
+    }
+}
+
+struct PlanCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "plan",
+        abstract: "List the cheapest configurations that meet a service-level objective, by surrogate.",
+        discussion: """
+            Every combination of the --vary values is applied to the base configuration and \
+            predicted by the surrogate; those meeting every --slo are ranked by predicted cost, \
+            instance-seconds per job summed over both stations (the pay-per-use bill), cheapest \
+            first. --confirm K re-checks the top K by simulation and shows both figures. Example:
+              duet plan model.json --base examples/serverless.yaml --slo "p95Response<=2.0" \\
+                --vary stations.2.servers=1..64 --vary stations.2.maxBatch=1..32
+            """
+    )
+
+    @Argument(help: "Model file written by `duet train` or `duet search`.") var model: String
+    @Option(help: "The configuration to start from (YAML or JSON).") var base: String
+    @Option(help: "An objective on a predicted metric, e.g. \"p95Response<=2.0\" (repeatable).") var slo: [ServiceLevelObjective] = []
+    @Option(help: "A key and its values: path=1..64, path=0.1..1/10 or path=a,b,c (repeatable).") var vary: [PlanAxis] = []
+    @Option(help: "How many configurations to list.") var top = 10
+    @Option(help: "Re-check the best K by simulation.") var confirm = 0
+    @Option(help: "Jobs per replication when confirming.") var confirmJobs = 200_000
+    @Flag(help: "Print JSON.") var json = false
+
+    func validate() throws {
+        if vary.isEmpty { throw ValidationError("give at least one --vary path=values") }
+        let combinations = vary.reduce(1.0) { $0 * Double($1.values.count) }
+        if combinations > 5e6 {
+            throw ValidationError("--vary gives \(Int(combinations)) combinations; at most 5,000,000 are searched")
+        }
+    }
+
+    func run() throws {
+        let surrogate = try withDatasetErrors { try SurrogateModel.load(path: model) }
+        for objective in slo where !surrogate.targetNames.contains(objective.metric) {
+            throw CLIError("--slo \(objective): the model predicts \(surrogate.targetNames.joined(separator: ", ")); "
+                                  + "\(objective.metric) is not one of them")
+        }
+        let spec = try planSpec()
+        let cost = ["stations.1.instanceSecondsPerJob", "stations.2.instanceSecondsPerJob"]
+        let index = Dictionary(uniqueKeysWithValues: surrogate.targetNames.enumerated().map { ($1, $0) })
+        var candidates: [(values: [String], config: TandemConfig, predicted: [Double], cost: Double)] = []
+        var infeasible = 0
+        var counters = [Int](repeating: 0, count: vary.count)
+        let total = vary.reduce(1) { $0 * $1.values.count }
+        for _ in 0..<total {
+            let coordinates = zip(counters, vary).map { (Double($0) + 0.5) / Double($1.values.count) }
+            let point = spec.point(0, coordinates: coordinates)
+            if point.problem == nil {
+                let predicted = surrogate.predict(point.config)
+                if slo.allSatisfy({ $0.holds(predicted[index[$0.metric]!]) }) {
+                    let bill = cost.reduce(0) { $0 + predicted[index[$1]!] }
+                    candidates.append((zip(counters, vary).map { $1.values[$0] }, point.config, predicted, bill))
+                    if candidates.count > 4 * top + 1000 {
+                        candidates.sort { $0.cost < $1.cost }
+                        candidates.removeLast(candidates.count - top)
+                    }
+                }
+            } else {
+                infeasible += 1
+            }
+            // Odometer over the axes.
+            for axis in counters.indices.reversed() {
+                counters[axis] += 1
+                if counters[axis] < vary[axis].values.count { break }
+                counters[axis] = 0
+            }
+        }
+        candidates.sort { $0.cost < $1.cost }
+        let best = Array(candidates.prefix(top))
+        let confirmed: [SimulationReport?] = best.enumerated().map { rank, candidate in
+            guard rank < confirm else { return nil }
+            var config = candidate.config
+            config.run = RunSettings(jobs: confirmJobs, replications: 5, seed: 1)
+            return Simulator.simulate(config)
+        }
+        let shown = slo.map(\.metric).reduce(into: [String]()) { if !$0.contains($1) { $0.append($1) } } + ["meanResponse"]
+        if json {
+            let rows: [JSONValue] = zip(best, confirmed).map { candidate, report in
+                var fields: [(String, JSONValue)] = zip(vary, candidate.values).map { ($0.path, .string($1)) }
+                fields.append(("predicted", .object(surrogate.targetNames.enumerated().map { ($1, .number(candidate.predicted[$0])) })))
+                fields.append(("instanceSecondsPerJob", .number(candidate.cost)))
+                if let report {
+                    fields.append(("simulated", .object((shown + cost).compactMap { name in
+                        report.estimate(name).map { (name, .number($0.mean)) }
+                    })))
+                }
+                return .object(fields)
+            }
+            print(JSONValue.object([("feasible", .integer(candidates.count)), ("infeasible", .integer(infeasible)),
+                                    ("searched", .integer(total)), ("best", .array(rows))]).serialized(pretty: true))
+            return
+        }
+        print("searched \(total) configurations: \(infeasible) unstable or unreachable, "
+              + "\(candidates.count >= 4 * top ? "many" : String(candidates.count)) meet \(slo.map(\.description).joined(separator: " and ").isEmpty ? "no objective (all kept)" : slo.map(\.description).joined(separator: " and "))")
+        guard !best.isEmpty else { print("no configuration meets the objectives"); return }
+        let columns = vary.map(\.path) + shown.map { "predicted " + $0 } + ["inst-s/job"]
+            + (confirm > 0 ? shown.map { "simulated " + $0 } + ["sim inst-s/job"] : [])
+        print(columns.map { $0.leftPadded(max(10, $0.count)) }.joined(separator: "  "))
+        for (candidate, report) in zip(best, confirmed) {
+            var cells = candidate.values + shown.map { ReportTable.format(candidate.predicted[index[$0]!]) }
+                + [ReportTable.format(candidate.cost)]
+            if confirm > 0 {
+                if let report, report.stable {
+                    cells += shown.map { report.estimate($0).map { ReportTable.format($0.mean) } ?? "—" }
+                    cells.append(ReportTable.format(cost.reduce(0) { $0 + (report.estimate($1)?.mean ?? .nan) }))
+                } else {
+                    cells += shown.map { _ in report == nil ? "" : "unstable" } + [""]
+                }
+            }
+            print(zip(columns, cells).map { $1.leftPadded(max(10, $0.count)) }.joined(separator: "  "))
+        }
+    }
+
+    /// The grid as a sweep spec, so paths, values and derived loads follow the
+    /// same rules (and errors) as `duet sweep`.
+    func planSpec() throws -> SweepSpec {
+        let basePath = URL(fileURLWithPath: base).standardizedFileURL.path
+        var text = "base: \"\(basePath)\"\nvary:\n"
+        for axis in vary {
+            let quoted = axis.values.map { Double($0) == nil ? "\"\($0)\"" : $0 }
+            text += "  \(axis.path): { choice: [\(quoted.joined(separator: ", "))] }\n"
+        }
+        text += "design: { method: random, points: 1, seed: 1 }\n"
+        do {
+            return try SweepSpec.parse(text, source: "--vary", directory: FileManager.default.currentDirectoryPath)
+        } catch {
+            // Speak of the flags, not of the spec built from them.
+            let message = "\(error)".replacingOccurrences(of: "vary.", with: "--vary ")
+                .replacingOccurrences(of: #" \(line \d+\)"#, with: "", options: .regularExpression)
+            throw CLIError(message)
+        }
+    }
+}
