@@ -27,6 +27,7 @@ test: deps
 bench: release
 	.build/release/duet bench simulate --scenario r1
 	.build/release/duet bench simulate --scenario batching
+	.build/release/duet bench train
 
 clean:
 	rm -rf .build
