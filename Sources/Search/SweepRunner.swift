@@ -115,6 +115,40 @@ public struct SweepSummary: Sendable, Equatable {
     public var pointsPerSecond: Double { seconds > 0 ? Double(simulated) / seconds : 0 }
 }
 
+/// One point's dataset row, and what the summary counts about it.
+public struct SweepRow: Sendable, Equatable {
+    public enum Kind: Sendable, Equatable {
+        case stable(precisionMet: Bool)
+        case unstable
+        /// Not simulated: invalid inputs, or an offered load >= 1 known up front.
+        case invalid
+    }
+
+    public var cells: [String]
+    public var kind: Kind
+    /// Jobs simulated in the final round, all replications.
+    public var jobs: Int
+
+    public init(cells: [String], kind: Kind, jobs: Int) {
+        self.cells = cells
+        self.kind = kind
+        self.jobs = jobs
+    }
+}
+
+/// Computes a sweep's points somewhere other than this process's threads (a
+/// cluster). The runner keeps the output file, the order of rows and the summary.
+public protocol SweepExecutor {
+    /// Computes `points` (design indices of `runner.design`, ascending) and calls
+    /// `deliver(position, row)` once per finished point, `position` being its place in
+    /// `points`, from any thread; a nil row leaves a point that could not be computed
+    /// out of the file (the executor reports why). Stops early when `deliver` returns
+    /// false (the sweep was interrupted). Returns how many points ran at once, for the
+    /// summary.
+    func execute(points: [Int], of runner: SweepRunner, deliver: @escaping @Sendable (Int, SweepRow?) -> Bool) throws
+        -> Int
+}
+
 /// Seconds on the monotonic clock.
 public func monotonicSeconds() -> Double { Double(DispatchTime.now().uptimeNanoseconds) / 1e9 }
 
@@ -127,7 +161,7 @@ public final class SweepRunner: @unchecked Sendable {
 
     private let lock = NSLock()
     private var writer: DatasetWriter?
-    private var sequencer = RowSequencer<[String]>()
+    private var sequencer = RowSequencer<[String]?>()
     private var nextClaim = 0
     private var stopped = false
     private var failure: Error?
@@ -152,11 +186,13 @@ public final class SweepRunner: @unchecked Sendable {
 
     /// Runs the points not yet in the output file. `log` gets one-line notes
     /// ("resuming: ..."); `progress` gets the figures after every finished point
-    /// (called under a lock: keep it short).
+    /// (called under a lock: keep it short). `executor` computes the points
+    /// elsewhere (a cluster); by default they run on this process's threads.
     public func run(
         log: (String) -> Void = { _ in },
         progress: @escaping @Sendable (SweepProgress) -> Void = { _ in },
-        now: @escaping @Sendable () -> Double = monotonicSeconds
+        now: @escaping @Sendable () -> Double = monotonicSeconds,
+        executor: (any SweepExecutor)? = nil
     ) throws -> SweepSummary {
         let started = now()
         let (writer, done) = try openOutput(log: log)
@@ -168,32 +204,17 @@ public final class SweepRunner: @unchecked Sendable {
             summary.threads = max(1, workers)
             meter = SweepProgress(total: design.points, alreadyDone: summary.alreadyDone, started: started)
         }
-        if workers > 0 {
+        if let executor, !remaining.isEmpty {
+            progress(lock.withLock { meter })
+            let parallel = try executor.execute(points: remaining, of: self) { position, row in
+                self.record(position, row, progress: progress)
+            }
+            lock.withLock { summary.threads = max(1, parallel) }
+        } else if workers > 0 {
             progress(lock.withLock { meter })
             DispatchQueue.concurrentPerform(iterations: workers) { _ in
                 while let position = claim(remaining.count) {
-                    let row = simulate(remaining[position])
-                    lock.withLock {
-                        guard !stopped else { return }
-                        meter.done += 1
-                        do {
-                            for cells in sequencer.complete(position, row.cells) {
-                                try self.writer?.append(cells)
-                                written += 1
-                            }
-                        } catch {
-                            failure = failure ?? error
-                            stopped = true
-                        }
-                        summary.simulated += 1
-                        summary.jobs += row.jobs
-                        switch row.kind {
-                        case .stable(let precisionMet): if !precisionMet { summary.precisionMissed += 1 }
-                        case .unstable: summary.unstable += 1
-                        case .invalid: summary.invalid += 1
-                        }
-                        progress(meter)
-                    }
+                    guard record(position, simulate(remaining[position]), progress: progress) else { return }
                 }
             }
         }
@@ -226,17 +247,53 @@ public final class SweepRunner: @unchecked Sendable {
         }
     }
 
-    private enum RowKind { case stable(precisionMet: Bool), unstable, invalid }
+    /// Writes the rows that `row` (the point at `position` of the remaining points)
+    /// makes contiguous and counts it. A nil row is a point left out of the file.
+    /// False once the sweep is stopped.
+    private func record(_ position: Int, _ row: SweepRow?, progress: @Sendable (SweepProgress) -> Void) -> Bool {
+        lock.withLock {
+            guard !stopped else { return false }
+            meter.done += 1
+            do {
+                for case let cells? in sequencer.complete(position, row?.cells) {
+                    try self.writer?.append(cells)
+                    written += 1
+                }
+            } catch {
+                failure = failure ?? error
+                stopped = true
+            }
+            guard let row else {
+                progress(meter)
+                return !stopped
+            }
+            summary.simulated += 1
+            summary.jobs += row.jobs
+            switch row.kind {
+            case .stable(let precisionMet): if !precisionMet { summary.precisionMissed += 1 }
+            case .unstable: summary.unstable += 1
+            case .invalid: summary.invalid += 1
+            }
+            progress(meter)
+            return !stopped
+        }
+    }
 
     /// One point's row (simulated on this thread).
-    private func simulate(_ index: Int) -> (cells: [String], kind: RowKind, jobs: Int) {
+    private func simulate(_ index: Int) -> SweepRow { Self.row(index, spec: spec, design: design) }
+
+    /// The row of point `index` of `design`, simulated on the calling thread: what
+    /// every way of running a sweep (these threads, a cluster's workers) writes.
+    public static func row(_ index: Int, spec: SweepSpec, design: Design) -> SweepRow {
         let point = spec.point(index, of: design)
         if let problem = point.problem {
-            return (DatasetFile.invalidRow(point: index, config: point.config, reason: problem), .invalid, 0)
+            return SweepRow(cells: DatasetFile.invalidRow(point: index, config: point.config, reason: problem),
+                            kind: .invalid, jobs: 0)
         }
         let report = Simulator.simulate(point.config)
-        let kind: RowKind = report.stable ? .stable(precisionMet: report.precisionMet ?? true) : .unstable
-        return (DatasetFile.row(point: index, config: point.config, report: report), kind, report.jobs)
+        let kind: SweepRow.Kind = report.stable ? .stable(precisionMet: report.precisionMet ?? true) : .unstable
+        return SweepRow(cells: DatasetFile.row(point: index, config: point.config, report: report), kind: kind,
+                        jobs: report.jobs)
     }
 
     // MARK: The output file

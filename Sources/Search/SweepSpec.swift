@@ -350,7 +350,7 @@ public struct SweepSpec: Sendable {
                              + "and stations.K.(\(SweepTarget.StationParameter.allCases.map(\.rawValue).joined(separator: "|")))")
     }
 
-    private static func range(_ node: ConfigNode, target: SweepTarget) throws -> SweepRange {
+    static func range(_ node: ConfigNode, target: some RangeTarget) throws -> SweepRange {
         guard node.kind == .mapping else {
             throw node.error("expected a range: one of uniform, loguniform, int, logint or choice, "
                                  + "as in { uniform: [low, high] }")
@@ -365,7 +365,7 @@ public struct SweepSpec: Sendable {
         case ("choice", _):
             return try choice(valueNode, target: target)
         case (_, .name):
-            throw valueNode.error("\(target) is a name; use choice: [\(SweepTarget.batchDists.joined(separator: ", "))]")
+            throw valueNode.error("\(target) is a name; use choice: [\(target.names.joined(separator: ", "))]")
         case ("uniform", .whole), ("loguniform", .whole):
             throw valueNode.error("\(target) is a whole number; use int, logint or choice")
         default:
@@ -393,12 +393,12 @@ public struct SweepSpec: Sendable {
         }
     }
 
-    private static func choice(_ node: ConfigNode, target: SweepTarget) throws -> SweepRange {
+    private static func choice(_ node: ConfigNode, target: some RangeTarget) throws -> SweepRange {
         let items = try node.sequence()
         guard !items.isEmpty else { throw node.error("expected a list of at least one value") }
         let values: [SweepValue] = try items.map { item in
             switch target.kind {
-            case .name: return .name(try item.string(oneOf: SweepTarget.batchDists))
+            case .name: return .name(try item.string(oneOf: target.names))
             case .whole: return .number(Double(try item.int(rules: target.rules)))
             case .real: return .number(try item.double(rules: target.rules, allowInfinity: target.allowsInfinity))
             }

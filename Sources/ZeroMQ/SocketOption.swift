@@ -74,6 +74,10 @@ extension SocketOption where Value == Bool {
     /// ROUTER: fail sends to unknown routing ids with `EHOSTUNREACH` instead of
     /// dropping them silently.
     public static var routerMandatory: Self { .init(ZMQ_ROUTER_MANDATORY, "ZMQ_ROUTER_MANDATORY") }
+    /// ROUTER: a peer that connects with a routing id already in use takes it over (the
+    /// old connection is dropped) instead of being refused, e.g. a worker that
+    /// reconnects before the ROUTER noticed its previous connection die.
+    public static var routerHandover: Self { .init(ZMQ_ROUTER_HANDOVER, "ZMQ_ROUTER_HANDOVER") }
     /// Queue messages only on completed connections (so DEALER/PUSH/REQ block or
     /// return false rather than queue for a peer that is not there).
     public static var immediate: Self { .init(ZMQ_IMMEDIATE, "ZMQ_IMMEDIATE") }

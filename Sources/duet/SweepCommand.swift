@@ -1,4 +1,5 @@
 import ArgumentParser
+import Cluster
 import Dispatch
 import Foundation
 import Search
@@ -12,6 +13,12 @@ struct SweepCommand: ParsableCommand {
             Points run in parallel, one thread each. Rows are written in point order as they \
             complete, so an interrupted sweep leaves a valid file; running the same command \
             again resumes it. OUT.spec.json beside the dataset records which spec made it.
+
+            --local N runs the points on N worker processes and a coordinator started for the \
+            sweep (journal OUT.journal, logs OUT.cluster.log, both removed when it completes and \
+            kept for resuming when it is interrupted). --coordinator ENDPOINT runs them on an \
+            existing cluster; interrupted, the run goes on there and the same command resumes \
+            it. Every mode writes the same rows.
             """
     )
 
@@ -23,10 +30,48 @@ struct SweepCommand: ParsableCommand {
     var threads: Int?
     @Option(help: "Number of design points, overriding the spec's design.points.")
     var points: Int?
+    @Option(help: "Run the points on N local worker processes (one slot each) and a local coordinator.")
+    var local: Int?
+    @Option(help: "Run the points on the cluster of the coordinator at ENDPOINT (tcp://HOST:5555).")
+    var coordinator: String?
+    @Option(help: "CURVE key directory for --coordinator: coordinator.pub and this client's key pair.")
+    var keys: String?
+    @Flag(help: "Allow --coordinator at a non-loopback endpoint without keys (trusted networks only).")
+    var insecure = false
 
     func validate() throws {
         if let threads, threads < 1 { throw ValidationError("--threads: must be >= 1, got \(threads)") }
         if let points, points < 1 { throw ValidationError("--points: must be >= 1, got \(points)") }
+        if let local, !(1...256).contains(local) { throw ValidationError("--local: must be 1...256, got \(local)") }
+        if local != nil && coordinator != nil { throw ValidationError("--local and --coordinator exclude each other") }
+        if threads != nil && (local != nil || coordinator != nil) {
+            throw ValidationError("--threads applies to the in-process sweep; with --local, N is the number of workers")
+        }
+        if (keys != nil || insecure) && coordinator == nil {
+            throw ValidationError("\(keys != nil ? "--keys" : "--insecure") applies only with --coordinator")
+        }
+        if keys != nil && insecure { throw ValidationError("--insecure and --keys contradict each other; pick one") }
+        if let coordinator, keys == nil, !insecure {
+            do { try EndpointRules.checkPlain(coordinator, binding: false) } catch { throw ValidationError("\(error)") }
+        }
+    }
+
+    /// Where the points run, when not on this process's threads.
+    func makeExecutor(printer: ProgressPrinter) throws -> ClusterSweep? {
+        let label = ((spec as NSString).lastPathComponent as NSString).deletingPathExtension
+        if let local {
+            var options = LocalClusterOptions(
+                executable: LocalCluster.currentExecutable, workers: local, journalPath: out + ".journal",
+                logPath: out + ".cluster.log")
+            options.slots = 1
+            return ClusterSweep(target: .local(options), label: label, note: printer.note)
+        }
+        if let coordinator {
+            return ClusterSweep(
+                target: .coordinator(endpoint: coordinator, keys: try keys.map(KeyFiles.loadClient(directory:))),
+                label: label, note: printer.note)
+        }
+        return nil
     }
 
     func run() throws {
@@ -39,16 +84,23 @@ struct SweepCommand: ParsableCommand {
         }
         let runner = try SweepRunner(spec: sweep, outputPath: out, threads: threads, points: points)
         let printer = ProgressPrinter()
+        let executor = try makeExecutor(printer: printer)
+        let resumeHint = coordinator != nil
+            ? "the run goes on at the coordinator; run the same command again to collect it"
+            : "run the same command again to resume"
 
         // Ctrl-C or kill: stop writing (the file holds complete rows only) and say how to resume.
+        let interrupted = InterruptFlag()
         let signals = [SIGINT, SIGTERM].map { number in
             signal(number, SIG_IGN)
             let source = DispatchSource.makeSignalSource(signal: number, queue: .global())
             source.setEventHandler { [out] in
+                interrupted.set()
                 let done = runner.interrupt()
+                executor?.shutdown()
                 printer.finish()
                 FileHandle.standardError.write(Data(
-                    "interrupted: \(done) of \(runner.design.points) points are in \(out); run the same command again to resume\n".utf8))
+                    "interrupted: \(done) of \(runner.design.points) points are in \(out); \(resumeHint)\n".utf8))
                 Foundation.exit(130)
             }
             source.resume()
@@ -56,19 +108,48 @@ struct SweepCommand: ParsableCommand {
         }
         defer { signals.forEach { $0.cancel() } }
 
-        let summary = try runner.run(log: printer.note, progress: printer.update)
+        let summary: SweepSummary
+        do {
+            summary = try runner.run(log: printer.note, progress: printer.update, executor: executor)
+        } catch {
+            // Interrupted: the signal handler reports and exits; do not race it.
+            if interrupted.isSet || error is ClusterSweep.Interrupted { interrupted.park() }
+            throw error
+        }
+        if interrupted.isSet { interrupted.park() }
         printer.finish()
-        print(Self.render(summary, out: out))
+        print(Self.render(summary, out: out, on: executor.map(Self.parallelism)))
+        if let executor, !executor.failedPoints.isEmpty {
+            let failed = executor.failedPoints
+            let shown = failed.prefix(5).map { "point \($0.index): \($0.error)" }.joined(separator: "\n  ")
+            throw SweepError(
+                "\(failed.count) point\(failed.count == 1 ? "" : "s") failed on every attempt and \(failed.count == 1 ? "is" : "are") not in \(out):\n  "
+                    + shown + (failed.count > 5 ? "\n  ..." : "") + "\nrun the same command again to retry them")
+        }
+        if local != nil {
+            // Complete: the local cluster's journal and log have served their purpose.
+            for suffix in [".journal", ".journal-wal", ".journal-shm", ".cluster.log"] {
+                try? FileManager.default.removeItem(atPath: out + suffix)
+            }
+        }
     }
 
-    static func render(_ summary: SweepSummary, out: String) -> String {
+    static func parallelism(_ executor: ClusterSweep) -> String {
+        if case .local(let options) = executor.target {
+            return "\(options.workers) local worker\(options.workers == 1 ? "" : "s")"
+        }
+        return "the cluster at \(executor.endpoint ?? "?")"
+    }
+
+    static func render(_ summary: SweepSummary, out: String, on cluster: String? = nil) -> String {
         var lines = ["\(summary.total) points in \(out): \(summary.simulated) simulated now"
             + (summary.alreadyDone > 0 ? ", \(summary.alreadyDone) done before" : "")]
         if summary.simulated > 0 {
             lines.append("unstable: \(summary.unstable + summary.invalid) (\(summary.invalid) flagged before simulating)"
                 + (summary.precisionMissed > 0 ? "; precision target missed at maxJobs: \(summary.precisionMissed)" : ""))
         }
-        let threads = summary.threads == 1 ? "1 thread" : "\(summary.threads) threads"
+        var threads = summary.threads == 1 ? "1 thread" : "\(summary.threads) threads"
+        if let cluster { threads = "\(cluster) (\(summary.threads) slot\(summary.threads == 1 ? "" : "s"))" }
         var time = String(format: "wall time %.1f s on %@", summary.seconds, threads)
         if summary.simulated > 0 {
             time += String(format: ", %.2f points/s (%.3f s per point per thread)", summary.pointsPerSecond,
@@ -159,5 +240,20 @@ final class ProgressPrinter: @unchecked Sendable {
 
     private func write(_ text: String) {
         FileHandle.standardError.write(Data(text.utf8))
+    }
+}
+
+/// Set by the signal handler; the main thread then waits for it to exit the process
+/// instead of finishing (and, for --local, removing the journal kept for resuming).
+final class InterruptFlag: @unchecked Sendable {
+    private let lock = NSLock()
+    private var value = false
+
+    var isSet: Bool { lock.withLock { value } }
+    func set() { lock.withLock { value = true } }
+
+    /// Waits for the signal handler to exit the process.
+    func park() -> Never {
+        while true { sleep(60) }
     }
 }

@@ -1,0 +1,236 @@
+// A sweep computed by a cluster: `duet sweep SPEC --out CSV --coordinator ENDPOINT`
+// (an existing coordinator) or `--local N` (a coordinator and N workers started here).
+// `SweepRunner` keeps what the in-process sweep does (the output file, its sidecar,
+// resuming, rows in point order, the summary); this executor only gets the rows.
+//
+// The run is the whole design: `sweep-point` tasks 0 ..< points, the spec as its blob
+// (`SweepSpecBlob`), `{"points": N}` as payload. Submitting the same spec again while
+// that run is unfinished resumes it, so a client that was interrupted, or that lost
+// the coordinator for a while, picks up where the run is. Results are read in index
+// order from the first point the file lacks (`RESULTS` pages stop at the first
+// unfinished task, so each arrives once, in order, and nothing is held in memory);
+// points already in the file are skipped.
+//
+// Every request is retried with back-off (0.5 s doubling to 10 s) for as long as it
+// takes, so the sweep keeps following a coordinator that restarts.
+
+import ClusterCore
+import Foundation
+import Search
+
+public final class ClusterSweep: SweepExecutor, @unchecked Sendable {
+    public enum Target: Sendable {
+        /// A coordinator already running.
+        case coordinator(endpoint: String, keys: ClientKeys?)
+        /// A coordinator and workers started for this sweep.
+        case local(LocalClusterOptions)
+    }
+
+    public let target: Target
+    public let label: String
+    /// One-line notes for the user (progress printer's `note`).
+    let note: @Sendable (String) -> Void
+    public var requestTimeout = 5.0
+    private let lock = NSLock()
+    private var cluster: LocalCluster?
+    private var stopping = false
+    /// Points left out of the file because their tasks failed, with the error.
+    public private(set) var failedPoints: [(index: Int, error: String)] = []
+    /// The run on the coordinator, once submitted.
+    public private(set) var run: RunID?
+    public private(set) var endpoint: String?
+
+    /// Thrown when the sweep was interrupted (`shutdown()`, or the runner stopped).
+    public struct Interrupted: Error, CustomStringConvertible, Sendable {
+        public var description: String { "interrupted" }
+    }
+
+    public init(target: Target, label: String, note: @escaping @Sendable (String) -> Void) {
+        self.target = target
+        self.label = label
+        self.note = note
+    }
+
+    /// Stops a local cluster's processes (Ctrl-C). Callable from any thread.
+    public func shutdown() {
+        let cluster = lock.withLock { () -> LocalCluster? in
+            stopping = true
+            return self.cluster
+        }
+        cluster?.stop(grace: 3)
+    }
+
+    public func execute(points: [Int], of runner: SweepRunner, deliver: @escaping @Sendable (Int, SweepRow?) -> Bool) throws
+        -> Int
+    {
+        switch target {
+        case .coordinator(let endpoint, let keys):
+            return try follow(endpoint: endpoint, keys: keys, points: points, runner: runner, deliver: deliver, local: nil)
+        case .local(let options):
+            let cluster = try LocalCluster(options: options)
+            let proceed = lock.withLock { () -> Bool in
+                self.cluster = cluster
+                return !stopping
+            }
+            guard proceed else { throw Interrupted() }
+            defer { cluster.stop(grace: 5) }
+            try cluster.start()
+            note("started a local coordinator and \(options.workers) worker\(options.workers == 1 ? "" : "s") (journal \(options.journalPath))")
+            let parallel = try follow(
+                endpoint: cluster.endpoint, keys: nil, points: points, runner: runner, deliver: deliver, local: cluster)
+            return max(parallel, options.workers * options.slots)
+        }
+    }
+
+    private var isStopping: Bool { lock.withLock { stopping } }
+
+    // MARK: Following a run
+
+    private func follow(
+        endpoint: String, keys: ClientKeys?, points: [Int], runner: SweepRunner,
+        deliver: @Sendable (Int, SweepRow?) -> Bool, local: LocalCluster?
+    ) throws -> Int {
+        guard let first = points.first, let last = points.last else { return 0 }
+        self.endpoint = endpoint
+        guard SweepSpecBlob.roundTrips(runner.spec) else {
+            throw SweepError("this sweep spec cannot be sent to workers exactly (it does not survive its text form); run it in-process")
+        }
+        let submission = RunSubmission(
+            kind: SweepPointRunner.kind, taskCount: runner.design.points,
+            payload: ["points": .integer(runner.design.points)], label: label, spec: SweepSpecBlob.encode(runner.spec))
+        let client = try ClusterClient(endpoint: endpoint, keys: keys)
+        defer { client.close() }
+        var session = Session(client: client, timeout: requestTimeout, note: note, local: local, stopping: { [weak self] in
+            self?.isStopping ?? true
+        })
+
+        var run = try submit(submission, session: &session)
+        var next = first
+        var position = 0
+        var delay = 0.01
+        var lastProgress = Date()
+        var lastStatusCheck = Date()
+        var parallel = 0
+        var waitingNoted = false
+        while next <= last {
+            if isStopping { throw Interrupted() }
+            let reply = try session.request(.results(run: run, from: next, limit: 1000))
+            let page: ResultPage
+            switch reply {
+            case .results(let received):
+                page = received
+            case .error(let message):
+                // The coordinator no longer knows the run (another journal): submit again.
+                note("the coordinator says: \(message); submitting the run again")
+                run = try submit(submission, session: &session)
+                continue
+            default:
+                throw SweepError("the coordinator answered RESULTS with \(reply.typeName)")
+            }
+            for item in page.items where item.index >= next {
+                while position < points.count, points[position] < item.index { position += 1 }
+                guard position < points.count, points[position] == item.index else { continue }
+                let row: SweepRow?
+                switch item.outcome {
+                case .done(let bytes):
+                    do {
+                        row = try SweepPointResult.decode(bytes)
+                    } catch {
+                        row = nil
+                        recordFailure(item.index, "\(error)")
+                    }
+                case .failed(let error):
+                    row = nil
+                    recordFailure(item.index, error)
+                }
+                guard deliver(position, row) else { throw Interrupted() }
+                position += 1
+            }
+            if page.next > next {
+                next = page.next
+                delay = 0.01
+                lastProgress = Date()
+                waitingNoted = false
+            }
+            if next > last { break }
+            if page.complete {
+                // The run ended without the points from `next` on (it was cancelled).
+                let missing = points[position...].prefix(5).map(String.init).joined(separator: ", ")
+                throw SweepError(
+                    "run \(run) on \(endpoint) ended without points \(missing)\(points.count - position > 5 ? ", ..." : "") "
+                        + "(was it cancelled?); run the same command again to compute them")
+            }
+            if page.items.count >= 1000 { continue }
+            // Nothing new: look at the cluster now and then, and say why we wait.
+            if Date().timeIntervalSince(lastStatusCheck) > 2 {
+                lastStatusCheck = Date()
+                if case .status(let status)? = try? session.request(.status) {
+                    parallel = max(parallel, status.workers.reduce(0) { $0 + $1.slots })
+                    if status.workers.isEmpty, !waitingNoted, Date().timeIntervalSince(lastProgress) > 10 {
+                        waitingNoted = true
+                        note("waiting: no worker is connected to \(endpoint)")
+                    }
+                }
+            }
+            if let local, let problem = local.health() { throw SweepError(problem) }
+            Thread.sleep(forTimeInterval: delay)
+            delay = min(delay * 2, 0.25)
+        }
+        if parallel == 0, case .status(let status)? = try? session.request(.status) {
+            parallel = status.workers.reduce(0) { $0 + $1.slots }
+        }
+        return parallel
+    }
+
+    private func recordFailure(_ index: Int, _ error: String) {
+        lock.withLock { failedPoints.append((index, error)) }
+    }
+
+    private func submit(_ submission: RunSubmission, session: inout Session) throws -> RunID {
+        switch try session.request(.submit(submission)) {
+        case .submitted(let run, let resumed):
+            self.run = run
+            note("run \(run) \(resumed ? "resumed" : "submitted") on \(session.client.endpoint): \(submission.taskCount) points")
+            return run
+        case .error(let message):
+            throw SweepError("the coordinator refused the run: \(message)")
+        case let other:
+            throw SweepError("the coordinator answered SUBMIT with \(other.typeName)")
+        }
+    }
+
+    /// Requests retried with back-off until answered (or the sweep stops).
+    struct Session {
+        let client: ClusterClient
+        let timeout: Double
+        let note: @Sendable (String) -> Void
+        let local: LocalCluster?
+        let stopping: () -> Bool
+        var failing = false
+
+        mutating func request(_ request: ClientRequest) throws -> ClientReply {
+            var backoff = 0.5
+            var lastNote = Date.distantPast
+            while true {
+                do {
+                    let reply = try client.request(request, timeout: timeout)
+                    if failing {
+                        failing = false
+                        note("the coordinator at \(client.endpoint) answers again")
+                    }
+                    return reply
+                } catch {
+                    if stopping() { throw Interrupted() }
+                    if let local, let problem = local.health() { throw SweepError(problem) }
+                    if !failing || Date().timeIntervalSince(lastNote) > 30 {
+                        note(local == nil ? "\(error); retrying (Ctrl-C to stop: the run goes on, and this command resumes it)" : "\(error); retrying")
+                        lastNote = Date()
+                    }
+                    failing = true
+                    Thread.sleep(forTimeInterval: backoff * (0.5 + 0.5 * Double.random(in: 0..<1)))
+                    backoff = min(backoff * 2, 10)
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,363 @@
+// The coordinator's shell: one thread owns the ROUTER socket, the journal and
+// `CoordinatorState`, and runs
+//
+//     poll (timeout heartbeatInterval / 4)
+//       → drain up to `batchLimit` messages without blocking → decode (errors → dropped)
+//       → collect the state machine's actions (+ tick when due)
+//       → journal.commit(actions), once for the whole batch
+//       → only then perform the sends, replies, blob and result reads, in order.
+//
+// Committing a batch at a time is what makes the journal fast (group commit) and the
+// protocol safe: nothing is acknowledged or assigned before it is on disk.
+//
+// Workers and clients share the one endpoint (deploy/README.md opens a single port):
+// each decoder accepts only its own message types, so a message is routed to the
+// client decoder by its type (SUBMIT, PUTBLOB, STATUS, RESULTS, CANCELRUN) and to the
+// worker decoder otherwise. Malformed, unknown and oversized messages are logged
+// (throttled), counted in the status and dropped; libzmq itself drops a connection
+// that sends more than `maxMessageBytes` plus a margin.
+
+import ClusterCore
+import Foundation
+import ZeroMQ
+
+public struct CoordinatorOptions: Sendable {
+    /// Endpoints to bind (`tcp://*:5555`, `tcp://127.0.0.1:0`, `ipc:///run/duet.sock`).
+    public var endpoints: [String]
+    public var journalPath: String
+    /// CURVE keys and allow-list; nil serves plain connections (loopback, ipc).
+    public var keys: ServerKeys?
+    public var config: CoordinatorConfig
+    /// Most messages handled per journal commit.
+    public var batchLimit = 256
+    /// fsync every commit (survives power loss, at a cost per commit).
+    public var durable = false
+    /// Exit when the parent process is no longer this one (`duet sweep --local`).
+    public var parentPID: Int32?
+
+    public init(endpoints: [String], journalPath: String, keys: ServerKeys? = nil,
+                config: CoordinatorConfig = CoordinatorConfig()) {
+        self.endpoints = endpoints
+        self.journalPath = journalPath
+        self.keys = keys
+        self.config = config
+    }
+}
+
+/// Why a coordinator cannot start, with what to do about it.
+public struct CoordinatorError: Error, CustomStringConvertible, Sendable {
+    public var description: String
+    public init(_ description: String) { self.description = description }
+}
+
+/// A coordinator process's main loop. `run(listening:)` blocks until `stop()` (from any
+/// thread, e.g. a signal handler).
+public final class CoordinatorServer: @unchecked Sendable {
+    public let options: CoordinatorOptions
+    let log: ClusterLog
+    private let lock = NSLock()
+    private var mailbox: Mailbox<String>?
+    private var pendingStop: String?
+
+    public init(options: CoordinatorOptions, log: ClusterLog) {
+        self.options = options
+        self.log = log
+    }
+
+    /// Stops after the batch in hand is committed and answered.
+    public func stop(reason: String = "stopped") {
+        lock.withLock {
+            if let mailbox { mailbox.post(reason) } else { pendingStop = reason }
+        }
+    }
+
+    /// Opens the journal, recovers, binds, calls `listening` with the bound endpoints
+    /// (real ports), and serves until stopped.
+    public func run(listening: ([String]) -> Void = { _ in }) throws {
+        let journal = try Journal(path: options.journalPath, options: Journal.Options(durableAgainstPowerLoss: options.durable))
+        defer { try? journal.close() }
+        // One coordinator per journal: two would hand out the same tasks. flock(2) is
+        // independent of SQLite's own fcntl locks and is released if the process dies.
+        let lockFD = open(options.journalPath, O_RDONLY)
+        defer { if lockFD >= 0 { Foundation.close(lockFD) } }
+        if lockFD >= 0, flock(lockFD, LOCK_EX | LOCK_NB) != 0 {
+            throw CoordinatorError(
+                "another coordinator is using the journal \(options.journalPath); stop it first, or use another --journal")
+        }
+        let context = try Context()
+        let mailbox: Mailbox<String>
+        do {
+            mailbox = try Mailbox<String>(context: context, name: "coordinator")
+        } catch {
+            context.close()
+            throw error
+        }
+        lock.withLock {
+            self.mailbox = mailbox
+            if let reason = pendingStop { mailbox.post(reason) }
+        }
+        defer {
+            lock.withLock { self.mailbox = nil }
+            mailbox.close()
+            context.close()
+        }
+        let loop = CoordinatorLoop(server: self, context: context, journal: journal, mailbox: mailbox)
+        try loop.run(listening: listening)
+    }
+}
+
+/// The message types clients send; everything else goes to the worker decoder.
+private let clientTypes: [[UInt8]] = ["SUBMIT", "PUTBLOB", "STATUS", "RESULTS", "CANCELRUN"].map { Array($0.utf8) }
+
+/// Whether a type frame is a client's (a few byte comparisons, no hashing: this runs
+/// for every message).
+private func isClientType(_ type: [UInt8]) -> Bool {
+    guard let first = type.first, first == UInt8(ascii: "S") || first == UInt8(ascii: "P") || first == UInt8(ascii: "R")
+        || first == UInt8(ascii: "C")
+    else { return false }
+    return clientTypes.contains(type)
+}
+
+private final class CoordinatorLoop {
+    let server: CoordinatorServer
+    let options: CoordinatorOptions
+    let config: CoordinatorConfig
+    let context: Context
+    let journal: Journal
+    let mailbox: Mailbox<String>
+    let log: ClusterLog
+    var state: CoordinatorState
+    var router: Socket?
+    var monitor: Socket?
+    var authenticator: ZAPAuthenticator?
+    /// Clients that sent a REQ envelope (an empty delimiter frame) and await a reply.
+    var requestPeers = Set<PeerID>()
+    var stopReason: String?
+    var refusals = 0
+    var unreachable = 0
+
+    init(server: CoordinatorServer, context: Context, journal: Journal, mailbox: Mailbox<String>) {
+        self.server = server
+        options = server.options
+        config = server.options.config
+        self.context = context
+        self.journal = journal
+        self.mailbox = mailbox
+        log = server.log
+        state = CoordinatorState(config: config)
+    }
+
+    func run(listening: ([String]) -> Void) throws {
+        // Recover before accepting anyone.
+        let snapshot = try journal.snapshot(recentFailures: config.recentFailureLimit)
+        let recovered = state.recovered(from: snapshot, now: wallClockSeconds())
+        try commitAndPerform(recovered)
+        if !snapshot.runs.isEmpty {
+            log(.notice, "recovered \(snapshot.runs.count) unfinished run\(snapshot.runs.count == 1 ? "" : "s") from \(options.journalPath)")
+        }
+
+        let bound = try open()
+        defer { closeSockets() }
+        let security = options.keys.map { "CURVE, \($0.allowed.count) allowed key\($0.allowed.count == 1 ? "" : "s")" } ?? "plain"
+        log(.notice, "listening on \(bound.joined(separator: ", ")) (\(security)); journal \(options.journalPath)")
+        listening(bound)
+
+        let interval = config.heartbeatInterval / 4
+        var lastTick = -Double.infinity
+        var backlog = false
+        guard let router, let monitor else { return }
+        while stopReason == nil {
+            var poller = Poller()
+            let mailboxIndex = poller.add(mailbox.receiver)
+            let routerIndex = poller.add(router)
+            let monitorIndex = poller.add(monitor)
+            let ready = try poller.poll(timeoutMilliseconds: backlog ? 0 : max(1, Int(interval * 1000)))
+            if ready[mailboxIndex].contains(.readable), let reason = mailbox.drain().first {
+                stopReason = reason
+            }
+            var actions: [CoordinatorAction] = []
+            let now = wallClockSeconds()
+            var received = 0
+            if ready[routerIndex].contains(.readable) || backlog {
+                while received < options.batchLimit, let frames = try router.receive(dontWait: true) {
+                    received += 1
+                    handle(frames, now: now, into: &actions)
+                }
+            }
+            backlog = received == options.batchLimit
+            if now - lastTick >= interval {
+                lastTick = now
+                actions += state.tick(now: now)
+            }
+            if !actions.isEmpty { try commitAndPerform(actions) }
+            if ready[monitorIndex].contains(.readable) { drainMonitor(monitor) }
+            if stopReason == nil, let parent = options.parentPID, getppid() != parent {
+                stopReason = "the parent process exited"
+            }
+        }
+        log(.notice, "stopping: \(stopReason ?? "stopped"); the journal is committed")
+    }
+
+    // MARK: Sockets
+
+    /// Starts the ZAP handler (before binding, or a CURVE server admits anyone), then
+    /// creates and binds the ROUTER. Returns the endpoints as bound.
+    func open() throws -> [String] {
+        if let keys = options.keys {
+            authenticator = try ZAPAuthenticator(context: context, allowedKeys: keys.allowed)
+            if keys.allowed.isEmpty {
+                log(.warning, "the allow-list is empty: every worker and client will be refused until their .pub files are in allowed/ (then restart)")
+            }
+        }
+        let router = try context.makeSocket(.router)
+        self.router = router
+        try router.set(.routerMandatory, true)
+        try router.set(.routerHandover, true)
+        try router.set(.maxMessageSize, Int64(config.limits.maxMessageBytes + (1 << 20)))
+        try router.set(.sendHighWaterMark, 100_000)
+        try router.set(.receiveHighWaterMark, 100_000)
+        if let keys = options.keys {
+            try router.configureCurveServer(keys: keys.keys)
+            try router.set(.zapDomain, "duet")
+        }
+        let monitorEndpoint = "inproc://duet.coordinator.monitor.\(UUID().uuidString)"
+        try router.monitor(monitorEndpoint, events: [.handshakeFailedAuth, .handshakeFailedProtocol])
+        let monitor = try context.makeSocket(.pair)
+        try monitor.connect(monitorEndpoint)
+        self.monitor = monitor
+        var bound: [String] = []
+        for endpoint in options.endpoints {
+            do {
+                try router.bind(endpoint)
+            } catch {
+                throw CoordinatorError("cannot listen on \(endpoint): \(error.message)"
+                                        + (error.errno == EADDRINUSE ? " (another process uses that port)" : ""))
+            }
+            bound.append((try? router.lastEndpoint) ?? endpoint)
+        }
+        return bound
+    }
+
+    func closeSockets() {
+        router?.close(linger: 500)
+        router = nil
+        monitor?.close()
+        monitor = nil
+        authenticator?.stop()
+        authenticator = nil
+    }
+
+    func drainMonitor(_ monitor: Socket) {
+        while let frames = try? monitor.receive(dontWait: true) {
+            guard let event = MonitorEvent(frames: frames) else { continue }
+            refusals += 1
+            guard refusals <= 20 || refusals % 1000 == 0 else { continue }
+            let what = event.event == .handshakeFailedAuth
+                ? "refused a peer whose key is not on the allow-list (ZAP \(event.value))"
+                : "a peer failed the CURVE handshake (protocol error \(event.value); wrong coordinator.pub or no keys?)"
+            log(.warning, "\(what) on \(event.endpoint) (\(refusals) so far)")
+        }
+    }
+
+    // MARK: Messages
+
+    func handle(_ frames: [[UInt8]], now: Double, into actions: inout [CoordinatorAction]) {
+        guard let first = frames.first else { return }
+        let peer = PeerID(first)
+        var body = Array(frames.dropFirst())
+        if body.count > 1, body[0].isEmpty {
+            // A REQ peer: strip its delimiter, and put one back in the reply.
+            body.removeFirst()
+            requestPeers.insert(peer)
+        }
+        if body.count >= 2, isClientType(body[1]) {
+            do {
+                actions += state.receive(try ClientRequest.decode(body, limits: config.limits), from: peer, now: now)
+            } catch {
+                actions += state.dropped(from: peer, error, now: now)
+            }
+        } else {
+            do {
+                actions += state.receive(try WorkerMessage.decode(body, limits: config.limits), from: peer, now: now)
+            } catch {
+                actions += state.dropped(from: peer, error, now: now)
+            }
+        }
+    }
+
+    /// Commits the batch's journal changes, then performs the rest in order.
+    func commitAndPerform(_ actions: [CoordinatorAction]) throws {
+        if actions.contains(where: { $0.journalChange != nil }) {
+            do {
+                let result = try journal.commit(actions)
+                if !result.duplicates.isEmpty {
+                    log(.debug, "\(result.duplicates.count) results were already in the journal (ignored)")
+                }
+            } catch {
+                log(.error, "cannot write the journal: \(error); stopping, so that nothing is acknowledged that is not on disk")
+                throw error
+            }
+        }
+        perform(actions)
+    }
+
+    func perform(_ actions: [CoordinatorAction]) {
+        for action in actions {
+            switch action {
+            case .journal:
+                break
+            case .send(let peer, let message):
+                send(message.encoded(), to: peer, what: message.typeName)
+            case .reply(let peer, let reply):
+                send(reply.encoded(), to: peer, what: reply.typeName)
+            case .serveBlob(let peer, let hash, let offset, let maxBytes):
+                let message: CoordinatorMessage
+                do {
+                    message = try journal.blobChunk(hash, offset: offset, maxBytes: maxBytes).map { .blob($0) } ?? .blobMissing(hash)
+                } catch {
+                    log(.error, "cannot read blob \(hash.short) from the journal: \(error)", ["peer": peer.description])
+                    message = .blobMissing(hash)
+                }
+                send(message.encoded(), to: peer, what: message.typeName)
+            case .serveResults(let peer, let run, let from, let limit):
+                let reply: ClientReply
+                do {
+                    if let page = try journal.results(run: run, from: from, limit: limit) {
+                        reply = .results(page)
+                    } else {
+                        reply = .error("no run \(run) in the journal \(options.journalPath)")
+                    }
+                } catch {
+                    log(.error, "cannot read results of run \(run): \(error)", ["peer": peer.description])
+                    reply = .error("the coordinator cannot read its journal: \(error)")
+                }
+                send(reply.encoded(), to: peer, what: reply.typeName)
+            case .progress(let report):
+                // No decider yet (ASHA comes later): every trial goes on.
+                perform(state.decide(report.task, .continue, now: wallClockSeconds()))
+            case .log(let entry):
+                log(entry)
+            }
+        }
+    }
+
+    func send(_ frames: [[UInt8]], to peer: PeerID, what: String) {
+        guard let router else { return }
+        var message: [[UInt8]] = [peer.bytes]
+        if !requestPeers.isEmpty, requestPeers.remove(peer) != nil { message.append([]) }
+        message.append(contentsOf: frames)
+        do {
+            if !(try router.send(message, dontWait: true)) {
+                log(.warning, "send queue to the peer is full; dropped a \(what)", ["peer": peer.description])
+            }
+        } catch where error.errno == EHOSTUNREACH {
+            // The peer disconnected; workers resend and clients retry.
+            unreachable += 1
+            if unreachable <= 20 || unreachable % 1000 == 0 {
+                log(.debug, "peer gone; dropped a \(what) (\(unreachable) so far)", ["peer": peer.description])
+            }
+        } catch {
+            log(.warning, "cannot send a \(what): \(error)", ["peer": peer.description])
+        }
+    }
+}

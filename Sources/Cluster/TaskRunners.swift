@@ -1,0 +1,263 @@
+// What a worker can run: a registry from task kind to runner. A task is generic on the
+// wire (kind, the run's payload, the spec blob, the index); the runner for its kind
+// derives its inputs from them. Payloads and specs are data: a worker runs only the
+// runners compiled into it.
+//
+//     var registry = TaskRegistry.standard          // sweep-point, noop
+//     registry.register("train-trial", TrialRunner())
+//
+// Runners run on the worker's task threads, never on its socket loop, so a long task
+// never delays a heartbeat.
+
+import ClusterCore
+import Foundation
+import Search
+import Simulation
+
+/// One task as a runner sees it.
+public struct TaskContext: Sendable {
+    public let attempt: TaskAttempt
+    public let kind: String
+    /// The run's parameters (the same for every task of the run).
+    public let payload: JSON
+    public let spec: BlobHash
+    public let blobs: [BlobHash]
+    let store: BlobStore
+    let control: TaskControl
+
+    /// The task's index in its run.
+    public var index: Int { attempt.task.index }
+
+    /// The bytes of the run's spec blob (in the worker's cache before the task starts).
+    public var specBytes: [UInt8] { store.bytes(spec) ?? [] }
+
+    /// The bytes of one of the task's blobs.
+    public func blob(_ hash: BlobHash) -> [UInt8]? { store.bytes(hash) }
+
+    /// True once the coordinator cancelled the task (another attempt won, the run was
+    /// cancelled, the worker is stopping): a runner that checks it may stop early.
+    public var isCancelled: Bool { control.isCancelled }
+
+    /// Sends an intermediate report (a validation loss) to the coordinator; its
+    /// decision arrives later in `latestDecision`.
+    public func report(_ progress: JSON) { control.report(progress) }
+
+    /// The coordinator's latest answer to a report: `.stop` asks the runner to finish
+    /// now and return its result so far.
+    public var latestDecision: Decision? { control.decision }
+}
+
+/// Runs one kind of task. Throwing reports a failure with the error's description.
+public protocol TaskRunner: Sendable {
+    func run(_ task: TaskContext) throws -> [UInt8]
+}
+
+/// A failure a runner reports, with a message meant for the status's recent failures.
+public struct TaskFailure: Error, CustomStringConvertible, Sendable {
+    public var description: String
+    public init(_ description: String) { self.description = description }
+}
+
+/// The runners a worker knows, by kind.
+public struct TaskRegistry: Sendable {
+    private var runners: [String: any TaskRunner] = [:]
+
+    public init() {}
+
+    public mutating func register(_ kind: String, _ runner: any TaskRunner) { runners[kind] = runner }
+
+    public func runner(for kind: String) -> (any TaskRunner)? { runners[kind] }
+
+    public var kinds: [String] { runners.keys.sorted() }
+
+    /// `sweep-point` and `noop`.
+    public static var standard: TaskRegistry {
+        var registry = TaskRegistry()
+        registry.register(SweepPointRunner.kind, SweepPointRunner())
+        registry.register(NoopRunner.kind, NoopRunner())
+        return registry
+    }
+}
+
+// MARK: - sweep-point
+
+/// Simulates one point of a sweep. Spec blob: `SweepSpecBlob`; payload:
+/// `{"points": N}` (the design's point count); the task index is the point index.
+/// Result: `SweepPointResult`, the dataset row exactly as the in-process sweep writes it.
+public struct SweepPointRunner: TaskRunner {
+    public static let kind = "sweep-point"
+
+    /// Parsed specs and designs by spec hash and point count (a worker runs many
+    /// points of the same spec).
+    private let cache = SpecCache()
+
+    public init() {}
+
+    public func run(_ task: TaskContext) throws -> [UInt8] {
+        guard case .integer(let points)? = task.payload["points"], points > task.index else {
+            throw TaskFailure("sweep-point payload needs \"points\" (the design's point count) above the index \(task.index)")
+        }
+        let (spec, design) = try cache.design(task.spec, points: points) { task.specBytes }
+        return SweepPointResult.encode(SweepRunner.row(task.index, spec: spec, design: design))
+    }
+
+    final class SpecCache: @unchecked Sendable {
+        private let lock = NSLock()
+        private var entries: [String: (SweepSpec, Design)] = [:]
+
+        func design(_ hash: BlobHash, points: Int, bytes: () -> [UInt8]) throws -> (SweepSpec, Design) {
+            let key = "\(hash.hex)/\(points)"
+            if let entry = lock.withLock({ entries[key] }) { return entry }
+            let spec = try SweepSpecBlob.decode(bytes())
+            let design = try spec.makeDesign(points: points)
+            lock.withLock {
+                if entries.count > 64 { entries.removeAll() }
+                entries[key] = (spec, design)
+            }
+            return (spec, design)
+        }
+    }
+}
+
+/// A sweep point's result on the wire: the row's cells and what the summary counts.
+///
+///     {"cells": ["0", "1", ...], "kind": "stable", "precisionMet": true, "jobs": 10000}
+public enum SweepPointResult {
+    public static func encode(_ row: SweepRow) -> [UInt8] {
+        var members: [JSON.Member] = [JSON.Member("cells", .array(row.cells.map(JSON.string)))]
+        switch row.kind {
+        case .stable(let precisionMet):
+            members.append(JSON.Member("kind", "stable"))
+            members.append(JSON.Member("precisionMet", .bool(precisionMet)))
+        case .unstable: members.append(JSON.Member("kind", "unstable"))
+        case .invalid: members.append(JSON.Member("kind", "invalid"))
+        }
+        members.append(JSON.Member("jobs", .integer(row.jobs)))
+        return JSON.object(members).bytes
+    }
+
+    public static func decode(_ bytes: [UInt8]) throws -> SweepRow {
+        guard let json = try? JSON.parse(bytes, maxDepth: 4), case .array(let items)? = json["cells"] else {
+            throw TaskFailure("a sweep-point result is not {\"cells\": [...], ...} JSON")
+        }
+        var cells: [String] = []
+        cells.reserveCapacity(items.count)
+        for item in items {
+            guard case .string(let cell) = item else { throw TaskFailure("a sweep-point result has a cell that is not text") }
+            cells.append(cell)
+        }
+        let kind: SweepRow.Kind
+        switch json["kind"] {
+        case .string("stable")?:
+            var met = true
+            if case .bool(let flag)? = json["precisionMet"] { met = flag }
+            kind = .stable(precisionMet: met)
+        case .string("unstable")?: kind = .unstable
+        case .string("invalid")?: kind = .invalid
+        default: throw TaskFailure("a sweep-point result has no valid \"kind\"")
+        }
+        var jobs = 0
+        if case .integer(let count)? = json["jobs"] { jobs = count }
+        return SweepRow(cells: cells, kind: kind, jobs: jobs)
+    }
+}
+
+// MARK: - noop
+
+/// Does nothing (the dispatch benchmark, tests). Payload, all optional:
+/// `{"sleepMs": 250}` sleeps that long first (checking for cancellation),
+/// `{"resultBytes": 16}` returns that many zero bytes, `{"fail": "message"}` fails.
+public struct NoopRunner: TaskRunner {
+    public static let kind = "noop"
+
+    public init() {}
+
+    public func run(_ task: TaskContext) throws -> [UInt8] {
+        if case .integer(let milliseconds)? = task.payload["sleepMs"], milliseconds > 0 {
+            let deadline = Date().addingTimeInterval(Double(milliseconds) / 1000)
+            while Date() < deadline, !task.isCancelled {
+                Thread.sleep(forTimeInterval: min(0.02, max(0, deadline.timeIntervalSinceNow)))
+            }
+        }
+        if case .string(let message)? = task.payload["fail"] { throw TaskFailure(message) }
+        if case .integer(let count)? = task.payload["resultBytes"], count > 0 {
+            return [UInt8](repeating: 0, count: min(count, 1 << 20))
+        }
+        return []
+    }
+}
+
+// MARK: - Plumbing shared with the worker shell
+
+/// Per-task cancellation, decisions and progress reports, shared between the task's
+/// thread and the worker's loop.
+final class TaskControl: @unchecked Sendable {
+    private let lock = NSLock()
+    private var cancelled = false
+    private var latest: Decision?
+    private let onReport: @Sendable (JSON) -> Void
+
+    init(onReport: @escaping @Sendable (JSON) -> Void) { self.onReport = onReport }
+
+    var isCancelled: Bool { lock.withLock { cancelled } }
+    var decision: Decision? { lock.withLock { latest } }
+
+    func cancel() { lock.withLock { cancelled = true } }
+    func deliver(_ decision: Decision) { lock.withLock { latest = decision } }
+    func report(_ progress: JSON) { onReport(progress) }
+}
+
+/// The worker's blob cache, by SHA-256: in memory, and in a directory when one is given
+/// (then blobs survive a worker restart). Downloads are assembled in memory and
+/// verified before they enter the cache. Thread-safe: the loop writes, tasks read.
+final class BlobStore: @unchecked Sendable {
+    private let lock = NSLock()
+    private var blobs: [BlobHash: [UInt8]] = [:]
+    private var partial: [BlobHash: [UInt8]] = [:]
+    let directory: String?
+
+    /// Loads (and verifies) the blobs already in `directory`, creating it if needed.
+    init(directory: String?) throws {
+        self.directory = directory
+        guard let directory else { return }
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        for name in (try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? [] {
+            guard let hash = BlobHash(hex: name) else { continue }
+            let path = (directory as NSString).appendingPathComponent(name)
+            guard let data = FileManager.default.contents(atPath: path) else { continue }
+            let bytes = [UInt8](data)
+            if BlobHash(of: bytes) == hash { blobs[hash] = bytes } else { try? FileManager.default.removeItem(atPath: path) }
+        }
+    }
+
+    var hashes: Set<BlobHash> { lock.withLock { Set(blobs.keys) } }
+
+    func bytes(_ hash: BlobHash) -> [UInt8]? { lock.withLock { blobs[hash] } }
+
+    func write(_ chunk: BlobChunk) {
+        lock.withLock {
+            var buffer = partial[chunk.hash] ?? []
+            if buffer.count != chunk.offset { buffer.removeAll() }
+            guard buffer.count == chunk.offset else { return }
+            if buffer.isEmpty { buffer.reserveCapacity(chunk.total) }
+            buffer.append(contentsOf: chunk.bytes)
+            partial[chunk.hash] = buffer
+        }
+    }
+
+    /// Verifies a finished download and moves it into the cache; false on a mismatch.
+    func finish(_ hash: BlobHash, size: Int) -> Bool {
+        let buffer = lock.withLock { partial.removeValue(forKey: hash) } ?? []
+        guard buffer.count == size, BlobHash(of: buffer) == hash else { return false }
+        if let directory {
+            let path = (directory as NSString).appendingPathComponent(hash.hex)
+            try? Data(buffer).write(to: URL(fileURLWithPath: path), options: .atomic)
+        }
+        lock.withLock { blobs[hash] = buffer }
+        return true
+    }
+
+    func discard(_ hash: BlobHash) {
+        _ = lock.withLock { partial.removeValue(forKey: hash) }
+    }
+}

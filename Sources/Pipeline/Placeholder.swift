@@ -1,2 +1,0 @@
-// Placeholder until the search runner lands.
-enum PipelinePlaceholder {}

@@ -1,0 +1,59 @@
+import ArgumentParser
+import Cluster
+import Foundation
+
+struct BenchDispatch: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "dispatch",
+        abstract: "Tasks per second through a coordinator with N local worker processes, and its memory.",
+        discussion: """
+            Starts a coordinator and the workers (children of this process, over ipc://), submits a run \
+            of no-op tasks, and times it from submission to the last result on the coordinator's clock. \
+            Prints the coordinator's resident memory at 10^k finished tasks and its peak. Build with \
+            -c release to measure.
+            """
+    )
+
+    @Option(help: "Worker processes.")
+    var workers: Int = 2
+    @Option(help: "No-op tasks in the run.")
+    var tasks: Int = 100_000
+    @Option(help: "Slots per worker.")
+    var slots: Int = 4
+    @Option(help: "Tasks each worker holds queued beyond its slots.")
+    var prefetch: Int = 64
+    @Option(help: "Most messages the coordinator handles per journal commit.")
+    var batch: Int = 256
+
+    func validate() throws {
+        if workers < 1 { throw ValidationError("--workers: must be >= 1, got \(workers)") }
+        if tasks < 1 { throw ValidationError("--tasks: must be >= 1, got \(tasks)") }
+        if slots < 1 { throw ValidationError("--slots: must be >= 1, got \(slots)") }
+        if prefetch < 0 { throw ValidationError("--prefetch: must be >= 0, got \(prefetch)") }
+        if batch < 1 { throw ValidationError("--batch: must be >= 1, got \(batch)") }
+    }
+
+    func run() throws {
+        var bench = DispatchBenchmark()
+        bench.workers = workers
+        bench.tasks = tasks
+        bench.slots = slots
+        bench.prefetch = prefetch
+        bench.batch = batch
+        let trap = SignalTrap { _ in Foundation.exit(130) }
+        defer { trap.cancel() }
+        let result = try bench.run { FileHandle.standardError.write(Data(($0 + "\n").utf8)) }
+        #if DEBUG
+        print("warning: debug build; measure with `swift build -c release`")
+        #endif
+        func mib(_ bytes: Int) -> String { String(format: "%.1f MiB", Double(bytes) / 1_048_576) }
+        print("workers:            \(workers) x \(slots) slots, prefetch \(prefetch)")
+        print("tasks:              \(result.tasks)\(result.failed > 0 ? " (\(result.failed) failed)" : "")")
+        print(String(format: "time:               %.3f s", result.seconds))
+        print(String(format: "tasks per second:   %.0f", result.tasksPerSecond))
+        print("coordinator memory: peak \(mib(result.peakResident)) (max resident set)")
+        for sample in result.samples {
+            print("  after \(sample.done) tasks: resident \(mib(sample.resident)), peak \(mib(sample.peak))")
+        }
+    }
+}

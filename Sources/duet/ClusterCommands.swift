@@ -1,0 +1,192 @@
+// `duet coordinator`, `duet worker` and `duet keys`: thin shells over the Cluster
+// library's server, worker and key files.
+
+import ArgumentParser
+import Cluster
+import ClusterCore
+import Dispatch
+import Foundation
+
+/// The version workers announce in their hello.
+let duetVersion = "duet 0.1"
+
+struct CoordinatorCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "coordinator",
+        abstract: "Serve runs to workers and clients from a journal (the cluster's coordinator).",
+        discussion: """
+            Prints "listening on ENDPOINT" (with the real port) as its first line on stdout; logs go to \
+            stderr. Recovers every unfinished run from the journal on start. SIGINT or SIGTERM stops it \
+            gracefully (a second one at once); workers keep their tasks and reconnect when it is back.
+            """
+    )
+
+    @Option(help: "Endpoint to listen on for workers and clients: tcp://*:5555, tcp://127.0.0.1:0 (any free port), ipc:///path.")
+    var bind: String = "tcp://127.0.0.1:5555"
+    @Option(help: "The SQLite journal (created if missing).")
+    var journal: String = "duet.sqlite"
+    @Option(help: "CURVE key directory: coordinator.key, coordinator.pub and allowed/*.pub (deploy/README.md).")
+    var keys: String?
+    @Flag(help: "Listen on a non-loopback endpoint without keys (trusted networks only).")
+    var insecure = false
+    @Option(name: .customLong("heartbeat-ms"), help: "Milliseconds between heartbeats.")
+    var heartbeatMilliseconds: Int = 1000
+    @Option(help: "Heartbeat intervals of silence after which a worker is lost.")
+    var liveness: Int = 3
+    @Option(name: .customLong("max-attempts"), help: "Failed attempts after which a task is recorded as failed.")
+    var maxAttempts: Int = 3
+    @Option(help: "Most messages handled per journal commit.")
+    var batch: Int = 256
+    @Flag(help: "fsync the journal on every commit (survives power loss; slower).")
+    var durable = false
+    @Flag(help: "Log every task (debug level).")
+    var verbose = false
+    @Option(name: .customLong("parent-pid"), help: .hidden)
+    var parentPID: Int32?
+
+    func validate() throws {
+        if heartbeatMilliseconds < 10 { throw ValidationError("--heartbeat-ms: must be >= 10, got \(heartbeatMilliseconds)") }
+        if liveness < 1 { throw ValidationError("--liveness: must be >= 1, got \(liveness)") }
+        if maxAttempts < 1 { throw ValidationError("--max-attempts: must be >= 1, got \(maxAttempts)") }
+        if batch < 1 { throw ValidationError("--batch: must be >= 1, got \(batch)") }
+        if keys != nil && insecure { throw ValidationError("--insecure and --keys contradict each other; pick one") }
+        if keys == nil && !insecure {
+            do { try EndpointRules.checkPlain(bind, binding: true) } catch { throw ValidationError("\(error)") }
+        }
+    }
+
+    func run() throws {
+        var config = CoordinatorConfig()
+        config.heartbeatInterval = Double(heartbeatMilliseconds) / 1000
+        config.liveness = liveness
+        config.maxAttempts = maxAttempts
+        var options = CoordinatorOptions(
+            endpoints: [bind], journalPath: journal, keys: try keys.map(KeyFiles.loadServer(directory:)), config: config)
+        options.batchLimit = batch
+        options.durable = durable
+        options.parentPID = parentPID
+        let log = ClusterLog(minimumLevel: verbose ? .debug : .info)
+        if let keys = options.keys {
+            log(.info, "CURVE on; allow-list: \(keys.allowedFiles.map { ($0 as NSString).lastPathComponent }.joined(separator: ", "))")
+        }
+        let server = CoordinatorServer(options: options, log: log)
+        let trap = SignalTrap { signal in server.stop(reason: signal == SIGINT ? "SIGINT" : "SIGTERM") }
+        defer { trap.cancel() }
+        try server.run { endpoints in
+            print("listening on \(endpoints.joined(separator: " "))")
+            fflush(nil)
+        }
+    }
+}
+
+struct WorkerCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "worker",
+        abstract: "Run tasks for a coordinator until told to stop.",
+        discussion: """
+            Reconnects with back-off when the coordinator goes away, keeping its tasks and their results. \
+            SIGINT or SIGTERM hands the tasks held back to the coordinator and exits. Task kinds: \
+            \(TaskRegistry.standard.kinds.joined(separator: ", ")).
+            """
+    )
+
+    @Option(help: "The coordinator's endpoint: tcp://HOST:5555 or ipc:///path.")
+    var connect: String
+    @Option(help: "Tasks run at once (default: all cores).")
+    var slots: Int?
+    @Option(help: "Tasks held queued beyond the slots, to hide the round trip of very short tasks.")
+    var prefetch: Int = 0
+    @Option(help: "CURVE key directory: coordinator.pub and this worker's key pair.")
+    var keys: String?
+    @Flag(help: "Connect to a non-loopback endpoint without keys (trusted networks only).")
+    var insecure = false
+    @Option(help: "Directory that caches blobs across restarts (default: memory only).")
+    var cache: String?
+    @Flag(help: "Log every task (debug level).")
+    var verbose = false
+    @Option(name: .customLong("parent-pid"), help: .hidden)
+    var parentPID: Int32?
+
+    func validate() throws {
+        if let slots, !(1...Hello.maxSlots).contains(slots) {
+            throw ValidationError("--slots: must be 1...\(Hello.maxSlots), got \(slots)")
+        }
+        if !(0...Hello.maxSlots).contains(prefetch) { throw ValidationError("--prefetch: must be 0...\(Hello.maxSlots), got \(prefetch)") }
+        if keys != nil && insecure { throw ValidationError("--insecure and --keys contradict each other; pick one") }
+        if keys == nil && !insecure {
+            do { try EndpointRules.checkPlain(connect, binding: false) } catch { throw ValidationError("\(error)") }
+        }
+    }
+
+    func run() throws {
+        var options = WorkerOptions(
+            endpoint: connect, slots: slots ?? ProcessInfo.processInfo.activeProcessorCount, prefetch: prefetch,
+            keys: try keys.map(KeyFiles.loadClient(directory:)), cacheDirectory: cache, version: duetVersion)
+        options.parentPID = parentPID
+        let worker = WorkerNode(options: options, log: ClusterLog(minimumLevel: verbose ? .debug : .info))
+        let trap = SignalTrap { signal in worker.stop(reason: signal == SIGINT ? "SIGINT" : "SIGTERM") }
+        defer { trap.cancel() }
+        let reason = try worker.run()
+        FileHandle.standardError.write(Data("worker exited: \(reason)\n".utf8))
+    }
+}
+
+struct KeysCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "keys",
+        abstract: "CURVE key pairs for the cluster (see deploy/README.md for the layout).",
+        subcommands: [KeysGenerate.self]
+    )
+}
+
+struct KeysGenerate: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "generate",
+        abstract: "Write a new key pair: DIR/NAME.key (secret, mode 0600) and DIR/NAME.pub (public), Z85 text."
+    )
+
+    @Option(help: "Directory to write into (created if missing).")
+    var out: String
+    @Option(help: "Name of the pair: coordinator, worker, client, ...")
+    var name: String
+    @Flag(help: "Replace an existing pair of that name.")
+    var force = false
+
+    func run() throws {
+        let pair = try KeyFiles.generate(directory: out, name: name, force: force)
+        let base = (out as NSString).appendingPathComponent(name)
+        print("wrote \(base).key (secret, mode 0600) and \(base).pub")
+        print("public key: \(pair.publicKey)")
+    }
+}
+
+/// Runs `handler` on SIGINT and SIGTERM (off the main thread); a second signal exits
+/// at once with status 130.
+final class SignalTrap: @unchecked Sendable {
+    private var sources: [DispatchSourceSignal] = []
+    private let lock = NSLock()
+    private var fired = false
+
+    init(_ signals: [Int32] = [SIGINT, SIGTERM], handler: @escaping @Sendable (Int32) -> Void) {
+        for number in signals {
+            signal(number, SIG_IGN)
+            let source = DispatchSource.makeSignalSource(signal: number, queue: .global())
+            source.setEventHandler { [weak self] in
+                guard let self else { return }
+                let again = self.lock.withLock { () -> Bool in
+                    defer { self.fired = true }
+                    return self.fired
+                }
+                if again { Foundation.exit(130) }
+                handler(number)
+            }
+            source.resume()
+            sources.append(source)
+        }
+    }
+
+    func cancel() {
+        sources.forEach { $0.cancel() }
+        sources.removeAll()
+    }
+}

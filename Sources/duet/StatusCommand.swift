@@ -1,0 +1,102 @@
+import ArgumentParser
+import Cluster
+import ClusterCore
+import Foundation
+
+struct StatusCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "status",
+        abstract: "Show a coordinator's workers, runs, throughput, ETA and recent failures.",
+        discussion: """
+            Asks the coordinator at --connect, or reads a journal file directly with --journal (read-only; \
+            works while the coordinator runs, and when it is down). --json prints the status object of \
+            docs/protocol.md, one line per refresh with --watch.
+            """
+    )
+
+    @Option(help: "The coordinator's endpoint.")
+    var connect: String = "tcp://127.0.0.1:5555"
+    @Option(help: "CURVE key directory: coordinator.pub and this client's key pair.")
+    var keys: String?
+    @Flag(help: "Connect to a non-loopback endpoint without keys (trusted networks only).")
+    var insecure = false
+    @Option(help: "Read this journal file instead of asking a coordinator.")
+    var journal: String?
+    @Flag(help: "Print the status as JSON.")
+    var json = false
+    @Flag(help: "Refresh until interrupted.")
+    var watch = false
+    @Option(help: "Seconds between refreshes with --watch.")
+    var interval: Double = 1
+    @Option(help: "Seconds to wait for the coordinator's answer.")
+    var timeout: Double = 3
+
+    func validate() throws {
+        if journal == nil, keys == nil, !insecure {
+            do { try EndpointRules.checkPlain(connect, binding: false) } catch { throw ValidationError("\(error)") }
+        }
+        if interval <= 0 { throw ValidationError("--interval: must be > 0, got \(interval)") }
+        if timeout <= 0 { throw ValidationError("--timeout: must be > 0, got \(timeout)") }
+    }
+
+    func run() throws {
+        let source = try makeSource()
+        let isTerminal = isatty(STDOUT_FILENO) == 1
+        var first = true
+        while true {
+            let text: String
+            do {
+                let status = try source.fetch()
+                text = json ? status.json.text : StatusReport.render(status, source: source.name, now: Date().timeIntervalSince1970)
+            } catch {
+                guard watch else { throw error }
+                text = "\(error)"
+            }
+            if watch && !json && isTerminal {
+                // Redraw in place: home, clear, draw.
+                print("\u{1B}[H\u{1B}[2J" + text, terminator: "\n")
+            } else {
+                if watch && !json && !first { print("") }
+                print(text)
+            }
+            fflush(nil)
+            first = false
+            guard watch else { return }
+            Thread.sleep(forTimeInterval: interval)
+        }
+    }
+
+    struct Source {
+        let name: String
+        let fetch: () throws -> ClusterStatus
+    }
+
+    func makeSource() throws -> Source {
+        if let journal {
+            return Source(name: journal) {
+                let file = try Journal(path: journal, options: Journal.Options(readOnly: true))
+                defer { try? file.close() }
+                return try file.status(now: Date().timeIntervalSince1970)
+            }
+        }
+        let client = try ClusterClient(endpoint: connect, keys: try keys.map(KeyFiles.loadClient(directory:)))
+        return Source(name: connect) { [connect, timeout] in
+            do {
+                switch try client.request(.status, timeout: timeout) {
+                case .status(let status): return status
+                case .error(let message): throw ValidationError("the coordinator at \(connect) refused: \(message)")
+                case let other: throw ValidationError("the coordinator at \(connect) answered STATUS with \(other.typeName)")
+                }
+            } catch let error as ClusterClientError {
+                throw StatusError(
+                    "\(error.description)\(error.kind == .noAnswer ? "; is it running, is the endpoint right, and does it need --keys?" : "")\n"
+                        + "To read a journal file directly (works while the coordinator is down): duet status --journal FILE")
+            }
+        }
+    }
+}
+
+struct StatusError: Error, CustomStringConvertible {
+    var description: String
+    init(_ description: String) { self.description = description }
+}

@@ -1,0 +1,188 @@
+// The Cluster shells in one process: the spec blob and the sweep-point result round
+// trip exactly, key files and endpoint rules, and a coordinator and a worker on threads
+// talking over ipc:// in a temporary directory.
+
+import ClusterCore
+import Foundation
+import Search
+import Simulation
+import Testing
+
+@testable import Cluster
+
+private let packageRoot = URL(fileURLWithPath: #filePath)
+    .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+
+private func temporaryDirectory() throws -> String {
+    let path = FileManager.default.temporaryDirectory.appendingPathComponent("duet-shell-\(UUID().uuidString.prefix(8))").path
+    try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
+    return path
+}
+
+@Suite("Cluster shells")
+struct ClusterShellTests {
+    @Test("a sweep spec survives its blob exactly: same fingerprint, same points", arguments: ["small-sweep", "quickstart-sweep"])
+    func specBlobRoundTrip(_ name: String) throws {
+        let spec = try SweepSpec.load(path: packageRoot.appendingPathComponent("examples/\(name).yaml").path)
+        let bytes = SweepSpecBlob.encode(spec)
+        let back = try SweepSpecBlob.decode(bytes)
+        #expect(SweepSpecBlob.roundTrips(spec))
+        #expect(back.fingerprint == spec.fingerprint)
+        #expect(back.base == spec.base)
+        #expect(back.parameters == spec.parameters)
+        #expect(SweepSpecBlob.encode(back) == bytes, "the text is canonical: equal specs, equal bytes")
+        let design = try spec.makeDesign(points: 64)
+        let designBack = try back.makeDesign(points: 64)
+        for index in 0..<64 {
+            #expect(spec.point(index, of: design).config == back.point(index, of: designBack).config, "point \(index)")
+        }
+    }
+
+    @Test("infinite keepAlive and an arrival rate whose inverse is inexact survive the blob")
+    func specBlobEdgeValues() throws {
+        let text = """
+            base:
+              arrival: { rate: 3, scv: 0.7 }
+              batch: { dist: empirical, values: [1, 2, 5], weights: [0.5, 0.3, 0.2] }
+              stations:
+                - { name: a, servers: 2, service: { mean: 0.1 } }
+                - { servers: 3, service: { mean: 0.2, scv: 2 }, keepAlive: inf }
+            vary:
+              stations.2.load: { uniform: [0.1, 0.9] }
+              stations.1.coldStart.mean: { choice: [0, 0.25] }
+            design: { method: lhs, points: 8, seed: 12345678901234567 }
+            """
+        let spec = try SweepSpec.parse(text)
+        let back = try SweepSpecBlob.decode(SweepSpecBlob.encode(spec))
+        #expect(back.base == spec.base)
+        #expect(back.base.stations[1].keepAlive == .infinity)
+        #expect(back.design == spec.design)
+        #expect(back.fingerprint == spec.fingerprint)
+    }
+
+    @Test("a blob from another build (other fingerprint) is refused with the reason")
+    func specBlobFingerprintMismatch() throws {
+        let spec = try SweepSpec.load(path: packageRoot.appendingPathComponent("examples/small-sweep.yaml").path)
+        var text = String(decoding: SweepSpecBlob.encode(spec), as: UTF8.self)
+        text = text.replacingOccurrences(of: spec.fingerprint, with: String(repeating: "0", count: 64))
+        #expect(throws: SweepSpecBlob.BlobError.self) { try SweepSpecBlob.decode(Array(text.utf8)) }
+    }
+
+    @Test("a sweep-point result carries the row and its kind")
+    func sweepPointResultRoundTrip() throws {
+        for row in [
+            SweepRow(cells: ["0", "1.5", "", "x,\"y\""], kind: .stable(precisionMet: false), jobs: 12),
+            SweepRow(cells: ["3"], kind: .unstable, jobs: 7), SweepRow(cells: [], kind: .invalid, jobs: 0),
+        ] {
+            #expect(try SweepPointResult.decode(SweepPointResult.encode(row)) == row)
+        }
+        #expect(throws: TaskFailure.self) { try SweepPointResult.decode(Array("[1]".utf8)) }
+    }
+
+    @Test(
+        "plain endpoints: loopback and ipc only",
+        arguments: [
+            ("ipc:///tmp/x.sock", true), ("inproc://a", true), ("tcp://127.0.0.1:5555", true), ("tcp://127.9.8.7:1", true),
+            ("tcp://localhost:5555", true), ("tcp://[::1]:5555", true), ("tcp://*:5555", false), ("tcp://0.0.0.0:5555", false),
+            ("tcp://10.200.0.1:5555", false), ("tcp://127.0.0.1.example.org:1", false), ("tcp://eth0:5555", false),
+            ("tcp://10.0.0.1;127.0.0.1:5555", false), ("tcp://127.0.0.1;127.0.0.1:5555", true), ("udp://127.0.0.1:1", false),
+        ])
+    func endpointRules(_ endpoint: String, _ local: Bool) {
+        #expect(EndpointRules.isLocal(endpoint) == local)
+    }
+
+    @Test("key files: generated pairs load back; a world-readable secret or a second pair is refused")
+    func keyFiles() throws {
+        let root = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: root) }
+        let server = (root as NSString).appendingPathComponent("coordinator")
+        let client = (root as NSString).appendingPathComponent("client")
+        let serverPair = try KeyFiles.generate(directory: server, name: "coordinator")
+        let clientPair = try KeyFiles.generate(directory: client, name: "client")
+        #expect(throws: SecurityError.self) { try KeyFiles.generate(directory: client, name: "client") }
+        #expect(throws: SecurityError.self) { try KeyFiles.loadServer(directory: server) }  // no allowed/
+        try FileManager.default.createDirectory(atPath: server + "/allowed", withIntermediateDirectories: true)
+        try FileManager.default.copyItem(atPath: client + "/client.pub", toPath: server + "/allowed/client.pub")
+        try FileManager.default.copyItem(atPath: server + "/coordinator.pub", toPath: client + "/coordinator.pub")
+        let loadedServer = try KeyFiles.loadServer(directory: server)
+        #expect(loadedServer.keys == serverPair)
+        #expect(loadedServer.allowed == [clientPair.publicKey])
+        let loadedClient = try KeyFiles.loadClient(directory: client)
+        #expect(loadedClient.keys == clientPair)
+        #expect(loadedClient.serverKey == serverPair.publicKey)
+        #expect(loadedClient.name == "client")
+
+        chmod(client + "/client.key", 0o644)
+        #expect(throws: SecurityError.self) { try KeyFiles.loadClient(directory: client) }
+        chmod(client + "/client.key", 0o600)
+        try KeyFiles.generate(directory: client, name: "other")
+        #expect(throws: SecurityError.self) { try KeyFiles.loadClient(directory: client) }
+    }
+
+    @Test("a coordinator and a worker on threads run 300 no-op tasks over ipc://, then a failing task is recorded")
+    func coordinatorAndWorkerInProcess() throws {
+        let directory = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let endpoint = "ipc://\(directory)/c.sock"
+        var config = CoordinatorConfig()
+        config.heartbeatInterval = 0.2
+        config.maxAttempts = 2
+        let server = CoordinatorServer(
+            options: CoordinatorOptions(endpoints: [endpoint], journalPath: directory + "/j.sqlite", config: config),
+            log: .silent)
+        let worker = WorkerNode(options: WorkerOptions(endpoint: endpoint, slots: 2, prefetch: 4, version: "test"), log: .silent)
+        let finished = DispatchGroup()
+        let bodies: [@Sendable () -> Void] = [{ try? server.run() }, { _ = try? worker.run() }]
+        for body in bodies {
+            finished.enter()
+            Thread.detachNewThread {
+                body()
+                finished.leave()
+            }
+        }
+        defer {
+            worker.stop()
+            server.stop()
+            #expect(finished.wait(timeout: .now() + 10) == .success)
+        }
+
+        let client = try ClusterClient(endpoint: endpoint, keys: nil)
+        defer { client.close() }
+        func waitForRun(_ run: RunID) throws -> ResultPage {
+            let deadline = Date().addingTimeInterval(30)
+            while Date() < deadline {
+                if case .results(let page) = try client.request(.results(run: run, from: 0, limit: 10_000), timeout: 5),
+                    page.complete
+                {
+                    return page
+                }
+                Thread.sleep(forTimeInterval: 0.05)
+            }
+            throw TaskFailure("run \(run) did not complete")
+        }
+
+        let reply = try client.request(
+            .submit(RunSubmission(kind: "noop", taskCount: 300, payload: ["resultBytes": 3], spec: Array("a".utf8))), timeout: 5)
+        guard case .submitted(let run, false) = reply else { Issue.record("\(reply)"); return }
+        let page = try waitForRun(run)
+        #expect(page.items.map(\.index) == Array(0..<300))
+        #expect(page.items.allSatisfy { $0.outcome == .done([0, 0, 0]) })
+
+        let failing = try client.request(
+            .submit(RunSubmission(kind: "noop", taskCount: 1, payload: ["fail": "on purpose"], spec: Array("b".utf8))), timeout: 5)
+        guard case .submitted(let failRun, _) = failing else { Issue.record("\(failing)"); return }
+        #expect(try waitForRun(failRun).items.first?.outcome == .failed(error: "on purpose"))
+
+        let unknown = try client.request(.submit(RunSubmission(kind: "warp-drive", taskCount: 1, spec: Array("c".utf8))), timeout: 5)
+        guard case .submitted(let unknownRun, _) = unknown else { Issue.record("\(unknown)"); return }
+        guard case .failed(let error)? = try waitForRun(unknownRun).items.first?.outcome else {
+            Issue.record("the unknown kind did not fail")
+            return
+        }
+        #expect(error.contains("no runner for task kind \"warp-drive\""), "\(error)")
+
+        guard case .status(let status) = try client.request(.status, timeout: 5) else { Issue.record("no status"); return }
+        #expect(status.workers.count == 1)
+        #expect(status.counters.results == 300)
+    }
+}
