@@ -22,6 +22,8 @@ demo: release
 
 test: deps
 	$(SWIFT) build --build-tests
+	# Coordinator and workers as separate hosts in network namespaces (skips when not root).
+	DUET=.build/debug/duet ./scripts/netns-cluster.sh
 	$(SWIFT) test --skip-build
 
 bench: release
