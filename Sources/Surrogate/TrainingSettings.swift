@@ -32,14 +32,14 @@ public struct TrainingSettings: Codable, Sendable, Equatable {
     public var width = 128
     public var activation = Activation.silu
     public var optimizer = OptimizerKind.adamw
-    public var learningRate = 1e-3
+    public var learningRate = 2e-3
     /// Adam: L2 coefficient; AdamW: decoupled decay per unit learning rate. Applied
     /// to weights only, never to biases.
     public var weightDecay = 1e-5
-    public var batchSize = 256
-    public var maxEpochs = 300
+    public var batchSize = 32
+    public var maxEpochs = 400
     /// Stop after this many epochs without a lower mean validation MAPE.
-    public var patience = 30
+    public var patience = 60
     public var schedule = LearningRateSchedule.cosine
     public var warmupEpochs = 0
     /// `step` schedule: epochs between reductions, and the factor of each.
