@@ -65,6 +65,8 @@ public enum SurrogateBenchmark {
             inputs: try scaler.transform(Array(data.x[rows...])), targets: try transform.transform(Array(data.y[rows...])))
 
         var settings = TrainingSettings()
+        // The reference network trains with batches of 256, whatever the defaults.
+        settings.batchSize = 256
         settings.activation = activation
         settings.threads = threads
         settings.maxEpochs = max(epochs, 1)
