@@ -3,7 +3,8 @@
 SHELL := /bin/bash
 export PATH := $(PATH):/opt/swift/usr/bin
 SWIFT ?= swift
-DEMO_CONFIG ?= examples/serverless.yaml
+DEMO_PIPELINE ?= examples/quickstart.yaml
+DEMO_OUT ?= out/quickstart
 
 .PHONY: demo test deps build release bench clean
 
@@ -16,9 +17,9 @@ build: deps
 release: deps
 	$(SWIFT) build -c release
 
-# The main job. Until the pipeline exists it simulates the example configuration.
+# The main job: the quickstart pipeline on a local coordinator with 2 workers.
 demo: release
-	.build/release/duet simulate $(DEMO_CONFIG)
+	.build/release/duet run $(DEMO_PIPELINE) --out $(DEMO_OUT) --local 2
 
 test: deps
 	$(SWIFT) build --build-tests

@@ -1,0 +1,75 @@
+// Gathers what `duet run` produced (dataset, best model, trials) into the report's
+// input and the summary file.
+
+import Analytic
+import Foundation
+import Search
+import Simulation
+import Surrogate
+
+public enum PipelineReport {
+    /// The report's data: test-split parity and errors per target (surrogate and
+    /// analytical baseline), the search's learning curves, the sweep's coverage.
+    public static func data(title: String, source: String?, phases: [ReportData.Phase], dataset: SurrogateDataset,
+                            table: DatasetTable, model: SurrogateModel, trials: TrialsDocument?,
+                            bestTrial: Int?) -> ReportData {
+        // The model's own split, rebuilt from the row counts and seed it recorded.
+        let info = model.file.metrics["info"] ?? [:]
+        let rows = Double(max(1, dataset.examples.count))
+        let split = dataset.split(validation: (info["validationRows"] ?? rows / 10) / rows,
+                                  test: (info["testRows"] ?? rows / 10) / rows, seed: UInt64(info["splitSeed"] ?? 1))
+        let test = split.test.map { dataset.examples[$0] }
+        let predictions = test.map { model.predictor.predict($0.features) }
+        let baselines = test.map { QueueingNetworkAnalyzer.estimate($0.config) }
+        let targets: [ReportData.Target] = model.targetNames.enumerated().map { j, name in
+            let simulated = test.map { $0.targets[j] }
+            let predicted = predictions.map { $0[j] }
+            let baseline: [Double?] = baselines.map { $0?.value(name) }
+            let hasBaseline = baseline.contains { $0 != nil }
+            func errors(_ values: [Double?]) -> [Double] {
+                zip(values, simulated).compactMap { value, actual in value.map { abs($0 - actual) / abs(actual) * 100 } }
+            }
+            return ReportData.Target(
+                name: name, unit: name.contains("instanceSeconds") ? "s/job" : "s", simulated: simulated,
+                predicted: predicted, bottleneckLoad: test.map(\.bottleneckLoad), baseline: hasBaseline ? baseline : nil,
+                surrogateErrors: ReportData.ErrorStats(errors: errors(predicted.map { $0 })),
+                baselineErrors: hasBaseline ? ReportData.ErrorStats(errors: errors(baseline)) : nil)
+        }
+        return ReportData(title: title, created: Date(), source: source, phases: phases,
+                          dataset: datasetSummary(dataset, table: table), targets: targets,
+                          search: trials.map { searchCurves($0, best: bestTrial) },
+                          coverage: coverage(dataset))
+    }
+
+    static func datasetSummary(_ dataset: SurrogateDataset, table: DatasetTable) -> ReportData.DatasetSummary {
+        var columns: [ReportData.VariedColumn] = []
+        for name in ConfigColumns.names {
+            let values = dataset.examples.compactMap { Double($0.inputs[name] ?? "") }.filter(\.isFinite)
+            guard let low = values.min(), let high = values.max(), high > low else { continue }
+            columns.append(ReportData.VariedColumn(name: name, min: low, max: high))
+        }
+        return ReportData.DatasetSummary(rows: table.rows.count, unstableRows: dataset.skipped.count, columns: columns)
+    }
+
+    static func searchCurves(_ document: TrialsDocument, best: Int?) -> ReportData.Search {
+        let trials = document.trials.map { record in
+            ReportData.Trial(
+                id: String(record.trial),
+                hyperparameters: Dictionary(record.hyperparameters.map { ($0.name, "\($0.value)") },
+                                            uniquingKeysWith: { a, _ in a }),
+                points: record.rungs.map { ReportData.CurvePoint(epoch: $0.epochs, validationMAPE: $0.mape) },
+                state: record.state.rawValue)
+        }
+        return ReportData.Search(trials: trials, bestTrialID: best.map(String.init))
+    }
+
+    static func coverage(_ dataset: SurrogateDataset) -> [ReportData.Coverage] {
+        let pairs = [("stations.1.load", "stations.2.load"), ("batch.mean", "stations.2.maxBatch"),
+                     ("stations.1.servers", "stations.2.servers")]
+        return pairs.map { x, y in
+            ReportData.Coverage(xName: x, yName: y,
+                                x: dataset.examples.map { Double($0.inputs[x] ?? "") ?? .nan },
+                                y: dataset.examples.map { Double($0.inputs[y] ?? "") ?? .nan })
+        }
+    }
+}

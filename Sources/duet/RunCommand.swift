@@ -1,0 +1,124 @@
+import ArgumentParser
+import Foundation
+import Pipeline
+import Search
+import Simulation
+import Surrogate
+
+/// A pipeline file: which sweep and which search make up the run.
+struct PipelineSpec {
+    var title: String
+    var sweep: String
+    var search: String
+
+    static func load(path: String) throws -> PipelineSpec {
+        let text: String
+        do { text = try String(contentsOfFile: path, encoding: .utf8) } catch {
+            throw CLIError("cannot read pipeline file \(path): no such file")
+        }
+        let directory = URL(fileURLWithPath: path).deletingLastPathComponent()
+        func resolve(_ file: String) -> String {
+            file.hasPrefix("/") ? file : directory.appendingPathComponent(file).standardizedFileURL.path
+        }
+        do {
+            let root = try ConfigNode.parse(yaml: text, source: path).mapping(allowedKeys: ["title", "sweep", "search"])
+            return PipelineSpec(
+                title: try root.string("title", default: "Duet run"),
+                sweep: resolve(try root.string("sweep")),
+                search: resolve(try root.string("search")))
+        } catch let error as ConfigError {
+            throw CLIError("\(path): \(error)")
+        }
+    }
+}
+
+struct RunCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "run",
+        abstract: "The main job: sweep, hyperparameter search, evaluation and report in one command.",
+        discussion: """
+            PIPELINE names a sweep spec and a search spec (paths relative to it; see \
+            examples/quickstart.yaml). DIR gets dataset.csv, search/ (trials.csv, trials.json, \
+            best-model.json), best-model.json, summary.json and report.html. Each phase keeps \
+            its own record (the dataset and its sidecar, the search's trials.json), so running \
+            the same command again after an interruption resumes where it stopped.
+            """
+    )
+
+    @Argument(help: "Pipeline file (YAML): title, sweep and search.") var pipeline: String
+    @Option(help: "Output directory (created if needed).") var out: String
+    @Option(help: "Run the sweep on N local worker processes and a local coordinator.") var local: Int?
+    @Option(help: "Run the sweep on the cluster of the coordinator at ENDPOINT.") var coordinator: String?
+    @Option(help: "CURVE key directory for --coordinator.") var keys: String?
+
+    func run() throws {
+        let spec = try PipelineSpec.load(path: pipeline)
+        try FileManager.default.createDirectory(atPath: out, withIntermediateDirectories: true)
+        let directory = URL(fileURLWithPath: out)
+        let dataPath = directory.appendingPathComponent("dataset.csv").path
+        let searchPath = directory.appendingPathComponent("search").path
+        var phases: [ReportData.Phase] = []
+        func phase(_ name: String, _ body: () throws -> Void) rethrows {
+            log("== \(name)")
+            let started = Date()
+            try body()
+            phases.append(ReportData.Phase(name: name, seconds: Date().timeIntervalSince(started)))
+        }
+
+        // Each phase is the command a user could run alone, with its own resume.
+        try phase("sweep") {
+            var arguments = [spec.sweep, "--out", dataPath]
+            if let local { arguments += ["--local", String(local)] }
+            if let coordinator { arguments += ["--coordinator", coordinator] + (keys.map { ["--keys", $0] } ?? []) }
+            var sweep = try SweepCommand.parse(arguments)
+            try sweep.run()
+        }
+        try phase("search") {
+            var search = try SearchCommand.parse([spec.search, "--data", dataPath, "--out", searchPath])
+            try search.run()
+        }
+        var summary: JSONValue = .null
+        try phase("evaluation and report") {
+            let modelPath = URL(fileURLWithPath: searchPath).appendingPathComponent("best-model.json").path
+            let model = try withDatasetErrors { try SurrogateModel.load(path: modelPath) }
+            try? FileManager.default.removeItem(atPath: directory.appendingPathComponent("best-model.json").path)
+            try FileManager.default.copyItem(atPath: modelPath, toPath: directory.appendingPathComponent("best-model.json").path)
+            let table = try withDatasetErrors { try DatasetTable.read(path: dataPath) }
+            let dataset = try withDatasetErrors { try SurrogateDataset.load(path: dataPath) }
+            let trials = try? TrialsDocument.read(URL(fileURLWithPath: searchPath).appendingPathComponent(TrialsDocument.fileName))
+            let best = trials?.trials.filter { $0.validationMAPE != nil }.min { $0.validationMAPE! < $1.validationMAPE! }
+            var data = PipelineReport.data(title: spec.title, source: pipeline, phases: phases, dataset: dataset,
+                                           table: table, model: model, trials: trials, bestTrial: best?.trial)
+            data.phases = phases
+            try ReportHTML.render(data).write(toFile: directory.appendingPathComponent("report.html").path,
+                                             atomically: true, encoding: .utf8)
+            summary = .object([
+                ("title", .string(spec.title)),
+                ("phases", .object(phases.map { ($0.name, .number($0.seconds)) })),
+                ("dataset", .object([("rows", .integer(table.rows.count)), ("usable", .integer(dataset.examples.count)),
+                                     ("unstableOrInvalid", .integer(dataset.skipped.count)),
+                                     ("sha256", .string(dataset.sha256))])),
+                ("bestTrial", best.map { .object([("trial", .integer($0.trial)),
+                                                  ("hyperparameters", .object($0.hyperparameters.map { ($0.name, .string("\($0.value)")) }))]) } ?? .null),
+                ("test", .object(model.targetNames.map { name in
+                    (name, .object(["mape", "median", "p90", "p99", "max"].map { stat in
+                        (stat, .number(model.file.metrics["test"]?["\(name).\(stat)"] ?? .nan))
+                    }))
+                })),
+            ])
+        }
+        // The last phase's time is known only now.
+        if case .object(var members) = summary {
+            members[1] = ("phases", .object(phases.map { ($0.name, .number($0.seconds)) }))
+            summary = .object(members)
+        }
+        try summary.serialized(pretty: true).write(toFile: directory.appendingPathComponent("summary.json").path,
+                                                   atomically: true, encoding: .utf8)
+        let total = phases.reduce(0) { $0 + $1.seconds }
+        print("\nDuet run finished in \(String(format: "%.0f", total)) s: "
+              + phases.map { "\($0.name) \(String(format: "%.0f", $0.seconds)) s" }.joined(separator: ", "))
+        let model = try withDatasetErrors { try SurrogateModel.load(path: directory.appendingPathComponent("best-model.json").path) }
+        printSplitSummary(model.file)
+        print("wrote \(out)/dataset.csv, search/, best-model.json, summary.json, report.html")
+    }
+}
