@@ -1,0 +1,94 @@
+// The surrogate's commands end to end through the built binary: sweep a small
+// space, train on it, evaluate and predict with the model, plan with it, and the
+// whole pipeline with `duet run`.
+
+import Foundation
+import Testing
+
+@Suite("Surrogate CLI")
+struct SurrogateCLITests {
+    @Test("sweep -> train -> evaluate -> predict -> plan")
+    func sweepTrainEvaluatePredict() throws {
+        let files = try TemporaryFiles()
+        defer { files.cleanUp() }
+        let data = files.directory.appendingPathComponent("small.csv").path
+        let model = files.directory.appendingPathComponent("model.json").path
+
+        let sweep = try DuetBinary.run(["sweep", "examples/small-sweep.yaml", "--out", data, "--points", "24"])
+        #expect(sweep.status == 0, "\(sweep.summary)")
+        let rows = try String(contentsOfFile: data, encoding: .utf8).split(separator: "\n")
+        #expect(rows.count == 25, "header plus 24 rows")
+
+        let train = try DuetBinary.run(["train", data, "--out", model, "--epochs", "20", "--width", "16"])
+        #expect(train.status == 0, "\(train.summary)")
+        #expect(train.stderr.contains("epoch   20"), "one progress line per epoch")
+        #expect(train.stdout.contains("meanResponse") && train.stdout.contains("test MAPE"))
+        let document = try #require(try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: model)))
+                                    as? [String: Any])
+        #expect(document["kind"] as? String == "duet-surrogate")
+        #expect((document["datasetSHA256"] as? String)?.count == 64)
+
+        let evaluate = try DuetBinary.run(["evaluate", model, data, "--json"])
+        #expect(evaluate.status == 0, "\(evaluate.summary)")
+        let report = try #require(try JSONSerialization.jsonObject(with: Data(evaluate.stdout.utf8)) as? [String: Any])
+        #expect(report["rows"] as? Int == 24)
+        let targets = try #require(report["targets"] as? [String: Any])
+        let mean = try #require(targets["meanResponse"] as? [String: Any])
+        for key in ["mape", "median", "p90", "p99", "max", "byLoad", "analyticMape"] {
+            #expect(mean[key] != nil, "evaluate --json lacks \(key)")
+        }
+
+        // The example configuration lies outside the small sweep's space: the
+        // prediction warns, naming the keys, and still answers in simulate's shape.
+        let predict = try DuetBinary.run(["predict", model, "examples/serverless.yaml", "--json"])
+        #expect(predict.status == 0, "\(predict.summary)")
+        #expect(predict.stderr.contains("warning: arrival.rate"), "\(predict.stderr)")
+        let predicted = try #require(try JSONSerialization.jsonObject(with: Data(predict.stdout.utf8)) as? [String: Any])
+        let response = try #require(predicted["meanResponse"] as? [String: Any])
+        #expect((response["mean"] as? Double ?? 0) > 0)
+        #expect(response["ci95"] is NSNull)
+        #expect((predicted["stations"] as? [Any])?.count == 2)
+
+        let plan = try DuetBinary.run(["plan", model, "--base", "examples/serverless.yaml",
+                                       "--vary", "stations.2.servers=1..8", "--vary", "stations.2.maxBatch=1,4,8",
+                                       "--top", "3", "--json"])
+        #expect(plan.status == 0, "\(plan.summary)")
+        let planned = try #require(try JSONSerialization.jsonObject(with: Data(plan.stdout.utf8)) as? [String: Any])
+        #expect(planned["searched"] as? Int == 24)
+        let best = try #require(planned["best"] as? [[String: Any]])
+        #expect(best.count == 3)
+        let costs = best.compactMap { $0["instanceSecondsPerJob"] as? Double }
+        #expect(costs == costs.sorted(), "cheapest first")
+
+        let damaged = files.directory.appendingPathComponent("damaged.json").path
+        try "{\"kind\": \"duet-surrogate\", \"formatVersion\": 1".write(toFile: damaged, atomically: true, encoding: .utf8)
+        let refused = try DuetBinary.run(["predict", damaged, "examples/serverless.yaml"])
+        #expect(refused.status != 0)
+        #expect(refused.stderr.contains("damaged.json"), "\(refused.stderr)")
+    }
+
+    @Test("duet run writes the dataset, the search, the model, the summary and the report")
+    func pipeline() throws {
+        let files = try TemporaryFiles()
+        defer { files.cleanUp() }
+        let out = files.directory.appendingPathComponent("run").path
+        let run = try DuetBinary.run(["run", "examples/small.yaml", "--out", out])
+        #expect(run.status == 0, "\(run.summary)")
+        for file in ["dataset.csv", "search/trials.csv", "search/trials.json", "best-model.json", "summary.json",
+                     "report.html"] {
+            #expect(FileManager.default.fileExists(atPath: out + "/" + file), "missing \(file)")
+        }
+        let summary = try #require(try JSONSerialization.jsonObject(
+            with: Data(contentsOf: URL(fileURLWithPath: out + "/summary.json"))) as? [String: Any])
+        #expect((summary["phases"] as? [String: Any])?.count == 3)
+        #expect(((summary["test"] as? [String: Any])?["meanResponse"] as? [String: Any])?["mape"] is Double)
+        let html = try String(contentsOfFile: out + "/report.html", encoding: .utf8)
+        #expect(html.contains("<svg"))
+
+        // Running it again resumes: nothing is simulated or trained anew.
+        let again = try DuetBinary.run(["run", "examples/small.yaml", "--out", out])
+        #expect(again.status == 0, "\(again.summary)")
+        #expect(again.stderr.contains("0 simulated now") || again.stdout.contains("0 simulated now")
+                || again.stderr.contains("already"), "\(again.summary)")
+    }
+}
