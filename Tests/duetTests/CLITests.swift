@@ -59,33 +59,38 @@ enum DuetBinary {
     /// Runs `duet arguments...` in the package root and waits for it.
     static func run(_ arguments: [String]) throws -> CLIRun {
         let binary = try #require(url, "the duet executable was not found next to the test bundle")
-        let scratch = FileManager.default.temporaryDirectory
-            .appendingPathComponent("duet-cli-\(UUID().uuidString)", isDirectory: true)
-        try FileManager.default.createDirectory(at: scratch, withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(at: scratch) }
-        // Files, not pipes: nothing can block on a full pipe buffer.
-        let outURL = scratch.appendingPathComponent("stdout")
-        let errURL = scratch.appendingPathComponent("stderr")
-        _ = FileManager.default.createFile(atPath: outURL.path, contents: nil)
-        _ = FileManager.default.createFile(atPath: errURL.path, contents: nil)
-        let out = try FileHandle(forWritingTo: outURL)
-        let err = try FileHandle(forWritingTo: errURL)
-
-        let process = Process()
-        process.executableURL = binary
-        process.arguments = arguments
-        process.currentDirectoryURL = packageRoot
-        process.standardOutput = out
-        process.standardError = err
-        process.standardInput = FileHandle.nullDevice
-        try process.run()
-        process.waitUntilExit()
-        try out.close()
-        try err.close()
-        return CLIRun(status: process.terminationStatus,
-                      stdout: String(decoding: try Data(contentsOf: outURL), as: UTF8.self),
-                      stderr: String(decoding: try Data(contentsOf: errURL), as: UTF8.self))
+        return try runProcess(binary, arguments)
     }
+}
+
+/// Runs `executable arguments...` in the package root and waits for it. Output goes
+/// to files, not pipes, so that nothing can block on a full pipe buffer.
+func runProcess(_ executable: URL, _ arguments: [String]) throws -> CLIRun {
+    let scratch = FileManager.default.temporaryDirectory
+        .appendingPathComponent("duet-cli-\(UUID().uuidString)", isDirectory: true)
+    try FileManager.default.createDirectory(at: scratch, withIntermediateDirectories: true)
+    defer { try? FileManager.default.removeItem(at: scratch) }
+    let outURL = scratch.appendingPathComponent("stdout")
+    let errURL = scratch.appendingPathComponent("stderr")
+    _ = FileManager.default.createFile(atPath: outURL.path, contents: nil)
+    _ = FileManager.default.createFile(atPath: errURL.path, contents: nil)
+    let out = try FileHandle(forWritingTo: outURL)
+    let err = try FileHandle(forWritingTo: errURL)
+
+    let process = Process()
+    process.executableURL = executable
+    process.arguments = arguments
+    process.currentDirectoryURL = DuetBinary.packageRoot
+    process.standardOutput = out
+    process.standardError = err
+    process.standardInput = FileHandle.nullDevice
+    try process.run()
+    process.waitUntilExit()
+    try out.close()
+    try err.close()
+    return CLIRun(status: process.terminationStatus,
+                  stdout: String(decoding: try Data(contentsOf: outURL), as: UTF8.self),
+                  stderr: String(decoding: try Data(contentsOf: errURL), as: UTF8.self))
 }
 
 /// A fresh temporary directory for configuration files, removed by `cleanUp`.

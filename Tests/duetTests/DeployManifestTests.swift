@@ -32,44 +32,9 @@ enum DeployFiles {
         return nil
     }
 
-    struct ToolRun {
-        let status: Int32
-        let stdout: String
-        let stderr: String
-        var summary: String { "exit \(status)\n--- stdout\n\(stdout)\n--- stderr\n\(stderr)" }
-    }
-
-    /// Runs `executable arguments...` in the package root and waits for it. Output goes
-    /// to files, not pipes, so that nothing blocks on a full pipe buffer.
-    static func run(_ executable: URL, _ arguments: [String]) throws -> ToolRun {
-        let scratch = FileManager.default.temporaryDirectory
-            .appendingPathComponent("duet-deploy-\(UUID().uuidString)", isDirectory: true)
-        try FileManager.default.createDirectory(at: scratch, withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(at: scratch) }
-        let outURL = scratch.appendingPathComponent("stdout")
-        let errURL = scratch.appendingPathComponent("stderr")
-        _ = FileManager.default.createFile(atPath: outURL.path, contents: nil)
-        _ = FileManager.default.createFile(atPath: errURL.path, contents: nil)
-        let out = try FileHandle(forWritingTo: outURL)
-        let err = try FileHandle(forWritingTo: errURL)
-        defer {
-            try? out.close()
-            try? err.close()
-        }
-
-        let process = Process()
-        process.executableURL = executable
-        process.arguments = arguments
-        process.currentDirectoryURL = root
-        process.standardOutput = out
-        process.standardError = err
-        process.standardInput = FileHandle.nullDevice
-        try process.run()
-        process.waitUntilExit()
-        return ToolRun(
-            status: process.terminationStatus,
-            stdout: (try? String(contentsOf: outURL, encoding: .utf8)) ?? "",
-            stderr: (try? String(contentsOf: errURL, encoding: .utf8)) ?? "")
+    /// Runs `executable arguments...` in the package root (see `runProcess`).
+    static func run(_ executable: URL, _ arguments: [String]) throws -> CLIRun {
+        try runProcess(executable, arguments)
     }
 
     /// Loads every (non-empty) YAML document of a file with PyYAML's safe loader, via
