@@ -23,7 +23,9 @@ public enum MetricCatalog {
     /// Position of a flat name in a `MetricVector`.
     public static func index(of name: String) -> Int? { names.firstIndex(of: name) }
 
-    static func stationIndex(_ station: Int, _ metric: Int) -> Int {
+    /// Position of station metric `metric` (0-based, `stationMetrics` order) of
+    /// station `station` (0-based) in a `MetricVector`.
+    public static func stationIndex(_ station: Int, _ metric: Int) -> Int {
         systemMetrics.count + station * stationMetrics.count + metric
     }
 }

@@ -21,8 +21,7 @@ enum ReportTable {
             let label = report.stationNames[station].map { "station \(station + 1) (\($0))" } ?? "station \(station + 1)"
             lines.append(label)
             for (m, name) in MetricCatalog.stationMetrics.enumerated() {
-                let index = MetricCatalog.names.count - (MetricCatalog.stationCount - station) * MetricCatalog.stationMetrics.count + m
-                lines.append(row("  " + name, report.estimates[index]))
+                lines.append(row("  " + name, report.estimates[MetricCatalog.stationIndex(station, m)]))
             }
         }
         var footer = "\(report.jobs) jobs (\(report.replications) replications of \(report.jobsPerReplication))"

@@ -77,47 +77,43 @@ struct RunCommand: ParsableCommand {
             var search = try SearchCommand.parse([spec.search, "--data", dataPath, "--out", searchPath])
             try search.run()
         }
-        var summary: JSONValue = .null
+        let modelPath = directory.appendingPathComponent("best-model.json").path
+        var evaluated: (model: SurrogateModel, table: DatasetTable, dataset: SurrogateDataset, best: TrialRecord?)?
         try phase("evaluation and report") {
-            let modelPath = URL(fileURLWithPath: searchPath).appendingPathComponent("best-model.json").path
+            let searchModel = URL(fileURLWithPath: searchPath).appendingPathComponent("best-model.json").path
+            try? FileManager.default.removeItem(atPath: modelPath)
+            try FileManager.default.copyItem(atPath: searchModel, toPath: modelPath)
             let model = try withDatasetErrors { try SurrogateModel.load(path: modelPath) }
-            try? FileManager.default.removeItem(atPath: directory.appendingPathComponent("best-model.json").path)
-            try FileManager.default.copyItem(atPath: modelPath, toPath: directory.appendingPathComponent("best-model.json").path)
             let table = try withDatasetErrors { try DatasetTable.read(path: dataPath) }
             let dataset = try withDatasetErrors { try SurrogateDataset.load(path: dataPath) }
             let trials = try? TrialsDocument.read(URL(fileURLWithPath: searchPath).appendingPathComponent(TrialsDocument.fileName))
             let best = trials?.trials.filter { $0.validationMAPE != nil }.min { $0.validationMAPE! < $1.validationMAPE! }
-            var data = PipelineReport.data(title: spec.title, source: pipeline, phases: phases, dataset: dataset,
+            let data = PipelineReport.data(title: spec.title, source: pipeline, phases: phases, dataset: dataset,
                                            table: table, model: model, trials: trials, bestTrial: best?.trial)
-            data.phases = phases
             try ReportHTML.render(data).write(toFile: directory.appendingPathComponent("report.html").path,
                                              atomically: true, encoding: .utf8)
-            summary = .object([
-                ("title", .string(spec.title)),
-                ("phases", .object(phases.map { ($0.name, .number($0.seconds)) })),
-                ("dataset", .object([("rows", .integer(table.rows.count)), ("usable", .integer(dataset.examples.count)),
-                                     ("unstableOrInvalid", .integer(dataset.skipped.count)),
-                                     ("sha256", .string(dataset.sha256))])),
-                ("bestTrial", best.map { .object([("trial", .integer($0.trial)),
-                                                  ("hyperparameters", .object($0.hyperparameters.map { ($0.name, .string("\($0.value)")) }))]) } ?? .null),
-                ("test", .object(model.targetNames.map { name in
-                    (name, .object(["mape", "median", "p90", "p99", "max"].map { stat in
-                        (stat, .number(model.file.metrics["test"]?["\(name).\(stat)"] ?? .nan))
-                    }))
-                })),
-            ])
+            evaluated = (model, table, dataset, best)
         }
-        // The last phase's time is known only now.
-        if case .object(var members) = summary {
-            members[1] = ("phases", .object(phases.map { ($0.name, .number($0.seconds)) }))
-            summary = .object(members)
-        }
+        let (model, table, dataset, best) = evaluated!
+        let summary: JSONValue = .object([
+            ("title", .string(spec.title)),
+            ("phases", .object(phases.map { ($0.name, .number($0.seconds)) })),
+            ("dataset", .object([("rows", .integer(table.rows.count)), ("usable", .integer(dataset.examples.count)),
+                                 ("unstableOrInvalid", .integer(dataset.skipped.count)),
+                                 ("sha256", .string(dataset.sha256))])),
+            ("bestTrial", best.map { .object([("trial", .integer($0.trial)),
+                                              ("hyperparameters", .object($0.hyperparameters.map { ($0.name, .string("\($0.value)")) }))]) } ?? .null),
+            ("test", .object(model.targetNames.map { name in
+                (name, .object(["mape", "median", "p90", "p99", "max"].map { stat in
+                    (stat, .number(model.file.metrics["test"]?["\(name).\(stat)"] ?? .nan))
+                }))
+            })),
+        ])
         try summary.serialized(pretty: true).write(toFile: directory.appendingPathComponent("summary.json").path,
                                                    atomically: true, encoding: .utf8)
         let total = phases.reduce(0) { $0 + $1.seconds }
         print("\nDuet run finished in \(String(format: "%.0f", total)) s: "
               + phases.map { "\($0.name) \(String(format: "%.0f", $0.seconds)) s" }.joined(separator: ", "))
-        let model = try withDatasetErrors { try SurrogateModel.load(path: directory.appendingPathComponent("best-model.json").path) }
         printSplitSummary(model.file)
         print("wrote \(out)/dataset.csv, search/, best-model.json, summary.json, report.html")
     }
