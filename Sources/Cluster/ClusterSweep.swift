@@ -100,7 +100,7 @@ public final class ClusterSweep: SweepExecutor, @unchecked Sendable {
             payload: ["points": .integer(runner.design.points)], label: label, spec: SweepSpecBlob.encode(runner.spec))
         let client = try ClusterClient(endpoint: endpoint, keys: keys)
         defer { client.close() }
-        var session = Session(client: client, timeout: requestTimeout, note: note, local: local, stopping: { [weak self] in
+        var session = ClusterSession(client: client, timeout: requestTimeout, note: note, local: local, stopping: { [weak self] in
             self?.isStopping ?? true
         })
 
@@ -186,7 +186,7 @@ public final class ClusterSweep: SweepExecutor, @unchecked Sendable {
         lock.withLock { failedPoints.append((index, error)) }
     }
 
-    private func submit(_ submission: RunSubmission, session: inout Session) throws -> RunID {
+    private func submit(_ submission: RunSubmission, session: inout ClusterSession) throws -> RunID {
         switch try session.request(.submit(submission)) {
         case .submitted(let run, let resumed):
             self.run = run
@@ -198,38 +198,49 @@ public final class ClusterSweep: SweepExecutor, @unchecked Sendable {
             throw SweepError("the coordinator answered SUBMIT with \(other.typeName)")
         }
     }
+}
 
-    /// Requests retried with back-off until answered (or the sweep stops).
-    struct Session {
-        let client: ClusterClient
-        let timeout: Double
-        let note: @Sendable (String) -> Void
-        let local: LocalCluster?
-        let stopping: () -> Bool
-        var failing = false
+/// Requests retried with back-off until answered, or until `stopping()` says so
+/// (`ClusterSweep.Interrupted`) or the local cluster fails: what keeps a sweep or a
+/// search following a coordinator that restarts.
+public struct ClusterSession {
+    public let client: ClusterClient
+    let timeout: Double
+    let note: @Sendable (String) -> Void
+    let local: LocalCluster?
+    let stopping: () -> Bool
+    var failing = false
 
-        mutating func request(_ request: ClientRequest) throws -> ClientReply {
-            var backoff = 0.5
-            var lastNote = Date.distantPast
-            while true {
-                do {
-                    let reply = try client.request(request, timeout: timeout)
-                    if failing {
-                        failing = false
-                        note("the coordinator at \(client.endpoint) answers again")
-                    }
-                    return reply
-                } catch {
-                    if stopping() { throw Interrupted() }
-                    if let local, let problem = local.health() { throw SweepError(problem) }
-                    if !failing || Date().timeIntervalSince(lastNote) > 30 {
-                        note(local == nil ? "\(error); retrying (Ctrl-C to stop: the run goes on, and this command resumes it)" : "\(error); retrying")
-                        lastNote = Date()
-                    }
-                    failing = true
-                    Thread.sleep(forTimeInterval: backoff * (0.5 + 0.5 * Double.random(in: 0..<1)))
-                    backoff = min(backoff * 2, 10)
+    public init(client: ClusterClient, timeout: Double, note: @escaping @Sendable (String) -> Void, local: LocalCluster?,
+                stopping: @escaping () -> Bool) {
+        self.client = client
+        self.timeout = timeout
+        self.note = note
+        self.local = local
+        self.stopping = stopping
+    }
+
+    public mutating func request(_ request: ClientRequest) throws -> ClientReply {
+        var backoff = 0.5
+        var lastNote = Date.distantPast
+        while true {
+            do {
+                let reply = try client.request(request, timeout: timeout)
+                if failing {
+                    failing = false
+                    note("the coordinator at \(client.endpoint) answers again")
                 }
+                return reply
+            } catch {
+                if stopping() { throw ClusterSweep.Interrupted() }
+                if let local, let problem = local.health() { throw SweepError(problem) }
+                if !failing || Date().timeIntervalSince(lastNote) > 30 {
+                    note(local == nil ? "\(error); retrying (Ctrl-C to stop: the run goes on, and this command resumes it)" : "\(error); retrying")
+                    lastNote = Date()
+                }
+                failing = true
+                Thread.sleep(forTimeInterval: backoff * (0.5 + 0.5 * Double.random(in: 0..<1)))
+                backoff = min(backoff * 2, 10)
             }
         }
     }

@@ -22,6 +22,8 @@ public struct TaskContext: Sendable {
     public let payload: JSON
     public let spec: BlobHash
     public let blobs: [BlobHash]
+    /// The worker's identity (`host-pid-random`), for records of where work ran.
+    public let worker: String
     let store: BlobStore
     let control: TaskControl
 

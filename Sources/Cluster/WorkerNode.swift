@@ -338,7 +338,7 @@ private final class WorkerLoop {
         controls[attempt] = control
         let task = TaskContext(
             attempt: attempt, kind: assignment.kind, payload: assignment.payload, spec: assignment.spec,
-            blobs: assignment.blobs, store: store, control: control)
+            blobs: assignment.blobs, worker: options.identity, store: store, control: control)
         node.log(.debug, "task started (\(assignment.kind))", ["task.id": attempt.description, "worker.id": options.identity])
         pool.submit {
             let outcome: TaskOutcome

@@ -54,6 +54,35 @@ public enum SearchReport {
         return text
     }
 
+    /// The status of the search in `directory` as JSON: `{"directory", "finished",
+    /// "elapsedSeconds", "trials", "states": {state: count}, "leaderboard": [{"rank",
+    /// "trial", "validationMAPE", "epochs", "state", "seed", "hyperparameters"}]}`;
+    /// the leaderboard's first entry is the best so far.
+    public static func statusJSON(directory: String, limit: Int = 10) throws -> String {
+        let url = URL(fileURLWithPath: directory).appendingPathComponent(TrialsDocument.fileName)
+        let document = try TrialsDocument.read(url)
+        var states: [String: Int] = [:]
+        for record in document.trials { states[record.state.rawValue, default: 0] += 1 }
+        let board = leaderboard(document.trials, limit: limit).enumerated().map { rank, record -> [String: Any] in
+            var values: [String: Any] = [:]
+            for item in record.hyperparameters {
+                switch item.value {
+                case .number(let x): values[item.name] = x
+                case .name(let name): values[item.name] = name
+                }
+            }
+            return ["rank": rank + 1, "trial": record.trial, "validationMAPE": record.validationMAPE ?? 0,
+                    "epochs": record.epochs, "state": record.state.rawValue, "seed": String(record.seed),
+                    "hyperparameters": values]
+        }
+        let object: [String: Any] = [
+            "directory": directory, "finished": document.finished, "elapsedSeconds": document.elapsedSeconds,
+            "trials": document.trials.count, "states": states, "leaderboard": board,
+        ]
+        let data = try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys])
+        return String(decoding: data, as: UTF8.self)
+    }
+
     /// What `duet search` prints at the end.
     public static func summary(_ summary: SearchSummary, spec: SearchSpec, directory: String) -> String {
         var lines = [status(summary.records, rungs: spec.algorithm.rungs)]
@@ -71,7 +100,7 @@ public enum SearchReport {
                 lines.append("  \(target) MAPE: " + cells.joined(separator: ", "))
             }
         }
-        var time = String(format: "%d epochs trained; wall time %@ on %d thread%@",
+        var time = String(format: "%d epochs trained; wall time %@, %d trial%@ at once",
                           summary.epochsTrained, SweepStyle.duration(summary.seconds), summary.parallelism,
                           summary.parallelism == 1 ? "" : "s")
         if summary.resumedTrials > 0 {

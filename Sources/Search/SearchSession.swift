@@ -163,6 +163,17 @@ public struct TrialJob: Sendable, Hashable {
     public var rungs: [Int]
 
     public var maxEpochs: Int { rungs[rungs.count - 1] }
+
+    public init(trial: Int, seed: UInt64, hyperparameters: [HyperparameterValue], fromEpochs: Int, rung: Int,
+                epochs: Int, rungs: [Int]) {
+        self.trial = trial
+        self.seed = seed
+        self.hyperparameters = hyperparameters
+        self.fromEpochs = fromEpochs
+        self.rung = rung
+        self.epochs = epochs
+        self.rungs = rungs
+    }
 }
 
 /// What a free worker gets.

@@ -34,6 +34,17 @@ public struct SurrogateDataset: Sendable {
         return dataset
     }
 
+    /// Parses a dataset file's bytes (a worker's copy of the dataset blob).
+    public static func parse(bytes: [UInt8], source: String) throws -> SurrogateDataset {
+        let data = Data(bytes)
+        guard let text = String(data: data, encoding: .utf8) else {
+            throw DatasetError(source: source, message: "the dataset is not UTF-8 text")
+        }
+        var dataset = try SurrogateDataset(table: try DatasetTable.parse(text, source: source))
+        dataset.sha256 = SHA256Hex.digest(data)
+        return dataset
+    }
+
     public init(table: DatasetTable) throws {
         try table.requireColumns(ConfigColumns.names + SurrogateTargets.names + ["point", "stable"])
         source = table.source

@@ -6,6 +6,7 @@ import Cluster
 import ClusterCore
 import Dispatch
 import Foundation
+import Pipeline
 
 /// The version workers announce in their hello.
 let duetVersion = "duet 0.1"
@@ -86,7 +87,7 @@ struct WorkerCommand: ParsableCommand {
         discussion: """
             Reconnects with back-off when the coordinator goes away, keeping its tasks and their results. \
             SIGINT or SIGTERM hands the tasks held back to the coordinator and exits. Task kinds: \
-            \(TaskRegistry.standard.kinds.joined(separator: ", ")).
+            \(TaskRegistry.duet.kinds.joined(separator: ", ")).
             """
     )
 
@@ -123,7 +124,7 @@ struct WorkerCommand: ParsableCommand {
             endpoint: connect, slots: slots ?? ProcessInfo.processInfo.activeProcessorCount, prefetch: prefetch,
             keys: try keys.map(KeyFiles.loadClient(directory:)), cacheDirectory: cache, version: duetVersion)
         options.parentPID = parentPID
-        let worker = WorkerNode(options: options, log: ClusterLog(minimumLevel: verbose ? .debug : .info))
+        let worker = WorkerNode(options: options, registry: .duet, log: ClusterLog(minimumLevel: verbose ? .debug : .info))
         let trap = SignalTrap { signal in worker.stop(reason: signal == SIGINT ? "SIGINT" : "SIGTERM") }
         defer { trap.cancel() }
         let reason = try worker.run()

@@ -1,4 +1,5 @@
 import ArgumentParser
+import Cluster
 import Dispatch
 import Foundation
 import Pipeline
@@ -17,6 +18,12 @@ struct SearchCommand: ParsableCommand {
             the lowest validation MAPE of meanResponse, with its test metrics. Running the same \
             command again resumes an interrupted search; finished trials are not run again. See \
             examples/quickstart-search.yaml for the spec.
+
+            --local N trains the trials on N worker processes and a coordinator started for the \
+            search (journal OUT/search.journal, logs OUT/cluster.log); --coordinator ENDPOINT \
+            trains them on an existing cluster. Each rung of a trial is a `train-trial` task; \
+            this process runs ASHA on the results and submits promotions. The dataset goes to \
+            each worker once, named by its SHA-256.
             """
     )
 
@@ -30,21 +37,28 @@ struct SearchCommand: ParsableCommand {
     var threads = 2
     @Option(help: "Paused trials kept in memory to resume from; others are retrained when promoted.")
     var keepTrainers = 32
-    @Option(help: "Run trials on N local worker processes (cluster mode; not yet available).")
+    @Option(help: "Train the trials on N local worker processes (one trial each) and a local coordinator.")
     var local: Int?
-    @Option(help: "Run trials on the cluster of the coordinator at ENDPOINT (not yet available).")
+    @Option(help: "Train the trials on the cluster of the coordinator at ENDPOINT (tcp://HOST:5555).")
     var coordinator: String?
+    @Option(help: "CURVE key directory for --coordinator: coordinator.pub and this client's key pair.")
+    var keys: String?
+    @Flag(help: "Allow --coordinator at a non-loopback endpoint without keys (trusted networks only).")
+    var insecure = false
     @Option(help: "Train recorded trial N of OUT alone, write OUT/trial-N-model.json and compare with the search.")
     var rerun: Int?
 
     func validate() throws {
         if threads < 1 { throw ValidationError("--threads: must be >= 1, got \(threads)") }
         if keepTrainers < 0 { throw ValidationError("--keep-trainers: must be >= 0, got \(keepTrainers)") }
-        if let local, local < 1 { throw ValidationError("--local: must be >= 1, got \(local)") }
+        if let local, !(1...256).contains(local) { throw ValidationError("--local: must be 1...256, got \(local)") }
         if local != nil && coordinator != nil { throw ValidationError("give --local or --coordinator, not both") }
-        if local != nil || coordinator != nil {
-            throw ValidationError("not yet available: the cluster mode of search is not implemented; "
-                                  + "run without --local/--coordinator")
+        if (keys != nil || insecure) && coordinator == nil {
+            throw ValidationError("\(keys != nil ? "--keys" : "--insecure") applies only with --coordinator")
+        }
+        if keys != nil && insecure { throw ValidationError("--insecure and --keys contradict each other; pick one") }
+        if let coordinator, keys == nil, !insecure {
+            do { try EndpointRules.checkPlain(coordinator, binding: false) } catch { throw ValidationError("\(error)") }
         }
         if let rerun, rerun < 0 { throw ValidationError("--rerun: must be a trial number >= 0, got \(rerun)") }
     }
@@ -68,7 +82,8 @@ struct SearchCommand: ParsableCommand {
         let split = runner.data.split
         log("searching on \(split.train.count) configurations (validation \(split.validation.count), "
             + "test \(split.test.count), skipped \(dataset.skipped.count) unstable or invalid); "
-            + describe(search) + "; \(threads) trial\(threads == 1 ? "" : "s") at once")
+            + describe(search) + "; " + where_())
+        let cluster = try makeClusterExecutor()
 
         // Ctrl-C or kill: trials stop at their next epoch, the files keep what is done.
         let signals = [SIGINT, SIGTERM].map { number in
@@ -77,6 +92,7 @@ struct SearchCommand: ParsableCommand {
             source.setEventHandler {
                 log("interrupted: stopping the trials in progress at their next epoch")
                 runner.interrupt()
+                cluster?.shutdown()
             }
             source.resume()
             return source
@@ -86,7 +102,7 @@ struct SearchCommand: ParsableCommand {
         let summary: SearchSummary
         do {
             summary = try runner.run(
-                executor: InProcessSearch(threads: threads, keepTrainers: keepTrainers),
+                executor: cluster ?? InProcessSearch(threads: threads, keepTrainers: keepTrainers),
                 command: Array(CommandLine.arguments.dropFirst())
             ) { event in
                 log("\(event.line)  [\(event.progress.shortLine)]")
@@ -96,6 +112,44 @@ struct SearchCommand: ParsableCommand {
         }
         print(SearchReport.summary(summary, spec: search, directory: out))
         if summary.interrupted { throw ExitCode(130) }
+        if local != nil {
+            // Complete: the local cluster's journal and log have served their purpose.
+            for name in ["search.journal", "search.journal-wal", "search.journal-shm", "cluster.log"] {
+                try? FileManager.default.removeItem(atPath: URL(fileURLWithPath: out).appendingPathComponent(name).path)
+            }
+        }
+    }
+
+    /// Where the trials train, for the opening line.
+    func where_() -> String {
+        if let local { return "on \(local) local worker\(local == 1 ? "" : "s")" }
+        if let coordinator { return "on the cluster at \(coordinator)" }
+        return "\(threads) trial\(threads == 1 ? "" : "s") at once"
+    }
+
+    /// The cluster executor for --local or --coordinator; nil in-process.
+    func makeClusterExecutor() throws -> ClusterSearch? {
+        let label = "search " + URL(fileURLWithPath: out).lastPathComponent
+        let note: @Sendable (String) -> Void = { log($0) }
+        do {
+            if let local {
+                let directory = URL(fileURLWithPath: out)
+                var options = LocalClusterOptions(
+                    executable: LocalCluster.currentExecutable, workers: local,
+                    journalPath: directory.appendingPathComponent("search.journal").path,
+                    logPath: directory.appendingPathComponent("cluster.log").path)
+                options.slots = 1
+                return try ClusterSearch(target: .local(options), datasetPath: data, label: label, note: note)
+            }
+            if let coordinator {
+                return try ClusterSearch(
+                    target: .coordinator(endpoint: coordinator, keys: try keys.map(KeyFiles.loadClient(directory:))),
+                    datasetPath: data, label: label, note: note)
+            }
+        } catch let error as SearchError {
+            throw CLIError(error.description)
+        }
+        return nil
     }
 
     func describe(_ spec: SearchSpec) -> String {

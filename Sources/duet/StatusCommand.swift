@@ -2,6 +2,7 @@ import ArgumentParser
 import Cluster
 import ClusterCore
 import Foundation
+import Pipeline
 
 struct StatusCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -11,6 +12,10 @@ struct StatusCommand: ParsableCommand {
             Asks the coordinator at --connect, or reads a journal file directly with --journal (read-only; \
             works while the coordinator runs, and when it is down). --json prints the status object of \
             docs/protocol.md, one line per refresh with --watch.
+
+            --search DIR shows a search instead (`duet search --out DIR`, local or on a cluster): \
+            trials by state, the leaderboard (top 10) and the best trial's hyperparameters, read \
+            from DIR/trials.json, which the search rewrites after every rung result.
             """
     )
 
@@ -22,6 +27,8 @@ struct StatusCommand: ParsableCommand {
     var insecure = false
     @Option(help: "Read this journal file instead of asking a coordinator.")
     var journal: String?
+    @Option(help: "Show the search whose --out is DIR (its trials.json) instead of a coordinator.")
+    var search: String?
     @Flag(help: "Print the status as JSON.")
     var json = false
     @Flag(help: "Refresh until interrupted.")
@@ -40,14 +47,18 @@ struct StatusCommand: ParsableCommand {
     }
 
     func run() throws {
-        let source = try makeSource()
+        let source = try search.map(searchSource) ?? makeSource()
         let isTerminal = isatty(STDOUT_FILENO) == 1
         var first = true
         while true {
             let text: String
             do {
-                let status = try source.fetch()
-                text = json ? status.json.text : StatusReport.render(status, source: source.name, now: Date().timeIntervalSince1970)
+                if let render = source.render {
+                    text = try render(json)
+                } else {
+                    let status = try source.fetch()
+                    text = json ? status.json.text : StatusReport.render(status, source: source.name, now: Date().timeIntervalSince1970)
+                }
             } catch {
                 guard watch else { throw error }
                 text = "\(error)"
@@ -69,6 +80,18 @@ struct StatusCommand: ParsableCommand {
     struct Source {
         let name: String
         let fetch: () throws -> ClusterStatus
+        /// Renders the whole text itself (a search), given --json.
+        var render: ((Bool) throws -> String)? = nil
+    }
+
+    func searchSource(_ directory: String) -> Source {
+        Source(name: directory, fetch: { throw StatusError("not a coordinator") }) { json in
+            do {
+                return json ? try SearchReport.statusJSON(directory: directory) : try SearchReport.status(directory: directory)
+            } catch let error as SearchError {
+                throw StatusError(error.description)
+            }
+        }
     }
 
     func makeSource() throws -> Source {

@@ -1,6 +1,6 @@
 // `duet search` through the built binary: a small in-process search on a dataset made
 // with `duet sweep examples/small-sweep.yaml`, re-running a trial alone, spec errors,
-// and the cluster flags that are not available yet.
+// and the checks of the cluster flags (the cluster itself: SearchClusterCLITests).
 
 import Foundation
 import Testing
@@ -128,12 +128,16 @@ struct SearchCLITests {
                 "\(run.summary)")
     }
 
-    @Test(arguments: [["--local", "2"], ["--coordinator", "tcp://127.0.0.1:5555"]])
-    func theClusterModeIsNotAvailableYet(flags: [String]) throws {
+    @Test(arguments: [
+        (["--local", "0"], "--local: must be 1...256, got 0"),
+        (["--local", "2", "--coordinator", "tcp://127.0.0.1:5555"], "give --local or --coordinator, not both"),
+        (["--keys", "keys"], "--keys applies only with --coordinator"),
+        (["--coordinator", "tcp://10.1.2.3:5555"], "10.1.2.3"),
+    ])
+    func clusterFlagsAreChecked(flags: [String], message: String) throws {
         let run = try DuetBinary.run(["search", "examples/small-search.yaml", "--data", "x.csv", "--out", "/tmp/x"]
                                      + flags)
         #expect(run.status != 0)
-        #expect(run.stderr.contains("not yet available: the cluster mode of search is not implemented; "
-                                    + "run without --local/--coordinator"), "\(run.summary)")
+        #expect(run.stderr.contains(message), "\(run.summary)")
     }
 }

@@ -1,0 +1,248 @@
+// Runs a search's trials on a cluster: `duet search --local N` (a coordinator and N
+// workers started here) or `--coordinator ENDPOINT` (an existing cluster).
+//
+// The search itself (ASHA, sampling, budget, trials files) stays in `SearchRun`, in
+// this process; this executor turns its jobs into `train-trial` tasks and their
+// results into rung reports:
+//
+//     pollJob ──> SUBMIT a one-task run (TrialTaskSpec + the dataset blob)
+//     RESULTS ──> report(rung result) ──> promote: SUBMIT the next rung
+//                                     └─> pause / stop: the slot takes a new job
+//
+// Every rung result is a task result in the coordinator's journal before it is
+// read here, and trials.json is rewritten after every report, so:
+// - a coordinator killed and restarted recovers the runs in flight from its journal
+//   (this process retries until it answers again, as sweeps do);
+// - a lost worker's rung is re-queued by the coordinator and trained elsewhere, from
+//   scratch to where the rung starts (deterministic: the same result);
+// - this process interrupted and started again resumes from trials.json; a rung whose
+//   run is still unfinished on the coordinator is resumed, not repeated (same spec
+//   bytes, same run).
+
+import Cluster
+import ClusterCore
+import Foundation
+import Search
+import Surrogate
+
+public final class ClusterSearch: SearchExecutor, @unchecked Sendable {
+    public enum Target: Sendable {
+        case coordinator(endpoint: String, keys: ClientKeys?)
+        case local(LocalClusterOptions)
+    }
+
+    public let target: Target
+    /// The dataset file's bytes, uploaded once as a blob.
+    let datasetBytes: [UInt8]
+    /// Prefix of every run's label: `search asha-out`.
+    public let label: String
+    let note: @Sendable (String) -> Void
+    public var requestTimeout = 5.0
+
+    private let lock = NSLock()
+    private var cluster: LocalCluster?
+    private var stopping = false
+    private var slots = 1
+
+    public init(target: Target, datasetPath: String, label: String, note: @escaping @Sendable (String) -> Void) throws {
+        self.target = target
+        do {
+            datasetBytes = Array(try Data(contentsOf: URL(fileURLWithPath: datasetPath)))
+        } catch {
+            throw SearchError("cannot read \(datasetPath): \(error.localizedDescription)")
+        }
+        self.label = label
+        self.note = note
+    }
+
+    /// Trials trained at once: the cluster's task slots (as last seen).
+    public var parallelism: Int { lock.withLock { slots } }
+
+    /// The best trial is retrained here at the end (its trainer lives on a worker).
+    public func trainer(trial: Int, epochs: Int) -> Trainer? { nil }
+
+    /// Stops a local cluster's processes (Ctrl-C). Callable from any thread.
+    public func shutdown() {
+        let cluster = lock.withLock { () -> LocalCluster? in
+            stopping = true
+            return self.cluster
+        }
+        cluster?.stop(grace: 3)
+    }
+
+    public func execute(_ run: SearchRun) throws {
+        switch target {
+        case .coordinator(let endpoint, let keys):
+            try follow(run, endpoint: endpoint, keys: keys, local: nil)
+        case .local(let options):
+            let cluster = try LocalCluster(options: options)
+            let proceed = lock.withLock { () -> Bool in
+                self.cluster = cluster
+                slots = options.workers * options.slots
+                return !stopping
+            }
+            guard proceed else { return }
+            defer { cluster.stop(grace: 5) }
+            try cluster.start()
+            note("started a local coordinator and \(options.workers) worker\(options.workers == 1 ? "" : "s") (journal \(options.journalPath))")
+            try follow(run, endpoint: cluster.endpoint, keys: nil, local: cluster)
+        }
+    }
+
+    private var isStopping: Bool { lock.withLock { stopping } }
+
+    /// A rung in flight: its run on the coordinator and its job.
+    private struct InFlight {
+        var run: RunID
+        var job: TrialJob
+    }
+
+    private func follow(_ search: SearchRun, endpoint: String, keys: ClientKeys?, local: LocalCluster?) throws {
+        let client = try ClusterClient(endpoint: endpoint, keys: keys)
+        defer { client.close() }
+        var session = ClusterSession(client: client, timeout: requestTimeout, note: note, local: local, stopping: {
+            [weak self] in self?.isStopping ?? true
+        })
+        let interrupted = { [weak self] in (self?.isStopping ?? true) || search.isStopping }
+        let dataset: BlobHash
+        do {
+            dataset = try upload(datasetBytes, session: &session)
+        } catch is ClusterSweep.Interrupted {
+            return
+        }
+        guard dataset.hex == search.data.dataset.sha256 else {
+            throw SearchError("the dataset changed while the search started (its hash is now \(dataset.short)); run again")
+        }
+
+        var inFlight: [InFlight] = []
+        var searchDone = false
+        var delay = 0.02
+        var lastStatus = Date.distantPast
+        var lastProgress = Date()
+        var waitingNoted = false
+        do {
+            while !(searchDone && inFlight.isEmpty) {
+                if interrupted() { return }
+                if Date().timeIntervalSince(lastStatus) > 2 {
+                    lastStatus = Date()
+                    if case .status(let status) = try session.request(.status) {
+                        let total = status.workers.reduce(0) { $0 + $1.slots }
+                        if local == nil, total > 0 { lock.withLock { slots = total } }
+                        if status.workers.isEmpty, !waitingNoted, Date().timeIntervalSince(lastProgress) > 10 {
+                            waitingNoted = true
+                            note("waiting: no worker is connected to \(endpoint)")
+                        }
+                    }
+                }
+                // Keep every slot busy with a rung.
+                filling: while !searchDone, inFlight.count < parallelism {
+                    switch search.pollJob(worker: "the cluster") {
+                    case .run(let job):
+                        inFlight.append(InFlight(run: try submit(job, search: search, dataset: dataset, session: &session), job: job))
+                    case .wait: break filling
+                    case .done: searchDone = true
+                    }
+                }
+                var progressed = false
+                var index = 0
+                while index < inFlight.count {
+                    let flight = inFlight[index]
+                    let outcome: ResultItem.Outcome
+                    switch try result(of: flight, session: &session) {
+                    case .running:
+                        index += 1
+                        continue
+                    case .unknownRun(let message):
+                        // Another journal: the coordinator lost the run; submit the rung again.
+                        note("the coordinator says: \(message); submitting trial \(flight.job.trial) again")
+                        inFlight[index].run = try submit(flight.job, search: search, dataset: dataset, session: &session)
+                        index += 1
+                        continue
+                    case .finished(let finished):
+                        outcome = finished
+                    }
+                    progressed = true
+                    switch outcome {
+                    case .done(let bytes):
+                        let report: RungReport
+                        do {
+                            report = try TrialTaskResult.decode(bytes)
+                        } catch {
+                            search.failed(trial: flight.job.trial, worker: "the cluster", error: "\(error)")
+                            inFlight.remove(at: index)
+                            continue
+                        }
+                        switch search.report(report) {
+                        case .promote(let epochs):
+                            var next = flight.job
+                            next.fromEpochs = report.epochs
+                            next.rung = report.rung + 1
+                            next.epochs = epochs
+                            inFlight[index] = InFlight(
+                                run: try submit(next, search: search, dataset: dataset, session: &session), job: next)
+                            index += 1
+                        case .pause, .stop:
+                            inFlight.remove(at: index)
+                        }
+                    case .failed(let error):
+                        search.failed(trial: flight.job.trial, worker: "the cluster", error: error)
+                        inFlight.remove(at: index)
+                    }
+                }
+                if progressed {
+                    delay = 0.02
+                    lastProgress = Date()
+                    waitingNoted = false
+                    continue
+                }
+                if let local, let problem = local.health() { throw SearchError(problem) }
+                Thread.sleep(forTimeInterval: delay)
+                delay = min(delay * 2, 0.25)
+            }
+        } catch is ClusterSweep.Interrupted {
+            return
+        }
+    }
+
+    private func upload(_ bytes: [UInt8], session: inout ClusterSession) throws -> BlobHash {
+        switch try session.request(.putBlob(bytes)) {
+        case .blobStored(let hash, _): return hash
+        case .error(let message): throw SearchError("the coordinator refused the dataset: \(message)")
+        case let other: throw SearchError("the coordinator answered PUTBLOB with \(other.typeName)")
+        }
+    }
+
+    private func submit(_ job: TrialJob, search: SearchRun, dataset: BlobHash, session: inout ClusterSession) throws
+        -> RunID
+    {
+        let spec = TrialTaskSpec(job: job, search: search.fingerprint, datasetSHA256: dataset.hex, split: search.spec.split)
+        let submission = RunSubmission(
+            kind: TrainTrialRunner.kind, taskCount: 1, blobs: [dataset],
+            label: "\(label) trial \(job.trial) to \(job.epochs) epochs", spec: spec.encoded())
+        switch try session.request(.submit(submission)) {
+        case .submitted(let run, _): return run
+        case .error(let message): throw SearchError("the coordinator refused trial \(job.trial): \(message)")
+        case let other: throw SearchError("the coordinator answered SUBMIT with \(other.typeName)")
+        }
+    }
+
+    private enum RungState {
+        case running
+        case finished(ResultItem.Outcome)
+        case unknownRun(String)
+    }
+
+    /// Whether the rung's task finished, and how.
+    private func result(of flight: InFlight, session: inout ClusterSession) throws -> RungState {
+        switch try session.request(.results(run: flight.run, from: 0, limit: 1)) {
+        case .results(let page):
+            if let item = page.items.first(where: { $0.index == 0 }) { return .finished(item.outcome) }
+            if page.complete { return .finished(.failed(error: "run \(flight.run) ended without a result (was it cancelled?)")) }
+            return .running
+        case .error(let message):
+            return .unknownRun(message)
+        case let other:
+            throw SearchError("the coordinator answered RESULTS with \(other.typeName)")
+        }
+    }
+}
