@@ -47,8 +47,8 @@ struct RunCommand: ParsableCommand {
 
     @Argument(help: "Pipeline file (YAML): title, sweep and search.") var pipeline: String
     @Option(help: "Output directory (created if needed).") var out: String
-    @Option(help: "Run the sweep on N local worker processes and a local coordinator.") var local: Int?
-    @Option(help: "Run the sweep on the cluster of the coordinator at ENDPOINT.") var coordinator: String?
+    @Option(help: "Run the sweep and the search on N local worker processes and a local coordinator.") var local: Int?
+    @Option(help: "Run the sweep and the search on the cluster of the coordinator at ENDPOINT.") var coordinator: String?
     @Option(help: "CURVE key directory for --coordinator.") var keys: String?
 
     func run() throws {
@@ -66,15 +66,16 @@ struct RunCommand: ParsableCommand {
         }
 
         // Each phase is the command a user could run alone, with its own resume.
+        // Both cluster phases run where the user said: N local workers, or a coordinator.
+        var clusterArguments: [String] = []
+        if let local { clusterArguments += ["--local", String(local)] }
+        if let coordinator { clusterArguments += ["--coordinator", coordinator] + (keys.map { ["--keys", $0] } ?? []) }
         try phase("sweep") {
-            var arguments = [spec.sweep, "--out", dataPath]
-            if let local { arguments += ["--local", String(local)] }
-            if let coordinator { arguments += ["--coordinator", coordinator] + (keys.map { ["--keys", $0] } ?? []) }
-            var sweep = try SweepCommand.parse(arguments)
+            var sweep = try SweepCommand.parse([spec.sweep, "--out", dataPath] + clusterArguments)
             try sweep.run()
         }
         try phase("search") {
-            var search = try SearchCommand.parse([spec.search, "--data", dataPath, "--out", searchPath])
+            var search = try SearchCommand.parse([spec.search, "--data", dataPath, "--out", searchPath] + clusterArguments)
             try search.run()
         }
         let modelPath = directory.appendingPathComponent("best-model.json").path
