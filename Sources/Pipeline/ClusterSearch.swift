@@ -58,8 +58,27 @@ public final class ClusterSearch: SearchExecutor, @unchecked Sendable {
     /// Trials trained at once: the cluster's task slots (as last seen).
     public var parallelism: Int { lock.withLock { slots } }
 
-    /// The best trial is retrained here at the end (its trainer lives on a worker).
+    /// Trainers live on the workers; the best trial's model comes with its last rung.
     public func trainer(trial: Int, epochs: Int) -> Trainer? { nil }
+
+    /// The model sent with the rung that ended the best trial so far, if any.
+    private var models: [Int: ModelFile] = [:]
+
+    public func model(trial: Int, epochs: Int) -> ModelFile? {
+        lock.withLock {
+            guard let model = models[trial], model.summary?.epochs == epochs else { return nil }
+            return model
+        }
+    }
+
+    /// Keeps `model` (if any), then only the model of the best trial so far: no other
+    /// can be selected at the end.
+    private func keepModels(adding model: ModelFile?, trial: Int, best: Int?) {
+        lock.withLock {
+            if let model { models[trial] = model }
+            models = models.filter { $0.key == best }
+        }
+    }
 
     /// Stops a local cluster's processes (Ctrl-C). Callable from any thread.
     public func shutdown() {
@@ -165,14 +184,19 @@ public final class ClusterSearch: SearchExecutor, @unchecked Sendable {
                     switch outcome {
                     case .done(let bytes):
                         let report: RungReport
+                        var received: ModelFile?
                         do {
-                            report = try TrialTaskResult.decode(bytes)
+                            let decoded = try TrialTaskResult.decode(bytes)
+                            report = decoded.report
+                            received = decoded.model
                         } catch {
                             search.failed(trial: flight.job.trial, worker: "the cluster", error: "\(error)")
                             inFlight.remove(at: index)
                             continue
                         }
-                        switch search.report(report) {
+                        let decision = search.report(report)
+                        keepModels(adding: received, trial: report.trial, best: search.snapshot.best?.trial)
+                        switch decision {
                         case .promote(let epochs):
                             var next = flight.job
                             next.fromEpochs = report.epochs
@@ -215,7 +239,10 @@ public final class ClusterSearch: SearchExecutor, @unchecked Sendable {
     private func submit(_ job: TrialJob, search: SearchRun, dataset: BlobHash, session: inout ClusterSession) throws
         -> RunID
     {
-        let spec = TrialTaskSpec(job: job, search: search.fingerprint, datasetSHA256: dataset.hex, split: search.spec.split)
+        // Ask for the model when the trial could end as the best so far.
+        let best = search.snapshot.best?.validationMAPE ?? .infinity
+        let spec = TrialTaskSpec(job: job, search: search.fingerprint, datasetSHA256: dataset.hex, split: search.spec.split,
+                                 modelBelowMAPE: best.isFinite ? best : 1e300)
         let submission = RunSubmission(
             kind: TrainTrialRunner.kind, taskCount: 1, blobs: [dataset],
             label: "\(label) trial \(job.trial) to \(job.epochs) epochs", spec: spec.encoded())

@@ -32,6 +32,13 @@ public protocol SearchExecutor: AnyObject, Sendable {
     /// Trial `trial`'s trainer at `epochs`, if this executor still holds it (else the
     /// best trial is retrained from scratch for the final model).
     func trainer(trial: Int, epochs: Int) -> Trainer?
+    /// Trial `trial`'s model file at `epochs`, if a worker sent it (metrics on every
+    /// split included); asked before `trainer`.
+    func model(trial: Int, epochs: Int) -> ModelFile?
+}
+
+extension SearchExecutor {
+    public func model(trial: Int, epochs: Int) -> ModelFile? { nil }
 }
 
 /// Something that happened in a search, for progress output. Handlers are called
@@ -274,6 +281,14 @@ public final class SearchRun: @unchecked Sendable {
         {
             var model = existing
             model.metrics["search"]?["trials"] = Double(snapshot.records.count)
+            return (model, false)
+        }
+        if var model = executor.model(trial: best.trial, epochs: best.epochs) {
+            model.created.command = command
+            model.metrics["search"] = [
+                "trial": Double(best.trial), "epochs": Double(best.epochs),
+                "validationMAPE": best.validationMAPE ?? .nan, "trials": Double(snapshot.records.count),
+            ]
             return (model, false)
         }
         var trainer = executor.trainer(trial: best.trial, epochs: best.epochs)

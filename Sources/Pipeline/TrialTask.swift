@@ -42,8 +42,13 @@ public struct TrialTaskSpec: Sendable, Hashable, Codable {
     public var rung: Int
     public var epochs: Int
     public var rungs: [Int]
+    /// When the trial's training ends at this rung with a validation MAPE at or below
+    /// this (the search's best so far when it was submitted), the worker sends the model
+    /// file along, so that the search need not retrain its best trial at the end.
+    /// Nil: never.
+    public var modelBelowMAPE: Double?
 
-    public init(job: TrialJob, search: String, datasetSHA256: String, split: SearchSplit) {
+    public init(job: TrialJob, search: String, datasetSHA256: String, split: SearchSplit, modelBelowMAPE: Double? = nil) {
         format = Self.currentFormat
         self.search = search
         self.datasetSHA256 = datasetSHA256
@@ -57,6 +62,7 @@ public struct TrialTaskSpec: Sendable, Hashable, Codable {
         rung = job.rung
         epochs = job.epochs
         rungs = job.rungs
+        self.modelBelowMAPE = modelBelowMAPE
     }
 
     public var job: TrialJob {
@@ -92,7 +98,8 @@ public struct TrialTaskSpec: Sendable, Hashable, Codable {
     }
 }
 
-/// A rung result on the wire: `RungReport` as JSON.
+/// A rung result on the wire: `RungReport` as one line of JSON, then, when the trial
+/// ended with a new best, a newline and its model file.
 public enum TrialTaskResult {
     struct Wire: Codable {
         var trial: Int
@@ -106,21 +113,30 @@ public enum TrialTaskResult {
         var worker: String
     }
 
-    public static func encode(_ report: RungReport) -> [UInt8] {
+    public static func encode(_ report: RungReport, model: Data? = nil) -> [UInt8] {
         let wire = Wire(trial: report.trial, rung: report.rung, epochs: report.epochs, mape: "\(report.mape)",
                         meanMAPE: "\(report.meanMAPE)", seconds: report.seconds, canContinue: report.canContinue,
                         worker: report.worker)
-        return Array((try? JSONEncoder().encode(wire)) ?? Data())
+        var bytes = Array((try? JSONEncoder().encode(wire)) ?? Data())
+        if let model {
+            bytes.append(UInt8(ascii: "\n"))
+            bytes.append(contentsOf: model)
+        }
+        return bytes
     }
 
-    public static func decode(_ bytes: [UInt8]) throws -> RungReport {
-        guard let wire = try? JSONDecoder().decode(Wire.self, from: Data(bytes)),
+    public static func decode(_ bytes: [UInt8]) throws -> (report: RungReport, model: ModelFile?) {
+        let newline = bytes.firstIndex(of: UInt8(ascii: "\n")) ?? bytes.endIndex
+        guard let wire = try? JSONDecoder().decode(Wire.self, from: Data(bytes[..<newline])),
               let mape = Double(wire.mape), let meanMAPE = Double(wire.meanMAPE)
         else {
             throw SearchError("a train-trial result is not a rung report (\(bytes.count) bytes)")
         }
-        return RungReport(trial: wire.trial, rung: wire.rung, epochs: wire.epochs, mape: mape, meanMAPE: meanMAPE,
-                          seconds: wire.seconds, canContinue: wire.canContinue, worker: wire.worker)
+        let report = RungReport(trial: wire.trial, rung: wire.rung, epochs: wire.epochs, mape: mape, meanMAPE: meanMAPE,
+                                seconds: wire.seconds, canContinue: wire.canContinue, worker: wire.worker)
+        guard newline < bytes.endIndex else { return (report, nil) }
+        let model = try ModelFile.decode(Data(bytes[(newline + 1)...]), file: "the model of trial \(wire.trial)")
+        return (report, model)
     }
 }
 
@@ -152,8 +168,14 @@ public struct TrainTrialRunner: TaskRunner {
         guard outcome != .interrupted, let result else {
             throw TaskFailure("trial \(spec.trial) was cancelled before its rung at \(spec.epochs) epochs")
         }
-        if result.canContinue && spec.rung < spec.rungs.count - 1 { trainers.keep(key, trainer) }
-        return TrialTaskResult.encode(result)
+        let ended = !result.canContinue || spec.rung == spec.rungs.count - 1
+        if !ended { trainers.keep(key, trainer) }
+        var model: Data?
+        if ended, let threshold = spec.modelBelowMAPE, result.mape <= threshold {
+            let settings = try TrainerSearchSpace.settings(job, threads: 1)
+            model = try data.job(settings).modelFile(trainer).encoded()
+        }
+        return TrialTaskResult.encode(result, model: model)
     }
 
     /// Parsed datasets and their splits, by dataset hash and split (a worker runs many

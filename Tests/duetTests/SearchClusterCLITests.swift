@@ -86,6 +86,8 @@ extension ClusterCLITests {
         #expect(search.stderr.contains("started a local coordinator and 2 workers"), "\(search.summary)")
         #expect(search.stdout.contains("trials: 10 ("), "\(search.summary)")
         #expect(FileManager.default.fileExists(atPath: out + "/best-model.json"))
+        // The best trial's model came with its last rung: no retraining at the end.
+        #expect(!search.stdout.contains("retrained alone"), "\(search.summary)")
         for name in ["search.journal", "cluster.log"] {
             #expect(!FileManager.default.fileExists(atPath: out + "/" + name), "\(name) left behind")
         }
@@ -113,6 +115,13 @@ extension ClusterCLITests {
         let best = try #require((board.first?["trial"] as? NSNumber)?.intValue)
         let rerun = try DuetBinary.run(["search", spec, "--data", data, "--out", out, "--rerun", String(best)])
         #expect(rerun.status == 0 && rerun.stdout.contains("identical to the search"), "\(rerun.summary)")
+        // ... and the same weights as the model the worker sent.
+        func layers(_ name: String) throws -> NSArray? {
+            let data = try Data(contentsOf: URL(fileURLWithPath: out + "/" + name))
+            return (try JSONSerialization.jsonObject(with: data) as? [String: Any])?["layers"] as? NSArray
+        }
+        let sent = try #require(try layers("best-model.json"))
+        #expect(sent == (try layers("trial-\(best)-model.json")), "the re-run's weights differ from the search's model")
         let text = try DuetBinary.run(["status", "--search", out])
         #expect(text.stdout.contains("leaderboard (validation MAPE of meanResponse):"), "\(text.summary)")
         #expect(text.stdout.contains("best so far: trial \(best),"), "\(text.summary)")
