@@ -69,8 +69,9 @@ public enum QueueingNetworkAnalyzer {
     public static func estimate(_ config: TandemConfig) -> AnalyticEstimate? {
         let jobRate = config.jobRate
         // Station 1's input: groups (arriving batches) at the batch rate.
-        var input = GroupStream(rate: config.arrivalRate,
-                                scv: MomentSampler(config.interArrival).realisedScv,
+        // On/off arrivals are a renewal (H2) process, so QNA's two moments apply as to
+        // any renewal stream: the long-run rate and the true inter-arrival scv.
+        var input = GroupStream(rate: config.arrivalRate, scv: config.arrivalScv,
                                 groupMean: config.batch.mean, groupScv: config.batch.scv)
         var stations: [AnalyticStation] = []
         for station in config.stations {

@@ -117,7 +117,9 @@ public enum SweepSpecBlob {
         }
         let run = config.run
         return [
-            "interArrival": moment(config.interArrival), "batch": batch, "stations": .array(stations),
+            "interArrival": moment(config.interArrival),
+            "onOff": config.onOff.map { ["onFraction": number($0.onFraction), "meanOn": number($0.meanOn)] } ?? .null,
+            "batch": batch, "stations": .array(stations),
             "run": [
                 "jobs": .integer(run.jobs), "replications": .integer(run.replications), "warmup": number(run.warmup),
                 "seed": .string(String(run.seed)), "precision": run.precision.map(number) ?? .null,
@@ -251,6 +253,10 @@ public enum SweepSpecBlob {
                 threads: try run.optionalInt("threads")))
         // The inter-arrival moments as stored: rebuilding them from a rate could move the mean by an ulp.
         config.interArrival = try moment(reader.object("interArrival"))
+        if let value = reader.json["onOff"], value != .null {
+            let onOff = try reader.object("onOff")
+            config.onOff = OnOffSpec(onFraction: try onOff.double("onFraction"), meanOn: try onOff.double("meanOn"))
+        }
         return config
     }
 
@@ -258,6 +264,8 @@ public enum SweepSpecBlob {
         switch path {
         case "arrival.rate": return .arrivalRate
         case "arrival.scv": return .arrivalScv
+        case "arrival.onOff.onFraction": return .arrivalOnFraction
+        case "arrival.onOff.meanOn": return .arrivalMeanOn
         case "batch.mean": return .batchMean
         case "batch.dist": return .batchDist
         default:

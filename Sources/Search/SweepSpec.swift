@@ -20,6 +20,10 @@ import Simulation
 public enum SweepTarget: Sendable, Hashable, CustomStringConvertible {
     case arrivalRate
     case arrivalScv
+    /// `arrival.onOff.onFraction`, `arrival.onOff.meanOn`: on/off arrivals (a base
+    /// with renewal arrivals needs both varied, as it has no on/off values to keep).
+    case arrivalOnFraction
+    case arrivalMeanOn
     case batchMean
     case batchDist
     /// A station's parameter; `station` is 0-based (paths say `stations.1`).
@@ -42,7 +46,7 @@ public enum SweepTarget: Sendable, Hashable, CustomStringConvertible {
 
     /// Every path a sweep accepts, in a readable order.
     public static let allPaths: [String] =
-        ["arrival.rate", "arrival.scv", "batch.dist", "batch.mean"]
+        ["arrival.rate", "arrival.scv", "arrival.onOff.onFraction", "arrival.onOff.meanOn", "batch.dist", "batch.mean"]
         + (1...MetricCatalog.stationCount).flatMap { k in StationParameter.allCases.map { "stations.\(k).\($0.rawValue)" } }
 
     /// The dotted, 1-based path: `stations.2.maxBatch`.
@@ -50,6 +54,8 @@ public enum SweepTarget: Sendable, Hashable, CustomStringConvertible {
         switch self {
         case .arrivalRate: return "arrival.rate"
         case .arrivalScv: return "arrival.scv"
+        case .arrivalOnFraction: return "arrival.onOff.onFraction"
+        case .arrivalMeanOn: return "arrival.onOff.meanOn"
         case .batchMean: return "batch.mean"
         case .batchDist: return "batch.dist"
         case .station(let index, let parameter): return "stations.\(index + 1).\(parameter.rawValue)"
@@ -71,6 +77,8 @@ public enum SweepTarget: Sendable, Hashable, CustomStringConvertible {
         switch self {
         case .arrivalRate: return [.greaterThan(0)]
         case .arrivalScv: return [.atLeast(0)]
+        case .arrivalOnFraction: return [.greaterThan(0), .atMost(1)]
+        case .arrivalMeanOn: return [.greaterThan(0)]
         case .batchMean: return [.atLeast(1)]
         case .batchDist: return []
         case .station(_, let parameter):
@@ -311,6 +319,27 @@ public struct SweepSpec: Sendable {
                                  "\(serviceMean) is varied too, but the load sets the service mean; vary one of them")
             }
         }
+        let onOffTargets: [SweepTarget] = [.arrivalOnFraction, .arrivalMeanOn]
+        let variedOnOff = onOffTargets.filter { target in parameters.contains { $0.target == target } }
+        if base.onOff != nil || !variedOnOff.isEmpty {
+            // As in a configuration file: the on/off periods set the inter-arrival scv.
+            if parameters.contains(where: { $0.target == .arrivalScv }) {
+                let source = base.onOff != nil ? "the base has arrival.onOff" : "\(variedOnOff[0]) is varied"
+                throw vary.error("arrival.scv", "not allowed with on/off arrivals (\(source)), whose on and off "
+                                     + "periods set the inter-arrival variability")
+            }
+        }
+        if base.onOff == nil, !variedOnOff.isEmpty {
+            if variedOnOff.count == 1 {
+                let other = onOffTargets.first { $0 != variedOnOff[0] }!
+                throw vary.error(variedOnOff[0].description, "the base has renewal arrivals, so there is no "
+                                     + "\(other) to keep; give the base arrival.onOff or vary \(other) too")
+            }
+            if base.interArrival.scv != 1 {
+                throw vary.error(variedOnOff[0].description, "the varied on/off arrivals replace the base's "
+                                     + "arrival.scv (\(format(base.interArrival.scv))); remove it from the base")
+            }
+        }
         if case .empirical = base.batch, parameters.contains(where: { $0.target == .batchMean }),
            !parameters.contains(where: { $0.target == .batchDist })
         {
@@ -325,6 +354,8 @@ public struct SweepSpec: Sendable {
         switch key {
         case "arrival.rate": return .arrivalRate
         case "arrival.scv": return .arrivalScv
+        case "arrival.onOff.onFraction": return .arrivalOnFraction
+        case "arrival.onOff.meanOn": return .arrivalMeanOn
         case "batch.mean": return .batchMean
         case "batch.dist": return .batchDist
         default: break
@@ -346,7 +377,8 @@ public struct SweepSpec: Sendable {
         if let guess = ConfigNode.suggestion(for: key, among: SweepTarget.allPaths) {
             throw node.error("unknown key path; did you mean \(guess)?")
         }
-        throw node.error("unknown key path; a sweep can vary arrival.rate, arrival.scv, batch.dist, batch.mean "
+        throw node.error("unknown key path; a sweep can vary arrival.rate, arrival.scv, arrival.onOff.onFraction, "
+                             + "arrival.onOff.meanOn, batch.dist, batch.mean "
                              + "and stations.K.(\(SweepTarget.StationParameter.allCases.map(\.rawValue).joined(separator: "|")))")
     }
 
@@ -492,6 +524,8 @@ public struct SweepSpec: Sendable {
         var batchDist = base.batch.distName
         var batchMean = base.batch.mean
         var batchChanged = false
+        var onOff = base.onOff ?? OnOffSpec(onFraction: 1, meanOn: 1)
+        var onOffChanged = false
         var loads: [(station: Int, load: Double)] = []
         var values: [SweepValue] = []
         for (parameter, u) in zip(parameters, coordinates) {
@@ -501,6 +535,8 @@ public struct SweepSpec: Sendable {
             switch parameter.target {
             case .arrivalRate: config.interArrival.mean = 1 / x
             case .arrivalScv: config.interArrival.scv = Self.realisable(scv: x)
+            case .arrivalOnFraction: onOff.onFraction = x; onOffChanged = true
+            case .arrivalMeanOn: onOff.meanOn = x; onOffChanged = true
             case .batchMean: batchMean = x; batchChanged = true
             case .batchDist:
                 if case .name(let name) = value { batchDist = name }
@@ -521,6 +557,10 @@ public struct SweepSpec: Sendable {
             }
         }
         if batchChanged { config.batch = Self.batch(dist: batchDist, mean: batchMean) }
+        if onOffChanged {
+            config.onOff = onOff
+            config.interArrival.scv = 1  // not used by on/off arrivals; 1 as the loader leaves it
+        }
 
         var problem: String?
         for (k, load) in loads {

@@ -11,15 +11,26 @@ public enum ConfigColumns {
     /// Column names: `arrival.rate`, ..., `stations.2.load`. `batch.dist` holds a
     /// name; `keepAlive` may be `inf`; `batch.scv` (the batch size's squared
     /// coefficient of variation) and `stations.K.load` (offered load) are derived.
+    ///
+    /// On/off arrivals: `arrival.onFraction` and `arrival.meanOn` are the process's
+    /// parameters, and `arrival.scv` is then its derived inter-arrival scv. Renewal
+    /// rows have onFraction 1 and meanOn 0, so meanOn > 0 marks an on/off row.
     public static let names: [String] =
-        ["arrival.rate", "arrival.scv", "batch.dist", "batch.mean", "batch.scv"]
+        ["arrival.rate", "arrival.scv", "arrival.onFraction", "arrival.meanOn", "batch.dist", "batch.mean", "batch.scv"]
         + (1...2).flatMap { k in stationKeys.map { "stations.\(k).\($0)" } }
+
+    /// Columns that datasets written before them lack; such rows are renewal arrivals.
+    public static let optionalNames: Set<String> = ["arrival.onFraction", "arrival.meanOn"]
+
+    /// The columns every dataset has, old ones too.
+    public static var requiredNames: [String] { names.filter { !optionalNames.contains($0) } }
 
     /// The configuration's values as CSV cells, in `names` order.
     public static func cells(of config: TandemConfig) -> [String] {
         var cells = [
-            format(config.arrivalRate), format(config.interArrival.scv), config.batch.distName,
-            format(config.batch.mean), format(config.batch.scv),
+            format(config.arrivalRate), format(config.onOff == nil ? config.interArrival.scv : config.arrivalScv),
+            format(config.onOff?.onFraction ?? 1), format(config.onOff?.meanOn ?? 0),
+            config.batch.distName, format(config.batch.mean), format(config.batch.scv),
         ]
         let loads = config.offeredLoads
         for (index, station) in config.stations.enumerated() {
@@ -41,13 +52,20 @@ public enum ConfigColumns {
         return "\(value)"
     }
 
-    /// Rebuilds a configuration from a row's input cells (a lookup by column name).
+    /// Rebuilds a configuration from a row's input cells (a lookup by column name,
+    /// nil when the column is absent: only `optionalNames` may be).
     /// Empirical batch sizes cannot be rebuilt from their mean alone: they come back
     /// as geometric with the same mean, which is what the surrogate's features see
     /// through `batch.mean` and `batch.scv` anyway.
-    public static func config(from cell: (String) throws -> String) throws -> TandemConfig {
+    public static func config(from cell: (String) throws -> String?) throws -> TandemConfig {
+        func text(_ name: String) throws -> String {
+            guard let text = try cell(name) else {
+                throw ConfigError(path: name, message: "no such column in the dataset")
+            }
+            return text
+        }
         func number(_ name: String) throws -> Double {
-            let text = try cell(name)
+            let text = try text(name)
             if text == "inf" { return .infinity }
             guard let value = Double(text) else {
                 throw ConfigError(path: name, message: "expected a number, got \"\(text)\"")
@@ -56,7 +74,7 @@ public enum ConfigColumns {
         }
         let mean = try number("batch.mean")
         let batch: BatchSizeSpec
-        switch try cell("batch.dist") {
+        switch try text("batch.dist") {
         case "deterministic": batch = .deterministic(Int(mean.rounded()))
         case "uniform": batch = .uniform(mean: mean)
         case "geometric", "empirical": batch = .geometric(mean: mean)
@@ -73,7 +91,23 @@ public enum ConfigColumns {
                 coldStart: MomentSpec(mean: try number(p + "coldStart.mean"), scv: try number(p + "coldStart.scv")),
                 keepAlive: try number(p + "keepAlive")))
         }
-        return TandemConfig(arrivalRate: try number("arrival.rate"), arrivalScv: try number("arrival.scv"),
+        // Absent or empty on/off columns (older datasets) mean renewal arrivals.
+        func optionalNumber(_ name: String) throws -> Double? {
+            guard let text = try cell(name), !text.isEmpty else { return nil }
+            return try number(name)
+        }
+        let rate = try number("arrival.rate")
+        let meanOn = try optionalNumber("arrival.meanOn") ?? 0
+        guard meanOn > 0 else {
+            return TandemConfig(arrivalRate: rate, arrivalScv: try number("arrival.scv"), batch: batch,
+                                stations: stations)
+        }
+        let onFraction = try optionalNumber("arrival.onFraction") ?? 1
+        guard onFraction > 0, onFraction <= 1 else {
+            throw ConfigError(path: "arrival.onFraction", message: "must be > 0 and <= 1, got \(format(onFraction))")
+        }
+        // arrival.scv is derived from the on/off parameters here, so it is not read.
+        return TandemConfig(arrivalRate: rate, onOff: OnOffSpec(onFraction: onFraction, meanOn: meanOn),
                             batch: batch, stations: stations)
     }
 }

@@ -6,7 +6,8 @@ import Foundation
 
 public enum ConfigLoader {
     static let topKeys = ["arrival", "batch", "stations", "run"]
-    static let arrivalKeys = ["rate", "scv", "trace"]
+    static let arrivalKeys = ["rate", "scv", "onOff", "trace"]
+    static let onOffKeys = ["onFraction", "meanOn"]
     static let batchKeys = ["dist", "mean", "values", "weights"]
     static let batchDists = ["deterministic", "geometric", "uniform", "empirical"]
     static let stationKeys = ["name", "servers", "service", "setup", "maxBatch", "timeout", "coldStart", "keepAlive"]
@@ -36,7 +37,7 @@ public enum ConfigLoader {
         }
         let top = try root.mapping(allowedKeys: topKeys)
 
-        let (arrivalRate, arrivalScv) = try arrival(top)
+        let (arrivalRate, arrivalScv, onOff) = try arrival(top)
         let batch = try batchSize(top.mappingOrEmpty("batch", allowedKeys: batchKeys))
 
         let stationsNode = try top.require("stations")
@@ -48,7 +49,7 @@ public enum ConfigLoader {
         let stations = try stationNodes.map(station)
         let run = try runSettings(top.mappingOrEmpty("run", allowedKeys: runKeys))
 
-        let config = TandemConfig(arrivalRate: arrivalRate, arrivalScv: arrivalScv, batch: batch,
+        let config = TandemConfig(arrivalRate: arrivalRate, arrivalScv: arrivalScv, onOff: onOff, batch: batch,
                                   stations: stations, run: run)
         do {
             try checkStability(config)
@@ -74,7 +75,7 @@ public enum ConfigLoader {
 
     // MARK: Sections
 
-    private static func arrival(_ top: ConfigMapping) throws -> (rate: Double, scv: Double) {
+    private static func arrival(_ top: ConfigMapping) throws -> (rate: Double, scv: Double, onOff: OnOffSpec?) {
         let arrival = try top.mapping("arrival")
         // Say "not supported" before any other complaint about a trace setup.
         if arrival.contains("trace") {
@@ -82,8 +83,22 @@ public enum ConfigLoader {
         }
         try arrival.checkKeys(arrivalKeys)
         let rate = try arrival.double("rate", .greaterThan(0))
+        if let onOff = try arrival.mappingIfPresent("onOff") {
+            if onOff.contains("meanOff") {
+                throw onOff.error("meanOff", "unknown key; the mean off period follows from the others: "
+                                      + "meanOn x (1 - onFraction) / onFraction")
+            }
+            try onOff.checkKeys(onOffKeys)
+            if arrival["scv"] != nil {
+                throw arrival.error("scv", "not allowed together with arrival.onOff, whose on and off periods "
+                                        + "set the inter-arrival variability; remove one of them")
+            }
+            let spec = OnOffSpec(onFraction: try onOff.double("onFraction", .greaterThan(0), .atMost(1)),
+                                 meanOn: try onOff.double("meanOn", .greaterThan(0)))
+            return (rate, 1, spec)
+        }
         let scv = try arrival.double("scv", default: 1, .atLeast(0))
-        return (rate, scv)
+        return (rate, scv, nil)
     }
 
     private static func batchSize(_ batch: ConfigMapping) throws -> BatchSizeSpec {

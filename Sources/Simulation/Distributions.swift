@@ -10,7 +10,8 @@ public struct MomentSampler: Sendable {
         case deterministic
         case erlang(stages: Int)
         case exponential
-        /// Balanced-means two-phase hyperexponential: phase 1 with probability p.
+        /// Two-phase hyperexponential: phase 1 with probability p. Balanced means
+        /// for the scv families, unbalanced for on/off arrivals.
         case hyperexponential(p: Double, mean1: Double, mean2: Double)
     }
 
@@ -33,6 +34,45 @@ public struct MomentSampler: Sendable {
             let p = (1 + ((spec.scv - 1) / (spec.scv + 1)).squareRoot()) / 2
             family = .hyperexponential(p: p, mean1: spec.mean / (2 * p), mean2: spec.mean / (2 * (1 - p)))
         }
+    }
+
+    /// The inter-batch time of `config`'s arrival process: its renewal family, or
+    /// the exact renewal equivalent of on/off arrivals.
+    ///
+    /// On/off arrivals: a batch arrives only while the source is on, and the on
+    /// period is memoryless, so after every batch the process starts afresh from
+    /// "on". The gaps are therefore i.i.d., distributed as the time from "on" to
+    /// the next batch, whose Laplace transform is
+    /// lambda (s + beta) / (s^2 + (lambda + alpha + beta) s + lambda beta)
+    /// (lambda = rate / onFraction, alpha = 1 / meanOn, beta = 1 / meanOff).
+    /// In partial fractions that is an H2 with rates mu1 > mu2, the roots of
+    /// mu^2 - (lambda + alpha + beta) mu + lambda beta, and p = (lambda - mu2) / (mu1 - mu2).
+    /// Drawing the H2 is exact and costs one uniform and one exponential per gap,
+    /// as any renewal family; running the on/off chain instead would loop over a
+    /// random number of on/off cycles per gap.
+    public init(interArrivalOf config: TandemConfig) {
+        guard let onOff = config.onOff else {
+            self.init(config.interArrival)
+            return
+        }
+        guard onOff.onFraction < 1 else {
+            self.init(MomentSpec(mean: config.interArrival.mean, scv: 1))  // always on: Poisson
+            return
+        }
+        let lambda = config.arrivalRate / onOff.onFraction
+        let alpha = 1 / onOff.meanOn, beta = 1 / onOff.meanOff
+        let sum = lambda + alpha + beta
+        // The discriminant is (lambda - beta)^2 + alpha^2 + 2 alpha (lambda + beta) > 0;
+        // mu2 from the product of the roots avoids cancellation.
+        let mu1 = (sum + (sum * sum - 4 * lambda * beta).squareRoot()) / 2
+        let mu2 = lambda * beta / mu1
+        let p = (lambda - mu2) / (mu1 - mu2)
+        self.init(family: .hyperexponential(p: p, mean1: 1 / mu1, mean2: 1 / mu2), mean: config.interArrival.mean)
+    }
+
+    private init(family: Family, mean: Double) {
+        self.family = family
+        self.mean = mean
     }
 
     /// k = round(1/scv) with halves rounded up (MODEL.md); the realised scv is 1/k.

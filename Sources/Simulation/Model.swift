@@ -130,24 +130,65 @@ public struct RunSettings: Sendable, Equatable, Hashable {
     }
 }
 
+/// Interrupted Poisson (on/off, Markov-modulated) batch arrivals (MODEL.md,
+/// "Workload"): the source alternates exponential on and off periods; while on,
+/// batches arrive as a Poisson process at rate / onFraction, while off none do.
+/// The long-run rate is the configuration's `arrivalRate`.
+public struct OnOffSpec: Sendable, Equatable, Hashable, Codable {
+    /// Long-run fraction of time the source is on, in (0, 1]; 1 is a Poisson process.
+    public var onFraction: Double
+    /// Mean on period, seconds.
+    public var meanOn: Double
+
+    public init(onFraction: Double, meanOn: Double) {
+        self.onFraction = onFraction
+        self.meanOn = meanOn
+    }
+
+    /// Mean off period, seconds: meanOn x (1 - onFraction) / onFraction.
+    public var meanOff: Double { meanOn * (1 - onFraction) / onFraction }
+
+    /// The squared coefficient of variation of the inter-batch time at long-run
+    /// batch rate `rate`: 1 + 2 lambda_on alpha / (alpha + beta)^2 with
+    /// lambda_on = rate / onFraction, alpha = 1 / meanOn, beta = 1 / meanOff.
+    public func interArrivalScv(rate: Double) -> Double {
+        guard onFraction < 1 else { return 1 }
+        let alpha = 1 / meanOn, beta = 1 / meanOff
+        return 1 + 2 * (rate / onFraction) * alpha / ((alpha + beta) * (alpha + beta))
+    }
+}
+
 /// A complete configuration: workload, two stations, run settings.
 public struct TandemConfig: Sendable, Equatable, Hashable {
-    /// Renewal batch arrivals: `mean` is the mean inter-batch time (1 / rate).
+    /// Batch arrivals: `mean` is the mean inter-batch time (1 / rate). Renewal
+    /// arrivals of the family MODEL.md derives from `scv`, unless `onOff` is set.
     public var interArrival: MomentSpec
+    /// On/off arrivals at rate 1 / `interArrival.mean`; when set, `interArrival.scv`
+    /// is not used (the loader leaves it at 1) and `arrivalScv` is the process's.
+    public var onOff: OnOffSpec?
     public var batch: BatchSizeSpec
     public var stations: [StationConfig]
     public var run: RunSettings
 
-    public init(arrivalRate: Double, arrivalScv: Double = 1, batch: BatchSizeSpec = .deterministic(1),
-                stations: [StationConfig], run: RunSettings = RunSettings()) {
+    public init(arrivalRate: Double, arrivalScv: Double = 1, onOff: OnOffSpec? = nil,
+                batch: BatchSizeSpec = .deterministic(1), stations: [StationConfig], run: RunSettings = RunSettings()) {
         self.interArrival = MomentSpec(mean: 1 / arrivalRate, scv: arrivalScv)
+        self.onOff = onOff
         self.batch = batch
         self.stations = stations
         self.run = run
     }
 
-    /// Batches per second.
+    /// Batches per second (long-run, also for on/off arrivals).
     public var arrivalRate: Double { 1 / interArrival.mean }
+
+    /// The squared coefficient of variation of the inter-batch time the simulator
+    /// really draws: the realised scv of the renewal family (1/k for Erlang-k), or
+    /// the on/off process's.
+    public var arrivalScv: Double {
+        if let onOff { return onOff.interArrivalScv(rate: arrivalRate) }
+        return MomentSampler(interArrival).realisedScv
+    }
 
     /// Jobs per second entering station 1 (and, in steady state, station 2).
     public var jobRate: Double { arrivalRate * batch.mean }

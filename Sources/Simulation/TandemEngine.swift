@@ -123,7 +123,7 @@ struct Pass<Observer: TandemObserver> {
         buffer2 = BatchBuffer(capacity: config.stations[1].maxBatch)
         arrivalStream = RandomStream(seed: seed, replication: replication, purpose: .interArrival)
         batchStream = RandomStream(seed: seed, replication: replication, purpose: .batchSize)
-        interArrival = MomentSampler(config.interArrival)
+        interArrival = MomentSampler(interArrivalOf: config)
         batchSizes = BatchSampler(config.batch)
         arrivalRing = Array(repeating: 0, count: 1024)
         ringMask = 1023

@@ -14,7 +14,15 @@ import Simulation
 
 public enum SurrogateFeatures {
     /// Bump when the feature definitions change: model files record it.
-    public static let version = 1
+    /// Version 2 added the on/off arrival features; a version-1 model file still
+    /// loads and predicts from the version-1 features (`vector(_:version:)`).
+    public static let version = 2
+
+    /// The feature versions this build can compute for a model file.
+    public static let supportedVersions = 1...version
+
+    /// Features that version 1 did not have.
+    static let addedInVersion2 = ["logOnFraction", "logBatchesPerOnPeriod"]
 
     static let stationFeatures = [
         "logServers", "logServiceMean", "logServiceScv", "logSetupOverService", "logMaxBatch",
@@ -24,17 +32,38 @@ public enum SurrogateFeatures {
 
     /// Feature names, in network input order.
     public static let names: [String] =
-        ["logArrivalRate", "logArrivalScv", "logBatchMean", "batchScv", "batchDeterministic",
-         "logAnalyticResponseTimesRate"]
+        ["logArrivalRate", "logArrivalScv", "logOnFraction", "logBatchesPerOnPeriod", "logBatchMean", "batchScv",
+         "batchDeterministic", "logAnalyticResponseTimesRate"]
         + (1...2).flatMap { k in stationFeatures.map { "stations.\(k).\($0)" } }
 
-    /// The feature vector of a configuration (in `names` order).
-    public static func vector(_ config: TandemConfig) -> [Double] {
+    /// Feature names of an older (supported) version.
+    public static func names(version: Int) -> [String] {
+        version >= 2 ? names : names.filter { !addedInVersion2.contains($0) }
+    }
+
+    /// The feature vector of a configuration (in `names(version:)` order). For
+    /// renewal arrivals version 1 is exactly what version-1 builds computed.
+    public static func vector(_ config: TandemConfig, version: Int = version) -> [Double] {
+        let all = vector(config)
+        guard version < 2 else { return all }
+        return zip(names, all).filter { !addedInVersion2.contains($0.0) }.map(\.1)
+    }
+
+    static func vector(_ config: TandemConfig) -> [Double] {
         let jobRate = config.jobRate
         let analytic = QueueingNetworkAnalyzer.estimate(config)
+        // On/off arrivals: the scv above says how bursty, these say how the bursts
+        // are shaped. The share of time on sets the rate during a burst (rate /
+        // onFraction); batches per on period (also the on/off cycle in mean gaps)
+        // sets how long a burst lasts against the queue's drain time. Renewal
+        // arrivals are 0 in both, as a Poisson source that never switches off.
+        let onFraction = config.onOff?.onFraction ?? 1
+        let batchesPerOnPeriod = config.onOff.map { config.arrivalRate * $0.meanOn / $0.onFraction } ?? 0
         var values: [Double] = [
             log(config.arrivalRate),
-            log(MomentSampler(config.interArrival).realisedScv + 0.01),
+            log(config.arrivalScv + 0.01),
+            log(onFraction),
+            log1p(batchesPerOnPeriod),
             log(config.batch.mean),
             config.batch.scv,
             config.batch.distName == "deterministic" ? 1 : 0,

@@ -46,7 +46,7 @@ public struct SurrogateDataset: Sendable {
     }
 
     public init(table: DatasetTable) throws {
-        try table.requireColumns(ConfigColumns.names + SurrogateTargets.names + ["point", "stable"])
+        try table.requireColumns(ConfigColumns.requiredNames + SurrogateTargets.names + ["point", "stable"])
         source = table.source
         sha256 = ""
         examples = []
@@ -56,14 +56,18 @@ public struct SurrogateDataset: Sendable {
                 skipped.append((row.number, "unstable or invalid: \(row["error"] ?? "")"))
                 continue
             }
-            let config = try ConfigColumns.config { try row.string($0) }
+            let config = try ConfigColumns.config { row[$0] }
             let targets = try SurrogateTargets.names.map { try row.double($0) }
             if let bad = zip(SurrogateTargets.names, targets).first(where: { !($0.1 > 0) }) {
                 skipped.append((row.number, "\(bad.0) = \(bad.1) is not positive"))
                 continue
             }
             var inputs: [String: String] = [:]
-            for name in ConfigColumns.names { inputs[name] = try row.string(name) }
+            // Columns an older dataset lacks take the rebuilt configuration's value
+            // (renewal arrivals), so the input domain covers them too.
+            for (name, rebuilt) in zip(ConfigColumns.names, ConfigColumns.cells(of: config)) {
+                inputs[name] = row[name] ?? rebuilt
+            }
             examples.append(SurrogateExample(
                 point: try row.int("point"), config: config, features: SurrogateFeatures.vector(config),
                 targets: targets, bottleneckLoad: config.offeredLoads.max() ?? 0, inputs: inputs))

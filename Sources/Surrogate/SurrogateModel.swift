@@ -6,15 +6,21 @@ import Simulation
 public struct SurrogateModel: Sendable {
     public let file: ModelFile
     public let predictor: Predictor
+    /// The feature version the model was trained on (older ones are still computed).
+    public let featureVersion: Int
 
     public init(file: ModelFile, source: String = "model") throws {
         let version = file.metrics["info"]?["featureVersion"].map { Int($0) }
-        guard version == SurrogateFeatures.version, file.features.names == SurrogateFeatures.names else {
+        guard let version, SurrogateFeatures.supportedVersions.contains(version),
+              file.features.names == SurrogateFeatures.names(version: version)
+        else {
             throw ModelFileError(file: source, reason: .invalidContent,
                                  detail: "its features (version \(version.map(String.init) ?? "unknown")) are not "
-                                    + "the ones this duet computes (version \(SurrogateFeatures.version)); retrain it")
+                                    + "the ones this duet computes (versions \(SurrogateFeatures.supportedVersions.lowerBound)"
+                                    + " to \(SurrogateFeatures.version)); retrain it")
         }
         self.file = file
+        featureVersion = version
         predictor = Predictor(model: file)
     }
 
@@ -24,9 +30,14 @@ public struct SurrogateModel: Sendable {
 
     public var targetNames: [String] { file.targets.names }
 
+    /// The network's input for a configuration, in the model's feature version.
+    public func features(_ config: TandemConfig) -> [Double] {
+        SurrogateFeatures.vector(config, version: featureVersion)
+    }
+
     /// Predicted metric values, in `targetNames` order.
     public func predict(_ config: TandemConfig) -> [Double] {
-        predictor.predict(SurrogateFeatures.vector(config))
+        predictor.predict(features(config))
     }
 
     /// One message per input key outside what the model saw in training, naming the key.
@@ -40,6 +51,12 @@ public struct SurrogateModel: Sendable {
                 categorical[name] = cell
             }
         }
-        return file.inputDomain.violations(numeric: numeric, categorical: categorical)
+        var warnings = file.inputDomain.violations(numeric: numeric, categorical: categorical)
+        if featureVersion < 2, let onOff = config.onOff, onOff.onFraction < 1 {
+            // Version-1 features see only the arrival scv, not the shape of the bursts.
+            warnings.append("arrival.onOff: the model (feature version \(featureVersion)) was trained without "
+                                + "on/off arrivals and sees only their inter-arrival scv; retrain it on on/off data")
+        }
+        return warnings
     }
 }

@@ -23,7 +23,7 @@ struct EvaluateCommand: ParsableCommand {
     func run() throws {
         let surrogate = try withDatasetErrors { try SurrogateModel.load(path: model) }
         let dataset = try withDatasetErrors { try SurrogateDataset.load(path: data) }
-        let report = SurrogateEvaluation.evaluate(dataset.examples) { surrogate.predictor.predict($0.features) }
+        let report = SurrogateEvaluation.evaluate(dataset.examples) { surrogate.predict($0.config) }
         let baseline = SurrogateEvaluation.evaluate(dataset.examples, names: SurrogateTargets.names) { example in
             let estimate = QueueingNetworkAnalyzer.estimate(example.config)
             return SurrogateTargets.names.map { estimate?.value($0) }

@@ -44,6 +44,17 @@ struct QueueingNetworkAnalyzerTests {
         #expect(abs(estimate.stations[0].meanQueueWait - exact) < 1e-12)
     }
 
+    @Test("On/off arrivals enter as a renewal stream with their long-run rate and true scv (Kingman)")
+    func onOffArrivals() throws {
+        // lambda_on = 0.5 / 0.25 = 2, alpha = 1/8, beta = 1/24: ca^2 = 1 + 2 * 2 * (1/8) / (1/6)^2 = 19.
+        let config = TandemConfig(arrivalRate: 0.5, onOff: OnOffSpec(onFraction: 0.25, meanOn: 8),
+                                  stations: [station(mean: 1.2), station(mean: 0.1)])
+        let estimate = try #require(QueueingNetworkAnalyzer.estimate(config))
+        // Kingman for GI/M/1 at load 0.6: rho / (1 - rho) * (ca^2 + cs^2) / 2 * s = 1.5 * 10 * 1.2.
+        #expect(abs(estimate.stations[0].meanQueueWait - 18) < 1e-9)
+        #expect(abs(estimate.throughput - 0.5) < 1e-12)
+    }
+
     @Test("Overloaded configurations have no estimate")
     func overload() {
         let config = TandemConfig(arrivalRate: 1, stations: [station(mean: 1.1), station(mean: 0.1)])

@@ -38,6 +38,31 @@ struct ClusterShellTests {
         }
     }
 
+    @Test("on/off arrivals in the base and in vary survive the blob")
+    func specBlobOnOff() throws {
+        let text = """
+            base:
+              arrival: { rate: 3, onOff: { onFraction: 0.3, meanOn: 20 } }
+              stations:
+                - { service: { mean: 0.1 } }
+                - { service: { mean: 0.2 } }
+            vary:
+              arrival.onOff.onFraction: { uniform: [0.1, 1] }
+              arrival.onOff.meanOn: { loguniform: [1, 100] }
+            design: { method: lhs, points: 8, seed: 3 }
+            """
+        let spec = try SweepSpec.parse(text)
+        let back = try SweepSpecBlob.decode(SweepSpecBlob.encode(spec))
+        #expect(back.base == spec.base)
+        #expect(back.base.onOff == OnOffSpec(onFraction: 0.3, meanOn: 20))
+        #expect(back.parameters == spec.parameters)
+        #expect(back.fingerprint == spec.fingerprint)
+        let design = try spec.makeDesign()
+        for index in 0..<8 {
+            #expect(spec.point(index, of: design).config == back.point(index, of: design).config, "point \(index)")
+        }
+    }
+
     @Test("infinite keepAlive and an arrival rate whose inverse is inexact survive the blob")
     func specBlobEdgeValues() throws {
         let text = """

@@ -1,0 +1,94 @@
+// Feature versions: version 2 added the on/off arrival features; model files of
+// version 1 still load and see exactly the version-1 features.
+
+import Foundation
+import Simulation
+import Testing
+
+@testable import Surrogate
+
+/// A model file with random weights over the features of `version`.
+private func model(featureVersion: Double?, names: [String]) -> ModelFile {
+    let architecture = NetworkArchitecture(inputs: names.count, hidden: [8], outputs: SurrogateTargets.names.count,
+                                           activation: .silu)
+    let features = FeatureScaler(names: names, means: names.map { _ in 0 }, stds: names.map { _ in 1 })
+    let targets = TargetTransform(targets: SurrogateTargets.names.map { .init(name: $0, log: true, mean: 0, std: 1) })
+    var info: [String: Double] = ["splitSeed": 1]
+    info["featureVersion"] = featureVersion
+    return ModelFile(
+        network: Network(architecture: architecture, seed: 3), features: features, targets: targets,
+        inputDomain: InputDomain(), settings: TrainingSettings(),
+        summary: TrainingSummary(epochs: 1, bestEpoch: 1, bestMeanValidationMAPE: 1, stopReason: .earlyStopped, seconds: 1),
+        metrics: ["info": info], datasetSHA256: String(repeating: "ab", count: 32),
+        created: CreationInfo(date: Date(timeIntervalSince1970: 1_750_000_000)))
+}
+
+private let stations = [
+    StationConfig(servers: 2, service: MomentSpec(mean: 0.2)), StationConfig(servers: 3, service: MomentSpec(mean: 0.3)),
+]
+
+@Suite("Feature versions")
+struct FeatureVersionTests {
+    @Test("version 2 describes on/off arrivals by their true scv, on fraction and batches per on period")
+    func onOffFeatures() throws {
+        let config = TandemConfig(arrivalRate: 2, onOff: OnOffSpec(onFraction: 0.25, meanOn: 8), stations: stations)
+        let features = Dictionary(uniqueKeysWithValues: zip(SurrogateFeatures.names, SurrogateFeatures.vector(config)))
+        // lambda_on = 8, alpha = 1/8, beta = 1/24: scv = 1 + 2 * 8 * (1/8) / (1/6)^2 = 73.
+        #expect(abs(try #require(features["logArrivalScv"]) - log(73.01)) < 1e-9)
+        #expect(features["logOnFraction"] == log(0.25))
+        #expect(features["logBatchesPerOnPeriod"] == log1p(2 * 8 / 0.25))
+        // Renewal arrivals: a source that is always on.
+        let renewal = TandemConfig(arrivalRate: 2, arrivalScv: 4, stations: stations)
+        let plain = Dictionary(uniqueKeysWithValues: zip(SurrogateFeatures.names, SurrogateFeatures.vector(renewal)))
+        #expect(plain["logOnFraction"] == 0 && plain["logBatchesPerOnPeriod"] == 0)
+    }
+
+    @Test("version-1 features are the version-1 list, with the realised renewal scv")
+    func versionOneVector() throws {
+        let v1 = SurrogateFeatures.names(version: 1)
+        #expect(v1.count == 6 + 2 * 12)
+        #expect(!v1.contains("logOnFraction") && !v1.contains("logBatchesPerOnPeriod"))
+        #expect(Array(v1.prefix(6)) == ["logArrivalRate", "logArrivalScv", "logBatchMean", "batchScv",
+                                        "batchDeterministic", "logAnalyticResponseTimesRate"])
+        // scv 0.4 is simulated as Erlang-3 (k = round(2.5) = 3), scv 1/3.
+        let config = TandemConfig(arrivalRate: 2, arrivalScv: 0.4, stations: stations)
+        let vector = SurrogateFeatures.vector(config, version: 1)
+        #expect(vector.count == v1.count)
+        #expect(vector[0] == log(2.0))
+        #expect(abs(vector[1] - log(1.0 / 3 + 0.01)) < 1e-12)
+        let v2 = Dictionary(uniqueKeysWithValues: zip(SurrogateFeatures.names, SurrogateFeatures.vector(config)))
+        #expect(vector == v1.map { v2[$0]! }, "the shared features agree")
+    }
+
+    @Test("a version-1 model file loads and predicts from version-1 features")
+    func versionOneModelLoads() throws {
+        let file = model(featureVersion: 1, names: SurrogateFeatures.names(version: 1))
+        let surrogate = try SurrogateModel(file: file)
+        #expect(surrogate.featureVersion == 1)
+        let config = TandemConfig(arrivalRate: 1.5, arrivalScv: 2, stations: stations)
+        let direct = Predictor(model: file).predict(SurrogateFeatures.vector(config, version: 1))
+        #expect(surrogate.predict(config) == direct)
+        #expect(surrogate.domainWarnings(config).isEmpty)
+        // It never saw on/off arrivals: predictions come with a warning naming the key.
+        var onOff = config
+        onOff.onOff = OnOffSpec(onFraction: 0.5, meanOn: 3)
+        #expect(surrogate.domainWarnings(onOff).contains { $0.hasPrefix("arrival.onOff: ") })
+        #expect(surrogate.predict(onOff).allSatisfy { $0.isFinite })
+    }
+
+    @Test("a current model file loads; unknown versions and mismatched names ask for retraining")
+    func versionChecks() throws {
+        #expect(try SurrogateModel(file: model(featureVersion: 2, names: SurrogateFeatures.names)).featureVersion == 2)
+        for (version, names) in [(3.0, SurrogateFeatures.names), (1.0, SurrogateFeatures.names),
+                                 (2.0, SurrogateFeatures.names(version: 1))] as [(Double?, [String])]
+            + [(nil, SurrogateFeatures.names)]
+        {
+            do {
+                _ = try SurrogateModel(file: model(featureVersion: version, names: names), source: "m.json")
+                Issue.record("version \(String(describing: version)) with \(names.count) features loaded")
+            } catch let error as ModelFileError {
+                #expect("\(error)".contains("retrain it"), "\(error)")
+            }
+        }
+    }
+}
