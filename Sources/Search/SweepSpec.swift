@@ -286,7 +286,8 @@ public struct SweepSpec: Sendable {
             do {
                 // The file's own run section is read (and checked) but not used:
                 // per-point run settings come from the spec's run section.
-                return try ConfigLoader.config(from: ConfigNode.parse(yaml: text, source: path))
+                return try ConfigLoader.config(from: ConfigNode.parse(yaml: text, source: path),
+                                               traceUnsupported: traceUnsupported)
             } catch let error as ConfigError {
                 // The inner error has the line in the base file.
                 throw ConfigError(path: node.path, message: "in \(path): \(error)")
@@ -296,8 +297,12 @@ public struct SweepSpec: Sendable {
         if mapping.contains("run") {
             throw mapping.error("run", "per-point run settings go in the spec's top-level run section")
         }
-        return try ConfigLoader.config(from: node)
+        return try ConfigLoader.config(from: node, traceUnsupported: traceUnsupported)
     }
+
+    /// Sweep points are dataset rows, whose columns describe renewal arrivals only.
+    static let traceUnsupported = "a sweep cannot vary a trace replay (dataset columns describe renewal "
+        + "arrivals); fit a renewal process to the trace with `duet fit-trace` and sweep that"
 
     private static func varied(_ vary: ConfigMapping, base: TandemConfig) throws -> [SweepParameter] {
         guard !vary.keys.isEmpty else { throw vary.error("needs at least one key path to vary") }

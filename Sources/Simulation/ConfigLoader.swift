@@ -6,8 +6,9 @@ import Foundation
 
 public enum ConfigLoader {
     static let topKeys = ["arrival", "batch", "stations", "run"]
-    static let arrivalKeys = ["rate", "scv", "onOff", "trace"]
+    static let arrivalKeys = ["rate", "scv", "onOff", "trace", "time", "timeUnit", "work", "workScale", "batchWindow"]
     static let onOffKeys = ["onFraction", "meanOn"]
+    static let traceOnlyKeys = ["time", "timeUnit", "work", "workScale", "batchWindow"]
     static let batchKeys = ["dist", "mean", "values", "weights"]
     static let batchDists = ["deterministic", "geometric", "uniform", "empirical"]
     static let stationKeys = ["name", "servers", "service", "setup", "maxBatch", "timeout", "coldStart", "keepAlive"]
@@ -20,25 +21,41 @@ public enum ConfigLoader {
     /// Reads and parses the configuration file at `path`; errors from the YAML
     /// syntax name the file.
     public static func load(path: String) throws -> TandemConfig {
-        try parse(readText(path: path), source: path)
+        try config(from: ConfigNode.parse(yaml: readText(path: path), source: path),
+                   baseDirectory: (path as NSString).deletingLastPathComponent)
     }
 
     /// Parses a configuration from YAML or JSON text, fills in defaults, validates
-    /// every value and checks stability. `source` names the text in syntax errors.
-    public static func parse(_ text: String, source: String? = nil) throws -> TandemConfig {
-        try config(from: ConfigNode.parse(yaml: text, source: source))
+    /// every value and checks stability. `source` names the text in syntax errors;
+    /// a relative `arrival.trace` is resolved against `baseDirectory`.
+    public static func parse(_ text: String, source: String? = nil, baseDirectory: String? = nil) throws
+        -> TandemConfig
+    {
+        try config(from: ConfigNode.parse(yaml: text, source: source), baseDirectory: baseDirectory)
     }
 
     /// Builds a configuration from an already parsed document (for readers that
     /// embed a configuration in a larger spec: their paths carry through).
-    public static func config(from root: ConfigNode) throws -> TandemConfig {
+    /// A relative `arrival.trace` is resolved against `baseDirectory` (the
+    /// configuration file's directory; nil or empty: the working directory).
+    /// `traceUnsupported`, when given, is why this reader cannot take a trace.
+    public static func config(from root: ConfigNode, baseDirectory: String? = nil,
+                              traceUnsupported: String? = nil) throws -> TandemConfig {
         if root.isNull && root.path.isEmpty {
             throw ConfigError(path: "", message: "the configuration is empty; it needs at least arrival and stations")
         }
         let top = try root.mapping(allowedKeys: topKeys)
 
-        let (arrivalRate, arrivalScv, onOff) = try arrival(top)
-        let batch = try batchSize(top.mappingOrEmpty("batch", allowedKeys: batchKeys))
+        let arrival = try self.arrival(top, baseDirectory: baseDirectory, traceUnsupported: traceUnsupported)
+        var batch = BatchSizeSpec.deterministic(1)
+        if case .trace = arrival {
+            if top.contains("batch") {
+                throw top.error("batch", "not used with arrival.trace: the batches come from the trace "
+                                    + "(rows within arrival.batchWindow of a batch's first row); leave it out")
+            }
+        } else {
+            batch = try batchSize(top.mappingOrEmpty("batch", allowedKeys: batchKeys))
+        }
 
         let stationsNode = try top.require("stations")
         let stationNodes = try stationsNode.sequence()
@@ -47,10 +64,21 @@ public enum ConfigLoader {
                 "the model is a two-station tandem, so exactly 2 stations are needed, got \(stationNodes.count)")
         }
         let stations = try stationNodes.map(station)
-        let run = try runSettings(top.mappingOrEmpty("run", allowedKeys: runKeys))
+        let runMapping = try top.mappingOrEmpty("run", allowedKeys: runKeys)
+        let run = try runSettings(runMapping)
 
-        let config = TandemConfig(arrivalRate: arrivalRate, arrivalScv: arrivalScv, onOff: onOff, batch: batch,
-                                  stations: stations, run: run)
+        let config: TandemConfig
+        switch arrival {
+        case .renewal(let rate, let scv, let onOff):
+            config = TandemConfig(arrivalRate: rate, arrivalScv: scv, onOff: onOff, batch: batch, stations: stations,
+                                  run: run)
+        case .trace(let trace):
+            if runMapping.contains("jobs") {
+                throw runMapping.error("jobs", "not used with arrival.trace: every replication replays the whole "
+                                           + "trace (\(trace.jobCount) jobs) once; leave it out")
+            }
+            config = TandemConfig(trace: trace, stations: stations, run: run)
+        }
         do {
             try checkStability(config)
         } catch var error as ConfigError {
@@ -75,30 +103,63 @@ public enum ConfigLoader {
 
     // MARK: Sections
 
-    private static func arrival(_ top: ConfigMapping) throws -> (rate: Double, scv: Double, onOff: OnOffSpec?) {
-        let arrival = try top.mapping("arrival")
-        // Say "not supported" before any other complaint about a trace setup.
-        if arrival.contains("trace") {
-            throw arrival.error("trace", "trace replay is not supported yet")
-        }
-        try arrival.checkKeys(arrivalKeys)
-        let rate = try arrival.double("rate", .greaterThan(0))
-        if let onOff = try arrival.mappingIfPresent("onOff") {
-            if onOff.contains("meanOff") {
-                throw onOff.error("meanOff", "unknown key; the mean off period follows from the others: "
-                                      + "meanOn x (1 - onFraction) / onFraction")
+    enum Arrival {
+        /// Renewal arrivals, or on/off arrivals when `onOff` is set (`scv` is then 1).
+        case renewal(rate: Double, scv: Double, onOff: OnOffSpec?)
+        case trace(ArrivalTrace)
+    }
+
+    private static func arrival(_ top: ConfigMapping, baseDirectory: String?,
+                                traceUnsupported: String?) throws -> Arrival {
+        let arrival = try top.mapping("arrival", allowedKeys: arrivalKeys)
+        guard arrival.contains("trace") else {
+            for key in traceOnlyKeys where arrival.contains(key) {
+                throw arrival.error(key, "only used with arrival.trace (replaying a trace file)")
             }
-            try onOff.checkKeys(onOffKeys)
-            if arrival["scv"] != nil {
-                throw arrival.error("scv", "not allowed together with arrival.onOff, whose on and off periods "
-                                        + "set the inter-arrival variability; remove one of them")
+            let rate = try arrival.double("rate", .greaterThan(0))
+            if let onOff = try arrival.mappingIfPresent("onOff") {
+                if onOff.contains("meanOff") {
+                    throw onOff.error("meanOff", "unknown key; the mean off period follows from the others: "
+                                          + "meanOn x (1 - onFraction) / onFraction")
+                }
+                try onOff.checkKeys(onOffKeys)
+                if arrival["scv"] != nil {
+                    throw arrival.error("scv", "not allowed together with arrival.onOff, whose on and off periods "
+                                            + "set the inter-arrival variability; remove one of them")
+                }
+                let spec = OnOffSpec(onFraction: try onOff.double("onFraction", .greaterThan(0), .atMost(1)),
+                                     meanOn: try onOff.double("meanOn", .greaterThan(0)))
+                return .renewal(rate: rate, scv: 1, onOff: spec)
             }
-            let spec = OnOffSpec(onFraction: try onOff.double("onFraction", .greaterThan(0), .atMost(1)),
-                                 meanOn: try onOff.double("meanOn", .greaterThan(0)))
-            return (rate, 1, spec)
+            let scv = try arrival.double("scv", default: 1, .atLeast(0))
+            return .renewal(rate: rate, scv: scv, onOff: nil)
         }
-        let scv = try arrival.double("scv", default: 1, .atLeast(0))
-        return (rate, scv, nil)
+        if let traceUnsupported { throw arrival.error("trace", traceUnsupported) }
+        for key in ["rate", "scv", "onOff"] where arrival.contains(key) {
+            throw arrival.error(key, "not used with arrival.trace: the arrivals come from the trace; leave it out")
+        }
+        let name = try arrival.string("trace")
+        guard !name.isEmpty else { throw arrival.error("trace", "expected a file name, got an empty string") }
+        var path = name
+        if !name.hasPrefix("/"), let baseDirectory, !baseDirectory.isEmpty {
+            path = (baseDirectory as NSString).appendingPathComponent(name)
+        }
+        let units = TraceTimeUnit.allCases.map(\.rawValue)
+        let settings = TraceSettings(
+            path: path,
+            timeColumn: try arrival.string("time", default: TraceSettings.defaultTimeColumn),
+            timeUnit: TraceTimeUnit(rawValue: try arrival.string("timeUnit", default: "s", oneOf: units))!,
+            workColumn: try arrival.stringIfPresent("work"),
+            workScale: try arrival.double("workScale", default: 1, .greaterThan(0)),
+            batchWindow: try arrival.double("batchWindow", default: 0, .atLeast(0)))
+        if settings.workColumn == nil, arrival.contains("workScale") {
+            throw arrival.error("workScale", "only used with arrival.work (the column that scales service times)")
+        }
+        do {
+            return .trace(try ArrivalTrace.load(settings))
+        } catch let error as TraceError {
+            throw arrival.error("trace", error.description)
+        }
     }
 
     private static func batchSize(_ batch: ConfigMapping) throws -> BatchSizeSpec {
@@ -228,13 +289,15 @@ public enum ConfigLoader {
             let batches = config.arrivalRate == 1 ? "1 batch" : "\(rounded(config.arrivalRate)) batches"
             text += " (\(batches) per second of \(rounded(batchMean)) jobs\(average))"
         }
-        text += " and each needs \(rounded(station.service.mean)) s of service"
+        let work = config.workMean == 1 ? "" : " (\(rounded(station.service.mean)) s x mean work \(rounded(config.workMean)))"
+        text += " and each needs \(rounded(station.service.mean * config.workMean)) s of service\(work)"
         if station.setup > 0 {
             let invocation = station.maxBatch == 1 ? ", one job each" : " of up to \(station.maxBatch) jobs"
             text += " (plus setup \(rounded(station.setup)) s per invocation\(invocation))"
         }
         let servers = station.servers == 1 ? "1 server" : "\(station.servers) servers"
-        let capacity = Double(station.servers) / (station.service.mean + station.setup / Double(station.maxBatch))
+        let capacity = Double(station.servers)
+            / (station.service.mean * config.workMean + station.setup / Double(station.maxBatch))
         text += " on \(servers), which can serve at most \(rounded(capacity)) jobs per second;"
             + " the queue would grow without bound"
         return text

@@ -162,11 +162,16 @@ public struct OnOffSpec: Sendable, Equatable, Hashable, Codable {
 public struct TandemConfig: Sendable, Equatable, Hashable {
     /// Batch arrivals: `mean` is the mean inter-batch time (1 / rate). Renewal
     /// arrivals of the family MODEL.md derives from `scv`, unless `onOff` is set.
+    /// With a trace, the trace's own inter-batch mean and scv (for loads and messages).
     public var interArrival: MomentSpec
     /// On/off arrivals at rate 1 / `interArrival.mean`; when set, `interArrival.scv`
     /// is not used (the loader leaves it at 1) and `arrivalScv` is the process's.
     public var onOff: OnOffSpec?
+    /// With a trace, the trace's batch sizes as an empirical distribution.
     public var batch: BatchSizeSpec
+    /// When set, arrivals replay this trace instead of the renewal process: each
+    /// replication replays it once and `run.jobs` is not used.
+    public var trace: ArrivalTrace?
     public var stations: [StationConfig]
     public var run: RunSettings
 
@@ -178,6 +183,27 @@ public struct TandemConfig: Sendable, Equatable, Hashable {
         self.stations = stations
         self.run = run
     }
+
+    /// Arrivals replayed from `trace`; `interArrival` and `batch` describe the
+    /// trace (mean inter-batch time over its span, empirical batch sizes).
+    public init(trace: ArrivalTrace, stations: [StationConfig], run: RunSettings = RunSettings()) {
+        let gaps = trace.interBatchTimes
+        let mean = gaps.isEmpty ? Double.infinity : gaps.reduce(0, +) / Double(gaps.count)
+        let second = gaps.isEmpty ? 0 : gaps.reduce(0) { $0 + $1 * $1 } / Double(gaps.count)
+        let scv = gaps.isEmpty || mean == 0 ? 0 : max(0, second / (mean * mean) - 1)
+        var counts: [Int: Int] = [:]
+        for size in trace.batchSizes { counts[size, default: 0] += 1 }
+        let values = counts.keys.sorted()
+        self.interArrival = MomentSpec(mean: mean, scv: scv)
+        self.batch = values.count == 1 ? .deterministic(values[0])
+            : .empirical(values: values, weights: values.map { Double(counts[$0]!) })
+        self.trace = trace
+        self.stations = stations
+        self.run = run
+    }
+
+    /// Mean work multiplier of the jobs (a trace's work column; 1 otherwise).
+    public var workMean: Double { trace?.workMean ?? 1 }
 
     /// Batches per second (long-run, also for on/off arrivals).
     public var arrivalRate: Double { 1 / interArrival.mean }
@@ -199,7 +225,7 @@ public struct TandemConfig: Sendable, Equatable, Hashable {
     /// more often, cold starts add time), so a load >= 1 is surely unstable.
     public var offeredLoads: [Double] {
         stations.map { station in
-            jobRate * (station.service.mean + station.setup / Double(station.maxBatch))
+            jobRate * (station.service.mean * workMean + station.setup / Double(station.maxBatch))
                 / Double(station.servers)
         }
     }

@@ -34,10 +34,11 @@ public enum Simulator {
     /// thread count.
     public static func simulate(_ config: TandemConfig) -> SimulationReport {
         let started = DispatchTime.now().uptimeNanoseconds
+        if let trace = config.trace { return simulate(config, trace: trace, started: started) }
         let settings = config.run
         var jobs = settings.jobs
         while true {
-            let outcomes = runReplications(config, jobs: jobs)
+            let outcomes = runReplications(config, jobs: jobs, replications: 0..<settings.replications)
             var report = makeReport(config, jobs: jobs, outcomes: outcomes)
             report.seconds = Double(DispatchTime.now().uptimeNanoseconds - started) / 1e9
             guard report.stable, let target = settings.precision else { return report }
@@ -53,10 +54,36 @@ public enum Simulator {
         }
     }
 
+    /// A trace replay: every replication replays the whole trace, so a precision
+    /// target adds replications (not jobs), up to `run.maxJobs` jobs in all.
+    static func simulate(_ config: TandemConfig, trace: ArrivalTrace, started: UInt64) -> SimulationReport {
+        let settings = config.run
+        let jobs = trace.jobCount
+        var outcomes = runReplications(config, jobs: jobs, replications: 0..<settings.replications)
+        while true {
+            var report = makeReport(config, jobs: jobs, outcomes: outcomes)
+            report.seconds = Double(DispatchTime.now().uptimeNanoseconds - started) / 1e9
+            guard report.stable, let target = settings.precision else { return report }
+            let response = report.estimates[0]
+            let relative = (response.ci95 ?? .infinity) / response.mean
+            report.precisionTarget = target
+            report.precisionMet = relative <= target
+            let cap = max(settings.replications, settings.maxJobs / jobs)
+            if relative <= target || outcomes.count >= cap { return report }
+            // The half-width shrinks like 1/sqrt(replications), as in the renewal case.
+            let have = outcomes.count
+            let needed = Double(have) * (relative / target) * (relative / target) * 1.2
+            let next = min(cap, max(2 * have, Int(min(needed, 1e9))))
+            outcomes += runReplications(config, jobs: jobs, replications: have..<next)
+        }
+    }
+
     /// One replication: the metrics over its measurement window, or why it was unstable.
     public static func runReplication(_ config: TandemConfig, replication: Int, jobs: Int)
         -> Result<MetricVector, UnstableRun>
     {
+        // A trace has as many jobs as rows, at most.
+        let jobs = config.trace.map { min(jobs, $0.jobCount) } ?? jobs
         let firstKept = firstKeptJob(jobs: jobs, warmup: config.run.warmup)
         var accumulator = MetricsAccumulator(firstKeptJob: firstKept)
         let engine = TandemEngine(config: config, replication: replication)
@@ -76,14 +103,22 @@ public enum Simulator {
     }
 
     static func runReplications(_ config: TandemConfig, jobs: Int) -> [Result<MetricVector, UnstableRun>] {
-        let count = config.run.replications
+        runReplications(config, jobs: jobs, replications: 0..<config.run.replications)
+    }
+
+    /// Runs the replications numbered `replications`, results in that order.
+    static func runReplications(_ config: TandemConfig, jobs: Int, replications: Range<Int>)
+        -> [Result<MetricVector, UnstableRun>]
+    {
+        let count = replications.count
         let threads = max(1, min(count, config.run.threads ?? ProcessInfo.processInfo.activeProcessorCount))
         let results = ResultSlots<Result<MetricVector, UnstableRun>>(count: count)
         // Each worker takes the next replication number; results land in their own
         // slot, so the order of completion does not matter.
         DispatchQueue.concurrentPerform(iterations: threads) { _ in
-            while let replication = results.claimNext() {
-                results.store(runReplication(config, replication: replication, jobs: jobs), at: replication)
+            while let slot = results.claimNext() {
+                let replication = replications.lowerBound + slot
+                results.store(runReplication(config, replication: replication, jobs: jobs), at: slot)
             }
         }
         return results.values()

@@ -53,6 +53,47 @@ struct StationState {
     /// 2 to 4) and returns when it starts and completes and whether it started cold.
     @inlinable @inline(__always)
     mutating func dispatch(release: Double, jobs: Int) -> Dispatch {
+        var claim = claimInstance(release: release)
+        for _ in 0..<jobs { claim.hold += service.sample(&serviceStream) }
+        return finish(claim)
+    }
+
+    /// The same for trace jobs with work multipliers: job `jobs[i]` needs
+    /// X x `work[jobs[i]]` seconds (setup and cold start unscaled).
+    @inlinable @inline(__always)
+    mutating func dispatch(release: Double, jobs: [Int], count: Int, work: [Double]) -> Dispatch {
+        var claim = claimInstance(release: release)
+        for i in 0..<count { claim.hold += service.sample(&serviceStream) * work[jobs[i]] }
+        return finish(claim)
+    }
+
+    /// An instance chosen for an invocation: when it starts, and the time it is
+    /// held so far (setup and cold start; the caller adds the jobs' service).
+    @usableFromInline
+    struct Claim {
+        @usableFromInline var start: Double
+        @usableFromInline var slot: Int
+        @usableFromInline var cold: Bool
+        @usableFromInline var hold: Double
+
+        @inlinable init(start: Double, slot: Int, cold: Bool, hold: Double) {
+            self.start = start
+            self.slot = slot
+            self.cold = cold
+            self.hold = hold
+        }
+    }
+
+    @inlinable @inline(__always)
+    mutating func finish(_ claim: Claim) -> Dispatch {
+        let completion = claim.start + claim.hold
+        slotFree[claim.slot] = completion
+        lastDispatch = claim.start
+        return Dispatch(dispatch: claim.start, completion: completion, cold: claim.cold)
+    }
+
+    @inlinable @inline(__always)
+    mutating func claimInstance(release: Double) -> Claim {
         // The earliest the invocation can start: released, and behind its elders.
         let ready = release > lastDispatch ? release : lastDispatch
         // Most recently freed idle slot at `ready` (rule 3), and the first slot to free
@@ -86,11 +127,7 @@ struct StationState {
         }
         var hold = setup
         if cold { hold += coldStart.sample(&coldStream) }
-        for _ in 0..<jobs { hold += service.sample(&serviceStream) }
-        let completion = start + hold
-        slotFree[slot] = completion
-        lastDispatch = start
-        return Dispatch(dispatch: start, completion: completion, cold: cold)
+        return Claim(start: start, slot: slot, cold: cold, hold: hold)
     }
 }
 

@@ -92,6 +92,10 @@ struct Pass<Observer: TandemObserver> {
     var batchStream: RandomStream
     let interArrival: MomentSampler
     let batchSizes: BatchSampler
+    /// Replayed arrivals, and each trace job's work multiplier (empty without).
+    let trace: ArrivalTrace?
+    let work: [Double]
+    let hasWork: Bool
 
     /// Min-heap of completed-but-not-handed-over station-1 invocations.
     var pending: [PendingInvocation] = []
@@ -125,6 +129,9 @@ struct Pass<Observer: TandemObserver> {
         batchStream = RandomStream(seed: seed, replication: replication, purpose: .batchSize)
         interArrival = MomentSampler(interArrivalOf: config)
         batchSizes = BatchSampler(config.batch)
+        trace = config.trace
+        work = config.trace?.work ?? []
+        hasWork = !work.isEmpty
         arrivalRing = Array(repeating: 0, count: 1024)
         ringMask = 1023
         jobRate = config.jobRate
@@ -133,13 +140,24 @@ struct Pass<Observer: TandemObserver> {
     }
 
     mutating func run(totalJobs: Int, firstKeptJob: Int) -> ReplicationOutcome {
-        var clock = 0.0
-        while jobsArrived < totalJobs {
-            // The first batch arrives after one inter-arrival time from the empty start.
-            clock += interArrival.sample(&arrivalStream)
-            let size = min(batchSizes.sample(&batchStream), totalJobs - jobsArrived)
-            arriveAtStation1(time: clock, jobs: size, firstKeptJob: firstKeptJob)
-            if unstableReason != nil { break }
+        if let trace {
+            // Each batch at its first row's time; the trace's first row at time 0.
+            var batch = 0
+            while jobsArrived < totalJobs && batch < trace.batchCount {
+                let size = min(trace.batchSize(batch), totalJobs - jobsArrived)
+                arriveAtStation1(time: trace.batchTime(batch), jobs: size, firstKeptJob: firstKeptJob)
+                batch += 1
+                if unstableReason != nil { break }
+            }
+        } else {
+            var clock = 0.0
+            while jobsArrived < totalJobs {
+                // The first batch arrives after one inter-arrival time from the empty start.
+                clock += interArrival.sample(&arrivalStream)
+                let size = min(batchSizes.sample(&batchStream), totalJobs - jobsArrived)
+                arriveAtStation1(time: clock, jobs: size, firstKeptJob: firstKeptJob)
+                if unstableReason != nil { break }
+            }
         }
         if let reason = unstableReason { return .unstable(reason: reason) }
         // No more arrivals: buffers release on their timeouts and every job completes.
@@ -172,7 +190,8 @@ struct Pass<Observer: TandemObserver> {
     mutating func release1(at release: Double) {
         let size = buffer1.count
         let firstJob = buffer1.jobs[0]
-        let result = station1.dispatch(release: release, jobs: size)
+        let result = hasWork ? station1.dispatch(release: release, jobs: buffer1.jobs, count: size, work: work)
+            : station1.dispatch(release: release, jobs: size)
         for i in 0..<size {
             observer.stationJob(station: 0, job: buffer1.jobs[i], enter: buffer1.enters[i], release: release,
                                 dispatch: result.dispatch, completion: result.completion)
@@ -206,7 +225,8 @@ struct Pass<Observer: TandemObserver> {
     @inline(__always)
     mutating func release2(at release: Double) {
         let size = buffer2.count
-        let result = station2.dispatch(release: release, jobs: size)
+        let result = hasWork ? station2.dispatch(release: release, jobs: buffer2.jobs, count: size, work: work)
+            : station2.dispatch(release: release, jobs: size)
         for i in 0..<size {
             let job = buffer2.jobs[i]
             observer.stationJob(station: 1, job: job, enter: buffer2.enters[i], release: release,

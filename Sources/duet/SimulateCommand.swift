@@ -30,7 +30,14 @@ struct RunOverrides: ParsableArguments {
     }
 
     func apply(to config: inout TandemConfig) throws {
-        if let jobs { config.run.jobs = jobs; config.run.maxJobs = max(config.run.maxJobs, jobs) }
+        if let jobs {
+            if let trace = config.trace {
+                throw ValidationError("--jobs: not used with arrival.trace: every replication replays the whole "
+                                      + "trace (\(trace.jobCount) jobs) once")
+            }
+            config.run.jobs = jobs
+            config.run.maxJobs = max(config.run.maxJobs, jobs)
+        }
         if let replications { config.run.replications = replications }
         if let seed { config.run.seed = seed }
         if let warmup { config.run.warmup = warmup }

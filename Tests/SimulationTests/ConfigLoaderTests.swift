@@ -365,10 +365,22 @@ struct ConfigLoaderTests {
                  document(run: "{replications: 1, precision: 0.01}"),
                  "run.precision: needs run.replications >= 2 to estimate a confidence interval, got 1 (line 6)"),
 
-        // Not supported yet.
-        BadInput("trace replay",
+        // Trace replay: keys that do not go with it (checked before the file is read).
+        BadInput("trace with rate",
                  document(arrival: "{trace: jobs.csv, rate: 1}"),
-                 "arrival.trace: trace replay is not supported yet (line 1)"),
+                 "arrival.rate: not used with arrival.trace: the arrivals come from the trace; leave it out (line 1)"),
+        BadInput("trace key misspelt",
+                 document(arrival: "{trace: jobs.csv, batchWindw: 0.1}"),
+                 "arrival.batchWindw: unknown key; did you mean batchWindow? (line 1)"),
+        BadInput("trace key without trace",
+                 document(arrival: "{rate: 1, timeUnit: ms}"),
+                 "arrival.timeUnit: only used with arrival.trace (replaying a trace file) (line 1)"),
+        BadInput("trace time unit",
+                 document(arrival: "{trace: jobs.csv, timeUnit: sec}"),
+                 "arrival.timeUnit: unknown value \"sec\"; expected one of: s, ms, us (line 1)"),
+        BadInput("trace missing file",
+                 document(arrival: "{trace: /nonexistent/jobs.csv}"),
+                 "arrival.trace: /nonexistent/jobs.csv: no such file (line 1)"),
 
         // Stability.
         BadInput("unstable first station",
