@@ -61,7 +61,7 @@ public final class ClusterSearch: SearchExecutor, @unchecked Sendable {
     /// Trainers live on the workers; the best trial's model comes with its last rung.
     public func trainer(trial: Int, epochs: Int) -> Trainer? { nil }
 
-    /// The model sent with the rung that ended the best trial so far, if any.
+    /// The model sent with the best trial's latest rung, if any.
     private var models: [Int: ModelFile] = [:]
 
     public func model(trial: Int, epochs: Int) -> ModelFile? {
@@ -239,8 +239,13 @@ public final class ClusterSearch: SearchExecutor, @unchecked Sendable {
     private func submit(_ job: TrialJob, search: SearchRun, dataset: BlobHash, session: inout ClusterSession) throws
         -> RunID
     {
-        // Ask for the model when the trial could end as the best so far.
-        let best = search.snapshot.best?.validationMAPE ?? .infinity
+        // Ask for the model when the rung beats every other trial so far. (A trial's
+        // MAPE can rise from rung to rung, since its trainer keeps the epoch with the
+        // best mean over all targets; so its own earlier rungs do not count. When
+        // another trial's MAPE rises later, the final best may come without a model
+        // and is retrained at the end.)
+        let others = search.snapshot.records.filter { $0.trial != job.trial }
+        let best = SearchSession.leaderboard(others, limit: 1).first?.validationMAPE ?? .infinity
         let spec = TrialTaskSpec(job: job, search: search.fingerprint, datasetSHA256: dataset.hex, split: search.spec.split,
                                  modelBelowMAPE: best.isFinite ? best : 1e300)
         let submission = RunSubmission(

@@ -42,10 +42,9 @@ public struct TrialTaskSpec: Sendable, Hashable, Codable {
     public var rung: Int
     public var epochs: Int
     public var rungs: [Int]
-    /// When the trial's training ends at this rung with a validation MAPE at or below
-    /// this (the search's best so far when it was submitted), the worker sends the model
-    /// file along, so that the search need not retrain its best trial at the end.
-    /// Nil: never.
+    /// When the rung's validation MAPE is at or below this (the best of the search's
+    /// other trials when the rung was submitted), the worker sends the model file
+    /// along, so that the search need not retrain its best trial at the end. Nil: never.
     public var modelBelowMAPE: Double?
 
     public init(job: TrialJob, search: String, datasetSHA256: String, split: SearchSplit, modelBelowMAPE: Double? = nil) {
@@ -99,7 +98,7 @@ public struct TrialTaskSpec: Sendable, Hashable, Codable {
 }
 
 /// A rung result on the wire: `RungReport` as one line of JSON, then, when the trial
-/// ended with a new best, a newline and its model file.
+/// reached a new best, a newline and its model file.
 public enum TrialTaskResult {
     struct Wire: Codable {
         var trial: Int
@@ -171,7 +170,7 @@ public struct TrainTrialRunner: TaskRunner {
         let ended = !result.canContinue || spec.rung == spec.rungs.count - 1
         if !ended { trainers.keep(key, trainer) }
         var model: Data?
-        if ended, let threshold = spec.modelBelowMAPE, result.mape <= threshold {
+        if let threshold = spec.modelBelowMAPE, result.mape <= threshold {
             let settings = try TrainerSearchSpace.settings(job, threads: 1)
             model = try data.job(settings).modelFile(trainer).encoded()
         }

@@ -254,20 +254,26 @@ public struct SweepSpec: Sendable {
     // MARK: Reading
 
     /// Reads a spec file; a string `base` is read relative to the spec's folder.
-    public static func load(path: String) throws -> SweepSpec {
+    /// `needsDesign: false` reads a grid (`duet validate`), whose combinations make
+    /// the points: `design` may then be left out.
+    public static func load(path: String, needsDesign: Bool = true) throws -> SweepSpec {
         let text = try readText(path, what: "sweep spec")
         let directory = (path as NSString).deletingLastPathComponent
-        return try parse(text, source: path, directory: directory)
+        return try parse(text, source: path, directory: directory, needsDesign: needsDesign)
     }
 
     /// Parses a spec. `directory` resolves a string `base` (default: the current one).
-    public static func parse(_ text: String, source: String? = nil, directory: String? = nil) throws -> SweepSpec {
+    public static func parse(_ text: String, source: String? = nil, directory: String? = nil, needsDesign: Bool = true)
+        throws -> SweepSpec
+    {
         let root = try ConfigNode.parse(yaml: text, source: source ?? "sweep spec")
         if root.isNull { throw ConfigError(path: "", message: "the sweep spec is empty; it needs base, vary and design") }
         let top = try root.mapping(allowedKeys: topKeys)
         let base = try baseConfig(top.require("base"), directory: directory)
         let parameters = try varied(top.mapping("vary"), base: base)
-        let design = try designSettings(top.mapping("design", allowedKeys: designKeys), dimensions: parameters.count)
+        let design = !needsDesign && !top.contains("design")
+            ? SweepDesignSettings(method: .random, points: 1, seed: 1)
+            : try designSettings(top.mapping("design", allowedKeys: designKeys), dimensions: parameters.count)
         let run = try runSettings(top)
         return SweepSpec(base: base, parameters: parameters, design: design, run: run)
     }

@@ -1,0 +1,203 @@
+// `duet validate`: does the surrogate hold up on a real trace?
+//
+// For every station configuration of a grid, the trace is replayed through the
+// simulator (the truth), and the surrogate and the analytical baseline predict the
+// same configuration from what they understand of the trace: its fitted batch
+// arrival process (on/off or renewal), its batch sizes, and its work folded into the
+// service times (mean times the mean multiplier; scv (1 + c_w)(1 + c_x) - 1, exact
+// for a job's X·w with X and w independent).
+//
+// The grid is a sweep spec whose `vary` entries are all lists (`choice`) or whole
+// ranges (`int`): every combination is a configuration. Its base arrival is not used.
+
+import Analytic
+import Foundation
+import Search
+import Simulation
+import Surrogate
+
+/// Which fitted arrival process the predictions see.
+public enum FittedArrival: String, Sendable, CaseIterable {
+    /// The two-state on/off (interrupted Poisson) process, three moments.
+    case onOff = "onoff"
+    /// The renewal process of MODEL.md with the trace's inter-batch rate and scv.
+    case renewal
+}
+
+public struct TraceValidationError: Error, CustomStringConvertible, Sendable {
+    public var description: String
+    public init(_ description: String) { self.description = description }
+}
+
+public struct TraceValidation: Sendable {
+    /// One configuration of the grid.
+    public struct Row: Sendable {
+        /// The grid values, in the spec's `vary` order.
+        public var values: [SweepValue]
+        /// The trace-driven simulation's targets (nil when unstable) and meanResponse's
+        /// half-width.
+        public var simulated: [Double]?
+        public var meanResponseCI95: Double?
+        public var unstableReason: String?
+        public var surrogate: [Double]
+        public var analytic: [Double?]
+        /// The configuration as the predictions see it.
+        public var fitted: TandemConfig
+    }
+
+    public var fit: TraceFit
+    public var arrival: FittedArrival
+    public var parameterNames: [String]
+    public var targetNames: [String]
+    public var rows: [Row]
+    public var seconds: Double
+
+    /// The grid's configurations (with the grid's stations and run settings, and the
+    /// trace's arrivals), in order: the last `vary` entry changes fastest.
+    public static func grid(_ spec: SweepSpec, trace: ArrivalTrace) throws -> [(values: [SweepValue], config: TandemConfig)] {
+        var sizes: [Int] = []
+        for parameter in spec.parameters {
+            switch parameter.range {
+            case .choice(let values): sizes.append(values.count)
+            case .int(let low, let high): sizes.append(high - low + 1)
+            default:
+                throw TraceValidationError("vary.\(parameter.target): the grid needs a list of values ({ choice: [...] }) "
+                                           + "or whole numbers ({ int: [a, b] }), got \(parameter.range)")
+            }
+        }
+        let count = sizes.reduce(1, *)
+        guard count <= 10_000 else { throw TraceValidationError("the grid has \(count) configurations; at most 10,000") }
+        var configs: [(values: [SweepValue], config: TandemConfig)] = []
+        for index in 0..<count {
+            var rest = index
+            var coordinates = [Double](repeating: 0, count: sizes.count)
+            for dimension in sizes.indices.reversed() {
+                coordinates[dimension] = (Double(rest % sizes[dimension]) + 0.5) / Double(sizes[dimension])
+                rest /= sizes[dimension]
+            }
+            let point = spec.point(index, coordinates: coordinates)
+            var run = point.config.run
+            run.threads = 1
+            configs.append((point.values, TandemConfig(trace: trace, stations: point.config.stations, run: run)))
+        }
+        return configs
+    }
+
+    /// What the surrogate and the baseline see of `stations` under the fitted trace.
+    public static func fittedConfig(_ fit: TraceFit, arrival: FittedArrival, stations: [StationConfig]) -> TandemConfig {
+        var config: TandemConfig
+        switch arrival {
+        case .onOff where fit.onOff.onFraction < 1:
+            config = TandemConfig(arrivalRate: fit.batchRate,
+                                  onOff: OnOffSpec(onFraction: fit.onOff.onFraction, meanOn: fit.onOff.meanOn),
+                                  batch: fit.batch.spec, stations: stations)
+        default:
+            config = TandemConfig(arrivalRate: fit.batchRate, arrivalScv: fit.arrivalScv, batch: fit.batch.spec,
+                                  stations: stations)
+        }
+        if let work = fit.work {
+            for k in config.stations.indices {
+                let service = config.stations[k].service
+                config.stations[k].service = MomentSpec(
+                    mean: service.mean * work.mean, scv: (1 + work.scv) * (1 + service.scv) - 1)
+            }
+        }
+        return config
+    }
+
+    /// Simulates every configuration of `grid` on `threads` threads (one configuration
+    /// each) and predicts it with `model`. `progress(done, total)` is called as
+    /// configurations finish.
+    public static func run(
+        model: SurrogateModel, trace: ArrivalTrace, grid spec: SweepSpec, arrival: FittedArrival, threads: Int,
+        progress: @escaping @Sendable (Int, Int) -> Void = { _, _ in }
+    ) throws -> TraceValidation {
+        try run(targets: model.targetNames, predict: model.predict, trace: trace, grid: spec, arrival: arrival,
+                threads: threads, progress: progress)
+    }
+
+    /// The same with any predictor of `targets` (a closed form, in tests).
+    public static func run(
+        targets: [String], predict: (TandemConfig) -> [Double], trace: ArrivalTrace, grid spec: SweepSpec,
+        arrival: FittedArrival, threads: Int, progress: @escaping @Sendable (Int, Int) -> Void = { _, _ in }
+    ) throws -> TraceValidation {
+        let started = Date()
+        let fit = TraceFit(trace)
+        let configs = try grid(spec, trace: trace)
+        let results = ResultsBox(count: configs.count)
+        let next = Counter()
+        let group = DispatchGroup()
+        for _ in 0..<max(1, min(threads, configs.count)) {
+            group.enter()
+            Thread.detachNewThread {
+                while let index = next.take(below: configs.count) {
+                    let report = Simulator.simulate(configs[index].config)
+                    results.set(index, report)
+                    progress(results.done, configs.count)
+                }
+                group.leave()
+            }
+        }
+        group.wait()
+        var rows: [Row] = []
+        for (index, entry) in configs.enumerated() {
+            let report = results.reports[index]!
+            let fitted = fittedConfig(fit, arrival: arrival, stations: entry.config.stations)
+            let estimate = QueueingNetworkAnalyzer.estimate(fitted)
+            rows.append(Row(
+                values: entry.values,
+                simulated: report.stable ? targets.map { report.estimate($0)?.mean ?? .nan } : nil,
+                meanResponseCI95: report.estimate("meanResponse")?.ci95,
+                unstableReason: report.unstableReason,
+                surrogate: predict(fitted),
+                analytic: targets.map { estimate?.value($0) },
+                fitted: fitted))
+        }
+        return TraceValidation(fit: fit, arrival: arrival, parameterNames: spec.parameters.map { "\($0.target)" },
+                               targetNames: targets, rows: rows, seconds: Date().timeIntervalSince(started))
+    }
+
+    /// MAPE per target over the stable rows: the surrogate's and the baseline's (nil
+    /// where the baseline has no estimate).
+    public var mape: [(target: String, surrogate: Double, analytic: Double?)] {
+        targetNames.indices.map { t in
+            var surrogate: [Double] = []
+            var analytic: [Double] = []
+            for row in rows {
+                guard let simulated = row.simulated?[t], simulated > 0 else { continue }
+                surrogate.append(abs(row.surrogate[t] - simulated) / simulated * 100)
+                if let value = row.analytic[t] { analytic.append(abs(value - simulated) / simulated * 100) }
+            }
+            func mean(_ values: [Double]) -> Double { values.reduce(0, +) / Double(max(1, values.count)) }
+            return (targetNames[t], mean(surrogate), analytic.count == surrogate.count && !analytic.isEmpty ? mean(analytic) : nil)
+        }
+    }
+
+    public var stableRows: Int { rows.filter { $0.simulated != nil }.count }
+
+    private final class ResultsBox: @unchecked Sendable {
+        private let lock = NSLock()
+        private(set) var reports: [SimulationReport?]
+        private var finished = 0
+        init(count: Int) { reports = Array(repeating: nil, count: count) }
+        func set(_ index: Int, _ report: SimulationReport) {
+            lock.withLock {
+                reports[index] = report
+                finished += 1
+            }
+        }
+        var done: Int { lock.withLock { finished } }
+    }
+
+    private final class Counter: @unchecked Sendable {
+        private let lock = NSLock()
+        private var value = 0
+        func take(below limit: Int) -> Int? {
+            lock.withLock {
+                guard value < limit else { return nil }
+                defer { value += 1 }
+                return value
+            }
+        }
+    }
+}

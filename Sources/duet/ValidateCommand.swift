@@ -1,0 +1,163 @@
+import ArgumentParser
+import Foundation
+import Pipeline
+import Search
+import Simulation
+import Surrogate
+
+struct ValidateCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "validate",
+        abstract: "Compare a surrogate with trace-driven simulation over a grid of station configurations.",
+        discussion: """
+            GRID is a sweep spec whose vary entries are lists ({ choice: [...] }) or whole ranges \
+            ({ int: [a, b] }); every combination is one configuration (its base arrival is not \
+            used; see examples/azure-grid.yaml). Each is simulated with the trace's arrivals (and \
+            work) replayed, and predicted by the surrogate and by the analytical baseline (QNA) \
+            from the trace's fit (`duet fit-trace`): its on/off or renewal batch process, its \
+            batch sizes, and its work folded into the service times (mean x mean multiplier, \
+            scv (1+c_w)(1+c_x)-1). Prints the MAPE of each target for both, then one line per \
+            configuration.
+            """
+    )
+
+    @Argument(help: "Model file written by `duet train` or `duet search`.") var model: String
+    @Option(help: "Trace CSV: one row per job with its arrival time.") var trace: String
+    @Option(help: "Grid of station configurations (a sweep spec with lists); see examples/azure-grid.yaml.")
+    var stations: String
+    @Option(help: "Column with the arrival time (default: TIMESTAMP).") var time: String?
+    @Option(help: "Unit of a numeric time column: s, ms or us.") var timeUnit: String = "s"
+    @Option(help: "Column whose value (times --work-scale) multiplies each job's service time.") var work: String?
+    @Option(help: "Multiplier for the work column.") var workScale: Double = 1
+    @Option(help: "Seconds: rows within this window of a batch's first row join that batch.") var batchWindow: Double = 0
+    @Option(help: "Fitted arrivals the predictions see: onoff or renewal (default: onoff when the model knows on/off arrivals).")
+    var arrival: String?
+    @Option(help: "Configurations simulated at once (default: all cores).") var threads: Int?
+    @Flag(help: "Print JSON: the fit, MAPE per target for the surrogate and the baseline, and every configuration.")
+    var json = false
+
+    func validate() throws {
+        guard TraceTimeUnit(rawValue: timeUnit) != nil else {
+            throw ValidationError("--time-unit: expected one of s, ms, us, got \(timeUnit)")
+        }
+        guard workScale > 0, workScale.isFinite else { throw ValidationError("--work-scale: must be > 0, got \(workScale)") }
+        guard batchWindow >= 0, batchWindow.isFinite else {
+            throw ValidationError("--batch-window: must be >= 0 seconds, got \(batchWindow)")
+        }
+        if let arrival, FittedArrival(rawValue: arrival) == nil {
+            throw ValidationError("--arrival: expected onoff or renewal, got \(arrival)")
+        }
+        if let threads, threads < 1 { throw ValidationError("--threads: must be >= 1, got \(threads)") }
+    }
+
+    func run() throws {
+        let surrogate = try withDatasetErrors { try SurrogateModel.load(path: model) }
+        let settings = TraceSettings(path: trace, timeColumn: time ?? TraceSettings.defaultTimeColumn,
+                                     timeUnit: TraceTimeUnit(rawValue: timeUnit)!, workColumn: work,
+                                     workScale: workScale, batchWindow: batchWindow)
+        let loaded: ArrivalTrace
+        do {
+            loaded = try ArrivalTrace.load(settings)
+        } catch let error as TraceError {
+            throw CLIError("\(error)")
+        }
+        let grid: SweepSpec
+        do {
+            grid = try SweepSpec.load(path: stations, needsDesign: false)
+        } catch let error as ConfigError {
+            throw CLIError(error.path.isEmpty ? "\(error)" : "\(stations): \(error)")
+        }
+        let fitted = arrival.flatMap(FittedArrival.init(rawValue:)) ?? (surrogate.featureVersion >= 2 ? .onOff : .renewal)
+        let threads = threads ?? ProcessInfo.processInfo.activeProcessorCount
+        let validation: TraceValidation
+        do {
+            validation = try TraceValidation.run(
+                model: surrogate, trace: loaded, grid: grid, arrival: fitted, threads: threads
+            ) { done, total in
+                if done == total || done % max(1, total / 10) == 0 { log("simulated \(done) of \(total) configurations") }
+            }
+        } catch let error as TraceValidationError {
+            throw CLIError("\(stations): \(error)")
+        }
+        if json {
+            print(Self.json(validation).serialized(pretty: true))
+        } else {
+            print(Self.text(validation, model: surrogate))
+        }
+    }
+
+    static func percent(_ x: Double?) -> String {
+        guard let x, x.isFinite else { return "—" }
+        return String(format: "%.2f%%", x)
+    }
+
+    static func text(_ v: TraceValidation, model: SurrogateModel) -> String {
+        var lines: [String] = []
+        let fit = v.fit
+        var what = "\(fit.jobs) jobs in \(fit.batches) batches over \(ConfigColumns.format(fit.span)) s; predictions see "
+        switch v.rows.first?.fitted.onOff {
+        case .some(let onOff):
+            what += "on/off arrivals (rate \(ConfigColumns.format(fit.batchRate))/s, onFraction "
+                + "\(ConfigColumns.format(onOff.onFraction)), meanOn \(ConfigColumns.format(onOff.meanOn)) s)"
+        case .none:
+            what += "renewal arrivals (rate \(ConfigColumns.format(fit.batchRate))/s, scv \(ConfigColumns.format(fit.arrivalScv)))"
+        }
+        what += ", batches \(fit.batch.spec.distName) mean \(ConfigColumns.format(fit.batch.mean))"
+        if let work = fit.work { what += ", work mean \(ConfigColumns.format(work.mean)) scv \(ConfigColumns.format(work.scv))" }
+        lines.append(what)
+        lines.append("\(v.rows.count) configurations, \(v.stableRows) stable under the trace; "
+                     + String(format: "%.1f s", v.seconds))
+        lines.append("")
+        lines.append("target".padding(toLength: 34, withPad: " ", startingAt: 0) + "surrogate".leftPadded(11)
+                     + "QNA".leftPadded(11))
+        for entry in v.mape {
+            lines.append(entry.target.padding(toLength: 34, withPad: " ", startingAt: 0)
+                         + percent(entry.surrogate).leftPadded(11) + percent(entry.analytic).leftPadded(11))
+        }
+        lines.append("")
+        let header = v.parameterNames + ["simulated", "±95%", "surrogate", "QNA"]
+        var rows: [[String]] = []
+        let meanIndex = v.targetNames.firstIndex(of: "meanResponse") ?? 0
+        for row in v.rows {
+            let cells = row.values.map(\.description)
+            if let simulated = row.simulated {
+                rows.append(cells + [ConfigColumns.format(simulated[meanIndex]),
+                                     row.meanResponseCI95.map(ConfigColumns.format) ?? "—",
+                                     ConfigColumns.format(row.surrogate[meanIndex]),
+                                     row.analytic[meanIndex].map(ConfigColumns.format) ?? "—"])
+            } else {
+                rows.append(cells + ["unstable", "", ConfigColumns.format(row.surrogate[meanIndex]), ""])
+            }
+        }
+        lines.append("meanResponse (s) per configuration:")
+        let all = [header] + rows
+        let widths = header.indices.map { c in all.map { $0[c].count }.max() ?? 0 }
+        for row in all {
+            lines.append(row.enumerated().map { $1.padding(toLength: widths[$0], withPad: " ", startingAt: 0) }
+                .joined(separator: "  "))
+        }
+        return lines.joined(separator: "\n")
+    }
+
+    static func json(_ v: TraceValidation) -> JSONValue {
+        let targets: [(String, JSONValue)] = v.mape.map { entry in
+            (entry.target, .object([("surrogateMape", .number(entry.surrogate)),
+                                    ("analyticMape", entry.analytic.map(JSONValue.number) ?? .null)]))
+        }
+        let rows: [JSONValue] = v.rows.map { row in
+            .object([
+                ("values", .object(zip(v.parameterNames, row.values).map { name, value in
+                    (name, value.number.map(JSONValue.number) ?? .string(value.description))
+                })),
+                ("simulated", row.simulated.map { .object(zip(v.targetNames, $0).map { ($0, .number($1)) }) } ?? .null),
+                ("surrogate", .object(zip(v.targetNames, row.surrogate).map { ($0, .number($1)) })),
+                ("analytic", .object(zip(v.targetNames, row.analytic).map { ($0, $1.map(JSONValue.number) ?? .null) })),
+            ])
+        }
+        return .object([
+            ("fit", v.fit.json), ("arrival", .string(v.arrival.rawValue)),
+            ("configurations", .integer(v.rows.count)), ("stable", .integer(v.stableRows)),
+            ("targets", .object(targets)), ("rows", .array(rows)),
+        ])
+    }
+}

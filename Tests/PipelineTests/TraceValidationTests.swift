@@ -1,0 +1,132 @@
+// `duet validate`'s engine on a trace whose truth is known: a Poisson trace replayed
+// through M/M/c stations. The Jackson tandem's closed form then stands in for a
+// perfect surrogate, and QNA is exact there too, so both must agree with the
+// trace-driven simulation within its sampling error; a fit or a replay that got the
+// rate or the work wrong would not.
+
+import Foundation
+import Pipeline
+import Search
+import Simulation
+import Testing
+
+@Suite("Trace validation")
+struct TraceValidationTests {
+    /// Erlang C: the probability that an arrival waits at an M/M/c queue.
+    static func erlangC(servers c: Int, load a: Double) -> Double {
+        var sum = 0.0
+        var term = 1.0
+        for k in 0..<c {
+            if k > 0 { term *= a / Double(k) }
+            sum += term
+        }
+        let last = term * a / Double(c) / (1 - a / Double(c))
+        return last / (sum + last)
+    }
+
+    /// Mean response of an M/M/c station.
+    static func mmcResponse(rate: Double, mean: Double, servers: Int) -> Double {
+        let a = rate * mean
+        return mean + erlangC(servers: servers, load: a) * mean / (Double(servers) - a)
+    }
+
+    /// A Poisson trace of `jobs` arrivals at `rate` per second, with a work column of
+    /// exponential multipliers of mean 1 when `work` is set.
+    static func poissonTrace(jobs: Int, rate: Double, seed: UInt64, work: Bool) throws -> String {
+        var stream = RandomStream(seed: seed, replication: 0, purpose: .interArrival)
+        var text = work ? "t,w\n" : "t\n"
+        var time = 0.0
+        for _ in 0..<jobs {
+            time += -log(stream.nextOpenUnit()) / rate
+            text += String(format: "%.9f", time)
+            if work { text += String(format: ",%.9f", -log(stream.nextOpenUnit())) }
+            text += "\n"
+        }
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("poisson-\(seed)-\(work).csv").path
+        try text.write(toFile: path, atomically: true, encoding: .utf8)
+        return path
+    }
+
+    static let grid = """
+        base:
+          arrival: { rate: 1 }          # not used: the trace replaces it
+          stations:
+            - { servers: 1, service: { mean: 0.2 } }
+            - { servers: 1, service: { mean: 0.3 } }
+        vary:
+          stations.1.service.mean: { choice: [0.1, 0.2] }
+          stations.2.servers: { int: [1, 2] }
+        run: { replications: 8 }
+        """
+
+    @Test("a Poisson trace through M/M/c stations: the closed form and QNA match the replay")
+    func poissonTraceMatchesJackson() throws {
+        let rate = 2.0
+        let path = try Self.poissonTrace(jobs: 40_000, rate: rate, seed: 11, work: false)
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        let trace = try ArrivalTrace.load(TraceSettings(path: path, timeColumn: "t"))
+        let spec = try SweepSpec.parse(Self.grid, needsDesign: false)
+        let validation = try TraceValidation.run(
+            targets: ["meanResponse"],
+            predict: { config in
+                // The Jackson tandem at the fitted rate: what a perfect surrogate says.
+                let lambda = config.jobRate
+                return [config.stations.reduce(0) {
+                    $0 + Self.mmcResponse(rate: lambda, mean: $1.service.mean, servers: $1.servers)
+                }]
+            },
+            trace: trace, grid: spec, arrival: .onOff, threads: 2)
+
+        #expect(validation.rows.count == 4)
+        // The last vary entry changes fastest.
+        #expect(validation.rows.map { $0.values.map(\.description) }
+                == [["0.1", "1"], ["0.1", "2"], ["0.2", "1"], ["0.2", "2"]])
+        // A Poisson trace fits as (nearly) Poisson: rate within 2% and scv near 1.
+        #expect(abs(validation.fit.batchRate / rate - 1) < 0.02)
+        #expect(abs(validation.fit.arrivalScv - 1) < 0.05, "scv \(validation.fit.arrivalScv)")
+        for row in validation.rows {
+            let simulated = try #require(row.simulated?[0])
+            let expected = row.surrogate[0]
+            // One trace of 40,000 jobs: its own sampling error is a few percent at these
+            // loads (at most 0.6); the replications' half-width covers service noise only.
+            #expect(abs(simulated / expected - 1) < 0.08, "\(row.values): simulated \(simulated), Jackson \(expected)")
+            #expect(abs(row.analytic[0]! / expected - 1) < 0.02, "QNA is exact for M/M/c tandems")
+        }
+        let mape = try #require(validation.mape.first)
+        #expect(mape.surrogate < 5, "\(mape)")
+        #expect(mape.analytic.map { $0 < 6 } == true, "\(mape)")
+    }
+
+    @Test("work is folded into the fitted service: mean times the mean multiplier, scv (1+c_w)(1+c_x)-1")
+    func workIsFoldedIntoService() throws {
+        let path = try Self.poissonTrace(jobs: 20_000, rate: 1, seed: 12, work: true)
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        let trace = try ArrivalTrace.load(TraceSettings(path: path, timeColumn: "t", workColumn: "w", workScale: 2))
+        let fit = TraceFit(trace)
+        let work = try #require(fit.work)
+        let stations = [StationConfig(servers: 1, service: MomentSpec(mean: 0.1, scv: 0.5)),
+                        StationConfig(servers: 3, service: MomentSpec(mean: 0.4, scv: 1))]
+        let fitted = TraceValidation.fittedConfig(fit, arrival: .renewal, stations: stations)
+        // Exponential multipliers of mean 1, scaled by 2: mean about 2, scv about 1.
+        #expect(abs(work.mean / 2 - 1) < 0.03 && abs(work.scv - 1) < 0.06, "\(work)")
+        #expect(fitted.stations[0].service.mean == 0.1 * work.mean)
+        #expect(fitted.stations[1].service.mean == 0.4 * work.mean)
+        #expect(abs(fitted.stations[0].service.scv - ((1 + work.scv) * 1.5 - 1)) < 1e-12)
+        #expect(abs(fitted.stations[1].service.scv - ((1 + work.scv) * 2 - 1)) < 1e-12)
+        #expect(fitted.onOff == nil && fitted.arrivalRate == fit.batchRate)
+    }
+
+    @Test("a grid with a continuous range is refused, naming the entry")
+    func continuousRangesAreRefused() throws {
+        let path = try Self.poissonTrace(jobs: 100, rate: 1, seed: 13, work: false)
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        let trace = try ArrivalTrace.load(TraceSettings(path: path, timeColumn: "t"))
+        let spec = try SweepSpec.parse(Self.grid.replacingOccurrences(
+            of: "{ choice: [0.1, 0.2] }", with: "{ uniform: [0.1, 0.2] }"), needsDesign: false)
+        #expect {
+            try TraceValidation.grid(spec, trace: trace)
+        } throws: { error in
+            "\(error)".contains("vary.stations.1.service.mean: the grid needs a list of values")
+        }
+    }
+}
