@@ -43,6 +43,9 @@ public struct TraceValidation: Sendable {
         public var analytic: [Double?]
         /// The configuration as the predictions see it.
         public var fitted: TandemConfig
+        /// That configuration simulated (nil when not asked for, or unstable): how far
+        /// the fitted process itself is from the trace, whatever the surrogate.
+        public var fittedSimulated: [Double]?
     }
 
     public var fit: TraceFit
@@ -106,34 +109,45 @@ public struct TraceValidation: Sendable {
     }
 
     /// Simulates every configuration of `grid` on `threads` threads (one configuration
-    /// each) and predicts it with `model`. `progress(done, total)` is called as
-    /// configurations finish.
+    /// each) and predicts it with `model`. With `fittedJobs`, each configuration is
+    /// also simulated under the fitted process (that many jobs per replication).
+    /// `progress(done, total)` is called as simulations finish.
     public static func run(
         model: SurrogateModel, trace: ArrivalTrace, grid spec: SweepSpec, arrival: FittedArrival, threads: Int,
-        progress: @escaping @Sendable (Int, Int) -> Void = { _, _ in }
+        fittedJobs: Int? = nil, progress: @escaping @Sendable (Int, Int) -> Void = { _, _ in }
     ) throws -> TraceValidation {
         try run(targets: model.targetNames, predict: model.predict, trace: trace, grid: spec, arrival: arrival,
-                threads: threads, progress: progress)
+                threads: threads, fittedJobs: fittedJobs, progress: progress)
     }
 
     /// The same with any predictor of `targets` (a closed form, in tests).
     public static func run(
         targets: [String], predict: (TandemConfig) -> [Double], trace: ArrivalTrace, grid spec: SweepSpec,
-        arrival: FittedArrival, threads: Int, progress: @escaping @Sendable (Int, Int) -> Void = { _, _ in }
+        arrival: FittedArrival, threads: Int, fittedJobs: Int? = nil,
+        progress: @escaping @Sendable (Int, Int) -> Void = { _, _ in }
     ) throws -> TraceValidation {
         let started = Date()
         let fit = TraceFit(trace)
         let configs = try grid(spec, trace: trace)
-        let results = ResultsBox(count: configs.count)
+        var simulations = configs.map(\.config)
+        if let fittedJobs {
+            simulations += configs.map { entry in
+                var fitted = fittedConfig(fit, arrival: arrival, stations: entry.config.stations)
+                fitted.run = entry.config.run
+                fitted.run.jobs = fittedJobs
+                return fitted
+            }
+        }
+        let results = ResultsBox(count: simulations.count)
         let next = Counter()
         let group = DispatchGroup()
-        for _ in 0..<max(1, min(threads, configs.count)) {
+        for _ in 0..<max(1, min(threads, simulations.count)) {
             group.enter()
-            Thread.detachNewThread {
-                while let index = next.take(below: configs.count) {
-                    let report = Simulator.simulate(configs[index].config)
+            Thread.detachNewThread { [simulations] in
+                while let index = next.take(below: simulations.count) {
+                    let report = Simulator.simulate(simulations[index])
                     results.set(index, report)
-                    progress(results.done, configs.count)
+                    progress(results.done, simulations.count)
                 }
                 group.leave()
             }
@@ -144,6 +158,10 @@ public struct TraceValidation: Sendable {
             let report = results.reports[index]!
             let fitted = fittedConfig(fit, arrival: arrival, stations: entry.config.stations)
             let estimate = QueueingNetworkAnalyzer.estimate(fitted)
+            var fittedSimulated: [Double]?
+            if fittedJobs != nil, let fittedReport = results.reports[configs.count + index], fittedReport.stable {
+                fittedSimulated = targets.map { fittedReport.estimate($0)?.mean ?? .nan }
+            }
             rows.append(Row(
                 values: entry.values,
                 simulated: report.stable ? targets.map { report.estimate($0)?.mean ?? .nan } : nil,
@@ -151,25 +169,37 @@ public struct TraceValidation: Sendable {
                 unstableReason: report.unstableReason,
                 surrogate: predict(fitted),
                 analytic: targets.map { estimate?.value($0) },
-                fitted: fitted))
+                fitted: fitted, fittedSimulated: fittedSimulated))
         }
         return TraceValidation(fit: fit, arrival: arrival, parameterNames: spec.parameters.map { "\($0.target)" },
                                targetNames: targets, rows: rows, seconds: Date().timeIntervalSince(started))
     }
 
-    /// MAPE per target over the stable rows: the surrogate's and the baseline's (nil
-    /// where the baseline has no estimate).
-    public var mape: [(target: String, surrogate: Double, analytic: Double?)] {
-        targetNames.indices.map { t in
+    /// MAPE per target over the rows stable under the trace: the surrogate's and the
+    /// baseline's against the trace (nil where the baseline has no estimate), and, when
+    /// the fitted process was simulated, that simulation's against the trace and the
+    /// surrogate's against it (its own error, apart from the fit's).
+    public var mape: [(target: String, surrogate: Double, analytic: Double?, fittedProcess: Double?,
+                       surrogateVsFitted: Double?)] {
+        func mean(_ values: [Double]) -> Double { values.reduce(0, +) / Double(max(1, values.count)) }
+        func error(_ value: Double, _ truth: Double) -> Double { abs(value - truth) / truth * 100 }
+        return targetNames.indices.map { t in
             var surrogate: [Double] = []
             var analytic: [Double] = []
+            var fitted: [Double] = []
+            var own: [Double] = []
             for row in rows {
                 guard let simulated = row.simulated?[t], simulated > 0 else { continue }
-                surrogate.append(abs(row.surrogate[t] - simulated) / simulated * 100)
-                if let value = row.analytic[t] { analytic.append(abs(value - simulated) / simulated * 100) }
+                surrogate.append(error(row.surrogate[t], simulated))
+                if let value = row.analytic[t] { analytic.append(error(value, simulated)) }
+                if let value = row.fittedSimulated?[t], value > 0 {
+                    fitted.append(error(value, simulated))
+                    own.append(error(row.surrogate[t], value))
+                }
             }
-            func mean(_ values: [Double]) -> Double { values.reduce(0, +) / Double(max(1, values.count)) }
-            return (targetNames[t], mean(surrogate), analytic.count == surrogate.count && !analytic.isEmpty ? mean(analytic) : nil)
+            return (targetNames[t], mean(surrogate),
+                    analytic.count == surrogate.count && !analytic.isEmpty ? mean(analytic) : nil,
+                    fitted.isEmpty ? nil : mean(fitted), own.isEmpty ? nil : mean(own))
         }
     }
 

@@ -8,7 +8,7 @@ struct Duet: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "duet",
         abstract: "Fast, accurate performance models of serverless batch tandems.",
-        subcommands: [RunCommand.self, SimulateCommand.self, SweepCommand.self, TrainCommand.self, PredictCommand.self, EvaluateCommand.self, FitTraceCommand.self, PlanCommand.self, ReportCommand.self, BenchCommand.self, CoordinatorCommand.self, WorkerCommand.self, StatusCommand.self, KeysCommand.self, SearchCommand.self]
+        subcommands: [RunCommand.self, SimulateCommand.self, SweepCommand.self, TrainCommand.self, PredictCommand.self, EvaluateCommand.self, FitTraceCommand.self, ValidateCommand.self, PlanCommand.self, ReportCommand.self, BenchCommand.self, CoordinatorCommand.self, WorkerCommand.self, StatusCommand.self, KeysCommand.self, SearchCommand.self]
     )
 }
 

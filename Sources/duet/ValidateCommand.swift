@@ -32,6 +32,8 @@ struct ValidateCommand: ParsableCommand {
     @Option(help: "Seconds: rows within this window of a batch's first row join that batch.") var batchWindow: Double = 0
     @Option(help: "Fitted arrivals the predictions see: onoff or renewal (default: onoff when the model knows on/off arrivals).")
     var arrival: String?
+    @Option(help: "Also simulate the fitted process, N jobs per replication (0: skip), to tell the fit's error from the surrogate's.")
+    var fitJobs = 200_000
     @Option(help: "Configurations simulated at once (default: all cores).") var threads: Int?
     @Flag(help: "Print JSON: the fit, MAPE per target for the surrogate and the baseline, and every configuration.")
     var json = false
@@ -48,6 +50,7 @@ struct ValidateCommand: ParsableCommand {
             throw ValidationError("--arrival: expected onoff or renewal, got \(arrival)")
         }
         if let threads, threads < 1 { throw ValidationError("--threads: must be >= 1, got \(threads)") }
+        if fitJobs < 0 { throw ValidationError("--fit-jobs: must be >= 0, got \(fitJobs)") }
     }
 
     func run() throws {
@@ -72,9 +75,10 @@ struct ValidateCommand: ParsableCommand {
         let validation: TraceValidation
         do {
             validation = try TraceValidation.run(
-                model: surrogate, trace: loaded, grid: grid, arrival: fitted, threads: threads
+                model: surrogate, trace: loaded, grid: grid, arrival: fitted, threads: threads,
+                fittedJobs: fitJobs > 0 ? fitJobs : nil
             ) { done, total in
-                if done == total || done % max(1, total / 10) == 0 { log("simulated \(done) of \(total) configurations") }
+                if done == total || done % max(1, total / 10) == 0 { log("simulated \(done) of \(total)") }
             }
         } catch let error as TraceValidationError {
             throw CLIError("\(stations): \(error)")
@@ -86,6 +90,9 @@ struct ValidateCommand: ParsableCommand {
         }
     }
 
+    /// Four significant digits.
+    static func short(_ x: Double) -> String { String(format: "%.4g", x) }
+
     static func percent(_ x: Double?) -> String {
         guard let x, x.isFinite else { return "—" }
         return String(format: "%.2f%%", x)
@@ -94,39 +101,46 @@ struct ValidateCommand: ParsableCommand {
     static func text(_ v: TraceValidation, model: SurrogateModel) -> String {
         var lines: [String] = []
         let fit = v.fit
-        var what = "\(fit.jobs) jobs in \(fit.batches) batches over \(ConfigColumns.format(fit.span)) s; predictions see "
+        var what = "\(fit.jobs) jobs in \(fit.batches) batches over \(short(fit.span)) s; predictions see "
         switch v.rows.first?.fitted.onOff {
         case .some(let onOff):
-            what += "on/off arrivals (rate \(ConfigColumns.format(fit.batchRate))/s, onFraction "
-                + "\(ConfigColumns.format(onOff.onFraction)), meanOn \(ConfigColumns.format(onOff.meanOn)) s)"
+            what += "on/off arrivals (rate \(short(fit.batchRate))/s, onFraction \(short(onOff.onFraction)), "
+                + "meanOn \(short(onOff.meanOn)) s)"
         case .none:
-            what += "renewal arrivals (rate \(ConfigColumns.format(fit.batchRate))/s, scv \(ConfigColumns.format(fit.arrivalScv)))"
+            what += "renewal arrivals (rate \(short(fit.batchRate))/s, scv \(short(fit.arrivalScv)))"
         }
-        what += ", batches \(fit.batch.spec.distName) mean \(ConfigColumns.format(fit.batch.mean))"
-        if let work = fit.work { what += ", work mean \(ConfigColumns.format(work.mean)) scv \(ConfigColumns.format(work.scv))" }
+        what += ", batches \(fit.batch.spec.distName) mean \(short(fit.batch.mean))"
+        if let work = fit.work { what += ", work mean \(short(work.mean)) scv \(short(work.scv))" }
         lines.append(what)
         lines.append("\(v.rows.count) configurations, \(v.stableRows) stable under the trace; "
                      + String(format: "%.1f s", v.seconds))
         lines.append("")
-        lines.append("target".padding(toLength: 34, withPad: " ", startingAt: 0) + "surrogate".leftPadded(11)
-                     + "QNA".leftPadded(11))
+        let withFit = v.rows.contains { $0.fittedSimulated != nil }
+        lines.append("MAPE against the trace-driven simulation"
+                     + (withFit ? "; the fitted process simulated, and the surrogate against that simulation:" : ":"))
+        var mapeHeader = "target".padding(toLength: 34, withPad: " ", startingAt: 0) + "surrogate".leftPadded(11)
+            + "QNA".leftPadded(11)
+        if withFit { mapeHeader += "fitted sim".leftPadded(12) + "surr. vs fit".leftPadded(14) }
+        lines.append(mapeHeader)
         for entry in v.mape {
-            lines.append(entry.target.padding(toLength: 34, withPad: " ", startingAt: 0)
-                         + percent(entry.surrogate).leftPadded(11) + percent(entry.analytic).leftPadded(11))
+            var line = entry.target.padding(toLength: 34, withPad: " ", startingAt: 0)
+                + percent(entry.surrogate).leftPadded(11) + percent(entry.analytic).leftPadded(11)
+            if withFit { line += percent(entry.fittedProcess).leftPadded(12) + percent(entry.surrogateVsFitted).leftPadded(14) }
+            lines.append(line)
         }
         lines.append("")
-        let header = v.parameterNames + ["simulated", "±95%", "surrogate", "QNA"]
+        let header = v.parameterNames + ["trace sim", "±95%", "surrogate", "QNA"] + (withFit ? ["fitted sim"] : [])
         var rows: [[String]] = []
         let meanIndex = v.targetNames.firstIndex(of: "meanResponse") ?? 0
         for row in v.rows {
             let cells = row.values.map(\.description)
+            let fittedCell = withFit ? [row.fittedSimulated.map { short($0[meanIndex]) } ?? "unstable"] : []
             if let simulated = row.simulated {
-                rows.append(cells + [ConfigColumns.format(simulated[meanIndex]),
-                                     row.meanResponseCI95.map(ConfigColumns.format) ?? "—",
-                                     ConfigColumns.format(row.surrogate[meanIndex]),
-                                     row.analytic[meanIndex].map(ConfigColumns.format) ?? "—"])
+                rows.append(cells + [short(simulated[meanIndex]), row.meanResponseCI95.map(short) ?? "—",
+                                     short(row.surrogate[meanIndex]), row.analytic[meanIndex].map(short) ?? "—"]
+                            + fittedCell)
             } else {
-                rows.append(cells + ["unstable", "", ConfigColumns.format(row.surrogate[meanIndex]), ""])
+                rows.append(cells + ["unstable", "", short(row.surrogate[meanIndex]), ""] + fittedCell)
             }
         }
         lines.append("meanResponse (s) per configuration:")
@@ -142,16 +156,25 @@ struct ValidateCommand: ParsableCommand {
     static func json(_ v: TraceValidation) -> JSONValue {
         let targets: [(String, JSONValue)] = v.mape.map { entry in
             (entry.target, .object([("surrogateMape", .number(entry.surrogate)),
-                                    ("analyticMape", entry.analytic.map(JSONValue.number) ?? .null)]))
+                                    ("analyticMape", entry.analytic.map(JSONValue.number) ?? .null),
+                                    ("fittedProcessMape", entry.fittedProcess.map(JSONValue.number) ?? .null),
+                                    ("surrogateVsFittedMape", entry.surrogateVsFitted.map(JSONValue.number) ?? .null)]))
+        }
+        func metrics(_ values: [Double]?) -> JSONValue {
+            guard let values else { return .null }
+            return .object(zip(v.targetNames, values).map { ($0, JSONValue.number($1)) })
         }
         let rows: [JSONValue] = v.rows.map { row in
-            .object([
-                ("values", .object(zip(v.parameterNames, row.values).map { name, value in
-                    (name, value.number.map(JSONValue.number) ?? .string(value.description))
-                })),
-                ("simulated", row.simulated.map { .object(zip(v.targetNames, $0).map { ($0, .number($1)) }) } ?? .null),
-                ("surrogate", .object(zip(v.targetNames, row.surrogate).map { ($0, .number($1)) })),
-                ("analytic", .object(zip(v.targetNames, row.analytic).map { ($0, $1.map(JSONValue.number) ?? .null) })),
+            let values: [(String, JSONValue)] = zip(v.parameterNames, row.values).map { name, value in
+                (name, value.number.map(JSONValue.number) ?? .string(value.description))
+            }
+            let analytic: [(String, JSONValue)] = zip(v.targetNames, row.analytic).map { name, value in
+                (name, value.map(JSONValue.number) ?? .null)
+            }
+            return .object([
+                ("values", .object(values)), ("simulated", metrics(row.simulated)),
+                ("surrogate", metrics(row.surrogate)), ("analytic", .object(analytic)),
+                ("fittedSimulated", metrics(row.fittedSimulated)),
             ])
         }
         return .object([
