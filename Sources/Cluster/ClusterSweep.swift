@@ -92,6 +92,10 @@ public final class ClusterSweep: SweepExecutor, @unchecked Sendable {
     ) throws -> Int {
         guard let first = points.first, let last = points.last else { return 0 }
         self.endpoint = endpoint
+        if runner.spec.base.trace != nil {
+            throw SweepError("a sweep over a trace (arrival.trace in its base) runs in-process for now: workers would "
+                                 + "need the trace file; run it without --local or --coordinator")
+        }
         guard SweepSpecBlob.roundTrips(runner.spec) else {
             throw SweepError("this sweep spec cannot be sent to workers exactly (it does not survive its text form); run it in-process")
         }

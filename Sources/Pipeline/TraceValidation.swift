@@ -22,6 +22,10 @@ public enum FittedArrival: String, Sendable, CaseIterable {
     case onOff = "onoff"
     /// The renewal process of MODEL.md with the trace's inter-batch rate and scv.
     case renewal
+    /// The trace itself, as a sweep over it records it in its dataset columns: for a
+    /// surrogate trained on such a sweep (a base with `arrival.trace`, varying the
+    /// stations), which knows this trace and no other.
+    case trace
 }
 
 public struct TraceValidationError: Error, CustomStringConvertible, Sendable {
@@ -86,7 +90,16 @@ public struct TraceValidation: Sendable {
         return configs
     }
 
-    /// What the surrogate and the baseline see of `stations` under the fitted trace.
+    /// What a dataset row records of `config` (a trace replay: the trace's rate, scv and
+    /// batch moments), rebuilt as a configuration: what a surrogate trained on a sweep
+    /// over the trace saw.
+    public static func datasetView(_ config: TandemConfig) throws -> TandemConfig {
+        let cells = Dictionary(uniqueKeysWithValues: zip(ConfigColumns.names, ConfigColumns.cells(of: config)))
+        return try ConfigColumns.config { cells[$0] }
+    }
+
+    /// What the surrogate and the baseline see of `stations` under the fitted trace
+    /// (`.trace`: use `datasetView` of the trace configuration instead).
     public static func fittedConfig(_ fit: TraceFit, arrival: FittedArrival, stations: [StationConfig]) -> TandemConfig {
         var config: TandemConfig
         switch arrival {
@@ -130,6 +143,8 @@ public struct TraceValidation: Sendable {
         let fit = TraceFit(trace)
         let configs = try grid(spec, trace: trace)
         var simulations = configs.map(\.config)
+        // The dataset view of a trace is not a process of its own to simulate.
+        let fittedJobs = arrival == .trace ? nil : fittedJobs
         if let fittedJobs {
             simulations += configs.map { entry in
                 var fitted = fittedConfig(fit, arrival: arrival, stations: entry.config.stations)
@@ -156,7 +171,8 @@ public struct TraceValidation: Sendable {
         var rows: [Row] = []
         for (index, entry) in configs.enumerated() {
             let report = results.reports[index]!
-            let fitted = fittedConfig(fit, arrival: arrival, stations: entry.config.stations)
+            let fitted = arrival == .trace ? try datasetView(entry.config)
+                : fittedConfig(fit, arrival: arrival, stations: entry.config.stations)
             let estimate = QueueingNetworkAnalyzer.estimate(fitted)
             var fittedSimulated: [Double]?
             if fittedJobs != nil, let fittedReport = results.reports[configs.count + index], fittedReport.stable {

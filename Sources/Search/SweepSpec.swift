@@ -293,7 +293,7 @@ public struct SweepSpec: Sendable {
                 // The file's own run section is read (and checked) but not used:
                 // per-point run settings come from the spec's run section.
                 return try ConfigLoader.config(from: ConfigNode.parse(yaml: text, source: path),
-                                               traceUnsupported: traceUnsupported)
+                                               baseDirectory: (path as NSString).deletingLastPathComponent)
             } catch let error as ConfigError {
                 // The inner error has the line in the base file.
                 throw ConfigError(path: node.path, message: "in \(path): \(error)")
@@ -303,12 +303,8 @@ public struct SweepSpec: Sendable {
         if mapping.contains("run") {
             throw mapping.error("run", "per-point run settings go in the spec's top-level run section")
         }
-        return try ConfigLoader.config(from: node, traceUnsupported: traceUnsupported)
+        return try ConfigLoader.config(from: node, baseDirectory: directory)
     }
-
-    /// Sweep points are dataset rows, whose columns describe renewal arrivals only.
-    static let traceUnsupported = "a sweep cannot vary a trace replay (dataset columns describe renewal "
-        + "arrivals); fit a renewal process to the trace with `duet fit-trace` and sweep that"
 
     private static func varied(_ vary: ConfigMapping, base: TandemConfig) throws -> [SweepParameter] {
         guard !vary.keys.isEmpty else { throw vary.error("needs at least one key path to vary") }
@@ -320,6 +316,15 @@ public struct SweepSpec: Sendable {
                 throw node.error("\(twin.target) is varied twice")
             }
             parameters.append(SweepParameter(target: target, range: try range(node, target: target)))
+        }
+        // A trace replay fixes the arrivals and batches: only the stations vary (every
+        // point replays the same trace; its dataset columns describe it alike).
+        if base.trace != nil, let arrivalKey = parameters.first(where: {
+            if case .station = $0.target { return false }
+            return true
+        }) {
+            throw vary.error(arrivalKey.target.description, "the base replays a trace (arrival.trace), which sets the "
+                                 + "arrivals and batches; a sweep over a trace varies stations only")
         }
         // Combinations that cannot work.
         for parameter in parameters {
@@ -625,6 +630,14 @@ public struct SweepSpec: Sendable {
         if case .empirical(let values, let weights) = base.batch {
             baseText.append("batch.values=\(values.map(String.init).joined(separator: " "))")
             baseText.append("batch.weights=\(weights.map(ConfigColumns.format).joined(separator: " "))")
+        }
+        if let trace = base.trace {
+            // The trace's settings and content: another trace is another dataset.
+            let settings = trace.settings
+            baseText.append("trace=\(String(trace.contentHash, radix: 16)) time=\(settings.timeColumn) "
+                            + "timeUnit=\(settings.timeUnit.rawValue) work=\(settings.workColumn ?? "-") "
+                            + "workScale=\(ConfigColumns.format(settings.workScale)) "
+                            + "batchWindow=\(ConfigColumns.format(settings.batchWindow))")
         }
         sections.append(("base", baseText.joined(separator: ", ")))
         for parameter in parameters {

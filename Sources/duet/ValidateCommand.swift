@@ -30,7 +30,7 @@ struct ValidateCommand: ParsableCommand {
     @Option(help: "Column whose value (times --work-scale) multiplies each job's service time.") var work: String?
     @Option(help: "Multiplier for the work column.") var workScale: Double = 1
     @Option(help: "Seconds: rows within this window of a batch's first row join that batch.") var batchWindow: Double = 0
-    @Option(help: "Fitted arrivals the predictions see: onoff or renewal (default: onoff when the model knows on/off arrivals).")
+    @Option(help: "What the predictions see of the trace: onoff or renewal (its fit; default onoff when the model knows on/off arrivals), or trace (for a model trained on a sweep over this trace).")
     var arrival: String?
     @Option(help: "Also simulate the fitted process, N jobs per replication (0: skip), to tell the fit's error from the surrogate's.")
     var fitJobs = 200_000
@@ -47,7 +47,7 @@ struct ValidateCommand: ParsableCommand {
             throw ValidationError("--batch-window: must be >= 0 seconds, got \(batchWindow)")
         }
         if let arrival, FittedArrival(rawValue: arrival) == nil {
-            throw ValidationError("--arrival: expected onoff or renewal, got \(arrival)")
+            throw ValidationError("--arrival: expected onoff, renewal or trace, got \(arrival)")
         }
         if let threads, threads < 1 { throw ValidationError("--threads: must be >= 1, got \(threads)") }
         if fitJobs < 0 { throw ValidationError("--fit-jobs: must be >= 0, got \(fitJobs)") }
@@ -102,11 +102,14 @@ struct ValidateCommand: ParsableCommand {
         var lines: [String] = []
         let fit = v.fit
         var what = "\(fit.jobs) jobs in \(fit.batches) batches over \(short(fit.span)) s; predictions see "
-        switch v.rows.first?.fitted.onOff {
-        case .some(let onOff):
+        let first = v.rows.first?.fitted
+        if v.arrival == .trace {
+            what += "the trace as a sweep over it records it (rate \(short(first?.arrivalRate ?? .nan))/s, "
+                + "scv \(short(first?.interArrival.scv ?? .nan)))"
+        } else if let onOff = first?.onOff {
             what += "on/off arrivals (rate \(short(fit.batchRate))/s, onFraction \(short(onOff.onFraction)), "
                 + "meanOn \(short(onOff.meanOn)) s)"
-        case .none:
+        } else {
             what += "renewal arrivals (rate \(short(fit.batchRate))/s, scv \(short(fit.arrivalScv)))"
         }
         what += ", batches \(fit.batch.spec.distName) mean \(short(fit.batch.mean))"
