@@ -25,11 +25,7 @@ struct ValidateCommand: ParsableCommand {
     @Option(help: "Trace CSV: one row per job with its arrival time.") var trace: String
     @Option(help: "Grid of station configurations (a sweep spec with lists); see examples/azure-grid.yaml.")
     var stations: String
-    @Option(help: "Column with the arrival time (default: TIMESTAMP).") var time: String?
-    @Option(help: "Unit of a numeric time column: s, ms or us.") var timeUnit: String = "s"
-    @Option(help: "Column whose value (times --work-scale) multiplies each job's service time.") var work: String?
-    @Option(help: "Multiplier for the work column.") var workScale: Double = 1
-    @Option(help: "Seconds: rows within this window of a batch's first row join that batch.") var batchWindow: Double = 0
+    @OptionGroup var traceOptions: TraceOptions
     @Option(help: "What the predictions see of the trace: onoff or renewal (its fit; default onoff when the model knows on/off arrivals), or trace (for a model trained on a sweep over this trace).")
     var arrival: String?
     @Option(help: "Also simulate the fitted process, N jobs per replication (0: skip), to tell the fit's error from the surrogate's.")
@@ -39,13 +35,6 @@ struct ValidateCommand: ParsableCommand {
     var json = false
 
     func validate() throws {
-        guard TraceTimeUnit(rawValue: timeUnit) != nil else {
-            throw ValidationError("--time-unit: expected one of s, ms, us, got \(timeUnit)")
-        }
-        guard workScale > 0, workScale.isFinite else { throw ValidationError("--work-scale: must be > 0, got \(workScale)") }
-        guard batchWindow >= 0, batchWindow.isFinite else {
-            throw ValidationError("--batch-window: must be >= 0 seconds, got \(batchWindow)")
-        }
         if let arrival, FittedArrival(rawValue: arrival) == nil {
             throw ValidationError("--arrival: expected onoff, renewal or trace, got \(arrival)")
         }
@@ -55,15 +44,7 @@ struct ValidateCommand: ParsableCommand {
 
     func run() throws {
         let surrogate = try withDatasetErrors { try SurrogateModel.load(path: model) }
-        let settings = TraceSettings(path: trace, timeColumn: time ?? TraceSettings.defaultTimeColumn,
-                                     timeUnit: TraceTimeUnit(rawValue: timeUnit)!, workColumn: work,
-                                     workScale: workScale, batchWindow: batchWindow)
-        let loaded: ArrivalTrace
-        do {
-            loaded = try ArrivalTrace.load(settings)
-        } catch let error as TraceError {
-            throw CLIError("\(error)")
-        }
+        let loaded = try traceOptions.load(path: trace)
         let grid: SweepSpec
         do {
             grid = try SweepSpec.load(path: stations, needsDesign: false)
