@@ -90,16 +90,8 @@ public struct TraceValidation: Sendable {
         return configs
     }
 
-    /// What a dataset row records of `config` (a trace replay: the trace's rate, scv and
-    /// batch moments), rebuilt as a configuration: what a surrogate trained on a sweep
-    /// over the trace saw.
-    public static func datasetView(_ config: TandemConfig) throws -> TandemConfig {
-        let cells = Dictionary(uniqueKeysWithValues: zip(ConfigColumns.names, ConfigColumns.cells(of: config)))
-        return try ConfigColumns.config { cells[$0] }
-    }
-
     /// What the surrogate and the baseline see of `stations` under the fitted trace
-    /// (`.trace`: use `datasetView` of the trace configuration instead).
+    /// (`.trace`: `ConfigColumns.datasetView` of the trace configuration instead).
     public static func fittedConfig(_ fit: TraceFit, arrival: FittedArrival, stations: [StationConfig]) -> TandemConfig {
         var config: TandemConfig
         switch arrival {
@@ -171,7 +163,7 @@ public struct TraceValidation: Sendable {
         var rows: [Row] = []
         for (index, entry) in configs.enumerated() {
             let report = results.reports[index]!
-            let fitted = arrival == .trace ? try datasetView(entry.config)
+            let fitted = arrival == .trace ? try ConfigColumns.datasetView(entry.config)
                 : fittedConfig(fit, arrival: arrival, stations: entry.config.stations)
             let estimate = QueueingNetworkAnalyzer.estimate(fitted)
             var fittedSimulated: [Double]?

@@ -44,6 +44,16 @@ public enum ConfigColumns {
         return cells
     }
 
+    /// The configuration as a dataset row records it, rebuilt: for a trace replay, the
+    /// renewal description of its rows (the trace's rate, scv and batch moments),
+    /// which is what a surrogate trained on a sweep over the trace saw.
+    public static func datasetView(_ config: TandemConfig) throws -> TandemConfig {
+        let cells = Dictionary(uniqueKeysWithValues: zip(names, cells(of: config)))
+        var view = try self.config { cells[$0] }
+        view.run = config.run
+        return view
+    }
+
     /// Numbers as CSV cells: shortest round-tripping text, `inf` for infinity.
     public static func format(_ value: Double) -> String {
         if value == .infinity { return "inf" }

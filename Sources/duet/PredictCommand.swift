@@ -55,8 +55,17 @@ struct PredictCommand: ParsableCommand {
             try predictCSV(csv, surrogate: surrogate, predict: predict)
             return
         }
-        let config = try loadConfig(configPath!)
+        var config = try loadConfig(configPath!)
+        // The input-domain check reads the row as a sweep would record it.
         for warning in surrogate?.domainWarnings(config) ?? [] { log("warning: \(warning)") }
+        if config.trace != nil {
+            // A replayed trace enters a prediction as its dataset row describes it.
+            config = try ConfigColumns.datasetView(config)
+            log("note: the trace is predicted as a sweep over it records it (" + String(
+                format: "rate %.4g batches/s, scv %.4g, batch mean %.4g", config.arrivalRate, config.interArrival.scv,
+                config.batch.mean) + "): right for a surrogate trained on a sweep over this trace "
+                + "(docs/configuration.md); to simulate it, use duet simulate")
+        }
         let values = predict(config)
         if values.isEmpty { throw CLIError("the analytical baseline has no estimate: a station is overloaded") }
         let stationNames = config.stations.map(\.name)

@@ -34,7 +34,7 @@ struct TraceSweepTests {
         vary:
           \(vary)
         design: { method: sobol, points: 6 }
-        run: { replications: 2 }
+        run: { replications: 2, precision: off }
         """
     }
 

@@ -105,4 +105,58 @@ struct ValidateCLITests {
         #expect(run.stderr.contains("column time: no such column") && run.stderr.contains("\"t\", \"w\""),
                 "\(run.summary)")
     }
+
+    @Test("a surrogate trained on a sweep over the trace: validate --arrival trace and predict agree")
+    func traceTrainedSurrogate() throws {
+        let scratch = try TraceCLIScratch()
+        defer { scratch.cleanUp() }
+        _ = try scratch.write("poisson.csv", Self.trace(jobs: 1500))
+        let sweepSpec = try scratch.write("trace-sweep.yaml", """
+            base:
+              arrival: { trace: poisson.csv, time: t, work: w }
+              stations:
+                - { servers: 2, service: { mean: 0.2 } }
+                - { servers: 2, service: { mean: 0.3 } }
+            vary:
+              stations.2.servers: { int: [2, 3] }
+              stations.2.maxBatch: { int: [1, 3] }
+            design: { method: sobol, points: 12 }
+            run: { replications: 2, precision: off }
+            """)
+        let data = scratch.directory.appendingPathComponent("trace.csv").path
+        let sweep = try DuetBinary.run(["sweep", sweepSpec, "--out", data, "--threads", "2"])
+        try #require(sweep.status == 0, "\(sweep.summary)")
+        // Workers would need the trace file: the cluster modes say so.
+        let local = try DuetBinary.run(["sweep", sweepSpec, "--out", data + ".local.csv", "--local", "1"])
+        #expect(local.status != 0 && local.stderr.contains("a sweep over a trace (arrival.trace in its base) runs "
+                                                              + "in-process"), "\(local.summary)")
+        let model = scratch.directory.appendingPathComponent("model.json").path
+        let train = try DuetBinary.run(["train", data, "--out", model, "--epochs", "20"])
+        try #require(train.status == 0, "\(train.summary)")
+
+        let grid = try scratch.write("grid.yaml", Self.grid)
+        let run = try DuetBinary.run(["validate", model, "--trace", scratch.directory.appendingPathComponent("poisson.csv").path,
+                                      "--time", "t", "--work", "w", "--stations", grid, "--arrival", "trace", "--json"])
+        #expect(run.status == 0, "\(run.summary)")
+        let object = try #require(try JSONSerialization.jsonObject(with: Data(run.stdout.utf8)) as? [String: Any])
+        #expect(object["arrival"] as? String == "trace")
+        let rows = try #require(object["rows"] as? [[String: Any]])
+        #expect(rows.count == 4 && rows.allSatisfy { $0["fittedSimulated"] is NSNull })
+        let first = try #require((rows.first?["surrogate"] as? [String: Any])?["meanResponse"] as? NSNumber)
+
+        // duet predict on the first configuration with the trace replayed: the same number.
+        let config = try scratch.write("config.yaml", """
+            arrival: { trace: poisson.csv, time: t, work: w }
+            stations:
+              - { servers: 2, service: { mean: 0.2 } }
+              - { servers: 2, service: { mean: 0.3 }, maxBatch: 1, timeout: 0.1 }
+            """)
+        let predict = try DuetBinary.run(["predict", model, config, "--json"])
+        #expect(predict.status == 0, "\(predict.summary)")
+        #expect(predict.stderr.contains("note: the trace is predicted as a sweep over it records it"))
+        #expect(!predict.stderr.contains("warning: batch"), "\(predict.summary)")
+        let predicted = try #require(try JSONSerialization.jsonObject(with: Data(predict.stdout.utf8)) as? [String: Any])
+        let mean = try #require(predicted["meanResponse"] as? [String: Any])
+        #expect((mean["mean"] as? NSNumber)?.doubleValue == first.doubleValue, "\(mean) vs \(first)")
+    }
 }
