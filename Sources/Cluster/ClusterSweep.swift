@@ -92,21 +92,29 @@ public final class ClusterSweep: SweepExecutor, @unchecked Sendable {
     ) throws -> Int {
         guard let first = points.first, let last = points.last else { return 0 }
         self.endpoint = endpoint
-        if runner.spec.base.trace != nil {
-            throw SweepError("a sweep over a trace (arrival.trace in its base) runs in-process for now: workers would "
-                                 + "need the trace file; run it without --local or --coordinator")
-        }
-        guard SweepSpecBlob.roundTrips(runner.spec) else {
+        // A trace base: the trace file goes to the workers as the run's blob.
+        let traceFile: [UInt8]?
+        do { traceFile = try SweepSpecBlob.traceFile(runner.spec) } catch { throw SweepError("\(error)") }
+        guard SweepSpecBlob.roundTrips(runner.spec, traceFile: traceFile) else {
             throw SweepError("this sweep spec cannot be sent to workers exactly (it does not survive its text form); run it in-process")
         }
-        let submission = RunSubmission(
-            kind: SweepPointRunner.kind, taskCount: runner.design.points,
-            payload: ["points": .integer(runner.design.points)], label: label, spec: SweepSpecBlob.encode(runner.spec))
         let client = try ClusterClient(endpoint: endpoint, keys: keys)
         defer { client.close() }
         var session = ClusterSession(client: client, timeout: requestTimeout, note: note, local: local, stopping: { [weak self] in
             self?.isStopping ?? true
         })
+        var blobs: [BlobHash] = []
+        if let traceFile {
+            switch try session.request(.putBlob(traceFile)) {
+            case .blobStored(let hash, _): blobs.append(hash)
+            case .error(let message): throw SweepError("the coordinator refused the trace file: \(message)")
+            case let other: throw SweepError("the coordinator answered PUTBLOB with \(other.typeName)")
+            }
+        }
+        let submission = RunSubmission(
+            kind: SweepPointRunner.kind, taskCount: runner.design.points,
+            payload: ["points": .integer(runner.design.points)], blobs: blobs, label: label,
+            spec: SweepSpecBlob.encode(runner.spec, traceFile: traceFile))
 
         var run = try submit(submission, session: &session)
         var next = first

@@ -10,6 +10,10 @@
 // a worker whose build rebuilds another fingerprint refuses the task, so a client and
 // workers of different duet versions never mix rows silently.
 //
+// A base that replays a trace names the trace file by its SHA-256 (`base.trace.blob`,
+// with the trace settings); the file itself travels as a blob of the run, and a
+// worker rebuilds the trace from it.
+//
 //     {"format": "duet-sweep-spec/1", "fingerprint": "…",
 //      "base": {"interArrival": {"mean": "1", "scv": "1"}, "batch": {...}, "stations": [...], "run": {...}},
 //      "vary": [{"path": "arrival.scv", "range": "loguniform", "low": "0.25", "high": "4"}, ...],
@@ -24,12 +28,36 @@ import Simulation
 public enum SweepSpecBlob {
     public static let format = "duet-sweep-spec/1"
 
-    /// The spec's canonical text.
-    public static func encode(_ spec: SweepSpec) -> [UInt8] {
+    /// The bytes of the trace file a spec's base replays (read from its path), or nil
+    /// when the base has no trace.
+    public static func traceFile(_ spec: SweepSpec) throws -> [UInt8]? {
+        guard let trace = spec.base.trace else { return nil }
+        do {
+            return Array(try Data(contentsOf: URL(fileURLWithPath: trace.settings.path)))
+        } catch {
+            throw BlobError("cannot read the trace \(trace.settings.path): \(error.localizedDescription)")
+        }
+    }
+
+    /// The spec's canonical text. A base with a trace names the trace file's hash
+    /// (`traceFile`: read again here unless given).
+    public static func encode(_ spec: SweepSpec, traceFile file: [UInt8]? = nil) -> [UInt8] {
+        var base = config(spec.base)
+        if let trace = spec.base.trace, case .object(var members) = base {
+            let bytes = file ?? (try? traceFile(spec)) ?? nil
+            let settings = trace.settings
+            members.append(JSON.Member("trace", [
+                "blob": .string(bytes.map { BlobHash(of: $0).hex } ?? ""), "path": .string(settings.path),
+                "time": .string(settings.timeColumn), "timeUnit": .string(settings.timeUnit.rawValue),
+                "work": settings.workColumn.map(JSON.string) ?? .null, "workScale": number(settings.workScale),
+                "batchWindow": number(settings.batchWindow),
+            ]))
+            base = .object(members)
+        }
         let json: JSON = [
             "format": .string(format),
             "fingerprint": .string(spec.fingerprint),
-            "base": config(spec.base),
+            "base": base,
             "vary": .array(spec.parameters.map(parameter)),
             "design": [
                 "method": .string(spec.design.method.rawValue), "points": .integer(spec.design.points),
@@ -45,7 +73,8 @@ public enum SweepSpecBlob {
     }
 
     /// Rebuilds the spec and checks that it has the fingerprint it was sent with.
-    public static func decode(_ bytes: [UInt8]) throws -> SweepSpec {
+    /// `blob` gives the bytes of a blob of the run (the trace file of a trace base).
+    public static func decode(_ bytes: [UInt8], blob: (BlobHash) -> [UInt8]? = { _ in nil }) throws -> SweepSpec {
         let json: JSON
         do { json = try JSON.parse(bytes, maxDepth: 16) } catch { throw BlobError("not JSON: \(error)") }
         let reader = Reader(json: json, path: "")
@@ -53,7 +82,7 @@ public enum SweepSpecBlob {
         guard formatText == format else {
             throw BlobError("format \"\(formatText)\" is not \(format); this worker's duet is older or newer than the client's")
         }
-        let base = try config(reader.object("base"))
+        let base = try config(reader.object("base"), blob: blob)
         var parameters: [SweepParameter] = []
         for (i, item) in try reader.array("vary").enumerated() {
             parameters.append(try parameter(Reader(json: item, path: "vary[\(i)]")))
@@ -80,8 +109,11 @@ public enum SweepSpecBlob {
 
     /// True when `spec` survives the trip through its text unchanged (checked by the
     /// client before it submits, so a spec the text cannot express is never sent).
-    public static func roundTrips(_ spec: SweepSpec) -> Bool {
-        guard let back = try? decode(encode(spec)) else { return false }
+    public static func roundTrips(_ spec: SweepSpec, traceFile file: [UInt8]? = nil) -> Bool {
+        let file = file ?? (try? traceFile(spec)) ?? nil
+        guard let back = try? decode(encode(spec, traceFile: file), blob: { hash in
+            file.flatMap { BlobHash(of: $0) == hash ? $0 : nil }
+        }) else { return false }
         return back.base == spec.base && back.parameters == spec.parameters && back.design == spec.design
             && back.run == spec.run
     }
@@ -210,7 +242,7 @@ public enum SweepSpecBlob {
         MomentSpec(mean: try reader.double("mean"), scv: try reader.double("scv"))
     }
 
-    static func config(_ reader: Reader) throws -> TandemConfig {
+    static func config(_ reader: Reader, blob: (BlobHash) -> [UInt8]? = { _ in nil }) throws -> TandemConfig {
         let batchReader = try reader.object("batch")
         let batch: BatchSizeSpec
         switch try batchReader.string("dist") {
@@ -257,7 +289,35 @@ public enum SweepSpecBlob {
             let onOff = try reader.object("onOff")
             config.onOff = OnOffSpec(onFraction: try onOff.double("onFraction"), meanOn: try onOff.double("meanOn"))
         }
+        if reader.json["trace"] != nil {
+            config = try traceConfig(reader.object("trace"), stations: stations, run: config.run, blob: blob)
+        }
         return config
+    }
+
+    /// A trace base: the trace rebuilt from the run's blob with the stored settings.
+    static func traceConfig(_ reader: Reader, stations: [StationConfig], run: RunSettings,
+                            blob: (BlobHash) -> [UInt8]?) throws -> TandemConfig {
+        let hex = try reader.string("blob")
+        guard let hash = BlobHash(hex: hex) else { throw reader.fail("blob", "not a SHA-256 hash: \"\(hex)\"") }
+        guard let bytes = blob(hash) else {
+            throw reader.fail("blob", "the trace file \(hash.short) is not among the run's blobs")
+        }
+        guard let unit = TraceTimeUnit(rawValue: try reader.string("timeUnit")) else {
+            throw reader.fail("timeUnit", "unknown unit")
+        }
+        var work: String?
+        if case .string(let column)? = reader.json["work"] { work = column }
+        let settings = TraceSettings(
+            path: try reader.string("path"), timeColumn: try reader.string("time"), timeUnit: unit, workColumn: work,
+            workScale: try reader.double("workScale"), batchWindow: try reader.double("batchWindow"))
+        let trace: ArrivalTrace
+        do {
+            trace = try ArrivalTrace.parse(Data(bytes), settings: settings)
+        } catch {
+            throw reader.fail("blob", "the trace does not parse: \(error)")
+        }
+        return TandemConfig(trace: trace, stations: stations, run: run)
     }
 
     static func target(_ path: String) -> SweepTarget? {

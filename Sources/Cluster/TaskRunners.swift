@@ -85,6 +85,7 @@ public struct TaskRegistry: Sendable {
 
 /// Simulates one point of a sweep. Spec blob: `SweepSpecBlob`; payload:
 /// `{"points": N}` (the design's point count); the task index is the point index.
+/// A sweep over a trace carries the trace file as the run's blob.
 /// Result: `SweepPointResult`, the dataset row exactly as the in-process sweep writes it.
 public struct SweepPointRunner: TaskRunner {
     public static let kind = "sweep-point"
@@ -99,7 +100,7 @@ public struct SweepPointRunner: TaskRunner {
         guard case .integer(let points)? = task.payload["points"], points > task.index else {
             throw TaskFailure("sweep-point payload needs \"points\" (the design's point count) above the index \(task.index)")
         }
-        let (spec, design) = try cache.design(task.spec, points: points) { task.specBytes }
+        let (spec, design) = try cache.design(task.spec, points: points, blob: { task.blob($0) }) { task.specBytes }
         return SweepPointResult.encode(SweepRunner.row(task.index, spec: spec, design: design))
     }
 
@@ -107,10 +108,12 @@ public struct SweepPointRunner: TaskRunner {
         private let lock = NSLock()
         private var entries: [String: (SweepSpec, Design)] = [:]
 
-        func design(_ hash: BlobHash, points: Int, bytes: () -> [UInt8]) throws -> (SweepSpec, Design) {
+        func design(_ hash: BlobHash, points: Int, blob: (BlobHash) -> [UInt8]?, bytes: () -> [UInt8]) throws
+            -> (SweepSpec, Design)
+        {
             let key = "\(hash.hex)/\(points)"
             if let entry = lock.withLock({ entries[key] }) { return entry }
-            let spec = try SweepSpecBlob.decode(bytes())
+            let spec = try SweepSpecBlob.decode(bytes(), blob: blob)
             let design = try spec.makeDesign(points: points)
             lock.withLock {
                 if entries.count > 64 { entries.removeAll() }

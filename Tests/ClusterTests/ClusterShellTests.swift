@@ -38,6 +38,36 @@ struct ClusterShellTests {
         }
     }
 
+    @Test("a trace base travels as a hash: with the file it survives the blob, without it the error says so")
+    func specBlobTrace() throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("duet-blob-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let traceText = "t,w\n0,1\n0.5,2\n0.5,1\n2,3\n3.25,1\n"
+        try traceText.write(to: directory.appendingPathComponent("trace.csv"), atomically: true, encoding: .utf8)
+        let spec = try SweepSpec.parse("""
+            base:
+              arrival: { trace: trace.csv, time: t, work: w, workScale: 0.5, batchWindow: 0.1 }
+              stations:
+                - { service: { mean: 0.1 } }
+                - { servers: 2, service: { mean: 0.2 } }
+            vary:
+              stations.2.servers: { int: [2, 4] }
+            design: { method: sobol, points: 4 }
+            """, directory: directory.path)
+        let file = Array(traceText.utf8)
+        let bytes = SweepSpecBlob.encode(spec, traceFile: file)
+        let back = try SweepSpecBlob.decode(bytes) { $0 == BlobHash(of: file) ? file : nil }
+        #expect(back.base == spec.base && back.fingerprint == spec.fingerprint)
+        #expect(back.base.trace?.jobCount == 5 && back.base.trace?.batchCount == 4)
+        #expect(SweepSpecBlob.roundTrips(spec))
+        #expect {
+            try SweepSpecBlob.decode(bytes)
+        } throws: { error in
+            "\(error)".contains("base.trace.blob: the trace file \(BlobHash(of: file).short) is not among the run's blobs")
+        }
+    }
+
     @Test("on/off arrivals in the base and in vary survive the blob")
     func specBlobOnOff() throws {
         let text = """
