@@ -11,7 +11,7 @@ struct FitTraceCLITests {
 
     @Test("--json on a hand-made trace: every figure by hand")
     func json() throws {
-        let scratch = try TraceCLIScratch()
+        let scratch = try TemporaryFiles()
         defer { scratch.cleanUp() }
         let trace = try scratch.write("small.csv", Self.small)
         let run = try DuetBinary.run(["fit-trace", trace, "--work", "tokens", "--work-scale", "0.1", "--json"])
@@ -39,7 +39,7 @@ struct FitTraceCLITests {
 
     @Test("--out writes arrival and batch sections that simulate once stations are added")
     func outFile() throws {
-        let scratch = try TraceCLIScratch()
+        let scratch = try TemporaryFiles()
         defer { scratch.cleanUp() }
         let trace = try scratch.write("small.csv", Self.small)
         let out = scratch.directory.appendingPathComponent("fitted.yaml").path
@@ -60,7 +60,7 @@ struct FitTraceCLITests {
 
     @Test("A trace without TIMESTAMP: the error lists the columns and names --time")
     func missingTimeColumn() throws {
-        let scratch = try TraceCLIScratch()
+        let scratch = try TemporaryFiles()
         defer { scratch.cleanUp() }
         let trace = try scratch.write("t.csv", "when,size\n0,1\n")
         let run = try DuetBinary.run(["fit-trace", trace])
@@ -84,23 +84,4 @@ struct FitTraceCLITests {
         #expect(abs(jobRate - 8819 / 3435.948056) < 1e-9)
         #expect((object["jobs"] as? NSNumber)?.intValue == 8819)
     }
-}
-
-/// A scratch directory for CLI test files.
-struct TraceCLIScratch {
-    let directory: URL
-
-    init() throws {
-        directory = FileManager.default.temporaryDirectory
-            .appendingPathComponent("duet-fit-\(UUID().uuidString)", isDirectory: true)
-        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-    }
-
-    func write(_ name: String, _ text: String) throws -> String {
-        let url = directory.appendingPathComponent(name)
-        try text.write(to: url, atomically: true, encoding: .utf8)
-        return url.path
-    }
-
-    func cleanUp() { try? FileManager.default.removeItem(at: directory) }
 }

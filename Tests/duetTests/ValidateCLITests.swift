@@ -40,7 +40,7 @@ struct ValidateCLITests {
 
     @Test("a model, a Poisson trace and a 2 x 2 grid: every row, every target, both baselines")
     func smallValidation() throws {
-        let scratch = try TraceCLIScratch()
+        let scratch = try TemporaryFiles()
         defer { scratch.cleanUp() }
         let data = scratch.directory.appendingPathComponent("small.csv").path
         let sweep = try DuetBinary.run(["sweep", "examples/small-sweep.yaml", "--out", data, "--threads", "2"])
@@ -82,7 +82,7 @@ struct ValidateCLITests {
 
     @Test("errors name what is at fault: a continuous grid entry, a missing trace column")
     func errors() throws {
-        let scratch = try TraceCLIScratch()
+        let scratch = try TemporaryFiles()
         defer { scratch.cleanUp() }
         let trace = try scratch.write("poisson.csv", Self.trace(jobs: 50))
         let continuous = try scratch.write("grid.yaml", Self.grid.replacingOccurrences(
@@ -108,7 +108,7 @@ struct ValidateCLITests {
 
     @Test("a sweep over a trace, in-process and on 2 local workers; validate --arrival trace and predict agree")
     func traceTrainedSurrogate() throws {
-        let scratch = try TraceCLIScratch()
+        let scratch = try TemporaryFiles()
         defer { scratch.cleanUp() }
         _ = try scratch.write("poisson.csv", Self.trace(jobs: 1500))
         let sweepSpec = try scratch.write("trace-sweep.yaml", """
