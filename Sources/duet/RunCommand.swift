@@ -1,4 +1,5 @@
 import ArgumentParser
+import Cluster
 import Foundation
 import Pipeline
 import Search
@@ -42,6 +43,12 @@ struct RunCommand: ParsableCommand {
             best-model.json), best-model.json, summary.json and report.html. Each phase keeps \
             its own record (the dataset and its sidecar, the search's trials.json), so running \
             the same command again after an interruption resumes where it stopped.
+
+            --local N starts one coordinator and N workers for the whole run: the sweep's \
+            points and every rung of the search are tasks in one journal, DIR/run.journal \
+            (logs in DIR/cluster.log), which an interrupted run recovers when started again; \
+            `duet status --journal DIR/run.journal` shows it. --coordinator runs both phases \
+            on an existing cluster.
             """
     )
 
@@ -50,6 +57,12 @@ struct RunCommand: ParsableCommand {
     @Option(help: "Run the sweep and the search on N local worker processes and a local coordinator.") var local: Int?
     @Option(help: "Run the sweep and the search on the cluster of the coordinator at ENDPOINT.") var coordinator: String?
     @Option(help: "CURVE key directory for --coordinator.") var keys: String?
+
+    func validate() throws {
+        if let local, !(1...256).contains(local) { throw ValidationError("--local: must be 1...256, got \(local)") }
+        if local != nil && coordinator != nil { throw ValidationError("--local and --coordinator exclude each other") }
+        if keys != nil && coordinator == nil { throw ValidationError("--keys applies only with --coordinator") }
+    }
 
     func run() throws {
         let spec = try PipelineSpec.load(path: pipeline)
@@ -66,9 +79,26 @@ struct RunCommand: ParsableCommand {
         }
 
         // Each phase is the command a user could run alone, with its own resume.
-        // Both cluster phases run where the user said: N local workers, or a coordinator.
+        // Both cluster phases run where the user said. With --local, one coordinator
+        // serves the whole run on one journal (DIR/run.journal): the sweep's run and
+        // every rung of the search are recorded there, and an interrupted run started
+        // again recovers them from it.
         var clusterArguments: [String] = []
-        if let local { clusterArguments += ["--local", String(local)] }
+        var cluster: LocalCluster?
+        if let local {
+            var options = LocalClusterOptions(
+                executable: LocalCluster.currentExecutable, workers: local,
+                journalPath: directory.appendingPathComponent("run.journal").path,
+                logPath: directory.appendingPathComponent("cluster.log").path)
+            options.slots = 1
+            let started = try LocalCluster(options: options)
+            try started.start()
+            cluster = started
+            log("started a local coordinator and \(local) worker\(local == 1 ? "" : "s") for the run "
+                + "(journal \(options.journalPath))")
+            clusterArguments += ["--coordinator", started.endpoint]
+        }
+        defer { cluster?.stop(grace: 5) }
         if let coordinator { clusterArguments += ["--coordinator", coordinator] + (keys.map { ["--keys", $0] } ?? []) }
         try phase("sweep") {
             var sweep = try SweepCommand.parse([spec.sweep, "--out", dataPath] + clusterArguments)

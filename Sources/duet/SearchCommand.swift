@@ -129,7 +129,8 @@ struct SearchCommand: ParsableCommand {
 
     /// The cluster executor for --local or --coordinator; nil in-process.
     func makeClusterExecutor() throws -> ClusterSearch? {
-        let label = "search " + URL(fileURLWithPath: out).lastPathComponent
+        let name = URL(fileURLWithPath: out).lastPathComponent
+        let label = name == "search" ? "search" : "search " + name
         let note: @Sendable (String) -> Void = { log($0) }
         do {
             if let local {

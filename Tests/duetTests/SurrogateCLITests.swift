@@ -91,4 +91,30 @@ struct SurrogateCLITests {
         #expect(again.stderr.contains("0 simulated now") || again.stdout.contains("0 simulated now")
                 || again.stderr.contains("already"), "\(again.summary)")
     }
+
+    @Test("duet run --local 2: one coordinator and one journal for the sweep and the search; a rerun resumes")
+    func pipelineOnLocalWorkers() throws {
+        let files = try TemporaryFiles()
+        defer { files.cleanUp() }
+        let out = files.directory.appendingPathComponent("run").path
+        let run = try DuetBinary.run(["run", "examples/small.yaml", "--out", out, "--local", "2"])
+        #expect(run.status == 0, "\(run.summary)")
+        #expect(run.stderr.contains("started a local coordinator and 2 workers for the run"), "\(run.summary)")
+        for file in ["dataset.csv", "search/trials.json", "best-model.json", "summary.json", "report.html", "run.journal"] {
+            #expect(FileManager.default.fileExists(atPath: out + "/" + file), "missing \(file)")
+        }
+        // The journal holds the whole run: the sweep's points and every rung of the search.
+        let status = try DuetBinary.run(["status", "--journal", out + "/run.journal", "--json"])
+        #expect(status.status == 0, "\(status.summary)")
+        let object = try #require(try JSONSerialization.jsonObject(with: Data(status.stdout.utf8)) as? [String: Any])
+        let runs = object["runs"] as? [[String: Any]] ?? []
+        let kinds = Set(runs.compactMap { $0["kind"] as? String })
+        #expect(kinds == ["sweep-point", "train-trial"], "\(runs)")
+        #expect(runs.allSatisfy { $0["phase"] as? String == "completed" }, "\(runs)")
+
+        let again = try DuetBinary.run(["run", "examples/small.yaml", "--out", out, "--local", "2"])
+        #expect(again.status == 0, "\(again.summary)")
+        #expect(again.stdout.contains("0 simulated now") || again.stderr.contains("0 simulated now"), "\(again.summary)")
+        #expect(again.stderr.contains("resuming: 8 trials recorded"), "\(again.summary)")
+    }
 }
