@@ -38,15 +38,13 @@ public enum ConfigLoader {
     /// embed a configuration in a larger spec: their paths carry through).
     /// A relative `arrival.trace` is resolved against `baseDirectory` (the
     /// configuration file's directory; nil or empty: the working directory).
-    /// `traceUnsupported`, when given, is why this reader cannot take a trace.
-    public static func config(from root: ConfigNode, baseDirectory: String? = nil,
-                              traceUnsupported: String? = nil) throws -> TandemConfig {
+    public static func config(from root: ConfigNode, baseDirectory: String? = nil) throws -> TandemConfig {
         if root.isNull && root.path.isEmpty {
             throw ConfigError(path: "", message: "the configuration is empty; it needs at least arrival and stations")
         }
         let top = try root.mapping(allowedKeys: topKeys)
 
-        let arrival = try self.arrival(top, baseDirectory: baseDirectory, traceUnsupported: traceUnsupported)
+        let arrival = try self.arrival(top, baseDirectory: baseDirectory)
         var batch = BatchSizeSpec.deterministic(1)
         if case .trace = arrival {
             if top.contains("batch") {
@@ -109,8 +107,7 @@ public enum ConfigLoader {
         case trace(ArrivalTrace)
     }
 
-    private static func arrival(_ top: ConfigMapping, baseDirectory: String?,
-                                traceUnsupported: String?) throws -> Arrival {
+    private static func arrival(_ top: ConfigMapping, baseDirectory: String?) throws -> Arrival {
         let arrival = try top.mapping("arrival", allowedKeys: arrivalKeys)
         guard arrival.contains("trace") else {
             for key in traceOnlyKeys where arrival.contains(key) {
@@ -134,7 +131,6 @@ public enum ConfigLoader {
             let scv = try arrival.double("scv", default: 1, .atLeast(0))
             return .renewal(rate: rate, scv: scv, onOff: nil)
         }
-        if let traceUnsupported { throw arrival.error("trace", traceUnsupported) }
         for key in ["rate", "scv", "onOff"] where arrival.contains(key) {
             throw arrival.error(key, "not used with arrival.trace: the arrivals come from the trace; leave it out")
         }
