@@ -251,7 +251,13 @@ public final class ClusterSearch: SearchExecutor, @unchecked Sendable {
         let submission = RunSubmission(
             kind: TrainTrialRunner.kind, taskCount: 1, blobs: [dataset],
             label: "\(label) trial \(job.trial) to \(job.epochs) epochs", spec: spec.encoded())
-        switch try session.request(.submit(submission)) {
+        var reply = try session.request(.submit(submission))
+        if case .error(let message) = reply, message.hasPrefix("unknown blob") {
+            // A coordinator on another journal does not have the dataset: upload it again.
+            _ = try upload(datasetBytes, session: &session)
+            reply = try session.request(.submit(submission))
+        }
+        switch reply {
         case .submitted(let run, _): return run
         case .error(let message): throw SearchError("the coordinator refused trial \(job.trial): \(message)")
         case let other: throw SearchError("the coordinator answered SUBMIT with \(other.typeName)")

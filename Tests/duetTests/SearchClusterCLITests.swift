@@ -206,4 +206,35 @@ extension ClusterCLITests {
         let runs = Self.runs(status)
         #expect(runs.count == 4 && runs.allSatisfy { ($0["done"] as? NSNumber)?.intValue == 1 }, "\(runs)")
     }
+
+    @Test("search: the coordinator replaced by one on an empty journal; the dataset goes up again, the search completes")
+    func searchCoordinatorReplaced() throws {
+        defer { cleanUp() }
+        let data = try smallDataset()
+        let spec = try slowSearchSpec()
+        let reference = try referenceSearch(spec, data: data)
+        let bind = "ipc://" + path("coordinator.sock")
+        var (coordinator, endpoint) = try coordinator(bind: bind, journal: path("first.sqlite"))
+        defer { coordinator.kill9() }
+        let first = try worker(endpoint, name: "worker1")
+        defer { first.kill9() }
+        let second = try worker(endpoint, name: "worker2")
+        defer { second.kill9() }
+        let out = path("search")
+        let search = try DuetProcess(["search", spec, "--data", data, "--out", out, "--coordinator", endpoint],
+                                     in: scratch, name: "search")
+        defer { search.kill9() }
+
+        let started = try eventually(60) { Self.done(try self.status(endpoint)) >= 1 }
+        #expect(started, "\(coordinator.summary)\n\(search.summary)")
+        coordinator.kill9()
+        usleep(300_000)
+        (coordinator, endpoint) = try self.coordinator(bind: bind, journal: path("second.sqlite"), name: "coordinator2")
+
+        #expect(search.wait(timeout: 120) == 0, "\(search.summary)\n\(coordinator.summary)")
+        #expect(search.stderr.contains("submitting trial"), "\(search.summary)")
+        let results = try Self.rungResults(out)
+        #expect(Set(results.keys) == Set(reference.keys), "\(results.keys.sorted())")
+        for (key, value) in reference { #expect(results[key]?.mape == value.mape, "trial/rung \(key)") }
+    }
 }
