@@ -28,7 +28,7 @@ struct ValidateCommand: ParsableCommand {
     @OptionGroup var traceOptions: TraceOptions
     @Option(help: "What the predictions see of the trace: onoff or renewal (its fit; default onoff when the model knows on/off arrivals), or trace (for a model trained on a sweep over this trace).")
     var arrival: String?
-    @Option(help: "Also simulate the fitted process, N jobs per replication (0: skip), to tell the fit's error from the surrogate's.")
+    @Option(help: "Also simulate the fitted process, from N jobs per replication (the grid's precision target may add more; 0: skip), to tell the fit's error from the surrogate's.")
     var fitJobs = 200_000
     @Option(help: "Configurations simulated at once (default: all cores).") var threads: Int?
     @Flag(help: "Print JSON: the fit, MAPE per target for the surrogate and the baseline, and every configuration.")
