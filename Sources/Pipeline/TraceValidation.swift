@@ -134,41 +134,33 @@ public struct TraceValidation: Sendable {
         let started = Date()
         let fit = TraceFit(trace)
         let configs = try grid(spec, trace: trace)
-        var simulations = configs.map(\.config)
         // The dataset view of a trace is not a process of its own to simulate.
         let fittedJobs = arrival == .trace ? nil : fittedJobs
-        if let fittedJobs {
-            simulations += configs.map { entry in
-                var fitted = fittedConfig(fit, arrival: arrival, stations: entry.config.stations)
-                fitted.run = entry.config.run
-                fitted.run.jobs = fittedJobs
-                return fitted
+        let simulations = configs.map(\.config) + configs.compactMap { entry -> TandemConfig? in
+            guard let fittedJobs else { return nil }
+            var fitted = fittedConfig(fit, arrival: arrival, stations: entry.config.stations)
+            fitted.run = entry.config.run
+            fitted.run.jobs = fittedJobs
+            return fitted
+        }
+        // Each worker takes the next simulation (one thread each); results land in their slots.
+        let results = ResultSlots<SimulationReport>(count: simulations.count)
+        DispatchQueue.concurrentPerform(iterations: max(1, min(threads, simulations.count))) { _ in
+            while let index = results.claimNext() {
+                progress(results.store(Simulator.simulate(simulations[index]), at: index), simulations.count)
             }
         }
-        let results = ResultsBox(count: simulations.count)
-        let next = Counter()
-        let group = DispatchGroup()
-        for _ in 0..<max(1, min(threads, simulations.count)) {
-            group.enter()
-            Thread.detachNewThread { [simulations] in
-                while let index = next.take(below: simulations.count) {
-                    let report = Simulator.simulate(simulations[index])
-                    results.set(index, report)
-                    progress(results.done, simulations.count)
-                }
-                group.leave()
-            }
-        }
-        group.wait()
+        let reports = results.values()
         var rows: [Row] = []
         for (index, entry) in configs.enumerated() {
-            let report = results.reports[index]!
+            let report = reports[index]
             let fitted = arrival == .trace ? try ConfigColumns.datasetView(entry.config)
                 : fittedConfig(fit, arrival: arrival, stations: entry.config.stations)
             let estimate = QueueingNetworkAnalyzer.estimate(fitted)
             var fittedSimulated: [Double]?
-            if fittedJobs != nil, let fittedReport = results.reports[configs.count + index], fittedReport.stable {
-                fittedSimulated = targets.map { fittedReport.estimate($0)?.mean ?? .nan }
+            if fittedJobs != nil {
+                let fittedReport = reports[configs.count + index]
+                if fittedReport.stable { fittedSimulated = targets.map { fittedReport.estimate($0)?.mean ?? .nan } }
             }
             rows.append(Row(
                 values: entry.values,
@@ -212,30 +204,4 @@ public struct TraceValidation: Sendable {
     }
 
     public var stableRows: Int { rows.filter { $0.simulated != nil }.count }
-
-    private final class ResultsBox: @unchecked Sendable {
-        private let lock = NSLock()
-        private(set) var reports: [SimulationReport?]
-        private var finished = 0
-        init(count: Int) { reports = Array(repeating: nil, count: count) }
-        func set(_ index: Int, _ report: SimulationReport) {
-            lock.withLock {
-                reports[index] = report
-                finished += 1
-            }
-        }
-        var done: Int { lock.withLock { finished } }
-    }
-
-    private final class Counter: @unchecked Sendable {
-        private let lock = NSLock()
-        private var value = 0
-        func take(below limit: Int) -> Int? {
-            lock.withLock {
-                guard value < limit else { return nil }
-                defer { value += 1 }
-                return value
-            }
-        }
-    }
 }

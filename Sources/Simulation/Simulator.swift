@@ -154,24 +154,31 @@ public struct UnstableRun: Error, Sendable {
 }
 
 /// Fixed slots filled by concurrent workers, with a shared counter handing out work.
-final class ResultSlots<Value>: @unchecked Sendable {
+public final class ResultSlots<Value>: @unchecked Sendable {
     private let lock = NSLock()
     private var slots: [Value?]
     private var next = 0
+    private var stored = 0
 
-    init(count: Int) { slots = Array(repeating: nil, count: count) }
+    public init(count: Int) { slots = Array(repeating: nil, count: count) }
 
-    func claimNext() -> Int? {
+    /// The next index no worker has taken yet; nil when all are taken.
+    public func claimNext() -> Int? {
         lock.lock(); defer { lock.unlock() }
         guard next < slots.count else { return nil }
         next += 1
         return next - 1
     }
 
-    func store(_ value: Value, at index: Int) {
+    /// Stores a result; returns how many are stored so far (for progress).
+    @discardableResult
+    public func store(_ value: Value, at index: Int) -> Int {
         lock.lock(); defer { lock.unlock() }
         slots[index] = value
+        stored += 1
+        return stored
     }
 
-    func values() -> [Value] { slots.map { $0! } }
+    /// Every result, in index order (call once all are stored).
+    public func values() -> [Value] { slots.map { $0! } }
 }
