@@ -19,21 +19,15 @@ import Foundation
 import Search
 
 public final class ClusterSweep: SweepExecutor, @unchecked Sendable {
-    public enum Target: Sendable {
-        /// A coordinator already running.
-        case coordinator(endpoint: String, keys: ClientKeys?)
-        /// A coordinator and workers started for this sweep.
-        case local(LocalClusterOptions)
-    }
+    public typealias Target = ClusterTarget
 
-    public let target: Target
+    let connection: ClusterConnection
+    public var target: Target { connection.target }
     public let label: String
     /// One-line notes for the user (progress printer's `note`).
     let note: @Sendable (String) -> Void
     public var requestTimeout = 5.0
     private let lock = NSLock()
-    private var cluster: LocalCluster?
-    private var stopping = false
     /// Points left out of the file because their tasks failed, with the error.
     public private(set) var failedPoints: [(index: Int, error: String)] = []
     /// The run on the coordinator, once submitted.
@@ -46,43 +40,26 @@ public final class ClusterSweep: SweepExecutor, @unchecked Sendable {
     }
 
     public init(target: Target, label: String, note: @escaping @Sendable (String) -> Void) {
-        self.target = target
+        connection = ClusterConnection(target: target, note: note)
         self.label = label
         self.note = note
     }
 
     /// Stops a local cluster's processes (Ctrl-C). Callable from any thread.
-    public func shutdown() {
-        let cluster = lock.withLock { () -> LocalCluster? in
-            stopping = true
-            return self.cluster
-        }
-        cluster?.stop(grace: 3)
-    }
+    public func shutdown() { connection.shutdown() }
 
     public func execute(points: [Int], of runner: SweepRunner, deliver: @escaping @Sendable (Int, SweepRow?) -> Bool) throws
         -> Int
     {
-        switch target {
-        case .coordinator(let endpoint, let keys):
-            return try follow(endpoint: endpoint, keys: keys, points: points, runner: runner, deliver: deliver, local: nil)
-        case .local(let options):
-            let cluster = try LocalCluster(options: options)
-            let proceed = lock.withLock { () -> Bool in
-                self.cluster = cluster
-                return !stopping
-            }
-            guard proceed else { throw Interrupted() }
-            defer { cluster.stop(grace: 5) }
-            try cluster.start()
-            note("started a local coordinator and \(options.workers) worker\(options.workers == 1 ? "" : "s") (journal \(options.journalPath))")
-            let parallel = try follow(
-                endpoint: cluster.endpoint, keys: nil, points: points, runner: runner, deliver: deliver, local: cluster)
-            return max(parallel, options.workers * options.slots)
+        let parallel = try connection.connect { endpoint, keys, local in
+            try follow(endpoint: endpoint, keys: keys, points: points, runner: runner, deliver: deliver, local: local)
         }
+        guard let parallel else { throw Interrupted() }
+        if case .local(let options) = target { return max(parallel, options.workers * options.slots) }
+        return parallel
     }
 
-    private var isStopping: Bool { lock.withLock { stopping } }
+    private var isStopping: Bool { connection.isStopping }
 
     // MARK: Following a run
 
