@@ -26,12 +26,10 @@ import Search
 import Surrogate
 
 public final class ClusterSearch: SearchExecutor, @unchecked Sendable {
-    public enum Target: Sendable {
-        case coordinator(endpoint: String, keys: ClientKeys?)
-        case local(LocalClusterOptions)
-    }
+    public typealias Target = ClusterTarget
 
-    public let target: Target
+    let connection: ClusterConnection
+    public var target: Target { connection.target }
     /// The dataset file's bytes, uploaded once as a blob.
     let datasetBytes: [UInt8]
     /// Prefix of every run's label: `search asha-out`.
@@ -40,12 +38,11 @@ public final class ClusterSearch: SearchExecutor, @unchecked Sendable {
     public var requestTimeout = 5.0
 
     private let lock = NSLock()
-    private var cluster: LocalCluster?
-    private var stopping = false
     private var slots = 1
 
     public init(target: Target, datasetPath: String, label: String, note: @escaping @Sendable (String) -> Void) throws {
-        self.target = target
+        connection = ClusterConnection(target: target, note: note)
+        if case .local(let options) = target { slots = options.workers * options.slots }
         do {
             datasetBytes = Array(try Data(contentsOf: URL(fileURLWithPath: datasetPath)))
         } catch {
@@ -81,34 +78,13 @@ public final class ClusterSearch: SearchExecutor, @unchecked Sendable {
     }
 
     /// Stops a local cluster's processes (Ctrl-C). Callable from any thread.
-    public func shutdown() {
-        let cluster = lock.withLock { () -> LocalCluster? in
-            stopping = true
-            return self.cluster
-        }
-        cluster?.stop(grace: 3)
-    }
+    public func shutdown() { connection.shutdown() }
 
     public func execute(_ run: SearchRun) throws {
-        switch target {
-        case .coordinator(let endpoint, let keys):
-            try follow(run, endpoint: endpoint, keys: keys, local: nil)
-        case .local(let options):
-            let cluster = try LocalCluster(options: options)
-            let proceed = lock.withLock { () -> Bool in
-                self.cluster = cluster
-                slots = options.workers * options.slots
-                return !stopping
-            }
-            guard proceed else { return }
-            defer { cluster.stop(grace: 5) }
-            try cluster.start()
-            note("started a local coordinator and \(options.workers) worker\(options.workers == 1 ? "" : "s") (journal \(options.journalPath))")
-            try follow(run, endpoint: cluster.endpoint, keys: nil, local: cluster)
-        }
+        _ = try connection.connect { endpoint, keys, local in try follow(run, endpoint: endpoint, keys: keys, local: local) }
     }
 
-    private var isStopping: Bool { lock.withLock { stopping } }
+    private var isStopping: Bool { connection.isStopping }
 
     /// A rung in flight: its run on the coordinator and its job.
     private struct InFlight {
@@ -164,36 +140,28 @@ public final class ClusterSearch: SearchExecutor, @unchecked Sendable {
                 }
                 var progressed = false
                 var index = 0
-                while index < inFlight.count {
+                polling: while index < inFlight.count {
                     let flight = inFlight[index]
-                    let outcome: ResultItem.Outcome
                     switch try result(of: flight, session: &session) {
                     case .running:
                         index += 1
-                        continue
                     case .unknownRun(let message):
-                        // Another journal: the coordinator lost the run; submit the rung again.
-                        note("the coordinator says: \(message); submitting trial \(flight.job.trial) again")
-                        inFlight[index].run = try submit(flight.job, search: search, dataset: dataset, session: &session)
-                        index += 1
-                        continue
-                    case .finished(let finished):
-                        outcome = finished
-                    }
-                    progressed = true
-                    switch outcome {
-                    case .done(let bytes):
-                        let report: RungReport
-                        var received: ModelFile?
-                        do {
-                            let decoded = try TrialTaskResult.decode(bytes)
-                            report = decoded.report
-                            received = decoded.model
-                        } catch {
-                            search.failed(trial: flight.job.trial, worker: "the cluster", error: "\(error)")
-                            inFlight.remove(at: index)
-                            continue
+                        // Another journal: the coordinator lost this run, so every run id held
+                        // here is void (the new journal numbers its runs from 1 again, and an
+                        // old id could name another rung). Submit every rung in flight again.
+                        note("the coordinator says: \(message); submitting the \(inFlight.count) rung"
+                             + "\(inFlight.count == 1 ? "" : "s") in flight again")
+                        for i in inFlight.indices {
+                            inFlight[i].run = try submit(inFlight[i].job, search: search, dataset: dataset, session: &session)
                         }
+                        progressed = true
+                        break polling
+                    case .failed(let error):
+                        progressed = true
+                        search.failed(trial: flight.job.trial, worker: "the cluster", error: error)
+                        inFlight.remove(at: index)
+                    case .reported(let report, let received):
+                        progressed = true
                         let decision = search.report(report)
                         keepModels(adding: received, trial: report.trial, best: search.snapshot.best?.trial)
                         switch decision {
@@ -208,9 +176,6 @@ public final class ClusterSearch: SearchExecutor, @unchecked Sendable {
                         case .pause, .stop:
                             inFlight.remove(at: index)
                         }
-                    case .failed(let error):
-                        search.failed(trial: flight.job.trial, worker: "the cluster", error: error)
-                        inFlight.remove(at: index)
                     }
                 }
                 if progressed {
@@ -266,17 +231,31 @@ public final class ClusterSearch: SearchExecutor, @unchecked Sendable {
 
     private enum RungState {
         case running
-        case finished(ResultItem.Outcome)
+        case reported(RungReport, ModelFile?)
+        case failed(String)
         case unknownRun(String)
     }
 
-    /// Whether the rung's task finished, and how.
+    /// Whether the rung's task finished, and how. A result that is not this rung's
+    /// means the run id now names another run (a coordinator on another journal).
     private func result(of flight: InFlight, session: inout ClusterSession) throws -> RungState {
         switch try session.request(.results(run: flight.run, from: 0, limit: 1)) {
         case .results(let page):
-            if let item = page.items.first(where: { $0.index == 0 }) { return .finished(item.outcome) }
-            if page.complete { return .finished(.failed(error: "run \(flight.run) ended without a result (was it cancelled?)")) }
-            return .running
+            guard let item = page.items.first(where: { $0.index == 0 }) else {
+                return page.complete ? .failed("run \(flight.run) ended without a result (was it cancelled?)") : .running
+            }
+            switch item.outcome {
+            case .failed(let error):
+                return .failed(error)
+            case .done(let bytes):
+                let decoded: (report: RungReport, model: ModelFile?)
+                do { decoded = try TrialTaskResult.decode(bytes) } catch { return .failed("\(error)") }
+                guard decoded.report.trial == flight.job.trial, decoded.report.rung == flight.job.rung else {
+                    return .unknownRun("run \(flight.run) holds trial \(decoded.report.trial)'s rung "
+                                       + "\(decoded.report.rung), not trial \(flight.job.trial)'s rung \(flight.job.rung)")
+                }
+                return .reported(decoded.report, decoded.model)
+            }
         case .error(let message):
             return .unknownRun(message)
         case let other:
