@@ -216,7 +216,9 @@ struct ClusterCLITests {
                                     in: scratch, name: "sweep")
         defer { sweep.kill9() }
 
-        let started = try eventually(40) { Self.done(try self.status(endpoint)) >= 3 }
+        // Kill it mid-run: some points done, and (at most half done) surely some not, so
+        // the restarted coordinator has a run to recover even on a loaded machine.
+        let started = try eventually(40) { (2...points / 2).contains(Self.done(try self.status(endpoint))) }
         #expect(started, "\(coordinator.summary)")
         coordinator.kill9()
         usleep(300_000)
