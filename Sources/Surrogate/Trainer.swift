@@ -201,14 +201,28 @@ public struct Trainer: Sendable {
 
     /// Validation MAPE per target, percent, on real values (rows whose real value is 0
     /// are left out of that target's mean; a target with none scores 0).
+    ///
+    /// It runs the same forward pass, in blocks of the same size, as the public
+    /// `mape(network:samples:transform:)`: OpenBLAS may pick another kernel (and so
+    /// round differently) for another block size, and the training workspace computes
+    /// activations in its own way, so any other path would record a best score that a
+    /// user recomputing it on the restored weights does not get.
     private func validationMAPE() -> [Double] {
-        Self.mape(network: network, samples: validation, transform: transform, workspace: scratch.workspaces[0])
+        if scratch.evaluation == nil {
+            scratch.evaluation = Self.evaluationWorkspace(network.architecture, rows: validation.count)
+        }
+        return Self.mape(network: network, samples: validation, transform: transform, workspace: scratch.evaluation!)
     }
 
     /// MAPE per target of `network` on `samples` (standardised), percent, on real values.
     public static func mape(network: Network, samples: Samples, transform: TargetTransform) -> [Double] {
-        let workspace = Workspace(architecture: network.architecture, capacity: min(1024, max(1, samples.count)), training: false)
+        let workspace = evaluationWorkspace(network.architecture, rows: samples.count)
         return mape(network: network, samples: samples, transform: transform, workspace: workspace)
+    }
+
+    /// The prediction workspace every MAPE is computed in: blocks of up to 1024 rows.
+    private static func evaluationWorkspace(_ architecture: NetworkArchitecture, rows: Int) -> Workspace {
+        Workspace(architecture: architecture, capacity: min(1024, max(1, rows)), training: false)
     }
 
     static func mape(network: Network, samples: Samples, transform: TargetTransform, workspace: Workspace) -> [Double] {
@@ -248,6 +262,8 @@ public struct Trainer: Sendable {
 /// BLAS threading alone would leave serial, and no BLAS threads spin while we work.
 final class Scratch: @unchecked Sendable {  // used by one trainer at a time (see Trainer.train)
     let workspaces: [Workspace]
+    /// The validation pass's prediction workspace, made at the first validation.
+    var evaluation: Workspace?
     private let losses: UnsafeMutableBufferPointer<Double>
 
     init(architecture: NetworkArchitecture, settings: TrainingSettings) {

@@ -78,10 +78,9 @@ struct BLASTests {
         #expect(gemm(m, m, transposeB: true).storage == [14, 32, 32, 77])
     }
 
-    @Test func threadCountIsSettable() {
-        // Only that the call goes through: other tests change the process-wide count
-        // concurrently, so its value here is not ours to assert.
-        BLAS.setThreads(1)
+    @Test func threadCountIsReadable() {
+        // Reads only: the count is process-wide, and tests run in parallel; a test
+        // that set it would change the conditions of every other one.
         #expect(BLAS.threads >= 1)
     }
 }

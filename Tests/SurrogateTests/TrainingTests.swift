@@ -127,9 +127,15 @@ struct TrainingTests {
         #expect(reports.count == trainer.epochsCompleted)
         #expect(reports.last!.meanValidationMAPE >= best.meanValidationMAPE)
         #expect(trainer.network.isBitIdentical(to: trainer.bestNetwork))
-        // The restored weights score exactly the best epoch's validation error.
+        // The restored weights score the best epoch's validation error. The trainer
+        // validates through the same forward pass as `Trainer.mape`, so the figures
+        // agree to the last bit on one machine; the bound (1e-9 relative) only keeps
+        // this from asserting how a BLAS build rounds, which is not the trainer's to promise.
         let mape = Trainer.mape(network: trainer.network, samples: trainer.validation, transform: trainer.transform)
-        #expect(mape == best.validationMAPE)
+        #expect(mape.count == best.validationMAPE.count)
+        for (recomputed, recorded) in zip(mape, best.validationMAPE) {
+            #expect(abs(recomputed - recorded) <= 1e-9 * recorded, "recomputed \(recomputed) %, recorded \(recorded) %")
+        }
         // Finished: further calls do nothing.
         #expect(trainer.train(epochs: 5) == .earlyStopped)
         #expect(trainer.epochsCompleted == best.epoch + settings.patience)
