@@ -6,7 +6,7 @@ SWIFT ?= swift
 DEMO_PIPELINE ?= examples/quickstart.yaml
 DEMO_OUT ?= out/quickstart
 
-.PHONY: demo test deps build release bench clean
+.PHONY: demo test test-kernels deps build release bench clean
 
 deps:
 	@./scripts/install-deps.sh
@@ -26,6 +26,11 @@ test: deps
 	# Coordinator and workers as separate hosts in network namespaces (skips when not root).
 	DUET=.build/debug/duet ./scripts/netns-cluster.sh
 	$(SWIFT) test --skip-build
+
+# The suites that go through OpenBLAS, once per CPU kernel family (a developer's check).
+test-kernels: deps
+	$(SWIFT) build --build-tests
+	./scripts/blas-kernels.sh
 
 bench: release
 	.build/release/duet bench simulate --scenario r1
