@@ -34,6 +34,9 @@ public struct CoordinatorOptions: Sendable {
     public var durable = false
     /// Exit when the parent process is no longer this one (`duet sweep --local`).
     public var parentPID: Int32?
+    /// Sees every ZAP request before it is answered; tests throw from it to make the
+    /// authentication handler fail.
+    var zapRequestHook: (@Sendable (ZAPRequest) throws -> Void)?
 
     public init(endpoints: [String], journalPath: String, keys: ServerKeys? = nil,
                 config: CoordinatorConfig = CoordinatorConfig()) {
@@ -104,6 +107,7 @@ public final class CoordinatorServer: @unchecked Sendable {
         let loop = CoordinatorLoop(server: self, context: context, journal: journal, mailbox: mailbox)
         try loop.run(listening: listening)
     }
+
 }
 
 /// The message types clients send; everything else goes to the worker decoder.
@@ -175,6 +179,14 @@ private final class CoordinatorLoop {
             if ready[mailboxIndex].contains(.readable), let reason = mailbox.drain().first {
                 stopReason = reason
             }
+            if let failure = authenticator?.failure {
+                // Fail closed: without its ZAP handler, libzmq would admit any CURVE client
+                // that knows our public key. Everything acknowledged so far is committed.
+                let message = "the ZAP authentication handler failed (\(failure)); stopping so that no "
+                    + "unauthenticated peer is served. The journal \(options.journalPath) is committed; restart to go on"
+                log(.error, message)
+                throw CoordinatorError(message)
+            }
             var actions: [CoordinatorAction] = []
             let now = wallClockSeconds()
             var received = 0
@@ -204,7 +216,9 @@ private final class CoordinatorLoop {
     /// creates and binds the ROUTER. Returns the endpoints as bound.
     func open() throws -> [String] {
         if let keys = options.keys {
-            authenticator = try ZAPAuthenticator(context: context, allowedKeys: keys.allowed)
+            authenticator = try ZAPAuthenticator(
+                context: context, allowedKeys: keys.allowed, onRequest: options.zapRequestHook,
+                onFailure: { [server] _ in server.stop(reason: "the ZAP authentication handler failed") })
             if keys.allowed.isEmpty {
                 log(.warning, "the allow-list is empty: every worker and client will be refused until their .pub files are in allowed/ (then restart)")
             }
@@ -219,6 +233,13 @@ private final class CoordinatorLoop {
         if let keys = options.keys {
             try router.configureCurveServer(keys: keys.keys)
             try router.set(.zapDomain, "duet")
+            // Refuse handshakes if the ZAP handler is ever gone, rather than admit all.
+            do {
+                try router.set(.zapEnforceDomain, true)
+            } catch {
+                log(.warning, "this libzmq cannot enforce ZAP (\(error)); should the authentication handler fail, "
+                    + "peers could connect unchecked until the coordinator stops")
+            }
         }
         let monitorEndpoint = "inproc://duet.coordinator.monitor.\(UUID().uuidString)"
         try router.monitor(monitorEndpoint, events: [.handshakeFailedAuth, .handshakeFailedProtocol])

@@ -174,6 +174,63 @@ struct ClusterShellTests {
         #expect(throws: SecurityError.self) { try KeyFiles.loadClient(directory: client) }
     }
 
+    @Test("when its ZAP handler fails, a CURVE coordinator stops with an error that says so, keeping what it journaled")
+    func zapHandlerFailureStopsTheCoordinator() throws {
+        let directory = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let endpoint = "ipc://\(directory)/c.sock"
+        let journalPath = directory + "/j.sqlite"
+        let serverPair = try KeyFiles.generate(directory: directory + "/server", name: "coordinator")
+        let clientPair = try KeyFiles.generate(directory: directory + "/client", name: "client")
+        let clientKeys = ClientKeys(keys: clientPair, serverKey: serverPair.publicKey, name: "client")
+
+        struct InjectedFault: Error, CustomStringConvertible { var description: String { "injected fault" } }
+        let requests = Counter()
+        var options = CoordinatorOptions(
+            endpoints: [endpoint], journalPath: journalPath,
+            keys: ServerKeys(keys: serverPair, allowed: [clientPair.publicKey], allowedFiles: []))
+        // The first handshake is answered; the handler dies on the second.
+        options.zapRequestHook = { _ in if requests.increment() >= 2 { throw InjectedFault() } }
+        let lines = Lines()
+        let server = CoordinatorServer(options: options, log: ClusterLog(minimumLevel: .info, sink: { lines.append($0) }))
+        let outcome = Lines()
+        let finished = DispatchSemaphore(value: 0)
+        Thread.detachNewThread {
+            do {
+                try server.run()
+                outcome.append("returned")
+            } catch {
+                outcome.append("\(error)")
+            }
+            finished.signal()
+        }
+        var stopped = false
+        defer { if !stopped { server.stop(); _ = finished.wait(timeout: .now() + 10) } }
+
+        let first = try ClusterClient(endpoint: endpoint, keys: clientKeys)
+        defer { first.close() }
+        let reply = try first.request(
+            .submit(RunSubmission(kind: "noop", taskCount: 3, spec: Array("a".utf8))), timeout: 10)
+        guard case .submitted(let run, false) = reply else { Issue.record("\(reply)"); return }
+
+        // A second connection with an allowed key makes the handler fail: that client is
+        // not served, and the coordinator stops.
+        let second = try ClusterClient(endpoint: endpoint, keys: clientKeys)
+        defer { second.close() }
+        #expect(throws: ClusterClientError.self) { try second.request(.status, timeout: 3) }
+        #expect(finished.wait(timeout: .now() + 10) == .success)
+        stopped = true
+        let error = try #require(outcome.all.first)
+        #expect(error.contains("the ZAP authentication handler failed (injected fault)"), "\(error)")
+        #expect(lines.all.contains { $0.contains("error") && $0.contains("ZAP authentication handler failed") }, "\(lines.all)")
+        // Nobody is served afterwards: the endpoint is gone with the coordinator.
+        #expect(throws: ClusterClientError.self) { try first.request(.status, timeout: 1) }
+
+        let journal = try Journal(path: journalPath)
+        defer { try? journal.close() }
+        #expect(try journal.snapshot().runs.map(\.record.id) == [run])
+    }
+
     @Test("a coordinator and a worker on threads run 300 no-op tasks over ipc://, then a failing task is recorded")
     func coordinatorAndWorkerInProcess() throws {
         let directory = try temporaryDirectory()
@@ -240,4 +297,20 @@ struct ClusterShellTests {
         #expect(status.workers.count == 1)
         #expect(status.counters.results == 300)
     }
+}
+
+/// A thread-safe counter.
+private final class Counter: @unchecked Sendable {
+    private let lock = NSLock()
+    private var value = 0
+    /// Adds one and returns the new value.
+    func increment() -> Int { lock.withLock { value += 1; return value } }
+}
+
+/// Lines collected from several threads.
+private final class Lines: @unchecked Sendable {
+    private let lock = NSLock()
+    private var lines: [String] = []
+    func append(_ line: String) { lock.withLock { lines.append(line) } }
+    var all: [String] { lock.withLock { lines } }
 }
