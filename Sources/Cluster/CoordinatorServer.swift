@@ -79,14 +79,8 @@ public final class CoordinatorServer: @unchecked Sendable {
     public func run(listening: ([String]) -> Void = { _ in }) throws {
         let journal = try Journal(path: options.journalPath, options: Journal.Options(durableAgainstPowerLoss: options.durable))
         defer { try? journal.close() }
-        // One coordinator per journal: two would hand out the same tasks. flock(2) is
-        // independent of SQLite's own fcntl locks and is released if the process dies.
-        let lockFD = open(options.journalPath, O_RDONLY)
-        defer { if lockFD >= 0 { Foundation.close(lockFD) } }
-        if lockFD >= 0, flock(lockFD, LOCK_EX | LOCK_NB) != 0 {
-            throw CoordinatorError(
-                "another coordinator is using the journal \(options.journalPath); stop it first, or use another --journal")
-        }
+        let lockFD = try Self.lockJournal(options.journalPath)
+        defer { Foundation.close(lockFD) }
         let context = try Context()
         let mailbox: Mailbox<String>
         do {
@@ -108,6 +102,36 @@ public final class CoordinatorServer: @unchecked Sendable {
         try loop.run(listening: listening)
     }
 
+    /// Takes the one-coordinator-per-journal lock and returns its descriptor (close it
+    /// to release). Two coordinators would hand out the same tasks. flock(2) is
+    /// independent of SQLite's own fcntl locks and is released if the process dies.
+    static func lockJournal(_ path: String) throws(CoordinatorError) -> Int32 {
+        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else {
+            let code = errno
+            throw CoordinatorError("cannot open the journal \(path) to lock it: \(String(cString: strerror(code))) (errno \(code))")
+        }
+        var result: Int32
+        repeat { result = flock(fd, LOCK_EX | LOCK_NB) } while result != 0 && errno == EINTR
+        if result != 0 {
+            let code = errno
+            Foundation.close(fd)
+            throw journalLockError(path: path, errno: code)
+        }
+        return fd
+    }
+
+    /// Why `flock` on the journal failed: only `EWOULDBLOCK` means another holder.
+    static func journalLockError(path: String, errno code: Int32) -> CoordinatorError {
+        if code == EWOULDBLOCK || code == EAGAIN {
+            return CoordinatorError(
+                "another coordinator is using the journal \(path); stop it first, or use another --journal")
+        }
+        return CoordinatorError(
+            "cannot lock the journal \(path): flock failed: \(String(cString: strerror(code))) (errno \(code))"
+                + (code == ENOLCK || code == EOPNOTSUPP
+                    ? "; the filesystem does not support locks (NFS?): put the journal on a local disk" : ""))
+    }
 }
 
 /// The message types clients send; everything else goes to the worker decoder.

@@ -174,6 +174,36 @@ struct ClusterShellTests {
         #expect(throws: SecurityError.self) { try KeyFiles.loadClient(directory: client) }
     }
 
+    @Test("a second lock on a journal is refused as another coordinator; a missing journal or another errno says so")
+    func journalLock() throws {
+        let directory = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let path = directory + "/j.sqlite"
+        try Journal(path: path).close()
+        let held = try CoordinatorServer.lockJournal(path)
+        let second = try #require(throws: CoordinatorError.self) { try CoordinatorServer.lockJournal(path) }
+        #expect(second.description.contains("another coordinator is using the journal \(path)"), "\(second)")
+        // The whole server refuses too, before binding anything.
+        let server = CoordinatorServer(
+            options: CoordinatorOptions(endpoints: ["ipc://\(directory)/c.sock"], journalPath: path), log: .silent)
+        let refused = try #require(throws: CoordinatorError.self) { try server.run() }
+        #expect(refused.description.contains("another coordinator"), "\(refused)")
+        close(held)
+        close(try CoordinatorServer.lockJournal(path))  // free again
+
+        let missing = try #require(throws: CoordinatorError.self) { try CoordinatorServer.lockJournal(directory + "/none") }
+        #expect(missing.description.contains(directory + "/none"), "\(missing)")
+        #expect(missing.description.contains(String(cString: strerror(ENOENT))), "\(missing)")
+        for code in [ENOLCK, EBADF, EINVAL] {
+            let error = CoordinatorServer.journalLockError(path: path, errno: code)
+            #expect(!error.description.contains("another coordinator"), "\(error)")
+            #expect(error.description.contains(path), "\(error)")
+            #expect(error.description.contains(String(cString: strerror(code))), "\(error)")
+        }
+        #expect(CoordinatorServer.journalLockError(path: path, errno: ENOLCK).description.contains("local disk"))
+        #expect(CoordinatorServer.journalLockError(path: path, errno: EWOULDBLOCK).description.contains("another coordinator"))
+    }
+
     @Test("when its ZAP handler fails, a CURVE coordinator stops with an error that says so, keeping what it journaled")
     func zapHandlerFailureStopsTheCoordinator() throws {
         let directory = try temporaryDirectory()
