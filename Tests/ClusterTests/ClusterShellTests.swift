@@ -174,6 +174,57 @@ struct ClusterShellTests {
         #expect(throws: SecurityError.self) { try KeyFiles.loadClient(directory: client) }
     }
 
+    @Test("generated secret keys have mode 0600, also when a pair is replaced")
+    func generatedKeyModes() throws {
+        let root = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: root) }
+        try KeyFiles.generate(directory: root, name: "worker")
+        try KeyFiles.generate(directory: root, name: "worker", force: true)  // replaced: still 0600
+        var info = stat()
+        #expect(stat(root + "/worker.key", &info) == 0)
+        #expect(info.st_mode & 0o777 == 0o600, "mode \(String(info.st_mode & 0o777, radix: 8))")
+    }
+
+    @Test(
+        "a secret key file open to other users, or to its group unless root owns it, is refused",
+        arguments: [
+            (0o600, 1000, nil), (0o400, 1000, nil), (0o640, 1000, "its group"), (0o620, 1000, "its group"),
+            (0o604, 1000, "other users"), (0o644, 1000, "other users"), (0o640, 0, nil), (0o440, 0, nil),
+            (0o644, 0, "other users"), (0o602, 0, "other users"),
+        ] as [(Int, Int, String?)])
+    func secretKeyExposure(mode: Int, owner: Int, expected: String?) {
+        #expect(KeyFiles.exposure(mode: mode_t(0o100000 | mode), owner: uid_t(owner)) == expected)
+    }
+
+    @Test("the refusal names the file, its mode and the fix; a group-readable key of the user's own is refused too")
+    func secretKeyModeErrors() throws {
+        let root = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: root) }
+        try KeyFiles.generate(directory: root, name: "client")
+        let server = try KeyFiles.generate(directory: root + "/server", name: "coordinator")
+        try FileManager.default.copyItem(atPath: root + "/server/coordinator.pub", toPath: root + "/coordinator.pub")
+        let key = root + "/client.key"
+        // The user's own file (when the tests run as root, hand it to nobody: root owns
+        // group-readable keys legitimately).
+        if getuid() == 0 { #expect(chown(key, 65534, 65534) == 0) }
+        for (mode, who) in [(0o640, "its group"), (0o604, "other users")] {
+            #expect(chmod(key, mode_t(mode)) == 0)
+            let error = try #require(throws: SecurityError.self) { try KeyFiles.loadClient(directory: root) }
+            #expect(error.description.contains(key), "\(error)")
+            #expect(error.description.contains("accessible by \(who)"), "\(error)")
+            #expect(error.description.contains("mode \(String(mode, radix: 8))"), "\(error)")
+            #expect(error.description.contains("chmod 600 \(key)"), "\(error)")
+        }
+        #expect(chmod(key, 0o600) == 0)
+        #expect(try KeyFiles.loadClient(directory: root).serverKey == server.publicKey)
+
+        let coordinatorKey = root + "/server/coordinator.key"
+        try FileManager.default.createDirectory(atPath: root + "/server/allowed", withIntermediateDirectories: true)
+        #expect(chmod(coordinatorKey, 0o644) == 0)
+        let error = try #require(throws: SecurityError.self) { try KeyFiles.loadServer(directory: root + "/server") }
+        #expect(error.description.contains("chmod 600 \(coordinatorKey)"), "\(error)")
+    }
+
     @Test("a second lock on a journal is refused as another coordinator; a missing journal or another errno says so")
     func journalLock() throws {
         let directory = try temporaryDirectory()
