@@ -12,7 +12,8 @@
 //
 // Without keys, traffic is neither encrypted nor authenticated, so the coordinator
 // binds and workers and clients connect only to loopback or `ipc://` endpoints unless
-// the user says `--insecure`.
+// the user says `--insecure`; the coordinator and workers warn at every start without
+// keys (`EndpointRules.plainWarning`).
 
 import ClusterCore
 import Foundation
@@ -227,6 +228,30 @@ public enum EndpointRules {
         if host == "localhost" || host == "::1" { return true }
         let octets = host.split(separator: ".", omittingEmptySubsequences: false)
         return octets.count == 4 && octets[0] == "127" && octets.allSatisfy { UInt8($0) != nil }
+    }
+
+    /// What a coordinator (`binding`) or worker running without CURVE on `endpoint`
+    /// logs as warnings at every start: one line for a local endpoint, a banner for a
+    /// network one (allowed only with `--insecure`).
+    public static func plainWarning(_ endpoint: String, binding: Bool) -> [String] {
+        let role = binding ? "listening on" : "connecting to"
+        guard !isLocal(endpoint) else {
+            return [
+                "no CURVE keys: traffic \(binding ? "on" : "to") \(endpoint) is unauthenticated and unencrypted; "
+                    + "any local user who can reach it can "
+                    + (binding ? "submit work or pose as a worker" : "pose as the coordinator or read this traffic")
+                    + " (pass --keys DIR to secure it)"
+            ]
+        }
+        return [
+            "****************************************************************************",
+            "INSECURE: \(role) \(endpoint) WITHOUT CURVE (--insecure)",
+            "all traffic is UNAUTHENTICATED and UNENCRYPTED: anyone who can reach this address can "
+                + (binding ? "submit work, pose as a worker, and read or forge every message"
+                    : "pose as the coordinator, and read or forge every message"),
+            "use --keys DIR on any network you do not fully trust (duet keys generate; deploy/README.md)",
+            "****************************************************************************",
+        ]
     }
 
     /// Throws unless `endpoint` is local, explaining how to secure it.

@@ -146,6 +146,21 @@ struct ClusterShellTests {
         #expect(EndpointRules.isLocal(endpoint) == local)
     }
 
+    @Test("without CURVE: one warning line for a local endpoint, a banner for a network one, both saying what is exposed")
+    func plainWarnings() {
+        for binding in [true, false] {
+            let local = EndpointRules.plainWarning("tcp://127.0.0.1:5555", binding: binding)
+            #expect(local.count == 1)
+            #expect(local[0].contains("unauthenticated and unencrypted"), "\(local)")
+            #expect(local[0].contains("tcp://127.0.0.1:5555") && local[0].contains("--keys"), "\(local)")
+            let network = EndpointRules.plainWarning("tcp://*:5555", binding: binding)
+            #expect(network.count > 1)
+            #expect(network.contains { $0.contains("INSECURE") && $0.contains("tcp://*:5555") }, "\(network)")
+            #expect(network.contains { $0.contains("UNAUTHENTICATED and UNENCRYPTED") }, "\(network)")
+            #expect(network.contains { $0.contains("--keys") }, "\(network)")
+        }
+    }
+
     @Test("key files: generated pairs load back; a world-readable secret or a second pair is refused")
     func keyFiles() throws {
         let root = try temporaryDirectory()
