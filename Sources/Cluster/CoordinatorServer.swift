@@ -34,6 +34,9 @@ public struct CoordinatorOptions: Sendable {
     public var durable = false
     /// Exit when the parent process is no longer this one (`duet sweep --local`).
     public var parentPID: Int32?
+    /// Sees every ZAP request before it is answered; tests throw from it to make the
+    /// authentication handler fail.
+    var zapRequestHook: (@Sendable (ZAPRequest) throws -> Void)?
 
     public init(endpoints: [String], journalPath: String, keys: ServerKeys? = nil,
                 config: CoordinatorConfig = CoordinatorConfig()) {
@@ -76,14 +79,8 @@ public final class CoordinatorServer: @unchecked Sendable {
     public func run(listening: ([String]) -> Void = { _ in }) throws {
         let journal = try Journal(path: options.journalPath, options: Journal.Options(durableAgainstPowerLoss: options.durable))
         defer { try? journal.close() }
-        // One coordinator per journal: two would hand out the same tasks. flock(2) is
-        // independent of SQLite's own fcntl locks and is released if the process dies.
-        let lockFD = open(options.journalPath, O_RDONLY)
-        defer { if lockFD >= 0 { Foundation.close(lockFD) } }
-        if lockFD >= 0, flock(lockFD, LOCK_EX | LOCK_NB) != 0 {
-            throw CoordinatorError(
-                "another coordinator is using the journal \(options.journalPath); stop it first, or use another --journal")
-        }
+        let lockFD = try Self.lockJournal(options.journalPath)
+        defer { Foundation.close(lockFD) }
         let context = try Context()
         let mailbox: Mailbox<String>
         do {
@@ -103,6 +100,37 @@ public final class CoordinatorServer: @unchecked Sendable {
         }
         let loop = CoordinatorLoop(server: self, context: context, journal: journal, mailbox: mailbox)
         try loop.run(listening: listening)
+    }
+
+    /// Takes the one-coordinator-per-journal lock and returns its descriptor (close it
+    /// to release). Two coordinators would hand out the same tasks. flock(2) is
+    /// independent of SQLite's own fcntl locks and is released if the process dies.
+    static func lockJournal(_ path: String) throws(CoordinatorError) -> Int32 {
+        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else {
+            let code = errno
+            throw CoordinatorError("cannot open the journal \(path) to lock it: \(String(cString: strerror(code))) (errno \(code))")
+        }
+        var result: Int32
+        repeat { result = flock(fd, LOCK_EX | LOCK_NB) } while result != 0 && errno == EINTR
+        if result != 0 {
+            let code = errno
+            Foundation.close(fd)
+            throw journalLockError(path: path, errno: code)
+        }
+        return fd
+    }
+
+    /// Why `flock` on the journal failed: only `EWOULDBLOCK` means another holder.
+    static func journalLockError(path: String, errno code: Int32) -> CoordinatorError {
+        if code == EWOULDBLOCK || code == EAGAIN {
+            return CoordinatorError(
+                "another coordinator is using the journal \(path); stop it first, or use another --journal")
+        }
+        return CoordinatorError(
+            "cannot lock the journal \(path): flock failed: \(String(cString: strerror(code))) (errno \(code))"
+                + (code == ENOLCK || code == EOPNOTSUPP
+                    ? "; the filesystem does not support locks (NFS?): put the journal on a local disk" : ""))
     }
 }
 
@@ -175,6 +203,14 @@ private final class CoordinatorLoop {
             if ready[mailboxIndex].contains(.readable), let reason = mailbox.drain().first {
                 stopReason = reason
             }
+            if let failure = authenticator?.failure {
+                // Fail closed: without its ZAP handler, libzmq would admit any CURVE client
+                // that knows our public key. Everything acknowledged so far is committed.
+                let message = "the ZAP authentication handler failed (\(failure)); stopping so that no "
+                    + "unauthenticated peer is served. The journal \(options.journalPath) is committed; restart to go on"
+                log(.error, message)
+                throw CoordinatorError(message)
+            }
             var actions: [CoordinatorAction] = []
             let now = wallClockSeconds()
             var received = 0
@@ -204,7 +240,9 @@ private final class CoordinatorLoop {
     /// creates and binds the ROUTER. Returns the endpoints as bound.
     func open() throws -> [String] {
         if let keys = options.keys {
-            authenticator = try ZAPAuthenticator(context: context, allowedKeys: keys.allowed)
+            authenticator = try ZAPAuthenticator(
+                context: context, allowedKeys: keys.allowed, onRequest: options.zapRequestHook,
+                onFailure: { [server] _ in server.stop(reason: "the ZAP authentication handler failed") })
             if keys.allowed.isEmpty {
                 log(.warning, "the allow-list is empty: every worker and client will be refused until their .pub files are in allowed/ (then restart)")
             }
@@ -219,6 +257,13 @@ private final class CoordinatorLoop {
         if let keys = options.keys {
             try router.configureCurveServer(keys: keys.keys)
             try router.set(.zapDomain, "duet")
+            // Refuse handshakes if the ZAP handler is ever gone, rather than admit all.
+            do {
+                try router.set(.zapEnforceDomain, true)
+            } catch {
+                log(.warning, "this libzmq cannot enforce ZAP (\(error)); should the authentication handler fail, "
+                    + "peers could connect unchecked until the coordinator stops")
+            }
         }
         let monitorEndpoint = "inproc://duet.coordinator.monitor.\(UUID().uuidString)"
         try router.monitor(monitorEndpoint, events: [.handshakeFailedAuth, .handshakeFailedProtocol])

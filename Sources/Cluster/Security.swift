@@ -6,12 +6,14 @@
 //     worker/client DIR: coordinator.pub  NAME.key  NAME.pub   (one non-coordinator .key)
 //
 // A key file holds the 40-character Z85 key on one line (lines starting with `#` and
-// blank lines are ignored). Secret keys are written with mode 0600 and refused when
-// anyone but the owner and group can read them.
+// blank lines are ignored). Secret keys are written with mode 0600 and refused, as ssh
+// refuses private keys, when other users may access them, or the group may and the
+// file is not root's (`KeyFiles.exposure`).
 //
 // Without keys, traffic is neither encrypted nor authenticated, so the coordinator
 // binds and workers and clients connect only to loopback or `ipc://` endpoints unless
-// the user says `--insecure`.
+// the user says `--insecure`; the coordinator and workers warn at every start without
+// keys (`EndpointRules.plainWarning`).
 
 import ClusterCore
 import Foundation
@@ -90,18 +92,36 @@ public enum KeyFiles {
         }
     }
 
+    /// Who besides the owner may access a secret key file of permission bits `mode`
+    /// owned by `owner`, as a phrase ("other users", "its group"); nil when it is private
+    /// enough. Like ssh, and like PostgreSQL's rule for its server key: the group may
+    /// read a file that root owns (root provisioned it for a service's group: systemd's
+    /// `root:duet 0640`, a Kubernetes Secret volume's `root:fsGroup 0440`), never one the
+    /// user owns; other users never.
+    public static func exposure(mode: mode_t, owner: uid_t) -> String? {
+        if mode & 0o007 != 0 { return "other users" }
+        if mode & 0o070 != 0 && owner != 0 { return "its group" }
+        return nil
+    }
+
+    /// Throws unless the secret key file at `path` is private (see `exposure`).
+    static func checkPrivate(_ path: String, role: String) throws {
+        var info = stat()
+        guard stat(path, &info) == 0 else {
+            throw SecurityError("cannot read \(role) \(path): \(String(cString: strerror(errno)))")
+        }
+        if let who = exposure(mode: info.st_mode, owner: info.st_uid) {
+            throw SecurityError(
+                "\(role) \(path) is accessible by \(who) (mode \(String(info.st_mode & 0o777, radix: 8)), expected 600): "
+                    + "a secret key must be readable by its owner only; fix it with: chmod 600 \(path)")
+        }
+    }
+
     /// The key in a key file (`role` names it in errors).
     static func readKey(_ path: String, role: String, secret: Bool) throws -> String {
+        if secret { try checkPrivate(path, role: role) }
         guard let data = FileManager.default.contents(atPath: path) else {
             throw SecurityError("cannot read \(role) \(path): no such file or permission denied")
-        }
-        if secret {
-            var info = stat()
-            if stat(path, &info) == 0, info.st_mode & 0o007 != 0 {
-                throw SecurityError(
-                    "\(path) is readable by every user (mode \(String(info.st_mode & 0o777, radix: 8))); "
-                        + "a secret key must be private: chmod 600 \(path)")
-            }
         }
         let lines = String(decoding: data, as: UTF8.self).split(whereSeparator: \.isNewline)
             .map { $0.trimmingCharacters(in: .whitespaces) }
@@ -208,6 +228,30 @@ public enum EndpointRules {
         if host == "localhost" || host == "::1" { return true }
         let octets = host.split(separator: ".", omittingEmptySubsequences: false)
         return octets.count == 4 && octets[0] == "127" && octets.allSatisfy { UInt8($0) != nil }
+    }
+
+    /// What a coordinator (`binding`) or worker running without CURVE on `endpoint`
+    /// logs as warnings at every start: one line for a local endpoint, a banner for a
+    /// network one (allowed only with `--insecure`).
+    public static func plainWarning(_ endpoint: String, binding: Bool) -> [String] {
+        let role = binding ? "listening on" : "connecting to"
+        guard !isLocal(endpoint) else {
+            return [
+                "no CURVE keys: traffic \(binding ? "on" : "to") \(endpoint) is unauthenticated and unencrypted; "
+                    + "any local user who can reach it can "
+                    + (binding ? "submit work or pose as a worker" : "pose as the coordinator or read this traffic")
+                    + " (pass --keys DIR to secure it)"
+            ]
+        }
+        return [
+            "****************************************************************************",
+            "INSECURE: \(role) \(endpoint) WITHOUT CURVE (--insecure)",
+            "all traffic is UNAUTHENTICATED and UNENCRYPTED: anyone who can reach this address can "
+                + (binding ? "submit work, pose as a worker, and read or forge every message"
+                    : "pose as the coordinator, and read or forge every message"),
+            "use --keys DIR on any network you do not fully trust (duet keys generate; deploy/README.md)",
+            "****************************************************************************",
+        ]
     }
 
     /// Throws unless `endpoint` is local, explaining how to secure it.

@@ -85,6 +85,12 @@ extension SocketOption where Value == Bool {
     public static var curveServer: Self { .init(ZMQ_CURVE_SERVER, "ZMQ_CURVE_SERVER") }
     /// Act as PLAIN server (passwords in clear text; only for loopback tests).
     public static var plainServer: Self { .init(ZMQ_PLAIN_SERVER, "ZMQ_PLAIN_SERVER") }
+    /// CURVE/PLAIN server: fail the handshake when no ZAP handler is bound in the
+    /// socket's context, instead of admitting every client that knows the server key
+    /// (libzmq's default, kept for backward compatibility). `ZMQ_ZAP_ENFORCE_DOMAIN` is
+    /// a draft option in zmq.h (93, not visible without `ZMQ_BUILD_DRAFT_API`), but
+    /// libzmq 4.3 honours it in every build; older libzmq refuses it with `EINVAL`.
+    public static var zapEnforceDomain: Self { .init(93, "ZMQ_ZAP_ENFORCE_DOMAIN") }
     /// Accept IPv6 as well as IPv4.
     public static var ipv6: Self { .init(ZMQ_IPV6, "ZMQ_IPV6") }
     /// Whether more frames of the current message follow (read-only).

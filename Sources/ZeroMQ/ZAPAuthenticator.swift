@@ -13,8 +13,10 @@ import Foundation
 ///
 /// Pitfalls, all libzmq's:
 /// - **No handler means no authentication.** A CURVE server whose context has no ZAP
-///   handler bound accepts every client that knows the server key. Create the
-///   authenticator before binding the server socket, and stop it only after closing it.
+///   handler bound accepts every client that knows the server key (libzmq 4.3's
+///   "Stonehouse" legacy mode), unless the server socket sets `.zapEnforceDomain`: then
+///   such handshakes fail. Create the authenticator before binding the server socket,
+///   stop it only after closing it, set `.zapEnforceDomain` on it, and watch `failure`.
 /// - `inproc://` connections skip security entirely: no CURVE, no ZAP.
 /// - One handler per context (a second bind fails with `EADDRINUSE`).
 ///
@@ -24,6 +26,13 @@ import Foundation
 /// `Context.close()` does not wait on a running authenticator; `stop()` then just
 /// returns. Order for a server: authenticator, then bind; at the end close the server
 /// socket, `stop()`, `Context.close()`.
+///
+/// **Failure.** If the handler thread ends for any other reason (a libzmq error other
+/// than `ETERM`, or an error thrown by `onRequest`), it unbinds, records the cause in
+/// `failure` and calls `onFailure` once, on its own thread. From then on the context has
+/// no handler: the owner must stop serving (the coordinator exits), and a server socket
+/// with `.zapEnforceDomain` refuses every handshake meanwhile. The request in hand when
+/// it failed is never answered, so that client is not admitted either.
 public final class ZAPAuthenticator: @unchecked Sendable {
     /// Where libzmq looks for the ZAP handler.
     public static let endpoint = "inproc://zeromq.zap.01"
@@ -34,12 +43,18 @@ public final class ZAPAuthenticator: @unchecked Sendable {
     private let controlEndpoint: String
 
     /// Starts the handler in `context`. `allowedKeys` are Z85 client public keys.
-    /// Throws `CurveKeyError` for a malformed key, `ZMQError` when the handler cannot
-    /// bind (e.g. `EADDRINUSE`: the context already has one).
+    /// `onRequest` sees every request before it is answered (auditing; tests inject
+    /// faults with it): if it throws, the handler fails as described above.
+    /// `onFailure` is called once, on the handler's thread, if the handler fails; never
+    /// after `stop()` or a context shutdown. Throws `CurveKeyError` for a malformed key,
+    /// `ZMQError` when the handler cannot bind (e.g. `EADDRINUSE`: the context already
+    /// has one).
     public init(
         context: Context,
         allowedKeys: Set<String> = [],
-        allowNullFromLoopback: Bool = false
+        allowNullFromLoopback: Bool = false,
+        onRequest: (@Sendable (ZAPRequest) throws -> Void)? = nil,
+        onFailure: (@Sendable (any Error) -> Void)? = nil
     ) throws {
         for key in allowedKeys { try CurveKeyPair.validate(key, role: "allowed client key") }
         self.context = context
@@ -47,7 +62,10 @@ public final class ZAPAuthenticator: @unchecked Sendable {
         self.controlEndpoint = "inproc://duet.zap.control.\(UUID().uuidString)"
 
         let thread = Thread { [context, policy, lifecycle, controlEndpoint] in
-            Self.run(context: context, policy: policy, lifecycle: lifecycle, controlEndpoint: controlEndpoint)
+            let failure = Self.run(
+                context: context, policy: policy, lifecycle: lifecycle, controlEndpoint: controlEndpoint,
+                onRequest: onRequest)
+            if let failure, lifecycle.failed(failure) { onFailure?(failure) }
         }
         thread.name = "duet.zap"
         thread.start()
@@ -55,6 +73,11 @@ public final class ZAPAuthenticator: @unchecked Sendable {
     }
 
     deinit { stop() }
+
+    /// Why the handler thread ended on its own, if it did (nil while it serves, after
+    /// `stop()`, and after a context shutdown). Once set, CURVE handshakes in this
+    /// context are no longer checked against the allow-list: stop serving.
+    public var failure: (any Error)? { lifecycle.failure }
 
     // MARK: The allow-list
 
@@ -101,7 +124,11 @@ public final class ZAPAuthenticator: @unchecked Sendable {
 
     // MARK: The thread
 
-    private static func run(context: Context, policy: SharedPolicy, lifecycle: Lifecycle, controlEndpoint: String) {
+    /// Serves until told to stop or the context ends (nil), or until an error (returned).
+    private static func run(
+        context: Context, policy: SharedPolicy, lifecycle: Lifecycle, controlEndpoint: String,
+        onRequest: (@Sendable (ZAPRequest) throws -> Void)?
+    ) -> (any Error)? {
         let handler: Socket
         let control: Socket
         do {
@@ -112,7 +139,7 @@ public final class ZAPAuthenticator: @unchecked Sendable {
         } catch {
             lifecycle.started(error)
             lifecycle.finished()
-            return
+            return nil
         }
         lifecycle.started(nil)
         defer {
@@ -130,19 +157,25 @@ public final class ZAPAuthenticator: @unchecked Sendable {
         do {
             while true {
                 let ready = try poller.poll(timeoutMilliseconds: -1)
-                if ready[stop].contains(.readable) { return }
+                if ready[stop].contains(.readable) { return nil }
                 guard ready[requests].contains(.readable) else { continue }
                 while let frames = try handler.receive(dontWait: true) {
+                    if let onRequest, frames.count > 2, let request = ZAPRequest(frames: Array(frames[2...])) {
+                        try onRequest(request)
+                    }
                     if let reply = answer(frames, policy: policy.read { $0 }) {
                         // A ROUTER never blocks; a reply to a vanished session is dropped.
                         _ = try handler.send(reply, dontWait: true)
                     }
                 }
             }
+        } catch let error as ZMQError where error.errno == ETERM {
+            // The context is shutting down: so are the server sockets it authenticates for.
+            return nil
         } catch {
-            // ETERM: the context is shutting down. Anything else is a bug in libzmq's
-            // use here; either way the handler stops and, see the pitfalls, fails open.
-            return
+            // Anything else leaves the context without a handler (see the pitfalls): the
+            // owner hears of it through `failure` and `onFailure`.
+            return error
         }
     }
 
@@ -289,6 +322,7 @@ private final class Lifecycle: @unchecked Sendable {
     private var startup: ZMQError??
     private var isFinished = false
     private var stopClaimed = false
+    private var failureCause: (any Error)?
 
     func started(_ error: ZMQError?) {
         condition.lock()
@@ -315,6 +349,22 @@ private final class Lifecycle: @unchecked Sendable {
         condition.lock()
         defer { condition.unlock() }
         while !isFinished { condition.wait() }
+    }
+
+    var failure: (any Error)? {
+        condition.lock()
+        defer { condition.unlock() }
+        return failureCause
+    }
+
+    /// Records the handler's failure; true unless `stop()` was called first (then the
+    /// error is the stop's doing, not news for the owner).
+    func failed(_ error: any Error) -> Bool {
+        condition.lock()
+        defer { condition.unlock() }
+        guard !stopClaimed else { return false }
+        failureCause = error
+        return true
     }
 
     /// True for the first caller only.

@@ -69,6 +69,8 @@ struct CoordinatorCommand: ParsableCommand {
         let log = ClusterLog(minimumLevel: verbose ? .debug : .info)
         if let keys = options.keys {
             log(.info, "CURVE on; allow-list: \(keys.allowedFiles.map { ($0 as NSString).lastPathComponent }.joined(separator: ", "))")
+        } else {
+            for line in EndpointRules.plainWarning(bind, binding: true) { log(.warning, line) }
         }
         let server = CoordinatorServer(options: options, log: log)
         let trap = SignalTrap { signal in server.stop(reason: signal == SIGINT ? "SIGINT" : "SIGTERM") }
@@ -124,7 +126,11 @@ struct WorkerCommand: ParsableCommand {
             endpoint: connect, slots: slots ?? ProcessInfo.processInfo.activeProcessorCount, prefetch: prefetch,
             keys: try keys.map(KeyFiles.loadClient(directory:)), cacheDirectory: cache, version: duetVersion)
         options.parentPID = parentPID
-        let worker = WorkerNode(options: options, registry: .duet, log: ClusterLog(minimumLevel: verbose ? .debug : .info))
+        let log = ClusterLog(minimumLevel: verbose ? .debug : .info)
+        if options.keys == nil {
+            for line in EndpointRules.plainWarning(connect, binding: false) { log(.warning, line) }
+        }
+        let worker = WorkerNode(options: options, registry: .duet, log: log)
         let trap = SignalTrap { signal in worker.stop(reason: signal == SIGINT ? "SIGINT" : "SIGTERM") }
         defer { trap.cancel() }
         let reason = try worker.run()

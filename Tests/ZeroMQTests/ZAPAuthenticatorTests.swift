@@ -10,13 +10,17 @@ private struct CurveServer {
     let socket: Socket
     let keys: CurveKeyPair
     let endpoint: String
+    /// The server socket's monitor, when asked for (close it).
+    let monitor: Socket?
 
-    init(context: Context, zapDomain: String? = nil) throws {
+    init(context: Context, zapDomain: String? = nil, enforceDomain: Bool = false, monitored: Bool = false) throws {
         self.context = context
         keys = try CurveKeyPair.generate()
         socket = try context.makeSocket(.router)
         try socket.configureCurveServer(keys: keys)
         if let zapDomain { try socket.set(.zapDomain, zapDomain) }
+        if enforceDomain { try socket.set(.zapEnforceDomain, true) }
+        monitor = monitored ? try monitorSocket(of: socket, in: context) : nil
         endpoint = try socket.bindLoopback()
     }
 
@@ -185,6 +189,87 @@ private struct CurveServer {
         #expect(try server.socket.receive(within: 2000)?.last == bytes("anyone"))
     }
 
+    /// With `.zapEnforceDomain`, the same situation fails closed: the handshake fails.
+    @Test func withoutAHandlerAnEnforcingServerRefusesEveryone() throws {
+        let context = try Context()
+        defer { context.close() }
+        let server = try CurveServer(context: context, zapDomain: "test", enforceDomain: true, monitored: true)
+        #expect(try server.socket.get(.zapEnforceDomain))
+        let serverMonitor = try #require(server.monitor)
+        defer {
+            server.socket.close()
+            serverMonitor.close()
+        }
+        let (client, monitor) = try server.client(keys: try CurveKeyPair.generate())
+        defer {
+            client.close()
+            monitor.close()
+        }
+        try client.send([bytes("anyone")])
+        let failed = try awaitEvent(.handshakeFailed, on: serverMonitor, within: 5000)
+        #expect(failed != nil)
+        #expect(try server.socket.receive(within: 100) == nil)
+    }
+
+    /// A handler that dies says so (`failure`, `onFailure`), leaves the request in hand
+    /// unanswered, and an enforcing server admits no one after it, allowed key or not.
+    @Test func aFailedHandlerIsReportedAndAdmitsNoOne() throws {
+        struct InjectedFault: Error {}
+        let context = try Context()
+        defer { context.close() }
+        let allowed = try CurveKeyPair.generate()
+        let reported = DispatchSemaphore(value: 0)
+        let auth = try ZAPAuthenticator(
+            context: context, allowedKeys: [allowed.publicKey],
+            onRequest: { _ in throw InjectedFault() },
+            onFailure: { error in if error is InjectedFault { reported.signal() } })
+        defer { auth.stop() }
+        #expect(auth.failure == nil)
+        let server = try CurveServer(context: context, zapDomain: "test", enforceDomain: true, monitored: true)
+        let serverMonitor = try #require(server.monitor)
+        defer {
+            server.socket.close()
+            serverMonitor.close()
+        }
+
+        let (first, firstMonitor) = try server.client(keys: allowed)
+        defer {
+            first.close()
+            firstMonitor.close()
+        }
+        try first.send([bytes("first")])
+        #expect(reported.wait(timeout: .now() + 10) == .success)
+        #expect(auth.failure is InjectedFault)
+
+        for keys in [allowed, try CurveKeyPair.generate()] {
+            let (client, monitor) = try server.client(keys: keys)
+            defer {
+                client.close()
+                monitor.close()
+            }
+            try client.send([bytes("later")])
+            #expect(try awaitEvent(.handshakeFailed, on: serverMonitor, within: 5000) != nil)
+        }
+        #expect(try server.socket.receive(within: 100) == nil)
+        auth.stop()
+        #expect(auth.failure is InjectedFault)  // stop() does not clear it
+    }
+
+    @Test func stoppingIsNotAFailure() throws {
+        let context = try Context()
+        defer { context.close() }
+        let auth = try ZAPAuthenticator(context: context, onFailure: { _ in Issue.record("stop() reported as a failure") })
+        auth.stop()
+        #expect(auth.failure == nil)
+        // A context shut down under a running handler (ETERM) is not a failure either.
+        let second = try Context()
+        let ended = try ZAPAuthenticator(context: second, onFailure: { _ in Issue.record("ETERM reported as a failure") })
+        second.shutdown()
+        ended.stop()
+        #expect(ended.failure == nil)
+        second.close()
+    }
+
     @Test func oneHandlerPerContext() throws {
         let context = try Context()
         defer { context.close() }
@@ -278,4 +363,10 @@ private struct CurveServer {
             ])
         #expect(ZAPAuthenticator.answer([bytes("peer"), [], bytes("1.0")], policy: ZAPPolicy(allowedKeys: [])) == nil)
     }
+}
+
+extension MonitorEvents {
+    /// Any failed handshake: no detail (e.g. no ZAP handler under `.zapEnforceDomain`),
+    /// protocol, or refused by ZAP.
+    static let handshakeFailed: MonitorEvents = [.handshakeFailedNoDetail, .handshakeFailedProtocol, .handshakeFailedAuth]
 }

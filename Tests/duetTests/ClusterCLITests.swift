@@ -359,6 +359,25 @@ struct ClusterCLITests {
         #expect(sweep.stderr.contains("refusing to connect"), "\(sweep.summary)")
     }
 
+    @Test("without keys, the coordinator and workers warn at every start; --insecure on a network gets a banner")
+    func plainRunsWarn() throws {
+        defer { cleanUp() }
+        let (coordinator, endpoint) = try coordinator(journal: path("j.sqlite"))
+        defer { coordinator.kill9() }
+        let worker = try worker(endpoint, name: "worker")
+        defer { worker.kill9() }
+        for process in [coordinator, worker] {
+            #expect(eventually(15) { process.stderr.contains("unauthenticated and unencrypted") }, "\(process.summary)")
+            let line = process.stderr.split(separator: "\n").first { $0.contains("unauthenticated and unencrypted") }
+            #expect(line?.contains(" warning ") == true, "\(process.summary)")
+        }
+        // Nothing listens at this documentation address; the worker keeps retrying.
+        let remote = try self.worker("tcp://192.0.2.1:5555", name: "remote", extra: ["--insecure"])
+        defer { remote.kill9() }
+        #expect(eventually(15) { remote.stderr.contains("UNAUTHENTICATED and UNENCRYPTED") }, "\(remote.summary)")
+        #expect(remote.stderr.contains("INSECURE: connecting to tcp://192.0.2.1:5555 WITHOUT CURVE"), "\(remote.summary)")
+    }
+
     // MARK: Status
 
     @Test("status --json has the documented shape; a silent coordinator is reported clearly")
