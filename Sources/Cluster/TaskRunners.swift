@@ -199,6 +199,8 @@ public struct NoopRunner: TaskRunner {
 final class TaskControl: @unchecked Sendable {
     private let lock = NSLock()
     private var cancelled = false
+    private var abandoned = false
+    private var ended = false
     private var latest: Decision?
     private let onReport: @Sendable (JSON) -> Void
 
@@ -207,7 +209,24 @@ final class TaskControl: @unchecked Sendable {
     var isCancelled: Bool { lock.withLock { cancelled } }
     var decision: Decision? { lock.withLock { latest } }
 
-    func cancel() { lock.withLock { cancelled = true } }
+    /// Cancels, and gives up waiting for the task: true if it has not ended yet (then
+    /// its thread ends with it and the caller starts another in its place).
+    func abandon() -> Bool {
+        lock.withLock {
+            cancelled = true
+            abandoned = !ended
+            return abandoned
+        }
+    }
+
+    /// The task's thread is done with it: true if it was abandoned meanwhile.
+    func end() -> Bool {
+        lock.withLock {
+            ended = true
+            return abandoned
+        }
+    }
+
     func deliver(_ decision: Decision) { lock.withLock { latest = decision } }
     func report(_ progress: JSON) { onReport(progress) }
 }

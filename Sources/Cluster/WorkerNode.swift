@@ -290,7 +290,9 @@ private final class WorkerLoop {
             case .start(let assignment):
                 start(assignment)
             case .cancel(let attempt):
-                controls[attempt]?.cancel()
+                // The state machine freed the slot: a runner that ignores cancellation
+                // keeps its thread, and another thread takes its place.
+                if controls[attempt]?.abandon() == true { pool.addThread() }
             case .deliver(let attempt, let decision):
                 controls[attempt]?.deliver(decision)
             case .writeBlobChunk(let chunk):
@@ -348,6 +350,7 @@ private final class WorkerLoop {
                 outcome = .failure(String(describing: error))
             }
             mailbox.post(.finished(attempt, control.isCancelled ? .cancelled : outcome))
+            return control.end()
         }
     }
 }
