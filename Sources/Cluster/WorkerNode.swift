@@ -35,6 +35,9 @@ public struct WorkerOptions: Sendable {
     public var version: String
     /// Exit when the parent process is no longer this one (`duet sweep --local`).
     public var parentPID: Int32?
+    /// The state machine's `now`: monotonic, so that a wall-clock step does not look
+    /// like a silent coordinator.
+    public var clock: any ClusterClock = MonotonicClock()
 
     public init(endpoint: String, slots: Int, prefetch: Int = 0, keys: ClientKeys? = nil, cacheDirectory: String? = nil,
                 version: String) {
@@ -194,7 +197,7 @@ private final class WorkerLoop {
         pool = ThreadPool(threads: options.slots, name: "duet.task")
     }
 
-    func now() -> Double { wallClockSeconds() }
+    func now() -> Double { options.clock.now() }
 
     func run() throws -> String {
         node.log(
