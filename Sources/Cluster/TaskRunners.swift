@@ -171,13 +171,18 @@ public enum SweepPointResult {
 
 /// Does nothing (the dispatch benchmark, tests). Payload, all optional:
 /// `{"sleepMs": 250}` sleeps that long first (checking for cancellation),
-/// `{"resultBytes": 16}` returns that many zero bytes, `{"fail": "message"}` fails.
+/// `{"resultBytes": 16}` returns that many zero bytes, `{"fail": "message"}` fails,
+/// `{"hangAttempts": 1}` makes attempts up to that number hang for good, deaf to
+/// cancellation (a stuck task, for tests of task deadlines).
 public struct NoopRunner: TaskRunner {
     public static let kind = "noop"
 
     public init() {}
 
     public func run(_ task: TaskContext) throws -> [UInt8] {
+        if case .integer(let hung)? = task.payload["hangAttempts"], task.attempt.attempt <= hung {
+            while true { Thread.sleep(forTimeInterval: 0.1) }
+        }
         if case .integer(let milliseconds)? = task.payload["sleepMs"], milliseconds > 0 {
             let deadline = Date().addingTimeInterval(Double(milliseconds) / 1000)
             while Date() < deadline, !task.isCancelled {
