@@ -674,7 +674,8 @@ public struct CoordinatorState: Sendable {
         for (attempt, id, lease) in overdue {
             let kind = runs[attempt.task.run]?.record.kind ?? "?"
             let error =
-                "attempt \(attempt) exceeded its deadline of \(formatSeconds(lease.deadline - lease.at)) (task kind \(kind)) on worker \(id)"
+                "attempt \(attempt) exceeded its deadline of \(formatSeconds(lease.deadline - lease.at))"
+                + " (task kind \(kind)) on worker \(id)"
             counters.overdue += 1
             actions.append(.log(LogEntry(.warning, error, ["worker.id": id.description, "task.id": attempt.description])))
             removeLease(attempt, from: id)

@@ -67,12 +67,15 @@ public struct TaskDeadlineSetting: Sendable, Hashable, CustomStringConvertible {
 
     public init(parsing text: String) throws {
         guard let equals = text.firstIndex(of: "=") else {
-            throw ParseError(description: "task deadline \"\(text)\": expected KIND=SECONDS (train-trial=86400), *=SECONDS or KIND=none")
+            throw ParseError(
+                description: "task deadline \"\(text)\": expected KIND=SECONDS (train-trial=86400), *=SECONDS or KIND=none")
         }
         let kind = String(text[..<equals])
         let value = String(text[text.index(after: equals)...])
         guard (1...64).contains(kind.count) else {
-            throw ParseError(description: "task deadline \"\(text)\": the kind before \"=\" must be 1-64 characters (a task kind such as sweep-point, or *)")
+            throw ParseError(
+                description:
+                    "task deadline \"\(text)\": the kind before \"=\" must be 1-64 characters (a task kind such as sweep-point, or *)")
         }
         self.kind = kind == "*" ? nil : kind
         if value == "none" {
@@ -80,7 +83,8 @@ public struct TaskDeadlineSetting: Sendable, Hashable, CustomStringConvertible {
         } else if let seconds = Double(value), seconds.isFinite, seconds > 0 {
             self.seconds = seconds
         } else {
-            throw ParseError(description: "task deadline \"\(text)\": \"\(value)\" is not a positive number of seconds or none")
+            throw ParseError(
+                description: "task deadline \"\(text)\": \"\(value)\" is not a positive number of seconds or none")
         }
     }
 

@@ -33,7 +33,8 @@ struct ClusterClockTests {
 
     @Test("the coordinator's status time and a run's createdAt come from the injected clock")
     func coordinatorReadsTheInjectedClock() throws {
-        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("duet-clock-\(UUID().uuidString.prefix(8))").path
+        let directory = FileManager.default.temporaryDirectory
+            .appendingPathComponent("duet-clock-\(UUID().uuidString.prefix(8))").path
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(atPath: directory) }
         let endpoint = "ipc://\(directory)/c.sock"
@@ -56,7 +57,8 @@ struct ClusterClockTests {
         guard case .status(let before) = try client.request(.status, timeout: 5) else { Issue.record("no status"); return }
         #expect(before.time == 1_000)
         clock.advance(by: 3_600)
-        let reply = try client.request(.submit(RunSubmission(kind: "noop", taskCount: 1, spec: Array("clock".utf8))), timeout: 5)
+        let submission = RunSubmission(kind: "noop", taskCount: 1, spec: Array("clock".utf8))
+        let reply = try client.request(.submit(submission), timeout: 5)
         guard case .submitted = reply else { Issue.record("\(reply)"); return }
         guard case .status(let after) = try client.request(.status, timeout: 5) else { Issue.record("no status"); return }
         #expect(after.time == 4_600)

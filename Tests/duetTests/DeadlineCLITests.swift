@@ -41,7 +41,8 @@ extension ClusterCLITests {
         #expect((run["failed"] as? NSNumber)?.intValue == 0, "\(run)")
         let counters = try #require(status["counters"] as? [String: Any])
         #expect((counters["overdue"] as? NSNumber)?.intValue == tasks, "\(counters)")
-        #expect((counters["failures"] as? NSNumber)?.intValue == tasks, "each hung attempt is a failed attempt: \(counters)")
+        #expect(
+            (counters["failures"] as? NSNumber)?.intValue == tasks, "each hung attempt is a failed attempt: \(counters)")
         #expect((counters["results"] as? NSNumber)?.intValue == tasks, "\(counters)")
         #expect((counters["lostWorkers"] as? NSNumber)?.intValue == 0, "the workers stayed alive: \(counters)")
         let failures = status["recentFailures"] as? [[String: Any]] ?? []
