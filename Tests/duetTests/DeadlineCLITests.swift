@@ -10,8 +10,11 @@ extension ClusterCLITests {
     @Test("tasks hanging on live workers are taken back at their deadline and finished by a retry")
     func hungTasksAreTakenBack() throws {
         defer { cleanUp() }
+        // A liveness of 20 heartbeats (5 s): on a loaded machine no worker is taken for
+        // lost and no assignment for lost in transit, so every retry is a deadline's.
         let (coordinator, endpoint) = try coordinator(
-            journal: path("journal.sqlite"), extra: ["--task-deadline", "noop=1", "--task-deadline", "*=none"])
+            journal: path("journal.sqlite"),
+            extra: ["--task-deadline", "noop=1", "--task-deadline", "*=none", "--liveness", "20"])
         defer { coordinator.kill9() }
         let first = try worker(endpoint, name: "w1")
         defer { first.kill9() }
