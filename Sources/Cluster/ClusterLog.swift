@@ -80,6 +80,6 @@ public final class ClusterLog: @unchecked Sendable {
     }
 }
 
-/// Wall-clock seconds since 1970: the `now` the coordinator and workers pass to their
-/// state machines and the journal keeps.
+/// Wall-clock seconds since 1970, for stamps. Timers use a `ClusterClock`: the shells
+/// give their state machines `MonotonicClock` readings.
 public func wallClockSeconds() -> Double { Date().timeIntervalSince1970 }

@@ -37,6 +37,8 @@ public struct CoordinatorOptions: Sendable {
     /// Sees every ZAP request before it is answered; tests throw from it to make the
     /// authentication handler fail.
     var zapRequestHook: (@Sendable (ZAPRequest) throws -> Void)?
+    /// The state machine's `now`: monotonic, so that a wall-clock step expires no lease.
+    public var clock: any ClusterClock = MonotonicClock()
 
     public init(endpoints: [String], journalPath: String, keys: ServerKeys? = nil,
                 config: CoordinatorConfig = CoordinatorConfig()) {
@@ -178,7 +180,7 @@ private final class CoordinatorLoop {
     func run(listening: ([String]) -> Void) throws {
         // Recover before accepting anyone.
         let snapshot = try journal.snapshot(recentFailures: config.recentFailureLimit)
-        let recovered = state.recovered(from: snapshot, now: wallClockSeconds())
+        let recovered = state.recovered(from: snapshot, now: options.clock.now())
         try commitAndPerform(recovered)
         if !snapshot.runs.isEmpty {
             log(.notice, "recovered \(snapshot.runs.count) unfinished run\(snapshot.runs.count == 1 ? "" : "s") from \(options.journalPath)")
@@ -212,7 +214,7 @@ private final class CoordinatorLoop {
                 throw CoordinatorError(message)
             }
             var actions: [CoordinatorAction] = []
-            let now = wallClockSeconds()
+            let now = options.clock.now()
             var received = 0
             if ready[routerIndex].contains(.readable) || backlog {
                 while received < options.batchLimit, let frames = try router.receive(dontWait: true) {
@@ -379,7 +381,7 @@ private final class CoordinatorLoop {
                 send(reply.encoded(), to: peer, what: reply.typeName)
             case .progress(let report):
                 // No decider yet (ASHA comes later): every trial goes on.
-                perform(state.decide(report.task, .continue, now: wallClockSeconds()))
+                perform(state.decide(report.task, .continue, now: options.clock.now()))
             case .log(let entry):
                 log(entry)
             }

@@ -63,24 +63,35 @@ final class Mailbox<Event: Sendable>: @unchecked Sendable {
     }
 }
 
-/// A fixed set of threads that run closures (the worker's task slots). Never Swift's
-/// cooperative pool: a task may run for hours.
+/// Threads that run closures (the worker's task slots). Never Swift's cooperative
+/// pool: a task may run for hours. A job that returns true ends its thread: the job
+/// was abandoned and `addThread` has already put another in its place.
 final class ThreadPool: @unchecked Sendable {
     private let condition = NSCondition()
-    private var jobs: [@Sendable () -> Void] = []
+    private var jobs: [@Sendable () -> Bool] = []
     private var head = 0
     private var stopping = false
+    private let name: String
+    private var started = 0
 
     init(threads: Int, name: String) {
-        for index in 0..<max(1, threads) {
-            let thread = Thread { [self] in work() }
-            thread.name = "\(name).\(index)"
-            thread.stackSize = 8 << 20
-            thread.start()
-        }
+        self.name = name
+        for _ in 0..<max(1, threads) { addThread() }
     }
 
-    func submit(_ job: @escaping @Sendable () -> Void) {
+    /// One more thread (in place of one held by an abandoned job).
+    func addThread() {
+        let index = condition.withLock {
+            started += 1
+            return started
+        }
+        let thread = Thread { [self] in work() }
+        thread.name = "\(name).\(index)"
+        thread.stackSize = 8 << 20
+        thread.start()
+    }
+
+    func submit(_ job: @escaping @Sendable () -> Bool) {
         condition.lock()
         jobs.append(job)
         condition.signal()
@@ -110,7 +121,7 @@ final class ThreadPool: @unchecked Sendable {
                 head = 0
             }
             condition.unlock()
-            job()
+            if job() { return }
         }
     }
 }

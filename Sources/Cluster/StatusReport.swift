@@ -84,6 +84,7 @@ public enum StatusReport {
             parts.append("\(c.duplicates) duplicates")
             if c.stale > 0 { parts.append("\(c.stale) stale") }
             if c.lostAssignments > 0 { parts.append("\(c.lostAssignments) lost assignments") }
+            if c.overdue > 0 { parts.append("\(c.overdue) past their deadline") }
             var dropped = "\(c.droppedTotal) dropped"
             if !c.dropped.isEmpty {
                 dropped += " (" + c.dropped.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }.joined(separator: ", ") + ")"

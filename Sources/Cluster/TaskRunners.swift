@@ -171,13 +171,18 @@ public enum SweepPointResult {
 
 /// Does nothing (the dispatch benchmark, tests). Payload, all optional:
 /// `{"sleepMs": 250}` sleeps that long first (checking for cancellation),
-/// `{"resultBytes": 16}` returns that many zero bytes, `{"fail": "message"}` fails.
+/// `{"resultBytes": 16}` returns that many zero bytes, `{"fail": "message"}` fails,
+/// `{"hangAttempts": 1}` makes attempts up to that number hang for good, deaf to
+/// cancellation (a stuck task, for tests of task deadlines).
 public struct NoopRunner: TaskRunner {
     public static let kind = "noop"
 
     public init() {}
 
     public func run(_ task: TaskContext) throws -> [UInt8] {
+        if case .integer(let hung)? = task.payload["hangAttempts"], task.attempt.attempt <= hung {
+            while true { Thread.sleep(forTimeInterval: 0.1) }
+        }
         if case .integer(let milliseconds)? = task.payload["sleepMs"], milliseconds > 0 {
             let deadline = Date().addingTimeInterval(Double(milliseconds) / 1000)
             while Date() < deadline, !task.isCancelled {
@@ -199,6 +204,8 @@ public struct NoopRunner: TaskRunner {
 final class TaskControl: @unchecked Sendable {
     private let lock = NSLock()
     private var cancelled = false
+    private var abandoned = false
+    private var ended = false
     private var latest: Decision?
     private let onReport: @Sendable (JSON) -> Void
 
@@ -207,7 +214,24 @@ final class TaskControl: @unchecked Sendable {
     var isCancelled: Bool { lock.withLock { cancelled } }
     var decision: Decision? { lock.withLock { latest } }
 
-    func cancel() { lock.withLock { cancelled = true } }
+    /// Cancels, and gives up waiting for the task: true if it has not ended yet (then
+    /// its thread ends with it and the caller starts another in its place).
+    func abandon() -> Bool {
+        lock.withLock {
+            cancelled = true
+            abandoned = !ended
+            return abandoned
+        }
+    }
+
+    /// The task's thread is done with it: true if it was abandoned meanwhile.
+    func end() -> Bool {
+        lock.withLock {
+            ended = true
+            return abandoned
+        }
+    }
+
     func deliver(_ decision: Decision) { lock.withLock { latest = decision } }
     func report(_ progress: JSON) { onReport(progress) }
 }

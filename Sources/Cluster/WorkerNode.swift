@@ -35,6 +35,9 @@ public struct WorkerOptions: Sendable {
     public var version: String
     /// Exit when the parent process is no longer this one (`duet sweep --local`).
     public var parentPID: Int32?
+    /// The state machine's `now`: monotonic, so that a wall-clock step does not look
+    /// like a silent coordinator.
+    public var clock: any ClusterClock = MonotonicClock()
 
     public init(endpoint: String, slots: Int, prefetch: Int = 0, keys: ClientKeys? = nil, cacheDirectory: String? = nil,
                 version: String) {
@@ -194,7 +197,7 @@ private final class WorkerLoop {
         pool = ThreadPool(threads: options.slots, name: "duet.task")
     }
 
-    func now() -> Double { wallClockSeconds() }
+    func now() -> Double { options.clock.now() }
 
     func run() throws -> String {
         node.log(
@@ -290,7 +293,9 @@ private final class WorkerLoop {
             case .start(let assignment):
                 start(assignment)
             case .cancel(let attempt):
-                controls[attempt]?.cancel()
+                // The state machine freed the slot: a runner that ignores cancellation
+                // keeps its thread, and another thread takes its place.
+                if controls[attempt]?.abandon() == true { pool.addThread() }
             case .deliver(let attempt, let decision):
                 controls[attempt]?.deliver(decision)
             case .writeBlobChunk(let chunk):
@@ -348,6 +353,7 @@ private final class WorkerLoop {
                 outcome = .failure(String(describing: error))
             }
             mailbox.post(.finished(attempt, control.isCancelled ? .cancelled : outcome))
+            return control.end()
         }
     }
 }

@@ -116,6 +116,8 @@ public struct ClusterCounters: Sendable, Hashable {
     public var lostWorkers = 0
     /// Leases the worker never acknowledged holding (re-queued without counting a failure).
     public var lostAssignments = 0
+    /// Leases taken back at their task kind's deadline (each a failed attempt).
+    public var overdue = 0
     public var retries = 0
     public var results = 0
     public var failures = 0
@@ -200,6 +202,7 @@ extension ClusterStatus {
                 "dropped": .object(counters.dropped.sorted { $0.key < $1.key }.map { JSON.Member($0.key, .integer($0.value)) }),
                 "duplicates": .integer(counters.duplicates), "stale": .integer(counters.stale),
                 "lostWorkers": .integer(counters.lostWorkers), "lostAssignments": .integer(counters.lostAssignments),
+                "overdue": .integer(counters.overdue),
                 "retries": .integer(counters.retries), "results": .integer(counters.results),
                 "failures": .integer(counters.failures), "messagesIn": .integer(counters.messagesIn),
             ],
@@ -258,6 +261,7 @@ extension ClusterStatus {
             counters.stale = try c.optionalInt("stale") ?? 0
             counters.lostWorkers = try c.optionalInt("lostWorkers") ?? 0
             counters.lostAssignments = try c.optionalInt("lostAssignments") ?? 0
+            counters.overdue = try c.optionalInt("overdue") ?? 0
             counters.retries = try c.optionalInt("retries") ?? 0
             counters.results = try c.optionalInt("results") ?? 0
             counters.failures = try c.optionalInt("failures") ?? 0

@@ -6,6 +6,12 @@
 // declared lost that comes back); every later one is acknowledged and ignored. A
 // failure only counts for the current lease.
 //
+// Deadlines. Every lease ends by its kind's deadline (`CoordinatorConfig.taskDeadline`),
+// counted from the lease, whatever the worker's heartbeats say: a task hanging on a live
+// worker is taken back at the first `tick` after it (re-queued as a failed attempt, the
+// worker told `CANCEL`). A result of that attempt arriving later is still valid if it is
+// the first (the rule above). Adopted leases (after a coordinator restart) start afresh.
+//
 // Memory. A run is a task count and a cursor: task `i` is generated (handed out for the
 // first time) when the cursor reaches it. Only unfinished tasks that were handed out are
 // tracked (`active`: leased ones and those waiting for a retry), so a 1,000,000-task
@@ -22,6 +28,8 @@ public struct CoordinatorState: Sendable {
         var worker: PeerID
         var attempt: Int
         var at: Double
+        /// When the coordinator takes the lease back (`.infinity`: never).
+        var deadline: Double
     }
 
     struct ActiveTask: Sendable {
@@ -30,6 +38,8 @@ public struct CoordinatorState: Sendable {
         var failures: Int
         var lease: Lease?
         var lastError: String?
+        /// An attempt taken back at its deadline: never adopted again.
+        var overdueAttempt: Int? = nil
     }
 
     struct Run: Sendable {
@@ -86,6 +96,9 @@ public struct CoordinatorState: Sendable {
     var rate: RateWindow
     /// Oldest first, at most `recentFailureLimit`.
     var failures = Deque<FailureRecord>()
+    /// No lease ends by its deadline before this (a lower bound: `tick` scans the leases
+    /// only once it has passed).
+    var earliestDeadline = Double.infinity
 
     public init(config: CoordinatorConfig = CoordinatorConfig()) {
         self.config = config
@@ -158,9 +171,9 @@ public struct CoordinatorState: Sendable {
         // Adopt what it still holds from an earlier session, if nobody else has it.
         for attempt in hello.running where !kept.contains(attempt) {
             if var entry = active[attempt.task], entry.lease == nil, entry.attempts == attempt.attempt,
-                runs[attempt.task.run]?.phase.isFinished == false
+                entry.overdueAttempt != attempt.attempt, let run = runs[attempt.task.run], !run.phase.isFinished
             {
-                entry.lease = Lease(worker: id, attempt: attempt.attempt, at: now)
+                entry.lease = Lease(worker: id, attempt: attempt.attempt, at: now, deadline: deadline(run.record.kind, now))
                 active[attempt.task] = entry
                 runs[attempt.task.run]!.leased += 1
                 worker.leases.append(attempt)
@@ -359,6 +372,7 @@ public struct CoordinatorState: Sendable {
     /// message for an interval. Call it at least every `heartbeatInterval / 2`.
     public mutating func tick(now: Double) -> [CoordinatorAction] {
         var actions: [CoordinatorAction] = []
+        expireDeadlines(now: now, into: &actions)
         let ids = workers.keys.sorted()
         for id in ids {
             let worker = workers[id]!
@@ -633,6 +647,44 @@ public struct CoordinatorState: Sendable {
         }
     }
 
+    /// When a lease of `kind` made at `now` ends; keeps `earliestDeadline` a lower bound.
+    private mutating func deadline(_ kind: String, _ now: Double) -> Double {
+        let deadline = now + config.taskDeadline(for: kind)
+        earliestDeadline = min(earliestDeadline, deadline)
+        return deadline
+    }
+
+    /// Takes back every lease past its deadline: re-queued as a failed attempt (or failed
+    /// for good at the attempt limit), and the worker told to drop it with `CANCEL`.
+    private mutating func expireDeadlines(now: Double, into actions: inout [CoordinatorAction]) {
+        guard now > earliestDeadline else { return }
+        var next = Double.infinity
+        var overdue: [(attempt: TaskAttempt, worker: PeerID, lease: Lease)] = []
+        for id in workers.keys.sorted() {
+            for attempt in workers[id]!.leases {
+                guard let lease = active[attempt.task]?.lease, lease.attempt == attempt.attempt else { continue }
+                if now > lease.deadline {
+                    overdue.append((attempt, id, lease))
+                } else {
+                    next = min(next, lease.deadline)
+                }
+            }
+        }
+        earliestDeadline = next
+        for (attempt, id, lease) in overdue {
+            let kind = runs[attempt.task.run]?.record.kind ?? "?"
+            let error =
+                "attempt \(attempt) exceeded its deadline of \(formatSeconds(lease.deadline - lease.at))"
+                + " (task kind \(kind)) on worker \(id)"
+            counters.overdue += 1
+            actions.append(.log(LogEntry(.warning, error, ["worker.id": id.description, "task.id": attempt.description])))
+            removeLease(attempt, from: id)
+            endLease(attempt, worker: id, error: error, countsAsFailure: true, now: now, into: &actions)
+            active[attempt.task]?.overdueAttempt = attempt.attempt
+            send(.cancel(attempt), to: id, now: now, into: &actions)
+        }
+    }
+
     private mutating func removeWorker(
         _ id: PeerID, reason: String, countsAsFailure: Bool, now: Double, into actions: inout [CoordinatorAction]
     ) {
@@ -675,13 +727,13 @@ public struct CoordinatorState: Sendable {
             workers[id]!.readyToken = nil
             let attempts = active[task]!.attempts + 1
             let attempt = TaskAttempt(task, attempt: attempts)
+            let record = runs[task.run]!.record
             active[task]!.attempts = attempts
-            active[task]!.lease = Lease(worker: id, attempt: attempts, at: now)
+            active[task]!.lease = Lease(worker: id, attempt: attempts, at: now, deadline: deadline(record.kind, now))
             runs[task.run]!.leased += 1
             workers[id]!.leases.append(attempt)
             workers[id]!.lastSent = now
             markReady(id)
-            let record = runs[task.run]!.record
             actions.append(.journal(.lease(attempt, worker: id.description, at: now)))
             actions.append(
                 .send(

@@ -27,11 +27,72 @@ public struct CoordinatorConfig: Sendable, Hashable {
     public var maxErrorBytes = 4096
     /// The most results one RESULTS reply may carry.
     public var maxResultsPerPage = 10_000
+    /// Seconds an attempt of a task kind may hold its lease before the coordinator takes
+    /// it back (re-queued as a failed attempt, `CANCEL` to the worker), however alive the
+    /// worker is. `.infinity` means no deadline. Kinds not listed get `defaultTaskDeadline`.
+    public var taskDeadlines: [String: Double] = CoordinatorConfig.standardTaskDeadlines
+    /// The deadline of kinds not in `taskDeadlines`.
+    public var defaultTaskDeadline: Double = 24 * 3600
+
+    /// Generous on purpose: a deadline catches a hung task, it must never cut real work.
+    public static let standardTaskDeadlines: [String: Double] = [
+        "sweep-point": 6 * 3600, "train-trial": 24 * 3600, "noop": 3600,
+    ]
 
     public init() {}
 
+    /// The deadline of an attempt of `kind`, in seconds (`.infinity`: none).
+    public func taskDeadline(for kind: String) -> Double { taskDeadlines[kind] ?? defaultTaskDeadline }
+
     var grace: Double { assignmentGrace ?? heartbeatInterval * Double(liveness) }
     var silenceLimit: Double { heartbeatInterval * Double(liveness) }
+}
+
+/// One deadline setting as an operator writes it (`duet coordinator --task-deadline`):
+/// `KIND=SECONDS`, `*=SECONDS` for every kind not named, `KIND=none` for no deadline.
+public struct TaskDeadlineSetting: Sendable, Hashable, CustomStringConvertible {
+    /// nil: the default for kinds not named.
+    public var kind: String?
+    /// Positive seconds, or `.infinity` for none.
+    public var seconds: Double
+
+    public struct ParseError: Error, CustomStringConvertible, Sendable {
+        public var description: String
+    }
+
+    public init(kind: String?, seconds: Double) {
+        self.kind = kind
+        self.seconds = seconds
+    }
+
+    public init(parsing text: String) throws {
+        guard let equals = text.firstIndex(of: "=") else {
+            throw ParseError(
+                description: "task deadline \"\(text)\": expected KIND=SECONDS (train-trial=86400), *=SECONDS or KIND=none")
+        }
+        let kind = String(text[..<equals])
+        let value = String(text[text.index(after: equals)...])
+        guard (1...64).contains(kind.count) else {
+            throw ParseError(
+                description:
+                    "task deadline \"\(text)\": the kind before \"=\" must be 1-64 characters (a task kind such as sweep-point, or *)")
+        }
+        self.kind = kind == "*" ? nil : kind
+        if value == "none" {
+            seconds = .infinity
+        } else if let seconds = Double(value), seconds.isFinite, seconds > 0 {
+            self.seconds = seconds
+        } else {
+            throw ParseError(
+                description: "task deadline \"\(text)\": \"\(value)\" is not a positive number of seconds or none")
+        }
+    }
+
+    public func apply(to config: inout CoordinatorConfig) {
+        if let kind { config.taskDeadlines[kind] = seconds } else { config.defaultTaskDeadline = seconds }
+    }
+
+    public var description: String { "\(kind ?? "*")=\(seconds.isFinite ? String(seconds) : "none")" }
 }
 
 /// A log line for the shell's Logger; `metadata` carries `task.id`, `worker.id`, `run.id`.

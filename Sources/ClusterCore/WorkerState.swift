@@ -64,7 +64,9 @@ public enum WorkerAction: Sendable, Hashable {
     case send(WorkerMessage)
     /// Run the task now (its blobs are in the cache); report with `taskFinished`.
     case start(Assignment)
-    /// Stop a running task and report `.cancelled` (or its outcome, if it finished first).
+    /// Stop a running task. After a coordinator's `CANCEL` its slot is already free
+    /// (the task is abandoned: a runner that ignores cancellation must not hold a slot,
+    /// so the shell runs the next task beside it) and whatever it reports is dropped.
     case cancel(TaskAttempt)
     /// Hand a coordinator decision to a running task (continue or stop training).
     case deliver(TaskAttempt, Decision)
@@ -237,7 +239,9 @@ public struct WorkerState: Sendable {
             if let entry = held[attempt] {
                 switch entry.state {
                 case .running:
-                    held[attempt]!.state = .cancelling
+                    // Abandoned: the slot is free at once, a late outcome is ignored.
+                    held[attempt] = nil
+                    running -= 1
                     actions.append(.cancel(attempt))
                 case .cancelling:
                     break

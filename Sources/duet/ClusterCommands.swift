@@ -36,6 +36,16 @@ struct CoordinatorCommand: ParsableCommand {
     var liveness: Int = 3
     @Option(name: .customLong("max-attempts"), help: "Failed attempts after which a task is recorded as failed.")
     var maxAttempts: Int = 3
+    @Option(
+        name: .customLong("task-deadline"),
+        help: ArgumentHelp(
+            "Seconds an attempt of a task kind may run before it is taken back and retried elsewhere (repeatable).",
+            discussion: "KIND=SECONDS, *=SECONDS for kinds not named, KIND=none for no deadline. Defaults: "
+                + CoordinatorConfig.standardTaskDeadlines.sorted { $0.key < $1.key }.map { "\($0.key)=\(Int($0.value))" }
+                .joined(separator: ", ") + ", *=\(Int(CoordinatorConfig().defaultTaskDeadline)).",
+            valueName: "KIND=SECONDS"),
+        transform: { try TaskDeadlineSetting(parsing: $0) })
+    var taskDeadlines: [TaskDeadlineSetting] = []
     @Option(help: "Most messages handled per journal commit.")
     var batch: Int = 256
     @Flag(help: "fsync the journal on every commit (survives power loss; slower).")
@@ -61,6 +71,7 @@ struct CoordinatorCommand: ParsableCommand {
         config.heartbeatInterval = Double(heartbeatMilliseconds) / 1000
         config.liveness = liveness
         config.maxAttempts = maxAttempts
+        for setting in taskDeadlines { setting.apply(to: &config) }
         var options = CoordinatorOptions(
             endpoints: [bind], journalPath: journal, keys: try keys.map(KeyFiles.loadServer(directory:)), config: config)
         options.batchLimit = batch

@@ -604,3 +604,289 @@ extension Harness {
         return RunID(0)
     }
 }
+
+/// Deadlines per task kind: a lease ends by its deadline however alive its worker is.
+/// Time is injected; `noop` gets a 10 s deadline unless a test says otherwise.
+@Suite("Coordinator task deadlines")
+struct CoordinatorStateDeadlineTests {
+    static func harness(_ configure: (inout CoordinatorConfig) -> Void = { _ in }) -> Harness {
+        Harness {
+            $0.taskDeadlines["noop"] = 10
+            configure(&$0)
+        }
+    }
+
+    func requeues(_ actions: [CoordinatorAction]) -> [(task: TaskID, failures: Int, error: String?)] {
+        journalChanges(actions).compactMap { change in
+            if case .requeue(let task, let failures, let error, _) = change { return (task, failures, error) }
+            return nil
+        }
+    }
+
+    @Test func expiryRequeuesAsAFailedAttemptCancelsItAndHandsItToAnotherWorker() throws {
+        var h = Self.harness()
+        let run = h.submit(1)
+        h.hello("w1", slots: 1)
+        h.hello("w2", slots: 1)
+        #expect(h.state.leases(of: PeerID("w1")) == [attempt(run, 0, 1)])
+        h.advance(10)
+        h.heartbeat("w1")
+        h.heartbeat("w2")
+        let atDeadline = h.tick()
+        #expect(requeues(atDeadline).isEmpty, "not taken back at the deadline itself, only after it")
+        #expect(h.state.leases(of: PeerID("w1")) == [attempt(run, 0, 1)])
+        h.advance(0.5)
+        h.heartbeat("w1")
+        h.heartbeat("w2")
+        let expired = h.tick()
+        #expect(sent(expired, to: "w1").contains(.cancel(attempt(run, 0, 1))), "the worker is told to drop the attempt")
+        let requeued = try #require(requeues(expired).first)
+        #expect(requeued.task == TaskID(run: run, index: 0))
+        #expect(requeued.failures == 1)
+        let error = try #require(requeued.error)
+        #expect(error.contains("exceeded its deadline of 10.0 s"), "error: \(error)")
+        #expect(error.contains("on worker w1"), "error: \(error)")
+        #expect(error.contains("noop"), "error: \(error)")
+        #expect(assigned(expired, to: "w2") == [attempt(run, 0, 2)], "the idle worker takes the retry")
+        #expect(h.state.leases(of: PeerID("w1")).isEmpty)
+        let status = h.state.status(now: h.now)
+        #expect(status.counters.overdue == 1)
+        #expect(status.counters.retries == 1)
+        #expect(status.counters.failures == 1)
+        #expect(status.recentFailures.first?.error == error)
+        #expect(status.recentFailures.first?.worker == "w1")
+        #expect(status.recentFailures.first?.final == false)
+        #expect(h.journal.tasks[TaskID(run: run, index: 0)]?.state == "leased")
+        #expect(h.journal.tasks[TaskID(run: run, index: 0)]?.failures == 1)
+        // The CANCEL follows the re-queue in the batch (journal before the sends).
+        let order = expired.compactMap { action -> String? in
+            switch action {
+            case .journal(.requeue): return "requeue"
+            case .send(_, .cancel): return "cancel"
+            default: return nil
+            }
+        }
+        #expect(order == ["requeue", "cancel"])
+    }
+
+    @Test func heartbeatsAndResultsOfOtherTasksDoNotExtendTheDeadline() {
+        var h = Self.harness()
+        let run = h.submit(100)
+        h.hello("w1", slots: 2)
+        // Task 0 hangs; slot 2 keeps finishing tasks and the worker heartbeats every second.
+        var other = attempt(run, 1, 1)
+        for _ in 0..<10 {
+            h.advance(1)
+            h.heartbeat("w1")
+            #expect(requeues(h.tick()).isEmpty)
+            other = assigned(h.complete(other, by: "w1"), to: "w1")[0]
+        }
+        #expect(h.state.leases(of: PeerID("w1")).contains(attempt(run, 0, 1)))
+        h.advance(0.1)
+        let expired = h.tick()
+        #expect(requeues(expired).map(\.task) == [TaskID(run: run, index: 0)])
+        #expect(sent(expired, to: "w1").contains(.cancel(attempt(run, 0, 1))))
+        // Only the hung task: the other lease is 0 s old.
+        #expect(h.state.leases(of: PeerID("w1")).contains(other))
+    }
+
+    @Test func resultBeforeTheDeadlineIsUnaffected() {
+        var h = Self.harness()
+        let run = h.submit(1)
+        h.hello("w1", slots: 1)
+        h.advance(9.9)
+        #expect(completes(h.complete(attempt(run, 0, 1), by: "w1")) == [attempt(run, 0, 1)])
+        h.advance(100)
+        let later = h.tick()
+        #expect(requeues(later).isEmpty)
+        #expect(!later.contains { if case .send(_, .cancel) = $0 { return true } else { return false } })
+        #expect(h.state.phase(of: run) == .completed)
+        #expect(h.state.status(now: h.now).counters.overdue == 0)
+        #expect(h.state.status(now: h.now).counters.failures == 0)
+    }
+
+    @Test func lateResultOfTheDroppedAttemptWinsIfFirstAndIsNotDuplicated() {
+        var h = Self.harness()
+        let run = h.submit(1)
+        h.hello("w1", slots: 1)
+        h.hello("w2", slots: 1)
+        h.advance(10.5)
+        h.heartbeat("w1")
+        h.heartbeat("w2")
+        #expect(assigned(h.tick(), to: "w2") == [attempt(run, 0, 2)])
+        // The dropped attempt finishes after all (before it saw the CANCEL): it was issued, so it wins.
+        let late = h.complete(attempt(run, 0, 1), by: "w1", payload: [1])
+        #expect(completes(late) == [attempt(run, 0, 1)])
+        #expect(sent(late, to: "w1") == [.ack(attempt(run, 0, 1))])
+        #expect(sent(late, to: "w2") == [.cancel(attempt(run, 0, 2))])
+        #expect(h.state.phase(of: run) == .completed)
+        let second = h.complete(attempt(run, 0, 2), by: "w2", payload: [2])
+        #expect(completes(second).isEmpty)
+        #expect(h.journal.results[TaskID(run: run, index: 0)] == [1])
+        #expect(h.journal.duplicateInserts == 0)
+        #expect(h.state.status(now: h.now).counters.stale == 1, "the run is completed, so the second result is stale")
+    }
+
+    @Test func lateResultOfTheDroppedAttemptAfterTheRetryWonIsIgnored() {
+        var h = Self.harness()
+        let run = h.submit(1)
+        h.hello("w1", slots: 1)
+        h.hello("w2", slots: 1)
+        h.advance(10.5)
+        h.heartbeat("w1")
+        h.heartbeat("w2")
+        h.tick()
+        #expect(completes(h.complete(attempt(run, 0, 2), by: "w2", payload: [2])) == [attempt(run, 0, 2)])
+        let late = h.complete(attempt(run, 0, 1), by: "w1", payload: [1])
+        #expect(completes(late).isEmpty)
+        #expect(sent(late, to: "w1") == [.ack(attempt(run, 0, 1))])
+        #expect(h.journal.results[TaskID(run: run, index: 0)] == [2])
+        #expect(h.journal.duplicateInserts == 0)
+    }
+
+    @Test func failureReportOfTheDroppedAttemptIsStale() {
+        var h = Self.harness()
+        let run = h.submit(1)
+        h.hello("w1", slots: 1)
+        h.advance(10.5)
+        h.heartbeat("w1")
+        #expect(assigned(h.tick(), to: "w1") == [attempt(run, 0, 2)], "the only worker's freed slot takes the retry")
+        let stale = h.fail(attempt(run, 0, 1), by: "w1", error: "interrupted")
+        #expect(requeues(stale).isEmpty)
+        #expect(h.state.status(now: h.now).counters.failures == 1, "the deadline counted; the stale failure does not")
+        #expect(h.state.leases(of: PeerID("w1")) == [attempt(run, 0, 2)])
+    }
+
+    @Test func everyAttemptPastItsDeadlineCountsTowardsTheLimit() throws {
+        var h = Self.harness { $0.maxAttempts = 3 }
+        let run = h.submit(2)
+        h.hello("w1", slots: 1)
+        for n in 1...3 {
+            #expect(h.state.leases(of: PeerID("w1")) == [attempt(run, 0, n)])
+            h.advance(10.5)
+            h.heartbeat("w1")
+            h.tick()
+            #expect(h.state.status(now: h.now).counters.failures == n)
+        }
+        let row = try #require(h.journal.tasks[TaskID(run: run, index: 0)])
+        #expect(row.state == "failed")
+        #expect(row.failures == 3)
+        #expect(row.error?.contains("attempt \(attempt(run, 0, 3)) exceeded its deadline") == true, "\(row.error ?? "")")
+        #expect(h.state.status(now: h.now).recentFailures.first?.final == true)
+        // The run goes on with its next task.
+        #expect(h.state.leases(of: PeerID("w1")) == [attempt(run, 1, 1)])
+        h.complete(attempt(run, 1, 1), by: "w1")
+        #expect(h.state.phase(of: run) == .completed)
+    }
+
+    @Test func deadlinesArePerKindWithADefaultAndInfinityForNone() {
+        var h = Self.harness {
+            $0.taskDeadlines["sweep-point"] = 100
+            $0.taskDeadlines["train-trial"] = .infinity
+            $0.defaultTaskDeadline = 50
+        }
+        let noop = h.submit(1, kind: "noop", spec: "a")
+        let sweep = h.submit(1, kind: "sweep-point", spec: "b")
+        let other = h.submit(1, kind: "custom", spec: "c")
+        let training = h.submit(1, kind: "train-trial", spec: "d")
+        h.hello("w1", slots: 4)
+        func expiredRuns(after seconds: Double) -> Set<RunID> {
+            h.advance(seconds)
+            h.heartbeat("w1")
+            return Set(requeues(h.tick()).map(\.task.run))
+        }
+        #expect(expiredRuns(after: 10.5) == [noop])
+        // At 50.5 s: the default (50 s) ends; the noop retry (leased at 10.5 s) is past 10 s too.
+        #expect(expiredRuns(after: 40) == [noop, other])
+        // At 100.5 s: sweep-point's 100 s.
+        #expect(expiredRuns(after: 50).contains(sweep))
+        #expect(!expiredRuns(after: 1_000_000).contains(training), "no deadline for train-trial")
+        #expect(h.state.leases(of: PeerID("w1")).contains(attempt(training, 0, 1)))
+    }
+
+    @Test func standardDeadlinesAreGenerous() {
+        let config = CoordinatorConfig()
+        #expect(config.taskDeadline(for: "train-trial") >= 12 * 3600)
+        #expect(config.taskDeadline(for: "sweep-point") >= 3600)
+        #expect(config.taskDeadline(for: "noop") >= 600)
+        #expect(config.taskDeadline(for: "anything-else") >= 12 * 3600)
+    }
+
+    @Test(arguments: [
+        ("train-trial=86400", "train-trial", 86400.0),
+        ("noop=0.5", "noop", 0.5),
+        ("sweep-point=none", "sweep-point", Double.infinity),
+        ("*=7200", nil, 7200.0),
+    ] as [(String, String?, Double)])
+    func deadlineSettingsParse(_ text: String, _ kind: String?, _ seconds: Double) throws {
+        let setting = try TaskDeadlineSetting(parsing: text)
+        #expect(setting.kind == kind)
+        #expect(setting.seconds == seconds)
+        var config = CoordinatorConfig()
+        setting.apply(to: &config)
+        #expect(config.taskDeadline(for: kind ?? "some-other-kind") == seconds)
+    }
+
+    @Test(arguments: [
+        ("noop", "expected KIND=SECONDS"),
+        ("=60", "1-64 characters"),
+        ("noop=0", "\"0\" is not a positive number of seconds or none"),
+        ("noop=-5", "not a positive number"),
+        ("noop=abc", "\"abc\" is not a positive number"),
+        ("noop=inf", "not a positive number"),
+        ("noop=", "not a positive number"),
+    ])
+    func badDeadlineSettingsSayWhatIsExpected(_ text: String, _ message: String) {
+        do {
+            let setting = try TaskDeadlineSetting(parsing: text)
+            Issue.record("\(text) parsed as \(setting)")
+        } catch {
+            #expect("\(error)".contains(message), "\(error)")
+            #expect("\(error)".contains(text), "the error names the setting: \(error)")
+        }
+    }
+
+    @Test func anAttemptTakenBackIsNotAdoptedAgain() {
+        var h = Self.harness { $0.heartbeatInterval = 1; $0.liveness = 3 }
+        let run = h.submit(1)
+        h.hello("w1", slots: 1)
+        // w1 heartbeats until 7.5 s, then falls silent: at 10.6 s the deadline and the silence end together.
+        for _ in 0..<15 {
+            h.advance(0.5)
+            h.heartbeat("w1")
+        }
+        h.advance(3.1)
+        h.tick()
+        #expect(h.state.knownWorkers.isEmpty)
+        let status = h.state.status(now: h.now)
+        #expect(status.counters.overdue == 1)
+        #expect(status.counters.failures == 1, "the deadline ended the lease; the loss has nothing left to count")
+        // w1 comes back still holding attempt 1: it is dropped, and the task goes out as attempt 2.
+        let back = h.hello("w1", slots: 1, running: [attempt(run, 0, 1)])
+        #expect(sent(back, to: "w1").contains(.cancel(attempt(run, 0, 1))))
+        #expect(assigned(back, to: "w1") == [attempt(run, 0, 2)])
+    }
+
+    @Test func leasesAdoptedAfterARestartGetAFreshDeadline() throws {
+        var h = Self.harness()
+        let run = h.submit(1)
+        h.hello("w1", slots: 1)
+        h.advance(9)
+        let snapshot = h.journal.snapshot()
+        // The new coordinator's clock starts anywhere (a fresh monotonic base).
+        var fresh = Self.harness()
+        fresh.journal = h.journal
+        fresh.now = 5
+        fresh.step { s, now in s.recovered(from: snapshot, now: now) }
+        let hello = fresh.hello("w1", slots: 1, running: [attempt(run, 0, 1)])
+        #expect(assigned(hello).isEmpty, "adopted, not re-run")
+        fresh.advance(10)
+        fresh.heartbeat("w1")
+        #expect(requeues(fresh.tick()).isEmpty, "10 s since the adoption: not yet")
+        fresh.advance(0.5)
+        fresh.heartbeat("w1")
+        let expired = fresh.tick()
+        #expect(requeues(expired).map(\.task) == [TaskID(run: run, index: 0)])
+        #expect(sent(expired, to: "w1").contains(.cancel(attempt(run, 0, 1))))
+    }
+}

@@ -57,6 +57,22 @@ struct WireTests {
         .cancel(run: RunID(2)),
     ]
 
+    /// Every counter set, so that a round trip shows each one travels (`overdue` included).
+    static let someCounters: ClusterCounters = {
+        var counters = ClusterCounters()
+        counters.dropped = ["malformed": 2]
+        counters.duplicates = 3
+        counters.stale = 4
+        counters.lostWorkers = 5
+        counters.lostAssignments = 6
+        counters.overdue = 7
+        counters.retries = 8
+        counters.results = 9
+        counters.failures = 10
+        counters.messagesIn = 11
+        return counters
+    }()
+
     static let clientReplies: [ClientReply] = [
         .submitted(run: RunID(7), resumed: true),
         .blobStored(hashA, size: 12),
@@ -84,7 +100,7 @@ struct WireTests {
                         id: RunID(3), kind: "sweep", label: "", phase: .draining, taskCount: 10, queued: 0, leased: 1, done: 8,
                         failed: 1, throughput: 2.5, eta: 0.4, createdAt: 1, finishedAt: nil)
                 ],
-                throughput: 2.5, window: 30, eta: 0.4, counters: ClusterCounters(),
+                throughput: 2.5, window: 30, eta: 0.4, counters: someCounters,
                 recentFailures: [FailureRecord(task: t1, worker: nil, error: "e", time: 3, final: true)])),
     ]
 

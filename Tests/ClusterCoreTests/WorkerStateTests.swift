@@ -198,6 +198,26 @@ struct WorkerStateTests {
         #expect(worker.heldTasks.isEmpty)
     }
 
+    @Test func cancelFreesTheSlotAtOnceAndALateOutcomeIsDropped() {
+        // A task hanging past its deadline: the coordinator sends CANCEL; the worker must
+        // not wait for the runner to notice before it runs the next task.
+        var worker = connected(slots: 1)
+        _ = worker.receive(.assign(assignment(0)), now: 0)
+        _ = worker.receive(.assign(assignment(1)), now: 0)
+        #expect(worker.running == 1)
+        let cancel = worker.receive(.cancel(assignment(0).task), now: 1)
+        #expect(cancel == [.cancel(assignment(0).task), .start(assignment(1))])
+        #expect(worker.running == 1)
+        #expect(worker.heldTasks == [assignment(1).task], "heartbeats no longer list the dropped attempt")
+        // The abandoned runner returns after all: nothing is reported, the slot count holds.
+        #expect(worker.taskFinished(assignment(0).task, .success([1]), now: 5).isEmpty)
+        #expect(worker.unackedCount == 0)
+        #expect(worker.running == 1)
+        let done = worker.taskFinished(assignment(1).task, .success([2]), now: 6)
+        #expect(sends(done) == [.result(assignment(1).task, payload: [2])])
+        #expect(worker.running == 0)
+    }
+
     @Test func decisionsReachRunningTasksAndProgressIsSent() {
         var worker = connected(slots: 1)
         _ = worker.receive(.assign(assignment(0)), now: 0)
