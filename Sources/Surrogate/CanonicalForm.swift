@@ -43,7 +43,9 @@ public struct CanonicalForm: Sendable, Equatable {
     ///
     /// Setup is never dropped: it is added to every invocation, also with maxBatch 1.
     /// Nothing is assumed about station 2's arrivals (station-1 completions may
-    /// coincide), so its maxBatch is kept.
+    /// coincide), so its maxBatch is kept. A replayed trace is kept as it is: the
+    /// features read only its work mean (its rate and moments are in `interArrival`
+    /// and `batch`). Station names and run settings are kept and read by nothing.
     public init(_ config: TandemConfig) {
         let unit = config.interArrival.mean
         var twin = config
