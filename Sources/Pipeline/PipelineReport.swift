@@ -19,7 +19,7 @@ public enum PipelineReport {
         let split = dataset.split(validation: (info["validationRows"] ?? rows / 10) / rows,
                                   test: (info["testRows"] ?? rows / 10) / rows, seed: UInt64(info["splitSeed"] ?? 1))
         let test = split.test.map { dataset.examples[$0] }
-        let predictions = test.map { model.predictor.predict($0.features) }
+        let predictions = test.map { model.predict($0.config) }
         let baselines = test.map { QueueingNetworkAnalyzer.estimate($0.config) }
         let targets: [ReportData.Target] = model.targetNames.enumerated().map { j, name in
             let simulated = test.map { $0.targets[j] }

@@ -1,8 +1,11 @@
 // What the network sees of a configuration, and what it predicts.
 //
-// Inputs are mostly dimensionless and log-scaled so that one network covers light
-// and heavy traffic, short and long services: times are taken relative to the
-// station's service mean or the mean gap between jobs, and the offered load enters
+// Inputs are dimensionless and log-scaled so that one network covers light and heavy
+// traffic, short and long services: since version 3 they are computed on the
+// configuration's canonical twin (CanonicalForm: times in units of the mean gap
+// between batches, parameters without effect in one canonical value), and the network
+// predicts the twin's metrics in that unit. Within the twin, times are taken relative
+// to the station's service mean or the mean gap between jobs, and the offered load enters
 // also as -log(1 - load), the factor by which queueing blows up near saturation.
 // The analytical baseline (Whitt's QNA, module Analytic) is an input too: the
 // network then learns a correction to a textbook estimate rather than the whole
@@ -14,9 +17,12 @@ import Simulation
 
 public enum SurrogateFeatures {
     /// Bump when the feature definitions change: model files record it.
-    /// Version 2 added the on/off arrival features; a version-1 model file still
-    /// loads and predicts from the version-1 features (`vector(_:version:)`).
-    public static let version = 2
+    /// Version 2 added the on/off arrival features; version 3 computes them on the
+    /// configuration's canonical dimensionless twin (`CanonicalForm`), so that the unit
+    /// of time and parameters without effect cannot change a prediction. Model files of
+    /// versions 1 and 2 still load and predict from their own features
+    /// (`vector(_:version:)`).
+    public static let version = 3
 
     /// The feature versions this build can compute for a model file.
     public static let supportedVersions = 1...version
@@ -30,25 +36,45 @@ public enum SurrogateFeatures {
         "logSaturation", "logAnalyticResponseOverService",
     ]
 
-    /// Feature names, in network input order.
-    public static let names: [String] =
+    /// Version 2's feature names, in network input order.
+    static let namesVersion2: [String] =
         ["logArrivalRate", "logArrivalScv", "logOnFraction", "logBatchesPerOnPeriod", "logBatchMean", "batchScv",
          "batchDeterministic", "logAnalyticResponseTimesRate"]
         + (1...2).flatMap { k in stationFeatures.map { "stations.\(k).\($0)" } }
 
+    /// Feature names, in network input order: version 2's on the twin, whose arrival
+    /// rate is always 1 (so logArrivalRate is left out) and whose service means are in
+    /// units of the mean gap between batches (logServiceOverGap). Every other version-2
+    /// feature was already dimensionless.
+    public static let names: [String] = namesVersion2.dropFirst().map {
+        $0.replacingOccurrences(of: "logServiceMean", with: "logServiceOverGap")
+    }
+
     /// Feature names of an older (supported) version.
     public static func names(version: Int) -> [String] {
-        version >= 2 ? names : names.filter { !addedInVersion2.contains($0) }
+        switch version {
+        case 3...: return names
+        case 2: return namesVersion2
+        default: return namesVersion2.filter { !addedInVersion2.contains($0) }
+        }
     }
 
     /// The feature vector of a configuration (in `names(version:)` order). For
-    /// renewal arrivals version 1 is exactly what version-1 builds computed.
+    /// renewal arrivals version 1 is exactly what version-1 builds computed, and
+    /// version 2 what version-2 builds computed.
     public static func vector(_ config: TandemConfig, version: Int = version) -> [Double] {
+        if version >= 3 { return vector(canonical: CanonicalForm(config)) }
         let all = vector(config)
         guard version < 2 else { return all }
-        return zip(names, all).filter { !addedInVersion2.contains($0.0) }.map(\.1)
+        return zip(namesVersion2, all).filter { !addedInVersion2.contains($0.0) }.map(\.1)
     }
 
+    /// The version-3 feature vector: version 2's of the twin, without its arrival rate.
+    public static func vector(canonical form: CanonicalForm) -> [Double] {
+        Array(vector(form.config).dropFirst())
+    }
+
+    /// Version 2's features (also version 1's, with the on/off ones).
     static func vector(_ config: TandemConfig) -> [Double] {
         let jobRate = config.jobRate
         let analytic = QueueingNetworkAnalyzer.estimate(config)
@@ -104,4 +130,29 @@ public enum SurrogateTargets {
         "stations.1.meanResponse", "stations.2.meanResponse",
         "stations.1.instanceSecondsPerJob", "stations.2.instanceSecondsPerJob",
     ]
+
+    /// How a target scales when every time of a configuration is multiplied by c: by
+    /// c to this power. Responses and their percentiles are seconds (end to end, or at
+    /// one station); instance-seconds per job are busy seconds over a count of jobs.
+    static let timePower: [String: Int] = [
+        "meanResponse": 1, "p50Response": 1, "p95Response": 1, "p99Response": 1,
+        "stations.1.meanResponse": 1, "stations.2.meanResponse": 1,
+        "stations.1.instanceSecondsPerJob": 1, "stations.2.instanceSecondsPerJob": 1,
+    ]
+
+    /// The power of time of target `name` (every surrogate target has one).
+    static func power(_ name: String) -> Int {
+        guard let power = timePower[name] else { preconditionFailure("SurrogateTargets: no time power for \(name)") }
+        return power
+    }
+
+    /// Metric values (in `names` order) in units of `timeUnit` seconds.
+    public static func dimensionless(_ values: [Double], names: [String] = names, timeUnit: Double) -> [Double] {
+        zip(names, values).map { name, value in value / pow(timeUnit, Double(power(name))) }
+    }
+
+    /// Metric values in seconds from values in units of `timeUnit` seconds.
+    public static func dimensional(_ values: [Double], names: [String] = names, timeUnit: Double) -> [Double] {
+        zip(names, values).map { name, value in value * pow(timeUnit, Double(power(name))) }
+    }
 }

@@ -289,11 +289,15 @@ public struct InputDomain: Codable, Sendable, Equatable {
         }
     }
 
-    /// One message per value outside the domain (unknown columns are not judged).
-    public func violations(numeric: [String: Double] = [:], categorical: [String: String] = [:]) -> [String] {
+    /// One message per value outside the domain (unknown columns are not judged). A
+    /// number within `relativeSlack` (relative) of its range's nearer end counts as in.
+    public func violations(numeric: [String: Double] = [:], categorical: [String: String] = [:],
+                           relativeSlack: Double = 0) -> [String] {
         var messages: [String] = []
         for (name, value) in numeric.sorted(by: { $0.key < $1.key }) {
             if case .numeric(let lo, let hi) = columns[name], !(value >= lo && value <= hi) {
+                let end = value < lo ? lo : hi
+                if abs(value - end) <= relativeSlack * abs(end) { continue }
                 messages.append("\(name) = \(value) is outside the training range [\(lo), \(hi)]")
             }
         }

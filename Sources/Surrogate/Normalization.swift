@@ -9,8 +9,10 @@ public struct NormalizationError: Error, CustomStringConvertible, LocalizedError
     public var errorDescription: String? { description }
 }
 
-/// Per input column: z = (x - mean) / std. A constant column (std 0) keeps std 1,
-/// so it maps to 0 rather than to NaN.
+/// Per input column: z = (x - mean) / std. A constant column keeps std 1, so it maps
+/// to 0 rather than to NaN: std 0, or below 1e-9 of the mean's magnitude (a constant
+/// such as log(1.01) leaves a std of rounding, near 1e-17, whose inverse would blow
+/// any other value up to 1e17).
 public struct FeatureScaler: Codable, Sendable, Equatable {
     public var names: [String]
     public var means: [Double]
@@ -27,7 +29,8 @@ public struct FeatureScaler: Codable, Sendable, Equatable {
     /// columns in `names` order). Every value must be finite.
     public static func fit(names: [String], rows: [[Double]]) throws -> FeatureScaler {
         let columns = try columnStatistics(names: names, rows: rows, what: "input")
-        return FeatureScaler(names: names, means: columns.map(\.mean), stds: columns.map { $0.std > 0 ? $0.std : 1 })
+        return FeatureScaler(names: names, means: columns.map(\.mean),
+                             stds: columns.map { $0.std > 1e-9 * max(1, abs($0.mean)) ? $0.std : 1 })
     }
 
     public var count: Int { names.count }

@@ -9,12 +9,23 @@ import Simulation
 public struct SurrogateExample: Sendable {
     public var point: Int
     public var config: TandemConfig
+    /// The current version's features (of the configuration's canonical twin).
     public var features: [Double]
+    /// Simulated metric values, seconds (`SurrogateTargets.names` order).
     public var targets: [Double]
+    /// The twin's time unit: the mean gap between batches, seconds.
+    public var timeUnit: Double
     /// The larger of the two stations' offered loads (for error-by-load reports).
     public var bottleneckLoad: Double
-    /// The raw input cells by column name, for the model's input domain.
+    /// The raw input cells by column name.
     public var inputs: [String: String]
+    /// The twin's input cells (`CanonicalForm.domainNames`), for the model's input domain.
+    public var domainInputs: [String: String]
+
+    /// The targets in units of `timeUnit`: what the network learns.
+    public var dimensionlessTargets: [Double] {
+        SurrogateTargets.dimensionless(targets, timeUnit: timeUnit)
+    }
 }
 
 public struct SurrogateDataset: Sendable {
@@ -68,9 +79,11 @@ public struct SurrogateDataset: Sendable {
             for (name, rebuilt) in zip(ConfigColumns.names, ConfigColumns.cells(of: config)) {
                 inputs[name] = row[name] ?? rebuilt
             }
+            let form = CanonicalForm(config)
             examples.append(SurrogateExample(
-                point: try row.int("point"), config: config, features: SurrogateFeatures.vector(config),
-                targets: targets, bottleneckLoad: config.offeredLoads.max() ?? 0, inputs: inputs))
+                point: try row.int("point"), config: config, features: SurrogateFeatures.vector(canonical: form),
+                targets: targets, timeUnit: form.timeUnit, bottleneckLoad: config.offeredLoads.max() ?? 0,
+                inputs: inputs, domainInputs: form.domainCells(batchDist: row["batch.dist"])))
         }
     }
 
@@ -88,11 +101,12 @@ public struct SurrogateDataset: Sendable {
             train: Array(order[(testCount + validationCount)...]).sorted())
     }
 
-    /// The input domain of some examples: numeric ranges and categories per column.
+    /// The input domain of some examples: numeric ranges and categories per column of
+    /// their canonical twins (`CanonicalForm.domainCells`).
     public func inputDomain(of indices: [Int]) -> InputDomain {
         var domain = InputDomain()
         for i in indices {
-            for (name, cell) in examples[i].inputs {
+            for (name, cell) in examples[i].domainInputs {
                 if let value = Double(cell) ?? (cell == "inf" ? .infinity : nil) {
                     domain.include(name, value)
                 } else {

@@ -35,23 +35,35 @@ public struct SurrogateModel: Sendable {
         SurrogateFeatures.vector(config, version: featureVersion)
     }
 
-    /// Predicted metric values, in `targetNames` order.
+    /// Predicted metric values, in `targetNames` order. From version 3 the network
+    /// answers for the canonical twin, in its unit of time, scaled back here.
     public func predict(_ config: TandemConfig) -> [Double] {
-        predictor.predict(features(config))
+        guard featureVersion >= 3 else { return predictor.predict(features(config)) }
+        let form = CanonicalForm(config)
+        return SurrogateTargets.dimensional(predictor.predict(SurrogateFeatures.vector(canonical: form)),
+                                            names: targetNames, timeUnit: form.timeUnit)
     }
 
     /// One message per input key outside what the model saw in training, naming the key.
+    /// From version 3 the canonical twins are compared (`CanonicalForm.domainCells`):
+    /// times in units of the mean gap between batches, named `key*arrival.rate`, and
+    /// parameters without effect in their canonical values; a relative slack of 1e-9
+    /// absorbs the rounding of the division by the time unit.
     public func domainWarnings(_ config: TandemConfig) -> [String] {
         var numeric: [String: Double] = [:]
         var categorical: [String: String] = [:]
-        for (name, cell) in zip(ConfigColumns.names, ConfigColumns.cells(of: config)) {
+        let cells = featureVersion >= 3
+            ? CanonicalForm(config).domainCells().sorted { $0.key < $1.key }
+            : Array(zip(ConfigColumns.names, ConfigColumns.cells(of: config)))
+        for (name, cell) in cells {
             if let value = Double(cell) ?? (cell == "inf" ? .infinity : nil) {
                 numeric[name] = value
             } else {
                 categorical[name] = cell
             }
         }
-        var warnings = file.inputDomain.violations(numeric: numeric, categorical: categorical)
+        var warnings = file.inputDomain.violations(numeric: numeric, categorical: categorical,
+                                                   relativeSlack: featureVersion >= 3 ? 1e-9 : 0)
         if featureVersion < 2, let onOff = config.onOff, onOff.onFraction < 1 {
             // Version-1 features see only the arrival scv, not the shape of the bursts.
             warnings.append("arrival.onOff: the model (feature version \(featureVersion)) was trained without "

@@ -20,17 +20,18 @@ public struct SurrogateTrainingJob: Sendable {
         self.dataset = dataset
         self.split = split
         self.settings = settings
-        // Normalisation is fitted on the training split only.
+        // Normalisation is fitted on the training split only. The network learns the
+        // canonical twins: features of the twin, targets in its unit of time.
         features = try FeatureScaler.fit(names: SurrogateFeatures.names,
                                          rows: split.train.map { dataset.examples[$0].features })
         transform = try TargetTransform.fit(
-            names: SurrogateTargets.names, rows: split.train.map { dataset.examples[$0].targets },
+            names: SurrogateTargets.names, rows: split.train.map { dataset.examples[$0].dimensionlessTargets },
             log: SurrogateTargets.names.map { _ in true })
     }
 
     public func samples(_ indices: [Int]) throws -> Samples {
         Samples(inputs: try features.transform(indices.map { dataset.examples[$0].features }),
-                targets: try transform.transform(indices.map { dataset.examples[$0].targets }))
+                targets: try transform.transform(indices.map { dataset.examples[$0].dimensionlessTargets }))
     }
 
     public func makeTrainer() throws -> Trainer {
@@ -44,7 +45,9 @@ public struct SurrogateTrainingJob: Sendable {
         var metrics: [String: [String: Double]] = [:]
         for (name, indices) in [("train", split.train), ("validation", split.validation), ("test", split.test)]
         where !indices.isEmpty {
-            let report = SurrogateEvaluation.evaluate(indices.map { dataset.examples[$0] }) { predictor.predict($0.features) }
+            let report = SurrogateEvaluation.evaluate(indices.map { dataset.examples[$0] }) { example in
+                SurrogateTargets.dimensional(predictor.predict(example.features), timeUnit: example.timeUnit)
+            }
             metrics[name] = report.flatMetrics
         }
         metrics["info"] = [

@@ -1,5 +1,6 @@
-// Feature versions: version 2 added the on/off arrival features; model files of
-// version 1 still load and see exactly the version-1 features.
+// Feature versions: version 2 added the on/off arrival features, version 3 computes
+// them on the canonical dimensionless twin (InvarianceTests); model files of versions
+// 1 and 2 still load and see exactly their own features.
 
 import Foundation
 import Simulation
@@ -32,14 +33,16 @@ struct FeatureVersionTests {
     @Test("version 2 describes on/off arrivals by their true scv, on fraction and batches per on period")
     func onOffFeatures() throws {
         let config = TandemConfig(arrivalRate: 2, onOff: OnOffSpec(onFraction: 0.25, meanOn: 8), stations: stations)
-        let features = Dictionary(uniqueKeysWithValues: zip(SurrogateFeatures.names, SurrogateFeatures.vector(config)))
+        let features = Dictionary(uniqueKeysWithValues: zip(SurrogateFeatures.names(version: 2),
+                                                            SurrogateFeatures.vector(config, version: 2)))
         // lambda_on = 8, alpha = 1/8, beta = 1/24: scv = 1 + 2 * 8 * (1/8) / (1/6)^2 = 73.
         #expect(abs(try #require(features["logArrivalScv"]) - log(73.01)) < 1e-9)
         #expect(features["logOnFraction"] == log(0.25))
         #expect(features["logBatchesPerOnPeriod"] == log1p(2 * 8 / 0.25))
         // Renewal arrivals: a source that is always on.
         let renewal = TandemConfig(arrivalRate: 2, arrivalScv: 4, stations: stations)
-        let plain = Dictionary(uniqueKeysWithValues: zip(SurrogateFeatures.names, SurrogateFeatures.vector(renewal)))
+        let plain = Dictionary(uniqueKeysWithValues: zip(SurrogateFeatures.names(version: 2),
+                                                         SurrogateFeatures.vector(renewal, version: 2)))
         #expect(plain["logOnFraction"] == 0 && plain["logBatchesPerOnPeriod"] == 0)
     }
 
@@ -56,7 +59,8 @@ struct FeatureVersionTests {
         #expect(vector.count == v1.count)
         #expect(vector[0] == log(2.0))
         #expect(abs(vector[1] - log(1.0 / 3 + 0.01)) < 1e-12)
-        let v2 = Dictionary(uniqueKeysWithValues: zip(SurrogateFeatures.names, SurrogateFeatures.vector(config)))
+        let v2 = Dictionary(uniqueKeysWithValues: zip(SurrogateFeatures.names(version: 2),
+                                                      SurrogateFeatures.vector(config, version: 2)))
         #expect(vector == v1.map { v2[$0]! }, "the shared features agree")
     }
 
@@ -76,10 +80,29 @@ struct FeatureVersionTests {
         #expect(surrogate.predict(onOff).allSatisfy { $0.isFinite })
     }
 
+    @Test("a version-2 model file loads and predicts from version-2 features, in seconds, with its raw domain")
+    func versionTwoModelLoads() throws {
+        var file = model(featureVersion: 2, names: SurrogateFeatures.names(version: 2))
+        file.inputDomain = InputDomain(columns: ["arrival.rate": .numeric(min: 1, max: 1)])
+        let surrogate = try SurrogateModel(file: file)
+        #expect(surrogate.featureVersion == 2)
+        let config = TandemConfig(arrivalRate: 2, arrivalScv: 2, stations: stations)
+        let vector = SurrogateFeatures.vector(config, version: 2)
+        let v2 = Dictionary(uniqueKeysWithValues: zip(SurrogateFeatures.names(version: 2), vector))
+        // Version 2 sees the rate and the service means in seconds, not the twin's.
+        #expect(v2["logArrivalRate"] == log(2.0))
+        #expect(v2["stations.1.logServiceMean"] == log(0.2))
+        #expect(surrogate.predict(config) == Predictor(model: file).predict(vector))
+        // Its domain is the raw columns: another rate is outside it.
+        #expect(surrogate.domainWarnings(config).contains { $0.hasPrefix("arrival.rate = 2") })
+        #expect(surrogate.domainWarnings(TandemConfig(arrivalRate: 1, stations: stations)).isEmpty)
+    }
+
     @Test("a current model file loads; unknown versions and mismatched names ask for retraining")
     func versionChecks() throws {
-        #expect(try SurrogateModel(file: model(featureVersion: 2, names: SurrogateFeatures.names)).featureVersion == 2)
-        for (version, names) in [(3.0, SurrogateFeatures.names), (1.0, SurrogateFeatures.names),
+        #expect(try SurrogateModel(file: model(featureVersion: 3, names: SurrogateFeatures.names)).featureVersion == 3)
+        for (version, names) in [(4.0, SurrogateFeatures.names), (1.0, SurrogateFeatures.names),
+                                 (2.0, SurrogateFeatures.names), (3.0, SurrogateFeatures.names(version: 2)),
                                  (2.0, SurrogateFeatures.names(version: 1))] as [(Double?, [String])]
             + [(nil, SurrogateFeatures.names)]
         {

@@ -202,6 +202,9 @@ struct NormalizationTests {
         let z = try scaler.transform(rows)
         #expect(z[1, 0] == 0 && z[0, 1] == 0 && z[2, 1] == 0)
         #expect(throws: NormalizationError.self) { try FeatureScaler.fit(names: ["a"], rows: [[.infinity]]) }
+        // A constant that rounding leaves with a std near 1e-17 is constant too.
+        let constant = try FeatureScaler.fit(names: ["c"], rows: Array(repeating: [log(1.01)], count: 112))
+        #expect(constant.stds == [1])
     }
 
     @Test func targetTransformRoundTrips() throws {

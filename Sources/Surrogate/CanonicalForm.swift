@@ -1,0 +1,137 @@
+// The exact invariances of the tandem model (MODEL.md), which feature version 3 builds
+// into every model instead of hoping the network learns them.
+//
+// 1. The unit of time. Multiplying every time of a configuration by c (the mean gap
+//    between batches, i.e. 1 / arrival.rate, service means, setup, timeouts, cold
+//    starts, keep-alive, on/off meanOn) multiplies every time the system produces by
+//    c: responses, percentiles, instance-seconds per job. So the surrogate works on the
+//    configuration's dimensionless twin, whose time unit is the mean gap between
+//    batches (its arrival.rate is 1), and scales the time-valued predictions back.
+// 2. Parameters that have no effect on what the surrogate predicts take one canonical
+//    value, so that two configurations that differ only there look alike to the
+//    network and to the domain check (the list is in `canonical(_:)`).
+
+import Foundation
+import Simulation
+
+/// A configuration's canonical dimensionless twin and the time unit that maps it back.
+public struct CanonicalForm: Sendable, Equatable {
+    /// The twin: every time divided by `timeUnit` (its arrival rate is 1), with the
+    /// parameters that have no effect in their canonical values.
+    public var config: TandemConfig
+    /// Seconds per unit of the twin's time: the mean gap between batches, 1 / arrival.rate.
+    public var timeUnit: Double
+
+    /// The canonical form of `config`. Exact by MODEL.md's rules; every change below
+    /// leaves the distribution of every surrogate target unchanged:
+    ///
+    /// - Times are divided by the mean gap between batches (arrival rate 1).
+    /// - Scvs are the ones the simulator realises (an scv in (0, 1) is Erlang-k with
+    ///   k = round(1/scv), so 0.4 is 1/3).
+    /// - On/off arrivals with onFraction 1 are a Poisson process: renewal, scv 1.
+    /// - A batch size that is always 1 (mean 1, whatever the family) is deterministic 1.
+    /// - A station with no cold-start delay (coldStart.mean 0): its coldStart.scv is 1
+    ///   and keepAlive infinite. Reclaiming an idle instance then only means the next
+    ///   invocation starts a new one at no cost, which changes `coldStartFraction` (not
+    ///   a surrogate target) but no time: an invocation waits exactly when all
+    ///   `servers` instances are busy, with or without reclaiming.
+    /// - maxBatch 1: every job is released at once, so timeout is 0.
+    /// - Station 1 with timeout 0: each arriving batch is released at once, in
+    ///   invocations of maxBatch jobs, and batches never arrive at the same instant
+    ///   (inter-batch times are positive). A maxBatch at or above the largest batch
+    ///   size therefore acts as the largest batch size.
+    ///
+    /// Setup is never dropped: it is added to every invocation, also with maxBatch 1.
+    /// Nothing is assumed about station 2's arrivals (station-1 completions may
+    /// coincide), so its maxBatch is kept. A replayed trace is kept as it is: the
+    /// features read only its work mean (its rate and moments are in `interArrival`
+    /// and `batch`). Station names and run settings are kept and read by nothing.
+    public init(_ config: TandemConfig) {
+        let unit = config.interArrival.mean
+        var twin = config
+        twin.interArrival = MomentSpec(mean: 1, scv: Self.realisedScv(config.interArrival))
+        if let onOff = config.onOff {
+            if onOff.onFraction >= 1 {
+                twin.onOff = nil
+                twin.interArrival.scv = 1
+            } else {
+                twin.onOff = OnOffSpec(onFraction: onOff.onFraction, meanOn: onOff.meanOn / unit)
+            }
+        }
+        if config.batch.mean == 1 { twin.batch = .deterministic(1) }
+        for k in twin.stations.indices {
+            var station = config.stations[k]
+            station.service = MomentSpec(mean: station.service.mean / unit, scv: Self.realisedScv(station.service))
+            station.setup /= unit
+            station.timeout /= unit
+            station.keepAlive /= unit
+            if station.coldStart.mean == 0 {
+                station.coldStart = MomentSpec(mean: 0, scv: 1)
+                station.keepAlive = .infinity
+            } else {
+                station.coldStart = MomentSpec(mean: station.coldStart.mean / unit, scv: Self.realisedScv(station.coldStart))
+            }
+            if station.maxBatch == 1 { station.timeout = 0 }
+            if k == 0, station.timeout == 0, let largest = twin.batch.largest {
+                station.maxBatch = min(station.maxBatch, largest)
+            }
+            twin.stations[k] = station
+        }
+        self.config = twin
+        timeUnit = unit
+    }
+
+    /// 1/k for an scv in (0, 1) (Erlang-k, k = round(1/scv)); other scvs are drawn as
+    /// given (0 deterministic, 1 exponential, > 1 balanced hyperexponential).
+    static func realisedScv(_ spec: MomentSpec) -> Double {
+        spec.scv > 0 && spec.scv < 1 ? 1 / Double(MomentSampler.erlangStages(scv: spec.scv)) : spec.scv
+    }
+
+    /// Column names of the twin's input columns as the domain check sees them: a time
+    /// in units of the mean gap between batches is named `key*arrival.rate`;
+    /// `arrival.rate` itself (always 1) is left out.
+    public static let domainNames: [String] = ConfigColumns.names.compactMap { name in
+        name == "arrival.rate" ? nil : timeColumns.contains(name) ? name + "*arrival.rate" : name
+    }
+
+    /// The input columns whose values are times (seconds).
+    static let timeColumns: Set<String> = Set(
+        ["arrival.meanOn"] + (1...2).flatMap { k in
+            ["service.mean", "setup", "timeout", "coldStart.mean", "keepAlive"].map { "stations.\(k).\($0)" }
+        })
+
+    /// The twin's input cells by `domainNames` name, without the parameters that have
+    /// no effect (keepAlive and coldStart.scv without cold starts, timeout with
+    /// maxBatch 1): those are not judged, and a training row where they had no effect
+    /// does not widen their range. `batchDist` overrides the distribution's name unless
+    /// the batch size is always 1 (a dataset row's own `batch.dist`: an empirical row
+    /// is rebuilt as geometric).
+    public func domainCells(batchDist: String? = nil) -> [String: String] {
+        var cells: [String: String] = [:]
+        for (name, cell) in zip(ConfigColumns.names, ConfigColumns.cells(of: config)) where name != "arrival.rate" {
+            cells[Self.timeColumns.contains(name) ? name + "*arrival.rate" : name] = cell
+        }
+        for (index, station) in config.stations.enumerated() {
+            let prefix = "stations.\(index + 1)."
+            if station.coldStart.mean == 0 {
+                cells[prefix + "keepAlive*arrival.rate"] = nil
+                cells[prefix + "coldStart.scv"] = nil
+            }
+            if station.maxBatch == 1 { cells[prefix + "timeout*arrival.rate"] = nil }
+        }
+        if let batchDist, config.batch != .deterministic(1) { cells["batch.dist"] = batchDist }
+        return cells
+    }
+}
+
+extension BatchSizeSpec {
+    /// The largest batch size that can occur, or nil when unbounded (geometric).
+    var largest: Int? {
+        switch self {
+        case .deterministic(let size): return size
+        case .geometric(let mean): return mean <= 1 ? 1 : nil
+        case .uniform(let mean): return max(1, Int((2 * mean - 1).rounded()))
+        case .empirical(let values, let weights): return zip(values, weights).filter { $0.1 > 0 }.map(\.0).max()
+        }
+    }
+}
