@@ -170,8 +170,8 @@ journal_counts() {
 ROWS=()
 row() {
   # row CASE LOST DUPLICATED VERDICT NOTE
-  ROWS+=("$(printf '| %-28s | %4s | %10s | %-4s | %s |' "$1" "$2" "$3" "$4" "$5")")
-  printf '%-28s lost %s duplicated %s %s %s\n' "$1" "$2" "$3" "$4" "$5" >&2
+  ROWS+=("$(printf '| %-30s | %4s | %10s | %-4s | %s |' "$1" "$2" "$3" "$4" "$5")")
+  printf '%-30s lost %s duplicated %s %s %s\n' "$1" "$2" "$3" "$4" "$5" >&2
   [ "$4" = PASS ] || FAILED=$((FAILED + 1))
 }
 
