@@ -6,7 +6,7 @@ SWIFT ?= swift
 DEMO_PIPELINE ?= examples/quickstart.yaml
 DEMO_OUT ?= out/quickstart
 
-.PHONY: demo test test-kernels deps build release bench clean
+.PHONY: demo test test-kernels deps build release bench faults clean
 
 deps:
 	@./scripts/install-deps.sh
@@ -36,6 +36,11 @@ bench: release
 	.build/release/duet bench simulate --scenario r1
 	.build/release/duet bench simulate --scenario batching
 	.build/release/duet bench train
+
+# Faults, as a matrix: workers, the coordinator and the client killed with SIGKILL
+# during sweeps and searches, and (as root) a network partition; not part of `test`.
+faults: release
+	DUET=.build/release/duet ./scripts/fault-matrix.sh
 
 clean:
 	rm -rf .build

@@ -24,6 +24,8 @@ struct BenchDispatch: ParsableCommand {
     var prefetch: Int = 64
     @Option(help: "Most messages the coordinator handles per journal commit.")
     var batch: Int = 256
+    @Option(name: .customLong("status-interval-ms"), help: "Milliseconds between the status probe's requests.")
+    var statusIntervalMilliseconds: Int = 100
 
     func validate() throws {
         if workers < 1 { throw ValidationError("--workers: must be >= 1, got \(workers)") }
@@ -31,6 +33,9 @@ struct BenchDispatch: ParsableCommand {
         if slots < 1 { throw ValidationError("--slots: must be >= 1, got \(slots)") }
         if prefetch < 0 { throw ValidationError("--prefetch: must be >= 0, got \(prefetch)") }
         if batch < 1 { throw ValidationError("--batch: must be >= 1, got \(batch)") }
+        if statusIntervalMilliseconds < 1 {
+            throw ValidationError("--status-interval-ms: must be >= 1, got \(statusIntervalMilliseconds)")
+        }
     }
 
     func run() throws {
@@ -40,6 +45,7 @@ struct BenchDispatch: ParsableCommand {
         bench.slots = slots
         bench.prefetch = prefetch
         bench.batch = batch
+        bench.statusInterval = Double(statusIntervalMilliseconds) / 1000
         let trap = SignalTrap { _ in Foundation.exit(130) }
         defer { trap.cancel() }
         let result = try bench.run { FileHandle.standardError.write(Data(($0 + "\n").utf8)) }
@@ -55,5 +61,22 @@ struct BenchDispatch: ParsableCommand {
         for sample in result.samples {
             print("  after \(sample.done) tasks: resident \(mib(sample.resident)), peak \(mib(sample.peak))")
         }
+        let latencies = result.status
+        func ms(_ seconds: Double) -> String { String(format: "%.1f ms", seconds * 1000) }
+        print(
+            "status latency:     \(latencies.count) answers: median \(ms(latencies.percentile(50))), "
+                + "p99 \(ms(latencies.percentile(99))), max \(ms(latencies.maximum)); "
+                + "\(latencies.over(0.1)) over 100 ms, \(latencies.unanswered) unanswered")
+        let audit = result.audit
+        print(
+            "results:            journal \(audit.journalRows) rows, \(audit.journalMissing) indices missing, "
+                + "\(audit.journalDuplicated) duplicated, \(audit.tasksNotDone) tasks not done; read back "
+                + "\(audit.streamed), \(audit.streamedMissing) missing, \(audit.streamedDuplicated) duplicated")
+        let counters = result.counters
+        print(
+            "counters:           \(counters.results) results, \(counters.duplicates) duplicate and \(counters.stale) stale "
+                + "reports ignored, \(counters.retries) retries, \(counters.lostWorkers) lost workers")
+        print("exactly once:       \(audit.holds ? "yes" : "NO")")
+        if !audit.holds { throw ExitCode(1) }
     }
 }
