@@ -56,7 +56,7 @@ public struct SurrogateDataset: Sendable {
                 skipped.append((row.number, "unstable or invalid: \(row["error"] ?? "")"))
                 continue
             }
-            let config = try ConfigColumns.config { row[$0] }
+            let config = try ConfigColumns.config(row: row)
             let targets = try SurrogateTargets.names.map { try row.double($0) }
             if let bad = zip(SurrogateTargets.names, targets).first(where: { !($0.1 > 0) }) {
                 skipped.append((row.number, "\(bad.0) = \(bad.1) is not positive"))
