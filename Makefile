@@ -6,7 +6,7 @@ SWIFT ?= swift
 DEMO_PIPELINE ?= examples/quickstart.yaml
 DEMO_OUT ?= out/quickstart
 
-.PHONY: demo test deps build release bench clean
+.PHONY: demo test deps build release bench fuzz clean
 
 deps:
 	@./scripts/install-deps.sh
@@ -31,6 +31,11 @@ bench: release
 	.build/release/duet bench simulate --scenario r1
 	.build/release/duet bench simulate --scenario batching
 	.build/release/duet bench train
+
+# libFuzzer on the input readers (scripts/fuzz.sh): FUZZ_SECONDS per target.
+FUZZ_SECONDS ?= 600
+fuzz: deps
+	FUZZ_SECONDS=$(FUZZ_SECONDS) ./scripts/fuzz.sh
 
 clean:
 	rm -rf .build
