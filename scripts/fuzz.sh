@@ -30,17 +30,19 @@ run_one() {
     local corpus=$SCRATCH/corpus/$target artifacts=$SCRATCH/artifacts/$target/ log=$SCRATCH/logs/$target.log
     mkdir -p "$corpus" "$artifacts" "$(dirname "$log")"
     local status=0
-    DUET_FUZZ_TARGET=$target "$BIN" -max_total_time="$SECONDS_EACH" -timeout=10 -print_final_stats=1 \
+    # Swift's own crash reporter would take the signal before libFuzzer saves the input.
+    SWIFT_BACKTRACE=enable=no DUET_FUZZ_TARGET=$target "$BIN" -max_total_time="$SECONDS_EACH" -timeout=10 -print_final_stats=1 \
         -artifact_prefix="$artifacts" "$corpus" "Fuzz/corpus/$target" >"$log" 2>&1 || status=$?
     local runs rate units crashes
     runs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log" | tail -1)
     rate=$(sed -n 's/^stat::average_exec_per_sec: *//p' "$log" | tail -1)
     units=$(find "$corpus" -type f | wc -l)
     crashes=$(find "$artifacts" -type f | wc -l)
+    [ "$status" -eq 0 ] || [ "$crashes" -gt 0 ] || crashes="1 (not saved)"
     printf '%-8s %4ss  %10s runs  %7s exec/s  corpus %5s  crashes %s  (exit %s, log %s)\n' \
         "$target" "$SECONDS_EACH" "${runs:-?}" "${rate:-?}" "$units" "$crashes" "$status" "$log"
     if [ "$status" -ne 0 ]; then
-        grep -m1 -E 'Fatal error|SUMMARY|ERROR: libFuzzer' "$log" || true
+        grep -m2 -E 'Fatal error|SUMMARY|ERROR: libFuzzer' "$log" || true
         find "$artifacts" -type f -printf '  input: %p\n'
         return 1
     fi

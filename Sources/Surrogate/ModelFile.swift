@@ -274,6 +274,11 @@ public struct InputDomain: Codable, Sendable, Equatable {
 
     public init(columns: [String: Range] = [:]) { self.columns = columns }
 
+    /// A dataset cell as a number of the domain (`inf` included), nil for a category.
+    public static func number(_ cell: String) -> Double? {
+        cell == "inf" ? .infinity : Double(cell)
+    }
+
     /// Widens `name`'s range to include `value`.
     public mutating func include(_ name: String, _ value: Double) {
         switch columns[name] {

@@ -46,7 +46,7 @@ public struct SurrogateModel: Sendable {
         var numeric: [String: Double] = [:]
         var categorical: [String: String] = [:]
         for (name, cell) in zip(ConfigColumns.names, ConfigColumns.cells(of: config)) {
-            if let value = Double(cell) ?? (cell == "inf" ? .infinity : nil) {
+            if let value = InputDomain.number(cell) {
                 numeric[name] = value
             } else {
                 categorical[name] = cell
