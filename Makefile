@@ -6,7 +6,7 @@ SWIFT ?= swift
 DEMO_PIPELINE ?= examples/quickstart.yaml
 DEMO_OUT ?= out/quickstart
 
-.PHONY: demo test test-kernels deps build release bench faults clean
+.PHONY: demo test test-kernels deps build release bench faults fuzz clean
 
 deps:
 	@./scripts/install-deps.sh
@@ -41,6 +41,11 @@ bench: release
 # during sweeps and searches, and (as root) a network partition; not part of `test`.
 faults: release
 	DUET=.build/release/duet ./scripts/fault-matrix.sh
+
+# libFuzzer on the input readers (scripts/fuzz.sh): FUZZ_SECONDS per target.
+FUZZ_SECONDS ?= 600
+fuzz: deps
+	FUZZ_SECONDS=$(FUZZ_SECONDS) ./scripts/fuzz.sh
 
 clean:
 	rm -rf .build

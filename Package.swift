@@ -86,3 +86,17 @@ let package = Package(
         .testTarget(name: "duetTests", dependencies: ["duet"]),
     ]
 )
+
+// libFuzzer targets for the input readers (README, "Fuzzing"): only with DUET_FUZZ=1,
+// as `make fuzz` builds them with -sanitize=fuzzer (libFuzzer's driver runs from the
+// target's own entry point), so a plain build never sees them.
+if Context.environment["DUET_FUZZ"] != nil {
+    package.products.append(.executable(name: "duet-fuzz", targets: ["DuetFuzz"]))
+    package.targets += [
+        .systemLibrary(name: "CLibFuzzer", path: "Fuzz/CLibFuzzer"),
+        .executableTarget(
+            name: "DuetFuzz",
+            dependencies: ["CLibFuzzer", "ClusterCore", "Simulation", "Search", "Surrogate", "Pipeline"],
+            path: "Fuzz/DuetFuzz"),
+    ]
+}

@@ -142,12 +142,14 @@ public enum SweepRange: Sendable, Hashable, CustomStringConvertible {
             return .number(min(high, low + u * (high - low)))
         case .loguniform(let low, let high):
             return .number(min(high, max(low, exp(log(low) + u * (log(high) - log(low))))))
+        // In Double throughout: `high - low + 1` and `high + 1` overflow an Int for the
+        // widest ranges (int [0, 2^63-1]), and the values are Doubles anyway.
         case .int(let low, let high):
-            let span = Double(high - low + 1)
-            return .number(Double(min(high, low + Int((u * span).rounded(.down)))))
+            let span = Double(high) - Double(low) + 1
+            return .number(min(Double(high), Double(low) + (u * span).rounded(.down)))
         case .logint(let low, let high):
-            let x = exp(log(Double(low)) + u * (log(Double(high + 1)) - log(Double(low))))
-            return .number(Double(min(high, max(low, Int(x.rounded(.down))))))
+            let x = exp(log(Double(low)) + u * (log(Double(high) + 1) - log(Double(low))))
+            return .number(min(Double(high), max(Double(low), x.rounded(.down))))
         case .choice(let values):
             return values[min(values.count - 1, Int((u * Double(values.count)).rounded(.down)))]
         }
@@ -559,11 +561,11 @@ public struct SweepSpec: Sendable {
                 batchChanged = true
             case .station(let k, let key):
                 switch key {
-                case .servers: config.stations[k].servers = Int(x)
+                case .servers: config.stations[k].servers = Self.whole(x)
                 case .serviceMean: config.stations[k].service.mean = x
                 case .serviceScv: config.stations[k].service.scv = Self.realisable(scv: x)
                 case .setup: config.stations[k].setup = x
-                case .maxBatch: config.stations[k].maxBatch = Int(x)
+                case .maxBatch: config.stations[k].maxBatch = Self.whole(x)
                 case .timeout: config.stations[k].timeout = x
                 case .coldStartMean: config.stations[k].coldStart.mean = x
                 case .coldStartScv: config.stations[k].coldStart.scv = Self.realisable(scv: x)
@@ -609,10 +611,17 @@ public struct SweepSpec: Sendable {
         return 1 / Double(MomentSampler.erlangStages(scv: scv))
     }
 
+    /// A whole number drawn as a Double as an Int: a range up to 2^63-1 reaches 2^63
+    /// as a Double, and a real range (batch.mean) may go up to 1e300, where `Int(_:)`
+    /// would trap; those become the largest Int.
+    static func whole(_ x: Double) -> Int {
+        Int(exactly: x.rounded(.down)) ?? (x > 0 ? .max : .min)
+    }
+
     /// A batch-size spec with the mean rounded to what the distribution supports.
     static func batch(dist: String, mean: Double) -> BatchSizeSpec {
         switch dist {
-        case "deterministic": return .deterministic(max(1, Int(mean.rounded())))
+        case "deterministic": return .deterministic(max(1, whole(mean.rounded())))
         case "uniform": return .uniform(mean: max(1, (2 * mean).rounded() / 2))
         default: return .geometric(mean: max(1, mean))
         }

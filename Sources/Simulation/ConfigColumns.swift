@@ -62,6 +62,17 @@ public enum ConfigColumns {
         return "\(value)"
     }
 
+    /// Rebuilds the configuration of a dataset row; a bad cell is a `DatasetError`
+    /// naming the row, the column, the text and what was expected.
+    public static func config(row: DatasetRow) throws -> TandemConfig {
+        do {
+            return try config { row[$0] }
+        } catch let error as ConfigError {
+            throw DatasetError(source: row.source, row: row.number, column: error.path.isEmpty ? nil : error.path,
+                               message: error.message)
+        }
+    }
+
     /// Rebuilds a configuration from a row's input cells (a lookup by column name,
     /// nil when the column is absent: only `optionalNames` may be).
     /// Empirical batch sizes cannot be rebuilt from their mean alone: they come back
@@ -74,18 +85,35 @@ public enum ConfigColumns {
             }
             return text
         }
+        // A number, `inf` included; `nan` (a float's word, not a value) and empty
+        // cells are errors.
         func number(_ name: String) throws -> Double {
             let text = try text(name)
             if text == "inf" { return .infinity }
-            guard let value = Double(text) else {
-                throw ConfigError(path: name, message: "expected a number, got \"\(text)\"")
+            guard let value = Double(text), !value.isNaN else {
+                throw ConfigError(path: name, message: text.isEmpty ? "expected a number, got an empty cell"
+                                                                    : "expected a number, got \"\(text)\"")
             }
             return value
         }
+        // A whole number >= 1 that fits an Int (servers, maxBatch, a deterministic
+        // batch size): `Int(_:)` on a Double traps for nan, infinities and huge values.
+        func count(_ name: String) throws -> Int {
+            let text = try text(name)
+            guard let value = Double(text), value >= 1, value == value.rounded(), let whole = Int(exactly: value)
+            else {
+                let got = text.isEmpty ? "an empty cell" : "\"\(text)\""
+                throw ConfigError(path: name, message: "expected a whole number >= 1 (at most \(Int.max)), got \(got)")
+            }
+            return whole
+        }
         let mean = try number("batch.mean")
+        guard mean >= 1, mean.isFinite else {
+            throw ConfigError(path: "batch.mean", message: "expected a finite number >= 1 (jobs per batch), got \"\(try text("batch.mean"))\"")
+        }
         let batch: BatchSizeSpec
         switch try text("batch.dist") {
-        case "deterministic": batch = .deterministic(Int(mean.rounded()))
+        case "deterministic": batch = .deterministic(try count("batch.mean"))
         case "uniform": batch = .uniform(mean: mean)
         case "geometric", "empirical": batch = .geometric(mean: mean)
         case let other: throw ConfigError(path: "batch.dist", message: "unknown distribution \"\(other)\"")
@@ -94,9 +122,9 @@ public enum ConfigColumns {
         for k in 1...2 {
             let p = "stations.\(k)."
             stations.append(StationConfig(
-                servers: Int(try number(p + "servers")),
+                servers: try count(p + "servers"),
                 service: MomentSpec(mean: try number(p + "service.mean"), scv: try number(p + "service.scv")),
-                setup: try number(p + "setup"), maxBatch: Int(try number(p + "maxBatch")),
+                setup: try number(p + "setup"), maxBatch: try count(p + "maxBatch"),
                 timeout: try number(p + "timeout"),
                 coldStart: MomentSpec(mean: try number(p + "coldStart.mean"), scv: try number(p + "coldStart.scv")),
                 keepAlive: try number(p + "keepAlive")))

@@ -153,8 +153,11 @@ public struct ModelFile: Codable, Sendable, Equatable {
             if layer.inputs != inputs || layer.outputs != outputs {
                 return "layers[\(l)] is \(layer.inputs) x \(layer.outputs); the architecture needs \(inputs) x \(outputs)"
             }
-            if layer.weights.count != inputs * outputs {
-                return "layers[\(l)].weights has \(layer.weights.count) values, expected \(inputs) x \(outputs) = \(inputs * outputs)"
+            // Sizes come from the file: their product may not fit an Int.
+            let (weightCount, overflow) = inputs.multipliedReportingOverflow(by: outputs)
+            if overflow || layer.weights.count != weightCount {
+                let product = overflow ? "more than \(Int.max)" : String(weightCount)
+                return "layers[\(l)].weights has \(layer.weights.count) values, expected \(inputs) x \(outputs) = \(product)"
             }
             if layer.biases.count != outputs {
                 return "layers[\(l)].biases has \(layer.biases.count) values, expected \(outputs)"
@@ -270,6 +273,11 @@ public struct InputDomain: Codable, Sendable, Equatable {
     public var columns: [String: Range]
 
     public init(columns: [String: Range] = [:]) { self.columns = columns }
+
+    /// A dataset cell as a number of the domain (`inf` included), nil for a category.
+    public static func number(_ cell: String) -> Double? {
+        cell == "inf" ? .infinity : Double(cell)
+    }
 
     /// Widens `name`'s range to include `value`.
     public mutating func include(_ name: String, _ value: Double) {

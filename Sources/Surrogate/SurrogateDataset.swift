@@ -67,17 +67,28 @@ public struct SurrogateDataset: Sendable {
                 skipped.append((row.number, "unstable or invalid: \(row["error"] ?? "")"))
                 continue
             }
-            let config = try ConfigColumns.config { row[$0] }
+            let config = try ConfigColumns.config(row: row)
             let targets = try SurrogateTargets.names.map { try row.double($0) }
             if let bad = zip(SurrogateTargets.names, targets).first(where: { !($0.1 > 0) }) {
                 skipped.append((row.number, "\(bad.0) = \(bad.1) is not positive"))
                 continue
             }
             var inputs: [String: String] = [:]
-            // Columns an older dataset lacks take the rebuilt configuration's value
-            // (renewal arrivals), so the input domain covers them too.
+            // Columns an older dataset lacks or leaves empty take the rebuilt
+            // configuration's value (renewal arrivals), so the input domain covers them
+            // too. Every column but batch.dist is a number in the domain, also the ones
+            // the configuration does not read (arrival.scv of an on/off row): text there
+            // would make a numeric column categorical.
             for (name, rebuilt) in zip(ConfigColumns.names, ConfigColumns.cells(of: config)) {
-                inputs[name] = row[name] ?? rebuilt
+                guard let cell = row[name], !cell.isEmpty else {
+                    inputs[name] = rebuilt
+                    continue
+                }
+                if name != "batch.dist", InputDomain.number(cell)?.isNaN ?? true {
+                    throw DatasetError(source: table.source, row: row.number, column: name,
+                                       message: "expected a number, got \"\(cell)\"")
+                }
+                inputs[name] = cell
             }
             let form = CanonicalForm(config)
             examples.append(SurrogateExample(
@@ -107,7 +118,7 @@ public struct SurrogateDataset: Sendable {
         var domain = InputDomain()
         for i in indices {
             for (name, cell) in examples[i].domainInputs {
-                if let value = Double(cell) ?? (cell == "inf" ? .infinity : nil) {
+                if let value = InputDomain.number(cell) {
                     domain.include(name, value)
                 } else {
                     domain.include(name, category: cell)

@@ -10,7 +10,8 @@ public struct SurrogateModel: Sendable {
     public let featureVersion: Int
 
     public init(file: ModelFile, source: String = "model") throws {
-        let version = file.metrics["info"]?["featureVersion"].map { Int($0) }
+        // `Int(exactly:)`: `Int(_:)` traps on a nan or huge number in the file.
+        let version = file.metrics["info"]?["featureVersion"].flatMap { Int(exactly: $0) }
         guard let version, SurrogateFeatures.supportedVersions.contains(version),
               file.features.names == SurrogateFeatures.names(version: version)
         else {
@@ -56,7 +57,7 @@ public struct SurrogateModel: Sendable {
             ? CanonicalForm(config).domainCells().sorted { $0.key < $1.key }
             : Array(zip(ConfigColumns.names, ConfigColumns.cells(of: config)))
         for (name, cell) in cells {
-            if let value = Double(cell) ?? (cell == "inf" ? .infinity : nil) {
+            if let value = InputDomain.number(cell) {
                 numeric[name] = value
             } else {
                 categorical[name] = cell

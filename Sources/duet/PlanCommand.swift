@@ -80,7 +80,9 @@ struct PlanCommand: ParsableCommand {
             Every combination of the --vary values is applied to the base configuration and \
             predicted by the surrogate; those meeting every --slo are ranked by predicted cost, \
             instance-seconds per job summed over both stations (the pay-per-use bill), cheapest \
-            first. --confirm K re-checks the top K by simulation and shows both figures. Example:
+            first. --confirm K re-checks the top K by simulation and shows both figures. Warns, \
+            naming the keys, when a listed configuration lies outside the model's training domain. \
+            Exits with status 2 when no configuration meets the objectives. Example:
               duet plan model.json --base examples/serverless.yaml --slo "p95Response<=2.0" \\
                 --vary stations.2.servers=1..64 --vary stations.2.maxBatch=1..32
             """
@@ -103,6 +105,10 @@ struct PlanCommand: ParsableCommand {
         }
     }
 
+    /// The exit status when no configuration meets the objectives (as `duet simulate`
+    /// exits 2 for an unstable run: the command worked, the answer is no).
+    static let nothingMeetsObjectives: Int32 = 2
+
     func run() throws {
         let surrogate = try withDatasetErrors { try SurrogateModel.load(path: model) }
         for objective in slo where !surrogate.targetNames.contains(objective.metric) {
@@ -114,6 +120,8 @@ struct PlanCommand: ParsableCommand {
         let index = Dictionary(uniqueKeysWithValues: surrogate.targetNames.enumerated().map { ($1, $0) })
         var candidates: [(values: [String], config: TandemConfig, predicted: [Double], cost: Double)] = []
         var infeasible = 0
+        // Every configuration that meets the objectives; `candidates` keeps only the cheapest.
+        var feasible = 0
         var counters = [Int](repeating: 0, count: vary.count)
         let total = vary.reduce(1) { $0 * $1.values.count }
         for _ in 0..<total {
@@ -122,6 +130,7 @@ struct PlanCommand: ParsableCommand {
             if point.problem == nil {
                 let predicted = surrogate.predict(point.config)
                 if slo.allSatisfy({ $0.holds(predicted[index[$0.metric]!]) }) {
+                    feasible += 1
                     let bill = cost.reduce(0) { $0 + predicted[index[$1]!] }
                     candidates.append((zip(counters, vary).map { $1.values[$0] }, point.config, predicted, bill))
                     if candidates.count > 4 * top + 1000 {
@@ -141,6 +150,14 @@ struct PlanCommand: ParsableCommand {
         }
         candidates.sort { $0.cost < $1.cost }
         let best = Array(candidates.prefix(top))
+        // The same input-domain check as `duet predict`, for every configuration listed.
+        for (rank, candidate) in best.enumerated() {
+            let warnings = surrogate.domainWarnings(candidate.config)
+            guard !warnings.isEmpty else { continue }
+            let values = zip(vary, candidate.values).map { "\($0.path)=\($1)" }.joined(separator: ", ")
+            log("warning: rank \(rank + 1) (\(values)) lies outside the model's training domain: "
+                + warnings.joined(separator: "; "))
+        }
         let confirmed: [SimulationReport?] = best.enumerated().map { rank, candidate in
             guard rank < confirm else { return nil }
             var config = candidate.config
@@ -160,13 +177,19 @@ struct PlanCommand: ParsableCommand {
                 }
                 return .object(fields)
             }
-            print(JSONValue.object([("feasible", .integer(candidates.count)), ("infeasible", .integer(infeasible)),
-                                    ("searched", .integer(total)), ("best", .array(rows))]).serialized(pretty: true))
+            print(JSONValue.object([("feasible", .integer(feasible)), ("infeasible", .integer(infeasible)),
+                                    ("searched", .integer(total)), ("shown", .integer(best.count)),
+                                    ("best", .array(rows))]).serialized(pretty: true))
+            if best.isEmpty { throw ExitCode(Self.nothingMeetsObjectives) }
             return
         }
-        print("searched \(total) configurations: \(infeasible) unstable or unreachable, "
-              + "\(candidates.count >= 4 * top ? "many" : String(candidates.count)) meet \(slo.map(\.description).joined(separator: " and ").isEmpty ? "no objective (all kept)" : slo.map(\.description).joined(separator: " and "))")
-        guard !best.isEmpty else { print("no configuration meets the objectives"); return }
+        let objectives = slo.isEmpty ? "no objective (all kept)" : slo.map(\.description).joined(separator: " and ")
+        print("searched \(total) configurations: \(infeasible) unstable or unreachable, \(feasible) meet \(objectives)"
+              + (best.isEmpty ? "" : "; showing the cheapest \(best.count)"))
+        guard !best.isEmpty else {
+            log("no configuration meets \(objectives); exit status \(Self.nothingMeetsObjectives)")
+            throw ExitCode(Self.nothingMeetsObjectives)
+        }
         let columns = vary.map(\.path) + shown.map { "predicted " + $0 } + ["inst-s/job"]
             + (confirm > 0 ? shown.map { "simulated " + $0 } + ["sim inst-s/job"] : [])
         print(columns.map { $0.leftPadded(max(10, $0.count)) }.joined(separator: "  "))

@@ -83,7 +83,7 @@ struct PredictCommand: ParsableCommand {
         let names = surrogate?.targetNames ?? MetricCatalog.names
         print((["row"] + names).joined(separator: ","))
         for row in table.rows {
-            let config = try withDatasetErrors { try ConfigColumns.config { row[$0] } }
+            let config = try withDatasetErrors { try ConfigColumns.config(row: row) }
             for warning in surrogate?.domainWarnings(config) ?? [] { log("warning: row \(row.number): \(warning)") }
             let values = predict(config)
             print(([String(row.number)] + names.map { values[$0].map { "\($0)" } ?? "" }).joined(separator: ","))

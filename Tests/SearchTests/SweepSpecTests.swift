@@ -247,4 +247,28 @@ struct SweepSpecTests {
         #expect(TextHash.hex(String(repeating: "a", count: 1000))
                     == "41edece42d63e8d9bf515a9ba6932e1c20cbc9f5a5d134645adb5db1b9737ea3")
     }
+
+    @Test("the widest whole-number ranges and a huge deterministic batch mean make points, not overflow traps")
+    func widestRangesMakePoints() throws {
+        let spec = try SweepSpec.parse(Self.spec(vary: [
+            "stations.2.timeout: { int: [0, 9223372036854775807] }",
+            "stations.1.servers: { logint: [1, 9223372036854775807] }",
+            "stations.2.maxBatch: { int: [1, 9223372036854775807] }",
+            "batch.dist: { choice: [deterministic] }",
+            "batch.mean: { uniform: [1, 1e300] }",
+        ], design: "{ method: random, points: 4, seed: 1 }"))
+        for u in [0, 0.5, 0.999_999] {
+            let point = spec.point(0, coordinates: Array(repeating: u, count: 5))
+            let timeout = point.config.stations[1].timeout
+            #expect(timeout >= 0 && timeout <= 0x1p63 && timeout == timeout.rounded(), "u \(u): timeout \(timeout)")
+            #expect(point.config.stations[0].servers >= 1)
+            #expect(point.config.stations[1].maxBatch >= 1)
+            guard case .deterministic(let size) = point.config.batch else {
+                Issue.record("u \(u): batch \(point.config.batch)")
+                continue
+            }
+            // Beyond every Int from u = 0.5 on (5e299): the largest Int.
+            #expect(u == 0 ? size == 1 : size == Int.max, "u \(u): size \(size)")
+        }
+    }
 }

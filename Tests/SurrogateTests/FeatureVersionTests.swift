@@ -105,6 +105,8 @@ struct FeatureVersionTests {
                                  (2.0, SurrogateFeatures.names), (3.0, SurrogateFeatures.names(version: 2)),
                                  (2.0, SurrogateFeatures.names(version: 1))] as [(Double?, [String])]
             + [(nil, SurrogateFeatures.names)]
+            // Not whole numbers that fit an Int: refused, not a trap in Int(_:).
+            + [Double.nan, 1e300, -.infinity, 2.5].map({ ($0, SurrogateFeatures.names) })
         {
             do {
                 _ = try SurrogateModel(file: model(featureVersion: version, names: names), source: "m.json")

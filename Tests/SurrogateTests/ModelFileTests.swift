@@ -160,6 +160,21 @@ struct ModelFileTests {
         #expect(type.detail.hasPrefix("at layers[0].weights[3]: expected Float"))
     }
 
+    @Test func hugeLayerSizesAreRefused() throws {
+        // inputs x outputs does not fit an Int: an error, not an overflow trap.
+        let huge = 1 << 62
+        let error = try loadError(try edited { json in
+            var architecture = json["architecture"] as! [String: Any]
+            architecture["inputs"] = huge
+            json["architecture"] = architecture
+            var layers = json["layers"] as! [[String: Any]]
+            layers[0]["inputs"] = huge
+            json["layers"] = layers
+        }, "huge.json")
+        #expect(error.reason == .invalidContent)
+        #expect(error.detail == "layers[0].weights has 80 values, expected \(huge) x 16 = more than \(Int.max)")
+    }
+
     @Test func unreadableFileIsNamed() throws {
         let url = temporaryFile("does-not-exist.json")
         let error = try #require(throws: ModelFileError.self) { try ModelFile.load(from: url) }

@@ -62,12 +62,56 @@ struct SurrogateCLITests {
         #expect(best.count == 3)
         let costs = best.compactMap { $0["instanceSecondsPerJob"] as? Double }
         #expect(costs == costs.sorted(), "cheapest first")
+        #expect(planned["shown"] as? Int == 3)
+        #expect((planned["feasible"] as? Int ?? -1) + (planned["infeasible"] as? Int ?? -1) == 24,
+                "without --slo every reachable configuration is feasible")
+        // The base lies outside the small sweep's space, so every listed configuration
+        // does: plan warns as predict does, naming the keys.
+        for rank in 1...3 {
+            #expect(plan.stderr.contains("warning: rank \(rank) (stations.2.servers="), "\(plan.stderr)")
+        }
+        #expect(plan.stderr.contains("outside the model's training domain: arrival.rate"), "\(plan.stderr)")
+
+        try planCounts(model: model)
 
         let damaged = files.directory.appendingPathComponent("damaged.json").path
         try "{\"kind\": \"duet-surrogate\", \"formatVersion\": 1".write(toFile: damaged, atomically: true, encoding: .utf8)
         let refused = try DuetBinary.run(["predict", damaged, "examples/serverless.yaml"])
         #expect(refused.status != 0)
         #expect(refused.stderr.contains("damaged.json"), "\(refused.stderr)")
+    }
+
+    /// More feasible configurations than `plan` keeps in memory (4 x top + 1000): the
+    /// count is still every one of them, and an objective nobody meets exits 2.
+    func planCounts(model: String) throws {
+        let grid = ["--vary", "stations.2.servers=1..200", "--vary", "stations.2.maxBatch=1..8"]
+        let json = try DuetBinary.run(["plan", model, "--base", "examples/serverless.yaml", "--top", "1", "--json"] + grid)
+        #expect(json.status == 0, "\(json.summary)")
+        let counts = try #require(try JSONSerialization.jsonObject(with: Data(json.stdout.utf8)) as? [String: Any])
+        let feasible = try #require(counts["feasible"] as? Int)
+        let infeasible = try #require(counts["infeasible"] as? Int)
+        #expect(counts["searched"] as? Int == 1600)
+        #expect(feasible + infeasible == 1600)
+        #expect(feasible > 4 * 1 + 1000, "enough to overflow the kept candidates, or this test shows nothing")
+        #expect(counts["shown"] as? Int == 1)
+
+        let text = try DuetBinary.run(["plan", model, "--base", "examples/serverless.yaml", "--top", "1"] + grid)
+        #expect(text.status == 0, "\(text.summary)")
+        #expect(text.stdout.contains("searched 1600 configurations: \(infeasible) unstable or unreachable, "
+                                     + "\(feasible) meet no objective (all kept); showing the cheapest 1"),
+                "\(text.stdout)")
+
+        let none = try DuetBinary.run(["plan", model, "--base", "examples/serverless.yaml", "--slo", "meanResponse<0",
+                                       "--vary", "stations.2.servers=1..4"])
+        #expect(none.status == 2, "\(none.summary)")
+        #expect(none.stdout.contains("0 meet meanResponse<0"), "\(none.stdout)")
+        #expect(none.stderr.contains("no configuration meets meanResponse<0"), "\(none.stderr)")
+        let noneJSON = try DuetBinary.run(["plan", model, "--base", "examples/serverless.yaml", "--slo", "meanResponse<0",
+                                           "--vary", "stations.2.servers=1..4", "--json"])
+        #expect(noneJSON.status == 2, "\(noneJSON.summary)")
+        let empty = try #require(try JSONSerialization.jsonObject(with: Data(noneJSON.stdout.utf8)) as? [String: Any])
+        #expect(empty["feasible"] as? Int == 0)
+        #expect((empty["best"] as? [Any])?.isEmpty == true)
     }
 
     @Test("duet run writes the dataset, the search, the model, the summary and the report")
