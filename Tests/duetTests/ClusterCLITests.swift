@@ -94,11 +94,22 @@ struct ClusterCLITests {
     }
 
     /// Starts a coordinator and returns it with its endpoint (from its first stdout line).
+    ///
+    /// Heartbeats every 250 ms with a liveness of 20 intervals (5 s, both ways: the
+    /// workers take it from WELCOME), unless `extra` sets `--liveness`. On a loaded
+    /// machine a process can go unscheduled for most of a second; with the default 3
+    /// intervals (0.75 s) such a pause has a live worker declared lost, and every loss
+    /// counts as a failed attempt even when the worker comes back still holding the
+    /// task, so three pauses fail a task outright (a search trial missing from
+    /// trials.json, a sweep point failed, an extra lost worker in the counters). A
+    /// worker killed for good is still declared lost, 5 s after its last heartbeat.
     func coordinator(bind: String = "tcp://127.0.0.1:0", journal: String, extra: [String] = [], name: String = "coordinator")
         throws -> (DuetProcess, String)
     {
+        let liveness = extra.contains("--liveness") ? [] : ["--liveness", "20"]
         let process = try DuetProcess(
-            ["coordinator", "--bind", bind, "--journal", journal, "--heartbeat-ms", "250"] + extra, in: scratch, name: name)
+            ["coordinator", "--bind", bind, "--journal", journal, "--heartbeat-ms", "250"] + liveness + extra, in: scratch,
+            name: name)
         var endpoint: String?
         _ = eventually(15) {
             if let line = process.stdout.split(separator: "\n").first, line.hasPrefix("listening on ") {

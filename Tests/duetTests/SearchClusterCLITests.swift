@@ -236,7 +236,8 @@ extension ClusterCLITests {
         #expect(search.wait(timeout: 120) == 0, "\(search.summary)\n\(coordinator.summary)")
         #expect(search.stderr.contains("in flight again"), "\(search.summary)")
         let results = try Self.rungResults(out)
-        #expect(Set(results.keys) == Set(reference.keys), "\(results.keys.sorted())")
+        #expect(Set(results.keys) == Set(reference.keys), "\(results.keys.sorted())\n\(search.summary)")
         for (key, value) in reference { #expect(results[key]?.mape == value.mape, "trial/rung \(key)") }
+        #expect(try Self.trialStates(out) == ["completed", "completed", "completed", "completed"], "\(search.summary)")
     }
 }
