@@ -161,7 +161,7 @@ wait_done() {
 # KIND: EXPECTED distinct (spec, index) pairs should each have exactly one result.
 journal_counts() {
   local kind=$1 expected=$2
-  sqlite3 -readonly "$CASE/journal.sqlite" "
+  timeout 60 sqlite3 -readonly "$CASE/journal.sqlite" "
     SELECT $expected - COUNT(*), COALESCE(SUM(n - 1), 0) FROM (
       SELECT COUNT(*) AS n FROM results r JOIN runs u ON u.id = r.run
       WHERE u.kind = '$kind' GROUP BY u.spec_hash, r.idx);" | tr '|' ' '
@@ -181,9 +181,9 @@ SPEC="$WORK/sweep.yaml"
 sed "s/jobs: 5000,/jobs: $SWEEP_JOBS,/" examples/small-sweep.yaml >"$SPEC"
 grep -q "jobs: $SWEEP_JOBS," "$SPEC" || { say "examples/small-sweep.yaml has no 'jobs: 5000,' to scale"; exit 2; }
 say "references: the in-process sweep ($POINTS points of $SWEEP_JOBS jobs) and search ($TRIALS trials of $EPOCHS epochs)"
-"$DUET" sweep "$SPEC" --points "$POINTS" --out "$WORK/reference.csv" --threads 2 >/dev/null 2>"$WORK/reference.err"
+timeout "$WAIT" "$DUET" sweep "$SPEC" --points "$POINTS" --out "$WORK/reference.csv" --threads 2 >/dev/null 2>"$WORK/reference.err"
 DATA="$WORK/data.csv"
-"$DUET" sweep examples/small-sweep.yaml --out "$DATA" --threads 2 >/dev/null 2>"$WORK/data.err"
+timeout "$WAIT" "$DUET" sweep examples/small-sweep.yaml --out "$DATA" --threads 2 >/dev/null 2>"$WORK/data.err"
 SEARCH="$WORK/search.yaml"
 cat >"$SEARCH" <<EOF
 space:
@@ -196,7 +196,7 @@ budget: { trials: $TRIALS }
 algorithm: { name: random, maxEpochs: $EPOCHS }
 seed: 5
 EOF
-"$DUET" search "$SEARCH" --data "$DATA" --out "$WORK/reference-search" --threads 2 >/dev/null 2>"$WORK/reference-search.err"
+timeout "$WAIT" "$DUET" search "$SEARCH" --data "$DATA" --out "$WORK/reference-search" --threads 2 >/dev/null 2>"$WORK/reference-search.err"
 # trial/rung -> MAPE, one per line, sorted.
 rungs() { jq -r '.trials[] | .trial as $t | .rungs[] | "\($t)/\(.rung) \(.mape)"' "$1/trials.json" | sort; }
 rungs "$WORK/reference-search" >"$WORK/reference-rungs.txt"
@@ -377,7 +377,11 @@ partition_case() {
   NAMESPACES+=("$ns_c")
   ip netns add "$ns_w"
   NAMESPACES+=("$ns_w")
-  ip link add eth0 netns "$ns_c" type veth peer name eth0 netns "$ns_w"
+  if ! ip link add eth0 netns "$ns_c" type veth peer name eth0 netns "$ns_w" 2>"$CASE/netns.err"; then
+    row "$name" - - SKIP "cannot create a veth pair: $(tr -d '\n' <"$CASE/netns.err")"
+    FAILED=$((FAILED - 1))
+    return
+  fi
   ip -n "$ns_c" addr add 10.201.0.1/24 dev eth0
   ip -n "$ns_w" addr add 10.201.0.2/24 dev eth0
   local ns
