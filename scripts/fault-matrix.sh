@@ -9,7 +9,8 @@
 #   lost        reference rows (points, or trial rungs) missing from the output, plus
 #               tasks of the design without a result in the journal
 #   duplicated  rows in the output more than once, plus results in the journal for a
-#               task (same spec, same index) beyond the first, across every run
+#               task (same sweep spec, or same trial and rung; same index) beyond the
+#               first, across every run
 #
 # and PASS when both are 0, every process that had to finish did (exit status 0),
 # and the output equals the in-process reference (the sweep's CSV byte for byte; each
@@ -157,14 +158,17 @@ wait_done() {
 
 # --- Checks ---------------------------------------------------------------------------
 
-# journal_counts KIND EXPECTED: "lost duplicated" in the journal over every run of
-# KIND: EXPECTED distinct (spec, index) pairs should each have exactly one result.
+# journal_counts KIND KEY EXPECTED: "lost duplicated" in the journal over every run
+# of KIND: EXPECTED distinct (KEY, index) pairs should each have exactly one result.
+# KEY is the spec's hash for sweep points; for rungs it is the run's label (the trial
+# and its epochs), since a rung's spec also carries the best MAPE of the other trials
+# when it was submitted, which a restarted search may see differently.
 journal_counts() {
-  local kind=$1 expected=$2
+  local kind=$1 key=$2 expected=$3
   timeout 60 sqlite3 -readonly "$CASE/journal.sqlite" "
     SELECT $expected - COUNT(*), COALESCE(SUM(n - 1), 0) FROM (
       SELECT COUNT(*) AS n FROM results r JOIN runs u ON u.id = r.run
-      WHERE u.kind = '$kind' GROUP BY u.spec_hash, r.idx);" | tr '|' ' '
+      WHERE u.kind = '$kind' GROUP BY u.$key, r.idx);" | tr '|' ' '
 }
 
 ROWS=()
@@ -241,13 +245,13 @@ verdict() {
     [ -f "$CASE/out.csv" ] || : >"$CASE/out.csv"
     lost=$(comm -23 <(sort "$WORK/reference.csv") <(sort -u "$CASE/out.csv") | grep -c '' || true)
     dup=$(sort "$CASE/out.csv" | uniq -d | grep -c '' || true)
-    read -r jlost jdup < <(journal_counts sweep-point "$POINTS") || { jlost=1 jdup=0 note="$note; journal unreadable"; }
+    read -r jlost jdup < <(journal_counts sweep-point spec_hash "$POINTS") || { jlost=1 jdup=0 note="$note; journal unreadable"; }
     cmp -s "$WORK/reference.csv" "$CASE/out.csv" && same=1 || same=0
   else
     if [ -f "$CASE/search/trials.json" ]; then rungs "$CASE/search" >"$CASE/rungs.txt"; else : >"$CASE/rungs.txt"; fi
     lost=$(comm -23 "$WORK/reference-rungs.txt" <(sort -u "$CASE/rungs.txt") | grep -c '' || true)
     dup=$(cut -d' ' -f1 "$CASE/rungs.txt" | uniq -d | grep -c '' || true)
-    read -r jlost jdup < <(journal_counts train-trial "$RUNGS") || { jlost=1 jdup=0 note="$note; journal unreadable"; }
+    read -r jlost jdup < <(journal_counts train-trial label "$RUNGS") || { jlost=1 jdup=0 note="$note; journal unreadable"; }
     cmp -s "$WORK/reference-rungs.txt" "$CASE/rungs.txt" && same=1 || same=0
   fi
   lost=$((lost + jlost))
