@@ -416,12 +416,20 @@ partition_case() {
   local lost_workers
   lost_workers=$(status_json | jq '.counters.lostWorkers')
   ip -n "$ns_w" link set eth0 up
+  # It comes back: both workers are registered again (bounded wait).
+  local back=no
+  deadline=$((SECONDS + 60))
+  while [ "$SECONDS" -lt "$deadline" ]; do
+    if [ "$(status_json | jq '.workers | length' 2>/dev/null || echo 0)" = 2 ]; then back=yes; break; fi
+    sleep 0.2
+  done
   local alive=yes
   finish "$client" "$WAIT"
   kill -0 "$far" 2>/dev/null || alive=no
+  [ "$back" = yes ] && [ "$alive" = yes ] || STATUS=98
   local rejoined
   rejoined=$(grep -cw 'connected' "$CASE/worker1.err" || true)
-  verdict "$name" sweep "$STATUS" "worker cut off for 4 s at $before/$POINTS done (lost workers: $lost_workers), then back (connected $rejoined times; still running: $alive)"
+  verdict "$name" sweep "$STATUS" "worker cut off for 4 s at $before/$POINTS done (lost workers: $lost_workers), then back (registered again: $back; connected $rejoined times; still running: $alive)"
   teardown
 }
 
