@@ -9,7 +9,8 @@
 #   lost        reference rows (points, or trial rungs) missing from the output, plus
 #               tasks of the design without a result in the journal
 #   duplicated  rows in the output more than once, plus results in the journal for a
-#               task (same spec, same index) beyond the first, across every run
+#               task (same sweep spec, or same trial and rung; same index) beyond the
+#               first, across every run
 #
 # and PASS when both are 0, every process that had to finish did (exit status 0),
 # and the output equals the in-process reference (the sweep's CSV byte for byte; each
@@ -157,14 +158,17 @@ wait_done() {
 
 # --- Checks ---------------------------------------------------------------------------
 
-# journal_counts KIND EXPECTED: "lost duplicated" in the journal over every run of
-# KIND: EXPECTED distinct (spec, index) pairs should each have exactly one result.
+# journal_counts KIND KEY EXPECTED: "lost duplicated" in the journal over every run
+# of KIND: EXPECTED distinct (KEY, index) pairs should each have exactly one result.
+# KEY is the spec's hash for sweep points; for rungs it is the run's label (the trial
+# and its epochs), since a rung's spec also carries the best MAPE of the other trials
+# when it was submitted, which a restarted search may see differently.
 journal_counts() {
-  local kind=$1 expected=$2
-  sqlite3 -readonly "$CASE/journal.sqlite" "
+  local kind=$1 key=$2 expected=$3
+  timeout 60 sqlite3 -readonly "$CASE/journal.sqlite" "
     SELECT $expected - COUNT(*), COALESCE(SUM(n - 1), 0) FROM (
       SELECT COUNT(*) AS n FROM results r JOIN runs u ON u.id = r.run
-      WHERE u.kind = '$kind' GROUP BY u.spec_hash, r.idx);" | tr '|' ' '
+      WHERE u.kind = '$kind' GROUP BY u.$key, r.idx);" | tr '|' ' '
 }
 
 ROWS=()
@@ -181,9 +185,9 @@ SPEC="$WORK/sweep.yaml"
 sed "s/jobs: 5000,/jobs: $SWEEP_JOBS,/" examples/small-sweep.yaml >"$SPEC"
 grep -q "jobs: $SWEEP_JOBS," "$SPEC" || { say "examples/small-sweep.yaml has no 'jobs: 5000,' to scale"; exit 2; }
 say "references: the in-process sweep ($POINTS points of $SWEEP_JOBS jobs) and search ($TRIALS trials of $EPOCHS epochs)"
-"$DUET" sweep "$SPEC" --points "$POINTS" --out "$WORK/reference.csv" --threads 2 >/dev/null 2>"$WORK/reference.err"
+timeout "$WAIT" "$DUET" sweep "$SPEC" --points "$POINTS" --out "$WORK/reference.csv" --threads 2 >/dev/null 2>"$WORK/reference.err"
 DATA="$WORK/data.csv"
-"$DUET" sweep examples/small-sweep.yaml --out "$DATA" --threads 2 >/dev/null 2>"$WORK/data.err"
+timeout "$WAIT" "$DUET" sweep examples/small-sweep.yaml --out "$DATA" --threads 2 >/dev/null 2>"$WORK/data.err"
 SEARCH="$WORK/search.yaml"
 cat >"$SEARCH" <<EOF
 space:
@@ -196,7 +200,7 @@ budget: { trials: $TRIALS }
 algorithm: { name: random, maxEpochs: $EPOCHS }
 seed: 5
 EOF
-"$DUET" search "$SEARCH" --data "$DATA" --out "$WORK/reference-search" --threads 2 >/dev/null 2>"$WORK/reference-search.err"
+timeout "$WAIT" "$DUET" search "$SEARCH" --data "$DATA" --out "$WORK/reference-search" --threads 2 >/dev/null 2>"$WORK/reference-search.err"
 # trial/rung -> MAPE, one per line, sorted.
 rungs() { jq -r '.trials[] | .trial as $t | .rungs[] | "\($t)/\(.rung) \(.mape)"' "$1/trials.json" | sort; }
 rungs "$WORK/reference-search" >"$WORK/reference-rungs.txt"
@@ -241,13 +245,13 @@ verdict() {
     [ -f "$CASE/out.csv" ] || : >"$CASE/out.csv"
     lost=$(comm -23 <(sort "$WORK/reference.csv") <(sort -u "$CASE/out.csv") | grep -c '' || true)
     dup=$(sort "$CASE/out.csv" | uniq -d | grep -c '' || true)
-    read -r jlost jdup < <(journal_counts sweep-point "$POINTS") || { jlost=1 jdup=0 note="$note; journal unreadable"; }
+    read -r jlost jdup < <(journal_counts sweep-point spec_hash "$POINTS") || { jlost=1 jdup=0 note="$note; journal unreadable"; }
     cmp -s "$WORK/reference.csv" "$CASE/out.csv" && same=1 || same=0
   else
     if [ -f "$CASE/search/trials.json" ]; then rungs "$CASE/search" >"$CASE/rungs.txt"; else : >"$CASE/rungs.txt"; fi
     lost=$(comm -23 "$WORK/reference-rungs.txt" <(sort -u "$CASE/rungs.txt") | grep -c '' || true)
     dup=$(cut -d' ' -f1 "$CASE/rungs.txt" | uniq -d | grep -c '' || true)
-    read -r jlost jdup < <(journal_counts train-trial "$RUNGS") || { jlost=1 jdup=0 note="$note; journal unreadable"; }
+    read -r jlost jdup < <(journal_counts train-trial label "$RUNGS") || { jlost=1 jdup=0 note="$note; journal unreadable"; }
     cmp -s "$WORK/reference-rungs.txt" "$CASE/rungs.txt" && same=1 || same=0
   fi
   lost=$((lost + jlost))
@@ -377,7 +381,11 @@ partition_case() {
   NAMESPACES+=("$ns_c")
   ip netns add "$ns_w"
   NAMESPACES+=("$ns_w")
-  ip link add eth0 netns "$ns_c" type veth peer name eth0 netns "$ns_w"
+  if ! ip link add eth0 netns "$ns_c" type veth peer name eth0 netns "$ns_w" 2>"$CASE/netns.err"; then
+    row "$name" - - SKIP "cannot create a veth pair: $(tr -d '\n' <"$CASE/netns.err")"
+    FAILED=$((FAILED - 1))
+    return
+  fi
   ip -n "$ns_c" addr add 10.201.0.1/24 dev eth0
   ip -n "$ns_w" addr add 10.201.0.2/24 dev eth0
   local ns
@@ -408,12 +416,20 @@ partition_case() {
   local lost_workers
   lost_workers=$(status_json | jq '.counters.lostWorkers')
   ip -n "$ns_w" link set eth0 up
+  # It comes back: both workers are registered again (bounded wait).
+  local back=no
+  deadline=$((SECONDS + 60))
+  while [ "$SECONDS" -lt "$deadline" ]; do
+    if [ "$(status_json | jq '.workers | length' 2>/dev/null || echo 0)" = 2 ]; then back=yes; break; fi
+    sleep 0.2
+  done
   local alive=yes
   finish "$client" "$WAIT"
   kill -0 "$far" 2>/dev/null || alive=no
+  [ "$back" = yes ] && [ "$alive" = yes ] || STATUS=98
   local rejoined
   rejoined=$(grep -cw 'connected' "$CASE/worker1.err" || true)
-  verdict "$name" sweep "$STATUS" "worker cut off for 4 s at $before/$POINTS done (lost workers: $lost_workers), then back (connected $rejoined times; still running: $alive)"
+  verdict "$name" sweep "$STATUS" "worker cut off for 4 s at $before/$POINTS done (lost workers: $lost_workers), then back (registered again: $back; connected $rejoined times; still running: $alive)"
   teardown
 }
 

@@ -319,14 +319,7 @@ private final class CoordinatorLoop {
         }
         if body.count >= 2, isClientType(body[1]) {
             do {
-                let request = try ClientRequest.decode(body, limits: config.limits)
-                if case .submit(let submission) = request, let completed = completedRun(like: submission) {
-                    // The same work again, after it completed: its results are in the journal.
-                    actions.append(.log(LogEntry(.info, "submission names a completed run", ["run.id": completed.description])))
-                    actions.append(.reply(to: peer, .submitted(run: completed, resumed: true)))
-                } else {
-                    actions += state.receive(request, from: peer, now: now)
-                }
+                actions += state.receive(try ClientRequest.decode(body, limits: config.limits), from: peer, now: now)
             } catch {
                 actions += state.dropped(from: peer, error, now: now)
             }
@@ -337,15 +330,6 @@ private final class CoordinatorLoop {
                 actions += state.dropped(from: peer, error, now: now)
             }
         }
-    }
-
-    /// A completed run, every task done, that computed what `submission` asks for,
-    /// unless an unfinished one does (that one is resumed as before).
-    func completedRun(like submission: RunSubmission) -> RunID? {
-        guard state.unfinishedRun(like: submission) == nil else { return nil }
-        if let held = state.completedRun(like: submission) { return held }
-        return try? journal.completedRun(
-            kind: submission.kind, spec: BlobHash(of: submission.spec), taskCount: submission.taskCount)
     }
 
     /// Commits the batch's journal changes, then performs the rest in order.
