@@ -18,6 +18,7 @@
 // the trainer's defaults. Each varied key is one dimension of the sampling design,
 // in document order. Errors name the dotted path, as ConfigNode's readers do.
 
+import DuetSupport
 import Foundation
 import Simulation
 
@@ -427,6 +428,6 @@ public struct SearchSpec: Sendable {
 
     /// SHA-256 of the canonical sections, as hex.
     public var fingerprint: String {
-        TextHash.hex(canonicalSections.map { "\($0.name): \($0.text)\n" }.joined())
+        SHA256Hasher.hex(canonicalSections.map { "\($0.name): \($0.text)\n" }.joined())
     }
 }

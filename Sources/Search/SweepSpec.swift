@@ -13,6 +13,7 @@
 // Each `vary` key is one dimension of the design, in document order. Errors name the
 // dotted path in the spec, as ConfigNode's readers do everywhere.
 
+import DuetSupport
 import Foundation
 import Simulation
 
@@ -648,13 +649,13 @@ public struct SweepSpec: Sendable {
         sections.append(("run", "jobs=\(run.jobs), precision=\(precision), replications=\(run.replications), "
                              + "warmup=\(ConfigColumns.format(run.warmup)), maxJobs=\(run.maxJobs)"))
         // The dataset's columns too: a file from a build with other metrics differs.
-        sections.append(("columns", TextHash.hex(DatasetFile.header.joined(separator: ","))))
+        sections.append(("columns", SHA256Hasher.hex(DatasetFile.header.joined(separator: ","))))
         return sections
     }
 
     /// SHA-256 of the canonical sections (in order), as hex.
     public var fingerprint: String {
-        TextHash.hex(canonicalSections.map { "\($0.name): \($0.text)\n" }.joined())
+        SHA256Hasher.hex(canonicalSections.map { "\($0.name): \($0.text)\n" }.joined())
     }
 
     // MARK: Helpers
