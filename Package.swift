@@ -25,12 +25,13 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-crypto", from: "3.0.0"),
     ],
     targets: [
-        // One home for helpers every layer needs (SHA-256 and hex); below everything else.
+        // One home for helpers every layer needs (SHA-256 and hex, SplitMix64); below everything else.
         .target(name: "DuetSupport", dependencies: [.product(name: "Crypto", package: "swift-crypto")]),
         // The tandem model of MODEL.md: configuration, random streams, engine, statistics.
         .target(
             name: "Simulation",
             dependencies: [
+                "DuetSupport",
                 .product(name: "Yams", package: "Yams"),
                 .product(name: "Histogram", package: "hdrhistogram-swift"),
                 .product(name: "CSV", package: "CSV.swift"),
@@ -82,7 +83,7 @@ let package = Package(
         .testTarget(name: "ZeroMQTests", dependencies: ["ZeroMQ"]),
         .testTarget(name: "ClusterCoreTests", dependencies: ["DuetSupport", "ClusterCore"]),
         .testTarget(name: "ClusterTests", dependencies: ["Cluster"]),
-        .testTarget(name: "PipelineTests", dependencies: ["Pipeline"]),
+        .testTarget(name: "PipelineTests", dependencies: ["DuetSupport", "Pipeline"]),
         .testTarget(name: "SurrogateTests", dependencies: ["Surrogate"]),
         // Runs the built `duet` binary end to end.
         .testTarget(name: "duetTests", dependencies: ["duet"]),
