@@ -267,7 +267,7 @@ public struct SearchSpec: Sendable {
     // MARK: Reading
 
     public static func load(path: String, vocabulary: SearchVocabulary) throws -> SearchSpec {
-        try parse(SweepSpec.readText(path, what: "search spec"), source: path, vocabulary: vocabulary)
+        try parse(TextFile.read(path, what: "search spec"), source: path, vocabulary: vocabulary)
     }
 
     public static func parse(_ text: String, source: String? = nil, vocabulary: SearchVocabulary) throws -> SearchSpec {

@@ -258,7 +258,7 @@ public struct SweepSpec: Sendable {
     /// `needsDesign: false` reads a grid (`duet validate`), whose combinations make
     /// the points: `design` may then be left out.
     public static func load(path: String, needsDesign: Bool = true) throws -> SweepSpec {
-        let text = try readText(path, what: "sweep spec")
+        let text = try TextFile.read(path, what: "sweep spec")
         let directory = (path as NSString).deletingLastPathComponent
         return try parse(text, source: path, directory: directory, needsDesign: needsDesign)
     }
@@ -286,7 +286,7 @@ public struct SweepSpec: Sendable {
                 ? name : (directory! as NSString).appendingPathComponent(name)
             let text: String
             do {
-                text = try readText(path, what: "base configuration")
+                text = try TextFile.read(path, what: "base configuration")
             } catch let error as ConfigError {
                 throw node.error(error.message)
             }
@@ -659,21 +659,6 @@ public struct SweepSpec: Sendable {
     }
 
     // MARK: Helpers
-
-    static func readText(_ path: String, what: String) throws -> String {
-        var isDirectory: ObjCBool = false
-        guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) else {
-            throw ConfigError(path: "", message: "cannot read \(what) \(path): no such file")
-        }
-        guard !isDirectory.boolValue else {
-            throw ConfigError(path: "", message: "cannot read \(what) \(path): it is a directory")
-        }
-        guard let data = FileManager.default.contents(atPath: path), let text = String(data: data, encoding: .utf8)
-        else {
-            throw ConfigError(path: "", message: "cannot read \(what) \(path): unreadable or not UTF-8 text")
-        }
-        return text
-    }
 
     static func format(_ value: Double) -> String { ConfigNode.format(value) }
 
