@@ -25,10 +25,13 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-crypto", from: "3.0.0"),
     ],
     targets: [
+        // One home for helpers every layer needs (SHA-256 and hex, SplitMix64); below everything else.
+        .target(name: "DuetSupport", dependencies: [.product(name: "Crypto", package: "swift-crypto")]),
         // The tandem model of MODEL.md: configuration, random streams, engine, statistics.
         .target(
             name: "Simulation",
             dependencies: [
+                "DuetSupport",
                 .product(name: "Yams", package: "Yams"),
                 .product(name: "Histogram", package: "hdrhistogram-swift"),
                 .product(name: "CSV", package: "CSV.swift"),
@@ -47,16 +50,16 @@ let package = Package(
         // The analytical baseline: a two-moment decomposition (Whitt's QNA, Allen-Cunneen).
         .target(name: "Analytic", dependencies: ["Simulation"]),
         // Designs (Sobol, Latin hypercube), sweep specs, and later search spaces and ASHA; pure logic.
-        .target(name: "Search", dependencies: ["Simulation", .product(name: "Crypto", package: "swift-crypto")]),
+        .target(name: "Search", dependencies: ["DuetSupport", "Simulation"]),
         // Features, the MLP over BLAS, training, model files.
         .target(
             name: "Surrogate",
-            dependencies: ["Simulation", "Analytic", "CBLAS", .product(name: "Crypto", package: "swift-crypto")],
+            dependencies: ["DuetSupport", "Simulation", "Analytic", "CBLAS"],
             swiftSettings: [.unsafeFlags(["-Ounchecked"], .when(configuration: .release))]
         ),
         // Wire messages and the coordinator's and worker's bookkeeping as pure state
         // machines: no sockets, no files, time injected.
-        .target(name: "ClusterCore", dependencies: [.product(name: "Crypto", package: "swift-crypto")]),
+        .target(name: "ClusterCore", dependencies: ["DuetSupport"]),
         // The I/O shells that drive ClusterCore over ZeroMQ, and the SQLite journal.
         .target(
             name: "Cluster",
@@ -65,7 +68,7 @@ let package = Package(
         ),
         // Orchestration of long work: the hyperparameter search runner, the `duet run`
         // pipeline's phases, reports.
-        .target(name: "Pipeline", dependencies: ["Simulation", "Analytic", "Search", "Surrogate", "Cluster"]),
+        .target(name: "Pipeline", dependencies: ["DuetSupport", "Simulation", "Analytic", "Search", "Surrogate", "Cluster"]),
         // The command-line tool: parses, validates and calls the libraries.
         .executableTarget(
             name: "duet",
@@ -75,12 +78,12 @@ let package = Package(
             ]
         ),
         .testTarget(name: "SimulationTests", dependencies: ["Simulation"]),
-        .testTarget(name: "SearchTests", dependencies: ["Search"]),
+        .testTarget(name: "SearchTests", dependencies: ["DuetSupport", "Search"]),
         .testTarget(name: "AnalyticTests", dependencies: ["Analytic"]),
         .testTarget(name: "ZeroMQTests", dependencies: ["ZeroMQ"]),
-        .testTarget(name: "ClusterCoreTests", dependencies: ["ClusterCore"]),
+        .testTarget(name: "ClusterCoreTests", dependencies: ["DuetSupport", "ClusterCore"]),
         .testTarget(name: "ClusterTests", dependencies: ["Cluster"]),
-        .testTarget(name: "PipelineTests", dependencies: ["Pipeline"]),
+        .testTarget(name: "PipelineTests", dependencies: ["DuetSupport", "Pipeline"]),
         .testTarget(name: "SurrogateTests", dependencies: ["Surrogate"]),
         // Runs the built `duet` binary end to end.
         .testTarget(name: "duetTests", dependencies: ["duet"]),

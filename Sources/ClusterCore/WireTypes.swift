@@ -1,5 +1,7 @@
 // Identifiers that travel on the wire: runs, tasks, attempts, peers and blobs.
 
+import DuetSupport
+
 /// A run (one sweep, one search): numbered by the coordinator from 1, stable across
 /// coordinator restarts because the journal keeps them.
 public struct RunID: RawRepresentable, Sendable, Hashable, Comparable, CustomStringConvertible {
@@ -92,17 +94,6 @@ public struct BlobHash: Sendable, Hashable, Comparable, CustomStringConvertible 
 public enum Decision: String, Sendable, Hashable, CaseIterable {
     case `continue`
     case stop
-}
-
-func hexString(_ bytes: [UInt8]) -> String {
-    let digits = Array("0123456789abcdef".utf8)
-    var out: [UInt8] = []
-    out.reserveCapacity(bytes.count * 2)
-    for byte in bytes {
-        out.append(digits[Int(byte >> 4)])
-        out.append(digits[Int(byte & 0xF)])
-    }
-    return String(decoding: out, as: UTF8.self)
 }
 
 @inline(__always) func isHexDigit(_ byte: UInt8) -> Bool {

@@ -6,20 +6,7 @@
 // Heartbeats never wait for tasks: tasks run elsewhere (threads or child processes)
 // and the shell's poll loop keeps calling `tick`, which is all heartbeats need.
 
-/// A small seeded generator (SplitMix64) for jitter: deterministic per seed.
-public struct SplitMix64: RandomNumberGenerator, Sendable {
-    private var state: UInt64
-    public init(seed: UInt64) { state = seed }
-    public mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-    /// Uniform in [0, 1).
-    public mutating func unit() -> Double { Double(next() >> 11) * 0x1p-53 }
-}
+import DuetSupport
 
 public struct WorkerConfig: Sendable, Hashable {
     public var slots: Int

@@ -8,6 +8,7 @@
 //   best-model.json  the selected trial's model with its metrics on every split
 //                    (written by SearchRun at the end).
 
+import DuetSupport
 import Foundation
 import Search
 import Surrogate
@@ -67,7 +68,7 @@ public struct TrialsDocument: Codable, Sendable, Equatable {
 
     /// The fingerprint of a spec on a dataset.
     public static func fingerprint(spec: SearchSpec, datasetSHA256: String) -> String {
-        SHA256Hex.digest(Data((spec.fingerprint + "\n" + datasetSHA256).utf8))
+        SHA256Hasher.hex(spec.fingerprint + "\n" + datasetSHA256)
     }
 
     public static func read(_ url: URL) throws -> TrialsDocument {

@@ -18,6 +18,7 @@
 // the trainer's defaults. Each varied key is one dimension of the sampling design,
 // in document order. Errors name the dotted path, as ConfigNode's readers do.
 
+import DuetSupport
 import Foundation
 import Simulation
 
@@ -266,7 +267,7 @@ public struct SearchSpec: Sendable {
     // MARK: Reading
 
     public static func load(path: String, vocabulary: SearchVocabulary) throws -> SearchSpec {
-        try parse(SweepSpec.readText(path, what: "search spec"), source: path, vocabulary: vocabulary)
+        try parse(TextFile.read(path, what: "search spec"), source: path, vocabulary: vocabulary)
     }
 
     public static func parse(_ text: String, source: String? = nil, vocabulary: SearchVocabulary) throws -> SearchSpec {
@@ -427,6 +428,6 @@ public struct SearchSpec: Sendable {
 
     /// SHA-256 of the canonical sections, as hex.
     public var fingerprint: String {
-        TextHash.hex(canonicalSections.map { "\($0.name): \($0.text)\n" }.joined())
+        SHA256Hasher.hex(canonicalSections.map { "\($0.name): \($0.text)\n" }.joined())
     }
 }

@@ -13,6 +13,7 @@
 // Each `vary` key is one dimension of the design, in document order. Errors name the
 // dotted path in the spec, as ConfigNode's readers do everywhere.
 
+import DuetSupport
 import Foundation
 import Simulation
 
@@ -259,7 +260,7 @@ public struct SweepSpec: Sendable {
     /// `needsDesign: false` reads a grid (`duet validate`), whose combinations make
     /// the points: `design` may then be left out.
     public static func load(path: String, needsDesign: Bool = true) throws -> SweepSpec {
-        let text = try readText(path, what: "sweep spec")
+        let text = try TextFile.read(path, what: "sweep spec")
         let directory = (path as NSString).deletingLastPathComponent
         return try parse(text, source: path, directory: directory, needsDesign: needsDesign)
     }
@@ -287,7 +288,7 @@ public struct SweepSpec: Sendable {
                 ? name : (directory! as NSString).appendingPathComponent(name)
             let text: String
             do {
-                text = try readText(path, what: "base configuration")
+                text = try TextFile.read(path, what: "base configuration")
             } catch let error as ConfigError {
                 throw node.error(error.message)
             }
@@ -657,31 +658,16 @@ public struct SweepSpec: Sendable {
         sections.append(("run", "jobs=\(run.jobs), precision=\(precision), replications=\(run.replications), "
                              + "warmup=\(ConfigColumns.format(run.warmup)), maxJobs=\(run.maxJobs)"))
         // The dataset's columns too: a file from a build with other metrics differs.
-        sections.append(("columns", TextHash.hex(DatasetFile.header.joined(separator: ","))))
+        sections.append(("columns", SHA256Hasher.hex(DatasetFile.header.joined(separator: ","))))
         return sections
     }
 
     /// SHA-256 of the canonical sections (in order), as hex.
     public var fingerprint: String {
-        TextHash.hex(canonicalSections.map { "\($0.name): \($0.text)\n" }.joined())
+        SHA256Hasher.hex(canonicalSections.map { "\($0.name): \($0.text)\n" }.joined())
     }
 
     // MARK: Helpers
-
-    static func readText(_ path: String, what: String) throws -> String {
-        var isDirectory: ObjCBool = false
-        guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) else {
-            throw ConfigError(path: "", message: "cannot read \(what) \(path): no such file")
-        }
-        guard !isDirectory.boolValue else {
-            throw ConfigError(path: "", message: "cannot read \(what) \(path): it is a directory")
-        }
-        guard let data = FileManager.default.contents(atPath: path), let text = String(data: data, encoding: .utf8)
-        else {
-            throw ConfigError(path: "", message: "cannot read \(what) \(path): unreadable or not UTF-8 text")
-        }
-        return text
-    }
 
     static func format(_ value: Double) -> String { ConfigNode.format(value) }
 

@@ -21,7 +21,7 @@ public enum ConfigLoader {
     /// Reads and parses the configuration file at `path`; errors from the YAML
     /// syntax name the file.
     public static func load(path: String) throws -> TandemConfig {
-        try config(from: ConfigNode.parse(yaml: readText(path: path), source: path),
+        try config(from: ConfigNode.parse(yaml: TextFile.read(path, what: "configuration file"), source: path),
                    baseDirectory: (path as NSString).deletingLastPathComponent)
     }
 
@@ -248,23 +248,6 @@ public enum ConfigLoader {
     }
 
     // MARK: Helpers
-
-    private static func readText(path: String) throws -> String {
-        var isDirectory: ObjCBool = false
-        guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) else {
-            throw ConfigError(path: "", message: "cannot read configuration file \(path): no such file")
-        }
-        guard !isDirectory.boolValue else {
-            throw ConfigError(path: "", message: "cannot read configuration file \(path): it is a directory")
-        }
-        guard let data = FileManager.default.contents(atPath: path) else {
-            throw ConfigError(path: "", message: "cannot read configuration file \(path): permission denied or I/O error")
-        }
-        guard let text = String(data: data, encoding: .utf8) else {
-            throw ConfigError(path: "", message: "cannot read configuration file \(path): it is not UTF-8 text")
-        }
-        return text
-    }
 
     private static func format(_ value: Double) -> String { ConfigNode.format(value) }
 

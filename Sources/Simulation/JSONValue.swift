@@ -28,7 +28,7 @@ public indirect enum JSONValue: Sendable, Equatable {
         case .null: out += "null"
         case .bool(let value): out += value ? "true" : "false"
         case .integer(let value): out += String(value)
-        case .number(let value): out += value.isFinite ? Self.format(value) : "null"
+        case .number(let value): out += value.isFinite ? ConfigNode.format(value) : "null"
         case .string(let value): Self.writeString(value, to: &out)
         case .array(let items):
             guard !items.isEmpty else { out += "[]"; return }
@@ -49,12 +49,6 @@ public indirect enum JSONValue: Sendable, Equatable {
             }
             out += closing + "}"
         }
-    }
-
-    /// Shortest representation that reads back to the same Double.
-    static func format(_ value: Double) -> String {
-        if value == value.rounded(), abs(value) < 1e15 { return String(Int(value)) }
-        return "\(value)"
     }
 
     private static func writeString(_ value: String, to out: inout String) {

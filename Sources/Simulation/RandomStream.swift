@@ -4,23 +4,9 @@
 // so a result never depends on the thread or the worker that computed it, and two
 // configurations simulated with the same seed share their random numbers purpose by
 // purpose (common random numbers: neighbouring sweep points differ smoothly).
+// Seeds are expanded into xoshiro states through SplitMix64 (DuetSupport).
 
-/// SplitMix64 (Steele, Lea and Flood, 2014): a tiny generator used here only to
-/// expand seeds into well-mixed xoshiro states.
-@usableFromInline
-struct SplitMix64 {
-    @usableFromInline var state: UInt64
-
-    @inlinable init(seed: UInt64) { state = seed }
-
-    @inlinable mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-}
+import DuetSupport
 
 /// xoshiro256** (Blackman and Vigna, 2018): fast, 256 bits of state, passes
 /// BigCrush. A value type so that the hot loop owns it without reference counting.

@@ -1,7 +1,7 @@
 // From a dataset CSV (MODEL.md's columns) to the matrices the trainer needs, with a
 // seeded split by configuration (each row is one configuration).
 
-import Crypto
+import DuetSupport
 import Foundation
 import Simulation
 
@@ -41,7 +41,7 @@ public struct SurrogateDataset: Sendable {
         let data = try Data(contentsOf: URL(fileURLWithPath: path))
         let table = try DatasetTable.read(path: path)
         var dataset = try SurrogateDataset(table: table)
-        dataset.sha256 = SHA256Hex.digest(data)
+        dataset.sha256 = SHA256Hasher.hex(data)
         return dataset
     }
 
@@ -52,7 +52,7 @@ public struct SurrogateDataset: Sendable {
             throw DatasetError(source: source, message: "the dataset is not UTF-8 text")
         }
         var dataset = try SurrogateDataset(table: try DatasetTable.parse(text, source: source))
-        dataset.sha256 = SHA256Hex.digest(data)
+        dataset.sha256 = SHA256Hasher.hex(data)
         return dataset
     }
 
@@ -135,11 +135,4 @@ public struct DatasetSplit: Sendable, Codable, Equatable {
     public var test: [Int]
     public var validation: [Int]
     public var train: [Int]
-}
-
-/// SHA-256 of bytes as lowercase hex.
-public enum SHA256Hex {
-    public static func digest(_ data: Data) -> String {
-        Crypto.SHA256.hash(data: data).map { String(format: "%02x", $0) }.joined()
-    }
 }

@@ -177,34 +177,3 @@ struct KeysGenerate: ParsableCommand {
         print("public key: \(pair.publicKey)")
     }
 }
-
-/// Runs `handler` on SIGINT and SIGTERM (off the main thread); a second signal exits
-/// at once with status 130.
-final class SignalTrap: @unchecked Sendable {
-    private var sources: [DispatchSourceSignal] = []
-    private let lock = NSLock()
-    private var fired = false
-
-    init(_ signals: [Int32] = [SIGINT, SIGTERM], handler: @escaping @Sendable (Int32) -> Void) {
-        for number in signals {
-            signal(number, SIG_IGN)
-            let source = DispatchSource.makeSignalSource(signal: number, queue: .global())
-            source.setEventHandler { [weak self] in
-                guard let self else { return }
-                let again = self.lock.withLock { () -> Bool in
-                    defer { self.fired = true }
-                    return self.fired
-                }
-                if again { Foundation.exit(130) }
-                handler(number)
-            }
-            source.resume()
-            sources.append(source)
-        }
-    }
-
-    func cancel() {
-        sources.forEach { $0.cancel() }
-        sources.removeAll()
-    }
-}

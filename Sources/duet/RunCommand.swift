@@ -14,8 +14,8 @@ struct PipelineSpec {
 
     static func load(path: String) throws -> PipelineSpec {
         let text: String
-        do { text = try String(contentsOfFile: path, encoding: .utf8) } catch {
-            throw CLIError("cannot read pipeline file \(path): no such file")
+        do { text = try TextFile.read(path, what: "pipeline file") } catch let error as ConfigError {
+            throw CLIError(error.message)
         }
         let directory = URL(fileURLWithPath: path).deletingLastPathComponent()
         func resolve(_ file: String) -> String {

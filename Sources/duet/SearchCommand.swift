@@ -86,18 +86,12 @@ struct SearchCommand: ParsableCommand {
         let cluster = try makeClusterExecutor()
 
         // Ctrl-C or kill: trials stop at their next epoch, the files keep what is done.
-        let signals = [SIGINT, SIGTERM].map { number in
-            signal(number, SIG_IGN)
-            let source = DispatchSource.makeSignalSource(signal: number, queue: .global())
-            source.setEventHandler {
-                log("interrupted: stopping the trials in progress at their next epoch")
-                runner.interrupt()
-                cluster?.shutdown()
-            }
-            source.resume()
-            return source
+        let trap = SignalTrap(again: .handle) { _ in
+            log("interrupted: stopping the trials in progress at their next epoch")
+            runner.interrupt()
+            cluster?.shutdown()
         }
-        defer { signals.forEach { $0.cancel() } }
+        defer { trap.cancel() }
 
         let summary: SearchSummary
         do {

@@ -91,22 +91,16 @@ struct SweepCommand: ParsableCommand {
 
         // Ctrl-C or kill: stop writing (the file holds complete rows only) and say how to resume.
         let interrupted = InterruptFlag()
-        let signals = [SIGINT, SIGTERM].map { number in
-            signal(number, SIG_IGN)
-            let source = DispatchSource.makeSignalSource(signal: number, queue: .global())
-            source.setEventHandler { [out] in
-                interrupted.set()
-                let done = runner.interrupt()
-                executor?.shutdown()
-                printer.finish()
-                FileHandle.standardError.write(Data(
-                    "interrupted: \(done) of \(runner.design.points) points are in \(out); \(resumeHint)\n".utf8))
-                Foundation.exit(130)
-            }
-            source.resume()
-            return source
+        let trap = SignalTrap(again: .handle) { [out] _ in
+            interrupted.set()
+            let done = runner.interrupt()
+            executor?.shutdown()
+            printer.finish()
+            FileHandle.standardError.write(Data(
+                "interrupted: \(done) of \(runner.design.points) points are in \(out); \(resumeHint)\n".utf8))
+            Foundation.exit(130)
         }
-        defer { signals.forEach { $0.cancel() } }
+        defer { trap.cancel() }
 
         let summary: SweepSummary
         do {

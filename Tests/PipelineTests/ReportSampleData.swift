@@ -1,25 +1,20 @@
 // Synthetic report data, shaped like a real `duet run`: seeded, so every run of the
 // tests renders the same page.
 
+import DuetSupport
 import Foundation
 @testable import Pipeline
 
 /// A small deterministic generator (SplitMix64), enough for test data.
 struct SampleRandom {
-    private var state: UInt64
+    private var mixer: SplitMix64
 
-    init(seed: UInt64) { state = seed }
+    init(seed: UInt64) { mixer = SplitMix64(seed: seed) }
 
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
+    mutating func next() -> UInt64 { mixer.next() }
 
     /// Uniform in [0, 1).
-    mutating func uniform() -> Double { Double(next() >> 11) / Double(1 << 53) }
+    mutating func uniform() -> Double { mixer.unit() }
 
     mutating func uniform(_ lo: Double, _ hi: Double) -> Double { lo + (hi - lo) * uniform() }
 

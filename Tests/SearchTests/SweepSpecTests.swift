@@ -1,6 +1,7 @@
 // Sweep specs: reading, the exact text of errors, and how points are made
 // (load derivation, rounding, seeds).
 
+import DuetSupport
 import Foundation
 import Simulation
 import Testing
@@ -242,9 +243,9 @@ struct SweepSpecTests {
     }
 
     @Test func sha256KnownAnswers() {
-        #expect(TextHash.hex("abc") == "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad")
-        #expect(TextHash.hex("") == "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855")
-        #expect(TextHash.hex(String(repeating: "a", count: 1000))
+        #expect(SHA256Hasher.hex("abc") == "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad")
+        #expect(SHA256Hasher.hex("") == "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855")
+        #expect(SHA256Hasher.hex(String(repeating: "a", count: 1000))
                     == "41edece42d63e8d9bf515a9ba6932e1c20cbc9f5a5d134645adb5db1b9737ea3")
     }
 
