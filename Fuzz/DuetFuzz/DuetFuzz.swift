@@ -105,12 +105,14 @@ enum FuzzTarget: String, CaseIterable {
         }
     }
 
-    /// A search spec that parses, its first trial's hyperparameters, its rungs, and
-    /// the training settings they make, as `duet search` draws a trial.
+    /// A search spec that parses, its first trial's hyperparameters, its rungs, its
+    /// expected epochs, and the training settings they make, as `duet search` draws a
+    /// trial.
     static func search(_ bytes: [UInt8]) {
         let vocabulary = TrainerSearchSpace.vocabulary
         guard let spec = try? SearchSpec.parse(text(bytes), source: "fuzz", vocabulary: vocabulary) else { return }
         _ = spec.algorithm.rungs
+        _ = SearchSession(spec: spec, now: 0).expectedEpochs(trials: spec.budget.trials ?? 1)
         let values = spec.makeDesign().map { spec.hyperparameters(at: $0.point(0)) } ?? spec.fixed
         _ = try? TrainerSearchSpace.settings(values, seed: SearchSpec.trialSeed(searchSeed: spec.seed, trial: 0),
                                              maxEpochs: spec.algorithm.maxEpochs)

@@ -365,6 +365,8 @@ struct JSONParser {
         }
         let text = String(decoding: bytes[start..<position], as: UTF8.self)
         guard let double = Double(text) else { throw JSONError(offset: start, reason: "invalid number") }
+        // 1e400 reads as infinity, which JSON cannot hold: written back it would be null.
+        guard double.isFinite else { throw JSONError(offset: start, reason: "number out of range: \(text)") }
         return .number(double)
     }
 

@@ -364,7 +364,8 @@ public struct SearchSession: Sendable {
             previous = epochs
             share /= Double(max(1, scheduler.reduction))
         }
-        return Int(total.rounded())
+        // budget.trials may be any Int: the product may not fit one (Int(_:) would trap).
+        return Int(exactly: total.rounded()) ?? .max
     }
 
     // MARK: Helpers

@@ -260,6 +260,16 @@ struct WireTests {
         #expect(message == .result(TaskAttempt(run: RunID(1), index: 2, attempt: 1), payload: []))
     }
 
+    @Test("a number beyond a Double in a header is malformed, so every decoded message re-encodes to itself (the wire fuzz target checks that round trip)")
+    func hugeNumbersAreMalformed() {
+        let frames = [Array("DUET/1".utf8), Array("PROGRESS".utf8),
+                      Array(#"{"run":1,"index":0,"attempt":1,"report":{"x":1e400}}"#.utf8)]
+        #expect(throws: WireError.malformed(type: "PROGRESS", field: "header",
+                                            reason: "number out of range: 1e400 at byte 45")) {
+            try WorkerMessage.decode(frames)
+        }
+    }
+
     @Test func blobChunkPastItsTotalIsMalformed() {
         #expect(throws: WireError.malformed(type: "BLOB", field: "total", reason: "chunk 2..<5 runs past the total of 4 bytes")) {
             try CoordinatorMessage.decode(
@@ -359,6 +369,9 @@ struct JSONTests {
         (#""\ud800""#, "unpaired surrogate in \\u escape at byte 7"),
         ("\"a\u{01}\"", "control character in a string at byte 2"),
         ("1 2", "unexpected text after the JSON value at byte 2"),
+        // Beyond a Double: infinity would be written back as null.
+        ("[0, 1e400]", "number out of range: 1e400 at byte 4"),
+        ("-1E+309", "number out of range: -1E+309 at byte 0"),
     ])
     func syntaxErrorsCarryTheOffset(_ text: String, _ message: String) {
         do {

@@ -134,4 +134,10 @@ struct SearchSessionTests {
         // Seeded by trial: the same history gives the same proposal.
         #expect(sampler.propose(trial: 40, history: history) == sampler.propose(trial: 40, history: history))
     }
+
+    @Test func expectedEpochsOfAHugeBudgetDoNotOverflow() throws {
+        let session = SearchSession(spec: try Self.spec(budget: "{ trials: 9223372036854775807 }"), now: 0)
+        #expect(session.expectedEpochs(trials: 4) == 4 + 2 * 1 + 1 * 2)  // rungs 1, 2, 4; halved each
+        #expect(session.expectedEpochs(trials: .max) == .max)
+    }
 }
