@@ -169,7 +169,11 @@ private final class CoordinatorLoop {
     init(server: CoordinatorServer, context: Context, journal: Journal, mailbox: Mailbox<String>) {
         self.server = server
         options = server.options
-        config = server.options.config
+        var config = server.options.config
+        // The journal's epoch goes in every WELCOME; reports from another journal are
+        // refused. (A journal that cannot be read fails at the snapshot, in `run`.)
+        if let epoch = try? journal.epoch() { config.epoch = epoch }
+        self.config = config
         self.context = context
         self.journal = journal
         self.mailbox = mailbox
@@ -319,7 +323,14 @@ private final class CoordinatorLoop {
         }
         if body.count >= 2, isClientType(body[1]) {
             do {
-                actions += state.receive(try ClientRequest.decode(body, limits: config.limits), from: peer, now: now)
+                let request = try ClientRequest.decode(body, limits: config.limits)
+                if case .submit(let submission) = request, let completed = completedRun(like: submission) {
+                    // The same work again, after it completed: its results are in the journal.
+                    actions.append(.log(LogEntry(.info, "submission names a completed run", ["run.id": completed.description])))
+                    actions.append(.reply(to: peer, .submitted(run: completed, resumed: true)))
+                } else {
+                    actions += state.receive(request, from: peer, now: now)
+                }
             } catch {
                 actions += state.dropped(from: peer, error, now: now)
             }
@@ -330,6 +341,15 @@ private final class CoordinatorLoop {
                 actions += state.dropped(from: peer, error, now: now)
             }
         }
+    }
+
+    /// A completed run, every task done, that computed what `submission` asks for,
+    /// unless an unfinished one does (that one is resumed as before).
+    func completedRun(like submission: RunSubmission) -> RunID? {
+        guard state.unfinishedRun(like: submission) == nil else { return nil }
+        if let held = state.completedRun(like: submission) { return held }
+        return try? journal.completedRun(
+            kind: submission.kind, spec: BlobHash(of: submission.spec), taskCount: submission.taskCount)
     }
 
     /// Commits the batch's journal changes, then performs the rest in order.

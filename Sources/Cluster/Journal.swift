@@ -56,7 +56,7 @@ public final class Journal: Sendable {
     /// `PRAGMA application_id` of Duet journals: "DUET" in ASCII.
     public static let applicationID: Int32 = 0x4455_4554
     /// The schema migrations this build knows, oldest first.
-    static let migrationNames = ["v1"]
+    static let migrationNames = ["v1", "epoch"]
 
     public struct Options: Sendable {
         /// `NORMAL` survives a killed process (the WAL is in the OS's hands once
@@ -182,7 +182,32 @@ public final class Journal: Sendable {
                     );
                     """)
         }
+        // The journal's epoch: a random id made once with the journal (or when an older
+        // journal is first opened by this build) and never changed, so that a worker's
+        // attempts leased under another journal are told apart from this one's.
+        migrator.registerMigration("epoch") { db in
+            try db.execute(sql: "CREATE TABLE meta (key TEXT PRIMARY KEY NOT NULL, value TEXT NOT NULL)")
+            try db.execute(sql: "INSERT INTO meta (key, value) VALUES ('epoch', ?)", arguments: [Journal.newEpoch()])
+        }
         return migrator
+    }
+
+    /// 128 random bits as 32 lowercase hex digits.
+    static func newEpoch() -> String {
+        var generator = SystemRandomNumberGenerator()
+        return [generator.next(), generator.next()].map { (word: UInt64) in
+            let hex = String(word, radix: 16)
+            return String(repeating: "0", count: 16 - hex.count) + hex
+        }.joined()
+    }
+
+    /// The journal's epoch (`CoordinatorConfig.epoch`, said in `WELCOME`); nil only for a
+    /// journal opened read-only that no epoch-aware Duet has opened for writing yet.
+    public func epoch() throws(JournalError) -> String? {
+        try read("reading the journal's epoch") { db in
+            guard try db.tableExists("meta") else { return nil }
+            return try String.fetchOne(db, sql: "SELECT value FROM meta WHERE key = 'epoch'")
+        }
     }
 
     /// Refuses files that are not Duet journals before anything is written to them.

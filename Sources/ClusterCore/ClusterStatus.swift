@@ -118,6 +118,9 @@ public struct ClusterCounters: Sendable, Hashable {
     public var lostAssignments = 0
     /// Leases taken back at their task kind's deadline (each a failed attempt).
     public var overdue = 0
+    /// Reports and held attempts from another journal (another epoch): a worker that
+    /// worked for a coordinator on another journal. Acknowledged or cancelled, never accepted.
+    public var foreignEpoch = 0
     public var retries = 0
     public var results = 0
     public var failures = 0
@@ -202,7 +205,7 @@ extension ClusterStatus {
                 "dropped": .object(counters.dropped.sorted { $0.key < $1.key }.map { JSON.Member($0.key, .integer($0.value)) }),
                 "duplicates": .integer(counters.duplicates), "stale": .integer(counters.stale),
                 "lostWorkers": .integer(counters.lostWorkers), "lostAssignments": .integer(counters.lostAssignments),
-                "overdue": .integer(counters.overdue),
+                "overdue": .integer(counters.overdue), "foreignEpoch": .integer(counters.foreignEpoch),
                 "retries": .integer(counters.retries), "results": .integer(counters.results),
                 "failures": .integer(counters.failures), "messagesIn": .integer(counters.messagesIn),
             ],
@@ -262,6 +265,7 @@ extension ClusterStatus {
             counters.lostWorkers = try c.optionalInt("lostWorkers") ?? 0
             counters.lostAssignments = try c.optionalInt("lostAssignments") ?? 0
             counters.overdue = try c.optionalInt("overdue") ?? 0
+            counters.foreignEpoch = try c.optionalInt("foreignEpoch") ?? 0
             counters.retries = try c.optionalInt("retries") ?? 0
             counters.results = try c.optionalInt("results") ?? 0
             counters.failures = try c.optionalInt("failures") ?? 0

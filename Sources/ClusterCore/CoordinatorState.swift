@@ -112,8 +112,12 @@ public struct CoordinatorState: Sendable {
         switch message {
         case .hello(let hello): return workerHello(from: worker, hello, now: now)
         case .heartbeat(let running): return heartbeat(from: worker, running: running, now: now)
-        case .result(let attempt, let payload): return result(from: worker, attempt, payload: payload, now: now)
-        case .failure(let attempt, let error): return failure(from: worker, attempt, error: error, now: now)
+        case .result(let attempt, let payload, let epoch):
+            if let refused = refusedForEpoch(epoch, attempt, "result", from: worker, now: now) { return refused }
+            return result(from: worker, attempt, payload: payload, now: now)
+        case .failure(let attempt, let error, let epoch):
+            if let refused = refusedForEpoch(epoch, attempt, "failure", from: worker, now: now) { return refused }
+            return failure(from: worker, attempt, error: error, now: now)
         case .progress(let attempt, let report): return progress(from: worker, attempt, report: report, now: now)
         case .blobRequest(let hash, let offset): return blobRequest(from: worker, hash, offset: offset, now: now)
         case .goodbye(let returning): return goodbye(from: worker, returning: returning, now: now)
@@ -143,10 +147,46 @@ public struct CoordinatorState: Sendable {
 
     // MARK: - Worker events
 
+    /// Whether `epoch` (a worker's, for what it reports or holds) names another journal
+    /// than this coordinator's: then the attempt's run id means another run here.
+    func isForeign(_ epoch: String?) -> Bool {
+        guard let epoch, let mine = config.epoch else { return false }
+        return epoch != mine
+    }
+
+    /// A result or failure leased under another journal's epoch: acknowledged (the worker
+    /// may forget it), counted and logged, never recorded.
+    mutating func refusedForEpoch(_ epoch: String?, _ attempt: TaskAttempt, _ what: String, from id: PeerID, now: Double)
+        -> [CoordinatorAction]?
+    {
+        guard isForeign(epoch) else { return nil }
+        counters.messagesIn += 1
+        counters.foreignEpoch += 1
+        touch(id, now)
+        return [
+            .log(
+                LogEntry(
+                    .warning, "\(what) from another journal (epoch \(epoch ?? "")) ignored",
+                    ["worker.id": id.description, "task.id": attempt.description, "epoch": config.epoch ?? ""])),
+            .send(to: id, .ack(attempt)),
+        ]
+    }
+
     public mutating func workerHello(from id: PeerID, _ hello: Hello, now: Double) -> [CoordinatorAction] {
         counters.messagesIn += 1
         var actions: [CoordinatorAction] = []
-        let held = Set(hello.running)
+        // Attempts held under another journal's epoch name runs of that journal: none is
+        // kept or adopted (each gets `CANCEL`; the worker drops them on the welcome anyway).
+        let foreign = isForeign(hello.epoch)
+        if foreign && !hello.running.isEmpty {
+            counters.foreignEpoch += hello.running.count
+            actions.append(
+                .log(
+                    LogEntry(
+                        .warning, "worker holds \(hello.running.count) attempts from another journal (epoch \(hello.epoch ?? "")); none adopted",
+                        ["worker.id": id.description, "epoch": config.epoch ?? ""])))
+        }
+        let held = foreign ? [] : Set(hello.running)
         var kept: [TaskAttempt] = []
         if let old = workers[id] {
             // The same identity again: a reconnect (same process) or a restart.
@@ -170,7 +210,7 @@ public struct CoordinatorState: Sendable {
             lastSeen: now, lastSent: now, connectedAt: now)
         // Adopt what it still holds from an earlier session, if nobody else has it.
         for attempt in hello.running where !kept.contains(attempt) {
-            if var entry = active[attempt.task], entry.lease == nil, entry.attempts == attempt.attempt,
+            if !foreign, var entry = active[attempt.task], entry.lease == nil, entry.attempts == attempt.attempt,
                 entry.overdueAttempt != attempt.attempt, let run = runs[attempt.task.run], !run.phase.isFinished
             {
                 entry.lease = Lease(worker: id, attempt: attempt.attempt, at: now, deadline: deadline(run.record.kind, now))
@@ -200,7 +240,8 @@ public struct CoordinatorState: Sendable {
                 .welcome(
                     Welcome(
                         workerID: id.description, heartbeatInterval: config.heartbeatInterval, liveness: config.liveness,
-                        maxMessageBytes: config.limits.maxMessageBytes, blobChunkBytes: config.blobChunkBytes))))
+                        maxMessageBytes: config.limits.maxMessageBytes, blobChunkBytes: config.blobChunkBytes,
+                        epoch: config.epoch))))
         actions.append(
             .log(
                 LogEntry(

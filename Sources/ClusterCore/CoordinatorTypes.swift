@@ -33,6 +33,10 @@ public struct CoordinatorConfig: Sendable, Hashable {
     public var taskDeadlines: [String: Double] = CoordinatorConfig.standardTaskDeadlines
     /// The deadline of kinds not in `taskDeadlines`.
     public var defaultTaskDeadline: Double = 24 * 3600
+    /// The journal's epoch (`Journal.epoch`), said in every `WELCOME`. Results, failures
+    /// and hello-listed attempts that name another epoch come from another journal and
+    /// are never accepted. Nil: no epoch (nothing is refused for its epoch).
+    public var epoch: String? = nil
 
     /// Generous on purpose: a deadline catches a hung task, it must never cut real work.
     public static let standardTaskDeadlines: [String: Double] = [

@@ -237,6 +237,15 @@ struct Header {
         return text
     }
 
+    /// The optional `epoch` field (a journal's id, `Welcome.epoch`): 1–64 printable ASCII characters.
+    func epoch() throws(WireError) -> String? {
+        guard let epoch = try optionalString("epoch") else { return nil }
+        guard (1...64).contains(epoch.utf8.count), epoch.utf8.allSatisfy({ $0 > 0x20 && $0 < 0x7F }) else {
+            throw fail("epoch", "expected 1–64 printable ASCII characters, found \(epoch.utf8.count) bytes")
+        }
+        return epoch
+    }
+
     func optionalString(_ key: String) throws(WireError) -> String? {
         guard let value = json[key], value != .null else { return nil }
         guard case .string(let text) = value else { throw fail(key, "expected a string, found \(value.kindName)") }

@@ -14,17 +14,22 @@ public struct Hello: Sendable, Hashable {
     /// Tasks it still holds from an earlier session (after a reconnect), so the
     /// coordinator can adopt them instead of running them again.
     public var running: [TaskAttempt]
+    /// The journal epoch (`Welcome.epoch`) under which it holds `running`; nil when it
+    /// never had a welcome with one (or from a worker that predates epochs).
+    public var epoch: String?
 
     /// The most slots (and prefetch) a hello may announce.
     public static let maxSlots = 65_536
 
-    public init(slots: Int, prefetch: Int = 0, host: String, pid: Int, version: String, running: [TaskAttempt] = []) {
+    public init(slots: Int, prefetch: Int = 0, host: String, pid: Int, version: String, running: [TaskAttempt] = [],
+                epoch: String? = nil) {
         self.slots = slots
         self.prefetch = prefetch
         self.host = host
         self.pid = pid
         self.version = version
         self.running = running
+        self.epoch = epoch
     }
 }
 
@@ -34,10 +39,11 @@ public enum WorkerMessage: Sendable, Hashable {
     /// Sent every heartbeat interval; lists the tasks the worker holds (running or
     /// queued locally), so lost assignments are noticed.
     case heartbeat(running: [TaskAttempt])
-    /// The task's result bytes (the binary frame; may be empty).
-    case result(TaskAttempt, payload: [UInt8])
-    /// The task threw; `error` is its text.
-    case failure(TaskAttempt, error: String)
+    /// The task's result bytes (the binary frame; may be empty). `epoch`: the journal
+    /// epoch the attempt was leased under (nil: unknown, from an older worker).
+    case result(TaskAttempt, payload: [UInt8], epoch: String? = nil)
+    /// The task threw; `error` is its text. `epoch` as for `result`.
+    case failure(TaskAttempt, error: String, epoch: String? = nil)
     /// An intermediate report (validation loss at an epoch, for ASHA); answered by a `decision`.
     case progress(TaskAttempt, report: JSON)
     /// Asks for the bytes of a blob from `offset` on; answered by `blob` chunks.
@@ -57,13 +63,19 @@ public struct Welcome: Sendable, Hashable {
     public var maxMessageBytes: Int
     /// The largest chunk of a blob the coordinator sends in one message.
     public var blobChunkBytes: Int
+    /// The coordinator's journal's epoch: a random id made with the journal. Attempts
+    /// leased under another epoch come from another journal; the worker drops them.
+    /// Nil from a coordinator without one (tests, older coordinators).
+    public var epoch: String?
 
-    public init(workerID: String, heartbeatInterval: Double, liveness: Int, maxMessageBytes: Int, blobChunkBytes: Int) {
+    public init(workerID: String, heartbeatInterval: Double, liveness: Int, maxMessageBytes: Int, blobChunkBytes: Int,
+                epoch: String? = nil) {
         self.workerID = workerID
         self.heartbeatInterval = heartbeatInterval
         self.liveness = liveness
         self.maxMessageBytes = maxMessageBytes
         self.blobChunkBytes = blobChunkBytes
+        self.epoch = epoch
     }
 }
 
@@ -184,19 +196,25 @@ extension WorkerMessage {
                     w.field("pid", hello.pid)
                     w.field("version", hello.version)
                     w.field("running", attempts: hello.running)
+                    if let epoch = hello.epoch { w.field("epoch", epoch) }
                 })
         case .heartbeat(let running):
             return Envelope.frames(
                 type: WorkerType.heartbeat, header: JSONWriter.object { w in w.field("running", attempts: running) })
-        case .result(let attempt, let payload):
+        case .result(let attempt, let payload, let epoch):
             return Envelope.frames(
-                type: WorkerType.result, header: JSONWriter.object { w in w.taskAttempt(attempt) }, body: payload)
-        case .failure(let attempt, let error):
+                type: WorkerType.result,
+                header: JSONWriter.object { w in
+                    w.taskAttempt(attempt)
+                    if let epoch { w.field("epoch", epoch) }
+                }, body: payload)
+        case .failure(let attempt, let error, let epoch):
             return Envelope.frames(
                 type: WorkerType.failure,
                 header: JSONWriter.object { w in
                     w.taskAttempt(attempt)
                     w.field("error", error)
+                    if let epoch { w.field("epoch", epoch) }
                 })
         case .progress(let attempt, let report):
             return Envelope.frames(
@@ -230,17 +248,18 @@ extension WorkerMessage {
                     slots: try h.int("slots", atLeast: 1, atMost: Hello.maxSlots),
                     prefetch: try h.optionalInt("prefetch", atLeast: 0, atMost: Hello.maxSlots) ?? 0,
                     host: try h.string("host"), pid: try h.int("pid", atLeast: 0), version: try h.string("version"),
-                    running: try h.attempts("running")))
+                    running: try h.attempts("running"), epoch: try h.epoch()))
         case "HEARTBEAT":
             try raw.forbidBody()
             return .heartbeat(running: try raw.header(limits: limits).attempts("running"))
         case "RESULT":
             let body = try raw.requireBody()
-            return .result(try raw.header(limits: limits).taskAttempt(), payload: body)
+            let h = try raw.header(limits: limits)
+            return .result(try h.taskAttempt(), payload: body, epoch: try h.epoch())
         case "FAILURE":
             try raw.forbidBody()
             let h = try raw.header(limits: limits)
-            return .failure(try h.taskAttempt(), error: try h.string("error"))
+            return .failure(try h.taskAttempt(), error: try h.string("error"), epoch: try h.epoch())
         case "PROGRESS":
             try raw.forbidBody()
             let h = try raw.header(limits: limits)
@@ -287,6 +306,7 @@ extension CoordinatorMessage {
                     w.field("liveness", welcome.liveness)
                     w.field("maxMessageBytes", welcome.maxMessageBytes)
                     w.field("blobChunkBytes", welcome.blobChunkBytes)
+                    if let epoch = welcome.epoch { w.field("epoch", epoch) }
                 })
         case .assign(let assignment):
             return Envelope.frames(
@@ -339,7 +359,7 @@ extension CoordinatorMessage {
                 Welcome(
                     workerID: try h.string("worker"), heartbeatInterval: try h.double("heartbeat", above: 0),
                     liveness: try h.int("liveness", atLeast: 1), maxMessageBytes: try h.int("maxMessageBytes", atLeast: 1),
-                    blobChunkBytes: try h.int("blobChunkBytes", atLeast: 1)))
+                    blobChunkBytes: try h.int("blobChunkBytes", atLeast: 1), epoch: try h.epoch()))
         case "ASSIGN":
             try raw.forbidBody()
             let h = try raw.header(limits: limits)

@@ -100,6 +100,10 @@ public struct WorkerState: Sendable {
     public private(set) var workerID: String?
     public private(set) var heartbeatInterval: Double
     public private(set) var liveness: Int
+    /// The epoch of the journal whose coordinator last welcomed this worker: every
+    /// attempt it holds and every report it keeps was leased under it (attempts of an
+    /// earlier epoch are dropped at a welcome naming another). Said in HELLO, RESULT, FAILURE.
+    public private(set) var epoch: String?
     var lastReceived = 0.0
     var lastHeartbeatSent = 0.0
     var reconnectAttempts = 0
@@ -201,6 +205,10 @@ public struct WorkerState: Sendable {
             reconnectAttempts = 0
             lastHeartbeatSent = now
             actions.append(.log(LogEntry(.info, "connected", ["worker.id": welcome.workerID])))
+            if let old = epoch, let new = welcome.epoch, old != new {
+                dropForeign(old: old, new: new, into: &actions)
+            }
+            epoch = welcome.epoch
             for attempt in unacked.keys.sorted(by: { ($0.task, $0.attempt) < ($1.task, $1.attempt) }) {
                 actions.append(.send(unacked[attempt]!))
             }
@@ -257,8 +265,8 @@ public struct WorkerState: Sendable {
         var actions: [WorkerAction] = []
         let message: WorkerMessage?
         switch outcome {
-        case .success(let payload): message = .result(attempt, payload: payload)
-        case .failure(let error): message = .failure(attempt, error: error)
+        case .success(let payload): message = .result(attempt, payload: payload, epoch: epoch)
+        case .failure(let error): message = .failure(attempt, error: error, epoch: epoch)
         case .cancelled: message = nil
         }
         if let message {
@@ -315,7 +323,34 @@ public struct WorkerState: Sendable {
     private func hello() -> Hello {
         Hello(
             slots: config.slots, prefetch: config.prefetch, host: config.host, pid: config.pid, version: config.version,
-            running: heldTasks)
+            running: heldTasks, epoch: epoch)
+    }
+
+    /// The coordinator that welcomed us serves another journal than the one our attempts
+    /// came from (it was replaced, on a new journal): their run ids mean other runs there.
+    /// Running attempts are stopped, queued ones and unacknowledged reports forgotten.
+    private mutating func dropForeign(old: String, new: String, into actions: inout [WorkerAction]) {
+        let count = held.count + unacked.count
+        guard count > 0 else { return }
+        for attempt in heldTasks {
+            switch held[attempt]!.state {
+            case .running:
+                running -= 1
+                actions.append(.cancel(attempt))
+            case .cancelling:
+                running -= 1
+            case .queued, .waitingForBlobs:
+                break
+            }
+            held[attempt] = nil
+        }
+        queue.removeAll()
+        unacked.removeAll()
+        actions.append(
+            .log(
+                LogEntry(
+                    .warning, "the coordinator serves another journal (epoch \(new), was \(old)); dropped \(count) attempts and reports of the old one",
+                    ["epoch": new])))
     }
 
     private mutating func connect(now: Double, into actions: inout [WorkerAction]) {
@@ -365,7 +400,7 @@ public struct WorkerState: Sendable {
         for attempt in heldTasks where held[attempt]?.state == .waitingForBlobs {
             guard held[attempt]!.assignment.allBlobs.contains(hash) else { continue }
             held[attempt] = nil
-            let message = WorkerMessage.failure(attempt, error: error)
+            let message = WorkerMessage.failure(attempt, error: error, epoch: epoch)
             unacked[attempt] = message
             if connection == .connected { actions.append(.send(message)) }
         }

@@ -211,11 +211,8 @@ public final class ClusterSearch: SearchExecutor, @unchecked Sendable {
         // and is retrained at the end.)
         let others = search.snapshot.records.filter { $0.trial != job.trial }
         let best = SearchSession.leaderboard(others, limit: 1).first?.validationMAPE ?? .infinity
-        let spec = TrialTaskSpec(job: job, search: search.fingerprint, datasetSHA256: dataset.hex, split: search.spec.split,
-                                 modelBelowMAPE: best.isFinite ? best : 1e300)
-        let submission = RunSubmission(
-            kind: TrainTrialRunner.kind, taskCount: 1, blobs: [dataset],
-            label: "\(label) trial \(job.trial) to \(job.epochs) epochs", spec: spec.encoded())
+        let submission = Self.rungSubmission(job, search: search.fingerprint, dataset: dataset, split: search.spec.split,
+                                             label: label, modelBelowMAPE: best.isFinite ? best : 1e300)
         var reply = try session.request(.submit(submission))
         if case .error(let message) = reply, message.hasPrefix("unknown blob") {
             // A coordinator on another journal does not have the dataset: upload it again.
@@ -227,6 +224,19 @@ public final class ClusterSearch: SearchExecutor, @unchecked Sendable {
         case .error(let message): throw SearchError("the coordinator refused trial \(job.trial): \(message)")
         case let other: throw SearchError("the coordinator answered SUBMIT with \(other.typeName)")
         }
+    }
+
+    /// The run of one rung. What identifies it (kind, spec bytes, task count) depends on
+    /// the job alone; `modelBelowMAPE`, which depends on what the search knows when it
+    /// submits, goes in the payload, so the same rung submitted again after a restart
+    /// resumes its unfinished run.
+    static func rungSubmission(_ job: TrialJob, search: String, dataset: BlobHash, split: SearchSplit, label: String,
+                               modelBelowMAPE: Double?) -> RunSubmission
+    {
+        let spec = TrialTaskSpec(job: job, search: search, datasetSHA256: dataset.hex, split: split)
+        return RunSubmission(
+            kind: TrainTrialRunner.kind, taskCount: 1, payload: TrialTaskPayload.make(modelBelowMAPE: modelBelowMAPE),
+            blobs: [dataset], label: "\(label) trial \(job.trial) to \(job.epochs) epochs", spec: spec.encoded())
     }
 
     private enum RungState {

@@ -42,12 +42,11 @@ public struct TrialTaskSpec: Sendable, Hashable, Codable {
     public var rung: Int
     public var epochs: Int
     public var rungs: [Int]
-    /// When the rung's validation MAPE is at or below this (the best of the search's
-    /// other trials when the rung was submitted), the worker sends the model file
-    /// along, so that the search need not retrain its best trial at the end. Nil: never.
-    public var modelBelowMAPE: Double?
+    // The threshold for sending the model back (`modelBelowMAPE`) is not here but in
+    // the run's payload (`TrialTaskPayload`): the spec hash identifies the run, and a
+    // search restarted with one more finished trial must still resume a rung in flight.
 
-    public init(job: TrialJob, search: String, datasetSHA256: String, split: SearchSplit, modelBelowMAPE: Double? = nil) {
+    public init(job: TrialJob, search: String, datasetSHA256: String, split: SearchSplit) {
         format = Self.currentFormat
         self.search = search
         self.datasetSHA256 = datasetSHA256
@@ -61,7 +60,6 @@ public struct TrialTaskSpec: Sendable, Hashable, Codable {
         rung = job.rung
         epochs = job.epochs
         rungs = job.rungs
-        self.modelBelowMAPE = modelBelowMAPE
     }
 
     public var job: TrialJob {
@@ -94,6 +92,29 @@ public struct TrialTaskSpec: Sendable, Hashable, Codable {
                               + "\(spec.fromEpochs) -> \(spec.epochs) epochs is not a rung to train")
         }
         return spec
+    }
+}
+
+/// A `train-trial` run's payload: `{"modelBelowMAPE": x}`. When the rung's validation
+/// MAPE is at or below `x` (the best of the search's other trials when the rung was
+/// submitted), the worker sends the model file along, so that the search need not
+/// retrain its best trial at the end. Absent: never. The payload is not part of what
+/// identifies a run (kind, spec hash, task count), so a rung resubmitted with another
+/// threshold resumes its unfinished run, which keeps the threshold it was submitted
+/// with: that only decides whether a model comes along, never the rung's report.
+public enum TrialTaskPayload {
+    public static func make(modelBelowMAPE: Double?) -> JSON {
+        guard let modelBelowMAPE, modelBelowMAPE.isFinite else { return .emptyObject }
+        return ["modelBelowMAPE": .number(modelBelowMAPE)]
+    }
+
+    /// The threshold in `payload`; nil when absent. A member that is not a number is an error naming it.
+    public static func modelBelowMAPE(_ payload: JSON) throws -> Double? {
+        guard let value = payload["modelBelowMAPE"] else { return nil }
+        guard let threshold = value.doubleValue else {
+            throw TaskFailure("train-trial payload: modelBelowMAPE must be a number, found \(value.kindName)")
+        }
+        return threshold
     }
 }
 
@@ -170,7 +191,7 @@ public struct TrainTrialRunner: TaskRunner {
         let ended = !result.canContinue || spec.rung == spec.rungs.count - 1
         if !ended { trainers.keep(key, trainer) }
         var model: Data?
-        if let threshold = spec.modelBelowMAPE, result.mape <= threshold {
+        if let threshold = try TrialTaskPayload.modelBelowMAPE(task.payload), result.mape <= threshold {
             let settings = try TrainerSearchSpace.settings(job, threads: 1)
             model = try data.job(settings).modelFile(trainer).encoded()
         }

@@ -18,11 +18,14 @@ struct WireTests {
     static let workerMessages: [WorkerMessage] = [
         .hello(Hello(slots: 8, prefetch: 2, host: "node-1", pid: 4242, version: "duet 0.1", running: [t1])),
         .hello(Hello(slots: 1, host: "h", pid: 0, version: "")),
+        .hello(Hello(slots: 2, host: "h", pid: 1, version: "v", running: [t1], epoch: "0123456789abcdef0123456789abcdef")),
         .heartbeat(running: []),
         .heartbeat(running: [t1, TaskAttempt(run: RunID(1), index: 0, attempt: 1)]),
         .result(t1, payload: [0, 1, 2, 255]),
         .result(t1, payload: []),
+        .result(t1, payload: [5], epoch: "e1"),
         .failure(t1, error: "Fatal error: \"index\" out of range\n\tat line 3 ✗"),
+        .failure(t1, error: "boom", epoch: "e1"),
         .progress(t1, report: ["epoch": 4, "loss": 0.125, "tags": ["a", nil, true]]),
         .blobRequest(hashA, offset: 4_194_304),
         .goodbye(returning: [t1]),
@@ -32,6 +35,10 @@ struct WireTests {
         .welcome(
             Welcome(
                 workerID: "node-1-4242", heartbeatInterval: 0.5, liveness: 3, maxMessageBytes: 1 << 26, blobChunkBytes: 1 << 22)),
+        .welcome(
+            Welcome(
+                workerID: "w", heartbeatInterval: 1, liveness: 3, maxMessageBytes: 1 << 26, blobChunkBytes: 1 << 22,
+                epoch: "0123456789abcdef0123456789abcdef")),
         .assign(
             Assignment(task: t1, kind: "sweep", payload: ["precision": 0.01, "replications": 4], spec: hashA, blobs: [hashB])),
         .assign(Assignment(task: t1, kind: "noop", payload: .emptyObject, spec: hashA, blobs: [])),
@@ -58,7 +65,7 @@ struct WireTests {
         .cancel(run: RunID(2)),
     ]
 
-    /// Every counter set, so that a round trip shows each one travels (`overdue` included).
+    /// Every counter set, so that a round trip shows each one travels (`overdue` and `foreignEpoch` included).
     static let someCounters: ClusterCounters = {
         var counters = ClusterCounters()
         counters.dropped = ["malformed": 2]
@@ -67,6 +74,7 @@ struct WireTests {
         counters.lostWorkers = 5
         counters.lostAssignments = 6
         counters.overdue = 7
+        counters.foreignEpoch = 12
         counters.retries = 8
         counters.results = 9
         counters.failures = 10
@@ -204,6 +212,14 @@ struct WireTests {
         (
             "bad hash", frames("BLOBREQ", #"{"hash":"abc"}"#),
             .malformed(type: "BLOBREQ", field: "hash", reason: #"expected 64 hex digits (SHA-256), found "abc""#)
+        ),
+        (
+            "epoch is a number", frames("RESULT", #"{"run":1,"index":2,"attempt":1,"epoch":7}"#, body: []),
+            .malformed(type: "RESULT", field: "epoch", reason: "expected a string, found an integer")
+        ),
+        (
+            "empty epoch", frames("HELLO", #"{"slots":1,"host":"h","pid":1,"version":"v","epoch":""}"#),
+            .malformed(type: "HELLO", field: "epoch", reason: "expected 1–64 printable ASCII characters, found 0 bytes")
         ),
         (
             "huge slots", frames("HELLO", #"{"slots":9223372036854775807,"host":"h","pid":1,"version":"v"}"#),
