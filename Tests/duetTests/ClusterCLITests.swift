@@ -172,7 +172,10 @@ struct ClusterCLITests {
     @Test("a worker killed with SIGKILL mid-task: the run completes, each row exactly once")
     func workerKilledMidTask() throws {
         defer { cleanUp() }
-        let spec = try spec(jobs: 50000)
+        // Points of about 1.5 s each (debug build, idle machine): long enough that the
+        // status polls below see the victim holding one. With 50,000 jobs a point took
+        // 0.2 s, and on an idle machine the polls could miss every one of them.
+        let spec = try spec(jobs: 400_000)
         let points = 8
         let expected = try reference(spec, points: points)
         let journal = path("journal.sqlite")
