@@ -16,9 +16,11 @@ extension ClusterCLITests {
         return data
     }
 
-    /// Four trials of 2,000 epochs each (a few seconds apiece), so that a kill lands
-    /// in the middle of one.
-    func slowSearchSpec() throws -> String {
+    /// Four trials of `epochs` epochs each, so that a kill lands in the middle of one.
+    /// 2,000 epochs took about 1 s a trial on an idle machine: long enough for a worker
+    /// kill, too short for a coordinator kill, where both trials in flight could end
+    /// between the status that saw them and the kill (it happened in a fresh clone).
+    func slowSearchSpec(epochs: Int = 2000) throws -> String {
         let spec = path("slow-search.yaml")
         try """
             space:
@@ -28,7 +30,7 @@ extension ClusterCLITests {
               batchSize: 8
               patience: 100000
             budget: { trials: 4 }
-            algorithm: { name: random, maxEpochs: 2000 }
+            algorithm: { name: random, maxEpochs: \(epochs) }
             seed: 5
             """.write(toFile: spec, atomically: true, encoding: .utf8)
         return spec
@@ -168,7 +170,7 @@ extension ClusterCLITests {
     func searchCoordinatorKilledAndRestarted() throws {
         defer { cleanUp() }
         let data = try smallDataset()
-        let spec = try slowSearchSpec()
+        let spec = try slowSearchSpec(epochs: 6000)
         let reference = try referenceSearch(spec, data: data)
         let journal = path("journal.sqlite")
         let bind = "ipc://" + path("coordinator.sock")
@@ -186,7 +188,7 @@ extension ClusterCLITests {
         // Kill it once a trial is done and others are in progress; early (at most two of
         // four done), so that the trial in progress is far from its end and is still
         // unfinished in the journal when the coordinator dies.
-        let started = try eventually(60) {
+        let started = try eventually(180) {
             let status = try self.status(endpoint)
             let busy = (status?["workers"] as? [[String: Any]] ?? []).contains { !(($0["running"] as? [Any]) ?? []).isEmpty }
             return (1...2).contains(Self.done(status)) && busy
@@ -196,7 +198,7 @@ extension ClusterCLITests {
         usleep(300_000)
         (coordinator, endpoint) = try self.coordinator(bind: bind, journal: journal, name: "coordinator2")
 
-        #expect(search.wait(timeout: 120) == 0, "\(search.summary)\n\(coordinator.summary)")
+        #expect(search.wait(timeout: 300) == 0, "\(search.summary)\n\(coordinator.summary)")
         #expect(coordinator.stderr.contains("recovered"), "\(coordinator.summary)")
         let results = try Self.rungResults(out)
         #expect(Set(results.keys) == Set(reference.keys), "\(results.keys.sorted())")
@@ -213,7 +215,7 @@ extension ClusterCLITests {
     func searchCoordinatorReplaced() throws {
         defer { cleanUp() }
         let data = try smallDataset()
-        let spec = try slowSearchSpec()
+        let spec = try slowSearchSpec(epochs: 6000)
         let reference = try referenceSearch(spec, data: data)
         let bind = "ipc://" + path("coordinator.sock")
         var (coordinator, endpoint) = try coordinator(bind: bind, journal: path("first.sqlite"))
@@ -227,13 +229,13 @@ extension ClusterCLITests {
                                      in: scratch, name: "search")
         defer { search.kill9() }
 
-        let started = try eventually(60) { Self.done(try self.status(endpoint)) >= 1 }
+        let started = try eventually(180) { Self.done(try self.status(endpoint)) >= 1 }
         #expect(started, "\(coordinator.summary)\n\(search.summary)")
         coordinator.kill9()
         usleep(300_000)
         (coordinator, endpoint) = try self.coordinator(bind: bind, journal: path("second.sqlite"), name: "coordinator2")
 
-        #expect(search.wait(timeout: 120) == 0, "\(search.summary)\n\(coordinator.summary)")
+        #expect(search.wait(timeout: 300) == 0, "\(search.summary)\n\(coordinator.summary)")
         #expect(search.stderr.contains("in flight again"), "\(search.summary)")
         let results = try Self.rungResults(out)
         #expect(Set(results.keys) == Set(reference.keys), "\(results.keys.sorted())\n\(search.summary)")
