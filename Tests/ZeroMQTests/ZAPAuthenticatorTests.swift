@@ -248,9 +248,14 @@ private struct CurveServer {
                 monitor.close()
             }
             try client.send([bytes("later")])
-            #expect(try awaitEvent(.handshakeFailed, on: serverMonitor, within: 5000) != nil)
+            // The handshake fails (no handler, and the server enforces ZAP) or, while
+            // libzmq's reaper has not yet unbound the dead handler's inproc socket, its
+            // request goes there and is never answered: either way, no admission. (A
+            // fresh clone's run saw the second: no event at all within 5 s.)
+            let event = try awaitEvent([.handshakeFailed, .handshakeSucceeded], on: serverMonitor, within: 2000)
+            #expect(event.map { !$0.event.contains(.handshakeSucceeded) } ?? true, "admitted: \(String(describing: event))")
         }
-        #expect(try server.socket.receive(within: 100) == nil)
+        #expect(try server.socket.receive(within: 500) == nil)
         auth.stop()
         #expect(auth.failure is InjectedFault)  // stop() does not clear it
     }
