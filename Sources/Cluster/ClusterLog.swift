@@ -79,7 +79,3 @@ public final class ClusterLog: @unchecked Sendable {
             + "\(two(parts.tm_hour)):\(two(parts.tm_min)):\(two(parts.tm_sec)).\(ms)Z"
     }
 }
-
-/// Wall-clock seconds since 1970, for stamps. Timers use a `ClusterClock`: the shells
-/// give their state machines `MonotonicClock` readings.
-public func wallClockSeconds() -> Double { Date().timeIntervalSince1970 }
