@@ -88,7 +88,7 @@ struct TraceTests {
         #expect(config.interArrival.mean == 1.5)
     }
 
-    @Test("The Azure trace's CRLF lines, 7-digit stamps and its span", .enabled(if: azureTraceIsThere, "the Azure trace is not in ../shared/data beside the checkout"))
+    @Test("The Azure trace's CRLF lines, 7-digit stamps and its span", .enabled(if: azureTraceIsThere, "the Azure trace is not in data/azure-llm-2023 of this checkout"))
     func azureTrace() throws {
         let path = azureTracePath
         let trace = try ArrivalTrace.load(TraceSettings(path: path, workColumn: "GeneratedTokens"))
@@ -311,9 +311,10 @@ struct TraceTests {
     }
 }
 
-/// The Azure code trace in `../shared/data/` beside the checkout, found from this
-/// file's place in it; the tests that need it are skipped, saying so, where it is not.
+/// The Azure code trace that ships in the repository (`data/azure-llm-2023/`), found
+/// from this file's place in the checkout; the tests that need it are skipped,
+/// saying so, where a partial copy of the repository lacks it.
 let azureTracePath = URL(fileURLWithPath: #filePath)
     .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-    .deletingLastPathComponent().appendingPathComponent("shared/data/azure-llm-2023/AzureLLMInferenceTrace_code.csv").path
+    .appendingPathComponent("data/azure-llm-2023/AzureLLMInferenceTrace_code.csv").path
 let azureTraceIsThere = FileManager.default.fileExists(atPath: azureTracePath)

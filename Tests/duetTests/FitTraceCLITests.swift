@@ -72,7 +72,7 @@ struct FitTraceCLITests {
         #expect(named.status == 0, "\(named.summary)")
     }
 
-    @Test("The Azure trace: 8819 jobs over 3435.948056 s", .enabled(if: azureTraceIsThere, "the Azure trace is not in ../shared/data beside the checkout"))
+    @Test("The Azure trace: 8819 jobs over 3435.948056 s", .enabled(if: azureTraceIsThere, "the Azure trace is not in data/azure-llm-2023 of this checkout"))
     func azure() throws {
         let path = azureTracePath
         let run = try DuetBinary.run(["fit-trace", path, "--batch-window", "0.1", "--work", "GeneratedTokens",
@@ -85,9 +85,10 @@ struct FitTraceCLITests {
     }
 }
 
-/// The Azure code trace in `../shared/data/` beside the checkout, found from this
-/// file's place in it; the tests that need it are skipped, saying so, where it is not.
+/// The Azure code trace that ships in the repository (`data/azure-llm-2023/`), found
+/// from this file's place in the checkout; the tests that need it are skipped,
+/// saying so, where a partial copy of the repository lacks it.
 let azureTracePath = URL(fileURLWithPath: #filePath)
     .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-    .deletingLastPathComponent().appendingPathComponent("shared/data/azure-llm-2023/AzureLLMInferenceTrace_code.csv").path
+    .appendingPathComponent("data/azure-llm-2023/AzureLLMInferenceTrace_code.csv").path
 let azureTraceIsThere = FileManager.default.fileExists(atPath: azureTracePath)
