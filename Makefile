@@ -6,10 +6,14 @@ SWIFT ?= swift
 DEMO_PIPELINE ?= examples/quickstart.yaml
 DEMO_OUT ?= out/quickstart
 
-.PHONY: demo test test-kernels deps build release bench faults fuzz clean
+.PHONY: demo test test-kernels deps test-deps build release bench faults fuzz clean
 
 deps:
 	@./scripts/install-deps.sh
+
+# The build's packages plus those only the tests use (shellcheck, chromium).
+test-deps:
+	@./scripts/install-deps.sh --with-tests
 
 build: deps
 	$(SWIFT) build
@@ -21,14 +25,14 @@ release: deps
 demo: release
 	.build/release/duet run $(DEMO_PIPELINE) --out $(DEMO_OUT) --local 2
 
-test: deps
+test: test-deps
 	$(SWIFT) build --build-tests
 	# Coordinator and workers as separate hosts in network namespaces (skips when not root).
 	DUET=.build/debug/duet ./scripts/netns-cluster.sh
 	$(SWIFT) test --skip-build
 
 # The suites that go through OpenBLAS, once per CPU kernel family (a developer's check).
-test-kernels: deps
+test-kernels: test-deps
 	$(SWIFT) build --build-tests
 	./scripts/blas-kernels.sh
 

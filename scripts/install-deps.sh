@@ -1,9 +1,17 @@
 #!/usr/bin/env bash
-# Installs what building and testing Duet needs on a Debian machine, and says so.
-# Debian packages are listed in scripts/apt-packages.txt (one per line; '#' starts a
-# comment): system libraries wrapped by the package's system-library targets go there.
+# Installs what building (and, with --with-tests, testing) Duet needs on a Debian
+# machine, and says so. Debian packages are listed one per line ('#' starts a
+# comment): scripts/apt-packages.txt for building and running (the system libraries
+# the package's system-library targets wrap go there), scripts/apt-packages-test.txt
+# for what only the test suite uses.
 set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+lists=("$here/apt-packages.txt")
+case "${1:-}" in
+  "") ;;
+  --with-tests) lists+=("$here/apt-packages-test.txt") ;;
+  *) echo "install-deps: unknown option '$1' (expected nothing or --with-tests)" >&2; exit 64 ;;
+esac
 
 if ! command -v swift >/dev/null 2>&1; then
   if [ -x /opt/swift/usr/bin/swift ]; then
@@ -14,7 +22,7 @@ if ! command -v swift >/dev/null 2>&1; then
   fi
 fi
 
-mapfile -t wanted < <(sed -e 's/#.*//' -e '/^[[:space:]]*$/d' "$here/apt-packages.txt")
+mapfile -t wanted < <(sed -e 's/#.*//' -e '/^[[:space:]]*$/d' "${lists[@]}")
 missing=()
 for pkg in "${wanted[@]}"; do
   dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")
