@@ -38,8 +38,12 @@ public struct SurrogateDataset: Sendable {
     /// Reads a dataset file and keeps the rows that are stable with every target
     /// positive.
     public static func load(path: String) throws -> SurrogateDataset {
-        let data = try Data(contentsOf: URL(fileURLWithPath: path))
+        // The table first: its errors name the file ("no such file"); the bytes are
+        // read again only for the hash.
         let table = try DatasetTable.read(path: path)
+        guard let data = FileManager.default.contents(atPath: path) else {
+            throw DatasetError(source: path, message: "cannot read the file")
+        }
         var dataset = try SurrogateDataset(table: table)
         dataset.sha256 = SHA256Hasher.hex(data)
         return dataset
