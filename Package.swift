@@ -73,7 +73,7 @@ let package = Package(
         .executableTarget(
             name: "duet",
             dependencies: [
-                "Simulation", "Analytic", "Search", "Surrogate", "Cluster", "Pipeline",
+                "DuetSupport", "Simulation", "Analytic", "Search", "Surrogate", "Cluster", "Pipeline",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),

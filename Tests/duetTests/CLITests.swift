@@ -155,6 +155,18 @@ struct CLITests {
         #expect(DuetBinary.url != nil, "looked next to \(Bundle.main.bundleURL.path) and \(CommandLine.arguments)")
     }
 
+    @Test("--version prints a semantic version that CHANGELOG.md has a section for")
+    func versionFlag() throws {
+        let run = try DuetBinary.run(["--version"])
+        #expect(run.status == 0, "\(run.summary)")
+        let printed = run.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+        let version = try #require(printed.split(separator: " ").last.map(String.init), "\(run.summary)")
+        #expect(printed == "duet \(version)")
+        #expect(version.wholeMatch(of: /[0-9]+\.[0-9]+\.[0-9]+(-[0-9A-Za-z.]+)?/) != nil, "not a semantic version: \(version)")
+        let changelog = try String(contentsOf: DuetBinary.packageRoot.appendingPathComponent("CHANGELOG.md"), encoding: .utf8)
+        #expect(changelog.contains("\n## \(version) "), "CHANGELOG.md has no section for \(version)")
+    }
+
     @Test("simulate --json prints MODEL.md's JSON with the flags applied")
     func simulateJSON() throws {
         let result = try DuetBinary.run(
