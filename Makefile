@@ -6,7 +6,7 @@ SWIFT ?= swift
 DEMO_PIPELINE ?= examples/quickstart.yaml
 DEMO_OUT ?= out/quickstart
 
-.PHONY: demo test test-kernels deps test-deps build release bench faults fuzz clean
+.PHONY: demo test test-kernels deps test-deps build release install uninstall bench faults fuzz clean
 
 deps:
 	@./scripts/install-deps.sh
@@ -20,6 +20,21 @@ build: deps
 
 release: deps
 	$(SWIFT) build -c release
+
+# The release binary and its shell completions under PREFIX (DESTDIR for packagers).
+PREFIX ?= /usr/local
+install: release
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/bash-completion/completions \
+		$(DESTDIR)$(PREFIX)/share/zsh/site-functions $(DESTDIR)$(PREFIX)/share/fish/vendor_completions.d
+	install -m 755 .build/release/duet $(DESTDIR)$(PREFIX)/bin/duet
+	.build/release/duet --generate-completion-script bash > $(DESTDIR)$(PREFIX)/share/bash-completion/completions/duet
+	.build/release/duet --generate-completion-script zsh > $(DESTDIR)$(PREFIX)/share/zsh/site-functions/_duet
+	.build/release/duet --generate-completion-script fish > $(DESTDIR)$(PREFIX)/share/fish/vendor_completions.d/duet.fish
+	@echo "installed $(DESTDIR)$(PREFIX)/bin/duet and its bash, zsh and fish completions"
+
+uninstall:
+	rm -f $(DESTDIR)$(PREFIX)/bin/duet $(DESTDIR)$(PREFIX)/share/bash-completion/completions/duet \
+		$(DESTDIR)$(PREFIX)/share/zsh/site-functions/_duet $(DESTDIR)$(PREFIX)/share/fish/vendor_completions.d/duet.fish
 
 # The main job: the quickstart pipeline on a local coordinator with 2 workers.
 demo: release
