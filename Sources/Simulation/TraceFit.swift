@@ -174,6 +174,9 @@ public struct TraceFit: Sendable {
     /// Work multipliers (work x workScale), when a work column was given.
     public var work: SampleMoments?
     public var onOff: OnOffFit
+    /// Burstiness scale by scale: the trace's index of dispersion beside that of
+    /// each fitted process (as the simulator would draw it).
+    public var dispersion: DispersionComparison
 
     public init(_ trace: ArrivalTrace) {
         settings = trace.settings
@@ -188,6 +191,22 @@ public struct TraceFit: Sendable {
         onOff = interBatch.count < 3 ? OnOffFit(rate: batchRate, onFraction: 1, meanOn: .infinity, meanOff: 0,
                                                 onRate: batchRate, method: .poisson)
             : OnOffFit.fit(m1: interBatch.mean, m2: interBatch.second, m3: interBatch.third)
+        dispersion = DispersionComparison(trace: trace, renewal: Self.renewalProcess(batchRate: batchRate,
+                                          scv: interBatch.scv, batch: batch.spec),
+                                          onOff: Self.onOffProcess(onOff, batch: batch.spec))
+    }
+
+    /// The renewal fit as a configuration without stations (what `yaml` writes).
+    static func renewalProcess(batchRate: Double, scv: Double, batch: BatchSizeSpec) -> TandemConfig? {
+        guard batchRate.isFinite, batchRate > 0, scv.isFinite else { return nil }
+        return TandemConfig(arrivalRate: batchRate, arrivalScv: scv, batch: batch, stations: [])
+    }
+
+    /// The on/off fit as a configuration without stations.
+    static func onOffProcess(_ fit: OnOffFit, batch: BatchSizeSpec) -> TandemConfig? {
+        guard fit.rate.isFinite, fit.rate > 0 else { return nil }
+        let spec = fit.onFraction < 1 && fit.meanOn.isFinite ? OnOffSpec(onFraction: fit.onFraction, meanOn: fit.meanOn) : nil
+        return TandemConfig(arrivalRate: fit.rate, onOff: spec, batch: batch, stations: [])
     }
 
     /// The renewal fit's inter-batch scv.
@@ -221,6 +240,7 @@ public struct TraceFit: Sendable {
             ("meanOn", .number(onOff.meanOn)), ("meanOff", .number(onOff.meanOff)),
             ("onRate", .number(onOff.onRate)), ("method", .string(onOff.method.rawValue)),
         ])))
+        members.append(("dispersion", dispersion.json))
         return .object(members)
     }
 
@@ -244,6 +264,7 @@ public struct TraceFit: Sendable {
         lines.append("on/off fit:     onFraction \(f(onOff.onFraction)), meanOn \(f(onOff.meanOn)) s, "
                      + "meanOff \(f(onOff.meanOff)) s, rate while on \(f(onOff.onRate)) per second "
                      + "(\(onOff.method.rawValue))")
+        lines.append(contentsOf: dispersion.textLines)
         if let work {
             lines.append("")
             lines.append(contentsOf: workNote(work).map { String($0.dropFirst(2)) })
@@ -294,5 +315,52 @@ public struct TraceFit: Sendable {
         if let work { lines += workNote(work) }
         lines.append("# stations: add the two stations (docs/configuration.md).")
         return lines.joined(separator: "\n") + "\n"
+    }
+}
+
+/// A trace's index of dispersion for counts beside its fits', at the same scales.
+public struct DispersionComparison: Sendable, Equatable {
+    public var trace: DispersionCurve
+    /// nil when the fit has no process to draw (a trace of fewer than two batches).
+    public var renewal: DispersionCurve?
+    public var onOff: DispersionCurve?
+
+    /// The fits are drawn for 20 trace spans or 1,000 of the widest windows,
+    /// whichever is longer (at most about 5 million batches), with seed 1.
+    public init(trace recorded: ArrivalTrace, renewal: TandemConfig?, onOff: TandemConfig?,
+                scales: [Double] = DispersionCurve.defaultScales) {
+        trace = DispersionCurve(trace: recorded, scales: scales)
+        func drawn(_ process: TandemConfig?) -> DispersionCurve? {
+            guard let process, let widest = scales.max() else { return nil }
+            let horizon = min(max(20 * recorded.span, 1000 * widest), 5e6 / process.arrivalRate)
+            return DispersionCurve(arrivalsOf: process, horizon: horizon, seed: 1, scales: scales)
+        }
+        self.renewal = drawn(renewal)
+        self.onOff = drawn(onOff)
+    }
+
+    var json: JSONValue {
+        func values(_ curve: DispersionCurve?) -> JSONValue {
+            guard let curve else { return .null }
+            return .array(curve.values.map { $0.map(JSONValue.number) ?? .null })
+        }
+        return .object([("scales", .array(trace.scales.map(JSONValue.number))), ("trace", values(trace)),
+                        ("renewalFit", values(renewal)), ("onOffFit", values(onOff))])
+    }
+
+    var textLines: [String] {
+        func right(_ text: String) -> String { String(repeating: " ", count: max(1, 10 - text.count)) + text }
+        func cell(_ value: Double?) -> String { right(value.map { ConfigLoader.rounded($0) } ?? "-") }
+        func row(_ name: String, _ curve: DispersionCurve?) -> String {
+            name.padding(toLength: 16, withPad: " ", startingAt: 0)
+                + (curve?.values ?? trace.scales.map { _ in nil }).map(cell).joined()
+        }
+        return [
+            "dispersion:     variance / mean of the jobs arriving in a window (Poisson single jobs: 1;"
+                + " '-': under \(DispersionCurve.minimumWindows) windows)",
+            "  window".padding(toLength: 16, withPad: " ", startingAt: 0)
+                + trace.scales.map { right(ConfigLoader.rounded($0) + " s") }.joined(),
+            row("  trace", trace), row("  renewal fit", renewal), row("  on/off fit", onOff),
+        ]
     }
 }
