@@ -7,7 +7,7 @@ the mean response with two synthetic sources of the same length: the three-momen
 on/off fit of `duet fit-trace TRACE --work GeneratedTokens` (on-rate 9.54 jobs/s,
 on 16.87 s, off 45.83 s), and an on/off source whose on periods draw a gamma
 intensity fitted to the trace's bursts (split at idle gaps over 5 s).
-    python3 scripts/trace-burst-check.py ../shared/data/azure-llm-2023/AzureLLMInferenceTrace_code.csv
+    python3 scripts/trace-burst-check.py data/azure-llm-2023/AzureLLMInferenceTrace_code.csv
 docs/MODEL.md quotes its output. Standard library only; seeded.
 """
 import heapq
