@@ -85,7 +85,7 @@ public enum SweepSpecBlob {
         let base = try config(reader.object("base"), blob: blob)
         var parameters: [SweepParameter] = []
         for (i, item) in try reader.array("vary").enumerated() {
-            parameters.append(try parameter(Reader(json: item, path: "vary[\(i)]")))
+            parameters.append(try parameter(Reader(json: item, path: "vary[\(i)]"), stations: base.stations.count))
         }
         let design = try reader.object("design")
         let methodText = try design.string("method")
@@ -320,26 +320,13 @@ public enum SweepSpecBlob {
         return TandemConfig(trace: trace, stations: stations, run: run)
     }
 
-    static func target(_ path: String) -> SweepTarget? {
-        switch path {
-        case "arrival.rate": return .arrivalRate
-        case "arrival.scv": return .arrivalScv
-        case "arrival.onOff.onFraction": return .arrivalOnFraction
-        case "arrival.onOff.meanOn": return .arrivalMeanOn
-        case "batch.mean": return .batchMean
-        case "batch.dist": return .batchDist
-        default:
-            let parts = path.split(separator: ".", maxSplits: 2)
-            guard parts.count == 3, parts[0] == "stations", let k = Int(parts[1]), k >= 1,
-                let parameter = SweepTarget.StationParameter(rawValue: String(parts[2]))
-            else { return nil }
-            return .station(k - 1, parameter)
-        }
-    }
-
-    static func parameter(_ reader: Reader) throws -> SweepParameter {
+    static func parameter(_ reader: Reader, stations: Int) throws -> SweepParameter {
         let path = try reader.string("path")
-        guard let target = target(path) else { throw reader.fail("path", "unknown input \"\(path)\"") }
+        let target: SweepTarget
+        switch SweepTarget.parse(path, stations: stations) {
+        case .success(let parsed): target = parsed
+        case .failure(let error): throw reader.fail("path", "\(error) (\"\(path)\")")
+        }
         let range: SweepRange
         switch try reader.string("range") {
         case "uniform": range = .uniform(try reader.double("low"), try reader.double("high"))
