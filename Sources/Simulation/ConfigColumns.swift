@@ -102,12 +102,14 @@ public enum ConfigColumns {
         }
         // A whole number >= 1 that fits an Int (servers, maxBatch, a deterministic
         // batch size): `Int(_:)` on a Double traps for nan, infinities and huge values.
-        func count(_ name: String) throws -> Int {
+        func count(_ name: String, _ rules: [NumberRule] = [.atLeast(1)]) throws -> Int {
             let text = try text(name)
-            guard let value = Double(text), value >= 1, value == value.rounded(), let whole = Int(exactly: value)
+            guard let value = Double(text), rules.allSatisfy({ $0.admits(value) }), value == value.rounded(),
+                  let whole = Int(exactly: value)
             else {
                 let got = text.isEmpty ? "an empty cell" : "\"\(text)\""
-                throw ConfigError(path: name, message: "expected a whole number >= 1 (at most \(Int.max)), got \(got)")
+                let bounds = rules.map(\.description).joined(separator: " and ")
+                throw ConfigError(path: name, message: "expected a whole number \(bounds) (at most \(Int.max)), got \(got)")
             }
             return whole
         }
@@ -137,7 +139,7 @@ public enum ConfigColumns {
                 if try cell(name) == nil, let fallback = field.columnDefault {
                     value = fallback
                 } else if field.kind == .whole {
-                    value = .whole(try count(name))
+                    value = .whole(try count(name, field.rules))
                 } else {
                     value = .real(try number(name))
                 }
