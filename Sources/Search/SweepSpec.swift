@@ -132,7 +132,7 @@ public enum SweepValue: Sendable, Hashable, CustomStringConvertible {
 }
 
 /// How one input is spread over [0, 1) of its design dimension.
-public enum SweepRange: Sendable, Hashable, CustomStringConvertible {
+public enum SweepRange: Sendable, Hashable, CustomStringConvertible, Codable {
     /// Uniform on [low, high].
     case uniform(Double, Double)
     /// Log-uniform on [low, high], low > 0.
@@ -193,7 +193,7 @@ public struct SweepParameter: Sendable, Hashable {
 }
 
 /// `design:` of a spec.
-public struct SweepDesignSettings: Sendable, Hashable {
+public struct SweepDesignSettings: Sendable, Hashable, Codable {
     public var method: DesignMethod
     public var points: Int
     public var seed: UInt64
@@ -207,7 +207,7 @@ public struct SweepDesignSettings: Sendable, Hashable {
 
 /// `run:` of a spec: how each point is simulated. The defaults aim at precise
 /// labels: 95% half-width of meanResponse within 1% of the mean, 4 replications.
-public struct SweepRunSettings: Sendable, Hashable {
+public struct SweepRunSettings: Sendable, Hashable, Codable {
     /// Jobs per replication (with `precision`, the first try).
     public var jobs: Int
     /// Relative 95% half-width target of meanResponse; nil runs exactly `jobs`.
