@@ -314,12 +314,6 @@ public enum ConfigSchema {
             let first = String(field.key.split(separator: ".")[0])
             if !keys.contains(first) { keys.append(first) }
         }
-
-    /// The field of a configuration-wide path (`arrival.rate`), or of a station key
-    /// (`service.mean`, without `stations.K.`).
-    public static func field(_ key: String, scope: ConfigField.Scope) -> ConfigField? {
-        (scope == .config ? configFields : stationFields).first { $0.key == key }
-    }
 }
 
 /// A station-indexed path split: `stations.3.servers` is station 3 (1-based) and key
