@@ -34,7 +34,7 @@ protocol RangeTarget: CustomStringConvertible {
 }
 
 extension SweepTarget: RangeTarget {
-    var names: [String] { Self.batchDists }
+    var names: [String] { choices }
 }
 
 /// A hyperparameter a search may vary or fix.

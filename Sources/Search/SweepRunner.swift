@@ -306,7 +306,7 @@ public final class SweepRunner: @unchecked Sendable {
         let fileManager = FileManager.default
         guard fileManager.fileExists(atPath: outputPath) else {
             try sidecar.write(path: sidecarPath)
-            return (try DatasetWriter(creating: outputPath, header: DatasetFile.header), [])
+            return (try DatasetWriter(creating: outputPath, header: spec.datasetHeader), [])
         }
         guard fileManager.fileExists(atPath: sidecarPath) else {
             throw SweepError("\(outputPath) exists but \(sidecarPath) does not, so the spec that made it is unknown; "
@@ -338,9 +338,9 @@ public final class SweepRunner: @unchecked Sendable {
             table = try DatasetTable.read(path: outputPath)
         } catch let error as DatasetError where error.row == nil && error.message.hasPrefix("the file is empty") {
             // Created but cut off before the header: start it again.
-            return (try DatasetWriter(creating: outputPath, header: DatasetFile.header), [])
+            return (try DatasetWriter(creating: outputPath, header: spec.datasetHeader), [])
         }
-        guard table.header == DatasetFile.header else {
+        guard table.header == spec.datasetHeader else {
             throw SweepError("\(outputPath) has other columns than this version of duet writes; \(startOver)")
         }
         var done = Set<Int>()

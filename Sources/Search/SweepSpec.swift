@@ -17,88 +17,100 @@ import DuetSupport
 import Foundation
 import Simulation
 
-/// An input of the model that a sweep can vary.
-public enum SweepTarget: Sendable, Hashable, CustomStringConvertible {
-    case arrivalRate
-    case arrivalScv
+/// An input of the model that a sweep can vary: a sweepable field of the
+/// configuration table (`ConfigSchema`), and for a station field, which station.
+public struct SweepTarget: Sendable, Hashable, CustomStringConvertible {
+    public let field: ConfigField
+    /// 0-based (paths say `stations.1`); nil for a configuration-wide field.
+    public let station: Int?
+
+    public init(_ field: ConfigField, station: Int? = nil) {
+        precondition(field.sweepable && (field.scope == .station) == (station != nil))
+        self.field = field
+        self.station = station
+    }
+
+    public static let arrivalRate = SweepTarget(ConfigSchema.arrivalRate)
+    public static let arrivalScv = SweepTarget(ConfigSchema.arrivalScv)
     /// `arrival.onOff.onFraction`, `arrival.onOff.meanOn`: on/off arrivals (a base
     /// with renewal arrivals needs both varied, as it has no on/off values to keep).
-    case arrivalOnFraction
-    case arrivalMeanOn
-    case batchMean
-    case batchDist
-    /// A station's parameter; `station` is 0-based (paths say `stations.1`).
-    case station(Int, StationParameter)
+    public static let arrivalOnFraction = SweepTarget(ConfigSchema.arrivalOnFraction)
+    public static let arrivalMeanOn = SweepTarget(ConfigSchema.arrivalMeanOn)
+    public static let batchMean = SweepTarget(ConfigSchema.batchMean)
+    public static let batchDist = SweepTarget(ConfigSchema.batchDist)
 
-    /// The keys of a station that can be varied, as written after `stations.K.`.
-    public enum StationParameter: String, Sendable, Hashable, CaseIterable {
-        case servers
-        case serviceMean = "service.mean"
-        case serviceScv = "service.scv"
-        case setup
-        case maxBatch
-        case timeout
-        case coldStartMean = "coldStart.mean"
-        case coldStartScv = "coldStart.scv"
-        case keepAlive
-        /// Offered load: sets `service.mean` (see `SweepSpec`).
-        case load
+    /// Station `station`'s (0-based) field.
+    public static func station(_ station: Int, _ field: ConfigField) -> SweepTarget {
+        SweepTarget(field, station: station)
     }
 
-    /// Every path a sweep accepts, in a readable order.
-    public static let allPaths: [String] =
-        ["arrival.rate", "arrival.scv", "arrival.onOff.onFraction", "arrival.onOff.meanOn", "batch.dist", "batch.mean"]
-        + (1...MetricCatalog.stationCount).flatMap { k in StationParameter.allCases.map { "stations.\(k).\($0.rawValue)" } }
+    /// The configuration-wide fields a sweep can vary, in table order.
+    public static let configFields = ConfigSchema.configFields.filter(\.sweepable)
+    /// The station keys a sweep can vary, as written after `stations.K.`, in table order.
+    public static let stationFields = ConfigSchema.stationFields.filter(\.sweepable)
+
+    /// Every path a sweep over `stations` stations accepts, in table order.
+    public static func allPaths(stations: Int) -> [String] {
+        configFields.map(\.key) + (0..<stations).flatMap { k in stationFields.map { $0.path(station: k) } }
+    }
+
+    /// The target of a dotted, 1-based path (`stations.2.servers`) in a configuration
+    /// of `stations` stations; an error naming the key otherwise.
+    public static func parse(_ path: String, stations: Int) -> Result<SweepTarget, PathError> {
+        if let field = configFields.first(where: { $0.key == path }) { return .success(SweepTarget(field)) }
+        if let (number, key) = splitStationPath(path) {
+            guard (1...max(1, stations)).contains(number) else {
+                let have = stations == 1 ? "1 station (station 1)"
+                    : stations == 2 ? "2 stations (stations 1 and 2)" : "\(stations) stations (stations 1 to \(stations))"
+                return .failure(PathError("no such station: the base configuration has \(have)"))
+            }
+            let fieldKeys = stationFields.map(\.key)
+            guard let field = stationFields.first(where: { $0.key == key }) else {
+                if let guess = ConfigNode.suggestion(for: key, among: fieldKeys) {
+                    return .failure(PathError("unknown station key \"\(key)\"; did you mean stations.\(number).\(guess)?"))
+                }
+                return .failure(PathError("unknown station key \"\(key)\"; a sweep can vary \(fieldKeys.joined(separator: ", "))"))
+            }
+            return .success(SweepTarget(field, station: number - 1))
+        }
+        if let guess = ConfigNode.suggestion(for: path, among: allPaths(stations: stations)) {
+            return .failure(PathError("unknown key path; did you mean \(guess)?"))
+        }
+        return .failure(PathError(
+            "unknown key path; a sweep can vary \(configFields.map(\.key).joined(separator: ", ")) "
+                + "and stations.K.(\(stationFields.map(\.key).joined(separator: "|")))"))
+    }
+
+    /// Why a path is not a sweep target.
+    public struct PathError: Error, Sendable, CustomStringConvertible {
+        public var description: String
+        init(_ description: String) { self.description = description }
+    }
 
     /// The dotted, 1-based path: `stations.2.maxBatch`.
-    public var description: String {
-        switch self {
-        case .arrivalRate: return "arrival.rate"
-        case .arrivalScv: return "arrival.scv"
-        case .arrivalOnFraction: return "arrival.onOff.onFraction"
-        case .arrivalMeanOn: return "arrival.onOff.meanOn"
-        case .batchMean: return "batch.mean"
-        case .batchDist: return "batch.dist"
-        case .station(let index, let parameter): return "stations.\(index + 1).\(parameter.rawValue)"
-        }
-    }
+    public var description: String { field.path(station: station) }
 
     enum ValueKind { case real, whole, name }
 
     var kind: ValueKind {
-        switch self {
-        case .batchDist: return .name
-        case .station(_, .servers), .station(_, .maxBatch): return .whole
-        default: return .real
+        switch field.kind {
+        case .name, .label: return .name
+        case .whole: return .whole
+        case .real: return .real
         }
     }
 
-    /// What a value must satisfy (as in ConfigLoader).
-    var rules: [NumberRule] {
-        switch self {
-        case .arrivalRate: return [.greaterThan(0)]
-        case .arrivalScv: return [.atLeast(0)]
-        case .arrivalOnFraction: return [.greaterThan(0), .atMost(1)]
-        case .arrivalMeanOn: return [.greaterThan(0)]
-        case .batchMean: return [.atLeast(1)]
-        case .batchDist: return []
-        case .station(_, let parameter):
-            switch parameter {
-            case .servers, .maxBatch: return [.atLeast(1)]
-            case .serviceMean: return [.greaterThan(0)]
-            case .serviceScv, .setup, .timeout, .coldStartMean, .coldStartScv, .keepAlive: return [.atLeast(0)]
-            case .load: return [.greaterThan(0), .lessThan(1)]
-            }
-        }
-    }
+    /// What a value must satisfy (the table's rule, as in ConfigLoader).
+    var rules: [NumberRule] { field.rules }
 
-    var allowsInfinity: Bool {
-        if case .station(_, .keepAlive) = self { return true }
-        return false
-    }
+    var allowsInfinity: Bool { field.allowsInfinity }
 
-    /// Batch-size distributions a sweep can choose (empirical needs values and weights).
-    static let batchDists = ["deterministic", "geometric", "uniform"]
+    /// The names a `.name` target may take: batch-size distributions a sweep can
+    /// choose (empirical needs values and weights).
+    var choices: [String] {
+        guard case .name(let names) = field.kind else { return [] }
+        return names.filter { $0 != "empirical" }
+    }
 }
 
 /// A value drawn for one input: a number, or a name (`batch.dist`).
@@ -120,7 +132,7 @@ public enum SweepValue: Sendable, Hashable, CustomStringConvertible {
 }
 
 /// How one input is spread over [0, 1) of its design dimension.
-public enum SweepRange: Sendable, Hashable, CustomStringConvertible {
+public enum SweepRange: Sendable, Hashable, CustomStringConvertible, Codable {
     /// Uniform on [low, high].
     case uniform(Double, Double)
     /// Log-uniform on [low, high], low > 0.
@@ -181,7 +193,7 @@ public struct SweepParameter: Sendable, Hashable {
 }
 
 /// `design:` of a spec.
-public struct SweepDesignSettings: Sendable, Hashable {
+public struct SweepDesignSettings: Sendable, Hashable, Codable {
     public var method: DesignMethod
     public var points: Int
     public var seed: UInt64
@@ -195,7 +207,7 @@ public struct SweepDesignSettings: Sendable, Hashable {
 
 /// `run:` of a spec: how each point is simulated. The defaults aim at precise
 /// labels: 95% half-width of meanResponse within 1% of the mean, 4 replications.
-public struct SweepRunSettings: Sendable, Hashable {
+public struct SweepRunSettings: Sendable, Hashable, Codable {
     /// Jobs per replication (with `precision`, the first try).
     public var jobs: Int
     /// Relative 95% half-width target of meanResponse; nil runs exactly `jobs`.
@@ -314,28 +326,35 @@ public struct SweepSpec: Sendable {
         var parameters: [SweepParameter] = []
         for key in vary.keys {
             let node = try vary.require(key)
-            let target = try self.target(key, node: node)
+            let target = try self.target(key, node: node, stations: base.stations.count)
             if let twin = parameters.first(where: { $0.target == target }) {
                 throw node.error("\(twin.target) is varied twice")
             }
             parameters.append(SweepParameter(target: target, range: try range(node, target: target)))
         }
+        if let (key, message) = combinationProblem(parameters, base: base) { throw vary.error(key, message) }
+        return parameters
+    }
+
+    /// Why these varied inputs cannot make points of `base` together: the key to
+    /// blame and the reason; nil when they can. (`duet plan --vary` checks its grid
+    /// with it too.)
+    public static func combinationProblem(_ parameters: [SweepParameter], base: TandemConfig)
+        -> (key: String, message: String)?
+    {
         // A trace replay fixes the arrivals and batches: only the stations vary (every
         // point replays the same trace; its dataset columns describe it alike).
-        if base.trace != nil, let arrivalKey = parameters.first(where: {
-            if case .station = $0.target { return false }
-            return true
-        }) {
-            throw vary.error(arrivalKey.target.description, "the base replays a trace (arrival.trace), which sets the "
-                                 + "arrivals and batches; a sweep over a trace varies stations only")
+        if base.trace != nil, let arrivalKey = parameters.first(where: { $0.target.station == nil }) {
+            return (arrivalKey.target.description, "the base replays a trace (arrival.trace), which sets the "
+                + "arrivals and batches; a sweep over a trace varies stations only")
         }
         // Combinations that cannot work.
         for parameter in parameters {
-            guard case .station(let index, .load) = parameter.target else { continue }
-            let serviceMean = SweepTarget.station(index, .serviceMean)
+            guard parameter.target.field == ConfigSchema.load, let index = parameter.target.station else { continue }
+            let serviceMean = SweepTarget.station(index, ConfigSchema.serviceMean)
             if parameters.contains(where: { $0.target == serviceMean }) {
-                throw vary.error(parameter.target.description,
-                                 "\(serviceMean) is varied too, but the load sets the service mean; vary one of them")
+                return (parameter.target.description,
+                    "\(serviceMean) is varied too, but the load sets the service mean; vary one of them")
             }
         }
         let onOffTargets: [SweepTarget] = [.arrivalOnFraction, .arrivalMeanOn]
@@ -344,61 +363,35 @@ public struct SweepSpec: Sendable {
             // As in a configuration file: the on/off periods set the inter-arrival scv.
             if parameters.contains(where: { $0.target == .arrivalScv }) {
                 let source = base.onOff != nil ? "the base has arrival.onOff" : "\(variedOnOff[0]) is varied"
-                throw vary.error("arrival.scv", "not allowed with on/off arrivals (\(source)), whose on and off "
-                                     + "periods set the inter-arrival variability")
+                return ("arrival.scv", "not allowed with on/off arrivals (\(source)), whose on and off "
+                    + "periods set the inter-arrival variability")
             }
         }
         if base.onOff == nil, !variedOnOff.isEmpty {
             if variedOnOff.count == 1 {
                 let other = onOffTargets.first { $0 != variedOnOff[0] }!
-                throw vary.error(variedOnOff[0].description, "the base has renewal arrivals, so there is no "
-                                     + "\(other) to keep; give the base arrival.onOff or vary \(other) too")
+                return (variedOnOff[0].description, "the base has renewal arrivals, so there is no "
+                    + "\(other) to keep; give the base arrival.onOff or vary \(other) too")
             }
             if base.interArrival.scv != 1 {
-                throw vary.error(variedOnOff[0].description, "the varied on/off arrivals replace the base's "
-                                     + "arrival.scv (\(format(base.interArrival.scv))); remove it from the base")
+                return (variedOnOff[0].description, "the varied on/off arrivals replace the base's "
+                    + "arrival.scv (\(format(base.interArrival.scv))); remove it from the base")
             }
         }
         if case .empirical = base.batch, parameters.contains(where: { $0.target == .batchMean }),
            !parameters.contains(where: { $0.target == .batchDist })
         {
-            throw vary.error("batch.mean", "the base batch.dist is empirical, whose mean follows from its values; "
-                                 + "vary batch.dist too or give the base another dist")
+            return ("batch.mean", "the base batch.dist is empirical, whose mean follows from its values; "
+                + "vary batch.dist too or give the base another dist")
         }
-        return parameters
+        return nil
     }
 
-    private static func target(_ key: String, node: ConfigNode) throws -> SweepTarget {
-        let parts = key.split(separator: ".", omittingEmptySubsequences: false).map(String.init)
-        switch key {
-        case "arrival.rate": return .arrivalRate
-        case "arrival.scv": return .arrivalScv
-        case "arrival.onOff.onFraction": return .arrivalOnFraction
-        case "arrival.onOff.meanOn": return .arrivalMeanOn
-        case "batch.mean": return .batchMean
-        case "batch.dist": return .batchDist
-        default: break
+    private static func target(_ key: String, node: ConfigNode, stations: Int) throws -> SweepTarget {
+        switch SweepTarget.parse(key, stations: stations) {
+        case .success(let target): return target
+        case .failure(let error): throw node.error(error.description)
         }
-        if parts.count >= 3, parts[0] == "stations", let number = Int(parts[1]) {
-            guard (1...MetricCatalog.stationCount).contains(number) else {
-                throw node.error("no such station; the tandem has stations 1 and 2")
-            }
-            let rest = parts[2...].joined(separator: ".")
-            if let parameter = SweepTarget.StationParameter(rawValue: rest) {
-                return .station(number - 1, parameter)
-            }
-            let names = SweepTarget.StationParameter.allCases.map(\.rawValue)
-            if let guess = ConfigNode.suggestion(for: rest, among: names) {
-                throw node.error("unknown station key \"\(rest)\"; did you mean stations.\(number).\(guess)?")
-            }
-            throw node.error("unknown station key \"\(rest)\"; a sweep can vary \(names.joined(separator: ", "))")
-        }
-        if let guess = ConfigNode.suggestion(for: key, among: SweepTarget.allPaths) {
-            throw node.error("unknown key path; did you mean \(guess)?")
-        }
-        throw node.error("unknown key path; a sweep can vary arrival.rate, arrival.scv, arrival.onOff.onFraction, "
-                             + "arrival.onOff.meanOn, batch.dist, batch.mean "
-                             + "and stations.K.(\(SweepTarget.StationParameter.allCases.map(\.rawValue).joined(separator: "|")))")
     }
 
     static func range(_ node: ConfigNode, target: some RangeTarget) throws -> SweepRange {
@@ -447,14 +440,16 @@ public struct SweepSpec: Sendable {
     private static func choice(_ node: ConfigNode, target: some RangeTarget) throws -> SweepRange {
         let items = try node.sequence()
         guard !items.isEmpty else { throw node.error("expected a list of at least one value") }
-        let values: [SweepValue] = try items.map { item in
-            switch target.kind {
-            case .name: return .name(try item.string(oneOf: target.names))
-            case .whole: return .number(Double(try item.int(rules: target.rules)))
-            case .real: return .number(try item.double(rules: target.rules, allowInfinity: target.allowsInfinity))
-            }
+        return .choice(try items.map { try choiceValue($0, target: target) })
+    }
+
+    /// One value of a choice, checked as the target's values are.
+    static func choiceValue(_ item: ConfigNode, target: some RangeTarget) throws -> SweepValue {
+        switch target.kind {
+        case .name: return .name(try item.string(oneOf: target.names))
+        case .whole: return .number(Double(try item.int(rules: target.rules)))
+        case .real: return .number(try item.double(rules: target.rules, allowInfinity: target.allowsInfinity))
         }
-        return .choice(values)
     }
 
     private static func designSettings(_ design: ConfigMapping, dimensions: Int) throws -> SweepDesignSettings {
@@ -551,28 +546,22 @@ public struct SweepSpec: Sendable {
             let value = parameter.range.value(at: u)
             values.append(value)
             let x = value.number ?? .nan
-            switch parameter.target {
-            case .arrivalRate: config.interArrival.mean = 1 / x
-            case .arrivalScv: config.interArrival.scv = Self.realisable(scv: x)
-            case .arrivalOnFraction: onOff.onFraction = x; onOffChanged = true
-            case .arrivalMeanOn: onOff.meanOn = x; onOffChanged = true
-            case .batchMean: batchMean = x; batchChanged = true
-            case .batchDist:
+            // The fields whose values combine with others (the batch size's dist and
+            // mean, the on/off pair) or set another (a load sets the service mean) are
+            // applied after the loop; every other field is set as drawn, made realisable.
+            let target = parameter.target, field = target.field
+            switch field {
+            case ConfigSchema.arrivalOnFraction: onOff.onFraction = x; onOffChanged = true
+            case ConfigSchema.arrivalMeanOn: onOff.meanOn = x; onOffChanged = true
+            case ConfigSchema.batchMean: batchMean = x; batchChanged = true
+            case ConfigSchema.batchDist:
                 if case .name(let name) = value { batchDist = name }
                 batchChanged = true
-            case .station(let k, let key):
-                switch key {
-                case .servers: config.stations[k].servers = Self.whole(x)
-                case .serviceMean: config.stations[k].service.mean = x
-                case .serviceScv: config.stations[k].service.scv = Self.realisable(scv: x)
-                case .setup: config.stations[k].setup = x
-                case .maxBatch: config.stations[k].maxBatch = Self.whole(x)
-                case .timeout: config.stations[k].timeout = x
-                case .coldStartMean: config.stations[k].coldStart.mean = x
-                case .coldStartScv: config.stations[k].coldStart.scv = Self.realisable(scv: x)
-                case .keepAlive: config.stations[k].keepAlive = x
-                case .load: loads.append((k, x))
-                }
+            case ConfigSchema.load: loads.append((target.station!, x))
+            default:
+                let drawn: ConfigValue = field.kind == .whole
+                    ? .whole(Self.whole(x)) : .real(field.isScv ? Self.realisable(scv: x) : x)
+                field.setValue(drawn, in: &config, station: target.station)
             }
         }
         if batchChanged { config.batch = Self.batch(dist: batchDist, mean: batchMean) }
@@ -630,13 +619,16 @@ public struct SweepSpec: Sendable {
 
     // MARK: Fingerprint
 
+    /// The header of this sweep's dataset: the input columns of the base's stations.
+    public var datasetHeader: [String] { DatasetFile.header(stations: base.stations.count) }
+
     /// The spec's content, section by section, in a canonical text form: what
     /// decides the rows of a dataset. The point count is not part of it (it is
     /// stored separately, since extending a Sobol or random design keeps its
     /// earlier points).
     public var canonicalSections: [(name: String, text: String)] {
         var sections: [(String, String)] = []
-        var baseText = zip(ConfigColumns.names, ConfigColumns.cells(of: base)).map { "\($0)=\($1)" }
+        var baseText = zip(ConfigColumns.names(of: base), ConfigColumns.cells(of: base)).map { "\($0)=\($1)" }
         if case .empirical(let values, let weights) = base.batch {
             baseText.append("batch.values=\(values.map(String.init).joined(separator: " "))")
             baseText.append("batch.weights=\(weights.map(ConfigColumns.format).joined(separator: " "))")
@@ -658,7 +650,7 @@ public struct SweepSpec: Sendable {
         sections.append(("run", "jobs=\(run.jobs), precision=\(precision), replications=\(run.replications), "
                              + "warmup=\(ConfigColumns.format(run.warmup)), maxJobs=\(run.maxJobs)"))
         // The dataset's columns too: a file from a build with other metrics differs.
-        sections.append(("columns", SHA256Hasher.hex(DatasetFile.header.joined(separator: ","))))
+        sections.append(("columns", SHA256Hasher.hex(datasetHeader.joined(separator: ","))))
         return sections
     }
 

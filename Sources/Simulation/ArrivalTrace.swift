@@ -10,7 +10,7 @@ import CSV
 import Foundation
 
 /// The unit of a numeric time column.
-public enum TraceTimeUnit: String, Sendable, Hashable, CaseIterable {
+public enum TraceTimeUnit: String, Sendable, Hashable, CaseIterable, Codable {
     case s, ms, us
 
     /// Seconds per unit.
@@ -24,7 +24,7 @@ public enum TraceTimeUnit: String, Sendable, Hashable, CaseIterable {
 }
 
 /// How to read a trace: which file, which columns, how rows group into batches.
-public struct TraceSettings: Sendable, Hashable {
+public struct TraceSettings: Sendable, Hashable, Codable {
     /// The file, as it was opened (absolute, or relative to the working directory).
     public var path: String
     /// Column with the arrival time: numbers in `timeUnit`, or date-times

@@ -1,45 +1,49 @@
 // A configuration as the input columns of a dataset row (MODEL.md, "dataset"):
 // one column per key path, dotted and 1-based, plus each station's offered load.
 
-/// The input columns every dataset row carries, in order.
+/// The input columns every dataset row carries, in order: the columns of
+/// `ConfigSchema`'s fields, configuration-wide ones first, then each station's.
 public enum ConfigColumns {
-    static let stationKeys = [
-        "servers", "service.mean", "service.scv", "setup", "maxBatch", "timeout",
-        "coldStart.mean", "coldStart.scv", "keepAlive", "load",
-    ]
-
-    /// Column names: `arrival.rate`, ..., `stations.2.load`. `batch.dist` holds a
-    /// name; `keepAlive` may be `inf`; `batch.scv` (the batch size's squared
-    /// coefficient of variation) and `stations.K.load` (offered load) are derived.
+    /// Column names for a configuration of `stations` stations: `arrival.rate`, ...,
+    /// `stations.1.servers`, ..., `stations.N.load`. `batch.dist` holds a name;
+    /// `keepAlive` may be `inf`; `batch.scv` (the batch size's squared coefficient of
+    /// variation) and `stations.K.load` (offered load) are derived.
     ///
     /// On/off arrivals: `arrival.onFraction` and `arrival.meanOn` are the process's
     /// parameters, and `arrival.scv` is then its derived inter-arrival scv. Renewal
     /// rows have onFraction 1 and meanOn 0, so meanOn > 0 marks an on/off row.
-    public static let names: [String] =
-        ["arrival.rate", "arrival.scv", "arrival.onFraction", "arrival.meanOn", "batch.dist", "batch.mean", "batch.scv"]
-        + (1...2).flatMap { k in stationKeys.map { "stations.\(k).\($0)" } }
+    public static func names(stations: Int) -> [String] {
+        ConfigSchema.configFields.compactMap { $0.columnName(station: nil) }
+            + (0..<stations).flatMap { k in ConfigSchema.stationFields.compactMap { $0.columnName(station: k) } }
+    }
 
-    /// Columns that datasets written before them lack; such rows are renewal arrivals.
-    public static let optionalNames: Set<String> = ["arrival.onFraction", "arrival.meanOn"]
+    /// The columns of a two-station configuration (the surrogate's inputs).
+    public static let names: [String] = names(stations: 2)
+
+    /// The columns of `config`'s stations.
+    public static func names(of config: TandemConfig) -> [String] { names(stations: config.stations.count) }
+
+    /// Columns that datasets written before them lack; such rows take the field's
+    /// `columnDefault` (renewal arrivals, for the on/off columns).
+    public static func optionalNames(stations: Int) -> Set<String> {
+        Set(ConfigSchema.configFields.filter { $0.columnDefault != nil }.compactMap { $0.columnName(station: nil) }
+            + (0..<stations).flatMap { k in
+                ConfigSchema.stationFields.filter { $0.columnDefault != nil }.compactMap { $0.columnName(station: k) }
+            })
+    }
+
+    /// The optional columns of a two-station dataset.
+    public static let optionalNames: Set<String> = optionalNames(stations: 2)
 
     /// The columns every dataset has, old ones too.
     public static var requiredNames: [String] { names.filter { !optionalNames.contains($0) } }
 
-    /// The configuration's values as CSV cells, in `names` order.
+    /// The configuration's values as CSV cells, in `names(of: config)` order.
     public static func cells(of config: TandemConfig) -> [String] {
-        var cells = [
-            format(config.arrivalRate), format(config.onOff == nil ? config.interArrival.scv : config.arrivalScv),
-            format(config.onOff?.onFraction ?? 1), format(config.onOff?.meanOn ?? 0),
-            config.batch.distName, format(config.batch.mean), format(config.batch.scv),
-        ]
-        let loads = config.offeredLoads
-        for (index, station) in config.stations.enumerated() {
-            cells += [
-                String(station.servers), format(station.service.mean), format(station.service.scv),
-                format(station.setup), String(station.maxBatch), format(station.timeout),
-                format(station.coldStart.mean), format(station.coldStart.scv), format(station.keepAlive),
-                format(loads[index]),
-            ]
+        var cells = ConfigSchema.configFields.filter { $0.column != nil }.map { $0.value(in: config).description }
+        let stationFields = ConfigSchema.stationFields.filter { $0.column != nil }
+        for k in config.stations.indices {
+            cells += stationFields.map { $0.value(in: config, station: k).description }
         }
         return cells
     }
@@ -48,7 +52,7 @@ public enum ConfigColumns {
     /// renewal description of its rows (the trace's rate, scv and batch moments),
     /// which is what a surrogate trained on a sweep over the trace saw.
     public static func datasetView(_ config: TandemConfig) throws -> TandemConfig {
-        let cells = Dictionary(uniqueKeysWithValues: zip(names, cells(of: config)))
+        let cells = Dictionary(uniqueKeysWithValues: zip(names(of: config), cells(of: config)))
         var view = try self.config { cells[$0] }
         view.run = config.run
         return view
@@ -98,12 +102,14 @@ public enum ConfigColumns {
         }
         // A whole number >= 1 that fits an Int (servers, maxBatch, a deterministic
         // batch size): `Int(_:)` on a Double traps for nan, infinities and huge values.
-        func count(_ name: String) throws -> Int {
+        func count(_ name: String, _ rules: [NumberRule] = [.atLeast(1)]) throws -> Int {
             let text = try text(name)
-            guard let value = Double(text), value >= 1, value == value.rounded(), let whole = Int(exactly: value)
+            guard let value = Double(text), rules.allSatisfy({ $0.admits(value) }), value == value.rounded(),
+                  let whole = Int(exactly: value)
             else {
                 let got = text.isEmpty ? "an empty cell" : "\"\(text)\""
-                throw ConfigError(path: name, message: "expected a whole number >= 1 (at most \(Int.max)), got \(got)")
+                let bounds = rules.map(\.description).joined(separator: " and ")
+                throw ConfigError(path: name, message: "expected a whole number \(bounds) (at most \(Int.max)), got \(got)")
             }
             return whole
         }
@@ -118,16 +124,28 @@ public enum ConfigColumns {
         case "geometric", "empirical": batch = .geometric(mean: mean)
         case let other: throw ConfigError(path: "batch.dist", message: "unknown distribution \"\(other)\"")
         }
+        // As many stations as the row has columns for; each station's inputs through the table.
         var stations: [StationConfig] = []
-        for k in 1...2 {
-            let p = "stations.\(k)."
-            stations.append(StationConfig(
-                servers: try count(p + "servers"),
-                service: MomentSpec(mean: try number(p + "service.mean"), scv: try number(p + "service.scv")),
-                setup: try number(p + "setup"), maxBatch: try count(p + "maxBatch"),
-                timeout: try number(p + "timeout"),
-                coldStart: MomentSpec(mean: try number(p + "coldStart.mean"), scv: try number(p + "coldStart.scv")),
-                keepAlive: try number(p + "keepAlive")))
+        let inputs = ConfigSchema.stationFields.filter { $0.origin == .input && $0.column != nil }
+        func hasColumns(station k: Int) throws -> Bool {
+            try inputs.contains { try cell($0.columnName(station: k)!) != nil }
+        }
+        // Station 1 always (its missing columns are errors), then every station with a column.
+        while try stations.isEmpty || hasColumns(station: stations.count) {
+            var station = StationConfig(service: MomentSpec(mean: 1))
+            for field in inputs {
+                let name = field.columnName(station: stations.count)!
+                let value: ConfigValue
+                if try cell(name) == nil, let fallback = field.columnDefault {
+                    value = fallback
+                } else if field.kind == .whole {
+                    value = .whole(try count(name, field.rules))
+                } else {
+                    value = .real(try number(name))
+                }
+                field.setStation?(&station, value)
+            }
+            stations.append(station)
         }
         // Absent or empty on/off columns (older datasets) mean renewal arrivals.
         func optionalNumber(_ name: String) throws -> Double? {

@@ -7,12 +7,15 @@ import Foundation
 public enum ConfigLoader {
     static let topKeys = ["arrival", "batch", "stations", "run"]
     static let arrivalKeys = ["rate", "scv", "onOff", "trace", "time", "timeUnit", "work", "workScale", "batchWindow"]
-    static let onOffKeys = ["onFraction", "meanOn"]
+    static let onOffKeys = ConfigSchema.configFields.compactMap { field in
+        field.key.hasPrefix("arrival.onOff.") ? String(field.key.dropFirst("arrival.onOff.".count)) : nil
+    }
     static let traceOnlyKeys = ["time", "timeUnit", "work", "workScale", "batchWindow"]
     static let batchKeys = ["dist", "mean", "values", "weights"]
-    static let batchDists = ["deterministic", "geometric", "uniform", "empirical"]
-    static let stationKeys = ["name", "servers", "service", "setup", "maxBatch", "timeout", "coldStart", "keepAlive"]
-    static let momentKeys = ["mean", "scv"]
+    static let batchDists: [String] = {
+        if case .name(let names) = ConfigSchema.batchDist.kind { return names }
+        return []
+    }()
     static let runKeys = ["jobs", "replications", "warmup", "seed", "precision", "maxJobs", "threads"]
 
     /// `run.maxJobs` when not given (raised to `run.jobs` if that is larger).
@@ -113,7 +116,7 @@ public enum ConfigLoader {
             for key in traceOnlyKeys where arrival.contains(key) {
                 throw arrival.error(key, "only used with arrival.trace (replaying a trace file)")
             }
-            let rate = try arrival.double("rate", .greaterThan(0))
+            let rate = try read(ConfigSchema.arrivalRate, "rate", in: arrival)!.double
             if let onOff = try arrival.mappingIfPresent("onOff") {
                 if onOff.contains("meanOff") {
                     throw onOff.error("meanOff", "unknown key; the mean off period follows from the others: "
@@ -124,11 +127,11 @@ public enum ConfigLoader {
                     throw arrival.error("scv", "not allowed together with arrival.onOff, whose on and off periods "
                                             + "set the inter-arrival variability; remove one of them")
                 }
-                let spec = OnOffSpec(onFraction: try onOff.double("onFraction", .greaterThan(0), .atMost(1)),
-                                     meanOn: try onOff.double("meanOn", .greaterThan(0)))
+                let spec = OnOffSpec(onFraction: try read(ConfigSchema.arrivalOnFraction, "onFraction", in: onOff)!.double,
+                                     meanOn: try read(ConfigSchema.arrivalMeanOn, "meanOn", in: onOff)!.double)
                 return .renewal(rate: rate, scv: 1, onOff: spec)
             }
-            let scv = try arrival.double("scv", default: 1, .atLeast(0))
+            let scv = try read(ConfigSchema.arrivalScv, "scv", in: arrival)!.double
             return .renewal(rate: rate, scv: scv, onOff: nil)
         }
         for key in ["rate", "scv", "onOff"] where arrival.contains(key) {
@@ -209,23 +212,52 @@ public enum ConfigLoader {
         return .empirical(values: values, weights: weights)
     }
 
+    /// A station, read through the table (`ConfigSchema.stationFields`): its keys,
+    /// their rules and defaults. A nested mapping (`service`, `coldStart`) is required
+    /// when one of its keys is, and is checked before the values, in table order.
     private static func station(_ node: ConfigNode) throws -> StationConfig {
-        let station = try node.mapping(allowedKeys: stationKeys)
-        let service = try station.mapping("service", allowedKeys: momentKeys)
-        let coldStart = try station.mappingOrEmpty("coldStart", allowedKeys: momentKeys)
-        return StationConfig(
-            name: try station.stringIfPresent("name"),
-            servers: try station.int("servers", default: 1, .atLeast(1)),
-            service: MomentSpec(mean: try service.double("mean", .greaterThan(0)),
-                                scv: try service.double("scv", default: 1, .atLeast(0))),
-            setup: try station.double("setup", default: 0, .atLeast(0)),
-            maxBatch: try station.int("maxBatch", default: 1, .atLeast(1)),
-            timeout: try station.double("timeout", default: 0, .atLeast(0)),
-            coldStart: MomentSpec(mean: try coldStart.double("mean", default: 0, .atLeast(0)),
-                                  scv: try coldStart.double("scv", default: 1, .atLeast(0))),
-            // An instance idle for exactly keepAlive is still warm, so 0 is meaningful:
-            // reuse only by an invocation dispatched at the instant it frees.
-            keepAlive: try station.double("keepAlive", default: .infinity, .atLeast(0), allowInfinity: true))
+        let fields = ConfigSchema.stationFields.filter { $0.origin == .input }
+        let station = try node.mapping(allowedKeys: ConfigSchema.stationFileKeys)
+        var sections: [String: ConfigMapping] = [:]
+        for field in fields where field.key.contains(".") {
+            let section = String(field.key.split(separator: ".")[0])
+            guard sections[section] == nil else { continue }
+            let inner = fields.filter { $0.key.hasPrefix(section + ".") }
+            let keys = inner.map { String($0.key.dropFirst(section.count + 1)) }
+            if inner.contains(where: { $0.defaultValue == nil }) {
+                sections[section] = try station.mapping(section, allowedKeys: keys)
+            } else {
+                sections[section] = try station.mappingOrEmpty(section, allowedKeys: keys)
+            }
+        }
+        var result = StationConfig(service: MomentSpec(mean: 1))
+        for field in fields {
+            let parts = field.key.split(separator: ".", maxSplits: 1).map(String.init)
+            let (mapping, key) = parts.count == 2 ? (sections[parts[0]]!, parts[1]) : (station, parts[0])
+            if let value = try read(field, key, in: mapping) { field.setStation?(&result, value) }
+        }
+        return result
+    }
+
+    /// A field's value from `mapping[key]`: its default when absent or null (nil when
+    /// it has none: an optional label), an error when required.
+    static func read(_ field: ConfigField, _ key: String, in mapping: ConfigMapping) throws -> ConfigValue? {
+        guard let node = mapping[key] else {
+            if let value = field.defaultValue { return value }
+            if field.kind == .label { return nil }
+            return try value(of: field, mapping.require(key))  // "required key is missing", or "got no value"
+        }
+        return try value(of: field, node)
+    }
+
+    /// A field's value written at `node`, checked against the field's rules.
+    public static func value(of field: ConfigField, _ node: ConfigNode) throws -> ConfigValue {
+        switch field.kind {
+        case .real: return .real(try node.double(rules: field.rules, allowInfinity: field.allowsInfinity))
+        case .whole: return .whole(try node.int(rules: field.rules))
+        case .name(let names): return .name(try node.string(oneOf: names))
+        case .label: return .name(try node.string())
+        }
     }
 
     private static func runSettings(_ run: ConfigMapping) throws -> RunSettings {

@@ -183,6 +183,14 @@ public struct ConfigNode: Sendable, Equatable {
         }
     }
 
+    /// One value written outside a document (a command-line flag's), named `path` in
+    /// errors. `plain` as a YAML plain scalar: may be read as a number; quoted text
+    /// is a string only.
+    public static func scalar(_ text: String, path: String, plain: Bool = true) -> ConfigNode {
+        if plain && nullWords.contains(text) { return ConfigNode(path: path, line: nil, content: .null) }
+        return ConfigNode(path: path, line: nil, content: .scalar(text, plain: plain))
+    }
+
     static func join(_ path: String, _ component: String) -> String {
         path.isEmpty ? component : "\(path).\(component)"
     }

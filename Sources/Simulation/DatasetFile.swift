@@ -1,7 +1,7 @@
 // The dataset CSV of MODEL.md: one row per simulated configuration.
 //
 // Columns, in order: `point` (the design index), the input columns of
-// `ConfigColumns.names`, then `seed`, `jobs` (all replications together),
+// `ConfigColumns.names(stations:)`, then `seed`, `jobs` (all replications together),
 // `replications`, `stable`, `error` (why a point is unstable or invalid, else
 // empty), then every metric of `MetricCatalog.names` and then every metric's 95%
 // half-width as `<metric>.ci95`. Unstable and invalid points have empty metric cells.
@@ -20,10 +20,15 @@ public enum DatasetFile {
     /// The 95% half-width column of a metric: `meanResponse.ci95`.
     public static func halfWidthColumn(_ metric: String) -> String { metric + ".ci95" }
 
-    /// The full header.
-    public static let header: [String] =
-        ["point"] + ConfigColumns.names + runColumns + MetricCatalog.names
-        + MetricCatalog.names.map(halfWidthColumn)
+    /// The full header of a dataset over configurations of `stations` stations (the
+    /// input columns are those stations'; the metrics are `MetricCatalog`'s).
+    public static func header(stations: Int) -> [String] {
+        ["point"] + ConfigColumns.names(stations: stations) + runColumns + MetricCatalog.names
+            + MetricCatalog.names.map(halfWidthColumn)
+    }
+
+    /// The full header of a two-station dataset.
+    public static let header: [String] = header(stations: 2)
 
     /// The row of a simulated point (stable or not). `config` is the configuration
     /// that was simulated; its `run.seed` is recorded as `seed`.

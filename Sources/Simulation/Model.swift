@@ -19,7 +19,7 @@ public struct MomentSpec: Sendable, Equatable, Hashable, Codable {
 }
 
 /// How many jobs one arriving batch carries.
-public enum BatchSizeSpec: Sendable, Equatable, Hashable {
+public enum BatchSizeSpec: Sendable, Equatable, Hashable, Codable {
     /// Every batch carries exactly `size` jobs.
     case deterministic(Int)
     /// Support 1, 2, ... with the given mean (>= 1).
@@ -67,7 +67,7 @@ public enum BatchSizeSpec: Sendable, Equatable, Hashable {
 }
 
 /// One serverless function of the tandem (MODEL.md, "Stations").
-public struct StationConfig: Sendable, Equatable, Hashable {
+public struct StationConfig: Sendable, Equatable, Hashable, Codable {
     public var name: String?
     /// Concurrency limit: most instances alive at once.
     public var servers: Int
@@ -102,7 +102,7 @@ public struct StationConfig: Sendable, Equatable, Hashable {
 }
 
 /// How long to simulate and how to estimate (MODEL.md, "Estimation").
-public struct RunSettings: Sendable, Equatable, Hashable {
+public struct RunSettings: Sendable, Equatable, Hashable, Codable {
     /// Jobs per replication (with `precision`, the first try).
     public var jobs: Int
     public var replications: Int

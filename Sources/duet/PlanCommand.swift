@@ -38,37 +38,16 @@ struct ServiceLevelObjective: ExpressibleByArgument, CustomStringConvertible {
     var description: String { "\(metric)\(comparison.rawValue)\(ConfigColumns.format(bound))" }
 }
 
-/// One `--vary path=values`: `1..64` (whole numbers), `0.1..1/10` (10 evenly spaced
-/// values), or a list `0.05,0.1,0.25`.
+/// One `--vary path=values` (`PlanGrid.Axis`): `1..64` (whole numbers), `0.1..1/10`
+/// (10 evenly spaced values), or a list `0.05,0.1,0.25`.
 struct PlanAxis: ExpressibleByArgument {
-    var path: String
-    var values: [String]
+    var axis: PlanGrid.Axis
+    var path: String { axis.path }
+    var values: [String] { axis.values }
 
     init?(argument: String) {
-        let parts = argument.split(separator: "=", maxSplits: 1).map(String.init)
-        guard parts.count == 2 else { return nil }
-        path = parts[0]
-        let spec = parts[1]
-        if let range = spec.range(of: "..") {
-            let low = String(spec[..<range.lowerBound])
-            var high = String(spec[range.upperBound...])
-            var count: Int?
-            if let slash = high.firstIndex(of: "/") {
-                count = Int(high[high.index(after: slash)...])
-                high = String(high[..<slash])
-                guard count != nil, count! >= 2 else { return nil }
-            }
-            if let count, let a = Double(low), let b = Double(high), a < b {
-                values = (0..<count).map { ConfigColumns.format(a + (b - a) * Double($0) / Double(count - 1)) }
-            } else if count == nil, let a = Int(low), let b = Int(high), a <= b, b - a < 100_000 {
-                values = (a...b).map(String.init)
-            } else {
-                return nil
-            }
-        } else {
-            values = spec.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
-            guard !values.isEmpty else { return nil }
-        }
+        guard let axis = PlanGrid.Axis(argument: argument) else { return nil }
+        self.axis = axis
     }
 }
 
@@ -115,24 +94,23 @@ struct PlanCommand: ParsableCommand {
             throw CLIError("--slo \(objective): the model predicts \(surrogate.targetNames.joined(separator: ", ")); "
                                   + "\(objective.metric) is not one of them")
         }
-        let spec = try planSpec()
+        let grid = try planGrid()
         let cost = ["stations.1.instanceSecondsPerJob", "stations.2.instanceSecondsPerJob"]
         let index = Dictionary(uniqueKeysWithValues: surrogate.targetNames.enumerated().map { ($1, $0) })
         var candidates: [(values: [String], config: TandemConfig, predicted: [Double], cost: Double)] = []
         var infeasible = 0
         // Every configuration that meets the objectives; `candidates` keeps only the cheapest.
         var feasible = 0
-        var counters = [Int](repeating: 0, count: vary.count)
-        let total = vary.reduce(1) { $0 * $1.values.count }
-        for _ in 0..<total {
-            let coordinates = zip(counters, vary).map { (Double($0) + 0.5) / Double($1.values.count) }
-            let point = spec.point(0, coordinates: coordinates)
+        let total = grid.count
+        for n in 0..<total {
+            let counters = grid.combination(n)
+            let point = grid.point(counters)
             if point.problem == nil {
                 let predicted = surrogate.predict(point.config)
                 if slo.allSatisfy({ $0.holds(predicted[index[$0.metric]!]) }) {
                     feasible += 1
                     let bill = cost.reduce(0) { $0 + predicted[index[$1]!] }
-                    candidates.append((zip(counters, vary).map { $1.values[$0] }, point.config, predicted, bill))
+                    candidates.append((grid.values(counters), point.config, predicted, bill))
                     if candidates.count > 4 * top + 1000 {
                         candidates.sort { $0.cost < $1.cost }
                         candidates.removeLast(candidates.count - top)
@@ -140,12 +118,6 @@ struct PlanCommand: ParsableCommand {
                 }
             } else {
                 infeasible += 1
-            }
-            // Odometer over the axes.
-            for axis in counters.indices.reversed() {
-                counters[axis] += 1
-                if counters[axis] < vary[axis].values.count { break }
-                counters[axis] = 0
             }
         }
         candidates.sort { $0.cost < $1.cost }
@@ -208,23 +180,19 @@ struct PlanCommand: ParsableCommand {
         }
     }
 
-    /// The grid as a sweep spec, so paths, values and derived loads follow the
-    /// same rules (and errors) as `duet sweep`.
-    func planSpec() throws -> SweepSpec {
-        let basePath = URL(fileURLWithPath: base).standardizedFileURL.path
-        var text = "base: \"\(basePath)\"\nvary:\n"
-        for axis in vary {
-            let quoted = axis.values.map { Double($0) == nil ? "\"\($0)\"" : $0 }
-            text += "  \(axis.path): { choice: [\(quoted.joined(separator: ", "))] }\n"
-        }
-        text += "design: { method: random, points: 1, seed: 1 }\n"
+    /// The grid over the base, whose paths, values and derived loads follow the
+    /// rules (and errors) of `duet sweep`.
+    func planGrid() throws -> PlanGrid {
+        let config: TandemConfig
         do {
-            return try SweepSpec.parse(text, source: "--vary", directory: FileManager.default.currentDirectoryPath)
-        } catch {
-            // Speak of the flags, not of the spec built from them.
-            let message = "\(error)".replacingOccurrences(of: "vary.", with: "--vary ")
-                .replacingOccurrences(of: #" \(line \d+\)"#, with: "", options: .regularExpression)
-            throw CLIError(message)
+            config = try ConfigLoader.load(path: base)
+        } catch let error as ConfigError {
+            throw CLIError("--base \(base): \(error)")
+        }
+        do {
+            return try PlanGrid(base: config, axes: vary.map(\.axis))
+        } catch let error as ConfigError {
+            throw CLIError("\(error)")
         }
     }
 }

@@ -115,6 +115,35 @@ struct ClusterShellTests {
         #expect(back.fingerprint == spec.fingerprint)
     }
 
+    @Test("a three-station spec survives the blob; its stations.3 paths are read against the base's stations")
+    func specBlobThreeStations() throws {
+        let base = TandemConfig(arrivalRate: 1, batch: .geometric(mean: 2), stations: (0..<3).map { k in
+            StationConfig(name: k == 2 ? "third" : nil, servers: 2, service: MomentSpec(mean: 0.2), maxBatch: k + 1,
+                          keepAlive: k == 1 ? .infinity : 5)
+        })
+        let spec = SweepSpec(
+            base: base,
+            parameters: [
+                SweepParameter(target: try SweepTarget.parse("stations.3.servers", stations: 3).get(), range: .int(1, 6)),
+                SweepParameter(target: try SweepTarget.parse("stations.3.load", stations: 3).get(),
+                               range: .uniform(0.1, 0.7)),
+            ],
+            design: SweepDesignSettings(method: .sobol, points: 8, seed: 4))
+        let bytes = SweepSpecBlob.encode(spec)
+        let back = try SweepSpecBlob.decode(bytes)
+        #expect(back.base == spec.base && back.parameters == spec.parameters)
+        #expect(back.fingerprint == spec.fingerprint)
+        #expect(SweepSpecBlob.encode(back) == bytes)
+        // The same vary keys over a two-station base: the error names the path and the count.
+        var two = spec
+        two.base.stations.removeLast()
+        #expect {
+            try SweepSpecBlob.decode(SweepSpecBlob.encode(two))
+        } throws: { error in
+            "\(error)".contains("vary[0].path: no such station: the base configuration has 2 stations")
+        }
+    }
+
     @Test("a blob from another build (other fingerprint) is refused with the reason")
     func specBlobFingerprintMismatch() throws {
         let spec = try SweepSpec.load(path: packageRoot.appendingPathComponent("examples/small-sweep.yaml").path)

@@ -112,7 +112,7 @@ struct SweepSpecTests {
 
     @Test(arguments: [
         (["stations.3.servers: { int: [1, 4] }"],
-         "vary.stations.3.servers: no such station; the tandem has stations 1 and 2 (line 8)"),
+         "vary.stations.3.servers: no such station: the base configuration has 2 stations (stations 1 and 2) (line 8)"),
         (["arival.rate: { uniform: [1, 2] }"], "vary.arival.rate: unknown key path; did you mean arrival.rate? (line 8)"),
         (["stations.1.servrs: { int: [1, 4] }"],
          "vary.stations.1.servrs: unknown station key \"servrs\"; did you mean stations.1.servers? (line 8)"),
