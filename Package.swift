@@ -60,20 +60,23 @@ let package = Package(
         // Wire messages and the coordinator's and worker's bookkeeping as pure state
         // machines: no sockets, no files, time injected.
         .target(name: "ClusterCore", dependencies: ["DuetSupport"]),
-        // The I/O shells that drive ClusterCore over ZeroMQ, and the SQLite journal.
+        // The generic task layer: the I/O shells that drive ClusterCore over ZeroMQ, the
+        // SQLite journal, local clusters, the worker node. It knows no simulator and no
+        // surrogate: task kinds are registered by the targets above.
         .target(
             name: "Cluster",
-            dependencies: ["ClusterCore", "ZeroMQ", "Simulation", "Search", "Surrogate",
-                           .product(name: "GRDB", package: "GRDB.swift")]
+            dependencies: ["DuetSupport", "ClusterCore", "ZeroMQ", .product(name: "GRDB", package: "GRDB.swift")]
         ),
-        // Orchestration of long work: the hyperparameter search runner, the `duet run`
-        // pipeline's phases, reports.
-        .target(name: "Pipeline", dependencies: ["DuetSupport", "Simulation", "Analytic", "Search", "Surrogate", "Cluster"]),
+        // Sweeps on a cluster: the `sweep-point` task, the spec blob, the cluster executor.
+        .target(name: "Sweeps", dependencies: ["ClusterCore", "Cluster", "Simulation", "Search"]),
+        // Orchestration of long work: the hyperparameter search runner (in process or as
+        // `train-trial` tasks), the `duet run` pipeline's phases, reports.
+        .target(name: "Pipeline", dependencies: ["DuetSupport", "Simulation", "Analytic", "Search", "Surrogate", "Cluster", "Sweeps"]),
         // The command-line tool: parses, validates and calls the libraries.
         .executableTarget(
             name: "duet",
             dependencies: [
-                "Simulation", "Analytic", "Search", "Surrogate", "Cluster", "Pipeline",
+                "Simulation", "Analytic", "Search", "Surrogate", "Cluster", "Sweeps", "Pipeline",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -83,6 +86,7 @@ let package = Package(
         .testTarget(name: "ZeroMQTests", dependencies: ["ZeroMQ"]),
         .testTarget(name: "ClusterCoreTests", dependencies: ["DuetSupport", "ClusterCore"]),
         .testTarget(name: "ClusterTests", dependencies: ["Cluster"]),
+        .testTarget(name: "SweepsTests", dependencies: ["Sweeps"]),
         .testTarget(name: "PipelineTests", dependencies: ["DuetSupport", "Pipeline"]),
         .testTarget(name: "SurrogateTests", dependencies: ["Surrogate"]),
         // Runs the built `duet` binary end to end.

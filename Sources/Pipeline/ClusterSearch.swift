@@ -102,7 +102,7 @@ public final class ClusterSearch: SearchExecutor, @unchecked Sendable {
         let dataset: BlobHash
         do {
             dataset = try upload(datasetBytes, session: &session)
-        } catch is ClusterSweep.Interrupted {
+        } catch is ClusterInterrupted {
             return
         }
         guard dataset.hex == search.data.dataset.sha256 else {
@@ -188,7 +188,7 @@ public final class ClusterSearch: SearchExecutor, @unchecked Sendable {
                 Thread.sleep(forTimeInterval: delay)
                 delay = min(delay * 2, 0.25)
             }
-        } catch is ClusterSweep.Interrupted {
+        } catch is ClusterInterrupted {
             return
         }
     }

@@ -14,6 +14,7 @@
 // Every request is retried with back-off (0.5 s doubling to 10 s) for as long as it
 // takes, so the sweep keeps following a coordinator that restarts.
 
+import Cluster
 import ClusterCore
 import Foundation
 import Search
@@ -35,9 +36,7 @@ public final class ClusterSweep: SweepExecutor, @unchecked Sendable {
     public private(set) var endpoint: String?
 
     /// Thrown when the sweep was interrupted (`shutdown()`, or the runner stopped).
-    public struct Interrupted: Error, CustomStringConvertible, Sendable {
-        public var description: String { "interrupted" }
-    }
+    public typealias Interrupted = ClusterInterrupted
 
     public init(target: Target, label: String, note: @escaping @Sendable (String) -> Void) {
         connection = ClusterConnection(target: target, note: note)
@@ -185,52 +184,6 @@ public final class ClusterSweep: SweepExecutor, @unchecked Sendable {
             throw SweepError("the coordinator refused the run: \(message)")
         case let other:
             throw SweepError("the coordinator answered SUBMIT with \(other.typeName)")
-        }
-    }
-}
-
-/// Requests retried with back-off until answered, or until `stopping()` says so
-/// (`ClusterSweep.Interrupted`) or the local cluster fails: what keeps a sweep or a
-/// search following a coordinator that restarts.
-public struct ClusterSession {
-    public let client: ClusterClient
-    let timeout: Double
-    let note: @Sendable (String) -> Void
-    let local: LocalCluster?
-    let stopping: () -> Bool
-    var failing = false
-
-    public init(client: ClusterClient, timeout: Double, note: @escaping @Sendable (String) -> Void, local: LocalCluster?,
-                stopping: @escaping () -> Bool) {
-        self.client = client
-        self.timeout = timeout
-        self.note = note
-        self.local = local
-        self.stopping = stopping
-    }
-
-    public mutating func request(_ request: ClientRequest) throws -> ClientReply {
-        var backoff = 0.5
-        var lastNote = Date.distantPast
-        while true {
-            do {
-                let reply = try client.request(request, timeout: timeout)
-                if failing {
-                    failing = false
-                    note("the coordinator at \(client.endpoint) answers again")
-                }
-                return reply
-            } catch {
-                if stopping() { throw ClusterSweep.Interrupted() }
-                if let local, let problem = local.health() { throw SweepError(problem) }
-                if !failing || Date().timeIntervalSince(lastNote) > 30 {
-                    note(local == nil ? "\(error); retrying (Ctrl-C to stop: the run goes on, and this command resumes it)" : "\(error); retrying")
-                    lastNote = Date()
-                }
-                failing = true
-                Thread.sleep(forTimeInterval: backoff * (0.5 + 0.5 * Double.random(in: 0..<1)))
-                backoff = min(backoff * 2, 10)
-            }
         }
     }
 }

@@ -7,9 +7,21 @@ import ClusterCore
 import Dispatch
 import Foundation
 import Pipeline
+import Sweeps
 
 /// The version workers announce in their hello.
 let duetVersion = "duet 0.1"
+
+extension TaskRegistry {
+    /// Every task kind the `duet` binary runs: the generic ones (`noop`), and those of
+    /// the layers above the cluster (`sweep-point`, `train-trial`).
+    static var duet: TaskRegistry {
+        var registry = TaskRegistry.standard
+        registry.register(SweepPointRunner.kind, SweepPointRunner())
+        registry.register(TrainTrialRunner.kind, TrainTrialRunner())
+        return registry
+    }
+}
 
 struct CoordinatorCommand: ParsableCommand {
     static let configuration = CommandConfiguration(

@@ -4,6 +4,7 @@ import Dispatch
 import Foundation
 import Search
 import Simulation
+import Sweeps
 
 struct SweepCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
