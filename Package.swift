@@ -23,6 +23,7 @@ let package = Package(
         .package(url: "https://github.com/yaslab/CSV.swift", from: "2.5.0"),
         .package(url: "https://github.com/groue/GRDB.swift", from: "7.0.0"),
         .package(url: "https://github.com/apple/swift-crypto", from: "3.0.0"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.5.0"),
     ],
     targets: [
         // One home for helpers every layer needs (SHA-256 and hex, SplitMix64); below everything else.
@@ -65,7 +66,8 @@ let package = Package(
         // surrogate: task kinds are registered by the targets above.
         .target(
             name: "Cluster",
-            dependencies: ["DuetSupport", "ClusterCore", "ZeroMQ", .product(name: "GRDB", package: "GRDB.swift")]
+            dependencies: ["DuetSupport", "ClusterCore", "ZeroMQ", .product(name: "GRDB", package: "GRDB.swift"),
+                           .product(name: "Logging", package: "swift-log")]
         ),
         // Sweeps on a cluster: the `sweep-point` task, the spec blob, the cluster executor.
         .target(name: "Sweeps", dependencies: ["ClusterCore", "Cluster", "Simulation", "Search"]),
@@ -78,6 +80,7 @@ let package = Package(
             dependencies: [
                 "Simulation", "Analytic", "Search", "Surrogate", "Cluster", "Sweeps", "Pipeline",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
             ]
         ),
         .testTarget(name: "SimulationTests", dependencies: ["Simulation"]),
@@ -85,7 +88,7 @@ let package = Package(
         .testTarget(name: "AnalyticTests", dependencies: ["Analytic"]),
         .testTarget(name: "ZeroMQTests", dependencies: ["ZeroMQ"]),
         .testTarget(name: "ClusterCoreTests", dependencies: ["DuetSupport", "ClusterCore"]),
-        .testTarget(name: "ClusterTests", dependencies: ["Cluster"]),
+        .testTarget(name: "ClusterTests", dependencies: ["Cluster", .product(name: "Logging", package: "swift-log")]),
         .testTarget(name: "SweepsTests", dependencies: ["Sweeps"]),
         .testTarget(name: "PipelineTests", dependencies: ["DuetSupport", "Pipeline"]),
         .testTarget(name: "SurrogateTests", dependencies: ["Surrogate"]),
