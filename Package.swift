@@ -69,8 +69,9 @@ let package = Package(
             dependencies: ["DuetSupport", "ClusterCore", "ZeroMQ", .product(name: "GRDB", package: "GRDB.swift"),
                            .product(name: "Logging", package: "swift-log")]
         ),
-        // Sweeps on a cluster: the `sweep-point` task, the spec blob, the cluster executor.
-        .target(name: "Sweeps", dependencies: ["ClusterCore", "Cluster", "Simulation", "Search"]),
+        // Sweeps: the runner (in process, or through an executor), its sidecar, and on a
+        // cluster the `sweep-point` task, the spec blob and the cluster executor.
+        .target(name: "Sweeps", dependencies: ["DuetSupport", "ClusterCore", "Cluster", "Simulation", "Search"]),
         // Orchestration of long work: the hyperparameter search runner (in process or as
         // `train-trial` tasks), the `duet run` pipeline's phases, reports.
         .target(name: "Pipeline", dependencies: ["DuetSupport", "Simulation", "Analytic", "Search", "Surrogate", "Cluster", "Sweeps"]),
@@ -78,7 +79,7 @@ let package = Package(
         .executableTarget(
             name: "duet",
             dependencies: [
-                "Simulation", "Analytic", "Search", "Surrogate", "Cluster", "Sweeps", "Pipeline",
+                "DuetSupport", "Simulation", "Analytic", "Search", "Surrogate", "Cluster", "Sweeps", "Pipeline",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]
@@ -89,8 +90,8 @@ let package = Package(
         .testTarget(name: "ZeroMQTests", dependencies: ["ZeroMQ"]),
         .testTarget(name: "ClusterCoreTests", dependencies: ["DuetSupport", "ClusterCore"]),
         .testTarget(name: "ClusterTests", dependencies: ["Cluster", .product(name: "Logging", package: "swift-log")]),
-        .testTarget(name: "SweepsTests", dependencies: ["Sweeps"]),
-        .testTarget(name: "PipelineTests", dependencies: ["DuetSupport", "Pipeline"]),
+        .testTarget(name: "SweepsTests", dependencies: ["Search", "Sweeps"]),
+        .testTarget(name: "PipelineTests", dependencies: ["DuetSupport", "Pipeline", "Sweeps"]),
         .testTarget(name: "SurrogateTests", dependencies: ["Surrogate"]),
         // Runs the built `duet` binary end to end.
         .testTarget(name: "duetTests", dependencies: ["duet"]),

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Cluster
 import Dispatch
+import DuetSupport
 import Foundation
 import Search
 import Simulation
