@@ -23,6 +23,7 @@ let package = Package(
         .package(url: "https://github.com/yaslab/CSV.swift", from: "2.5.0"),
         .package(url: "https://github.com/groue/GRDB.swift", from: "7.0.0"),
         .package(url: "https://github.com/apple/swift-crypto", from: "3.0.0"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.5.0"),
     ],
     targets: [
         // One home for helpers every layer needs (SHA-256 and hex, SplitMix64); below everything else.
@@ -60,21 +61,27 @@ let package = Package(
         // Wire messages and the coordinator's and worker's bookkeeping as pure state
         // machines: no sockets, no files, time injected.
         .target(name: "ClusterCore", dependencies: ["DuetSupport"]),
-        // The I/O shells that drive ClusterCore over ZeroMQ, and the SQLite journal.
+        // The generic task layer: the I/O shells that drive ClusterCore over ZeroMQ, the
+        // SQLite journal, local clusters, the worker node. It knows no simulator and no
+        // surrogate: task kinds are registered by the targets above.
         .target(
             name: "Cluster",
-            dependencies: ["ClusterCore", "ZeroMQ", "Simulation", "Search", "Surrogate",
-                           .product(name: "GRDB", package: "GRDB.swift")]
+            dependencies: ["DuetSupport", "ClusterCore", "ZeroMQ", .product(name: "GRDB", package: "GRDB.swift"),
+                           .product(name: "Logging", package: "swift-log")]
         ),
-        // Orchestration of long work: the hyperparameter search runner, the `duet run`
-        // pipeline's phases, reports.
-        .target(name: "Pipeline", dependencies: ["DuetSupport", "Simulation", "Analytic", "Search", "Surrogate", "Cluster"]),
+        // Sweeps: the runner (in process, or through an executor), its sidecar, and on a
+        // cluster the `sweep-point` task, the spec blob and the cluster executor.
+        .target(name: "Sweeps", dependencies: ["DuetSupport", "ClusterCore", "Cluster", "Simulation", "Search"]),
+        // Orchestration of long work: the hyperparameter search runner (in process or as
+        // `train-trial` tasks), the `duet run` pipeline's phases, reports.
+        .target(name: "Pipeline", dependencies: ["DuetSupport", "Simulation", "Analytic", "Search", "Surrogate", "Cluster", "Sweeps"]),
         // The command-line tool: parses, validates and calls the libraries.
         .executableTarget(
             name: "duet",
             dependencies: [
-                "DuetSupport", "Simulation", "Analytic", "Search", "Surrogate", "Cluster", "Pipeline",
+                "DuetSupport", "Simulation", "Analytic", "Search", "Surrogate", "Cluster", "Sweeps", "Pipeline",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
             ]
         ),
         .testTarget(name: "SimulationTests", dependencies: ["Simulation"]),
@@ -82,8 +89,9 @@ let package = Package(
         .testTarget(name: "AnalyticTests", dependencies: ["Analytic"]),
         .testTarget(name: "ZeroMQTests", dependencies: ["ZeroMQ"]),
         .testTarget(name: "ClusterCoreTests", dependencies: ["DuetSupport", "ClusterCore"]),
-        .testTarget(name: "ClusterTests", dependencies: ["Cluster"]),
-        .testTarget(name: "PipelineTests", dependencies: ["DuetSupport", "Pipeline"]),
+        .testTarget(name: "ClusterTests", dependencies: ["Cluster", .product(name: "Logging", package: "swift-log")]),
+        .testTarget(name: "SweepsTests", dependencies: ["Search", "Sweeps"]),
+        .testTarget(name: "PipelineTests", dependencies: ["DuetSupport", "Pipeline", "Sweeps"]),
         .testTarget(name: "SurrogateTests", dependencies: ["Surrogate"]),
         // Runs the built `duet` binary end to end.
         .testTarget(name: "duetTests", dependencies: ["duet"]),

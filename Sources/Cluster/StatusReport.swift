@@ -15,8 +15,8 @@
 //     counters: 154980 results, 9 failed attempts, 5 retries, 1 lost worker, 2 duplicates, 1 dropped (malformed 1)
 
 import ClusterCore
+import DuetSupport
 import Foundation
-import Search
 
 public enum StatusReport {
     public static func render(_ status: ClusterStatus, source: String, now: Double) -> String {
@@ -29,7 +29,7 @@ public enum StatusReport {
             headline += "\(status.workers.count) worker\(status.workers.count == 1 ? "" : "s") present when last written, "
         }
         headline += "\(rate(status.throughput)) tasks/s"
-        if let eta = status.eta { headline += ", ETA \(SweepProgress.duration(eta))" }
+        if let eta = status.eta { headline += ", ETA \(durationText(eta))" }
         lines.append(headline)
 
         if status.runs.isEmpty {
@@ -43,7 +43,7 @@ public enum StatusReport {
                     String(run.id.rawValue), run.kind, run.label.isEmpty ? "-" : run.label, run.phase.rawValue,
                     "\(run.done)/\(run.taskCount) \(Int((fraction * 100).rounded(.down)))%", String(run.failed),
                     String(run.leased), String(max(0, run.queued)), run.phase.isFinished ? "-" : rate(run.throughput),
-                    run.eta.map(SweepProgress.duration) ?? "-",
+                    run.eta.map(durationText) ?? "-",
                 ])
             }
             lines.append("")
@@ -104,7 +104,7 @@ public enum StatusReport {
     static func ago(_ seconds: Double) -> String {
         guard seconds.isFinite else { return "-" }
         if seconds < 10 { return String(format: "%.1fs ago", max(0, seconds)) }
-        return SweepProgress.duration(seconds) + " ago"
+        return durationText(seconds) + " ago"
     }
 
     /// Columns padded to their widest cell, two spaces apart.

@@ -3,16 +3,18 @@
 // derives its inputs from them. Payloads and specs are data: a worker runs only the
 // runners compiled into it.
 //
-//     var registry = TaskRegistry.standard          // sweep-point, noop
-//     registry.register("train-trial", TrialRunner())
+//     var registry = TaskRegistry.standard          // noop
+//     registry.register(SweepPointRunner.kind, SweepPointRunner())   // from the layers above
+//
+// This layer knows no task of Duet's domain: the targets above register theirs
+// (`sweep-point` in Sweeps, `train-trial` in Pipeline), and `duet worker` hands the
+// registry to its `WorkerNode`.
 //
 // Runners run on the worker's task threads, never on its socket loop, so a long task
 // never delays a heartbeat.
 
 import ClusterCore
 import Foundation
-import Search
-import Simulation
 
 /// One task as a runner sees it.
 public struct TaskContext: Sendable {
@@ -72,98 +74,11 @@ public struct TaskRegistry: Sendable {
 
     public var kinds: [String] { runners.keys.sorted() }
 
-    /// `sweep-point` and `noop`.
+    /// The generic kinds: `noop`.
     public static var standard: TaskRegistry {
         var registry = TaskRegistry()
-        registry.register(SweepPointRunner.kind, SweepPointRunner())
         registry.register(NoopRunner.kind, NoopRunner())
         return registry
-    }
-}
-
-// MARK: - sweep-point
-
-/// Simulates one point of a sweep. Spec blob: `SweepSpecBlob`; payload:
-/// `{"points": N}` (the design's point count); the task index is the point index.
-/// A sweep over a trace carries the trace file as the run's blob.
-/// Result: `SweepPointResult`, the dataset row exactly as the in-process sweep writes it.
-public struct SweepPointRunner: TaskRunner {
-    public static let kind = "sweep-point"
-
-    /// Parsed specs and designs by spec hash and point count (a worker runs many
-    /// points of the same spec).
-    private let cache = SpecCache()
-
-    public init() {}
-
-    public func run(_ task: TaskContext) throws -> [UInt8] {
-        guard case .integer(let points)? = task.payload["points"], points > task.index else {
-            throw TaskFailure("sweep-point payload needs \"points\" (the design's point count) above the index \(task.index)")
-        }
-        let (spec, design) = try cache.design(task.spec, points: points, blob: { task.blob($0) }) { task.specBytes }
-        return SweepPointResult.encode(SweepRunner.row(task.index, spec: spec, design: design))
-    }
-
-    final class SpecCache: @unchecked Sendable {
-        private let lock = NSLock()
-        private var entries: [String: (SweepSpec, Design)] = [:]
-
-        func design(_ hash: BlobHash, points: Int, blob: (BlobHash) -> [UInt8]?, bytes: () -> [UInt8]) throws
-            -> (SweepSpec, Design)
-        {
-            let key = "\(hash.hex)/\(points)"
-            if let entry = lock.withLock({ entries[key] }) { return entry }
-            let spec = try SweepSpecBlob.decode(bytes(), blob: blob)
-            let design = try spec.makeDesign(points: points)
-            lock.withLock {
-                if entries.count > 64 { entries.removeAll() }
-                entries[key] = (spec, design)
-            }
-            return (spec, design)
-        }
-    }
-}
-
-/// A sweep point's result on the wire: the row's cells and what the summary counts.
-///
-///     {"cells": ["0", "1", ...], "kind": "stable", "precisionMet": true, "jobs": 10000}
-public enum SweepPointResult {
-    public static func encode(_ row: SweepRow) -> [UInt8] {
-        var members: [JSON.Member] = [JSON.Member("cells", .array(row.cells.map(JSON.string)))]
-        switch row.kind {
-        case .stable(let precisionMet):
-            members.append(JSON.Member("kind", "stable"))
-            members.append(JSON.Member("precisionMet", .bool(precisionMet)))
-        case .unstable: members.append(JSON.Member("kind", "unstable"))
-        case .invalid: members.append(JSON.Member("kind", "invalid"))
-        }
-        members.append(JSON.Member("jobs", .integer(row.jobs)))
-        return JSON.object(members).bytes
-    }
-
-    public static func decode(_ bytes: [UInt8]) throws -> SweepRow {
-        guard let json = try? JSON.parse(bytes, maxDepth: 4), case .array(let items)? = json["cells"] else {
-            throw TaskFailure("a sweep-point result is not {\"cells\": [...], ...} JSON")
-        }
-        var cells: [String] = []
-        cells.reserveCapacity(items.count)
-        for item in items {
-            guard case .string(let cell) = item else { throw TaskFailure("a sweep-point result has a cell that is not text") }
-            cells.append(cell)
-        }
-        let kind: SweepRow.Kind
-        switch json["kind"] {
-        case .string("stable")?:
-            var met = true
-            if case .bool(let flag)? = json["precisionMet"] { met = flag }
-            kind = .stable(precisionMet: met)
-        case .string("unstable")?: kind = .unstable
-        case .string("invalid")?: kind = .invalid
-        default: throw TaskFailure("a sweep-point result has no valid \"kind\"")
-        }
-        var jobs = 0
-        if case .integer(let count)? = json["jobs"] { jobs = count }
-        return SweepRow(cells: cells, kind: kind, jobs: jobs)
     }
 }
 

@@ -18,6 +18,9 @@
 // - this process interrupted and started again resumes from trials.json; a rung whose
 //   run is still unfinished on the coordinator is resumed, not repeated (same spec
 //   bytes, same run).
+//
+// The requests, the waiting and the back-off are `RunFollower`'s (Cluster), which
+// follows a sweep's run the same way.
 
 import Cluster
 import ClusterCore
@@ -93,117 +96,92 @@ public final class ClusterSearch: SearchExecutor, @unchecked Sendable {
     }
 
     private func follow(_ search: SearchRun, endpoint: String, keys: ClientKeys?, local: LocalCluster?) throws {
-        let client = try ClusterClient(endpoint: endpoint, keys: keys)
-        defer { client.close() }
-        var session = ClusterSession(client: client, timeout: requestTimeout, note: note, local: local, stopping: {
-            [weak self] in self?.isStopping ?? true
-        })
+        let follower = try RunFollower(
+            endpoint: endpoint, keys: keys, local: local, timeout: requestTimeout, initialDelay: 0.02, statusAtOnce: true,
+            note: note, stopping: { [weak self] in self?.isStopping ?? true })
+        defer { follower.close() }
         let interrupted = { [weak self] in (self?.isStopping ?? true) || search.isStopping }
-        let dataset: BlobHash
         do {
-            dataset = try upload(datasetBytes, session: &session)
-        } catch is ClusterSweep.Interrupted {
+            try follow(search, follower: follower, local: local, interrupted: interrupted)
+        } catch is ClusterInterrupted {
             return
+        } catch let error as RunFollowerError {
+            throw SearchError(error.description)
+        } catch let error as LocalClusterError {
+            throw SearchError(error.description)
         }
+    }
+
+    private func follow(_ search: SearchRun, follower: RunFollower, local: LocalCluster?, interrupted: () -> Bool) throws {
+        let dataset = try follower.upload(datasetBytes, what: "the dataset")
         guard dataset.hex == search.data.dataset.sha256 else {
             throw SearchError("the dataset changed while the search started (its hash is now \(dataset.short)); run again")
         }
 
         var inFlight: [InFlight] = []
         var searchDone = false
-        var delay = 0.02
-        var lastStatus = Date.distantPast
-        var lastProgress = Date()
-        var waitingNoted = false
-        do {
-            while !(searchDone && inFlight.isEmpty) {
-                if interrupted() { return }
-                if Date().timeIntervalSince(lastStatus) > 2 {
-                    lastStatus = Date()
-                    if case .status(let status) = try session.request(.status) {
-                        let total = status.workers.reduce(0) { $0 + $1.slots }
-                        if local == nil, total > 0 { lock.withLock { slots = total } }
-                        if status.workers.isEmpty, !waitingNoted, Date().timeIntervalSince(lastProgress) > 10 {
-                            waitingNoted = true
-                            note("waiting: no worker is connected to \(endpoint)")
-                        }
-                    }
+        while !(searchDone && inFlight.isEmpty) {
+            if interrupted() { return }
+            try follower.lookAtCluster()
+            if local == nil, let total = follower.slots, total > 0 { lock.withLock { slots = total } }
+            // Keep every slot busy with a rung.
+            filling: while !searchDone, inFlight.count < parallelism {
+                switch search.pollJob(worker: "the cluster") {
+                case .run(let job):
+                    inFlight.append(InFlight(run: try submit(job, search: search, dataset: dataset, follower: follower), job: job))
+                case .wait: break filling
+                case .done: searchDone = true
                 }
-                // Keep every slot busy with a rung.
-                filling: while !searchDone, inFlight.count < parallelism {
-                    switch search.pollJob(worker: "the cluster") {
-                    case .run(let job):
-                        inFlight.append(InFlight(run: try submit(job, search: search, dataset: dataset, session: &session), job: job))
-                    case .wait: break filling
-                    case .done: searchDone = true
-                    }
-                }
-                var progressed = false
-                var index = 0
-                polling: while index < inFlight.count {
-                    let flight = inFlight[index]
-                    switch try result(of: flight, session: &session) {
-                    case .running:
-                        index += 1
-                    case .unknownRun(let message):
-                        // Another journal: the coordinator lost this run, so every run id held
-                        // here is void (the new journal numbers its runs from 1 again, and an
-                        // old id could name another rung). Submit every rung in flight again.
-                        note("the coordinator says: \(message); submitting the \(inFlight.count) rung"
-                             + "\(inFlight.count == 1 ? "" : "s") in flight again")
-                        for i in inFlight.indices {
-                            inFlight[i].run = try submit(inFlight[i].job, search: search, dataset: dataset, session: &session)
-                        }
-                        progressed = true
-                        break polling
-                    case .failed(let error):
-                        progressed = true
-                        search.failed(trial: flight.job.trial, worker: "the cluster", error: error)
-                        inFlight.remove(at: index)
-                    case .reported(let report, let received):
-                        progressed = true
-                        let decision = search.report(report)
-                        keepModels(adding: received, trial: report.trial, best: search.snapshot.best?.trial)
-                        switch decision {
-                        case .promote(let epochs):
-                            var next = flight.job
-                            next.fromEpochs = report.epochs
-                            next.rung = report.rung + 1
-                            next.epochs = epochs
-                            inFlight[index] = InFlight(
-                                run: try submit(next, search: search, dataset: dataset, session: &session), job: next)
-                            index += 1
-                        case .pause, .stop:
-                            inFlight.remove(at: index)
-                        }
-                    }
-                }
-                if progressed {
-                    delay = 0.02
-                    lastProgress = Date()
-                    waitingNoted = false
-                    continue
-                }
-                if let local, let problem = local.health() { throw SearchError(problem) }
-                Thread.sleep(forTimeInterval: delay)
-                delay = min(delay * 2, 0.25)
             }
-        } catch is ClusterSweep.Interrupted {
-            return
+            var progressed = false
+            var index = 0
+            polling: while index < inFlight.count {
+                let flight = inFlight[index]
+                switch try result(of: flight, follower: follower) {
+                case .running:
+                    index += 1
+                case .unknownRun(let message):
+                    // Another journal: the coordinator lost this run, so every run id held
+                    // here is void (the new journal numbers its runs from 1 again, and an
+                    // old id could name another rung). Submit every rung in flight again.
+                    note("the coordinator says: \(message); submitting the \(inFlight.count) rung"
+                         + "\(inFlight.count == 1 ? "" : "s") in flight again")
+                    for i in inFlight.indices {
+                        inFlight[i].run = try submit(inFlight[i].job, search: search, dataset: dataset, follower: follower)
+                    }
+                    progressed = true
+                    break polling
+                case .failed(let error):
+                    progressed = true
+                    search.failed(trial: flight.job.trial, worker: "the cluster", error: error)
+                    inFlight.remove(at: index)
+                case .reported(let report, let received):
+                    progressed = true
+                    let decision = search.report(report)
+                    keepModels(adding: received, trial: report.trial, best: search.snapshot.best?.trial)
+                    switch decision {
+                    case .promote(let epochs):
+                        var next = flight.job
+                        next.fromEpochs = report.epochs
+                        next.rung = report.rung + 1
+                        next.epochs = epochs
+                        inFlight[index] = InFlight(
+                            run: try submit(next, search: search, dataset: dataset, follower: follower), job: next)
+                        index += 1
+                    case .pause, .stop:
+                        inFlight.remove(at: index)
+                    }
+                }
+            }
+            if progressed {
+                follower.progressed()
+                continue
+            }
+            try follower.idle()
         }
     }
 
-    private func upload(_ bytes: [UInt8], session: inout ClusterSession) throws -> BlobHash {
-        switch try session.request(.putBlob(bytes)) {
-        case .blobStored(let hash, _): return hash
-        case .error(let message): throw SearchError("the coordinator refused the dataset: \(message)")
-        case let other: throw SearchError("the coordinator answered PUTBLOB with \(other.typeName)")
-        }
-    }
-
-    private func submit(_ job: TrialJob, search: SearchRun, dataset: BlobHash, session: inout ClusterSession) throws
-        -> RunID
-    {
+    private func submit(_ job: TrialJob, search: SearchRun, dataset: BlobHash, follower: RunFollower) throws -> RunID {
         // Ask for the model when the rung beats every other trial so far. (A trial's
         // MAPE can rise from rung to rung, since its trainer keeps the epoch with the
         // best mean over all targets; so its own earlier rungs do not count. When
@@ -213,16 +191,10 @@ public final class ClusterSearch: SearchExecutor, @unchecked Sendable {
         let best = SearchSession.leaderboard(others, limit: 1).first?.validationMAPE ?? .infinity
         let submission = Self.rungSubmission(job, search: search.fingerprint, dataset: dataset, split: search.spec.split,
                                              label: label, modelBelowMAPE: best.isFinite ? best : 1e300)
-        var reply = try session.request(.submit(submission))
-        if case .error(let message) = reply, message.hasPrefix("unknown blob") {
-            // A coordinator on another journal does not have the dataset: upload it again.
-            _ = try upload(datasetBytes, session: &session)
-            reply = try session.request(.submit(submission))
-        }
-        switch reply {
+        // A coordinator on another journal lacks the dataset: the follower uploads it again.
+        switch try follower.submit(submission) {
         case .submitted(let run, _): return run
-        case .error(let message): throw SearchError("the coordinator refused trial \(job.trial): \(message)")
-        case let other: throw SearchError("the coordinator answered SUBMIT with \(other.typeName)")
+        case .refused(let message): throw SearchError("the coordinator refused trial \(job.trial): \(message)")
         }
     }
 
@@ -248,8 +220,8 @@ public final class ClusterSearch: SearchExecutor, @unchecked Sendable {
 
     /// Whether the rung's task finished, and how. A result that is not this rung's
     /// means the run id now names another run (a coordinator on another journal).
-    private func result(of flight: InFlight, session: inout ClusterSession) throws -> RungState {
-        switch try session.request(.results(run: flight.run, from: 0, limit: 1)) {
+    private func result(of flight: InFlight, follower: RunFollower) throws -> RungState {
+        switch try follower.results(flight.run, from: 0, limit: 1) {
         case .results(let page):
             guard let item = page.items.first(where: { $0.index == 0 }) else {
                 return page.complete ? .failed("run \(flight.run) ended without a result (was it cancelled?)") : .running
@@ -266,10 +238,8 @@ public final class ClusterSearch: SearchExecutor, @unchecked Sendable {
                 }
                 return .reported(decoded.report, decoded.model)
             }
-        case .error(let message):
+        case .unknownRun(let message):
             return .unknownRun(message)
-        case let other:
-            throw SearchError("the coordinator answered RESULTS with \(other.typeName)")
         }
     }
 }

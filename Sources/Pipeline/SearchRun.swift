@@ -16,6 +16,7 @@
 // still be promoted, retrained from scratch to their rung first.
 
 import Dispatch
+import DuetSupport
 import Foundation
 import Search
 import Simulation

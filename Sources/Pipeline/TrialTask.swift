@@ -249,12 +249,3 @@ final class TrialTrainerCache: @unchecked Sendable {
         }
     }
 }
-
-extension TaskRegistry {
-    /// Every runner the `duet` binary knows: `sweep-point`, `noop` and `train-trial`.
-    public static var duet: TaskRegistry {
-        var registry = TaskRegistry.standard
-        registry.register(TrainTrialRunner.kind, TrainTrialRunner())
-        return registry
-    }
-}

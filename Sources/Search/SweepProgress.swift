@@ -1,6 +1,8 @@
 // Pure values of the sweep runner: the in-order row sequencer and the progress
 // figures. The runner (SweepRunner.swift) and the command's printer are the shells.
 
+import DuetSupport
+
 /// Turns completions in any order into rows in point order: `complete` returns the
 /// rows that became contiguous, ready to write.
 public struct RowSequencer<Row> {
@@ -89,24 +91,11 @@ public struct SweepProgress: Sendable, Equatable {
     }
 
     /// `42s`, `14m 22s`, `3h 05m`.
-    public static func duration(_ seconds: Double) -> String {
-        guard seconds.isFinite else { return "?" }
-        let total = Int(seconds.rounded())
-        if total < 60 { return "\(total)s" }
-        if total < 3600 { return "\(total / 60)m \(String(format2: total % 60))s" }
-        return "\(total / 3600)h \(String(format2: total / 60 % 60))m"
-    }
+    public static func duration(_ seconds: Double) -> String { durationText(seconds) }
 
     static func formatted(_ value: Double) -> String {
         if value >= 100 { return String(Int(value.rounded())) }
         let tenths = (value * 10).rounded() / 10
         return tenths == tenths.rounded() ? "\(Int(tenths)).0" : "\(tenths)"
-    }
-}
-
-extension String {
-    /// Two digits with a leading zero: 5 -> "05".
-    init(format2 value: Int) {
-        self = value < 10 ? "0\(value)" : "\(value)"
     }
 }

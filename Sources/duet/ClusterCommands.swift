@@ -6,10 +6,23 @@ import Cluster
 import ClusterCore
 import Dispatch
 import Foundation
+import Logging
 import Pipeline
+import Sweeps
 
 /// The version workers announce in their hello.
 let duetVersion = "duet 0.1"
+
+extension TaskRegistry {
+    /// Every task kind the `duet` binary runs: the generic ones (`noop`), and those of
+    /// the layers above the cluster (`sweep-point`, `train-trial`).
+    static var duet: TaskRegistry {
+        var registry = TaskRegistry.standard
+        registry.register(SweepPointRunner.kind, SweepPointRunner())
+        registry.register(TrainTrialRunner.kind, TrainTrialRunner())
+        return registry
+    }
+}
 
 struct CoordinatorCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -52,6 +65,7 @@ struct CoordinatorCommand: ParsableCommand {
     var durable = false
     @Flag(help: "Log every task (debug level).")
     var verbose = false
+    @OptionGroup var logging: LogOptions
     @Option(name: .customLong("parent-pid"), help: .hidden)
     var parentPID: Int32?
 
@@ -77,7 +91,7 @@ struct CoordinatorCommand: ParsableCommand {
         options.batchLimit = batch
         options.durable = durable
         options.parentPID = parentPID
-        let log = ClusterLog(minimumLevel: verbose ? .debug : .info)
+        let log = logging.bootstrap(label: "duet.coordinator", verbose: verbose)
         if let keys = options.keys {
             log(.info, "CURVE on; allow-list: \(keys.allowedFiles.map { ($0 as NSString).lastPathComponent }.joined(separator: ", "))")
         } else {
@@ -118,6 +132,7 @@ struct WorkerCommand: ParsableCommand {
     var cache: String?
     @Flag(help: "Log every task (debug level).")
     var verbose = false
+    @OptionGroup var logging: LogOptions
     @Option(name: .customLong("parent-pid"), help: .hidden)
     var parentPID: Int32?
 
@@ -137,7 +152,7 @@ struct WorkerCommand: ParsableCommand {
             endpoint: connect, slots: slots ?? ProcessInfo.processInfo.activeProcessorCount, prefetch: prefetch,
             keys: try keys.map(KeyFiles.loadClient(directory:)), cacheDirectory: cache, version: duetVersion)
         options.parentPID = parentPID
-        let log = ClusterLog(minimumLevel: verbose ? .debug : .info)
+        let log = logging.bootstrap(label: "duet.worker", verbose: verbose)
         if options.keys == nil {
             for line in EndpointRules.plainWarning(connect, binding: false) { log(.warning, line) }
         }
@@ -148,6 +163,25 @@ struct WorkerCommand: ParsableCommand {
         FileHandle.standardError.write(Data("worker exited: \(reason)\n".utf8))
     }
 }
+
+/// How the long-running processes log: `--log-format text` (one line per entry, for
+/// people) or `json` (one object per line, for machines). The one place the tool
+/// bootstraps swift-log.
+struct LogOptions: ParsableArguments {
+    @Option(name: .customLong("log-format"), help: "Log lines on stderr: text or json (one object per line).")
+    var format: DuetLogHandler.Format = .text
+
+    /// Installs the handler for this process and returns the shells' log.
+    func bootstrap(label: String, verbose: Bool) -> ClusterLog {
+        let format = self.format
+        LoggingSystem.bootstrap { _ in DuetLogHandler(format: format) }
+        var logger = Logger(label: label)
+        logger.logLevel = verbose ? .debug : .info
+        return ClusterLog(logger: logger)
+    }
+}
+
+extension DuetLogHandler.Format: ExpressibleByArgument {}
 
 struct KeysCommand: ParsableCommand {
     static let configuration = CommandConfiguration(

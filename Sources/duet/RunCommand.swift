@@ -54,15 +54,7 @@ struct RunCommand: ParsableCommand {
 
     @Argument(help: "Pipeline file (YAML): title, sweep and search.") var pipeline: String
     @Option(help: "Output directory (created if needed).") var out: String
-    @Option(help: "Run the sweep and the search on N local worker processes and a local coordinator.") var local: Int?
-    @Option(help: "Run the sweep and the search on the cluster of the coordinator at ENDPOINT.") var coordinator: String?
-    @Option(help: "CURVE key directory for --coordinator.") var keys: String?
-
-    func validate() throws {
-        if let local, !(1...256).contains(local) { throw ValidationError("--local: must be 1...256, got \(local)") }
-        if local != nil && coordinator != nil { throw ValidationError("--local and --coordinator exclude each other") }
-        if keys != nil && coordinator == nil { throw ValidationError("--keys applies only with --coordinator") }
-    }
+    @OptionGroup var cluster: ClusterOptions<PipelineWork>
 
     func run() throws {
         let spec = try PipelineSpec.load(path: pipeline)
@@ -78,35 +70,38 @@ struct RunCommand: ParsableCommand {
             phases.append(ReportData.Phase(name: name, seconds: Date().timeIntervalSince(started)))
         }
 
-        // Each phase is the command a user could run alone, with its own resume.
-        // Both cluster phases run where the user said. With --local, one coordinator
-        // serves the whole run on one journal (DIR/run.journal): the sweep's run and
-        // every rung of the search are recorded there, and an interrupted run started
-        // again recovers them from it.
-        var clusterArguments: [String] = []
-        var cluster: LocalCluster?
-        if let local {
-            var options = LocalClusterOptions(
-                executable: LocalCluster.currentExecutable, workers: local,
-                journalPath: directory.appendingPathComponent("run.journal").path,
-                logPath: directory.appendingPathComponent("cluster.log").path)
-            options.slots = 1
+        // Each phase does what the command a user could run alone does, with its own
+        // resume. Both cluster phases run where the user said. With --local, one
+        // coordinator serves the whole run on one journal (DIR/run.journal): the sweep's
+        // run and every rung of the search are recorded there, and an interrupted run
+        // started again recovers them from it.
+        var target = try cluster.target(
+            journalPath: directory.appendingPathComponent("run.journal").path,
+            logPath: directory.appendingPathComponent("cluster.log").path)
+        var localCluster: LocalCluster?
+        if case .local(let options)? = target {
             let started = try LocalCluster(options: options)
             try started.start()
-            cluster = started
-            log("started a local coordinator and \(local) worker\(local == 1 ? "" : "s") for the run "
+            localCluster = started
+            log("started a local coordinator and \(options.workers) worker\(options.workers == 1 ? "" : "s") for the run "
                 + "(journal \(options.journalPath))")
-            clusterArguments += ["--coordinator", started.endpoint]
+            target = .coordinator(endpoint: started.endpoint, keys: nil)
         }
-        defer { cluster?.stop(grace: 5) }
-        if let coordinator { clusterArguments += ["--coordinator", coordinator] + (keys.map { ["--keys", $0] } ?? []) }
+        defer { localCluster?.stop(grace: 5) }
         try phase("sweep") {
-            var sweep = try SweepCommand.parse([spec.sweep, "--out", dataPath] + clusterArguments)
-            try sweep.run()
+            try SweepCommand.sweep(
+                specPath: spec.sweep, out: dataPath, threads: nil, points: nil, target: target,
+                resumeHint: target != nil
+                    ? "the run goes on at the coordinator; run the same command again to collect it"
+                    : "run the same command again to resume")
         }
         try phase("search") {
-            var search = try SearchCommand.parse([spec.search, "--data", dataPath, "--out", searchPath] + clusterArguments)
-            try search.run()
+            let searchSpec = try SearchCommand.loadSpec(spec.search)
+            let dataset = try withDatasetErrors { try SurrogateDataset.load(path: dataPath) }
+            let summary = try SearchCommand.search(
+                searchSpec, dataset: dataset, dataPath: dataPath, out: searchPath, target: target,
+                threads: SearchCommand.defaultThreads, keepTrainers: SearchCommand.defaultKeepTrainers)
+            if summary.interrupted { throw ExitCode(130) }
         }
         let modelPath = directory.appendingPathComponent("best-model.json").path
         var evaluated: (model: SurrogateModel, table: DatasetTable, dataset: SurrogateDataset, best: TrialRecord?)?

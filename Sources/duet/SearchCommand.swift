@@ -34,45 +34,55 @@ struct SearchCommand: ParsableCommand {
     @Option(help: "Directory for trials.json, trials.csv and best-model.json (created if needed).")
     var out: String
     @Option(help: "Trials trained at once, one thread each.")
-    var threads = 2
+    var threads = Self.defaultThreads
     @Option(help: "Paused trials kept in memory to resume from; others are retrained when promoted.")
-    var keepTrainers = 32
-    @Option(help: "Train the trials on N local worker processes (one trial each) and a local coordinator.")
-    var local: Int?
-    @Option(help: "Train the trials on the cluster of the coordinator at ENDPOINT (tcp://HOST:5555).")
-    var coordinator: String?
-    @Option(help: "CURVE key directory for --coordinator: coordinator.pub and this client's key pair.")
-    var keys: String?
-    @Flag(help: "Allow --coordinator at a non-loopback endpoint without keys (trusted networks only).")
-    var insecure = false
+    var keepTrainers = Self.defaultKeepTrainers
+
+    static let defaultThreads = 2
+    static let defaultKeepTrainers = 32
+    @OptionGroup var cluster: ClusterOptions<SearchWork>
     @Option(help: "Train recorded trial N of OUT alone, write OUT/trial-N-model.json and compare with the search.")
     var rerun: Int?
 
     func validate() throws {
         if threads < 1 { throw ValidationError("--threads: must be >= 1, got \(threads)") }
         if keepTrainers < 0 { throw ValidationError("--keep-trainers: must be >= 0, got \(keepTrainers)") }
-        if let local, !(1...256).contains(local) { throw ValidationError("--local: must be 1...256, got \(local)") }
-        if local != nil && coordinator != nil { throw ValidationError("give --local or --coordinator, not both") }
-        if (keys != nil || insecure) && coordinator == nil {
-            throw ValidationError("\(keys != nil ? "--keys" : "--insecure") applies only with --coordinator")
-        }
-        if keys != nil && insecure { throw ValidationError("--insecure and --keys contradict each other; pick one") }
-        if let coordinator, keys == nil, !insecure {
-            do { try EndpointRules.checkPlain(coordinator, binding: false) } catch { throw ValidationError("\(error)") }
-        }
         if let rerun, rerun < 0 { throw ValidationError("--rerun: must be a trial number >= 0, got \(rerun)") }
     }
 
     func run() throws {
-        let search: SearchSpec
-        do {
-            search = try SearchSpec.load(path: spec, vocabulary: TrainerSearchSpace.vocabulary)
-        } catch let error as ConfigError {
-            throw CLIError(error.path.isEmpty ? "\(error)" : "\(spec): \(error)")
-        }
+        let search = try Self.loadSpec(spec)
         let dataset = try withDatasetErrors { try SurrogateDataset.load(path: data) }
         if let rerun { return try rerunTrial(rerun, spec: search, dataset: dataset) }
+        let directory = URL(fileURLWithPath: out)
+        let target = try cluster.target(
+            journalPath: directory.appendingPathComponent("search.journal").path,
+            logPath: directory.appendingPathComponent("cluster.log").path)
+        let summary = try Self.search(
+            search, dataset: dataset, dataPath: data, out: out, target: target, threads: threads, keepTrainers: keepTrainers)
+        if summary.interrupted { throw ExitCode(130) }
+        if cluster.local != nil {
+            // Complete: the local cluster's journal and log have served their purpose.
+            for name in ["search.journal", "search.journal-wal", "search.journal-shm", "cluster.log"] {
+                try? FileManager.default.removeItem(atPath: directory.appendingPathComponent(name).path)
+            }
+        }
+    }
 
+    static func loadSpec(_ path: String) throws -> SearchSpec {
+        do {
+            return try SearchSpec.load(path: path, vocabulary: TrainerSearchSpace.vocabulary)
+        } catch let error as ConfigError {
+            throw CLIError(error.path.isEmpty ? "\(error)" : "\(path): \(error)")
+        }
+    }
+
+    /// One search into `out`, on this process's threads (`threads`, `keepTrainers`) or
+    /// on `target`, with progress on stderr and the summary on stdout (`duet search`,
+    /// and `duet run`'s search phase). Ctrl-C stops the trials at their next epoch; the
+    /// summary then says it was interrupted.
+    static func search(_ search: SearchSpec, dataset: SurrogateDataset, dataPath: String, out: String,
+                       target: ClusterTarget?, threads: Int, keepTrainers: Int) throws -> SearchSummary {
         let runner: SearchRun
         do {
             runner = try SearchRun(spec: search, dataset: dataset, directory: out, log: { log($0) })
@@ -82,8 +92,8 @@ struct SearchCommand: ParsableCommand {
         let split = runner.data.split
         log("searching on \(split.train.count) configurations (validation \(split.validation.count), "
             + "test \(split.test.count), skipped \(dataset.skipped.count) unstable or invalid); "
-            + describe(search) + "; " + where_())
-        let cluster = try makeClusterExecutor()
+            + describe(search) + "; " + placement(target, threads: threads))
+        let cluster = try clusterExecutor(target, dataPath: dataPath, out: out)
 
         // Ctrl-C or kill: trials stop at their next epoch, the files keep what is done.
         let trap = SignalTrap(again: .handle) { _ in
@@ -105,49 +115,31 @@ struct SearchCommand: ParsableCommand {
             throw CLIError(error.description)
         }
         print(SearchReport.summary(summary, spec: search, directory: out))
-        if summary.interrupted { throw ExitCode(130) }
-        if local != nil {
-            // Complete: the local cluster's journal and log have served their purpose.
-            for name in ["search.journal", "search.journal-wal", "search.journal-shm", "cluster.log"] {
-                try? FileManager.default.removeItem(atPath: URL(fileURLWithPath: out).appendingPathComponent(name).path)
-            }
-        }
+        return summary
     }
 
     /// Where the trials train, for the opening line.
-    func where_() -> String {
-        if let local { return "on \(local) local worker\(local == 1 ? "" : "s")" }
-        if let coordinator { return "on the cluster at \(coordinator)" }
-        return "\(threads) trial\(threads == 1 ? "" : "s") at once"
+    static func placement(_ target: ClusterTarget?, threads: Int) -> String {
+        switch target {
+        case .local(let options)?: return "on \(options.workers) local worker\(options.workers == 1 ? "" : "s")"
+        case .coordinator(let endpoint, _)?: return "on the cluster at \(endpoint)"
+        case nil: return "\(threads) trial\(threads == 1 ? "" : "s") at once"
+        }
     }
 
-    /// The cluster executor for --local or --coordinator; nil in-process.
-    func makeClusterExecutor() throws -> ClusterSearch? {
+    /// The cluster executor for `target`; nil in-process.
+    static func clusterExecutor(_ target: ClusterTarget?, dataPath: String, out: String) throws -> ClusterSearch? {
+        guard let target else { return nil }
         let name = URL(fileURLWithPath: out).lastPathComponent
         let label = name == "search" ? "search" : "search " + name
-        let note: @Sendable (String) -> Void = { log($0) }
         do {
-            if let local {
-                let directory = URL(fileURLWithPath: out)
-                var options = LocalClusterOptions(
-                    executable: LocalCluster.currentExecutable, workers: local,
-                    journalPath: directory.appendingPathComponent("search.journal").path,
-                    logPath: directory.appendingPathComponent("cluster.log").path)
-                options.slots = 1
-                return try ClusterSearch(target: .local(options), datasetPath: data, label: label, note: note)
-            }
-            if let coordinator {
-                return try ClusterSearch(
-                    target: .coordinator(endpoint: coordinator, keys: try keys.map(KeyFiles.loadClient(directory:))),
-                    datasetPath: data, label: label, note: note)
-            }
+            return try ClusterSearch(target: target, datasetPath: dataPath, label: label, note: { log($0) })
         } catch let error as SearchError {
             throw CLIError(error.description)
         }
-        return nil
     }
 
-    func describe(_ spec: SearchSpec) -> String {
+    static func describe(_ spec: SearchSpec) -> String {
         let algorithm = spec.algorithm
         var text = algorithm.name.rawValue
         if algorithm.name == .asha {

@@ -1,9 +1,11 @@
 import ArgumentParser
 import Cluster
 import Dispatch
+import DuetSupport
 import Foundation
 import Search
 import Simulation
+import Sweeps
 
 struct SweepCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -30,68 +32,52 @@ struct SweepCommand: ParsableCommand {
     var threads: Int?
     @Option(help: "Number of design points, overriding the spec's design.points.")
     var points: Int?
-    @Option(help: "Run the points on N local worker processes (one slot each) and a local coordinator.")
-    var local: Int?
-    @Option(help: "Run the points on the cluster of the coordinator at ENDPOINT (tcp://HOST:5555).")
-    var coordinator: String?
-    @Option(help: "CURVE key directory for --coordinator: coordinator.pub and this client's key pair.")
-    var keys: String?
-    @Flag(help: "Allow --coordinator at a non-loopback endpoint without keys (trusted networks only).")
-    var insecure = false
+    @OptionGroup var cluster: ClusterOptions<SweepWork>
 
     func validate() throws {
         if let threads, threads < 1 { throw ValidationError("--threads: must be >= 1, got \(threads)") }
         if let points, points < 1 { throw ValidationError("--points: must be >= 1, got \(points)") }
-        if let local, !(1...256).contains(local) { throw ValidationError("--local: must be 1...256, got \(local)") }
-        if local != nil && coordinator != nil { throw ValidationError("--local and --coordinator exclude each other") }
-        if threads != nil && (local != nil || coordinator != nil) {
+        if threads != nil && cluster.isCluster {
             throw ValidationError("--threads applies to the in-process sweep; with --local, N is the number of workers")
         }
-        if (keys != nil || insecure) && coordinator == nil {
-            throw ValidationError("\(keys != nil ? "--keys" : "--insecure") applies only with --coordinator")
-        }
-        if keys != nil && insecure { throw ValidationError("--insecure and --keys contradict each other; pick one") }
-        if let coordinator, keys == nil, !insecure {
-            do { try EndpointRules.checkPlain(coordinator, binding: false) } catch { throw ValidationError("\(error)") }
-        }
-    }
-
-    /// Where the points run, when not on this process's threads.
-    func makeExecutor(printer: ProgressPrinter) throws -> ClusterSweep? {
-        let label = ((spec as NSString).lastPathComponent as NSString).deletingPathExtension
-        if let local {
-            var options = LocalClusterOptions(
-                executable: LocalCluster.currentExecutable, workers: local, journalPath: out + ".journal",
-                logPath: out + ".cluster.log")
-            options.slots = 1
-            return ClusterSweep(target: .local(options), label: label, note: printer.note)
-        }
-        if let coordinator {
-            return ClusterSweep(
-                target: .coordinator(endpoint: coordinator, keys: try keys.map(KeyFiles.loadClient(directory:))),
-                label: label, note: printer.note)
-        }
-        return nil
     }
 
     func run() throws {
+        let target = try cluster.target(journalPath: out + ".journal", logPath: out + ".cluster.log")
+        try Self.sweep(
+            specPath: spec, out: out, threads: threads, points: points, target: target,
+            resumeHint: cluster.coordinator != nil
+                ? "the run goes on at the coordinator; run the same command again to collect it"
+                : "run the same command again to resume")
+        if cluster.local != nil {
+            // Complete: the local cluster's journal and log have served their purpose.
+            for suffix in [".journal", ".journal-wal", ".journal-shm", ".cluster.log"] {
+                try? FileManager.default.removeItem(atPath: out + suffix)
+            }
+        }
+    }
+
+    /// One sweep into `out`, on this process's threads or on `target`, with progress on
+    /// stderr and the summary on stdout (`duet sweep`, and `duet run`'s sweep phase).
+    /// Ctrl-C stops writing (the file holds complete rows only), says how to resume
+    /// (`resumeHint`) and exits.
+    static func sweep(specPath: String, out: String, threads: Int?, points: Int?, target: ClusterTarget?,
+                      resumeHint: String) throws {
         let sweep: SweepSpec
         do {
-            sweep = try SweepSpec.load(path: spec)
+            sweep = try SweepSpec.load(path: specPath)
         } catch let error as ConfigError {
             // Errors about the file itself (missing, bad YAML) already name it.
-            throw SweepError(error.path.isEmpty ? "\(error)" : "\(spec): \(error)")
+            throw SweepError(error.path.isEmpty ? "\(error)" : "\(specPath): \(error)")
         }
         let runner = try SweepRunner(spec: sweep, outputPath: out, threads: threads, points: points)
         let printer = ProgressPrinter()
-        let executor = try makeExecutor(printer: printer)
-        let resumeHint = coordinator != nil
-            ? "the run goes on at the coordinator; run the same command again to collect it"
-            : "run the same command again to resume"
+        let label = ((specPath as NSString).lastPathComponent as NSString).deletingPathExtension
+        let executor = target.map { ClusterSweep(target: $0, label: label, note: printer.note) }
 
         // Ctrl-C or kill: stop writing (the file holds complete rows only) and say how to resume.
         let interrupted = InterruptFlag()
-        let trap = SignalTrap(again: .handle) { [out] _ in
+        let trap = SignalTrap(again: .handle) { _ in
             interrupted.set()
             let done = runner.interrupt()
             executor?.shutdown()
@@ -107,24 +93,18 @@ struct SweepCommand: ParsableCommand {
             summary = try runner.run(log: printer.note, progress: printer.update, executor: executor)
         } catch {
             // Interrupted: the signal handler reports and exits; do not race it.
-            if interrupted.isSet || error is ClusterSweep.Interrupted { interrupted.park() }
+            if interrupted.isSet || error is ClusterInterrupted { interrupted.park() }
             throw error
         }
         if interrupted.isSet { interrupted.park() }
         printer.finish()
-        print(Self.render(summary, out: out, on: executor.map(Self.parallelism)))
+        print(render(summary, out: out, on: executor.map(parallelism)))
         if let executor, !executor.failedPoints.isEmpty {
             let failed = executor.failedPoints
             let shown = failed.prefix(5).map { "point \($0.index): \($0.error)" }.joined(separator: "\n  ")
             throw SweepError(
                 "\(failed.count) point\(failed.count == 1 ? "" : "s") failed on every attempt and \(failed.count == 1 ? "is" : "are") not in \(out):\n  "
                     + shown + (failed.count > 5 ? "\n  ..." : "") + "\nrun the same command again to retry them")
-        }
-        if local != nil {
-            // Complete: the local cluster's journal and log have served their purpose.
-            for suffix in [".journal", ".journal-wal", ".journal-shm", ".cluster.log"] {
-                try? FileManager.default.removeItem(atPath: out + suffix)
-            }
         }
     }
 

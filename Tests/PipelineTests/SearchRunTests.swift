@@ -7,6 +7,7 @@ import Foundation
 import Search
 import Simulation
 import Surrogate
+import Sweeps
 import Testing
 @testable import Pipeline
 

@@ -6,6 +6,7 @@ import Foundation
 import Simulation
 import Testing
 @testable import Search
+@testable import Sweeps
 
 @Suite("Sweeps over a trace")
 struct TraceSweepTests {

@@ -5,6 +5,7 @@ import Foundation
 import Simulation
 import Testing
 @testable import Search
+@testable import Sweeps
 
 @Suite("Sweep runner")
 struct SweepRunnerTests {

@@ -11,9 +11,11 @@
 // unfinished task, so each arrives once, in order, and nothing is held in memory);
 // points already in the file are skipped.
 //
-// Every request is retried with back-off (0.5 s doubling to 10 s) for as long as it
-// takes, so the sweep keeps following a coordinator that restarts.
+// The run is followed by a `RunFollower` (Cluster), as a search's rungs are: every
+// request is retried with back-off (0.5 s doubling to 10 s) for as long as it takes,
+// so the sweep keeps following a coordinator that restarts.
 
+import Cluster
 import ClusterCore
 import Foundation
 import Search
@@ -35,9 +37,7 @@ public final class ClusterSweep: SweepExecutor, @unchecked Sendable {
     public private(set) var endpoint: String?
 
     /// Thrown when the sweep was interrupted (`shutdown()`, or the runner stopped).
-    public struct Interrupted: Error, CustomStringConvertible, Sendable {
-        public var description: String { "interrupted" }
-    }
+    public typealias Interrupted = ClusterInterrupted
 
     public init(target: Target, label: String, note: @escaping @Sendable (String) -> Void) {
         connection = ClusterConnection(target: target, note: note)
@@ -75,17 +75,14 @@ public final class ClusterSweep: SweepExecutor, @unchecked Sendable {
         guard SweepSpecBlob.roundTrips(runner.spec, traceFile: traceFile) else {
             throw SweepError("this sweep spec cannot be sent to workers exactly (it does not survive its text form); run it in-process")
         }
-        let client = try ClusterClient(endpoint: endpoint, keys: keys)
-        defer { client.close() }
-        var session = ClusterSession(client: client, timeout: requestTimeout, note: note, local: local, stopping: { [weak self] in
-            self?.isStopping ?? true
-        })
+        let follower = try RunFollower(
+            endpoint: endpoint, keys: keys, local: local, timeout: requestTimeout, note: note,
+            stopping: { [weak self] in self?.isStopping ?? true })
+        defer { follower.close() }
         var blobs: [BlobHash] = []
         if let traceFile {
-            switch try session.request(.putBlob(traceFile)) {
-            case .blobStored(let hash, _): blobs.append(hash)
-            case .error(let message): throw SweepError("the coordinator refused the trace file: \(message)")
-            case let other: throw SweepError("the coordinator answered PUTBLOB with \(other.typeName)")
+            do { blobs.append(try follower.upload(traceFile, what: "the trace file")) } catch let error as RunFollowerError {
+                throw SweepError(error.description)
             }
         }
         let submission = RunSubmission(
@@ -93,28 +90,24 @@ public final class ClusterSweep: SweepExecutor, @unchecked Sendable {
             payload: ["points": .integer(runner.design.points)], blobs: blobs, label: label,
             spec: SweepSpecBlob.encode(runner.spec, traceFile: traceFile))
 
-        var run = try submit(submission, session: &session)
+        var run = try submit(submission, follower: follower)
         var next = first
         var position = 0
-        var delay = 0.01
-        var lastProgress = Date()
-        var lastStatusCheck = Date()
-        var parallel = 0
-        var waitingNoted = false
         while next <= last {
             if isStopping { throw Interrupted() }
-            let reply = try session.request(.results(run: run, from: next, limit: 1000))
             let page: ResultPage
-            switch reply {
-            case .results(let received):
-                page = received
-            case .error(let message):
-                // The coordinator no longer knows the run (another journal): submit again.
-                note("the coordinator says: \(message); submitting the run again")
-                run = try submit(submission, session: &session)
-                continue
-            default:
-                throw SweepError("the coordinator answered RESULTS with \(reply.typeName)")
+            do {
+                switch try follower.results(run, from: next, limit: 1000) {
+                case .results(let received):
+                    page = received
+                case .unknownRun(let message):
+                    // The coordinator no longer knows the run (another journal): submit again.
+                    note("the coordinator says: \(message); submitting the run again")
+                    run = try submit(submission, follower: follower)
+                    continue
+                }
+            } catch let error as RunFollowerError {
+                throw SweepError(error.description)
             }
             for item in page.items where item.index >= next {
                 while position < points.count, points[position] < item.index { position += 1 }
@@ -137,9 +130,7 @@ public final class ClusterSweep: SweepExecutor, @unchecked Sendable {
             }
             if page.next > next {
                 next = page.next
-                delay = 0.01
-                lastProgress = Date()
-                waitingNoted = false
+                follower.progressed()
             }
             if next > last { break }
             if page.complete {
@@ -151,86 +142,26 @@ public final class ClusterSweep: SweepExecutor, @unchecked Sendable {
             }
             if page.items.count >= 1000 { continue }
             // Nothing new: look at the cluster now and then, and say why we wait.
-            if Date().timeIntervalSince(lastStatusCheck) > 2 {
-                lastStatusCheck = Date()
-                if case .status(let status)? = try? session.request(.status) {
-                    parallel = max(parallel, status.workers.reduce(0) { $0 + $1.slots })
-                    if status.workers.isEmpty, !waitingNoted, Date().timeIntervalSince(lastProgress) > 10 {
-                        waitingNoted = true
-                        note("waiting: no worker is connected to \(endpoint)")
-                    }
-                }
-            }
-            if let local, let problem = local.health() { throw SweepError(problem) }
-            Thread.sleep(forTimeInterval: delay)
-            delay = min(delay * 2, 0.25)
+            do { try follower.idle() } catch let error as LocalClusterError { throw SweepError(error.description) }
         }
-        if parallel == 0, case .status(let status)? = try? session.request(.status) {
-            parallel = status.workers.reduce(0) { $0 + $1.slots }
-        }
-        return parallel
+        if follower.mostSlots == 0 { try? follower.checkStatus() }
+        return follower.mostSlots
     }
 
     private func recordFailure(_ index: Int, _ error: String) {
         lock.withLock { failedPoints.append((index, error)) }
     }
 
-    private func submit(_ submission: RunSubmission, session: inout ClusterSession) throws -> RunID {
-        switch try session.request(.submit(submission)) {
+    private func submit(_ submission: RunSubmission, follower: RunFollower) throws -> RunID {
+        let submitted: RunFollower.Submitted
+        do { submitted = try follower.submit(submission) } catch let error as RunFollowerError { throw SweepError(error.description) }
+        switch submitted {
         case .submitted(let run, let resumed):
             self.run = run
-            note("run \(run) \(resumed ? "resumed" : "submitted") on \(session.client.endpoint): \(submission.taskCount) points")
+            note("run \(run) \(resumed ? "resumed" : "submitted") on \(follower.endpoint): \(submission.taskCount) points")
             return run
-        case .error(let message):
+        case .refused(let message):
             throw SweepError("the coordinator refused the run: \(message)")
-        case let other:
-            throw SweepError("the coordinator answered SUBMIT with \(other.typeName)")
-        }
-    }
-}
-
-/// Requests retried with back-off until answered, or until `stopping()` says so
-/// (`ClusterSweep.Interrupted`) or the local cluster fails: what keeps a sweep or a
-/// search following a coordinator that restarts.
-public struct ClusterSession {
-    public let client: ClusterClient
-    let timeout: Double
-    let note: @Sendable (String) -> Void
-    let local: LocalCluster?
-    let stopping: () -> Bool
-    var failing = false
-
-    public init(client: ClusterClient, timeout: Double, note: @escaping @Sendable (String) -> Void, local: LocalCluster?,
-                stopping: @escaping () -> Bool) {
-        self.client = client
-        self.timeout = timeout
-        self.note = note
-        self.local = local
-        self.stopping = stopping
-    }
-
-    public mutating func request(_ request: ClientRequest) throws -> ClientReply {
-        var backoff = 0.5
-        var lastNote = Date.distantPast
-        while true {
-            do {
-                let reply = try client.request(request, timeout: timeout)
-                if failing {
-                    failing = false
-                    note("the coordinator at \(client.endpoint) answers again")
-                }
-                return reply
-            } catch {
-                if stopping() { throw ClusterSweep.Interrupted() }
-                if let local, let problem = local.health() { throw SweepError(problem) }
-                if !failing || Date().timeIntervalSince(lastNote) > 30 {
-                    note(local == nil ? "\(error); retrying (Ctrl-C to stop: the run goes on, and this command resumes it)" : "\(error); retrying")
-                    lastNote = Date()
-                }
-                failing = true
-                Thread.sleep(forTimeInterval: backoff * (0.5 + 0.5 * Double.random(in: 0..<1)))
-                backoff = min(backoff * 2, 10)
-            }
         }
     }
 }

@@ -17,7 +17,9 @@
 // cannot.
 
 import Dispatch
+import DuetSupport
 import Foundation
+import Search
 import Simulation
 
 /// `<out>.spec.json`: which spec made a dataset.
@@ -148,9 +150,6 @@ public protocol SweepExecutor {
     func execute(points: [Int], of runner: SweepRunner, deliver: @escaping @Sendable (Int, SweepRow?) -> Bool) throws
         -> Int
 }
-
-/// Seconds on the monotonic clock.
-public func monotonicSeconds() -> Double { Double(DispatchTime.now().uptimeNanoseconds) / 1e9 }
 
 /// Runs a spec's points and writes the dataset. Use once.
 public final class SweepRunner: @unchecked Sendable {

@@ -1,0 +1,41 @@
+// The shells' log through swift-log: the text line stays what `ClusterLog` always
+// wrote, and `--log-format json` gives one object per line with the ids first.
+
+import ClusterCore
+import Foundation
+import Logging
+import Testing
+
+@testable import Cluster
+
+@Suite("Logs")
+struct LogTests {
+    @Test("a JSON log line is one object: time, level, message, then metadata with the ids first")
+    func jsonLine() throws {
+        let entry = LogEntry(.warning, "task \"x\" failed", ["worker.id": "w1", "task.id": "3-7", "host": "h"])
+        let line = DuetLogHandler.line(entry, format: .json, time: Date(timeIntervalSince1970: 0.25))
+        #expect(line == #"{"time":"1970-01-01T00:00:00.250Z","level":"warning","message":"task \"x\" failed","metadata":{"task.id":"3-7","worker.id":"w1","host":"h"}}"# + "\n")
+        #expect(DuetLogHandler.line(entry, format: .text, time: Date(timeIntervalSince1970: 0.25))
+                == ClusterLog.format(entry, label: nil, time: Date(timeIntervalSince1970: 0.25)))
+    }
+
+    @Test("a ClusterLog over a Logger writes through the Logger's handler, from the Logger's level on")
+    func throughLogger() {
+        let lines = CollectedLines()
+        var logger = Logger(label: "test") { _ in DuetLogHandler(format: .text, sink: { lines.append($0) }) }
+        logger.logLevel = .info
+        let log = ClusterLog(logger: logger)
+        log(.debug, "hidden")
+        log(.notice, "shown", ["worker.id": "w"])
+        #expect(lines.all.count == 1)
+        #expect(lines.all.first?.hasSuffix(" notice  shown [worker.id=w]\n") == true, "\(lines.all)")
+    }
+}
+
+/// Lines collected from several threads.
+private final class CollectedLines: @unchecked Sendable {
+    private let lock = NSLock()
+    private var lines: [String] = []
+    func append(_ line: String) { lock.withLock { lines.append(line) } }
+    var all: [String] { lock.withLock { lines } }
+}
