@@ -1,9 +1,10 @@
-// The analytical baseline: a textbook two-moment decomposition of the tandem.
+// The analytical baseline: a textbook two-moment decomposition of the chain.
 //
 // Each station is reduced to a GI/G/c queue of invocations, described by the rate
 // and squared coefficient of variation (scv) of its arrivals and of its service,
-// and stations are linked through the scv of departures, as in Whitt's Queueing
-// Network Analyzer:
+// and stations are linked through the scv of departures along the whole chain
+// (station k's departure scv is station k + 1's arrival scv), as in Whitt's
+// Queueing Network Analyzer:
 //   - W. Whitt, "The Queueing Network Analyzer", Bell System Technical Journal
 //     62(9), 1983: the linking equation for departures,
 //     c_d^2 = 1 + (1 - rho^2)(c_a^2 - 1) + rho^2 (c_s^2 - 1) / sqrt(c).
@@ -32,7 +33,7 @@ public struct AnalyticStation: Sendable, Equatable {
     public var instanceSecondsPerJob: Double
 }
 
-/// What the baseline predicts for the tandem (means only: no percentiles).
+/// What the baseline predicts for the chain (means only: no percentiles).
 public struct AnalyticEstimate: Sendable, Equatable {
     public var meanResponse: Double
     public var throughput: Double
@@ -65,7 +66,9 @@ public struct AnalyticEstimate: Sendable, Equatable {
 }
 
 public enum QueueingNetworkAnalyzer {
-    /// The baseline's estimate, or nil when a station's approximate load is 1 or more.
+    /// The baseline's estimate for a chain of any length, or nil when a station's
+    /// approximate load is 1 or more. Station k's departures, as a stream of groups
+    /// (one per invocation), are station k + 1's arrivals.
     public static func estimate(_ config: TandemConfig) -> AnalyticEstimate? {
         let jobRate = config.jobRate
         // Station 1's input: groups (arriving batches) at the batch rate.

@@ -18,6 +18,9 @@ public enum ConfigLoader {
     }()
     static let runKeys = ["jobs", "replications", "warmup", "seed", "precision", "maxJobs", "threads"]
 
+    /// How many stations a workflow may chain (MODEL.md, "Workflows of N stages").
+    public static let stationCounts = 1...16
+
     /// `run.maxJobs` when not given (raised to `run.jobs` if that is larger).
     public static let defaultMaxJobs = 20_000_000
 
@@ -60,9 +63,9 @@ public enum ConfigLoader {
 
         let stationsNode = try top.require("stations")
         let stationNodes = try stationsNode.sequence()
-        guard stationNodes.count == 2 else {
-            throw stationsNode.error(
-                "the model is a two-station tandem, so exactly 2 stations are needed, got \(stationNodes.count)")
+        guard stationCounts.contains(stationNodes.count) else {
+            throw stationsNode.error("a workflow chains \(stationCounts.lowerBound) to \(stationCounts.upperBound) "
+                                         + "stations, got \(stationNodes.count)")
         }
         let stations = try stationNodes.map(station)
         let runMapping = try top.mappingOrEmpty("run", allowedKeys: runKeys)

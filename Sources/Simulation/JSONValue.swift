@@ -78,7 +78,7 @@ extension SimulationReport {
                 return .object([("mean", .number(value.mean)), ("ci95", value.ci95.map { .number($0) } ?? .null)])
             }
             for (i, name) in MetricCatalog.systemMetrics.enumerated() { members.append((name, estimate(i))) }
-            let stations: [JSONValue] = (0..<MetricCatalog.stationCount).map { station in
+            let stations: [JSONValue] = stationNames.indices.map { station in
                 var fields: [(String, JSONValue)] = [("name", stationNames[station].map { .string($0) } ?? .null)]
                 for (m, name) in MetricCatalog.stationMetrics.enumerated() {
                     fields.append((name, estimate(MetricCatalog.stationIndex(station, m))))

@@ -10,7 +10,7 @@ public struct StationVisit: Sendable, Equatable {
 }
 
 public struct InvocationRecord: Sendable, Equatable {
-    /// 1 or 2.
+    /// 1 ... N.
     public var station: Int
     /// The jobs' numbers, in FCFS order.
     public var firstJob: Int
@@ -32,7 +32,8 @@ public struct JobTraceRecorder: TandemObserver {
 
     public mutating func stationJob(station: Int, job: Int, enter: Double, release: Double, dispatch: Double,
                                     completion: Double) {
-        while visits.count <= job { visits.append([nil, nil]); arrivals.append(.nan) }
+        while visits.count <= job { visits.append([]); arrivals.append(.nan) }
+        while visits[job].count <= station { visits[job].append(nil) }
         visits[job][station] = StationVisit(enter: enter, release: release, dispatch: dispatch, completion: completion)
         if station == 0 { arrivals[job] = enter }
     }
@@ -47,7 +48,7 @@ public struct JobTraceRecorder: TandemObserver {
         departures.append(job)
     }
 
-    /// The invocations of one station (1 or 2), in dispatch order.
+    /// The invocations of one station (1 ... N), in dispatch order.
     public func invocations(atStation station: Int) -> [InvocationRecord] {
         invocations.filter { $0.station == station }
     }

@@ -13,15 +13,30 @@ public enum MetricCatalog {
         "meanResponse", "meanBufferWait", "meanQueueWait", "utilization", "meanBatchSize",
         "coldStartFraction", "instanceSecondsPerJob",
     ]
+    /// The stations of the dataset and surrogate layout (`names`): two, the tandem.
+    /// A simulation of N stations reports `names(stations: N)`.
     public static let stationCount = 2
 
-    /// Every metric's flat name, in the order of a `MetricVector`.
-    public static let names: [String] = systemMetrics + (1...stationCount).flatMap { station in
-        stationMetrics.map { "stations.\(station).\($0)" }
+    /// Every metric's flat name for the two-station layout of datasets and model files.
+    public static let names: [String] = names(stations: stationCount)
+
+    /// Every metric's flat name for a chain of `stations` stations, in the order of
+    /// that chain's `MetricVector`: the system metrics, then station by station.
+    public static func names(stations: Int) -> [String] {
+        systemMetrics + (0..<stations).flatMap { station in
+            stationMetrics.map { "stations.\(station + 1).\($0)" }
+        }
     }
 
-    /// Position of a flat name in a `MetricVector`.
-    public static func index(of name: String) -> Int? { names.firstIndex(of: name) }
+    /// Position of a flat name in a `MetricVector` (of any number of stations: the
+    /// caller checks that station K exists).
+    public static func index(of name: String) -> Int? {
+        if let system = systemMetrics.firstIndex(of: name) { return system }
+        let parts = name.split(separator: ".", maxSplits: 2)
+        guard parts.count == 3, parts[0] == "stations", let k = Int(parts[1]), k >= 1, String(k) == String(parts[1]),
+              let metric = stationMetrics.firstIndex(of: String(parts[2])) else { return nil }
+        return stationIndex(k - 1, metric)
+    }
 
     /// Position of station metric `metric` (0-based, `stationMetrics` order) of
     /// station `station` (0-based) in a `MetricVector`.
@@ -30,7 +45,7 @@ public enum MetricCatalog {
     }
 }
 
-/// One value per metric, in `MetricCatalog.names` order.
+/// One value per metric, in `MetricCatalog.names(stations:)` order.
 public typealias MetricVector = [Double]
 
 /// Percentiles come from an HDR histogram of response times in nanoseconds with
@@ -51,24 +66,19 @@ public struct MetricsAccumulator: TandemObserver {
     var histogram = Histogram<UInt64>(highestTrackableValue: PercentileMethod.highestTrackable,
                                       numberOfSignificantValueDigits: .three)
 
-    /// Per station: sums over kept jobs and over counted invocations. Two named
-    /// fields rather than an array keep the hot loop free of copy-on-write checks.
-    var station1 = StationSums()
-    var station2 = StationSums()
+    /// Per station: sums over kept jobs and over counted invocations.
+    var stations: [StationSums]
 
-    public init(firstKeptJob: Int) {
+    public init(firstKeptJob: Int, stations: Int) {
         self.firstKeptJob = firstKeptJob
+        self.stations = Array(repeating: StationSums(), count: stations)
     }
 
     @inline(__always)
     public mutating func stationJob(station: Int, job: Int, enter: Double, release: Double, dispatch: Double,
                                     completion: Double) {
         guard job >= firstKeptJob else { return }
-        if station == 0 {
-            station1.addJob(enter: enter, release: release, dispatch: dispatch, completion: completion)
-        } else {
-            station2.addJob(enter: enter, release: release, dispatch: dispatch, completion: completion)
-        }
+        stations[station].addJob(enter: enter, release: release, dispatch: dispatch, completion: completion)
     }
 
     @inline(__always)
@@ -76,11 +86,7 @@ public struct MetricsAccumulator: TandemObserver {
                                     cold: Bool) {
         // An invocation counts when its first job is kept (fine point 6).
         guard firstJob >= firstKeptJob else { return }
-        if station == 0 {
-            station1.addInvocation(jobs: jobs, busy: completion - dispatch, cold: cold)
-        } else {
-            station2.addInvocation(jobs: jobs, busy: completion - dispatch, cold: cold)
-        }
+        stations[station].addInvocation(jobs: jobs, busy: completion - dispatch, cold: cold)
     }
 
     @inline(__always)
@@ -94,9 +100,10 @@ public struct MetricsAccumulator: TandemObserver {
     }
 
     /// The replication's metrics over the window from the first kept job's arrival
-    /// to the last arrival.
+    /// to the last arrival; `servers` has one entry per station.
     public func metrics(windowStart: Double, windowEnd: Double, servers: [Int]) -> MetricVector {
-        var values = MetricVector(repeating: .nan, count: MetricCatalog.names.count)
+        precondition(servers.count == stations.count, "one server count per station")
+        var values = MetricVector(repeating: .nan, count: MetricCatalog.stationIndex(stations.count, 0))
         let elapsed = windowEnd - windowStart
         let kept = Double(keptJobs)
         values[0] = responseSum / kept
@@ -107,7 +114,7 @@ public struct MetricsAccumulator: TandemObserver {
         // Little's law over the window: the time-average number in system is the
         // kept jobs' total sojourn divided by the window length.
         values[5] = responseSum / elapsed
-        for (station, sums) in [station1, station2].enumerated() {
+        for (station, sums) in stations.enumerated() {
             let jobs = Double(sums.keptJobs)
             let base = MetricCatalog.stationIndex(station, 0)
             values[base + 0] = sums.response / jobs

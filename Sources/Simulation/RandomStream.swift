@@ -52,15 +52,28 @@ public struct RandomStream: RandomNumberGenerator, Sendable {
     }
 }
 
-/// What a stream is used for inside one replication.
-public enum StreamPurpose: UInt64, Sendable, CaseIterable {
-    case interArrival = 1
-    case batchSize = 2
-    case service1 = 3
-    case service2 = 4
-    case coldStart1 = 5
-    case coldStart2 = 6
+/// What a stream is used for inside one replication: its key. Stations 1 and 2
+/// keep the keys they had when the model was a tandem (service 3 and 4, cold start
+/// 5 and 6), so two-station results stay the same for the same seed; station
+/// k >= 3 draws service from key 2k + 1 and cold starts from 2k + 2 (7, 8 for
+/// station 3, ...), so every station of a chain has streams of its own.
+public struct StreamPurpose: RawRepresentable, Hashable, Sendable {
+    public let rawValue: UInt64
 
-    static func service(_ station: Int) -> StreamPurpose { station == 0 ? .service1 : .service2 }
-    static func coldStart(_ station: Int) -> StreamPurpose { station == 0 ? .coldStart1 : .coldStart2 }
+    public init(rawValue: UInt64) { self.rawValue = rawValue }
+
+    public static let interArrival = StreamPurpose(rawValue: 1)
+    public static let batchSize = StreamPurpose(rawValue: 2)
+
+    /// The service stream of `station` (0-based).
+    public static func service(_ station: Int) -> StreamPurpose {
+        precondition(station >= 0)
+        return StreamPurpose(rawValue: station < 2 ? 3 + UInt64(station) : 2 * UInt64(station + 1) + 1)
+    }
+
+    /// The cold-start stream of `station` (0-based).
+    public static func coldStart(_ station: Int) -> StreamPurpose {
+        precondition(station >= 0)
+        return StreamPurpose(rawValue: station < 2 ? 5 + UInt64(station) : 2 * UInt64(station + 1) + 2)
+    }
 }

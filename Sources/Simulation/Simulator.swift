@@ -4,8 +4,10 @@ import Foundation
 
 /// The result of simulating one configuration.
 public struct SimulationReport: Sendable {
-    /// One estimate per metric, in `MetricCatalog.names` order; empty when unstable.
+    /// One estimate per metric, in `MetricCatalog.names(stations:)` order for the
+    /// configuration's stations; empty when unstable.
     public var estimates: [Estimate]
+    /// One entry per station (nil: no name given).
     public var stationNames: [String?]
     /// Jobs per replication in the final round, and replications.
     public var jobsPerReplication: Int
@@ -22,7 +24,7 @@ public struct SimulationReport: Sendable {
     public var jobs: Int { jobsPerReplication * replications }
 
     public func estimate(_ name: String) -> Estimate? {
-        guard stable, let index = MetricCatalog.index(of: name) else { return nil }
+        guard stable, let index = MetricCatalog.index(of: name), index < estimates.count else { return nil }
         return estimates[index]
     }
 }
@@ -85,7 +87,7 @@ public enum Simulator {
         // A trace has as many jobs as rows, at most.
         let jobs = config.trace.map { min(jobs, $0.jobCount) } ?? jobs
         let firstKept = firstKeptJob(jobs: jobs, warmup: config.run.warmup)
-        var accumulator = MetricsAccumulator(firstKeptJob: firstKept)
+        var accumulator = MetricsAccumulator(firstKeptJob: firstKept, stations: config.stations.count)
         let engine = TandemEngine(config: config, replication: replication)
         let (outcome, start, end) = engine.run(jobs: jobs, firstKeptJob: firstKept, observer: &accumulator)
         switch outcome {
@@ -141,7 +143,7 @@ public enum Simulator {
             }
         }
         if report.stable {
-            report.estimates = MetricCatalog.names.indices.map { metric in
+            report.estimates = MetricCatalog.names(stations: config.stations.count).indices.map { metric in
                 Estimate(replications: vectors.map { $0[metric] })
             }
         }

@@ -1,17 +1,19 @@
-// The exact simulator of MODEL.md as one streaming pass.
+// The exact simulator of MODEL.md as one streaming pass over a chain of N stations.
 //
 // Batches arrive at station 1; its buffer releases invocations in time order and
 // the Kiefer-Wolfowitz recursion (StationState) gives each one's dispatch and
-// completion at once. Station-1 invocations complete out of order, so they wait in
-// a small heap until no later-dispatched invocation can complete before them, and
-// then hand their jobs to station 2 in completion order (fine point 3: ties in
-// dispatch order). Station 2 runs the same buffer and recursion on that stream.
-// Memory is bounded by the jobs in flight, not by the run length.
+// completion at once. A station's invocations complete out of order, so they wait
+// in a small heap until no later-dispatched invocation there can complete before
+// them, and then hand their jobs to the next station in completion order (fine
+// point 3: ties in dispatch order). Each station runs the same buffer and
+// recursion on the stream it receives, so every station sees its input in time
+// order. Memory is bounded by the jobs in flight, not by the run length, and the
+// work per job grows linearly with N.
 
 /// Receives what happens to every job and invocation. The engine is generic over
 /// it, so statistics and tracing are specialised into the loop (no dynamic dispatch).
 public protocol TandemObserver {
-    /// A job finished at `station` (0 or 1): it entered the station's buffer at
+    /// A job finished at `station` (0-based): it entered the station's buffer at
     /// `enter`, left in an invocation released at `release`, dispatched at
     /// `dispatch`, and completed at `completion`.
     mutating func stationJob(station: Int, job: Int, enter: Double, release: Double, dispatch: Double,
@@ -20,7 +22,7 @@ public protocol TandemObserver {
     /// instance from `dispatch` to `completion`.
     mutating func invocation(station: Int, firstJob: Int, jobs: Int, dispatch: Double, completion: Double,
                              cold: Bool)
-    /// A job left the system.
+    /// A job left the system (completed at the last station).
     mutating func jobCompleted(job: Int, arrival: Double, completion: Double)
 }
 
@@ -45,8 +47,8 @@ public struct TandemEngine {
     public static let firstWindow = 4096
     public static let growthFactor = 1.5
     public static let backlogFloor = 1_000.0
-    /// Station-1 invocations waiting to hand over, in jobs, beyond which memory is
-    /// at risk: reported as unstable.
+    /// Jobs between the oldest invocation of a station still in service and its
+    /// newest, beyond which memory is at risk: reported as unstable.
     public static let maxJobsInFlight = 1 << 24
 
     public init(config: TandemConfig, replication: Int) {
@@ -61,18 +63,21 @@ public struct TandemEngine {
         jobs totalJobs: Int, firstKeptJob: Int, observer: inout Observer
     ) -> (outcome: ReplicationOutcome, windowStart: Double, windowEnd: Double) {
         var pass = Pass(config: config, replication: replication, observer: observer)
+        defer { pass.deallocate() }
         let outcome = pass.run(totalJobs: totalJobs, firstKeptJob: firstKeptJob)
         observer = pass.observer
         return (outcome, pass.windowStart, pass.lastArrival)
     }
 }
 
-/// A station-1 invocation waiting to hand its jobs to station 2.
+/// A dispatched invocation waiting to hand its jobs to the next station.
 @usableFromInline
 struct PendingInvocation {
     @usableFromInline var completion: Double
+    /// Dispatch order at its station (fine point 3: ties hand over in dispatch order).
     @usableFromInline var sequence: Int
-    @usableFromInline var firstJob: Int
+    /// Where its jobs start in the hand-over ring, and how many there are.
+    @usableFromInline var position: Int
     @usableFromInline var jobs: Int
 
     @inlinable func precedes(_ other: PendingInvocation) -> Bool {
@@ -80,14 +85,121 @@ struct PendingInvocation {
     }
 }
 
-/// The mutable state of one replication's pass.
+/// The invocations a station has dispatched whose jobs have not yet gone on to the
+/// next station: a min-heap in completion order (ties in dispatch order), and the
+/// jobs themselves (number and system arrival) in a ring in dispatch order. The heap
+/// holds at most `servers` invocations between dispatches, so the ring spans the
+/// jobs dispatched since the oldest invocation still in service.
+@usableFromInline
+struct HandOverQueue {
+    var heap: [PendingInvocation] = []
+    var jobs: [Int]
+    var arrivals: [Double]
+    var mask: Int
+    /// Ring position of the next job dispatched; invocations dispatched so far.
+    var next = 0
+    var dispatched = 0
+    /// A lower bound on the oldest ring position still in the heap.
+    var oldestBound = 0
+
+    init(servers: Int) {
+        jobs = Array(repeating: 0, count: 1024)
+        arrivals = Array(repeating: 0, count: 1024)
+        mask = 1023
+        heap.reserveCapacity(servers + 1)
+    }
+
+    /// Adds an invocation of the buffer's first `count` jobs that completes at `completion`.
+    /// Returns the span of ring positions in use when the ring had to grow past
+    /// `TandemEngine.maxJobsInFlight`, else nil.
+    @inline(__always)
+    mutating func push(completion: Double, buffer: UnsafeMutablePointer<BatchBuffer>, count: Int) -> Int? {
+        var overflow: Int?
+        if next + count - oldestBound > mask + 1 { overflow = makeRoom(for: count) }
+        for i in 0..<count {
+            jobs[(next + i) & mask] = buffer.pointee.jobs[i]
+            arrivals[(next + i) & mask] = buffer.pointee.arrivals[i]
+        }
+        let item = PendingInvocation(completion: completion, sequence: dispatched, position: next, jobs: count)
+        next += count
+        dispatched += 1
+        heap.append(item)
+        var child = heap.count - 1
+        while child > 0 {
+            let parent = (child - 1) / 2
+            guard heap[child].precedes(heap[parent]) else { break }
+            heap.swapAt(child, parent)
+            child = parent
+        }
+        return overflow
+    }
+
+    @inline(__always)
+    mutating func pop() -> PendingInvocation {
+        let top = heap[0]
+        let last = heap.removeLast()
+        if !heap.isEmpty {
+            heap[0] = last
+            var parent = 0
+            while true {
+                let left = 2 * parent + 1
+                if left >= heap.count { break }
+                var best = left
+                if left + 1 < heap.count && heap[left + 1].precedes(heap[left]) { best = left + 1 }
+                guard heap[best].precedes(heap[parent]) else { break }
+                heap.swapAt(best, parent)
+                parent = best
+            }
+        }
+        return top
+    }
+
+    /// Finds the oldest position still needed and grows the ring until the span in
+    /// use is at most half of it (so the search runs rarely), or, past
+    /// `TandemEngine.maxJobsInFlight` entries, just fits.
+    mutating func makeRoom(for count: Int) -> Int? {
+        var oldest = next
+        for invocation in heap { oldest = min(oldest, invocation.position) }
+        oldestBound = oldest
+        let span = next + count - oldest
+        guard 2 * span > mask + 1 else { return nil }
+        var capacity = mask + 1
+        while 2 * span > capacity && capacity < TandemEngine.maxJobsInFlight { capacity *= 2 }
+        while span > capacity { capacity *= 2 }
+        if capacity == mask + 1 { return span >= TandemEngine.maxJobsInFlight ? span : nil }
+        var grownJobs = [Int](repeating: 0, count: capacity)
+        var grownArrivals = [Double](repeating: 0, count: capacity)
+        for p in oldest..<next {
+            grownJobs[p & (capacity - 1)] = jobs[p & mask]
+            grownArrivals[p & (capacity - 1)] = arrivals[p & mask]
+        }
+        jobs = grownJobs
+        arrivals = grownArrivals
+        mask = capacity - 1
+        return span >= TandemEngine.maxJobsInFlight ? span : nil
+    }
+}
+
+/// The mutable state of one replication's pass. Station k (0-based) releases
+/// invocations in time order; those of every station but the last wait in
+/// `handOvers[k]` until no later dispatch there can complete before them, then
+/// enter station k + 1's buffer, which may release and so on down the chain.
+///
+/// The per-station state lives in memory the pass allocates and frees itself
+/// (`deallocate()`): reached through pointers, each station's state is updated in
+/// place, without the copy-on-write checks and reference counting of an array of
+/// structs holding arrays, which cost a third of the speed of the two-station
+/// reference run.
 @usableFromInline
 struct Pass<Observer: TandemObserver> {
     var observer: Observer
-    var station1: StationState
-    var station2: StationState
-    var buffer1: BatchBuffer
-    var buffer2: BatchBuffer
+    let stations: UnsafeMutablePointer<StationState>
+    let buffers: UnsafeMutablePointer<BatchBuffer>
+    /// `handOvers[k]` holds station k's invocations on their way to station k + 1.
+    let handOvers: UnsafeMutablePointer<HandOverQueue>
+    let waits: UnsafeMutablePointer<QueueWaitWindows>
+    /// The last station's index (N - 1).
+    let last: Int
     var arrivalStream: RandomStream
     var batchStream: RandomStream
     let interArrival: MomentSampler
@@ -97,34 +209,30 @@ struct Pass<Observer: TandemObserver> {
     let work: [Double]
     let hasWork: Bool
 
-    /// Min-heap of completed-but-not-handed-over station-1 invocations.
-    var pending: [PendingInvocation] = []
-    var dispatched1 = 0
-
-    /// Arrival time of every job from the oldest not yet handed to station 2 to the
-    /// newest, indexed by job number modulo the capacity.
-    var arrivalRing: [Double]
-    var ringMask: Int
-    /// A lower bound on the oldest job still needing the ring.
-    var ringOldestBound = 0
-
     /// For the instability check: jobs per second and jobs per arriving batch.
     let jobRate: Double
     let batchMean: Double
-    var waits1 = QueueWaitWindows()
-    var waits2 = QueueWaitWindows()
     var jobsArrived = 0
     var windowStart = 0.0
     var lastArrival = 0.0
     var unstableReason: String?
 
     init(config: TandemConfig, replication: Int, observer: Observer) {
+        precondition(!config.stations.isEmpty, "a workflow needs at least one station")
         self.observer = observer
         let seed = config.run.seed
-        station1 = StationState(config.stations[0], station: 0, seed: seed, replication: replication)
-        station2 = StationState(config.stations[1], station: 1, seed: seed, replication: replication)
-        buffer1 = BatchBuffer(capacity: config.stations[0].maxBatch)
-        buffer2 = BatchBuffer(capacity: config.stations[1].maxBatch)
+        let count = config.stations.count
+        stations = .allocate(capacity: count)
+        buffers = .allocate(capacity: count)
+        handOvers = .allocate(capacity: count)
+        waits = .allocate(capacity: count)
+        for (k, station) in config.stations.enumerated() {
+            (stations + k).initialize(to: StationState(station, station: k, seed: seed, replication: replication))
+            (buffers + k).initialize(to: BatchBuffer(capacity: station.maxBatch))
+            if k < count - 1 { (handOvers + k).initialize(to: HandOverQueue(servers: station.servers)) }
+            (waits + k).initialize(to: QueueWaitWindows())
+        }
+        last = count - 1
         arrivalStream = RandomStream(seed: seed, replication: replication, purpose: .interArrival)
         batchStream = RandomStream(seed: seed, replication: replication, purpose: .batchSize)
         interArrival = MomentSampler(interArrivalOf: config)
@@ -132,11 +240,20 @@ struct Pass<Observer: TandemObserver> {
         trace = config.trace
         work = config.trace?.work ?? []
         hasWork = !work.isEmpty
-        arrivalRing = Array(repeating: 0, count: 1024)
-        ringMask = 1023
         jobRate = config.jobRate
         batchMean = config.batch.mean
-        pending.reserveCapacity(config.stations[0].servers + 1)
+    }
+
+    /// Frees the per-station state; the pass is unusable afterwards.
+    func deallocate() {
+        stations.deinitialize(count: last + 1)
+        buffers.deinitialize(count: last + 1)
+        handOvers.deinitialize(count: last)
+        waits.deinitialize(count: last + 1)
+        stations.deallocate()
+        buffers.deallocate()
+        handOvers.deallocate()
+        waits.deallocate()
     }
 
     mutating func run(totalJobs: Int, firstKeptJob: Int) -> ReplicationOutcome {
@@ -160,10 +277,14 @@ struct Pass<Observer: TandemObserver> {
             }
         }
         if let reason = unstableReason { return .unstable(reason: reason) }
-        // No more arrivals: buffers release on their timeouts and every job completes.
-        if buffer1.count > 0 { release1(at: buffer1.deadline) }
-        while !pending.isEmpty { handOver(popPending()) }
-        if buffer2.count > 0 { release2(at: buffer2.deadline) }
+        // No more arrivals: down the chain, each buffer releases on its timeout once
+        // nothing more can enter it, and every job completes.
+        for k in 0...last {
+            if buffers[k].count > 0 { release(k, at: buffers[k].deadline) }
+            if k < last {
+                while !handOvers[k].heap.isEmpty { handOver(to: k + 1, handOvers[k].pop()) }
+            }
+        }
         if let reason = unstableReason { return .unstable(reason: reason) }
         return .completed
     }
@@ -174,81 +295,74 @@ struct Pass<Observer: TandemObserver> {
     mutating func arriveAtStation1(time: Double, jobs: Int, firstKeptJob: Int) {
         // A timeout that expired strictly before this arrival released first; one
         // expiring exactly now waits, so the new jobs ride along (fine point 1).
-        if buffer1.count > 0 && buffer1.deadline < time { release1(at: buffer1.deadline) }
+        if buffers[0].count > 0 && buffers[0].deadline < time { release(0, at: buffers[0].deadline) }
+        let timeout = stations[0].timeout
+        let maxBatch = stations[0].maxBatch
         for _ in 0..<jobs {
             let job = jobsArrived
             if job == firstKeptJob { windowStart = time }
-            storeArrival(job: job, time: time)
             jobsArrived += 1
-            buffer1.append(job: job, arrival: time, enter: time, timeout: station1.timeout)
-            if buffer1.count == station1.maxBatch { release1(at: time) }
+            buffers[0].append(job: job, arrival: time, enter: time, timeout: timeout)
+            if buffers[0].count == maxBatch { release(0, at: time) }
         }
         lastArrival = time
     }
 
-    @inline(__always)
-    mutating func release1(at release: Double) {
-        let size = buffer1.count
-        let firstJob = buffer1.jobs[0]
-        let result = hasWork ? station1.dispatch(release: release, jobs: buffer1.jobs, count: size, work: work)
-            : station1.dispatch(release: release, jobs: size)
+    // MARK: Release and hand-over
+
+    /// Station `k` releases its buffer as one invocation at `release`; the jobs of
+    /// the last station leave the system, the others wait to hand over.
+    mutating func release(_ k: Int, at release: Double) {
+        let size = buffers[k].count
+        let firstJob = buffers[k].jobs[0]
+        let result = hasWork
+            ? stations[k].dispatch(release: release, jobs: buffers[k].jobs, count: size, work: work)
+            : stations[k].dispatch(release: release, jobs: size)
         for i in 0..<size {
-            observer.stationJob(station: 0, job: buffer1.jobs[i], enter: buffer1.enters[i], release: release,
+            let job = buffers[k].jobs[i]
+            observer.stationJob(station: k, job: job, enter: buffers[k].enters[i], release: release,
                                 dispatch: result.dispatch, completion: result.completion)
+            if k == last {
+                observer.jobCompleted(job: job, arrival: buffers[k].arrivals[i], completion: result.completion)
+            }
         }
-        observer.invocation(station: 0, firstJob: firstJob, jobs: size, dispatch: result.dispatch,
+        observer.invocation(station: k, firstJob: firstJob, jobs: size, dispatch: result.dispatch,
                             completion: result.completion, cold: result.cold)
-        buffer1.count = 0
-        checkBacklog(station: 0, queueWait: result.dispatch - release)
-        pushPending(PendingInvocation(completion: result.completion, sequence: dispatched1, firstJob: firstJob,
-                                      jobs: size))
-        dispatched1 += 1
-        // Every later station-1 invocation dispatches at or after this one, so all
-        // that complete by now can go on to station 2 in order.
-        while let top = pending.first, top.completion <= result.dispatch {
-            handOver(popPending())
+        if waits[k].add(result.dispatch - release) { judge(station: k) }
+        guard k < last else {
+            buffers[k].count = 0
+            return
+        }
+        if let span = handOvers[k].push(completion: result.completion, buffer: buffers + k, count: size) {
+            unstableReason = unstableReason
+                ?? "station \(k + 1): \(span) jobs in flight between stations \(k + 1) and \(k + 2), more than "
+                + "\(TandemEngine.maxJobsInFlight)"
+        }
+        buffers[k].count = 0
+        // Every later invocation here dispatches at or after this one and takes a
+        // positive time, so all that complete by now can go on, in order.
+        while let top = handOvers[k].heap.first, top.completion <= result.dispatch {
+            handOver(to: k + 1, handOvers[k].pop())
         }
     }
 
-    // MARK: Hand-over and station 2
-
-    @inline(__always)
-    mutating func handOver(_ invocation: PendingInvocation) {
+    /// The jobs of `invocation` (from station `k - 1`) enter station `k`'s buffer
+    /// at its completion, in FCFS order.
+    mutating func handOver(to k: Int, _ invocation: PendingInvocation) {
         let time = invocation.completion
-        if buffer2.count > 0 && buffer2.deadline < time { release2(at: buffer2.deadline) }
-        for job in invocation.firstJob..<(invocation.firstJob + invocation.jobs) {
-            buffer2.append(job: job, arrival: arrivalRing[job & ringMask], enter: time, timeout: station2.timeout)
-            if buffer2.count == station2.maxBatch { release2(at: time) }
+        if buffers[k].count > 0 && buffers[k].deadline < time { release(k, at: buffers[k].deadline) }
+        let timeout = stations[k].timeout
+        let maxBatch = stations[k].maxBatch
+        let mask = handOvers[k - 1].mask
+        for p in invocation.position..<(invocation.position + invocation.jobs) {
+            buffers[k].append(job: handOvers[k - 1].jobs[p & mask], arrival: handOvers[k - 1].arrivals[p & mask],
+                              enter: time, timeout: timeout)
+            if buffers[k].count == maxBatch { release(k, at: time) }
         }
     }
 
-    @inline(__always)
-    mutating func release2(at release: Double) {
-        let size = buffer2.count
-        let result = hasWork ? station2.dispatch(release: release, jobs: buffer2.jobs, count: size, work: work)
-            : station2.dispatch(release: release, jobs: size)
-        for i in 0..<size {
-            let job = buffer2.jobs[i]
-            observer.stationJob(station: 1, job: job, enter: buffer2.enters[i], release: release,
-                                dispatch: result.dispatch, completion: result.completion)
-            observer.jobCompleted(job: job, arrival: buffer2.arrivals[i], completion: result.completion)
-        }
-        observer.invocation(station: 1, firstJob: buffer2.jobs[0], jobs: size, dispatch: result.dispatch,
-                            completion: result.completion, cold: result.cold)
-        buffer2.count = 0
-        checkBacklog(station: 1, queueWait: result.dispatch - release)
-    }
-
-    @inline(__always)
-    mutating func checkBacklog(station: Int, queueWait: Double) {
-        if station == 0 {
-            if waits1.add(queueWait) { judge(station: 0, waits1) }
-        } else {
-            if waits2.add(queueWait) { judge(station: 1, waits2) }
-        }
-    }
-
-    mutating func judge(station: Int, _ waits: QueueWaitWindows) {
+    mutating func judge(station: Int) {
+        let waits = waits[station]
         guard unstableReason == nil, let (previous, latest) = waits.lastTwoGrowths,
               previous >= TandemEngine.growthFactor, latest >= TandemEngine.growthFactor else { return }
         let backlog = waits.latestMean * jobRate
@@ -259,67 +373,6 @@ struct Pass<Observer: TandemObserver> {
     }
 
     private func rounded(_ value: Double) -> String { String(Double(Int(value * 100)) / 100) }
-
-    // MARK: The arrival ring
-
-    @inline(__always)
-    mutating func storeArrival(job: Int, time: Double) {
-        if job - ringOldestBound > ringMask { makeRoom(for: job) }
-        arrivalRing[job & ringMask] = time
-    }
-
-    /// Finds the oldest job still needed; grows the ring when the span in flight
-    /// really is larger than the ring.
-    mutating func makeRoom(for job: Int) {
-        var oldest = buffer1.count > 0 ? buffer1.jobs[0] : job
-        for invocation in pending { oldest = min(oldest, invocation.firstJob) }
-        ringOldestBound = oldest
-        guard job - oldest > ringMask else { return }
-        if job - oldest >= TandemEngine.maxJobsInFlight {
-            unstableReason = unstableReason
-                ?? "station 1: more than \(TandemEngine.maxJobsInFlight) jobs in flight between the stations"
-        }
-        var capacity = arrivalRing.count
-        while job - oldest >= capacity { capacity *= 2 }
-        var grown = [Double](repeating: 0, count: capacity)
-        for j in oldest..<job { grown[j & (capacity - 1)] = arrivalRing[j & ringMask] }
-        arrivalRing = grown
-        ringMask = capacity - 1
-    }
-
-    // MARK: The pending heap
-
-    @inline(__always)
-    mutating func pushPending(_ item: PendingInvocation) {
-        pending.append(item)
-        var child = pending.count - 1
-        while child > 0 {
-            let parent = (child - 1) / 2
-            guard pending[child].precedes(pending[parent]) else { break }
-            pending.swapAt(child, parent)
-            child = parent
-        }
-    }
-
-    @inline(__always)
-    mutating func popPending() -> PendingInvocation {
-        let top = pending[0]
-        let last = pending.removeLast()
-        if !pending.isEmpty {
-            pending[0] = last
-            var parent = 0
-            while true {
-                let left = 2 * parent + 1
-                if left >= pending.count { break }
-                var best = left
-                if left + 1 < pending.count && pending[left + 1].precedes(pending[left]) { best = left + 1 }
-                guard pending[best].precedes(pending[parent]) else { break }
-                pending.swapAt(best, parent)
-                parent = best
-            }
-        }
-        return top
-    }
 }
 
 /// Mean queue wait over consecutive windows of invocations of doubling length.

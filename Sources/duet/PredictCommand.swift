@@ -56,6 +56,12 @@ struct PredictCommand: ParsableCommand {
             return
         }
         var config = try loadConfig(configPath!)
+        guard config.stations.count == MetricCatalog.stationCount else {
+            // Features, dataset columns and model files describe the two-station tandem.
+            throw CLIError("\(configPath!): stations: duet predict takes a two-station tandem, got "
+                               + "\(config.stations.count) stations; duet simulate runs chains of "
+                               + "\(ConfigLoader.stationCounts.lowerBound) to \(ConfigLoader.stationCounts.upperBound)")
+        }
         // The input-domain check reads the row as a sweep would record it.
         for warning in surrogate?.domainWarnings(config) ?? [] { log("warning: \(warning)") }
         if config.trace != nil {

@@ -17,7 +17,7 @@ enum ReportTable {
         for (i, name) in MetricCatalog.systemMetrics.enumerated() {
             lines.append(row("  " + name, report.estimates[i]))
         }
-        for station in 0..<MetricCatalog.stationCount {
+        for station in report.stationNames.indices {
             let label = report.stationNames[station].map { "station \(station + 1) (\($0))" } ?? "station \(station + 1)"
             lines.append(label)
             for (m, name) in MetricCatalog.stationMetrics.enumerated() {

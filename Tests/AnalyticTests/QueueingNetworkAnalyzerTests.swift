@@ -68,4 +68,44 @@ struct QueueingNetworkAnalyzerTests {
     func batchScv(spec: BatchSizeSpec, expected: Double) {
         #expect(abs(spec.scv - expected) < 1e-12)
     }
+
+    @Test("A Jackson chain of M/M/1 stations is exact: the sum of the stations' responses")
+    func jacksonChain() throws {
+        // lambda = 0.5; M/M/1 response s / (1 - lambda s): 2, 3, 4/3, 1.6.
+        let means = [1.0, 1.2, 0.8, 0.9]
+        let config = TandemConfig(arrivalRate: 0.5, stations: means.map { station(mean: $0) })
+        let estimate = try #require(QueueingNetworkAnalyzer.estimate(config))
+        #expect(estimate.stations.count == 4)
+        let exact = means.map { $0 / (1 - 0.5 * $0) }
+        for (k, response) in exact.enumerated() {
+            #expect(abs(estimate.stations[k].meanResponse - response) < 1e-12)
+            #expect(estimate.value("stations.\(k + 1).meanResponse") == estimate.stations[k].meanResponse)
+        }
+        #expect(abs(estimate.meanResponse - exact.reduce(0, +)) < 1e-12)
+        #expect(estimate.value("stations.5.meanResponse") == nil)
+    }
+
+    @Test("The departure scv links every station to the next along the chain")
+    func linkingAlongTheChain() throws {
+        // lambda = 0.5, single servers: M/D/1 -> ./M/1 -> ./M/1.
+        // Station 1: s = 1.2, cs^2 = 0, rho = 0.6, ca^2 = 1:
+        //   cd^2 = 1 + (1 - 0.36)(1 - 1) + 0.36 (0 - 1) = 0.64.
+        // Station 2: s = 1, cs^2 = 1, rho = 0.5, ca^2 = 0.64:
+        //   Wq = 0.5 x 1 / 0.5 x (0.64 + 1) / 2 = 0.82; cd^2 = 1 + 0.75 (0.64 - 1) = 0.73.
+        // Station 3: s = 0.8, cs^2 = 1, rho = 0.4, ca^2 = 0.73:
+        //   Wq = 0.4 x 0.8 / 0.6 x (0.73 + 1) / 2 = 0.461333...
+        let config = TandemConfig(arrivalRate: 0.5, stations: [station(mean: 1.2, scv: 0), station(mean: 1),
+                                                                station(mean: 0.8)])
+        let estimate = try #require(QueueingNetworkAnalyzer.estimate(config))
+        #expect(abs(estimate.stations[1].meanQueueWait - 0.82) < 1e-12)
+        #expect(abs(estimate.stations[2].meanQueueWait - 0.4 * 0.8 / 0.6 * 1.73 / 2) < 1e-12)
+    }
+
+    @Test("One station: M/M/c is Erlang C")
+    func oneStation() throws {
+        let config = TandemConfig(arrivalRate: 2, stations: [station(servers: 3, mean: 1)])
+        let estimate = try #require(QueueingNetworkAnalyzer.estimate(config))
+        // M/M/3 with a = 2: C = 4/9, Wq = 4/9 s, response 13/9.
+        #expect(abs(estimate.meanResponse - 13.0 / 9) < 1e-12)
+    }
 }

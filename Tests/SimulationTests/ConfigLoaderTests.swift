@@ -299,18 +299,12 @@ struct ConfigLoaderTests {
                  "stations: required key is missing"),
 
         // Station count.
-        BadInput("three stations",
-                 """
-                    arrival: {rate: 0.5}
-                    stations:
-                      - {service: {mean: 0.1}}
-                      - {service: {mean: 0.1}}
-                      - {service: {mean: 0.1}}
-                    """,
-                 "stations: the model is a two-station tandem, so exactly 2 stations are needed, got 3 (line 3)"),
-        BadInput("one station",
-                 "arrival: {rate: 0.5}\nstations: [{service: {mean: 0.1}}]",
-                 "stations: the model is a two-station tandem, so exactly 2 stations are needed, got 1 (line 2)"),
+        BadInput("no stations",
+                 "arrival: {rate: 0.5}\nstations: []",
+                 "stations: a workflow chains 1 to 16 stations, got 0 (line 2)"),
+        BadInput("seventeen stations",
+                 "arrival: {rate: 0.5}\nstations:\n" + String(repeating: "  - {service: {mean: 0.1}}\n", count: 17),
+                 "stations: a workflow chains 1 to 16 stations, got 17 (line 3)"),
 
         // Batch sizes.
         BadInput("deterministic mean not whole",

@@ -50,13 +50,14 @@ enum DeterministicScenario {
         abs(a - b) <= tolerance * max(1, abs(b))
     }
 
-    /// Checks one job's visit to `station` (1 or 2): (enter, release, dispatch, completion).
+    /// Checks one job's visit to `station` (1 ... N): (enter, release, dispatch, completion).
     static func expectVisit(
         _ trace: JobTraceRecorder, job: Int, station: Int,
         _ enter: Double, _ release: Double, _ dispatch: Double, _ completion: Double,
         sourceLocation: SourceLocation = #_sourceLocation
     ) {
-        guard job < trace.visits.count, let visit = trace.visits[job][station - 1] else {
+        guard job < trace.visits.count, station <= trace.visits[job].count,
+              let visit = trace.visits[job][station - 1] else {
             Issue.record("job \(job) has no visit to station \(station)", sourceLocation: sourceLocation)
             return
         }
@@ -72,7 +73,7 @@ enum DeterministicScenario {
     /// An expected invocation: (firstJob, jobs, dispatch, completion, cold).
     typealias Invocation = (firstJob: Int, jobs: Int, dispatch: Double, completion: Double, cold: Bool)
 
-    /// Checks a station's invocations (1 or 2), in dispatch order.
+    /// Checks a station's invocations (1 ... N), in dispatch order.
     static func expectInvocations(
         _ trace: JobTraceRecorder, station: Int, _ expected: [Invocation],
         sourceLocation: SourceLocation = #_sourceLocation
@@ -113,12 +114,12 @@ enum DeterministicScenario {
         }
     }
 
-    static func replication(_ config: TandemConfig, jobs: Int, sourceLocation: SourceLocation = #_sourceLocation)
-        throws -> MetricVector
+    static func replication(_ config: TandemConfig, jobs: Int, stations: Int = 2,
+                            sourceLocation: SourceLocation = #_sourceLocation) throws -> MetricVector
     {
         switch Simulator.runReplication(config, replication: 0, jobs: jobs) {
         case .success(let values):
-            #expect(values.count == MetricCatalog.names.count, sourceLocation: sourceLocation)
+            #expect(values.count == MetricCatalog.names(stations: stations).count, sourceLocation: sourceLocation)
             return values
         case .failure(let unstable):
             Issue.record("unexpectedly unstable: \(unstable.reason)", sourceLocation: sourceLocation)

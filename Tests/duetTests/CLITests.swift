@@ -208,6 +208,24 @@ struct CLITests {
         #expect(!result.stdout.contains("{"), "the table is not JSON")
     }
 
+    @Test("simulate reports every station of a five-function chain, in the table and the JSON")
+    func simulateChain() throws {
+        let names = ["gateway", "embed", "retrieve", "generate", "post-process"]
+        let json = try DuetBinary.run(["simulate", "examples/rag-chain.yaml", "--jobs", "5000", "--replications",
+                                       "2", "--json"])
+        #expect(json.status == 0, "\(json.summary)")
+        let object = try Self.parseObject(json.stdout)
+        let stations = try #require(object["stations"] as? [[String: Any]])
+        #expect(stations.map { $0["name"] as? String } == names)
+        for station in stations { #expect(station["meanResponse"] is [String: Any]) }
+        let table = try DuetBinary.run(["simulate", "examples/rag-chain.yaml", "--jobs", "5000", "--replications",
+                                        "2"])
+        #expect(table.status == 0, "\(table.summary)")
+        for (k, name) in names.enumerated() {
+            #expect(table.stdout.contains("station \(k + 1) (\(name))"), "missing station \(k + 1) in:\n\(table.stdout)")
+        }
+    }
+
     @Test("--seed changes the numbers; the same seed twice gives the same JSON")
     func seedOverride() throws {
         let base = ["simulate", "examples/serverless.yaml", "--jobs", "3000", "--replications", "2", "--json"]
