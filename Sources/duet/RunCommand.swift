@@ -49,6 +49,12 @@ struct RunCommand: ParsableCommand {
             (logs in DIR/cluster.log), which an interrupted run recovers when started again; \
             `duet status --journal DIR/run.journal` shows it. --coordinator runs both phases \
             on an existing cluster.
+
+            Exit status: 0 when every phase finished; 1 on an error, including sweep points \
+            that failed on every attempt (the run stops after the sweep; run it again to retry \
+            them) and trials that failed for good (the run still evaluates the best of the \
+            other trials and writes its report, then exits 1) unless --allow-failed-trials is \
+            given; 130 when interrupted.
             """
     )
 
@@ -57,6 +63,8 @@ struct RunCommand: ParsableCommand {
     @Option(help: "Run the sweep and the search on N local worker processes and a local coordinator.") var local: Int?
     @Option(help: "Run the sweep and the search on the cluster of the coordinator at ENDPOINT.") var coordinator: String?
     @Option(help: "CURVE key directory for --coordinator.") var keys: String?
+    @Flag(help: "Exit 0 even when search trials failed for good (the report is written either way).")
+    var allowFailedTrials = false
 
     func validate() throws {
         if let local, !(1...256).contains(local) { throw ValidationError("--local: must be 1...256, got \(local)") }
@@ -104,9 +112,12 @@ struct RunCommand: ParsableCommand {
             var sweep = try SweepCommand.parse([spec.sweep, "--out", dataPath] + clusterArguments)
             try sweep.run()
         }
+        var searchFailure: CLIError?
         try phase("search") {
-            var search = try SearchCommand.parse([spec.search, "--data", dataPath, "--out", searchPath] + clusterArguments)
-            try search.run()
+            let search = try SearchCommand.parse(
+                [spec.search, "--data", dataPath, "--out", searchPath] + clusterArguments
+                    + (allowFailedTrials ? ["--allow-failed-trials"] : []))
+            searchFailure = try search.execute()
         }
         let modelPath = directory.appendingPathComponent("best-model.json").path
         var evaluated: (model: SurrogateModel, table: DatasetTable, dataset: SurrogateDataset, best: TrialRecord?)?
@@ -147,5 +158,6 @@ struct RunCommand: ParsableCommand {
               + phases.map { "\($0.name) \(String(format: "%.0f", $0.seconds)) s" }.joined(separator: ", "))
         printSplitSummary(model.file)
         print("wrote \(out)/dataset.csv, search/, best-model.json, summary.json, report.html")
+        if let searchFailure { throw searchFailure }
     }
 }

@@ -24,6 +24,11 @@ struct SearchCommand: ParsableCommand {
             trains them on an existing cluster. Each rung of a trial is a `train-trial` task; \
             this process runs ASHA on the results and submits promotions. The dataset goes to \
             each worker once, named by its SHA-256.
+
+            Exit status: 0 when the search finished; 1 on an error, or when a trial failed for \
+            good (after the summary, a message names each failed trial; best-model.json is \
+            still the best of the others) unless --allow-failed-trials is given; 130 when \
+            interrupted.
             """
     )
 
@@ -45,6 +50,8 @@ struct SearchCommand: ParsableCommand {
     var keys: String?
     @Flag(help: "Allow --coordinator at a non-loopback endpoint without keys (trusted networks only).")
     var insecure = false
+    @Flag(help: "Exit 0 even when trials failed for good (they are still listed, and not run again on resume).")
+    var allowFailedTrials = false
     @Option(help: "Train recorded trial N of OUT alone, write OUT/trial-N-model.json and compare with the search.")
     var rerun: Int?
 
@@ -64,6 +71,14 @@ struct SearchCommand: ParsableCommand {
     }
 
     func run() throws {
+        if let failure = try execute() { throw failure }
+    }
+
+    /// Runs the search (or the re-run of one trial). Returns the error to exit with when
+    /// trials failed for good and --allow-failed-trials was not given, after the
+    /// summary is printed and the files are written (`duet run` goes on to its report
+    /// first); throws for every other error.
+    func execute() throws -> CLIError? {
         let search: SearchSpec
         do {
             search = try SearchSpec.load(path: spec, vocabulary: TrainerSearchSpace.vocabulary)
@@ -71,7 +86,10 @@ struct SearchCommand: ParsableCommand {
             throw CLIError(error.path.isEmpty ? "\(error)" : "\(spec): \(error)")
         }
         let dataset = try withDatasetErrors { try SurrogateDataset.load(path: data) }
-        if let rerun { return try rerunTrial(rerun, spec: search, dataset: dataset) }
+        if let rerun {
+            try rerunTrial(rerun, spec: search, dataset: dataset)
+            return nil
+        }
 
         let runner: SearchRun
         do {
@@ -112,6 +130,12 @@ struct SearchCommand: ParsableCommand {
                 try? FileManager.default.removeItem(atPath: URL(fileURLWithPath: out).appendingPathComponent(name).path)
             }
         }
+        guard let failures = SearchReport.failures(summary, directory: out) else { return nil }
+        if allowFailedTrials {
+            log("warning: " + failures)
+            return nil
+        }
+        return CLIError(failures + "\n(--allow-failed-trials accepts a search with failed trials)")
     }
 
     /// Where the trials train, for the opening line.
