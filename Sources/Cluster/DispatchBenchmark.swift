@@ -16,7 +16,8 @@ public struct DispatchBenchmark {
     public var prefetch = 64
     public var batch = 256
     public var executable = LocalCluster.currentExecutable
-    /// Where the journal and the logs go (a fresh temporary directory by default).
+    /// Where the journal and the logs go, kept afterwards, with the coordinator logging
+    /// at debug level (its slow turns); a fresh temporary directory, removed, by default.
     public var directory: String?
     /// Seconds between the status probe's `STATUS` requests (its own connection).
     public var statusInterval = 0.1
@@ -55,7 +56,7 @@ public struct DispatchBenchmark {
             logPath: (directory as NSString).appendingPathComponent("cluster.log"))
         options.slots = slots
         options.prefetch = prefetch
-        options.coordinatorArguments = ["--batch", String(batch)]
+        options.coordinatorArguments = ["--batch", String(batch)] + (self.directory == nil ? [] : ["--verbose"])
         let cluster = try LocalCluster(options: options)
         defer { cluster.stop(grace: 3) }
         try cluster.start()

@@ -29,6 +29,8 @@ struct BenchDispatch: ParsableCommand {
     var prefetch: Int = 64
     @Option(help: "Most messages the coordinator handles per journal commit.")
     var batch: Int = 256
+    @Option(help: "Keep the journal and the cluster's log (the coordinator at debug level: its slow turns) in DIR.")
+    var logDirectory: String?
     @Option(name: .customLong("status-interval-ms"), help: "Milliseconds between the status probe's requests.")
     var statusIntervalMilliseconds: Int = 100
 
@@ -56,6 +58,7 @@ struct BenchDispatch: ParsableCommand {
         var bench = DispatchBenchmark()
         bench.workers = processes
         bench.workersInProcess = workersInProcess
+        bench.directory = logDirectory
         bench.tasks = tasks
         bench.slots = slots
         bench.prefetch = prefetch
