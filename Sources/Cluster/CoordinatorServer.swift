@@ -92,6 +92,9 @@ public final class CoordinatorServer: @unchecked Sendable {
         defer { try? journal.close() }
         let lockFD = try Self.lockJournal(options.journalPath)
         defer { Foundation.close(lockFD) }
+        // WAL checkpoints (the only fsyncs of a non-durable journal) on a thread of their own.
+        let checkpointer = try journal.checkpointInBackground()
+        defer { checkpointer.stop() }
         let context = try Context()
         let mailbox: Mailbox<String>
         do {
