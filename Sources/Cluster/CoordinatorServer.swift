@@ -2,13 +2,22 @@
 // `CoordinatorState`, and runs
 //
 //     poll (timeout heartbeatInterval / 4)
-//       → drain up to `batchLimit` messages without blocking → decode (errors → dropped)
-//       → collect the state machine's actions (+ tick when due)
+//       → drain up to `batchLimit` messages without blocking
+//       → answer the batch's STATUS requests at once
+//       → decode the rest (errors → dropped), collect the state machine's actions
+//         (+ tick when due)
 //       → journal.commit(actions), once for the whole batch
 //       → only then perform the sends, replies, blob and result reads, in order.
 //
 // Committing a batch at a time is what makes the journal fast (group commit) and the
 // protocol safe: nothing is acknowledged or assigned before it is on disk.
+//
+// STATUS changes nothing, so it does not wait for the batch it came in: it is answered
+// before the batch's other messages are handled, from the state as last committed
+// (every earlier batch is). Its latency is then the turn in progress when it arrived,
+// at most one batch of work, and not also the handling, commit and sends of its own
+// batch. A STATUS that follows another message from the same peer in the batch keeps
+// its place, so a peer's requests are still answered in order.
 //
 // Workers and clients share the one endpoint (deploy/README.md opens a single port):
 // each decoder accepts only its own message types, so a message is routed to the
@@ -83,6 +92,9 @@ public final class CoordinatorServer: @unchecked Sendable {
         defer { try? journal.close() }
         let lockFD = try Self.lockJournal(options.journalPath)
         defer { Foundation.close(lockFD) }
+        // WAL checkpoints (the only fsyncs of a non-durable journal) on a thread of their own.
+        let checkpointer = try journal.checkpointInBackground()
+        defer { checkpointer.stop() }
         let context = try Context()
         let mailbox: Mailbox<String>
         do {
@@ -136,6 +148,8 @@ public final class CoordinatorServer: @unchecked Sendable {
     }
 }
 
+private let statusType: [UInt8] = Array("STATUS".utf8)
+
 /// The message types clients send; everything else goes to the worker decoder.
 private let clientTypes: [[UInt8]] = ["SUBMIT", "PUTBLOB", "STATUS", "RESULTS", "CANCELRUN"].map { Array($0.utf8) }
 
@@ -165,6 +179,8 @@ private final class CoordinatorLoop {
     var stopReason: String?
     var refusals = 0
     var unreachable = 0
+    /// Turns longer than this are logged at debug level.
+    let slowTurn = 0.05
 
     init(server: CoordinatorServer, context: Context, journal: Journal, mailbox: Mailbox<String>) {
         self.server = server
@@ -219,19 +235,39 @@ private final class CoordinatorLoop {
             }
             var actions: [CoordinatorAction] = []
             let now = options.clock.now()
-            var received = 0
+            var batch: [[[UInt8]]] = []
             if ready[routerIndex].contains(.readable) || backlog {
-                while received < options.batchLimit, let frames = try router.receive(dontWait: true) {
-                    received += 1
+                while batch.count < options.batchLimit, let frames = try router.receive(dontWait: true) {
+                    batch.append(frames)
+                }
+            }
+            backlog = batch.count == options.batchLimit
+            var answers: [CoordinatorAction] = []
+            var earlier = Set<PeerID>()
+            for frames in batch {
+                if let peer = frames.first.map(PeerID.init), !earlier.contains(peer), Self.isStatusRequest(frames) {
+                    handle(frames, now: now, into: &answers)
+                } else {
+                    if let first = frames.first { earlier.insert(PeerID(first)) }
                     handle(frames, now: now, into: &actions)
                 }
             }
-            backlog = received == options.batchLimit
+            if !answers.isEmpty { try commitAndPerform(answers) }
             if now - lastTick >= interval {
                 lastTick = now
                 actions += state.tick(now: now)
             }
+            let handled = options.clock.now()
             if !actions.isEmpty { try commitAndPerform(actions) }
+            // How long a STATUS may wait behind this turn (`--verbose` logs the slow ones).
+            let done = options.clock.now()
+            if done - now > slowTurn {
+                log(
+                    .debug,
+                    String(
+                        format: "slow turn: %d messages, %d actions; handling %.1f ms, commit and sends %.1f ms",
+                        batch.count, actions.count, (handled - now) * 1000, (done - handled) * 1000))
+            }
             if ready[monitorIndex].contains(.readable) { drainMonitor(monitor) }
             if stopReason == nil, let parent = options.parentPID, getppid() != parent {
                 stopReason = "the parent process exited"
@@ -341,6 +377,14 @@ private final class CoordinatorLoop {
                 actions += state.dropped(from: peer, error, now: now)
             }
         }
+    }
+
+    /// Whether `frames` (routing id first) are a client's STATUS request, with or without
+    /// a REQ delimiter.
+    static func isStatusRequest(_ frames: [[UInt8]]) -> Bool {
+        var type = 2
+        if frames.count > 2, frames[1].isEmpty { type = 3 }
+        return frames.count > type && frames[type] == statusType
     }
 
     /// A completed run, every task done, that computed what `submission` asks for,

@@ -1,18 +1,23 @@
 // `duet bench dispatch`: how many tasks a second a coordinator hands out and collects,
-// with no-op tasks on N local worker processes, and how its memory behaves as the
-// run grows (it should not: a run is a task count and a cursor, the journal is on disk).
+// with no-op tasks on N local worker processes and/or M lightweight worker connections
+// hosted in this process (`NoopWorkerHost`), and how its memory behaves as the run
+// grows (it should not: a run is a task count and a cursor, the journal is on disk).
 
 import ClusterCore
 import Foundation
 
 public struct DispatchBenchmark {
+    /// Worker processes.
     public var workers = 2
+    /// Worker connections hosted in this process, on one thread (`NoopWorkerHost`).
+    public var workersInProcess = 0
     public var tasks = 100_000
     public var slots = 4
     public var prefetch = 64
     public var batch = 256
     public var executable = LocalCluster.currentExecutable
-    /// Where the journal and the logs go (a fresh temporary directory by default).
+    /// Where the journal and the logs go, kept afterwards, with the coordinator logging
+    /// at debug level (its slow turns); a fresh temporary directory, removed, by default.
     public var directory: String?
     /// Seconds between the status probe's `STATUS` requests (its own connection).
     public var statusInterval = 0.1
@@ -51,24 +56,42 @@ public struct DispatchBenchmark {
             logPath: (directory as NSString).appendingPathComponent("cluster.log"))
         options.slots = slots
         options.prefetch = prefetch
-        options.coordinatorArguments = ["--batch", String(batch)]
+        options.coordinatorArguments = ["--batch", String(batch)] + (self.directory == nil ? [] : ["--verbose"])
         let cluster = try LocalCluster(options: options)
         defer { cluster.stop(grace: 3) }
         try cluster.start()
         guard let coordinatorPID = cluster.coordinatorPID else { throw LocalClusterError("no coordinator") }
+        var host: NoopWorkerHost?
+        if workersInProcess > 0 {
+            let started = NoopWorkerHost(
+                endpoint: cluster.endpoint, connections: workersInProcess, slots: slots, prefetch: prefetch)
+            started.start()
+            host = started
+        }
+        // Stopped before the cluster (defers run last-in first-out): GOODBYE while it listens.
+        defer { host?.stop() }
         let client = try ClusterClient(endpoint: cluster.endpoint, keys: nil)
         defer { client.close() }
 
         // Wait for every worker to join, so the clock measures dispatch, not start-up.
-        let joinSeconds = 30 + workers / 2
+        let expected = workers + workersInProcess
+        let joinSeconds = 30 + expected / 2
         let joinDeadline = Date().addingTimeInterval(Double(joinSeconds))
         while true {
-            if case .status(let status)? = try? client.request(.status, timeout: 5), status.workers.count >= workers { break }
+            if case .status(let status)? = try? client.request(.status, timeout: 5), status.workers.count >= expected { break }
             if let problem = cluster.health() { throw LocalClusterError(problem) }
             if Date() > joinDeadline { throw LocalClusterError("only some workers joined within \(joinSeconds) s; see \(options.logPath!)") }
             Thread.sleep(forTimeInterval: 0.05)
         }
-        note("\(workers) workers joined; submitting \(tasks) no-op tasks")
+        var joined = "\(expected) workers joined"
+        if workersInProcess > 0 {
+            joined += " (\(workersInProcess) connections in this process" + (workers > 0 ? ", \(workers) processes)" : ")")
+        }
+        note(joined + "; submitting \(tasks) no-op tasks")
+        var samples: [Sample] = []
+        if let memory = LocalCluster.memory(pid: coordinatorPID) {
+            samples.append(Sample(done: 0, resident: memory.resident, peak: memory.peak))
+        }
         let submission = RunSubmission(kind: "noop", taskCount: tasks, label: "bench dispatch", spec: Array("bench \(UUID())".utf8))
         guard case .submitted(let run, _) = try client.request(.submit(submission), timeout: 10) else {
             throw LocalClusterError("the coordinator refused the benchmark run")
@@ -77,7 +100,6 @@ public struct DispatchBenchmark {
         probe.start()
         var probeStopped = false
         defer { if !probeStopped { _ = probe.stop() } }
-        var samples: [Sample] = []
         // Memory at 10^k finished tasks and at every tenth of the run.
         var marks = Set((1...9).map { tasks * $0 / 10 }.filter { $0 > 0 })
         var power = 10_000

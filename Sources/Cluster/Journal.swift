@@ -335,6 +335,12 @@ public final class Journal: Sendable {
                     """
             ).execute(arguments: [error, failures, at, failures, task.run.rawValue, task.index])
 
+        case .refund(let attempt, let failures, _):
+            // Only while the task is unfinished: a refund never reopens a task.
+            try db.cachedStatement(
+                sql: "UPDATE tasks SET failures = ? WHERE run = ? AND idx = ? AND state IN ('queued', 'leased')"
+            ).execute(arguments: [failures, attempt.task.run.rawValue, attempt.task.index])
+
         case .complete(let attempt, let worker, let payload, let at):
             let task = attempt.task
             try db.cachedStatement(

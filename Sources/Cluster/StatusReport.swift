@@ -85,6 +85,7 @@ public enum StatusReport {
             if c.stale > 0 { parts.append("\(c.stale) stale") }
             if c.lostAssignments > 0 { parts.append("\(c.lostAssignments) lost assignments") }
             if c.overdue > 0 { parts.append("\(c.overdue) past their deadline") }
+            if c.refunded > 0 { parts.append("\(c.refunded) refunded (lost workers back with their tasks)") }
             if c.foreignEpoch > 0 { parts.append("\(c.foreignEpoch) from another journal") }
             var dropped = "\(c.droppedTotal) dropped"
             if !c.dropped.isEmpty {

@@ -121,6 +121,9 @@ public struct ClusterCounters: Sendable, Hashable {
     /// Reports and held attempts from another journal (another epoch): a worker that
     /// worked for a coordinator on another journal. Acknowledged or cancelled, never accepted.
     public var foreignEpoch = 0
+    /// Failed attempts given back: a worker declared lost came back with its attempt
+    /// (adopted, or its result accepted), so the loss was not a failure after all.
+    public var refunded = 0
     public var retries = 0
     public var results = 0
     public var failures = 0
@@ -206,6 +209,7 @@ extension ClusterStatus {
                 "duplicates": .integer(counters.duplicates), "stale": .integer(counters.stale),
                 "lostWorkers": .integer(counters.lostWorkers), "lostAssignments": .integer(counters.lostAssignments),
                 "overdue": .integer(counters.overdue), "foreignEpoch": .integer(counters.foreignEpoch),
+                "refunded": .integer(counters.refunded),
                 "retries": .integer(counters.retries), "results": .integer(counters.results),
                 "failures": .integer(counters.failures), "messagesIn": .integer(counters.messagesIn),
             ],
@@ -266,6 +270,7 @@ extension ClusterStatus {
             counters.lostAssignments = try c.optionalInt("lostAssignments") ?? 0
             counters.overdue = try c.optionalInt("overdue") ?? 0
             counters.foreignEpoch = try c.optionalInt("foreignEpoch") ?? 0
+            counters.refunded = try c.optionalInt("refunded") ?? 0
             counters.retries = try c.optionalInt("retries") ?? 0
             counters.results = try c.optionalInt("results") ?? 0
             counters.failures = try c.optionalInt("failures") ?? 0

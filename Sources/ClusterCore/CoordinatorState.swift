@@ -12,6 +12,12 @@
 // worker told `CANCEL`). A result of that attempt arriving later is still valid if it is
 // the first (the rule above). Adopted leases (after a coordinator restart) start afresh.
 //
+// Refunds. A worker declared lost is charged a failed attempt for each task it held.
+// If it was only paused and comes back with the attempt (adopted by its HELLO, or its
+// result accepted as the first valid one), the attempt did not fail: the charge is
+// given back (`.journal(.refund)`, counted in `refunded`), so a few pauses cannot fail
+// a task that never failed. Only the latest loss this coordinator charged is refunded.
+//
 // Memory. A run is a task count and a cursor: task `i` is generated (handed out for the
 // first time) when the cursor reaches it. Only unfinished tasks that were handed out are
 // tracked (`active`: leased ones and those waiting for a retry), so a 1,000,000-task
@@ -40,6 +46,9 @@ public struct CoordinatorState: Sendable {
         var lastError: String?
         /// An attempt taken back at its deadline: never adopted again.
         var overdueAttempt: Int? = nil
+        /// The attempt whose worker was declared lost, charged as a failed attempt; the
+        /// charge is refunded if that attempt is adopted or its result accepted.
+        var lostAttempt: Int? = nil
     }
 
     struct Run: Sendable {
@@ -214,10 +223,12 @@ public struct CoordinatorState: Sendable {
                 entry.overdueAttempt != attempt.attempt, let run = runs[attempt.task.run], !run.phase.isFinished
             {
                 entry.lease = Lease(worker: id, attempt: attempt.attempt, at: now, deadline: deadline(run.record.kind, now))
+                let refund = refundLoss(of: attempt, &entry, worker: id, now: now)
                 active[attempt.task] = entry
                 runs[attempt.task.run]!.leased += 1
                 worker.leases.append(attempt)
                 actions.append(.journal(.lease(attempt, worker: id.description, at: now)))
+                actions += refund
                 actions.append(
                     .log(
                         LogEntry(
@@ -320,6 +331,8 @@ public struct CoordinatorState: Sendable {
             return actions
         }
         // The first valid result wins.
+        var finished = entry
+        actions += refundLoss(of: attempt, &finished, worker: id, now: now)
         active[task] = nil
         if let lease = entry.lease {
             let leased = TaskAttempt(task, attempt: lease.attempt)
@@ -734,6 +747,8 @@ public struct CoordinatorState: Sendable {
             endLease(
                 lease, worker: id, error: countsAsFailure ? reason : nil, countsAsFailure: countsAsFailure, now: now,
                 into: &actions)
+            // Still active: re-queued, not failed for good; the charge may be refunded.
+            if countsAsFailure, active[lease.task] != nil { active[lease.task]!.lostAttempt = lease.attempt }
         }
         actions.append(.journal(.workerLeft(id.description, reason: reason, at: now)))
         if !countsAsFailure {
@@ -742,6 +757,25 @@ public struct CoordinatorState: Sendable {
                     LogEntry(
                         .info, "worker left: \(reason)", ["worker.id": id.description, "returned": String(worker.leases.count)])))
         }
+    }
+
+    /// Gives back the failed attempt charged when `attempt`'s worker was declared lost,
+    /// now that the attempt turned out alive (adopted, or its result accepted): the
+    /// journal change and a log entry, or nothing when that attempt was not charged.
+    private mutating func refundLoss(of attempt: TaskAttempt, _ entry: inout ActiveTask, worker: PeerID, now: Double)
+        -> [CoordinatorAction]
+    {
+        guard entry.lostAttempt == attempt.attempt, entry.failures > 0 else { return [] }
+        entry.lostAttempt = nil
+        entry.failures -= 1
+        counters.refunded += 1
+        return [
+            .journal(.refund(attempt, failures: entry.failures, at: now)),
+            .log(
+                LogEntry(
+                    .info, "the attempt of a worker declared lost is alive after all: its failed attempt is refunded",
+                    ["worker.id": worker.description, "task.id": attempt.description])),
+        ]
     }
 
     private mutating func recordFailure(_ record: FailureRecord) {

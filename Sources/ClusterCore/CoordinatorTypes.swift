@@ -192,6 +192,10 @@ public enum JournalChange: Sendable, Hashable {
     case requeue(TaskID, failures: Int, error: String?, at: Double)
     /// The first valid result: insert it (exactly once) and mark the task done.
     case complete(TaskAttempt, worker: String, payload: [UInt8], at: Double)
+    /// The failed attempt charged when the attempt's worker was declared lost is given
+    /// back (the worker came back with it: adopted, or its result accepted); `failures`
+    /// is the count after the refund.
+    case refund(TaskAttempt, failures: Int, at: Double)
     /// The task ran out of attempts: recorded as failed with its last error.
     case fail(TaskAttempt, failures: Int, error: String, worker: String?, at: Double)
     /// The run's phase changed; finishing phases also set its finish time (and a

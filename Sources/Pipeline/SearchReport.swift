@@ -110,6 +110,24 @@ public enum SearchReport {
         return lines.joined(separator: "\n")
     }
 
+    /// What to tell the user when trials of a finished search failed for good (nil when
+    /// none did, or when the search was interrupted): each failed trial (the first
+    /// five) with its worker and error, how many of how many, and what to do.
+    public static func failures(_ summary: SearchSummary, directory: String, shown: Int = 5) -> String? {
+        let failed = summary.failedTrials
+        guard !summary.interrupted, !failed.isEmpty else { return nil }
+        var lines = ["\(failed.count) of \(summary.records.count) trial\(summary.records.count == 1 ? "" : "s") "
+                     + "failed for good (they are not retried when the search resumes):"]
+        for record in failed.prefix(shown) {
+            lines.append("  trial \(record.trial)" + (record.worker.map { " on \($0)" } ?? "") + ": "
+                         + (record.error ?? "no error recorded"))
+        }
+        if failed.count > shown { lines.append("  ... (\(directory)/trials.csv lists them all)") }
+        lines.append(summary.model == nil ? "no model was selected"
+                     : "\(directory)/best-model.json is the best of the other trials")
+        return lines.joined(separator: "\n")
+    }
+
     static func percent(_ x: Double) -> String { x.isNaN ? "nan" : String(format: "%.2f%%", x) }
 
     static func short(_ value: SweepValue) -> String { SearchRun.short(value) }

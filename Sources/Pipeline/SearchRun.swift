@@ -67,6 +67,10 @@ public struct SearchSummary: Sendable {
     public var totalSeconds: Double
     public var epochsTrained: Int
     public var parallelism: Int
+
+    /// The trials that failed for good (their job threw, or the cluster gave up on them
+    /// after its attempts). They are not run again when the search resumes.
+    public var failedTrials: [TrialRecord] { records.filter { $0.state == .failed } }
 }
 
 public final class SearchRun: @unchecked Sendable {

@@ -9,13 +9,18 @@ struct BenchDispatch: ParsableCommand {
         discussion: """
             Starts a coordinator and the workers (children of this process, over ipc://), submits a run \
             of no-op tasks, and times it from submission to the last result on the coordinator's clock. \
-            Prints the coordinator's resident memory at 10^k finished tasks and its peak. Build with \
-            -c release to measure.
+            Prints the coordinator's resident memory at the start, at 10^k finished tasks and at every \
+            tenth of the run, and its peak. --workers-in-process N adds N worker connections served \
+            by one thread of this process (each its own socket and identity, speaking the worker \
+            protocol, answering each task at once), so that many connections cost the machine little \
+            CPU; without --workers, it then starts no worker process. Build with -c release to measure.
             """
     )
 
-    @Option(help: "Worker processes.")
-    var workers: Int = 2
+    @Option(help: "Worker processes (default 2, or 0 with --workers-in-process).")
+    var workers: Int?
+    @Option(help: "Worker connections served by one thread of this process (no-op tasks answered at once).")
+    var workersInProcess: Int = 0
     @Option(help: "No-op tasks in the run.")
     var tasks: Int = 100_000
     @Option(help: "Slots per worker.")
@@ -24,11 +29,19 @@ struct BenchDispatch: ParsableCommand {
     var prefetch: Int = 64
     @Option(help: "Most messages the coordinator handles per journal commit.")
     var batch: Int = 256
+    @Option(help: "Keep the journal and the cluster's log (the coordinator at debug level: its slow turns) in DIR.")
+    var logDirectory: String?
     @Option(name: .customLong("status-interval-ms"), help: "Milliseconds between the status probe's requests.")
     var statusIntervalMilliseconds: Int = 100
 
     func validate() throws {
-        if workers < 1 { throw ValidationError("--workers: must be >= 1, got \(workers)") }
+        if let workers, workers < 0 { throw ValidationError("--workers: must be >= 0, got \(workers)") }
+        if workersInProcess < 0 {
+            throw ValidationError("--workers-in-process: must be >= 0, got \(workersInProcess)")
+        }
+        if processes + workersInProcess < 1 {
+            throw ValidationError("no workers: give --workers or --workers-in-process at least 1")
+        }
         if tasks < 1 { throw ValidationError("--tasks: must be >= 1, got \(tasks)") }
         if slots < 1 { throw ValidationError("--slots: must be >= 1, got \(slots)") }
         if prefetch < 0 { throw ValidationError("--prefetch: must be >= 0, got \(prefetch)") }
@@ -38,9 +51,14 @@ struct BenchDispatch: ParsableCommand {
         }
     }
 
+    /// Worker processes to start.
+    var processes: Int { workers ?? (workersInProcess > 0 ? 0 : 2) }
+
     func run() throws {
         var bench = DispatchBenchmark()
-        bench.workers = workers
+        bench.workers = processes
+        bench.workersInProcess = workersInProcess
+        bench.directory = logDirectory
         bench.tasks = tasks
         bench.slots = slots
         bench.prefetch = prefetch
@@ -53,7 +71,10 @@ struct BenchDispatch: ParsableCommand {
         print("warning: debug build; measure with `swift build -c release`")
         #endif
         func mib(_ bytes: Int) -> String { String(format: "%.1f MiB", Double(bytes) / 1_048_576) }
-        print("workers:            \(workers) x \(slots) slots, prefetch \(prefetch)")
+        var hosts: [String] = []
+        if processes > 0 { hosts.append("\(processes) process\(processes == 1 ? "" : "es")") }
+        if workersInProcess > 0 { hosts.append("\(workersInProcess) connections in this process") }
+        print("workers:            \(hosts.joined(separator: " + ")) x \(slots) slots, prefetch \(prefetch)")
         print("tasks:              \(result.tasks)\(result.failed > 0 ? " (\(result.failed) failed)" : "")")
         print(String(format: "time:               %.3f s", result.seconds))
         print(String(format: "tasks per second:   %.0f", result.tasksPerSecond))

@@ -49,12 +49,20 @@ struct RunCommand: ParsableCommand {
             (logs in DIR/cluster.log), which an interrupted run recovers when started again; \
             `duet status --journal DIR/run.journal` shows it. --coordinator runs both phases \
             on an existing cluster.
+
+            Exit status: 0 when every phase finished; 1 on an error, including sweep points \
+            that failed on every attempt (the run stops after the sweep; run it again to retry \
+            them) and trials that failed for good (the run still evaluates the best of the \
+            other trials and writes its report, then exits 1) unless --allow-failed-trials is \
+            given; 130 when interrupted.
             """
     )
 
     @Argument(help: "Pipeline file (YAML): title, sweep and search.") var pipeline: String
     @Option(help: "Output directory (created if needed).") var out: String
     @OptionGroup var cluster: ClusterOptions<PipelineWork>
+    @Flag(help: "Exit 0 even when search trials failed for good (the report is written either way).")
+    var allowFailedTrials = false
 
     func run() throws {
         let spec = try PipelineSpec.load(path: pipeline)
@@ -95,6 +103,7 @@ struct RunCommand: ParsableCommand {
                     ? "the run goes on at the coordinator; run the same command again to collect it"
                     : "run the same command again to resume")
         }
+        var searchFailure: CLIError?
         try phase("search") {
             let searchSpec = try SearchCommand.loadSpec(spec.search)
             let dataset = try withDatasetErrors { try SurrogateDataset.load(path: dataPath) }
@@ -102,6 +111,7 @@ struct RunCommand: ParsableCommand {
                 searchSpec, dataset: dataset, dataPath: dataPath, out: searchPath, target: target,
                 threads: SearchCommand.defaultThreads, keepTrainers: SearchCommand.defaultKeepTrainers)
             if summary.interrupted { throw ExitCode(130) }
+            searchFailure = SearchCommand.failure(summary, out: searchPath, allowFailedTrials: allowFailedTrials)
         }
         let modelPath = directory.appendingPathComponent("best-model.json").path
         var evaluated: (model: SurrogateModel, table: DatasetTable, dataset: SurrogateDataset, best: TrialRecord?)?
@@ -142,5 +152,6 @@ struct RunCommand: ParsableCommand {
               + phases.map { "\($0.name) \(String(format: "%.0f", $0.seconds)) s" }.joined(separator: ", "))
         printSplitSummary(model.file)
         print("wrote \(out)/dataset.csv, search/, best-model.json, summary.json, report.html")
+        if let searchFailure { throw searchFailure }
     }
 }

@@ -24,6 +24,11 @@ struct SearchCommand: ParsableCommand {
             trains them on an existing cluster. Each rung of a trial is a `train-trial` task; \
             this process runs ASHA on the results and submits promotions. The dataset goes to \
             each worker once, named by its SHA-256.
+
+            Exit status: 0 when the search finished; 1 on an error, or when a trial failed for \
+            good (after the summary, a message names each failed trial; best-model.json is \
+            still the best of the others) unless --allow-failed-trials is given; 130 when \
+            interrupted.
             """
     )
 
@@ -37,6 +42,8 @@ struct SearchCommand: ParsableCommand {
     var threads = Self.defaultThreads
     @Option(help: "Paused trials kept in memory to resume from; others are retrained when promoted.")
     var keepTrainers = Self.defaultKeepTrainers
+    @Flag(help: "Exit 0 even when trials failed for good (they are still listed, and not run again on resume).")
+    var allowFailedTrials = false
 
     static let defaultThreads = 2
     static let defaultKeepTrainers = 32
@@ -67,6 +74,19 @@ struct SearchCommand: ParsableCommand {
                 try? FileManager.default.removeItem(atPath: directory.appendingPathComponent(name).path)
             }
         }
+        if let failure = Self.failure(summary, out: out, allowFailedTrials: allowFailedTrials) { throw failure }
+    }
+
+    /// The error to exit with when trials failed for good and --allow-failed-trials was
+    /// not given (the summary is printed and the files written by then: `duet run` goes
+    /// on to its report first); nil otherwise.
+    static func failure(_ summary: SearchSummary, out: String, allowFailedTrials: Bool) -> CLIError? {
+        guard let failures = SearchReport.failures(summary, directory: out) else { return nil }
+        if allowFailedTrials {
+            log("warning: " + failures)
+            return nil
+        }
+        return CLIError(failures + "\n(--allow-failed-trials accepts a search with failed trials)")
     }
 
     static func loadSpec(_ path: String) throws -> SearchSpec {

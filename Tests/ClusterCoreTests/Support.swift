@@ -37,6 +37,10 @@ struct JournalModel {
             tasks[task]!.failures = failures
             tasks[task]!.error = error
             tasks[task]!.worker = nil
+        case .refund(let attempt, let failures, _):
+            if let row = tasks[attempt.task], row.state == "queued" || row.state == "leased" {
+                tasks[attempt.task]!.failures = failures
+            }
         case .complete(let attempt, let worker, let payload, _):
             if results[attempt.task] != nil {
                 duplicateInserts += 1

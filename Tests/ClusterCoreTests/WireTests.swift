@@ -65,7 +65,7 @@ struct WireTests {
         .cancel(run: RunID(2)),
     ]
 
-    /// Every counter set, so that a round trip shows each one travels (`overdue` and `foreignEpoch` included).
+    /// Every counter set, so that a round trip shows each one travels (`overdue`, `foreignEpoch` and `refunded` included).
     static let someCounters: ClusterCounters = {
         var counters = ClusterCounters()
         counters.dropped = ["malformed": 2]
@@ -75,6 +75,7 @@ struct WireTests {
         counters.lostAssignments = 6
         counters.overdue = 7
         counters.foreignEpoch = 12
+        counters.refunded = 13
         counters.retries = 8
         counters.results = 9
         counters.failures = 10

@@ -87,6 +87,30 @@ struct JournalTests {
         #expect(status.recentFailures.map(\.time) == [105])
     }
 
+    @Test func aRefundSetsTheFailuresOfAnUnfinishedTaskOnly() throws {
+        let dir = try TempDirectory()
+        let journal = try Journal(path: dir.path("j.duet"))
+        try journal.apply([
+            .storeBlob(specHash, spec),
+            .createRun(record(1, tasks: 2)),
+            .lease(ta(1, 0, 1), worker: "w1", at: 101),
+            .lease(ta(1, 1, 1), worker: "w1", at: 101),
+            .requeue(TaskID(run: RunID(1), index: 0), failures: 1, error: "worker w1 lost", at: 104),
+            .requeue(TaskID(run: RunID(1), index: 1), failures: 1, error: "worker w1 lost", at: 104),
+            // w1 is back: task 0 is adopted, task 1's result arrives after a retry failed it for good.
+            .lease(ta(1, 0, 1), worker: "w1", at: 105),
+            .refund(ta(1, 0, 1), failures: 0, at: 105),
+            .fail(ta(1, 1, 1), failures: 3, error: "gave up", worker: "w2", at: 106),
+            .refund(ta(1, 1, 1), failures: 2, at: 107),
+        ])
+        #expect(try journal.task(TaskID(run: RunID(1), index: 0))?.failures == 0)
+        #expect(try journal.task(TaskID(run: RunID(1), index: 0))?.state == "leased")
+        #expect(try journal.task(TaskID(run: RunID(1), index: 1))?.failures == 3, "a finished task is not changed")
+        // A restart sees the refunded count.
+        let pending = try #require(try journal.snapshot().runs.first?.pending)
+        #expect(pending == [PendingTask(index: 0, attempts: 1, failures: 0, lastError: "worker w1 lost")])
+    }
+
     @Test func resultsAreInsertedExactlyOnce() throws {
         let dir = try TempDirectory()
         let journal = try Journal(path: dir.path("j.duet"))

@@ -214,6 +214,63 @@ struct SearchRunTests {
     }
 }
 
+extension SearchRunTests {
+    /// A trial whose job throws is failed for good: the search still selects the best
+    /// of the others, and the summary names the failed trial for `duet search` to exit 1.
+    @Test func aTrialThatFailsForGoodIsNamedInTheSummary() throws {
+        let dataset = try Fixture.dataset.get()
+        let directory = try Fixture.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let run = try SearchRun(spec: try Fixture.spec(), dataset: dataset, directory: directory.path)
+        let summary = try run.run(executor: FailingExecutor(failing: [2]))
+        #expect(summary.failedTrials.map(\.trial) == [2])
+        #expect(summary.model != nil && summary.best?.trial != 2)
+        let message = try #require(SearchReport.failures(summary, directory: directory.path))
+        #expect(message.hasPrefix("1 of \(summary.records.count) trials failed for good"), "\(message)")
+        #expect(message.contains("trial 2 on worker-a: out of memory (test)"), "\(message)")
+        #expect(message.contains("best-model.json is the best of the other trials"), "\(message)")
+
+        // Resumed, the failed trial is not run again and is still reported.
+        let again = try SearchRun(spec: try Fixture.spec(), dataset: dataset, directory: directory.path)
+            .run(executor: FailingExecutor(failing: []))
+        #expect(again.failedTrials.map(\.trial) == [2])
+        #expect(SearchReport.failures(again, directory: directory.path) != nil)
+    }
+
+    @Test func aSearchWithoutFailuresHasNoFailureMessage() throws {
+        let dataset = try Fixture.dataset.get()
+        let directory = try Fixture.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let summary = try SearchRun(spec: try Fixture.spec([("{ trials: 8 }", "{ trials: 3 }")]), dataset: dataset,
+                                    directory: directory.path).run(executor: FailingExecutor(failing: []))
+        #expect(summary.failedTrials.isEmpty)
+        #expect(SearchReport.failures(summary, directory: directory.path) == nil)
+    }
+}
+
+/// Runs jobs on one thread, training each from scratch, and fails every job of some
+/// trials as a job that throws does.
+final class FailingExecutor: SearchExecutor, @unchecked Sendable {
+    let failing: Set<Int>
+
+    init(failing trials: Set<Int>) { failing = trials }
+
+    var parallelism: Int { 1 }
+
+    func execute(_ run: SearchRun) throws {
+        while let job = run.nextJob(worker: "worker-a") {
+            if failing.contains(job.trial) {
+                run.failed(trial: job.trial, worker: "worker-a", error: "out of memory (test)")
+                continue
+            }
+            var trainer = try TrialTraining.makeTrainer(job, data: run.data)
+            _ = TrialTraining.run(job, trainer: &trainer, worker: "worker-a", report: run.report)
+        }
+    }
+
+    func trainer(trial: Int, epochs: Int) -> Trainer? { nil }
+}
+
 /// Runs jobs on one thread without keeping trainers (every job trains from scratch to
 /// its starting point), and loses the first job of some trials after one epoch, as a
 /// cluster does when a worker disappears.

@@ -202,7 +202,9 @@ struct ClusterCLITests {
         #expect(holding, "the victim never held a task:\n\(victim.summary)")
         victim.kill9()
 
-        #expect(sweep.wait(timeout: 60) == 0, "\(sweep.summary)\n\(coordinator.summary)")
+        // Generous: at a load average of 15 on 2 cores a point took 12-25 s, and the
+        // survivor alone ran the last six in about 75 s. The wait ends when the sweep does.
+        #expect(sweep.wait(timeout: 300) == 0, "\(sweep.summary)\n\(coordinator.summary)")
         #expect(try Data(contentsOf: URL(fileURLWithPath: out)) == expected, "\(sweep.summary)")
         let status = try #require(try self.status(endpoint))
         let counters = try #require(status["counters"] as? [String: Any])
@@ -238,7 +240,9 @@ struct ClusterCLITests {
         usleep(300_000)
         (coordinator, endpoint) = try self.coordinator(bind: bind, journal: journal, name: "coordinator2")
 
-        #expect(sweep.wait(timeout: 60) == 0, "\(sweep.summary)\n\(coordinator.summary)")
+        // Generous: at a load average of 15 on 2 cores a point took 12-25 s, and the
+        // survivor alone ran the last six in about 75 s. The wait ends when the sweep does.
+        #expect(sweep.wait(timeout: 300) == 0, "\(sweep.summary)\n\(coordinator.summary)")
         #expect(try Data(contentsOf: URL(fileURLWithPath: out)) == expected, "\(sweep.summary)")
         #expect(coordinator.stderr.contains("recovered"), "\(coordinator.summary)")
         // The journal holds each result once.
