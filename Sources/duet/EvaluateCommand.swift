@@ -12,17 +12,24 @@ struct EvaluateCommand: ParsableCommand {
             Per target: MAPE, median, 90th and 99th percentile and maximum absolute percentage \
             error, overall and by the bottleneck station's load (0-0.5, 0.5-0.8, 0.8-1). Errors \
             are in percent. The analytical baseline's errors on the same rows are shown for the \
-            metrics it estimates.
+            metrics it estimates. Without a model file (`duet evaluate DATA`) the shipped model \
+            is evaluated (found as by `duet predict`).
             """
     )
 
-    @Argument(help: "Model file written by `duet train`.") var model: String
-    @Argument(help: "Dataset CSV (for example a held-out sweep).") var data: String
+    @Argument(help: "Model file written by `duet train` (default: the shipped model).") var model: String?
+    @Argument(help: "Dataset CSV (for example a held-out sweep).") var data: String?
     @Flag(help: "Print JSON: {\"targets\": {\"meanResponse\": {\"mape\": ...}}, \"rows\": N}.") var json = false
 
+    func validate() throws {
+        if model == nil { throw ValidationError("give a dataset CSV") }
+    }
+
     func run() throws {
-        let surrogate = try withDatasetErrors { try SurrogateModel.load(path: model) }
-        let dataset = try withDatasetErrors { try SurrogateDataset.load(path: data) }
+        // With one positional argument it is the dataset, for the shipped model.
+        let (modelFile, dataFile) = data == nil ? (nil, model!) : (model, data!)
+        let surrogate = try loadModel(named: modelFile)
+        let dataset = try withDatasetErrors { try SurrogateDataset.load(path: dataFile) }
         let report = SurrogateEvaluation.evaluate(dataset.examples) { surrogate.predict($0.config) }
         let baseline = SurrogateEvaluation.evaluate(dataset.examples, names: SurrogateTargets.names) { example in
             let estimate = QueueingNetworkAnalyzer.estimate(example.config)

@@ -82,13 +82,14 @@ struct PlanCommand: ParsableCommand {
             instance-seconds per job summed over both stations (the pay-per-use bill), cheapest \
             first. --confirm K re-checks the top K by simulation and shows both figures. Warns, \
             naming the keys, when a listed configuration lies outside the model's training domain. \
-            Exits with status 2 when no configuration meets the objectives. Example:
+            Exits with status 2 when no configuration meets the objectives. Without a model file \
+            the shipped model is used (found as by `duet predict`). Example:
               duet plan model.json --base examples/serverless.yaml --slo "p95Response<=2.0" \\
                 --vary stations.2.servers=1..64 --vary stations.2.maxBatch=1..32
             """
     )
 
-    @Argument(help: "Model file written by `duet train` or `duet search`.") var model: String
+    @Argument(help: "Model file written by `duet train` or `duet search` (default: the shipped model).") var model: String?
     @Option(help: "The configuration to start from (YAML or JSON).") var base: String
     @Option(help: "An objective on a predicted metric, e.g. \"p95Response<=2.0\" (repeatable).") var slo: [ServiceLevelObjective] = []
     @Option(help: "A key and its values: path=1..64, path=0.1..1/10 or path=a,b,c (repeatable).") var vary: [PlanAxis] = []
@@ -110,7 +111,7 @@ struct PlanCommand: ParsableCommand {
     static let nothingMeetsObjectives: Int32 = 2
 
     func run() throws {
-        let surrogate = try withDatasetErrors { try SurrogateModel.load(path: model) }
+        let surrogate = try loadModel(named: model)
         for objective in slo where !surrogate.targetNames.contains(objective.metric) {
             throw CLIError("--slo \(objective): the model predicts \(surrogate.targetNames.joined(separator: ", ")); "
                                   + "\(objective.metric) is not one of them")

@@ -19,29 +19,41 @@ struct PredictCommand: ParsableCommand {
         discussion: """
             Prints the metric names and JSON shape of `duet simulate`, with the predicted \
             metrics only and "ci95": null. Warns, naming the key, when the configuration lies \
-            outside what the model saw in training. With --csv, reads configurations as rows \
+            outside what the model saw in training (or, for a model trained on the documented \
+            domain, outside that domain: docs/domain.md). With --csv, reads configurations as rows \
             of dataset input columns and writes one CSV row of predictions per row.
+
+            Without a model file (`duet predict CONFIG`, `duet predict --csv FILE`) the shipped \
+            model is used: $DUET_MODEL if set, else duet-tandem-v1.json beside the binary, in \
+            PREFIX/share/duet/, or in models/ of the checkout the binary was built in.
             """
     )
 
-    @Argument(help: "Model file written by `duet train` (not needed with --method analytic).")
+    @Argument(help: "Model file written by `duet train` (default: the shipped model; not used with --method analytic).")
     var model: String?
     @Argument(help: "Configuration file (YAML or JSON).") var config: String?
     @Option(help: "A CSV of configurations (dataset input columns) instead of one file.") var csv: String?
     @Flag(help: "Print JSON.") var json = false
     @Option(help: "surrogate (default) or analytic.") var method: PredictionMethod = .surrogate
 
+    /// The model file named and the configuration file: with one positional argument and
+    /// no --csv, it is the configuration (the shipped model predicts it).
+    var files: (model: String?, config: String?) {
+        config == nil && csv == nil ? (nil, model) : (model, config)
+    }
+
     func validate() throws {
-        if method == .surrogate && model == nil { throw ValidationError("give a model file (or --method analytic)") }
-        if (config == nil) == (csv == nil) && !(method == .analytic && model != nil && csv == nil) {
+        if (files.config == nil) == (csv == nil) {
             throw ValidationError("give either a configuration file or --csv FILE")
+        }
+        if method == .analytic && files.model != nil {
+            throw ValidationError("--method analytic uses no model file; give the configuration only")
         }
     }
 
     func run() throws {
-        // With --method analytic the one positional argument is the configuration.
-        let configPath = method == .analytic && config == nil ? model : config
-        let surrogate = method == .surrogate ? try withDatasetErrors { try SurrogateModel.load(path: model!) } : nil
+        let configPath = files.config
+        let surrogate = method == .surrogate ? try loadModel(named: files.model) : nil
         let predict: (TandemConfig) -> [String: Double] = { config in
             if let surrogate {
                 return Dictionary(uniqueKeysWithValues: zip(surrogate.targetNames, surrogate.predict(config)))
