@@ -28,6 +28,9 @@ public struct ModelFile: Codable, Sendable, Equatable {
     /// docs/domain.md), which the domain check then judges by instead of `inputDomain`;
     /// nil (absent from the file) for a model of a narrower sweep.
     public var domain: String?
+    /// How far a prediction may be off: conformal bands calibrated on the validation
+    /// split (`ErrorBands`); nil (absent) in files written before them.
+    public var errorBands: ErrorBands?
     public var settings: TrainingSettings
     public var summary: TrainingSummary?
     /// Free-form figures per split, e.g. metrics["test"]["meanResponse.mape"].

@@ -63,6 +63,14 @@ public struct SurrogateModel: Sendable {
                                             names: targetNames, timeUnit: form.timeUnit)
     }
 
+    /// The error band of each predicted value (`predict(config)`, in `targetNames`
+    /// order), nil for a model file without bands: the conformal band of its load band.
+    public func bands(_ config: TandemConfig, predicted: [Double]) -> [ClosedRange<Double>?] {
+        guard let bands = file.errorBands else { return predicted.map { _ in nil } }
+        let load = config.offeredLoads.max() ?? 0
+        return zip(targetNames, predicted).map { bands.band($0, value: $1, load: load) }
+    }
+
     /// One message per input key outside what the model saw in training, naming the key.
     /// From version 3 the canonical twins are compared (`CanonicalForm.domainCells`):
     /// times in units of the mean gap between batches, named `key*arrival.rate`, and

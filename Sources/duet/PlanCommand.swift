@@ -170,6 +170,12 @@ struct PlanCommand: ParsableCommand {
             let rows: [JSONValue] = zip(best, confirmed).map { candidate, report in
                 var fields: [(String, JSONValue)] = zip(vary, candidate.values).map { ($0.path, .string($1)) }
                 fields.append(("predicted", .object(surrogate.targetNames.enumerated().map { ($1, .number(candidate.predicted[$0])) })))
+                if let level = surrogate.file.errorBands?.level {
+                    let bands = surrogate.bands(candidate.config, predicted: candidate.predicted)
+                    fields.append(("bands", .object([("level", .number(level))] + zip(surrogate.targetNames, bands).compactMap { name, band in
+                        band.map { (name, .array([.number($0.lowerBound), .number($0.upperBound)])) }
+                    })))
+                }
                 fields.append(("instanceSecondsPerJob", .number(candidate.cost)))
                 if let report {
                     fields.append(("simulated", .object((shown + cost).compactMap { name in
@@ -191,12 +197,21 @@ struct PlanCommand: ParsableCommand {
             log("no configuration meets \(objectives); exit status \(Self.nothingMeetsObjectives)")
             throw ExitCode(Self.nothingMeetsObjectives)
         }
-        let columns = vary.map(\.path) + shown.map { "predicted " + $0 } + ["inst-s/job"]
-            + (confirm > 0 ? shown.map { "simulated " + $0 } + ["sim inst-s/job"] : [])
+        let level = surrogate.file.errorBands.map { Int(($0.level * 100).rounded()) }
+        var columns: [String] = vary.map(\.path) + shown.map { "predicted " + $0 }
+        if let level { columns += shown.map { "\(level)% band " + $0 } }
+        columns.append("inst-s/job")
+        if confirm > 0 { columns += shown.map { "simulated " + $0 } + ["sim inst-s/job"] }
         print(columns.map { $0.leftPadded(max(10, $0.count)) }.joined(separator: "  "))
         for (candidate, report) in zip(best, confirmed) {
+            let bands = surrogate.bands(candidate.config, predicted: candidate.predicted)
             var cells = candidate.values + shown.map { ReportTable.format(candidate.predicted[index[$0]!]) }
-                + [ReportTable.format(candidate.cost)]
+            if level != nil {
+                cells += shown.map { name in
+                    bands[index[name]!].map { ReportTable.format($0.lowerBound) + "-" + ReportTable.format($0.upperBound) } ?? "—"
+                }
+            }
+            cells.append(ReportTable.format(candidate.cost))
             if confirm > 0 {
                 if let report, report.stable {
                     cells += shown.map { report.estimate($0).map { ReportTable.format($0.mean) } ?? "—" }

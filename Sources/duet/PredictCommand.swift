@@ -81,11 +81,21 @@ struct PredictCommand: ParsableCommand {
         let values = predict(config)
         if values.isEmpty { throw CLIError("the analytical baseline has no estimate: a station is overloaded") }
         let stationNames = config.stations.map(\.name)
+        var bands: [String: ClosedRange<Double>] = [:]
+        if let surrogate {
+            let names = surrogate.targetNames
+            for (name, band) in zip(names, surrogate.bands(config, predicted: names.map { values[$0]! })) {
+                bands[name] = band
+            }
+        }
+        let level = surrogate?.file.errorBands?.level
         if json {
-            print(predictionJSON(values, stationNames: stationNames).serialized(pretty: true))
+            print(predictionJSON(values, stationNames: stationNames, bands: bands, level: level).serialized(pretty: true))
         } else {
+            if let level { print("error bands: \(Int((level * 100).rounded()))% of simulated values fall inside (calibrated on held-out rows)") }
             for name in MetricCatalog.names where values[name] != nil {
-                print(name.padding(toLength: 36, withPad: " ", startingAt: 0) + ReportTable.format(values[name]!))
+                let band = bands[name].map { "   [\(ReportTable.format($0.lowerBound)), \(ReportTable.format($0.upperBound))]" } ?? ""
+                print(name.padding(toLength: 36, withPad: " ", startingAt: 0) + ReportTable.format(values[name]!) + band)
             }
         }
     }
@@ -104,15 +114,25 @@ struct PredictCommand: ParsableCommand {
 }
 
 /// MODEL.md's one-object shape for predicted values (metrics not predicted are left out).
-func predictionJSON(_ values: [String: Double], stationNames: [String?]) -> JSONValue {
-    func estimate(_ value: Double) -> JSONValue { .object([("mean", .number(value)), ("ci95", .null)]) }
+/// A metric with an error band also gets `"band": {"level": 0.9, "low": ..., "high": ...}`.
+func predictionJSON(_ values: [String: Double], stationNames: [String?], bands: [String: ClosedRange<Double>] = [:],
+                    level: Double? = nil) -> JSONValue {
+    func estimate(_ name: String, _ value: Double) -> JSONValue {
+        var fields: [(String, JSONValue)] = [("mean", .number(value)), ("ci95", .null)]
+        if let band = bands[name], let level {
+            fields.append(("band", .object([("level", .number(level)), ("low", .number(band.lowerBound)),
+                                            ("high", .number(band.upperBound))])))
+        }
+        return .object(fields)
+    }
     var members: [(String, JSONValue)] = MetricCatalog.systemMetrics.compactMap { name in
-        values[name].map { (name, estimate($0)) }
+        values[name].map { (name, estimate(name, $0)) }
     }
     let stations: [JSONValue] = stationNames.enumerated().map { index, stationName in
         var fields: [(String, JSONValue)] = [("name", stationName.map { .string($0) } ?? .null)]
         for metric in MetricCatalog.stationMetrics {
-            if let value = values["stations.\(index + 1).\(metric)"] { fields.append((metric, estimate(value))) }
+            let name = "stations.\(index + 1).\(metric)"
+            if let value = values[name] { fields.append((metric, estimate(name, value))) }
         }
         return .object(fields)
     }
