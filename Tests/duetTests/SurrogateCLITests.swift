@@ -28,6 +28,20 @@ struct SurrogateCLITests {
         #expect(document["kind"] as? String == "duet-surrogate")
         #expect((document["datasetSHA256"] as? String)?.count == 64)
 
+        // The small sweep covers a corner of the documented domain, not all of it: a model
+        // trained on it may not claim the domain.
+        let claimed = files.directory.appendingPathComponent("claimed.json").path
+        let claim = try DuetBinary.run(["train", data, "--out", claimed, "--epochs", "1", "--width", "8",
+                                        "--domain", "duet-tandem-v1"])
+        #expect(claim.status != 0)
+        #expect(claim.stderr.contains("--domain duet-tandem-v1: the training rows do not cover it"), "\(claim.stderr)")
+        #expect(claim.stderr.contains("stations.1.servers: the rows reach"), "\(claim.stderr)")
+        #expect(!FileManager.default.fileExists(atPath: claimed))
+        let unknown = try DuetBinary.run(["train", data, "--out", claimed, "--domain", "everything"])
+        #expect(unknown.status != 0)
+        #expect(unknown.stderr.contains("--domain everything: not a documented domain; known: duet-tandem-v1"),
+                "\(unknown.stderr)")
+
         let evaluate = try DuetBinary.run(["evaluate", model, data, "--json"])
         #expect(evaluate.status == 0, "\(evaluate.summary)")
         let report = try #require(try JSONSerialization.jsonObject(with: Data(evaluate.stdout.utf8)) as? [String: Any])
