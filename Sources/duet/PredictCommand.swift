@@ -92,7 +92,7 @@ struct PredictCommand: ParsableCommand {
         if json {
             print(predictionJSON(values, stationNames: stationNames, bands: bands, level: level).serialized(pretty: true))
         } else {
-            if let level { print("error bands: \(Int((level * 100).rounded()))% of simulated values fall inside (calibrated on held-out rows)") }
+            if let level { print("bands: \(Int((level * 100).rounded()))% conformal error bands, calibrated on the model's validation split (duet evaluate measures them)") }
             for name in MetricCatalog.names where values[name] != nil {
                 let band = bands[name].map { "   [\(ReportTable.format($0.lowerBound)), \(ReportTable.format($0.upperBound))]" } ?? ""
                 print(name.padding(toLength: 36, withPad: " ", startingAt: 0) + ReportTable.format(values[name]!) + band)
