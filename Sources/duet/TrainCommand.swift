@@ -118,6 +118,15 @@ func printSplitSummary(_ model: ModelFile) {
         }
         print(target.padding(toLength: 34, withPad: " ", startingAt: 0) + cells.map { $0.leftPadded(16) }.joined())
     }
+    if let bands = model.errorBands, let test = model.metrics["test"] {
+        let shares = model.targets.names.compactMap { name in
+            test[name + ".bandCoverage"].map { "\(name) \(String(format: "%.0f%%", $0 * 100))" }
+        }
+        if !shares.isEmpty {
+            print("test rows inside the \(String(format: "%.0f%%", bands.level * 100)) error bands (calibrated on validation): "
+                  + shares.joined(separator: ", "))
+        }
+    }
 }
 
 /// Turns dataset and model-file errors into clean messages.
