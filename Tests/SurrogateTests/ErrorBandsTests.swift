@@ -56,3 +56,29 @@ struct ErrorBandsTests {
         #expect(abs(share - 0.9) < 0.06, "coverage \(share)")
     }
 }
+
+@Suite("Error bands of a trained model")
+struct TrainedBandsTests {
+    @Test("training records bands and their test coverage; a band holds its prediction and scales with the unit of time")
+    func trainedModelBands() throws {
+        let trained = try TrainedModel.shared.get()
+        let bands = try #require(trained.model.file.errorBands)
+        #expect(bands.level == 0.9)
+        #expect(bands.rows.reduce(0, +) == trained.split.validation.count)
+        for name in SurrogateTargets.names {
+            let share = try #require(trained.model.file.metrics["test"]?[name + ".bandCoverage"], "\(name)")
+            #expect((0...1).contains(share))
+        }
+        let config = trained.dataset.examples[trained.split.test[0]].config
+        let predicted = trained.model.predict(config)
+        let twin = timeScaled(config, by: 7)
+        let twinBands = trained.model.bands(twin, predicted: trained.model.predict(twin))
+        for (j, band) in trained.model.bands(config, predicted: predicted).enumerated() {
+            let band = try #require(band)
+            #expect(band.contains(predicted[j]) && band.lowerBound < band.upperBound)
+            // Relative bands: the twin's is 7 times as wide, up to the prediction's rounding (1e-5 as above).
+            let other = try #require(twinBands[j])
+            #expect(abs(other.upperBound / band.upperBound / 7 - 1) < 1e-5)
+        }
+    }
+}
