@@ -6,7 +6,7 @@
 // it instead of against the ranges its training split happened to reach: a
 // configuration inside the documented ranges gets no warning. The ranges are one
 // table (`ranges`); docs/domain.md describes the same table, and a test checks that
-// every range in it is there.
+// it names every key of it.
 
 import Foundation
 import Simulation
