@@ -24,6 +24,13 @@ public struct ModelFile: Codable, Sendable, Equatable {
     public var targets: TargetTransform
     /// Raw input columns as seen in the training split.
     public var inputDomain: InputDomain
+    /// The documented domain the model was trained to cover (`DocumentedDomain.known`,
+    /// docs/domain.md), which the domain check then judges by instead of `inputDomain`;
+    /// nil (absent from the file) for a model of a narrower sweep.
+    public var domain: String?
+    /// How far a prediction may be off: conformal bands calibrated on the validation
+    /// split (`ErrorBands`); nil (absent) in files written before them.
+    public var errorBands: ErrorBands?
     public var settings: TrainingSettings
     public var summary: TrainingSummary?
     /// Free-form figures per split, e.g. metrics["test"]["meanResponse.mape"].
@@ -299,19 +306,22 @@ public struct InputDomain: Codable, Sendable, Equatable {
 
     /// One message per value outside the domain (unknown columns are not judged). A
     /// number within `relativeSlack` (relative) of its range's nearer end counts as in.
+    /// `rangeName` says what the range is ("the training range", or a documented domain).
     public func violations(numeric: [String: Double] = [:], categorical: [String: String] = [:],
-                           relativeSlack: Double = 0) -> [String] {
+                           relativeSlack: Double = 0, rangeName: String = "the training range") -> [String] {
         var messages: [String] = []
         for (name, value) in numeric.sorted(by: { $0.key < $1.key }) {
             if case .numeric(let lo, let hi) = columns[name], !(value >= lo && value <= hi) {
                 let end = value < lo ? lo : hi
                 if abs(value - end) <= relativeSlack * abs(end) { continue }
-                messages.append("\(name) = \(value) is outside the training range [\(lo), \(hi)]")
+                messages.append("\(name) = \(value) is outside \(rangeName) [\(lo), \(hi)]")
             }
         }
         for (name, value) in categorical.sorted(by: { $0.key < $1.key }) {
             if case .categorical(let values) = columns[name], !values.contains(value) {
-                messages.append("\(name) = \(value) was not seen in training (seen: \(values.joined(separator: ", ")))")
+                messages.append(rangeName == "the training range"
+                    ? "\(name) = \(value) was not seen in training (seen: \(values.joined(separator: ", ")))"
+                    : "\(name) = \(value) is outside \(rangeName) (\(values.joined(separator: ", ")))")
             }
         }
         return messages

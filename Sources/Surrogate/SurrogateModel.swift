@@ -8,6 +8,9 @@ public struct SurrogateModel: Sendable {
     public let predictor: Predictor
     /// The feature version the model was trained on (older ones are still computed).
     public let featureVersion: Int
+    /// The documented domain the model covers (`ModelFile.domain`), judged instead of
+    /// the training split's ranges.
+    public let documentedDomain: DocumentedDomain?
 
     public init(file: ModelFile, source: String = "model") throws {
         // `Int(exactly:)`: `Int(_:)` traps on a nan or huge number in the file.
@@ -19,6 +22,21 @@ public struct SurrogateModel: Sendable {
                                  detail: "its features (version \(version.map(String.init) ?? "unknown")) are not "
                                     + "the ones this duet computes (versions \(SurrogateFeatures.supportedVersions.lowerBound)"
                                     + " to \(SurrogateFeatures.version)); retrain it")
+        }
+        if let domain = file.domain {
+            guard let documented = DocumentedDomain.known[domain] else {
+                throw ModelFileError(file: source, reason: .invalidContent,
+                                     detail: "it names the documented domain \"\(domain)\", which this duet does not know "
+                                        + "(it knows \(DocumentedDomain.known.keys.sorted().joined(separator: ", ")))")
+            }
+            guard version >= 3 else {
+                throw ModelFileError(file: source, reason: .invalidContent,
+                                     detail: "it names the documented domain \"\(domain)\", which needs feature version 3 "
+                                        + "(the model has \(version))")
+            }
+            documentedDomain = documented
+        } else {
+            documentedDomain = nil
         }
         self.file = file
         featureVersion = version
@@ -45,12 +63,23 @@ public struct SurrogateModel: Sendable {
                                             names: targetNames, timeUnit: form.timeUnit)
     }
 
+    /// The error band of each predicted value (`predict(config)`, in `targetNames`
+    /// order), nil for a model file without bands: the conformal band of its load band.
+    public func bands(_ config: TandemConfig, predicted: [Double]) -> [ClosedRange<Double>?] {
+        guard let bands = file.errorBands else { return predicted.map { _ in nil } }
+        let load = config.offeredLoads.max() ?? 0
+        return zip(targetNames, predicted).map { bands.band($0, value: $1, load: load) }
+    }
+
     /// One message per input key outside what the model saw in training, naming the key.
     /// From version 3 the canonical twins are compared (`CanonicalForm.domainCells`):
     /// times in units of the mean gap between batches, named `key*arrival.rate`, and
     /// parameters without effect in their canonical values; a relative slack of 1e-9
     /// absorbs the rounding of the division by the time unit.
+    /// A model that names a documented domain is judged against it instead
+    /// (`DocumentedDomain.violations`).
     public func domainWarnings(_ config: TandemConfig) -> [String] {
+        if let documentedDomain { return documentedDomain.violations(config) }
         var numeric: [String: Double] = [:]
         var categorical: [String: String] = [:]
         let cells = featureVersion >= 3

@@ -42,22 +42,33 @@ public struct SurrogateTrainingJob: Sendable {
     /// The trained model as a file, with error summaries on every split.
     public func modelFile(_ trainer: Trainer, command: [String]? = nil) -> ModelFile {
         let predictor = Predictor(network: trainer.bestNetwork, features: features, transform: transform)
+        let predict = { (example: SurrogateExample) in
+            SurrogateTargets.dimensional(predictor.predict(example.features), timeUnit: example.timeUnit)
+        }
         var metrics: [String: [String: Double]] = [:]
         for (name, indices) in [("train", split.train), ("validation", split.validation), ("test", split.test)]
         where !indices.isEmpty {
-            let report = SurrogateEvaluation.evaluate(indices.map { dataset.examples[$0] }) { example in
-                SurrogateTargets.dimensional(predictor.predict(example.features), timeUnit: example.timeUnit)
-            }
+            let report = SurrogateEvaluation.evaluate(indices.map { dataset.examples[$0] }, predict: predict)
             metrics[name] = report.flatMetrics
+        }
+        // Calibrated on the validation split, checked on the test split.
+        let bands = ErrorBands(names: SurrogateTargets.names, examples: split.validation.map { dataset.examples[$0] },
+                               predict: predict)
+        if !split.test.isEmpty {
+            let coverage = bands.coverage(names: SurrogateTargets.names, examples: split.test.map { dataset.examples[$0] },
+                                          predict: predict)
+            for (name, share) in coverage { metrics["test", default: [:]][name + ".bandCoverage"] = share }
         }
         metrics["info"] = [
             "featureVersion": Double(SurrogateFeatures.version), "splitSeed": Double(split.seed),
             "trainRows": Double(split.train.count), "validationRows": Double(split.validation.count),
             "testRows": Double(split.test.count), "skippedRows": Double(dataset.skipped.count),
         ]
-        return ModelFile(trainer: trainer, features: features, inputDomain: dataset.inputDomain(of: split.train),
-                         metrics: metrics, datasetSHA256: dataset.sha256,
-                         created: CreationInfo(date: Date(), command: command))
+        var file = ModelFile(trainer: trainer, features: features, inputDomain: dataset.inputDomain(of: split.train),
+                             metrics: metrics, datasetSHA256: dataset.sha256,
+                             created: CreationInfo(date: Date(), command: command))
+        file.errorBands = bands
+        return file
     }
 }
 

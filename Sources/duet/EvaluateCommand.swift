@@ -12,39 +12,55 @@ struct EvaluateCommand: ParsableCommand {
             Per target: MAPE, median, 90th and 99th percentile and maximum absolute percentage \
             error, overall and by the bottleneck station's load (0-0.5, 0.5-0.8, 0.8-1). Errors \
             are in percent. The analytical baseline's errors on the same rows are shown for the \
-            metrics it estimates.
+            metrics it estimates. Without a model file (`duet evaluate DATA`) the shipped model \
+            is evaluated (found as by `duet predict`).
             """
     )
 
-    @Argument(help: "Model file written by `duet train`.") var model: String
-    @Argument(help: "Dataset CSV (for example a held-out sweep).") var data: String
+    @Argument(help: "Model file written by `duet train` (default: the shipped model).") var model: String?
+    @Argument(help: "Dataset CSV (for example a held-out sweep).") var data: String?
     @Flag(help: "Print JSON: {\"targets\": {\"meanResponse\": {\"mape\": ...}}, \"rows\": N}.") var json = false
 
+    func validate() throws {
+        if model == nil { throw ValidationError("give a dataset CSV") }
+    }
+
     func run() throws {
-        let surrogate = try withDatasetErrors { try SurrogateModel.load(path: model) }
-        let dataset = try withDatasetErrors { try SurrogateDataset.load(path: data) }
+        // With one positional argument it is the dataset, for the shipped model.
+        let (modelFile, dataFile) = data == nil ? (nil, model!) : (model, data!)
+        let surrogate = try loadModel(named: modelFile)
+        let dataset = try withDatasetErrors { try SurrogateDataset.load(path: dataFile) }
         let report = SurrogateEvaluation.evaluate(dataset.examples) { surrogate.predict($0.config) }
         let baseline = SurrogateEvaluation.evaluate(dataset.examples, names: SurrogateTargets.names) { example in
             let estimate = QueueingNetworkAnalyzer.estimate(example.config)
             return SurrogateTargets.names.map { estimate?.value($0) }
         }
+        let coverage = surrogate.file.errorBands.map { bands in
+            bands.coverage(names: surrogate.targetNames, examples: dataset.examples) { surrogate.predict($0.config) }
+        } ?? [:]
         if json {
-            print(evaluationJSON(report, baseline: baseline).serialized(pretty: true))
+            print(evaluationJSON(report, baseline: baseline, coverage: coverage).serialized(pretty: true))
             return
         }
         print("\(report.rows) rows (\(dataset.skipped.count) unstable or invalid rows skipped); errors in percent")
+        if let bands = surrogate.file.errorBands {
+            print("in band: share of rows whose simulated value lies in the model's \(Int((bands.level * 100).rounded()))% error band")
+        }
         let header = ["target", "MAPE", "median", "p90", "p99", "max", "0-0.5", "0.5-0.8", "0.8-1", "QNA MAPE"]
+            + (coverage.isEmpty ? [] : ["in band"])
         print(header[0].padding(toLength: 34, withPad: " ", startingAt: 0) + header.dropFirst().map { $0.leftPadded(9) }.joined())
         for (target, base) in zip(report.targets, baseline.targets) {
             let o = target.overall
             let cells = [o.mape, o.median, o.p90, o.p99, o.max] + target.byLoad.map(\.mape) + [base.overall.mape]
+                + (coverage.isEmpty ? [] : [(coverage[target.name] ?? .nan) * 100])
             print(target.name.padding(toLength: 34, withPad: " ", startingAt: 0)
                   + cells.map { ($0.isFinite ? String(format: "%.2f", $0) : "—").leftPadded(9) }.joined())
         }
     }
 }
 
-func evaluationJSON(_ report: EvaluationReport, baseline: EvaluationReport) -> JSONValue {
+/// `coverage`: per target, the share of rows inside the model's error band (`ErrorBands`).
+func evaluationJSON(_ report: EvaluationReport, baseline: EvaluationReport, coverage: [String: Double] = [:]) -> JSONValue {
     func summary(_ s: ErrorSummary) -> [(String, JSONValue)] {
         [("mape", .number(s.mape)), ("median", .number(s.median)), ("p90", .number(s.p90)), ("p99", .number(s.p99)),
          ("max", .number(s.max))]
@@ -55,6 +71,7 @@ func evaluationJSON(_ report: EvaluationReport, baseline: EvaluationReport) -> J
             (band.name, .object(summary(s) + [("rows", .integer(s.count))]))
         })))
         fields.append(("analyticMape", base.overall.count > 0 ? .number(base.overall.mape) : .null))
+        if let share = coverage[target.name] { fields.append(("bandCoverage", .number(share))) }
         return (target.name, .object(fields))
     }
     return .object([("targets", .object(targets)), ("rows", .integer(report.rows))])

@@ -61,13 +61,14 @@ struct PlanCommand: ParsableCommand {
             instance-seconds per job summed over both stations (the pay-per-use bill), cheapest \
             first. --confirm K re-checks the top K by simulation and shows both figures. Warns, \
             naming the keys, when a listed configuration lies outside the model's training domain. \
-            Exits with status 2 when no configuration meets the objectives. Example:
+            Exits with status 2 when no configuration meets the objectives. Without a model file \
+            the shipped model is used (found as by `duet predict`). Example:
               duet plan model.json --base examples/serverless.yaml --slo "p95Response<=2.0" \\
                 --vary stations.2.servers=1..64 --vary stations.2.maxBatch=1..32
             """
     )
 
-    @Argument(help: "Model file written by `duet train` or `duet search`.") var model: String
+    @Argument(help: "Model file written by `duet train` or `duet search` (default: the shipped model).") var model: String?
     @Option(help: "The configuration to start from (YAML or JSON).") var base: String
     @Option(help: "An objective on a predicted metric, e.g. \"p95Response<=2.0\" (repeatable).") var slo: [ServiceLevelObjective] = []
     @Option(help: "A key and its values: path=1..64, path=0.1..1/10 or path=a,b,c (repeatable).") var vary: [PlanAxis] = []
@@ -89,7 +90,7 @@ struct PlanCommand: ParsableCommand {
     static let nothingMeetsObjectives: Int32 = 2
 
     func run() throws {
-        let surrogate = try withDatasetErrors { try SurrogateModel.load(path: model) }
+        let surrogate = try loadModel(named: model)
         for objective in slo where !surrogate.targetNames.contains(objective.metric) {
             throw CLIError("--slo \(objective): the model predicts \(surrogate.targetNames.joined(separator: ", ")); "
                                   + "\(objective.metric) is not one of them")
@@ -141,6 +142,12 @@ struct PlanCommand: ParsableCommand {
             let rows: [JSONValue] = zip(best, confirmed).map { candidate, report in
                 var fields: [(String, JSONValue)] = zip(vary, candidate.values).map { ($0.path, .string($1)) }
                 fields.append(("predicted", .object(surrogate.targetNames.enumerated().map { ($1, .number(candidate.predicted[$0])) })))
+                if let level = surrogate.file.errorBands?.level {
+                    let bands = surrogate.bands(candidate.config, predicted: candidate.predicted)
+                    fields.append(("bands", .object([("level", .number(level))] + zip(surrogate.targetNames, bands).compactMap { name, band in
+                        band.map { (name, .array([.number($0.lowerBound), .number($0.upperBound)])) }
+                    })))
+                }
                 fields.append(("instanceSecondsPerJob", .number(candidate.cost)))
                 if let report {
                     fields.append(("simulated", .object((shown + cost).compactMap { name in
@@ -162,12 +169,21 @@ struct PlanCommand: ParsableCommand {
             log("no configuration meets \(objectives); exit status \(Self.nothingMeetsObjectives)")
             throw ExitCode(Self.nothingMeetsObjectives)
         }
-        let columns = vary.map(\.path) + shown.map { "predicted " + $0 } + ["inst-s/job"]
-            + (confirm > 0 ? shown.map { "simulated " + $0 } + ["sim inst-s/job"] : [])
+        let level = surrogate.file.errorBands.map { Int(($0.level * 100).rounded()) }
+        var columns: [String] = vary.map(\.path) + shown.map { "predicted " + $0 }
+        if let level { columns += shown.map { "\(level)% band " + $0 } }
+        columns.append("inst-s/job")
+        if confirm > 0 { columns += shown.map { "simulated " + $0 } + ["sim inst-s/job"] }
         print(columns.map { $0.leftPadded(max(10, $0.count)) }.joined(separator: "  "))
         for (candidate, report) in zip(best, confirmed) {
+            let bands = surrogate.bands(candidate.config, predicted: candidate.predicted)
             var cells = candidate.values + shown.map { ReportTable.format(candidate.predicted[index[$0]!]) }
-                + [ReportTable.format(candidate.cost)]
+            if level != nil {
+                cells += shown.map { name in
+                    bands[index[name]!].map { ReportTable.format($0.lowerBound) + "-" + ReportTable.format($0.upperBound) } ?? "—"
+                }
+            }
+            cells.append(ReportTable.format(candidate.cost))
             if confirm > 0 {
                 if let report, report.stable {
                     cells += shown.map { report.estimate($0).map { ReportTable.format($0.mean) } ?? "—" }

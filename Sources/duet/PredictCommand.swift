@@ -19,29 +19,41 @@ struct PredictCommand: ParsableCommand {
         discussion: """
             Prints the metric names and JSON shape of `duet simulate`, with the predicted \
             metrics only and "ci95": null. Warns, naming the key, when the configuration lies \
-            outside what the model saw in training. With --csv, reads configurations as rows \
+            outside what the model saw in training (or, for a model trained on the documented \
+            domain, outside that domain: docs/domain.md). With --csv, reads configurations as rows \
             of dataset input columns and writes one CSV row of predictions per row.
+
+            Without a model file (`duet predict CONFIG`, `duet predict --csv FILE`) the shipped \
+            model is used: $DUET_MODEL if set, else duet-tandem-v1.json beside the binary, in \
+            PREFIX/share/duet/, or in models/ of the checkout the binary was built in.
             """
     )
 
-    @Argument(help: "Model file written by `duet train` (not needed with --method analytic).")
+    @Argument(help: "Model file written by `duet train` (default: the shipped model; not used with --method analytic).")
     var model: String?
     @Argument(help: "Configuration file (YAML or JSON).") var config: String?
     @Option(help: "A CSV of configurations (dataset input columns) instead of one file.") var csv: String?
     @Flag(help: "Print JSON.") var json = false
     @Option(help: "surrogate (default) or analytic.") var method: PredictionMethod = .surrogate
 
+    /// The model file named and the configuration file: with one positional argument and
+    /// no --csv, it is the configuration (the shipped model predicts it).
+    var files: (model: String?, config: String?) {
+        config == nil && csv == nil ? (nil, model) : (model, config)
+    }
+
     func validate() throws {
-        if method == .surrogate && model == nil { throw ValidationError("give a model file (or --method analytic)") }
-        if (config == nil) == (csv == nil) && !(method == .analytic && model != nil && csv == nil) {
+        if (files.config == nil) == (csv == nil) {
             throw ValidationError("give either a configuration file or --csv FILE")
+        }
+        if method == .analytic && files.model != nil {
+            throw ValidationError("--method analytic uses no model file; give the configuration only")
         }
     }
 
     func run() throws {
-        // With --method analytic the one positional argument is the configuration.
-        let configPath = method == .analytic && config == nil ? model : config
-        let surrogate = method == .surrogate ? try withDatasetErrors { try SurrogateModel.load(path: model!) } : nil
+        let configPath = files.config
+        let surrogate = method == .surrogate ? try loadModel(named: files.model) : nil
         let predict: (TandemConfig) -> [String: Double] = { config in
             if let surrogate {
                 return Dictionary(uniqueKeysWithValues: zip(surrogate.targetNames, surrogate.predict(config)))
@@ -75,11 +87,21 @@ struct PredictCommand: ParsableCommand {
         let values = predict(config)
         if values.isEmpty { throw CLIError("the analytical baseline has no estimate: a station is overloaded") }
         let stationNames = config.stations.map(\.name)
+        var bands: [String: ClosedRange<Double>] = [:]
+        if let surrogate {
+            let names = surrogate.targetNames
+            for (name, band) in zip(names, surrogate.bands(config, predicted: names.map { values[$0]! })) {
+                bands[name] = band
+            }
+        }
+        let level = surrogate?.file.errorBands?.level
         if json {
-            print(predictionJSON(values, stationNames: stationNames).serialized(pretty: true))
+            print(predictionJSON(values, stationNames: stationNames, bands: bands, level: level).serialized(pretty: true))
         } else {
+            if let level { print("bands: \(Int((level * 100).rounded()))% conformal error bands, calibrated on the model's validation split (duet evaluate measures them)") }
             for name in MetricCatalog.names where values[name] != nil {
-                print(name.padding(toLength: 36, withPad: " ", startingAt: 0) + ReportTable.format(values[name]!))
+                let band = bands[name].map { "   [\(ReportTable.format($0.lowerBound)), \(ReportTable.format($0.upperBound))]" } ?? ""
+                print(name.padding(toLength: 36, withPad: " ", startingAt: 0) + ReportTable.format(values[name]!) + band)
             }
         }
     }
@@ -98,15 +120,25 @@ struct PredictCommand: ParsableCommand {
 }
 
 /// MODEL.md's one-object shape for predicted values (metrics not predicted are left out).
-func predictionJSON(_ values: [String: Double], stationNames: [String?]) -> JSONValue {
-    func estimate(_ value: Double) -> JSONValue { .object([("mean", .number(value)), ("ci95", .null)]) }
+/// A metric with an error band also gets `"band": {"level": 0.9, "low": ..., "high": ...}`.
+func predictionJSON(_ values: [String: Double], stationNames: [String?], bands: [String: ClosedRange<Double>] = [:],
+                    level: Double? = nil) -> JSONValue {
+    func estimate(_ name: String, _ value: Double) -> JSONValue {
+        var fields: [(String, JSONValue)] = [("mean", .number(value)), ("ci95", .null)]
+        if let band = bands[name], let level {
+            fields.append(("band", .object([("level", .number(level)), ("low", .number(band.lowerBound)),
+                                            ("high", .number(band.upperBound))])))
+        }
+        return .object(fields)
+    }
     var members: [(String, JSONValue)] = MetricCatalog.systemMetrics.compactMap { name in
-        values[name].map { (name, estimate($0)) }
+        values[name].map { (name, estimate(name, $0)) }
     }
     let stations: [JSONValue] = stationNames.enumerated().map { index, stationName in
         var fields: [(String, JSONValue)] = [("name", stationName.map { .string($0) } ?? .null)]
         for metric in MetricCatalog.stationMetrics {
-            if let value = values["stations.\(index + 1).\(metric)"] { fields.append((metric, estimate(value))) }
+            let name = "stations.\(index + 1).\(metric)"
+            if let value = values[name] { fields.append((metric, estimate(name, value))) }
         }
         return .object(fields)
     }

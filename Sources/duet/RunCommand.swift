@@ -140,9 +140,14 @@ struct RunCommand: ParsableCommand {
             ("bestTrial", best.map { .object([("trial", .integer($0.trial)),
                                               ("hyperparameters", .object($0.hyperparameters.map { ($0.name, .string("\($0.value)")) }))]) } ?? .null),
             ("test", .object(model.targetNames.map { name in
-                (name, .object(["mape", "median", "p90", "p99", "max"].map { stat in
+                var fields: [(String, JSONValue)] = ["mape", "median", "p90", "p99", "max"].map { stat in
                     (stat, .number(model.file.metrics["test"]?["\(name).\(stat)"] ?? .nan))
-                }))
+                }
+                // The share of test rows inside the model's error band (ErrorBands).
+                if let share = model.file.metrics["test"]?["\(name).bandCoverage"] {
+                    fields.append(("bandCoverage", .number(share)))
+                }
+                return (name, .object(fields))
             })),
         ])
         try summary.serialized(pretty: true).write(toFile: directory.appendingPathComponent("summary.json").path,

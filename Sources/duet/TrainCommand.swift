@@ -53,6 +53,10 @@ struct TrainCommand: ParsableCommand {
     @Option(help: "Fraction of configurations held out for validation (early stopping).") var validation = 0.1
     @Option(help: "Fraction of configurations held out for the final test.") var test = 0.1
     @Option(help: "Seed of the split by configuration.") var splitSeed: UInt64 = 1
+    @Option(help: ArgumentHelp(
+        "A documented domain the model covers (docs/domain.md: duet-tandem-v1), judged by its domain check.",
+        discussion: "Refused unless every training row lies inside it and the rows reach every end of its ranges."))
+    var domain: String?
 
     func validate() throws {
         guard validation > 0, test >= 0, validation + test < 1 else {
@@ -66,6 +70,7 @@ struct TrainCommand: ParsableCommand {
         let split = dataset.split(validation: validation, test: test, seed: splitSeed)
         let settings = try training.settings()
         let job = try SurrogateTrainingJob(dataset: dataset, split: split, settings: settings)
+        let documented = try domain.map { try documentedDomain($0, covered: dataset, indices: split.train) }
         log("training on \(split.train.count) configurations (validation \(split.validation.count), "
             + "test \(split.test.count), skipped \(dataset.skipped.count) unstable or invalid); "
             + "\(settings.layers) x \(settings.width) \(settings.activation.rawValue), \(settings.optimizer.rawValue), "
@@ -79,13 +84,27 @@ struct TrainCommand: ParsableCommand {
                        report.improved ? " *" : "  ", report.elapsedSeconds, eta))
             return true
         }
-        let model = job.modelFile(trainer, command: Array(CommandLine.arguments.dropFirst()))
+        var model = job.modelFile(trainer, command: Array(CommandLine.arguments.dropFirst()))
+        model.domain = documented?.name
         try model.write(to: URL(fileURLWithPath: out))
         let best = trainer.best
         print("stopped: \(stop.rawValue) after \(trainer.epochsCompleted) epochs; best epoch \(best?.epoch ?? 0)")
         printSplitSummary(model)
         print(String(format: "wrote %@ in %.1f s", out, Date().timeIntervalSince(started)))
     }
+}
+
+/// The documented domain `name`, when the training rows `indices` cover it.
+func documentedDomain(_ name: String, covered dataset: SurrogateDataset, indices: [Int]) throws -> DocumentedDomain {
+    guard let domain = DocumentedDomain.known[name] else {
+        throw CLIError("--domain \(name): not a documented domain; known: "
+                           + DocumentedDomain.known.keys.sorted().joined(separator: ", "))
+    }
+    let problems = domain.coverageProblems(of: dataset, indices: indices)
+    guard problems.isEmpty else {
+        throw CLIError("--domain \(name): the training rows do not cover it:\n  " + problems.joined(separator: "\n  "))
+    }
+    return domain
 }
 
 /// Prints a model file's per-target MAPE on each split.
@@ -98,6 +117,15 @@ func printSplitSummary(_ model: ModelFile) {
             model.metrics[split]?[target + ".mape"].map { String(format: "%.2f%%", $0) } ?? "—"
         }
         print(target.padding(toLength: 34, withPad: " ", startingAt: 0) + cells.map { $0.leftPadded(16) }.joined())
+    }
+    if let bands = model.errorBands, let test = model.metrics["test"] {
+        let shares = model.targets.names.compactMap { name in
+            test[name + ".bandCoverage"].map { "\(name) \(String(format: "%.0f%%", $0 * 100))" }
+        }
+        if !shares.isEmpty {
+            print("test rows inside the \(String(format: "%.0f%%", bands.level * 100)) error bands (calibrated on validation): "
+                  + shares.joined(separator: ", "))
+        }
     }
 }
 

@@ -39,7 +39,7 @@ private let busy = TandemConfig(
 /// A small synthetic dataset around the quickstart space, at several arrival rates,
 /// and a version-3 model trained on it (a few epochs: the invariances are exact
 /// whatever the weights, so accuracy does not matter here).
-private struct TrainedModel: Sendable {
+struct TrainedModel: Sendable {
     let dataset: SurrogateDataset
     let split: DatasetSplit
     let model: SurrogateModel

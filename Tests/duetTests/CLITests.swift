@@ -56,16 +56,17 @@ enum DuetBinary {
         return fileManager.isExecutableFile(atPath: fallback.path) ? fallback : nil
     }()
 
-    /// Runs `duet arguments...` in the package root and waits for it.
-    static func run(_ arguments: [String]) throws -> CLIRun {
+    /// Runs `duet arguments...` in the package root and waits for it; `environment`
+    /// adds to (or overrides) the test process's environment, for the child only.
+    static func run(_ arguments: [String], environment: [String: String] = [:]) throws -> CLIRun {
         let binary = try #require(url, "the duet executable was not found next to the test bundle")
-        return try runProcess(binary, arguments)
+        return try runProcess(binary, arguments, environment: environment)
     }
 }
 
 /// Runs `executable arguments...` in the package root and waits for it. Output goes
 /// to files, not pipes, so that nothing can block on a full pipe buffer.
-func runProcess(_ executable: URL, _ arguments: [String]) throws -> CLIRun {
+func runProcess(_ executable: URL, _ arguments: [String], environment: [String: String] = [:]) throws -> CLIRun {
     let scratch = FileManager.default.temporaryDirectory
         .appendingPathComponent("duet-cli-\(UUID().uuidString)", isDirectory: true)
     try FileManager.default.createDirectory(at: scratch, withIntermediateDirectories: true)
@@ -80,6 +81,9 @@ func runProcess(_ executable: URL, _ arguments: [String]) throws -> CLIRun {
     let process = Process()
     process.executableURL = executable
     process.arguments = arguments
+    if !environment.isEmpty {
+        process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
+    }
     process.currentDirectoryURL = DuetBinary.packageRoot
     process.standardOutput = out
     process.standardError = err

@@ -28,6 +28,20 @@ struct SurrogateCLITests {
         #expect(document["kind"] as? String == "duet-surrogate")
         #expect((document["datasetSHA256"] as? String)?.count == 64)
 
+        // The small sweep covers a corner of the documented domain, not all of it: a model
+        // trained on it may not claim the domain.
+        let claimed = files.directory.appendingPathComponent("claimed.json").path
+        let claim = try DuetBinary.run(["train", data, "--out", claimed, "--epochs", "1", "--width", "8",
+                                        "--domain", "duet-tandem-v1"])
+        #expect(claim.status != 0)
+        #expect(claim.stderr.contains("--domain duet-tandem-v1: the training rows do not cover it"), "\(claim.stderr)")
+        #expect(claim.stderr.contains("stations.1.servers: the rows reach"), "\(claim.stderr)")
+        #expect(!FileManager.default.fileExists(atPath: claimed))
+        let unknown = try DuetBinary.run(["train", data, "--out", claimed, "--domain", "everything"])
+        #expect(unknown.status != 0)
+        #expect(unknown.stderr.contains("--domain everything: not a documented domain; known: duet-tandem-v1"),
+                "\(unknown.stderr)")
+
         let evaluate = try DuetBinary.run(["evaluate", model, data, "--json"])
         #expect(evaluate.status == 0, "\(evaluate.summary)")
         let report = try #require(try JSONSerialization.jsonObject(with: Data(evaluate.stdout.utf8)) as? [String: Any])
@@ -76,12 +90,42 @@ struct SurrogateCLITests {
                 "\(plan.stderr)")
 
         try planCounts(model: model)
+        try shippedModelLookup(model: model, data: data)
 
         let damaged = files.directory.appendingPathComponent("damaged.json").path
         try "{\"kind\": \"duet-surrogate\", \"formatVersion\": 1".write(toFile: damaged, atomically: true, encoding: .utf8)
         let refused = try DuetBinary.run(["predict", damaged, "examples/serverless.yaml"])
         #expect(refused.status != 0)
         #expect(refused.stderr.contains("damaged.json"), "\(refused.stderr)")
+    }
+
+    /// Without a model file, predict, evaluate and plan use the model $DUET_MODEL names
+    /// (set for the child process only), exactly as if it were named; a $DUET_MODEL that
+    /// names no file stops them, saying so.
+    func shippedModelLookup(model: String, data: String) throws {
+        let environment = ["DUET_MODEL": model]
+        let named = try DuetBinary.run(["predict", model, "examples/serverless.yaml", "--json"])
+        let shipped = try DuetBinary.run(["predict", "examples/serverless.yaml", "--json"], environment: environment)
+        #expect(shipped.status == 0, "\(shipped.summary)")
+        #expect(shipped.stdout == named.stdout)
+        #expect(shipped.stderr.contains("note: using the shipped model \(model)"), "\(shipped.stderr)")
+
+        let evaluateNamed = try DuetBinary.run(["evaluate", model, data, "--json"])
+        let evaluateShipped = try DuetBinary.run(["evaluate", data, "--json"], environment: environment)
+        #expect(evaluateShipped.status == 0, "\(evaluateShipped.summary)")
+        #expect(evaluateShipped.stdout == evaluateNamed.stdout)
+
+        let plan = ["--base", "examples/serverless.yaml", "--vary", "stations.2.servers=1..4", "--json"]
+        let planNamed = try DuetBinary.run(["plan", model] + plan)
+        let planShipped = try DuetBinary.run(["plan"] + plan, environment: environment)
+        #expect(planShipped.status == 0, "\(planShipped.summary)")
+        #expect(planShipped.stdout == planNamed.stdout)
+
+        let missing = try DuetBinary.run(["predict", "examples/serverless.yaml"],
+                                         environment: ["DUET_MODEL": "/nonexistent/duet-model.json"])
+        #expect(missing.status != 0)
+        #expect(missing.stderr.contains("DUET_MODEL names the model file /nonexistent/duet-model.json, which does not exist"),
+                "\(missing.stderr)")
     }
 
     /// More feasible configurations than `plan` keeps in memory (4 x top + 1000): the

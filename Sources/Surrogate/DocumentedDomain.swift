@@ -1,0 +1,130 @@
+// A documented input domain: the ranges one model is meant to cover, written down in
+// docs/domain.md, in the dimensionless terms of feature version 3 (times in units of
+// the mean gap between batches, as `CanonicalForm.domainCells` names them).
+//
+// A model file that names a documented domain (`ModelFile.domain`) is judged against
+// it instead of against the ranges its training split happened to reach: a
+// configuration inside the documented ranges gets no warning. The ranges are one
+// table (`ranges`); docs/domain.md describes the same table, and a test checks that
+// it names every key of it.
+
+import Foundation
+import Simulation
+
+public struct DocumentedDomain: Sendable, Equatable {
+    /// The name a model file records (`ModelFile.domain`).
+    public var name: String
+    /// The ranges, by `CanonicalForm.domainNames` name. Arrival keys are judged by
+    /// kind: renewal arrivals by `arrival.scv`; on/off arrivals by their on fraction and
+    /// mean on period (their scv follows from those two).
+    public var ranges: InputDomain
+
+    public init(name: String, ranges: InputDomain) {
+        self.name = name
+        self.ranges = ranges
+    }
+
+    /// The domain of the shipped two-station model (docs/domain.md, "duet-tandem-v1").
+    public static let tandemV1: DocumentedDomain = {
+        var columns: [String: InputDomain.Range] = [
+            "arrival.scv": .numeric(min: 0, max: 16),
+            "arrival.onFraction": .numeric(min: 0.1, max: 1),
+            "arrival.meanOn*arrival.rate": .numeric(min: 1, max: 100),
+            "batch.dist": .categorical(["deterministic", "empirical", "geometric", "uniform"]),
+            "batch.mean": .numeric(min: 1, max: 64),
+            "batch.scv": .numeric(min: 0, max: 1),
+        ]
+        for k in 1...2 {
+            let station: [String: InputDomain.Range] = [
+                "load": .numeric(min: 0.05, max: 0.95),
+                "servers": .numeric(min: 1, max: 64),
+                "service.scv": .numeric(min: 0, max: 10),
+                "setup*arrival.rate": .numeric(min: 0, max: 0.03),
+                "maxBatch": .numeric(min: 1, max: 64),
+                "timeout*arrival.rate": .numeric(min: 0, max: 10),
+                "coldStart.mean*arrival.rate": .numeric(min: 0, max: 30),
+                "coldStart.scv": .numeric(min: 0, max: 4),
+                "keepAlive*arrival.rate": .numeric(min: 0.1, max: .infinity),
+            ]
+            for (key, range) in station { columns["stations.\(k).\(key)"] = range }
+        }
+        return DocumentedDomain(name: "duet-tandem-v1", ranges: InputDomain(columns: columns))
+    }()
+
+    /// Every documented domain this build knows, by name.
+    public static let known: [String: DocumentedDomain] = [tandemV1.name: tandemV1]
+
+    /// The cells of a configuration's canonical twin that this domain judges: those of
+    /// `CanonicalForm.domainCells` (parameters without effect already left out),
+    /// without the keys of the other arrival kind.
+    public func judgedCells(_ form: CanonicalForm, batchDist: String? = nil) -> [String: String] {
+        var cells = form.domainCells(batchDist: batchDist)
+        if form.config.onOff == nil {
+            cells["arrival.onFraction"] = nil
+            cells["arrival.meanOn*arrival.rate"] = nil
+        } else {
+            cells["arrival.scv"] = nil
+        }
+        return cells
+    }
+
+    /// One message per judged key outside the domain, naming the key, its value and the
+    /// documented range. A relative slack of 1e-9 absorbs the rounding of the division
+    /// by the time unit.
+    public func violations(_ config: TandemConfig) -> [String] {
+        violations(cells: judgedCells(CanonicalForm(config)))
+    }
+
+    /// As `violations(_:)`, for cells already taken (a dataset row's).
+    public func violations(cells: [String: String]) -> [String] {
+        var numeric: [String: Double] = [:]
+        var categorical: [String: String] = [:]
+        for (key, cell) in cells {
+            if let value = InputDomain.number(cell) { numeric[key] = value } else { categorical[key] = cell }
+        }
+        return ranges.violations(numeric: numeric, categorical: categorical, relativeSlack: 1e-9,
+                                 rangeName: "the documented domain \(name) (docs/domain.md)")
+    }
+}
+
+extension DocumentedDomain {
+    /// Why the rows `indices` of `dataset` cannot claim to cover this domain, or [] when
+    /// they can: every row must lie inside it (the first five rows outside are named), and
+    /// together they must reach each end of every numeric range (within a tenth of its
+    /// width; an infinite end must be reached exactly) and every category but
+    /// `empirical` (a batch family a sweep cannot draw; the check judges it by its mean
+    /// and scv, which the other families span).
+    public func coverageProblems(of dataset: SurrogateDataset, indices: [Int]) -> [String] {
+        var problems: [String] = []
+        var reached = InputDomain()
+        var outside = 0
+        for i in indices {
+            let example = dataset.examples[i]
+            let cells = judgedCells(CanonicalForm(example.config), batchDist: example.inputs["batch.dist"])
+            let messages = violations(cells: cells)
+            if !messages.isEmpty {
+                outside += 1
+                if outside <= 5 { problems.append("point \(example.point): " + messages.joined(separator: "; ")) }
+            }
+            for (key, cell) in cells {
+                if let value = InputDomain.number(cell) { reached.include(key, value) } else { reached.include(key, category: cell) }
+            }
+        }
+        if outside > 5 { problems.append("\(outside - 5) more rows outside the domain") }
+        for (key, range) in ranges.columns.sorted(by: { $0.key < $1.key }) {
+            switch (range, reached.columns[key]) {
+            case (.numeric(let lo, let hi), .numeric(let low, let high)):
+                let slack = hi.isFinite ? 0.1 * (hi - lo) : 0
+                if low > lo + slack || (hi.isFinite ? high < hi - slack : high != hi) {
+                    problems.append("\(key): the rows reach [\(low), \(high)] of the documented [\(lo), \(hi)]")
+                }
+            case (.categorical(let values), .categorical(let seen)):
+                let missing = values.filter { $0 != "empirical" && !seen.contains($0) }
+                if !missing.isEmpty { problems.append("\(key): no row has \(missing.joined(separator: ", "))") }
+            default:
+                problems.append("\(key): no row judges it")
+            }
+        }
+        return problems
+    }
+}
