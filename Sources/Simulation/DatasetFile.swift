@@ -3,8 +3,8 @@
 // Columns, in order: `point` (the design index), the input columns of
 // `ConfigColumns.names(stations:)`, then `seed`, `jobs` (all replications together),
 // `replications`, `stable`, `error` (why a point is unstable or invalid, else
-// empty), then every metric of `MetricCatalog.names` and then every metric's 95%
-// half-width as `<metric>.ci95`. Unstable and invalid points have empty metric cells.
+// empty), then every metric of `MetricCatalog.names(stations:)` (the per-station
+// ones for each station) and then every metric's 95% half-width as `<metric>.ci95`. Unstable and invalid points have empty metric cells.
 //
 // Every row ends with a newline and is written with one write(2), so a file cut
 // short by a crash holds complete rows plus at most one unterminated line, which
@@ -20,11 +20,11 @@ public enum DatasetFile {
     /// The 95% half-width column of a metric: `meanResponse.ci95`.
     public static func halfWidthColumn(_ metric: String) -> String { metric + ".ci95" }
 
-    /// The full header of a dataset over configurations of `stations` stations (the
-    /// input columns are those stations'; the metrics are `MetricCatalog`'s).
+    /// The full header of a dataset over configurations of `stations` stations: the
+    /// input columns and the per-station metrics are those stations'.
     public static func header(stations: Int) -> [String] {
-        ["point"] + ConfigColumns.names(stations: stations) + runColumns + MetricCatalog.names
-            + MetricCatalog.names.map(halfWidthColumn)
+        let metrics = MetricCatalog.names(stations: stations)
+        return ["point"] + ConfigColumns.names(stations: stations) + runColumns + metrics + metrics.map(halfWidthColumn)
     }
 
     /// The full header of a two-station dataset.
@@ -41,7 +41,7 @@ public enum DatasetFile {
             cells += report.estimates.map { $0.ci95.map(ConfigColumns.format) ?? "" }
         } else {
             cells.append(report.unstableReason ?? "the queue grows without bound")
-            cells += Array(repeating: "", count: 2 * MetricCatalog.names.count)
+            cells += Array(repeating: "", count: 2 * MetricCatalog.names(stations: config.stations.count).count)
         }
         return cells
     }
@@ -51,7 +51,7 @@ public enum DatasetFile {
     public static func invalidRow(point: Int, config: TandemConfig, reason: String) -> [String] {
         [String(point)] + ConfigColumns.cells(of: config)
             + [String(config.run.seed), "0", "0", "false", reason]
-            + Array(repeating: "", count: 2 * MetricCatalog.names.count)
+            + Array(repeating: "", count: 2 * MetricCatalog.names(stations: config.stations.count).count)
     }
 }
 

@@ -61,6 +61,13 @@ public struct SurrogateDataset: Sendable {
     }
 
     public init(table: DatasetTable) throws {
+        // The features and targets describe a two-station tandem; a dataset of chains
+        // (issue #14) is simulated and written alike, but not learnt yet.
+        let stations = (1...).prefix { table.index(of: "stations.\($0).servers") != nil }.count
+        if stations > 0, stations != MetricCatalog.stationCount {
+            throw DatasetError(source: table.source, message: "the dataset describes chains of \(stations) station"
+                                   + "\(stations == 1 ? "" : "s"); the surrogate learns two-station tandems so far")
+        }
         try table.requireColumns(ConfigColumns.requiredNames + SurrogateTargets.names + ["point", "stable"])
         source = table.source
         sha256 = ""

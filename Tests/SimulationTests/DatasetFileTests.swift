@@ -34,6 +34,32 @@ struct DatasetFileTests {
         #expect(header.count == 1 + ConfigColumns.names.count + 5 + 2 * MetricCatalog.names.count)
     }
 
+    @Test("A chain of three stations: the header names its third station's inputs and metrics, and rows match it")
+    func threeStationRows() throws {
+        var config = Self.config
+        config.stations.append(StationConfig(name: "third", servers: 3, service: MomentSpec(mean: 0.2)))
+        let header = DatasetFile.header(stations: 3)
+        for column in ["stations.3.servers", "stations.3.load", "stations.3.meanResponse",
+                       "stations.3.instanceSecondsPerJob.ci95"] {
+            #expect(header.contains(column), "\(column)")
+        }
+        #expect(!header.contains("stations.4.servers"))
+        let report = Simulator.simulate(config)
+        #expect(report.stable)
+        let row = DatasetFile.row(point: 0, config: config, report: report)
+        #expect(row.count == header.count)
+        let cells = Dictionary(uniqueKeysWithValues: zip(header, row))
+        // The third station's response is what the report says of station 3.
+        let cell = try #require(cells["stations.3.meanResponse"])
+        let third = try #require(Double(cell))
+        let reported = try #require(report.estimate("stations.3.meanResponse")?.mean)
+        #expect(abs(third - reported) <= 1e-12 * reported)
+        #expect(DatasetFile.invalidRow(point: 1, config: config, reason: "x").count == header.count)
+        var unstable = report
+        unstable.stable = false
+        #expect(DatasetFile.row(point: 2, config: config, report: unstable).count == header.count)
+    }
+
     @Test func roundTrip() throws {
         let scratch = Scratch()
         let report = Simulator.simulate(Self.config)
