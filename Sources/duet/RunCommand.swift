@@ -40,7 +40,8 @@ struct RunCommand: ParsableCommand {
         discussion: """
             PIPELINE names a sweep spec and a search spec (paths relative to it; see \
             examples/quickstart.yaml). DIR gets dataset.csv, search/ (trials.csv, trials.json, \
-            best-model.json), best-model.json, summary.json and report.html. Each phase keeps \
+            best-model.json), best-model.json, summary.json, report.html and its data report.json \
+            (`duet report` renders it again). Each phase keeps \
             its own record (the dataset and its sidecar, the search's trials.json), so running \
             the same command again after an interruption resumes where it stopped.
 
@@ -128,6 +129,8 @@ struct RunCommand: ParsableCommand {
                                            table: table, model: model, trials: trials, bestTrial: best?.trial)
             try ReportHTML.render(data).write(toFile: directory.appendingPathComponent("report.html").path,
                                              atomically: true, encoding: .utf8)
+            // The page's data, so that `duet report DIR/report.json` can render it again.
+            try data.jsonData().write(to: directory.appendingPathComponent("report.json"), options: .atomic)
             evaluated = (model, table, dataset, best)
         }
         let (model, table, dataset, best) = evaluated!
@@ -156,7 +159,7 @@ struct RunCommand: ParsableCommand {
         print("\nDuet run finished in \(String(format: "%.0f", total)) s: "
               + phases.map { "\($0.name) \(String(format: "%.0f", $0.seconds)) s" }.joined(separator: ", "))
         printSplitSummary(model.file)
-        print("wrote \(out)/dataset.csv, search/, best-model.json, summary.json, report.html")
+        print("wrote \(out)/dataset.csv, search/, best-model.json, summary.json, report.html, report.json")
         if let searchFailure { throw searchFailure }
     }
 }

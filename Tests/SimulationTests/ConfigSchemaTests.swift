@@ -44,8 +44,9 @@ struct ConfigSchemaTests {
         #expect(names.count == 7 + 10 * stations)
         #expect(names.last == "stations.\(stations).load")
         #expect(ConfigColumns.cells(of: Self.config(stations: stations)).count == names.count)
+        // Each station adds its 10 input columns and each of its metrics with a half-width.
         #expect(DatasetFile.header(stations: stations).count
-                    == DatasetFile.header.count + 10 * (stations - 2))
+                    == DatasetFile.header.count + (10 + 2 * MetricCatalog.stationMetrics.count) * (stations - 2))
     }
 
     @Test(arguments: [nil, OnOffSpec(onFraction: 0.4, meanOn: 3)])

@@ -178,6 +178,12 @@ struct SurrogateCLITests {
         #expect(((summary["test"] as? [String: Any])?["meanResponse"] as? [String: Any])?["mape"] is Double)
         let html = try String(contentsOfFile: out + "/report.html", encoding: .utf8)
         #expect(html.contains("<svg"))
+        // duet report renders the page again from the report.json the run wrote.
+        let again0 = files.directory.appendingPathComponent("again.html").path
+        let rendered = try DuetBinary.run(["report", out + "/report.json", "--out", again0])
+        #expect(rendered.status == 0, "\(rendered.summary)")
+        let page = try String(contentsOfFile: again0, encoding: .utf8)
+        #expect(page.contains("<svg") && page.contains("Duet small pipeline"))
 
         // Running it again resumes: nothing is simulated or trained anew.
         let again = try DuetBinary.run(["run", "examples/small.yaml", "--out", out])
