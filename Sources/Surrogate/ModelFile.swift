@@ -9,7 +9,9 @@
 import Foundation
 
 public struct ModelFile: Codable, Sendable, Equatable {
-    public static let currentFormatVersion = 1
+    /// Version 2 added `targetScaling`; files of version 1 are read as `.none`.
+    public static let currentFormatVersion = 2
+    public static let readableFormatVersions = 1...currentFormatVersion
     public static let kindTag = "duet-surrogate"
 
     public var formatVersion: Int
@@ -31,6 +33,9 @@ public struct ModelFile: Codable, Sendable, Equatable {
     /// How far a prediction may be off: conformal bands calibrated on the validation
     /// split (`ErrorBands`); nil (absent) in files written before them.
     public var errorBands: ErrorBands?
+    /// What was divided out of the targets before the network learnt them
+    /// (`TargetScaling`); nil (absent) in format version 1, which means `.none`.
+    public var targetScaling: TargetScaling?
     public var settings: TrainingSettings
     public var summary: TrainingSummary?
     /// Free-form figures per split, e.g. metrics["test"]["meanResponse.mape"].
@@ -134,9 +139,11 @@ public struct ModelFile: Codable, Sendable, Equatable {
             let found = header.kind.map { "kind \"\($0)\"" } ?? "no \"kind\" string"
             throw ModelFileError(file: file, reason: .wrongKind, detail: "not a Duet surrogate model: \(found), expected \"\(kindTag)\"")
         }
-        guard header.formatVersion == currentFormatVersion else {
+        guard let version = header.formatVersion, readableFormatVersions.contains(version) else {
             let found = header.formatVersion.map { "format version \($0)" } ?? "no integer \"formatVersion\""
-            throw ModelFileError(file: file, reason: .unsupportedVersion, detail: "\(found); this build of duet reads format version \(currentFormatVersion)")
+            throw ModelFileError(file: file, reason: .unsupportedVersion,
+                                 detail: "\(found); this build of duet reads format versions "
+                                    + "\(readableFormatVersions.lowerBound) to \(readableFormatVersions.upperBound)")
         }
         let model: ModelFile
         do {

@@ -11,6 +11,8 @@ public struct SurrogateModel: Sendable {
     /// The documented domain the model covers (`ModelFile.domain`), judged instead of
     /// the training split's ranges.
     public let documentedDomain: DocumentedDomain?
+    /// What the network's outputs are multiplied back by (`ModelFile.targetScaling`).
+    public let targetScaling: TargetScaling
 
     public init(file: ModelFile, source: String = "model") throws {
         // `Int(exactly:)`: `Int(_:)` traps on a nan or huge number in the file.
@@ -38,6 +40,12 @@ public struct SurrogateModel: Sendable {
         } else {
             documentedDomain = nil
         }
+        targetScaling = file.targetScaling ?? .none
+        guard targetScaling == .none || version >= 3 else {
+            throw ModelFileError(file: source, reason: .invalidContent,
+                                 detail: "its targets are scaled by \"\(targetScaling.rawValue)\", which needs feature "
+                                    + "version 3 (the model has \(version))")
+        }
         self.file = file
         featureVersion = version
         predictor = Predictor(model: file)
@@ -55,12 +63,14 @@ public struct SurrogateModel: Sendable {
     }
 
     /// Predicted metric values, in `targetNames` order. From version 3 the network
-    /// answers for the canonical twin, in its unit of time, scaled back here.
+    /// answers for the canonical twin, in its unit of time over the twin's references
+    /// (`TargetScaling`), scaled back here.
     public func predict(_ config: TandemConfig) -> [Double] {
         guard featureVersion >= 3 else { return predictor.predict(features(config)) }
         let form = CanonicalForm(config)
-        return SurrogateTargets.dimensional(predictor.predict(SurrogateFeatures.vector(canonical: form)),
-                                            names: targetNames, timeUnit: form.timeUnit)
+        let twin = targetScaling.unscaled(predictor.predict(SurrogateFeatures.vector(canonical: form)),
+                                          twin: form.config, names: targetNames)
+        return SurrogateTargets.dimensional(twin, names: targetNames, timeUnit: form.timeUnit)
     }
 
     /// The error band of each predicted value (`predict(config)`, in `targetNames`

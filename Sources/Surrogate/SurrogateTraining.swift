@@ -11,8 +11,11 @@ public struct SurrogateTrainingJob: Sendable {
     public let settings: TrainingSettings
     public let features: FeatureScaler
     public let transform: TargetTransform
+    /// What is divided out of the targets before they are learnt (`TargetScaling`).
+    public let scaling: TargetScaling
 
-    public init(dataset: SurrogateDataset, split: DatasetSplit, settings: TrainingSettings) throws {
+    public init(dataset: SurrogateDataset, split: DatasetSplit, settings: TrainingSettings,
+                scaling: TargetScaling = .trainingDefault) throws {
         guard split.train.count >= 2, !split.validation.isEmpty else {
             throw TrainingError(description: "\(dataset.source): only \(dataset.examples.count) usable rows "
                 + "(\(dataset.skipped.count) unstable or invalid); too few to train and validate on")
@@ -20,18 +23,26 @@ public struct SurrogateTrainingJob: Sendable {
         self.dataset = dataset
         self.split = split
         self.settings = settings
+        self.scaling = scaling
         // Normalisation is fitted on the training split only. The network learns the
-        // canonical twins: features of the twin, targets in its unit of time.
+        // canonical twins: features of the twin, targets in its unit of time over
+        // their references.
         features = try FeatureScaler.fit(names: SurrogateFeatures.names,
                                          rows: split.train.map { dataset.examples[$0].features })
         transform = try TargetTransform.fit(
-            names: SurrogateTargets.names, rows: split.train.map { dataset.examples[$0].dimensionlessTargets },
+            names: SurrogateTargets.names, rows: split.train.map { Self.learnt(dataset.examples[$0], scaling) },
             log: SurrogateTargets.names.map { _ in true })
+    }
+
+    /// An example's targets as the network learns them.
+    static func learnt(_ example: SurrogateExample, _ scaling: TargetScaling) -> [Double] {
+        scaling.scaled(example.dimensionlessTargets, twin: CanonicalForm(example.config).config,
+                       names: SurrogateTargets.names)
     }
 
     public func samples(_ indices: [Int]) throws -> Samples {
         Samples(inputs: try features.transform(indices.map { dataset.examples[$0].features }),
-                targets: try transform.transform(indices.map { dataset.examples[$0].dimensionlessTargets }))
+                targets: try transform.transform(indices.map { Self.learnt(dataset.examples[$0], scaling) }))
     }
 
     public func makeTrainer() throws -> Trainer {
@@ -42,8 +53,10 @@ public struct SurrogateTrainingJob: Sendable {
     /// The trained model as a file, with error summaries on every split.
     public func modelFile(_ trainer: Trainer, command: [String]? = nil) -> ModelFile {
         let predictor = Predictor(network: trainer.bestNetwork, features: features, transform: transform)
-        let predict = { (example: SurrogateExample) in
-            SurrogateTargets.dimensional(predictor.predict(example.features), timeUnit: example.timeUnit)
+        let predict = { [scaling] (example: SurrogateExample) in
+            let twin = scaling.unscaled(predictor.predict(example.features), twin: CanonicalForm(example.config).config,
+                                        names: SurrogateTargets.names)
+            return SurrogateTargets.dimensional(twin, timeUnit: example.timeUnit)
         }
         var metrics: [String: [String: Double]] = [:]
         for (name, indices) in [("train", split.train), ("validation", split.validation), ("test", split.test)]
@@ -68,6 +81,7 @@ public struct SurrogateTrainingJob: Sendable {
                              metrics: metrics, datasetSHA256: dataset.sha256,
                              created: CreationInfo(date: Date(), command: command))
         file.errorBands = bands
+        file.targetScaling = scaling
         return file
     }
 }

@@ -6,6 +6,7 @@ import Surrogate
 extension Activation: ExpressibleByArgument {}
 extension OptimizerKind: ExpressibleByArgument {}
 extension LearningRateSchedule: ExpressibleByArgument {}
+extension TargetScaling: ExpressibleByArgument {}
 
 /// Training hyperparameters as flags; unset ones keep `TrainingSettings`' defaults.
 struct TrainingOptions: ParsableArguments {
@@ -57,6 +58,11 @@ struct TrainCommand: ParsableCommand {
         "A documented domain the model covers (docs/domain.md: duet-tandem-v1), judged by its domain check.",
         discussion: "Refused unless every training row lies inside it and the rows reach every end of its ranges."))
     var domain: String?
+    @Option(help: ArgumentHelp(
+        "What theory is divided out of the targets before they are learnt: none, heavy-traffic (responses times "
+            + "1 - load) or analytic (over the QNA estimate).",
+        valueName: "scaling"))
+    var targetScaling: TargetScaling = .trainingDefault
 
     func validate() throws {
         guard validation > 0, test >= 0, validation + test < 1 else {
@@ -69,7 +75,7 @@ struct TrainCommand: ParsableCommand {
         let dataset = try withDatasetErrors { try SurrogateDataset.load(path: data) }
         let split = dataset.split(validation: validation, test: test, seed: splitSeed)
         let settings = try training.settings()
-        let job = try SurrogateTrainingJob(dataset: dataset, split: split, settings: settings)
+        let job = try SurrogateTrainingJob(dataset: dataset, split: split, settings: settings, scaling: targetScaling)
         let documented = try domain.map { try documentedDomain($0, covered: dataset, indices: split.train) }
         log("training on \(split.train.count) configurations (validation \(split.validation.count), "
             + "test \(split.test.count), skipped \(dataset.skipped.count) unstable or invalid); "

@@ -75,7 +75,7 @@ struct ModelFileTests {
 
     @Test func documentCarriesItsTags() throws {
         let json = try #require(try JSONSerialization.jsonObject(with: sampleModel().encoded()) as? [String: Any])
-        #expect(json["formatVersion"] as? Int == 1)
+        #expect(json["formatVersion"] as? Int == 2)
         #expect(json["kind"] as? String == "duet-surrogate")
         let domain = try #require(json["inputDomain"] as? [String: [String: Any]])
         #expect(domain["batch.dist"]?["values"] as? [String] == ["geometric", "uniform"])
@@ -120,9 +120,9 @@ struct ModelFileTests {
     }
 
     @Test func otherVersionIsRefused() throws {
-        let error = try loadError(try edited { $0["formatVersion"] = 2 }, "version.json")
+        let error = try loadError(try edited { $0["formatVersion"] = 3 }, "version.json")
         #expect(error.reason == .unsupportedVersion)
-        #expect(error.detail == "format version 2; this build of duet reads format version 1")
+        #expect(error.detail == "format version 3; this build of duet reads format versions 1 to 2")
     }
 
     @Test func wrongShapesAreRefused() throws {

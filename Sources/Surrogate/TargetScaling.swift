@@ -1,0 +1,79 @@
+// What theory says about a target's size, divided out before the network learns it
+// (issue #13, part 5). Responses grow like 1 / (1 - load) near saturation: learnt
+// raw, their logs span several units at heavy traffic and the network spends its
+// capacity on a shape that theory already knows. Dividing each dimensionless target
+// by a reference of that shape leaves a smooth residual of order 1 to learn.
+//
+// The reference is a function of the configuration's canonical twin alone, so the
+// invariances of `CanonicalForm` hold for every scaling.
+
+import Analytic
+import Foundation
+import Simulation
+
+public enum TargetScaling: String, Codable, Sendable, CaseIterable {
+    /// The twin's dimensionless targets as they are (every model file before
+    /// format version 2).
+    case none
+    /// Responses times (1 - load): the end-to-end response and its percentiles by the
+    /// bottleneck's load, a station's response by its own. Instance-seconds per job
+    /// do not grow with load and are left as they are.
+    case heavyTraffic = "heavy-traffic"
+    /// Every target over the analytical baseline's (QNA) estimate of it, percentiles
+    /// over the mean response: the network learns log(simulated / QNA), which carries
+    /// QNA's heavy-traffic shape and falls back to it. Where QNA has no estimate (its
+    /// approximate load reaches 1), the heavy-traffic reference stands in.
+    case analytic
+
+    /// What `duet train` uses unless told otherwise.
+    public static let trainingDefault = TargetScaling.none
+
+    /// Per target, in `names` order, the divisor of the twin's dimensionless value.
+    public func references(twin: TandemConfig, names: [String]) -> [Double] {
+        switch self {
+        case .none:
+            return names.map { _ in 1 }
+        case .heavyTraffic:
+            return Self.heavyTraffic(twin, names: names)
+        case .analytic:
+            let fallback = Self.heavyTraffic(twin, names: names)
+            guard let estimate = QueueingNetworkAnalyzer.estimate(twin) else { return fallback }
+            return zip(names, fallback).map { name, fallback in
+                let value = Self.isEndToEndResponse(name) ? estimate.meanResponse : estimate.value(name)
+                guard let value, value > 0, value.isFinite else { return fallback }
+                return value
+            }
+        }
+    }
+
+    /// Metric values (twin units, `names` order) divided by their references.
+    public func scaled(_ values: [Double], twin: TandemConfig, names: [String]) -> [Double] {
+        guard self != .none else { return values }
+        return zip(values, references(twin: twin, names: names)).map { $0 / $1 }
+    }
+
+    /// Network outputs times their references: the twin's dimensionless metric values.
+    public func unscaled(_ values: [Double], twin: TandemConfig, names: [String]) -> [Double] {
+        guard self != .none else { return values }
+        return zip(values, references(twin: twin, names: names)).map { $0 * $1 }
+    }
+
+    /// The end-to-end response and its percentiles (`meanResponse`, `p95Response`).
+    static func isEndToEndResponse(_ name: String) -> Bool {
+        !name.hasPrefix("stations.") && name.hasSuffix("Response")
+    }
+
+    /// 1 / (1 - load) for responses (see `heavyTraffic`), 1 for other targets. A load
+    /// at or above 1 (outside any domain) is taken as 0.999, so the reference stays finite.
+    static func heavyTraffic(_ twin: TandemConfig, names: [String]) -> [Double] {
+        let loads = twin.offeredLoads
+        func factor(_ load: Double) -> Double { 1 / max(1e-3, 1 - load) }
+        return names.map { name in
+            if isEndToEndResponse(name) { return factor(loads.max() ?? 0) }
+            let parts = name.split(separator: ".")
+            guard parts.count == 3, parts[0] == "stations", parts[2] == "meanResponse", let k = Int(parts[1]),
+                  loads.indices.contains(k - 1) else { return 1 }
+            return factor(loads[k - 1])
+        }
+    }
+}

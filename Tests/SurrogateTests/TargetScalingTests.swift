@@ -1,0 +1,136 @@
+// Target scaling (issue #13, part 5): the references are the textbook's, scaling and
+// unscaling round-trip, models trained with each scaling keep the invariances, and a
+// model file of format version 1 (no scaling recorded) predicts as it always did.
+
+import Analytic
+import Foundation
+import Simulation
+import Testing
+
+@testable import Surrogate
+
+/// Poisson arrivals of single jobs at rate 1, M/M/1 at load 0.5, then M/M/2 at load 0.8.
+private let textbook = TandemConfig(
+    arrivalRate: 1,
+    stations: [StationConfig(servers: 1, service: MomentSpec(mean: 0.5)),
+               StationConfig(servers: 2, service: MomentSpec(mean: 1.6))])
+
+private func close(_ a: Double, _ b: Double, _ tolerance: Double = 1e-12) -> Bool { abs(a - b) <= tolerance * abs(b) }
+
+@Suite("Target scaling")
+struct TargetScalingTests {
+    let names = SurrogateTargets.names
+
+    @Test("heavy traffic: responses by 1 / (1 - load), end to end by the bottleneck's, instance-seconds by 1")
+    func heavyTrafficReferences() throws {
+        let refs = Dictionary(uniqueKeysWithValues: zip(names, TargetScaling.heavyTraffic.references(twin: textbook, names: names)))
+        for name in ["meanResponse", "p50Response", "p95Response", "p99Response", "stations.2.meanResponse"] {
+            #expect(close(try #require(refs[name]), 5), "\(name)")  // 1 / (1 - 0.8)
+        }
+        #expect(close(try #require(refs["stations.1.meanResponse"]), 2))  // 1 / (1 - 0.5)
+        #expect(refs["stations.1.instanceSecondsPerJob"] == 1 && refs["stations.2.instanceSecondsPerJob"] == 1)
+        #expect(TargetScaling.none.references(twin: textbook, names: names).allSatisfy { $0 == 1 })
+    }
+
+    @Test("analytic: the M/M/1 -> M/M/2 responses by hand; percentiles over the mean; overload falls back")
+    func analyticReferences() throws {
+        let refs = Dictionary(uniqueKeysWithValues: zip(names, TargetScaling.analytic.references(twin: textbook, names: names)))
+        // M/M/1: 0.5 / (1 - 0.5) = 1. Its departures are Poisson; M/M/2 at a = 1.6 waits
+        // with probability 2 rho^2 / (1 + rho) = 1.28 / 1.8, for 1.6 / (2 - 1.6) on average.
+        let station2 = 1.6 + 1.28 / 1.8 * 1.6 / 0.4
+        #expect(close(try #require(refs["stations.1.meanResponse"]), 1, 1e-9))
+        #expect(close(try #require(refs["stations.2.meanResponse"]), station2, 1e-9))
+        for name in ["meanResponse", "p50Response", "p95Response", "p99Response"] {
+            #expect(close(try #require(refs[name]), 1 + station2, 1e-9), "\(name)")
+        }
+        #expect(close(try #require(refs["stations.1.instanceSecondsPerJob"]), 0.5, 1e-9))
+        #expect(close(try #require(refs["stations.2.instanceSecondsPerJob"]), 1.6, 1e-9))
+        // Station 2 at load 1.2: QNA has no estimate, the heavy-traffic reference stands in.
+        var overloaded = textbook
+        overloaded.stations[1].service.mean = 1.2 * 2
+        #expect(QueueingNetworkAnalyzer.estimate(overloaded) == nil)
+        let fallback = TargetScaling.analytic.references(twin: overloaded, names: names)
+        #expect(fallback == TargetScaling.heavyTraffic.references(twin: overloaded, names: names))
+        #expect(fallback.allSatisfy { $0.isFinite && $0 > 0 })
+    }
+
+    @Test("scaled, standardised, back to real and unscaled: the synthetic values again", arguments: TargetScaling.allCases)
+    func roundTrip(_ scaling: TargetScaling) throws {
+        var rng = RandomStream(seed: 5, substream: 13)
+        var twins: [TandemConfig] = []
+        var values: [[Double]] = []
+        for _ in 0..<50 {
+            var config = textbook
+            config.stations[0].service.mean = 0.9 * rng.nextOpenUnit()
+            config.stations[1].servers = 1 + Int(rng.nextOpenUnit() * 8)
+            config.stations[1].service.mean = 0.95 * Double(config.stations[1].servers) * rng.nextOpenUnit()
+            twins.append(config)
+            values.append(names.map { _ in exp(6 * rng.nextOpenUnit() - 3) })
+        }
+        let scaled = zip(values, twins).map { scaling.scaled($0, twin: $1, names: names) }
+        let transform = try TargetTransform.fit(names: names, rows: scaled, log: names.map { _ in true })
+        let z = try transform.transform(scaled)
+        for r in values.indices {
+            let row = Array(z.row(r))
+            let real = transform.targets.indices.map { transform.targets[$0].real(row[$0]) }
+            let back = scaling.unscaled(real, twin: twins[r], names: names)
+            // The standardised value is a Float: about 1e-7 of relative rounding.
+            #expect(zip(back, values[r]).allSatisfy { close($0, $1, 1e-5) }, "row \(r): \(back) vs \(values[r])")
+        }
+    }
+
+    @Test("a model of each scaling records it, keeps the time invariance, and reloads to the same predictions",
+          arguments: TargetScaling.allCases)
+    func trainedModels(_ scaling: TargetScaling) throws {
+        let shared = try TrainedModel.shared.get()
+        var settings = TrainingSettings()
+        settings.layers = 2
+        settings.width = 16
+        settings.maxEpochs = 5
+        settings.threads = 1
+        settings.seed = 2
+        let job = try SurrogateTrainingJob(dataset: shared.dataset, split: shared.split, settings: settings, scaling: scaling)
+        var trainer = try job.makeTrainer()
+        trainer.train()
+        let file = job.modelFile(trainer)
+        #expect(file.targetScaling == scaling)
+        let url = temporaryFile("scaling-\(scaling.rawValue).json")
+        defer { try? FileManager.default.removeItem(at: url) }
+        try file.write(to: url)
+        let loaded = try SurrogateModel.load(path: url.path)
+        #expect(loaded.targetScaling == scaling)
+        #expect(loaded.file.formatVersion == ModelFile.currentFormatVersion)
+        let model = try SurrogateModel(file: file)
+        for i in shared.split.test.prefix(6) {
+            let config = shared.dataset.examples[i].config
+            let base = model.predict(config)
+            #expect(loaded.predict(config).map(\.bitPattern) == base.map(\.bitPattern))
+            let twin = model.predict(timeScaled(config, by: 3.7))
+            #expect(zip(twin, base).allSatisfy { abs($0 - 3.7 * $1) <= 1e-5 * 3.7 * $1 }, "\(twin) vs \(base)")
+        }
+    }
+
+    @Test("a format-1 file (no scaling recorded) loads and predicts the network's dimensional output exactly")
+    func formatOneFilesPredictAsBefore() throws {
+        let shared = try TrainedModel.shared.get()
+        // What the previous format wrote: version 1 and no targetScaling key.
+        var json = try #require(try JSONSerialization.jsonObject(with: shared.model.file.encoded()) as? [String: Any])
+        json["formatVersion"] = 1
+        json["targetScaling"] = nil
+        let old = try ModelFile.decode(try JSONSerialization.data(withJSONObject: json), file: "old.json")
+        #expect(old.formatVersion == 1 && old.targetScaling == nil)
+        let model = try SurrogateModel(file: old)
+        #expect(model.targetScaling == .none)
+        let predictor = Predictor(model: old)
+        for i in shared.split.test.prefix(8) {
+            let config = shared.dataset.examples[i].config
+            let form = CanonicalForm(config)
+            let before = SurrogateTargets.dimensional(predictor.predict(SurrogateFeatures.vector(canonical: form)),
+                                                      timeUnit: form.timeUnit)
+            #expect(model.predict(config).map(\.bitPattern) == before.map(\.bitPattern))
+        }
+        // Written again, it stays a format-1 document without the key.
+        let again = try #require(try JSONSerialization.jsonObject(with: old.encoded()) as? [String: Any])
+        #expect(again["formatVersion"] as? Int == 1 && again["targetScaling"] == nil)
+    }
+}
