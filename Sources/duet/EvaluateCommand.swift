@@ -20,6 +20,11 @@ struct EvaluateCommand: ParsableCommand {
     @Argument(help: "Model file written by `duet train` (default: the shipped model).") var model: String?
     @Argument(help: "Dataset CSV (for example a held-out sweep).") var data: String?
     @Flag(help: "Print JSON: {\"targets\": {\"meanResponse\": {\"mape\": ...}}, \"rows\": N}.") var json = false
+    @Option(help: ArgumentHelp(
+        "Also write each row's simulated, predicted and QNA values to this CSV (point, then NAME.simulated, "
+            + "NAME.predicted, NAME.qna per target; qna empty where the baseline has no estimate), for tables "
+            + "by feature family.", valueName: "csv"))
+    var rows: String?
 
     func validate() throws {
         if model == nil { throw ValidationError("give a dataset CSV") }
@@ -30,10 +35,19 @@ struct EvaluateCommand: ParsableCommand {
         let (modelFile, dataFile) = data == nil ? (nil, model!) : (model, data!)
         let surrogate = try loadModel(named: modelFile)
         let dataset = try withDatasetErrors { try SurrogateDataset.load(path: dataFile) }
-        let report = SurrogateEvaluation.evaluate(dataset.examples) { surrogate.predict($0.config) }
+        // Kept, in example order, for --rows.
+        var predictions: [[Double]] = [], baselines: [[Double?]] = []
+        let report = SurrogateEvaluation.evaluate(dataset.examples) { example in
+            predictions.append(surrogate.predict(example.config))
+            return predictions[predictions.count - 1]
+        }
         let baseline = SurrogateEvaluation.evaluate(dataset.examples, names: SurrogateTargets.names) { example in
             let estimate = QueueingNetworkAnalyzer.estimate(example.config)
-            return SurrogateTargets.names.map { estimate?.value($0) }
+            baselines.append(SurrogateTargets.names.map { estimate?.value($0) })
+            return baselines[baselines.count - 1]
+        }
+        if let rows {
+            try writeRows(rows, dataset.examples, predictions, baselines)
         }
         let coverage = surrogate.file.errorBands.map { bands in
             bands.coverage(names: surrogate.targetNames, examples: dataset.examples) { surrogate.predict($0.config) }
@@ -56,6 +70,24 @@ struct EvaluateCommand: ParsableCommand {
             print(target.name.padding(toLength: 34, withPad: " ", startingAt: 0)
                   + cells.map { ($0.isFinite ? String(format: "%.2f", $0) : "—").leftPadded(9) }.joined())
         }
+    }
+}
+
+/// One line per example: its point, then simulated, predicted and QNA values per target.
+private func writeRows(_ path: String, _ examples: [SurrogateExample], _ predictions: [[Double]],
+                       _ baselines: [[Double?]]) throws {
+    let names = SurrogateTargets.names
+    var lines = [(["point"] + names.flatMap { ["\($0).simulated", "\($0).predicted", "\($0).qna"] }).joined(separator: ",")]
+    for (i, example) in examples.enumerated() {
+        let cells = names.indices.flatMap { j in
+            ["\(example.targets[j])", "\(predictions[i][j])", baselines[i][j].map { "\($0)" } ?? ""]
+        }
+        lines.append((["\(example.point)"] + cells).joined(separator: ","))
+    }
+    do {
+        try (lines.joined(separator: "\n") + "\n").write(toFile: path, atomically: true, encoding: .utf8)
+    } catch {
+        throw CLIError("--rows \(path): cannot write: \(error.localizedDescription)")
     }
 }
 

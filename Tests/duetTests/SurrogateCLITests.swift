@@ -51,6 +51,18 @@ struct SurrogateCLITests {
         for key in ["mape", "median", "p90", "p99", "max", "byLoad", "analyticMape"] {
             #expect(mean[key] != nil, "evaluate --json lacks \(key)")
         }
+        // --rows: one line per row, the simulated values being the dataset's.
+        let perRow = files.directory.appendingPathComponent("rows.csv").path
+        let evaluateRows = try DuetBinary.run(["evaluate", model, data, "--rows", perRow])
+        #expect(evaluateRows.status == 0, "\(evaluateRows.summary)")
+        let written = try String(contentsOfFile: perRow, encoding: .utf8).split(separator: "\n").map { $0.split(separator: ",", omittingEmptySubsequences: false).map(String.init) }
+        #expect(written.count == 25)
+        #expect(Array(written[0].prefix(4)) == ["point", "meanResponse.simulated", "meanResponse.predicted", "meanResponse.qna"])
+        let columns = rows[0].split(separator: ",").map(String.init)
+        let point = try #require(columns.firstIndex(of: "point")), meanResponse = try #require(columns.firstIndex(of: "meanResponse"))
+        let first = rows[1].split(separator: ",", omittingEmptySubsequences: false).map(String.init)
+        #expect(written[1][0] == first[point])
+        #expect(Double(written[1][1]) == Double(first[meanResponse]))
 
         // The example configuration lies outside the small sweep's space: the
         // prediction warns, naming the keys, and still answers in simulate's shape.
