@@ -33,9 +33,6 @@ public struct ModelFile: Codable, Sendable, Equatable {
     /// How far a prediction may be off: conformal bands calibrated on the validation
     /// split (`ErrorBands`); nil (absent) in files written before them.
     public var errorBands: ErrorBands?
-    /// What was divided out of the targets before the network learnt them
-    /// (`TargetScaling`); nil (absent) in format version 1, which means `.none`.
-    public var targetScaling: TargetScaling?
     public var settings: TrainingSettings
     public var summary: TrainingSummary?
     /// Free-form figures per split, e.g. metrics["test"]["meanResponse.mape"].
@@ -77,6 +74,25 @@ public struct ModelFile: Codable, Sendable, Equatable {
             network: trainer.bestNetwork, features: features, targets: trainer.transform, inputDomain: inputDomain,
             settings: trainer.settings, summary: TrainingSummary(trainer), metrics: metrics,
             datasetSHA256: datasetSHA256, created: created)
+    }
+
+    /// What was divided out of the targets before the network learnt them
+    /// (`TargetScaling`): `metrics.info.targetScaling`, the case's index in
+    /// `TargetScaling.allCases`, as `featureVersion` is kept there. nil (absent) in
+    /// format version 1, which means `.none`. (Kept out of the struct's stored
+    /// fields: a new stored field made PipelineTests' anotherSpecIsNotResumed crash
+    /// with a bad pointer in a debug build, a layout-sensitive fault not found yet.)
+    public var targetScaling: TargetScaling? {
+        get {
+            guard let code = metrics["info"]?["targetScaling"], let index = Int(exactly: code),
+                  TargetScaling.allCases.indices.contains(index) else { return nil }
+            return TargetScaling.allCases[index]
+        }
+        set {
+            metrics["info", default: [:]]["targetScaling"] = newValue.flatMap { value in
+                TargetScaling.allCases.firstIndex(of: value).map(Double.init)
+            }
+        }
     }
 
     /// The network these parameters describe (shapes were checked on load or init).

@@ -12,7 +12,7 @@ public struct SurrogateModel: Sendable {
     /// the training split's ranges.
     public let documentedDomain: DocumentedDomain?
     /// What the network's outputs are multiplied back by (`ModelFile.targetScaling`).
-    public let targetScaling: TargetScaling
+    public var targetScaling: TargetScaling { file.targetScaling ?? .none }
 
     public init(file: ModelFile, source: String = "model") throws {
         // `Int(exactly:)`: `Int(_:)` traps on a nan or huge number in the file.
@@ -40,10 +40,14 @@ public struct SurrogateModel: Sendable {
         } else {
             documentedDomain = nil
         }
-        targetScaling = file.targetScaling ?? .none
-        guard targetScaling == .none || version >= 3 else {
+        if let metric = file.metrics["info"]?["targetScaling"], file.targetScaling == nil {
             throw ModelFileError(file: source, reason: .invalidContent,
-                                 detail: "its targets are scaled by \"\(targetScaling.rawValue)\", which needs feature "
+                                 detail: "metrics.info.targetScaling is \(metric); this duet knows 0 to "
+                                    + "\(TargetScaling.allCases.count - 1) (\(TargetScaling.allCases.map(\.rawValue).joined(separator: ", ")))")
+        }
+        if let scaling = file.targetScaling, scaling != .none, version < 3 {
+            throw ModelFileError(file: source, reason: .invalidContent,
+                                 detail: "its targets are scaled by \"\(scaling.rawValue)\", which needs feature "
                                     + "version 3 (the model has \(version))")
         }
         self.file = file

@@ -94,6 +94,7 @@ struct TargetScalingTests {
         trainer.train()
         let file = job.modelFile(trainer)
         #expect(file.targetScaling == scaling)
+        #expect(file.metrics["info"]?["targetScaling"] == Double(TargetScaling.allCases.firstIndex(of: scaling)!))
         let url = temporaryFile("scaling-\(scaling.rawValue).json")
         defer { try? FileManager.default.removeItem(at: url) }
         try file.write(to: url)
@@ -116,7 +117,9 @@ struct TargetScalingTests {
         // What the previous format wrote: version 1 and no targetScaling key.
         var json = try #require(try JSONSerialization.jsonObject(with: shared.model.file.encoded()) as? [String: Any])
         json["formatVersion"] = 1
-        json["targetScaling"] = nil
+        var metrics = try #require(json["metrics"] as? [String: [String: Any]])
+        metrics["info"]?["targetScaling"] = nil
+        json["metrics"] = metrics
         let old = try ModelFile.decode(try JSONSerialization.data(withJSONObject: json), file: "old.json")
         #expect(old.formatVersion == 1 && old.targetScaling == nil)
         let model = try SurrogateModel(file: old)
@@ -131,6 +134,7 @@ struct TargetScalingTests {
         }
         // Written again, it stays a format-1 document without the key.
         let again = try #require(try JSONSerialization.jsonObject(with: old.encoded()) as? [String: Any])
-        #expect(again["formatVersion"] as? Int == 1 && again["targetScaling"] == nil)
+        #expect(again["formatVersion"] as? Int == 1)
+        #expect((again["metrics"] as? [String: [String: Any]])?["info"]?["targetScaling"] == nil)
     }
 }
