@@ -39,6 +39,8 @@ uninstall:
 # The main job: the quickstart pipeline on a local coordinator with 2 workers.
 demo: release
 	.build/release/duet run $(DEMO_PIPELINE) --out $(DEMO_OUT) --local 2
+	@echo "The shipped model (models/duet-tandem-v1.json, docs/domain.md) on the quickstart's rows, none of which it saw:"
+	.build/release/duet evaluate models/duet-tandem-v1.json $(DEMO_OUT)/dataset.csv
 
 test: test-deps
 	$(SWIFT) build --build-tests
