@@ -46,6 +46,17 @@ struct TrainedModel: Sendable {
 
     static let shared = Result { try TrainedModel() }
 
+    /// A few epochs of a small network, one thread.
+    static var settings: TrainingSettings {
+        var settings = TrainingSettings()
+        settings.layers = 2
+        settings.width = 16
+        settings.maxEpochs = 5
+        settings.threads = 1
+        settings.seed = 2
+        return settings
+    }
+
     init() throws {
         var rng = RandomStream(seed: 11, substream: 3)
         func uniform(_ low: Double, _ high: Double) -> Double { low + (high - low) * rng.nextOpenUnit() }
@@ -77,12 +88,7 @@ struct TrainedModel: Sendable {
         }
         dataset = try SurrogateDataset.parse(bytes: Array((lines.joined(separator: "\n") + "\n").utf8), source: "synthetic")
         split = dataset.split(validation: 0.2, test: 0.1, seed: 1)
-        var settings = TrainingSettings()
-        settings.layers = 2
-        settings.width = 16
-        settings.maxEpochs = 5
-        settings.threads = 1
-        settings.seed = 2
+        let settings = Self.settings
         let job = try SurrogateTrainingJob(dataset: dataset, split: split, settings: settings)
         var trainer = try job.makeTrainer()
         trainer.train()

@@ -83,12 +83,7 @@ struct TargetScalingTests {
           arguments: TargetScaling.allCases)
     func trainedModels(_ scaling: TargetScaling) throws {
         let shared = try TrainedModel.shared.get()
-        var settings = TrainingSettings()
-        settings.layers = 2
-        settings.width = 16
-        settings.maxEpochs = 5
-        settings.threads = 1
-        settings.seed = 2
+        let settings = TrainedModel.settings
         let job = try SurrogateTrainingJob(dataset: shared.dataset, split: shared.split, settings: settings, scaling: scaling)
         var trainer = try job.makeTrainer()
         trainer.train()
