@@ -89,7 +89,7 @@ let package = Package(
         .testTarget(name: "AnalyticTests", dependencies: ["Analytic"]),
         .testTarget(name: "ZeroMQTests", dependencies: ["ZeroMQ"]),
         .testTarget(name: "ClusterCoreTests", dependencies: ["DuetSupport", "ClusterCore"]),
-        .testTarget(name: "ClusterTests", dependencies: ["Cluster", .product(name: "Logging", package: "swift-log")]),
+        .testTarget(name: "ClusterTests", dependencies: ["DuetSupport", "Cluster", .product(name: "Logging", package: "swift-log")]),
         .testTarget(name: "SweepsTests", dependencies: ["Search", "Sweeps"]),
         .testTarget(name: "PipelineTests", dependencies: ["DuetSupport", "Pipeline", "Sweeps"]),
         .testTarget(name: "SurrogateTests", dependencies: ["Surrogate"]),

@@ -13,6 +13,7 @@
 //      "metadata":{"worker.id":"node1-4242-a3f1","host":"node1","pid":"4242"}}
 
 import ClusterCore
+import DuetSupport
 import Foundation
 import Logging
 

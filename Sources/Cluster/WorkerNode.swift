@@ -15,6 +15,7 @@
 // the socket monitor says why in the log.
 
 import ClusterCore
+import DuetSupport
 import Foundation
 import ZeroMQ
 

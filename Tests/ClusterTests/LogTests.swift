@@ -2,6 +2,7 @@
 // wrote, and `--log-format json` gives one object per line with the ids first.
 
 import ClusterCore
+import DuetSupport
 import Foundation
 import Logging
 import Testing
