@@ -84,7 +84,7 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
-        .testTarget(name: "SimulationTests", dependencies: ["Simulation"]),
+        .testTarget(name: "SimulationTests", dependencies: ["DuetSupport", "Simulation"]),
         .testTarget(name: "SearchTests", dependencies: ["DuetSupport", "Search"]),
         .testTarget(name: "AnalyticTests", dependencies: ["Analytic"]),
         .testTarget(name: "ZeroMQTests", dependencies: ["ZeroMQ"]),
