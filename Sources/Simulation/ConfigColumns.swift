@@ -63,13 +63,13 @@ public enum ConfigColumns {
     /// Numbers as CSV cells: shortest round-tripping text, `inf` for infinity.
     public static func format(_ value: Double) -> String { numberText(value, infinity: "inf") }
 
-    /// Rebuilds the configuration of a dataset row; a bad cell is a `DatasetError`
+    /// Rebuilds the configuration of a dataset row; a bad cell is a `DataFileError`
     /// naming the row, the column, the text and what was expected.
     public static func config(row: DatasetRow) throws -> TandemConfig {
         do {
             return try config { row[$0] }
         } catch let error as ConfigError {
-            throw DatasetError(source: row.source, row: row.number, column: error.path.isEmpty ? nil : error.path,
+            throw DataFileError(source: row.source, row: row.number, column: error.path.isEmpty ? nil : error.path,
                                message: error.message)
         }
     }
