@@ -7,7 +7,7 @@ import ClusterCore
 import Dispatch
 import Foundation
 import Logging
-import Pipeline
+import Searches
 import Sweeps
 
 /// The version workers announce in their hello.

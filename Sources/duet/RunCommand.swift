@@ -4,6 +4,7 @@ import DuetSupport
 import Foundation
 import Pipeline
 import Search
+import Searches
 import Simulation
 import Surrogate
 
