@@ -72,25 +72,28 @@ let package = Package(
         // Sweeps: the runner (in process, or through an executor), its sidecar, and on a
         // cluster the `sweep-point` task, the spec blob and the cluster executor.
         .target(name: "Sweeps", dependencies: ["DuetSupport", "ClusterCore", "Cluster", "Simulation", "Search"]),
-        // Orchestration of long work: the hyperparameter search runner (in process or as
-        // `train-trial` tasks), the `duet run` pipeline's phases, reports.
-        .target(name: "Pipeline", dependencies: ["DuetSupport", "Simulation", "Analytic", "Search", "Surrogate", "Cluster", "Sweeps"]),
+        // Searches: the hyperparameter search runner (in process, or as `train-trial` tasks on
+        // a cluster), its files (`trials.json`, `trials.csv`) and its report.
+        .target(name: "Searches", dependencies: ["DuetSupport", "ClusterCore", "Cluster", "Simulation", "Search", "Surrogate"]),
+        // Long work built on the rest: trace validation, the `duet run` pipeline's reports.
+        .target(name: "Pipeline", dependencies: ["DuetSupport", "Simulation", "Analytic", "Search", "Surrogate", "Searches", "Sweeps"]),
         // The command-line tool: parses, validates and calls the libraries.
         .executableTarget(
             name: "duet",
             dependencies: [
-                "DuetSupport", "Simulation", "Analytic", "Search", "Surrogate", "Cluster", "Sweeps", "Pipeline",
+                "DuetSupport", "Simulation", "Analytic", "Search", "Surrogate", "Cluster", "Sweeps", "Searches", "Pipeline",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
-        .testTarget(name: "SimulationTests", dependencies: ["Simulation"]),
+        .testTarget(name: "SimulationTests", dependencies: ["DuetSupport", "Simulation"]),
         .testTarget(name: "SearchTests", dependencies: ["DuetSupport", "Search"]),
         .testTarget(name: "AnalyticTests", dependencies: ["Analytic"]),
         .testTarget(name: "ZeroMQTests", dependencies: ["ZeroMQ"]),
         .testTarget(name: "ClusterCoreTests", dependencies: ["DuetSupport", "ClusterCore"]),
-        .testTarget(name: "ClusterTests", dependencies: ["Cluster", .product(name: "Logging", package: "swift-log")]),
+        .testTarget(name: "ClusterTests", dependencies: ["DuetSupport", "Cluster", .product(name: "Logging", package: "swift-log")]),
         .testTarget(name: "SweepsTests", dependencies: ["Search", "Sweeps"]),
+        .testTarget(name: "SearchesTests", dependencies: ["Cluster", "ClusterCore", "Search", "Searches", "Sweeps"]),
         .testTarget(name: "PipelineTests", dependencies: ["DuetSupport", "Pipeline", "Sweeps"]),
         .testTarget(name: "SurrogateTests", dependencies: ["Surrogate"]),
         // Runs the built `duet` binary end to end.
@@ -107,7 +110,7 @@ if Context.environment["DUET_FUZZ"] != nil {
         .systemLibrary(name: "CLibFuzzer", path: "Fuzz/CLibFuzzer"),
         .executableTarget(
             name: "DuetFuzz",
-            dependencies: ["CLibFuzzer", "ClusterCore", "Simulation", "Search", "Surrogate", "Pipeline"],
+            dependencies: ["CLibFuzzer", "ClusterCore", "Simulation", "Search", "Surrogate", "Searches"],
             path: "Fuzz/DuetFuzz"),
     ]
 }

@@ -17,7 +17,7 @@ cd "$(dirname "$0")/.."
 export PATH="$PATH:/opt/swift/usr/bin"
 
 KERNELS=${KERNELS:-"Prescott Nehalem Sandybridge Haswell Zen SkylakeX Cooperlake"}
-FILTER=${FILTER:-"SurrogateTests|PipelineTests|duetTests.SurrogateCLITests|duetTests.SearchCLITests"}
+FILTER=${FILTER:-"SurrogateTests|SearchesTests|PipelineTests|duetTests.SurrogateCLITests|duetTests.SearchCLITests"}
 flags=$(grep -m1 '^flags' /proc/cpuinfo || true)
 
 # The instructions each family's kernels use, to skip those this CPU cannot run.

@@ -10,8 +10,8 @@
 import CLibFuzzer
 import ClusterCore
 import Foundation
-import Pipeline
 import Search
+import Searches
 import Simulation
 import Surrogate
 

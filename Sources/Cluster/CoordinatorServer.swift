@@ -28,6 +28,7 @@
 
 import ClusterCore
 import Foundation
+import Logging
 import ZeroMQ
 
 public struct CoordinatorOptions: Sendable {
@@ -68,14 +69,14 @@ public struct CoordinatorError: Error, CustomStringConvertible, Sendable {
 /// thread, e.g. a signal handler).
 public final class CoordinatorServer: @unchecked Sendable {
     public let options: CoordinatorOptions
-    let log: ClusterLog
+    let logger: Logger
     private let lock = NSLock()
     private var mailbox: Mailbox<String>?
     private var pendingStop: String?
 
-    public init(options: CoordinatorOptions, log: ClusterLog) {
+    public init(options: CoordinatorOptions, logger: Logger) {
         self.options = options
-        self.log = log
+        self.logger = logger
     }
 
     /// Stops after the batch in hand is committed and answered.
@@ -169,7 +170,7 @@ private final class CoordinatorLoop {
     let context: Context
     let journal: Journal
     let mailbox: Mailbox<String>
-    let log: ClusterLog
+    let logger: Logger
     var state: CoordinatorState
     var router: Socket?
     var monitor: Socket?
@@ -193,7 +194,7 @@ private final class CoordinatorLoop {
         self.context = context
         self.journal = journal
         self.mailbox = mailbox
-        log = server.log
+        logger = server.logger
         state = CoordinatorState(config: config)
     }
 
@@ -203,13 +204,13 @@ private final class CoordinatorLoop {
         let recovered = state.recovered(from: snapshot, now: options.clock.now())
         try commitAndPerform(recovered)
         if !snapshot.runs.isEmpty {
-            log(.notice, "recovered \(snapshot.runs.count) unfinished run\(snapshot.runs.count == 1 ? "" : "s") from \(options.journalPath)")
+            logger.log(.notice, "recovered \(snapshot.runs.count) unfinished run\(snapshot.runs.count == 1 ? "" : "s") from \(options.journalPath)")
         }
 
         let bound = try open()
         defer { closeSockets() }
         let security = options.keys.map { "CURVE, \($0.allowed.count) allowed key\($0.allowed.count == 1 ? "" : "s")" } ?? "plain"
-        log(.notice, "listening on \(bound.joined(separator: ", ")) (\(security)); journal \(options.journalPath)")
+        logger.log(.notice, "listening on \(bound.joined(separator: ", ")) (\(security)); journal \(options.journalPath)")
         listening(bound)
 
         let interval = config.heartbeatInterval / 4
@@ -230,7 +231,7 @@ private final class CoordinatorLoop {
                 // that knows our public key. Everything acknowledged so far is committed.
                 let message = "the ZAP authentication handler failed (\(failure)); stopping so that no "
                     + "unauthenticated peer is served. The journal \(options.journalPath) is committed; restart to go on"
-                log(.error, message)
+                logger.log(.error, message)
                 throw CoordinatorError(message)
             }
             var actions: [CoordinatorAction] = []
@@ -262,7 +263,7 @@ private final class CoordinatorLoop {
             // How long a STATUS may wait behind this turn (`--verbose` logs the slow ones).
             let done = options.clock.now()
             if done - now > slowTurn {
-                log(
+                logger.log(
                     .debug,
                     String(
                         format: "slow turn: %d messages, %d actions; handling %.1f ms, commit and sends %.1f ms",
@@ -273,7 +274,7 @@ private final class CoordinatorLoop {
                 stopReason = "the parent process exited"
             }
         }
-        log(.notice, "stopping: \(stopReason ?? "stopped"); the journal is committed")
+        logger.log(.notice, "stopping: \(stopReason ?? "stopped"); the journal is committed")
     }
 
     // MARK: Sockets
@@ -286,7 +287,7 @@ private final class CoordinatorLoop {
                 context: context, allowedKeys: keys.allowed, onRequest: options.zapRequestHook,
                 onFailure: { [server] _ in server.stop(reason: "the ZAP authentication handler failed") })
             if keys.allowed.isEmpty {
-                log(.warning, "the allow-list is empty: every worker and client will be refused until their .pub files are in allowed/ (then restart)")
+                logger.log(.warning, "the allow-list is empty: every worker and client will be refused until their .pub files are in allowed/ (then restart)")
             }
         }
         let router = try context.makeSocket(.router)
@@ -303,7 +304,7 @@ private final class CoordinatorLoop {
             do {
                 try router.set(.zapEnforceDomain, true)
             } catch {
-                log(.warning, "this libzmq cannot enforce ZAP (\(error)); should the authentication handler fail, "
+                logger.log(.warning, "this libzmq cannot enforce ZAP (\(error)); should the authentication handler fail, "
                     + "peers could connect unchecked until the coordinator stops")
             }
         }
@@ -342,7 +343,7 @@ private final class CoordinatorLoop {
             let what = event.event == .handshakeFailedAuth
                 ? "refused a peer whose key is not on the allow-list (ZAP \(event.value))"
                 : "a peer failed the CURVE handshake (protocol error \(event.value); wrong coordinator.pub or no keys?)"
-            log(.warning, "\(what) on \(event.endpoint) (\(refusals) so far)")
+            logger.log(.warning, "\(what) on \(event.endpoint) (\(refusals) so far)")
         }
     }
 
@@ -402,10 +403,10 @@ private final class CoordinatorLoop {
             do {
                 let result = try journal.commit(actions)
                 if !result.duplicates.isEmpty {
-                    log(.debug, "\(result.duplicates.count) results were already in the journal (ignored)")
+                    logger.log(.debug, "\(result.duplicates.count) results were already in the journal (ignored)")
                 }
             } catch {
-                log(.error, "cannot write the journal: \(error); stopping, so that nothing is acknowledged that is not on disk")
+                logger.log(.error, "cannot write the journal: \(error); stopping, so that nothing is acknowledged that is not on disk")
                 throw error
             }
         }
@@ -426,7 +427,7 @@ private final class CoordinatorLoop {
                 do {
                     message = try journal.blobChunk(hash, offset: offset, maxBytes: maxBytes).map { .blob($0) } ?? .blobMissing(hash)
                 } catch {
-                    log(.error, "cannot read blob \(hash.short) from the journal: \(error)", ["peer": peer.description])
+                    logger.log(.error, "cannot read blob \(hash.short) from the journal: \(error)", ["peer": peer.description])
                     message = .blobMissing(hash)
                 }
                 send(message.encoded(), to: peer, what: message.typeName)
@@ -439,7 +440,7 @@ private final class CoordinatorLoop {
                         reply = .error("no run \(run) in the journal \(options.journalPath)")
                     }
                 } catch {
-                    log(.error, "cannot read results of run \(run): \(error)", ["peer": peer.description])
+                    logger.log(.error, "cannot read results of run \(run): \(error)", ["peer": peer.description])
                     reply = .error("the coordinator cannot read its journal: \(error)")
                 }
                 send(reply.encoded(), to: peer, what: reply.typeName)
@@ -447,7 +448,7 @@ private final class CoordinatorLoop {
                 // No decider yet (ASHA comes later): every trial goes on.
                 perform(state.decide(report.task, .continue, now: options.clock.now()))
             case .log(let entry):
-                log(entry)
+                logger.log(entry)
             }
         }
     }
@@ -459,16 +460,16 @@ private final class CoordinatorLoop {
         message.append(contentsOf: frames)
         do {
             if !(try router.send(message, dontWait: true)) {
-                log(.warning, "send queue to the peer is full; dropped a \(what)", ["peer": peer.description])
+                logger.log(.warning, "send queue to the peer is full; dropped a \(what)", ["peer": peer.description])
             }
         } catch where error.errno == EHOSTUNREACH {
             // The peer disconnected; workers resend and clients retry.
             unreachable += 1
             if unreachable <= 20 || unreachable % 1000 == 0 {
-                log(.debug, "peer gone; dropped a \(what) (\(unreachable) so far)", ["peer": peer.description])
+                logger.log(.debug, "peer gone; dropped a \(what) (\(unreachable) so far)", ["peer": peer.description])
             }
         } catch {
-            log(.warning, "cannot send a \(what): \(error)", ["peer": peer.description])
+            logger.log(.warning, "cannot send a \(what): \(error)", ["peer": peer.description])
         }
     }
 }

@@ -17,6 +17,7 @@
 // queued or leased are the finished ones (see `RecoveredRun`).
 
 import ClusterCore
+import DuetSupport
 import Foundation
 import GRDB
 

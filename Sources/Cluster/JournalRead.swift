@@ -1,6 +1,7 @@
 // Reading the journal: the recovery snapshot, status, results in index order, blobs.
 
 import ClusterCore
+import DuetSupport
 import Foundation
 import GRDB
 

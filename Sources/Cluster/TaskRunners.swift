@@ -14,6 +14,7 @@
 // never delays a heartbeat.
 
 import ClusterCore
+import DuetSupport
 import Foundation
 
 /// One task as a runner sees it.

@@ -15,7 +15,9 @@
 // the socket monitor says why in the log.
 
 import ClusterCore
+import DuetSupport
 import Foundation
+import Logging
 import ZeroMQ
 
 public struct WorkerOptions: Sendable {
@@ -65,15 +67,15 @@ public final class WorkerNode: @unchecked Sendable {
 
     public let options: WorkerOptions
     let registry: TaskRegistry
-    let log: ClusterLog
+    let logger: Logger
     private let lock = NSLock()
     private var mailbox: Mailbox<Event>?
     private var pendingStop: String?
 
-    public init(options: WorkerOptions, registry: TaskRegistry = .standard, log: ClusterLog) {
+    public init(options: WorkerOptions, registry: TaskRegistry = .standard, logger: Logger) {
         self.options = options
         self.registry = registry
-        self.log = log
+        self.logger = logger
     }
 
     /// Leaves gracefully: the tasks held go back to the coordinator (`GOODBYE`), then
@@ -200,7 +202,7 @@ private final class WorkerLoop {
     func now() -> Double { options.clock.now() }
 
     func run() throws -> String {
-        node.log(
+        node.logger.log(
             .info,
             "worker starting: \(options.slots) slot\(options.slots == 1 ? "" : "s"), connecting to \(options.endpoint)"
                 + (options.keys == nil ? " (plain)" : " (CURVE, key \(options.keys!.name))"),
@@ -225,11 +227,11 @@ private final class WorkerLoop {
                 let (refused, messages) = link.drainMonitor()
                 if !messages.isEmpty, !refused || now() - lastRefusalLog > 30 {
                     if refused { lastRefusalLog = now() }
-                    for message in Set(messages).sorted() { node.log(.error, message, ["worker.id": options.identity]) }
+                    for message in Set(messages).sorted() { node.logger.log(.error, message, ["worker.id": options.identity]) }
                 }
             }
             if exitReason == nil, let parent = options.parentPID, getppid() != parent {
-                node.log(.notice, "the parent process exited; leaving", ["worker.id": options.identity])
+                node.logger.log(.notice, "the parent process exited; leaving", ["worker.id": options.identity])
                 perform(state.stop(now: now()))
             }
             if exitReason == nil { perform(state.tick(now: now())) }
@@ -252,7 +254,7 @@ private final class WorkerLoop {
             do {
                 message = try CoordinatorMessage.decode(frames)
             } catch {
-                node.log(.warning, "dropped a message from the coordinator: \(error)", ["worker.id": options.identity])
+                node.logger.log(.warning, "dropped a message from the coordinator: \(error)", ["worker.id": options.identity])
                 continue
             }
             perform(state.receive(message, now: now()))
@@ -265,13 +267,13 @@ private final class WorkerLoop {
         case .finished(let attempt, let outcome):
             controls[attempt] = nil
             if case .failure(let error) = outcome {
-                node.log(.warning, "task failed: \(error)", ["task.id": attempt.description, "worker.id": options.identity])
+                node.logger.log(.warning, "task failed: \(error)", ["task.id": attempt.description, "worker.id": options.identity])
             }
             perform(state.taskFinished(attempt, outcome, now: now()))
         case .progress(let attempt, let report):
             perform(state.reportProgress(attempt, report: report, now: now()))
         case .stop(let reason):
-            node.log(.notice, "stopping (\(reason)); returning \(state.heldTasks.count) held tasks", ["worker.id": options.identity])
+            node.logger.log(.notice, "stopping (\(reason)); returning \(state.heldTasks.count) held tasks", ["worker.id": options.identity])
             perform(state.stop(now: now()))
         }
     }
@@ -286,7 +288,7 @@ private final class WorkerLoop {
                     link = try CoordinatorLink(
                         context: context, endpoint: options.endpoint, identity: options.identity, keys: options.keys)
                 } catch {
-                    node.log(.error, "cannot open a socket to \(options.endpoint): \(error)", ["worker.id": options.identity])
+                    node.logger.log(.error, "cannot open a socket to \(options.endpoint): \(error)", ["worker.id": options.identity])
                 }
             case .send(let message):
                 send(message)
@@ -302,7 +304,7 @@ private final class WorkerLoop {
                 store.write(chunk)
             case .finishBlob(let hash, let size):
                 let ok = store.finish(hash, size: size)
-                if !ok { node.log(.warning, "blob failed SHA-256 verification", ["blob": hash.short]) }
+                if !ok { node.logger.log(.warning, "blob failed SHA-256 verification", ["blob": hash.short]) }
                 perform(state.blobStored(hash, ok: ok, now: now()))
             case .discardBlob(let hash):
                 store.discard(hash)
@@ -310,7 +312,7 @@ private final class WorkerLoop {
                 exitReason = reason
             case .log(var entry):
                 if entry.metadata["worker.id"] == nil { entry.metadata["worker.id"] = options.identity }
-                node.log(entry)
+                node.logger.log(entry)
             }
         }
     }
@@ -319,12 +321,12 @@ private final class WorkerLoop {
         guard let socket = link?.socket else { return }
         do {
             if !(try socket.send(message.encoded(), dontWait: true)) {
-                node.log(.warning, "send queue full; dropped a \(message.typeName)", ["worker.id": options.identity])
+                node.logger.log(.warning, "send queue full; dropped a \(message.typeName)", ["worker.id": options.identity])
             } else if case .goodbye = message {
                 sentGoodbye = true
             }
         } catch {
-            node.log(.warning, "cannot send \(message.typeName): \(error)", ["worker.id": options.identity])
+            node.logger.log(.warning, "cannot send \(message.typeName): \(error)", ["worker.id": options.identity])
         }
     }
 
@@ -344,7 +346,7 @@ private final class WorkerLoop {
         let task = TaskContext(
             attempt: attempt, kind: assignment.kind, payload: assignment.payload, spec: assignment.spec,
             blobs: assignment.blobs, worker: options.identity, store: store, control: control)
-        node.log(.debug, "task started (\(assignment.kind))", ["task.id": attempt.description, "worker.id": options.identity])
+        node.logger.log(.debug, "task started (\(assignment.kind))", ["task.id": attempt.description, "worker.id": options.identity])
         pool.submit {
             let outcome: TaskOutcome
             do {

@@ -3,6 +3,8 @@
 // (`CoordinatorState.status(now:)`); the journal builds the same shape from the file
 // alone (`Journal.status(now:)`, `duet status --journal FILE`), without live workers.
 
+import DuetSupport
+
 /// Where a run is in its life.
 public enum RunPhase: String, Sendable, Hashable, CaseIterable {
     /// Tasks remain to be handed out.

@@ -27,6 +27,8 @@
 // Durability. Every change the journal must keep comes out as `.journal(change)`
 // before the sends that depend on it; the shell commits before sending.
 
+import DuetSupport
+
 public struct CoordinatorState: Sendable {
     public let config: CoordinatorConfig
 

@@ -1,6 +1,8 @@
 // What goes in and out of `CoordinatorState`: its configuration, the actions it asks
 // the shell to perform, the journal changes among them, and the snapshot it recovers from.
 
+import DuetSupport
+
 /// The coordinator's knobs.
 public struct CoordinatorConfig: Sendable, Hashable {
     /// Seconds between heartbeats in both directions.

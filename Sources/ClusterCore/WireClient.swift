@@ -1,5 +1,7 @@
 // Messages between clients (`duet sweep`, `duet status`, a search driver) and the coordinator.
 
+import DuetSupport
+
 /// A run to start: `taskCount` tasks of `kind`; task `i` is whatever the worker's
 /// runner for `kind` derives from the spec and `i` (a design point, a trial).
 public struct RunSubmission: Sendable, Hashable {

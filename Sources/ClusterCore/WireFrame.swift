@@ -9,6 +9,8 @@
 // and prepend them when sending. Decoding never traps: whatever arrives, the answer is
 // a message or a `WireError` the coordinator logs, counts and drops.
 
+import DuetSupport
+
 /// The protocol's name and version.
 public enum WireProtocol {
     public static let version = 1

@@ -1,5 +1,7 @@
 // Messages between workers and the coordinator (docs/protocol.md lists every field).
 
+import DuetSupport
+
 /// What a worker announces when it connects (and again after every reconnect).
 public struct Hello: Sendable, Hashable {
     /// Tasks it runs at once (cores by default).

@@ -4,6 +4,7 @@
 import Analytic
 import Foundation
 import Search
+import Searches
 import Simulation
 import Surrogate
 

@@ -50,34 +50,6 @@ public struct TraceSettings: Sendable, Hashable, Codable {
     }
 }
 
-/// A problem in a trace file: the file, and where in it.
-public struct TraceError: Error, CustomStringConvertible, Equatable, Sendable {
-    public var source: String
-    /// 1-based data row (the header is row 0, so the file line is row + 1).
-    public var row: Int?
-    public var column: String?
-    public var message: String
-
-    public init(source: String, row: Int? = nil, column: String? = nil, message: String) {
-        self.source = source
-        self.row = row
-        self.column = column
-        self.message = message
-    }
-
-    /// `requests.csv: row 12 (line 13), column TIMESTAMP: times must not decrease ...`.
-    public var description: String {
-        var place: [String] = []
-        if let row { place.append("row \(row) (line \(row + 1))") }
-        if let column { place.append("column \(column)") }
-        return place.isEmpty ? "\(source): \(message)" : "\(source): \(place.joined(separator: ", ")): \(message)"
-    }
-}
-
-extension TraceError: LocalizedError {
-    public var errorDescription: String? { description }
-}
-
 /// A trace in memory: per-job times and work, grouped into batches.
 public final class ArrivalTrace: Sendable, Hashable, CustomStringConvertible {
     public let settings: TraceSettings
@@ -151,12 +123,12 @@ public final class ArrivalTrace: Sendable, Hashable, CustomStringConvertible {
         let path = settings.path
         var isDirectory: ObjCBool = false
         guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) else {
-            throw TraceError(source: path, message: "no such file")
+            throw DataFileError(source: path, message: "no such file")
         }
-        guard !isDirectory.boolValue else { throw TraceError(source: path, message: "it is a directory") }
+        guard !isDirectory.boolValue else { throw DataFileError(source: path, message: "it is a directory") }
         // Read whole: CSV.swift over a file stream misreads the end of file on Linux.
         guard let data = FileManager.default.contents(atPath: path) else {
-            throw TraceError(source: path, message: "cannot read the file (permission denied or I/O error)")
+            throw DataFileError(source: path, message: "cannot read the file (permission denied or I/O error)")
         }
         return try parse(data, settings: settings)
     }
@@ -172,15 +144,15 @@ public final class ArrivalTrace: Sendable, Hashable, CustomStringConvertible {
         do {
             reader = try CSVReader(stream: InputStream(data: data), hasHeaderRow: true, trimFields: true)
         } catch {
-            throw TraceError(source: source, message: "the trace is empty; expected a header row and one row per job")
+            throw DataFileError(source: source, message: "the trace is empty; expected a header row and one row per job")
         }
         guard let header = reader.headerRow, !header.isEmpty, header != [""] else {
-            throw TraceError(source: source, message: "the trace is empty; expected a header row and one row per job")
+            throw DataFileError(source: source, message: "the trace is empty; expected a header row and one row per job")
         }
         func column(_ name: String, role: String) throws -> Int {
             guard let index = header.firstIndex(of: name) else {
                 let names = header.map { "\"\($0)\"" }.joined(separator: ", ")
-                throw TraceError(source: source, column: name,
+                throw DataFileError(source: source, column: name,
                                  message: "no such column for the \(role) in the header; the columns are \(names)")
             }
             return index
@@ -197,8 +169,8 @@ public final class ArrivalTrace: Sendable, Hashable, CustomStringConvertible {
         while let cells = reader.next() {
             row += 1
             if cells.allSatisfy(\.isEmpty) { continue }  // a blank line
-            func fail(_ column: String, _ message: String) -> TraceError {
-                TraceError(source: source, row: row, column: column, message: message)
+            func fail(_ column: String, _ message: String) -> DataFileError {
+                DataFileError(source: source, row: row, column: column, message: message)
             }
             let timeColumn = settings.timeColumn
             guard timeIndex < cells.count else { throw fail(timeColumn, "the row has only \(cells.count) cells") }
@@ -240,10 +212,10 @@ public final class ArrivalTrace: Sendable, Hashable, CustomStringConvertible {
             }
         }
         if let error = reader.error {
-            throw TraceError(source: source, row: row + 1, message: "cannot be read: \(error)")
+            throw DataFileError(source: source, row: row + 1, message: "cannot be read: \(error)")
         }
         guard !times.isEmpty else {
-            throw TraceError(source: source, message: "the trace is empty: the header has no rows under it")
+            throw DataFileError(source: source, message: "the trace is empty: the header has no rows under it")
         }
         return ArrivalTrace(settings: settings, times: times, work: workIndex == nil ? nil : work,
                             contentHash: fnv1a(data))

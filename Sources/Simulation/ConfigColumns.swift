@@ -1,6 +1,8 @@
 // A configuration as the input columns of a dataset row (MODEL.md, "dataset"):
 // one column per key path, dotted and 1-based, plus each station's offered load.
 
+import DuetSupport
+
 /// The input columns every dataset row carries, in order: the columns of
 /// `ConfigSchema`'s fields, configuration-wide ones first, then each station's.
 public enum ConfigColumns {
@@ -59,20 +61,15 @@ public enum ConfigColumns {
     }
 
     /// Numbers as CSV cells: shortest round-tripping text, `inf` for infinity.
-    public static func format(_ value: Double) -> String {
-        if value == .infinity { return "inf" }
-        if value == -.infinity { return "-inf" }
-        if value == value.rounded(), abs(value) < 1e15 { return String(Int(value)) }
-        return "\(value)"
-    }
+    public static func format(_ value: Double) -> String { numberText(value, infinity: "inf") }
 
-    /// Rebuilds the configuration of a dataset row; a bad cell is a `DatasetError`
+    /// Rebuilds the configuration of a dataset row; a bad cell is a `DataFileError`
     /// naming the row, the column, the text and what was expected.
     public static func config(row: DatasetRow) throws -> TandemConfig {
         do {
             return try config { row[$0] }
         } catch let error as ConfigError {
-            throw DatasetError(source: row.source, row: row.number, column: error.path.isEmpty ? nil : error.path,
+            throw DataFileError(source: row.source, row: row.number, column: error.path.isEmpty ? nil : error.path,
                                message: error.message)
         }
     }

@@ -159,7 +159,7 @@ public enum ConfigLoader {
         }
         do {
             return .trace(try ArrivalTrace.load(settings))
-        } catch let error as TraceError {
+        } catch let error as DataFileError {
             throw arrival.error("trace", error.description)
         }
     }

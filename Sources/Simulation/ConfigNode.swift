@@ -6,6 +6,7 @@
 // every reader built on it (configurations, sweep specs, search specs) gets the
 // same precise messages for free. It knows nothing about the tandem model.
 
+import DuetSupport
 import Foundation
 import Yams
 
@@ -347,11 +348,7 @@ public struct ConfigNode: Sendable, Equatable {
     // MARK: Helpers shared by readers
 
     /// A number as people write it: `-1`, not `-1.0`; `0.25`; `infinity`.
-    public static func format(_ value: Double) -> String {
-        if value.isInfinite { return value > 0 ? "infinity" : "-infinity" }
-        if value == value.rounded(), abs(value) < 1e15 { return String(Int64(value)) }
-        return "\(value)"
-    }
+    public static func format(_ value: Double) -> String { numberText(value) }
 
     /// The closest of `candidates` to `word`, if one is close enough to be a likely
     /// typo: the same up to case, `_` and `-` first, then a unique prefix, then the

@@ -55,35 +55,6 @@ public enum DatasetFile {
     }
 }
 
-/// A problem reading or writing a dataset: the file, and where in it.
-public struct DatasetError: Error, CustomStringConvertible, Equatable, Sendable {
-    /// The file (or "dataset" for text without a file).
-    public var source: String
-    /// 1-based data row (the header is row 0), when the problem is in one row.
-    public var row: Int?
-    public var column: String?
-    public var message: String
-
-    public init(source: String, row: Int? = nil, column: String? = nil, message: String) {
-        self.source = source
-        self.row = row
-        self.column = column
-        self.message = message
-    }
-
-    /// `DATA.csv: row 12, column meanResponse: expected a number, got "abc"`.
-    public var description: String {
-        var place: [String] = []
-        if let row { place.append("row \(row)") }
-        if let column { place.append("column \(column)") }
-        return place.isEmpty ? "\(source): \(message)" : "\(source): \(place.joined(separator: ", ")): \(message)"
-    }
-}
-
-extension DatasetError: LocalizedError {
-    public var errorDescription: String? { description }
-}
-
 /// Appends rows to a dataset file, each written to the file as soon as it is given.
 public final class DatasetWriter {
     public let path: String
@@ -93,7 +64,7 @@ public final class DatasetWriter {
     public init(creating path: String, header: [String]) throws {
         self.path = path
         guard FileManager.default.createFile(atPath: path, contents: nil) else {
-            throw DatasetError(source: path, message: "cannot create the file (missing directory or no permission)")
+            throw DataFileError(source: path, message: "cannot create the file (missing directory or no permission)")
         }
         handle = try Self.open(path)
         try append(header)
@@ -106,7 +77,7 @@ public final class DatasetWriter {
         do {
             try handle?.seekToEnd()
         } catch {
-            throw DatasetError(source: path, message: "cannot append to the file: \(error.localizedDescription)")
+            throw DataFileError(source: path, message: "cannot append to the file: \(error.localizedDescription)")
         }
     }
 
@@ -114,20 +85,20 @@ public final class DatasetWriter {
 
     private static func open(_ path: String) throws -> FileHandle {
         guard let handle = FileHandle(forWritingAtPath: path) else {
-            throw DatasetError(source: path, message: "cannot open the file for writing")
+            throw DataFileError(source: path, message: "cannot open the file for writing")
         }
         return handle
     }
 
     /// Writes one row (quoted as needed) and its newline with a single write.
     public func append(_ cells: [String]) throws {
-        guard let handle else { throw DatasetError(source: path, message: "the file is closed") }
+        guard let handle else { throw DataFileError(source: path, message: "the file is closed") }
         var data = try Self.encode(cells)
         data.append(0x0A)
         do {
             try handle.write(contentsOf: data)
         } catch {
-            throw DatasetError(source: path, message: "cannot write a row: \(error.localizedDescription)")
+            throw DataFileError(source: path, message: "cannot write a row: \(error.localizedDescription)")
         }
     }
 
@@ -146,7 +117,7 @@ public final class DatasetWriter {
         try writer.write(row: cells)
         stream.close()
         guard let data = stream.property(forKey: .dataWrittenToMemoryStreamKey) as? Data else {
-            throw DatasetError(source: "dataset", message: "cannot encode a CSV row")
+            throw DataFileError(source: "dataset", message: "cannot encode a CSV row")
         }
         return data
     }
@@ -156,7 +127,7 @@ public final class DatasetWriter {
     @discardableResult
     public static func dropIncompleteLastLine(path: String) throws -> Bool {
         guard let handle = FileHandle(forUpdatingAtPath: path) else {
-            throw DatasetError(source: path, message: "cannot open the file to check its last line")
+            throw DataFileError(source: path, message: "cannot open the file to check its last line")
         }
         defer { try? handle.close() }
         let size = try handle.seekToEnd()
@@ -191,12 +162,12 @@ public struct DatasetTable: Sendable {
     /// Reads a dataset CSV. Every row must have as many cells as the header.
     public static func read(path: String) throws -> DatasetTable {
         guard FileManager.default.fileExists(atPath: path) else {
-            throw DatasetError(source: path, message: "no such file")
+            throw DataFileError(source: path, message: "no such file")
         }
         // Read whole: CSV.swift's reader over a file stream flags an error at the end
         // of every file on Linux (the stream reports bytes available at EOF).
         guard let data = FileManager.default.contents(atPath: path) else {
-            throw DatasetError(source: path, message: "cannot read the file")
+            throw DataFileError(source: path, message: "cannot read the file")
         }
         return try read(stream: InputStream(data: data), source: path)
     }
@@ -211,17 +182,17 @@ public struct DatasetTable: Sendable {
         do {
             reader = try CSVReader(stream: stream, hasHeaderRow: true)
         } catch CSVError.cannotReadHeaderRow {
-            throw DatasetError(source: source, message: "the file is empty; expected a header row")
+            throw DataFileError(source: source, message: "the file is empty; expected a header row")
         } catch {
-            throw DatasetError(source: source, message: "cannot read the file: \(error)")
+            throw DataFileError(source: source, message: "cannot read the file: \(error)")
         }
         guard let header = reader.headerRow, !header.isEmpty else {
-            throw DatasetError(source: source, message: "the file is empty; expected a header row")
+            throw DataFileError(source: source, message: "the file is empty; expected a header row")
         }
         var columns: [String: Int] = [:]
         for (index, name) in header.enumerated() {
             if columns[name] != nil {
-                throw DatasetError(source: source, column: name, message: "the header names this column twice")
+                throw DataFileError(source: source, column: name, message: "the header names this column twice")
             }
             columns[name] = index
         }
@@ -232,13 +203,13 @@ public struct DatasetTable: Sendable {
             // A blank line reads as one empty cell; skip it.
             if cells.count == 1, cells[0].isEmpty, header.count > 1 { continue }
             guard cells.count == header.count else {
-                throw DatasetError(source: source, row: number,
+                throw DataFileError(source: source, row: number,
                                    message: "has \(cells.count) cells, but the header has \(header.count) columns")
             }
             rows.append(DatasetRow(source: source, number: number, cells: cells, columns: columns))
         }
         if let error = reader.error {
-            throw DatasetError(source: source, row: number + 1, message: "cannot be read: \(error)")
+            throw DataFileError(source: source, row: number + 1, message: "cannot be read: \(error)")
         }
         return DatasetTable(source: source, header: header, rows: rows, columns: columns)
     }
@@ -249,7 +220,7 @@ public struct DatasetTable: Sendable {
     /// Throws unless the header has every one of `names`.
     public func requireColumns(_ names: [String]) throws {
         for name in names where columns[name] == nil {
-            throw DatasetError(source: source, column: name, message: "no such column in the header")
+            throw DataFileError(source: source, column: name, message: "no such column in the header")
         }
     }
 
@@ -280,8 +251,8 @@ public struct DatasetRow: Sendable {
         columns[column].map { cells[$0] }
     }
 
-    private func error(_ column: String, _ message: String) -> DatasetError {
-        DatasetError(source: source, row: number, column: column, message: message)
+    private func error(_ column: String, _ message: String) -> DataFileError {
+        DataFileError(source: source, row: number, column: column, message: message)
     }
 
     /// The cell's text; throws when the column does not exist.

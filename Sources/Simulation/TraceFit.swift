@@ -3,6 +3,7 @@
 // moments, and a two-state on/off (interrupted Poisson) batch process matched to
 // three moments of the inter-batch times.
 
+import DuetSupport
 import Foundation
 
 /// Sample moments of a positive quantity.
@@ -214,14 +215,14 @@ public struct TraceFit: Sendable {
 
     // MARK: Output
 
-    public var json: JSONValue {
-        var members: [(String, JSONValue)] = [
+    public var json: JSON {
+        var members: [(String, JSON)] = [
             ("trace", .string(settings.path)), ("batchWindow", .number(settings.batchWindow)),
             ("jobs", .integer(jobs)), ("batches", .integer(batches)), ("span", .number(span)),
             ("jobRate", .number(jobRate)), ("batchRate", .number(batchRate)),
             ("interBatchMean", .number(interBatch.mean)), ("arrivalScv", .number(arrivalScv)),
         ]
-        let distances = zip(BatchFit.families, batch.distances).map { ($0.0, JSONValue.number($0.1)) }
+        let distances = zip(BatchFit.families, batch.distances).map { ($0.0, JSON.number($0.1)) }
         members.append(("batch", .object([
             ("dist", .string(batch.spec.distName)), ("mean", .number(batch.mean)), ("scv", .number(batch.scv)),
             ("distance", .object(distances)),
@@ -339,12 +340,12 @@ public struct DispersionComparison: Sendable, Equatable {
         self.onOff = drawn(onOff)
     }
 
-    var json: JSONValue {
-        func values(_ curve: DispersionCurve?) -> JSONValue {
+    var json: JSON {
+        func values(_ curve: DispersionCurve?) -> JSON {
             guard let curve else { return .null }
-            return .array(curve.values.map { $0.map(JSONValue.number) ?? .null })
+            return .array(curve.values.map { $0.map(JSON.number) ?? .null })
         }
-        return .object([("scales", .array(trace.scales.map(JSONValue.number))), ("trace", values(trace)),
+        return .object([("scales", .array(trace.scales.map(JSON.number))), ("trace", values(trace)),
                         ("renewalFit", values(renewal)), ("onOffFit", values(onOff))])
     }
 

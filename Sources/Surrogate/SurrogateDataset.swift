@@ -42,7 +42,7 @@ public struct SurrogateDataset: Sendable {
         // read again only for the hash.
         let table = try DatasetTable.read(path: path)
         guard let data = FileManager.default.contents(atPath: path) else {
-            throw DatasetError(source: path, message: "cannot read the file")
+            throw DataFileError(source: path, message: "cannot read the file")
         }
         var dataset = try SurrogateDataset(table: table)
         dataset.sha256 = SHA256Hasher.hex(data)
@@ -53,7 +53,7 @@ public struct SurrogateDataset: Sendable {
     public static func parse(bytes: [UInt8], source: String) throws -> SurrogateDataset {
         let data = Data(bytes)
         guard let text = String(data: data, encoding: .utf8) else {
-            throw DatasetError(source: source, message: "the dataset is not UTF-8 text")
+            throw DataFileError(source: source, message: "the dataset is not UTF-8 text")
         }
         var dataset = try SurrogateDataset(table: try DatasetTable.parse(text, source: source))
         dataset.sha256 = SHA256Hasher.hex(data)
@@ -65,7 +65,7 @@ public struct SurrogateDataset: Sendable {
         // (issue #14) is simulated and written alike, but not learnt yet.
         let stations = (1...).prefix { table.index(of: "stations.\($0).servers") != nil }.count
         if stations > 0, stations != MetricCatalog.stationCount {
-            throw DatasetError(source: table.source, message: "the dataset describes chains of \(stations) station"
+            throw DataFileError(source: table.source, message: "the dataset describes chains of \(stations) station"
                                    + "\(stations == 1 ? "" : "s"); the surrogate learns two-station tandems so far")
         }
         try table.requireColumns(ConfigColumns.requiredNames + SurrogateTargets.names + ["point", "stable"])
@@ -96,7 +96,7 @@ public struct SurrogateDataset: Sendable {
                     continue
                 }
                 if name != "batch.dist", InputDomain.number(cell)?.isNaN ?? true {
-                    throw DatasetError(source: table.source, row: row.number, column: name,
+                    throw DataFileError(source: table.source, row: row.number, column: name,
                                        message: "expected a number, got \"\(cell)\"")
                 }
                 inputs[name] = cell

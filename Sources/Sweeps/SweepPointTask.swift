@@ -3,6 +3,7 @@
 
 import Cluster
 import ClusterCore
+import DuetSupport
 import Foundation
 import Search
 import Simulation

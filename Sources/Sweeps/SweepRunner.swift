@@ -335,7 +335,7 @@ public final class SweepRunner: @unchecked Sendable {
         let table: DatasetTable
         do {
             table = try DatasetTable.read(path: outputPath)
-        } catch let error as DatasetError where error.row == nil && error.message.hasPrefix("the file is empty") {
+        } catch let error as DataFileError where error.row == nil && error.message.hasPrefix("the file is empty") {
             // Created but cut off before the header: start it again.
             return (try DatasetWriter(creating: outputPath, header: spec.datasetHeader), [])
         }

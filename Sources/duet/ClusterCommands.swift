@@ -7,7 +7,7 @@ import ClusterCore
 import Dispatch
 import Foundation
 import Logging
-import Pipeline
+import Searches
 import Sweeps
 
 /// The version workers announce in their hello.
@@ -91,13 +91,13 @@ struct CoordinatorCommand: ParsableCommand {
         options.batchLimit = batch
         options.durable = durable
         options.parentPID = parentPID
-        let log = logging.bootstrap(label: "duet.coordinator", verbose: verbose)
+        let logger = logging.bootstrap(label: "duet.coordinator", verbose: verbose)
         if let keys = options.keys {
-            log(.info, "CURVE on; allow-list: \(keys.allowedFiles.map { ($0 as NSString).lastPathComponent }.joined(separator: ", "))")
+            logger.log(.info, "CURVE on; allow-list: \(keys.allowedFiles.map { ($0 as NSString).lastPathComponent }.joined(separator: ", "))")
         } else {
-            for line in EndpointRules.plainWarning(bind, binding: true) { log(.warning, line) }
+            for line in EndpointRules.plainWarning(bind, binding: true) { logger.log(.warning, line) }
         }
-        let server = CoordinatorServer(options: options, log: log)
+        let server = CoordinatorServer(options: options, logger: logger)
         let trap = SignalTrap { signal in server.stop(reason: signal == SIGINT ? "SIGINT" : "SIGTERM") }
         defer { trap.cancel() }
         try server.run { endpoints in
@@ -152,11 +152,11 @@ struct WorkerCommand: ParsableCommand {
             endpoint: connect, slots: slots ?? ProcessInfo.processInfo.activeProcessorCount, prefetch: prefetch,
             keys: try keys.map(KeyFiles.loadClient(directory:)), cacheDirectory: cache, version: duetVersion)
         options.parentPID = parentPID
-        let log = logging.bootstrap(label: "duet.worker", verbose: verbose)
+        let logger = logging.bootstrap(label: "duet.worker", verbose: verbose)
         if options.keys == nil {
-            for line in EndpointRules.plainWarning(connect, binding: false) { log(.warning, line) }
+            for line in EndpointRules.plainWarning(connect, binding: false) { logger.log(.warning, line) }
         }
-        let worker = WorkerNode(options: options, registry: .duet, log: log)
+        let worker = WorkerNode(options: options, registry: .duet, logger: logger)
         let trap = SignalTrap { signal in worker.stop(reason: signal == SIGINT ? "SIGINT" : "SIGTERM") }
         defer { trap.cancel() }
         let reason = try worker.run()
@@ -171,13 +171,13 @@ struct LogOptions: ParsableArguments {
     @Option(name: .customLong("log-format"), help: "Log lines on stderr: text or json (one object per line).")
     var format: DuetLogHandler.Format = .text
 
-    /// Installs the handler for this process and returns the shells' log.
-    func bootstrap(label: String, verbose: Bool) -> ClusterLog {
+    /// Installs the handler for this process and returns the shells' logger.
+    func bootstrap(label: String, verbose: Bool) -> Logger {
         let format = self.format
         LoggingSystem.bootstrap { _ in DuetLogHandler(format: format) }
         var logger = Logger(label: label)
         logger.logLevel = verbose ? .debug : .info
-        return ClusterLog(logger: logger)
+        return logger
     }
 }
 

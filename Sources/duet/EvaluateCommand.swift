@@ -1,5 +1,6 @@
 import Analytic
 import ArgumentParser
+import DuetSupport
 import Foundation
 import Simulation
 import Surrogate
@@ -53,7 +54,7 @@ struct EvaluateCommand: ParsableCommand {
             bands.coverage(names: surrogate.targetNames, examples: dataset.examples) { surrogate.predict($0.config) }
         } ?? [:]
         if json {
-            print(evaluationJSON(report, baseline: baseline, coverage: coverage).serialized(pretty: true))
+            print(evaluationJSON(report, baseline: baseline, coverage: coverage).text(numbers: .plain, pretty: true))
             return
         }
         print("\(report.rows) rows (\(dataset.skipped.count) unstable or invalid rows skipped); errors in percent")
@@ -92,12 +93,12 @@ private func writeRows(_ path: String, _ examples: [SurrogateExample], _ predict
 }
 
 /// `coverage`: per target, the share of rows inside the model's error band (`ErrorBands`).
-func evaluationJSON(_ report: EvaluationReport, baseline: EvaluationReport, coverage: [String: Double] = [:]) -> JSONValue {
-    func summary(_ s: ErrorSummary) -> [(String, JSONValue)] {
+func evaluationJSON(_ report: EvaluationReport, baseline: EvaluationReport, coverage: [String: Double] = [:]) -> JSON {
+    func summary(_ s: ErrorSummary) -> [(String, JSON)] {
         [("mape", .number(s.mape)), ("median", .number(s.median)), ("p90", .number(s.p90)), ("p99", .number(s.p99)),
          ("max", .number(s.max))]
     }
-    let targets: [(String, JSONValue)] = zip(report.targets, baseline.targets).map { target, base in
+    let targets: [(String, JSON)] = zip(report.targets, baseline.targets).map { target, base in
         var fields = summary(target.overall)
         fields.append(("byLoad", .object(zip(EvaluationReport.loadBands, target.byLoad).map { band, s in
             (band.name, .object(summary(s) + [("rows", .integer(s.count))]))

@@ -1,4 +1,5 @@
 import ArgumentParser
+import DuetSupport
 import Foundation
 import Simulation
 
@@ -26,6 +27,6 @@ struct FitTraceCommand: ParsableCommand {
                 throw CLIError("cannot write \(out): \(error.localizedDescription)")
             }
         }
-        print(json ? fit.json.serialized(pretty: true) : fit.text)
+        print(json ? fit.json.text(numbers: .plain, pretty: true) : fit.text)
     }
 }

@@ -1,4 +1,5 @@
 import ArgumentParser
+import DuetSupport
 import Foundation
 import Search
 import Simulation
@@ -139,8 +140,8 @@ struct PlanCommand: ParsableCommand {
         }
         let shown = slo.map(\.metric).reduce(into: [String]()) { if !$0.contains($1) { $0.append($1) } } + ["meanResponse"]
         if json {
-            let rows: [JSONValue] = zip(best, confirmed).map { candidate, report in
-                var fields: [(String, JSONValue)] = zip(vary, candidate.values).map { ($0.path, .string($1)) }
+            let rows: [JSON] = zip(best, confirmed).map { candidate, report in
+                var fields: [(String, JSON)] = zip(vary, candidate.values).map { ($0.path, .string($1)) }
                 fields.append(("predicted", .object(surrogate.targetNames.enumerated().map { ($1, .number(candidate.predicted[$0])) })))
                 if let level = surrogate.file.errorBands?.level {
                     let bands = surrogate.bands(candidate.config, predicted: candidate.predicted)
@@ -156,9 +157,9 @@ struct PlanCommand: ParsableCommand {
                 }
                 return .object(fields)
             }
-            print(JSONValue.object([("feasible", .integer(feasible)), ("infeasible", .integer(infeasible)),
+            print(JSON.object([("feasible", .integer(feasible)), ("infeasible", .integer(infeasible)),
                                     ("searched", .integer(total)), ("shown", .integer(best.count)),
-                                    ("best", .array(rows))]).serialized(pretty: true))
+                                    ("best", .array(rows))]).text(numbers: .plain, pretty: true))
             if best.isEmpty { throw ExitCode(Self.nothingMeetsObjectives) }
             return
         }

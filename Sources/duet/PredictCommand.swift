@@ -1,5 +1,6 @@
 import Analytic
 import ArgumentParser
+import DuetSupport
 import Foundation
 import Simulation
 import Surrogate
@@ -96,7 +97,7 @@ struct PredictCommand: ParsableCommand {
         }
         let level = surrogate?.file.errorBands?.level
         if json {
-            print(predictionJSON(values, stationNames: stationNames, bands: bands, level: level).serialized(pretty: true))
+            print(predictionJSON(values, stationNames: stationNames, bands: bands, level: level).text(numbers: .plain, pretty: true))
         } else {
             if let level { print("bands: \(Int((level * 100).rounded()))% conformal error bands, calibrated on the model's validation split (duet evaluate measures them)") }
             for name in MetricCatalog.names where values[name] != nil {
@@ -122,20 +123,20 @@ struct PredictCommand: ParsableCommand {
 /// MODEL.md's one-object shape for predicted values (metrics not predicted are left out).
 /// A metric with an error band also gets `"band": {"level": 0.9, "low": ..., "high": ...}`.
 func predictionJSON(_ values: [String: Double], stationNames: [String?], bands: [String: ClosedRange<Double>] = [:],
-                    level: Double? = nil) -> JSONValue {
-    func estimate(_ name: String, _ value: Double) -> JSONValue {
-        var fields: [(String, JSONValue)] = [("mean", .number(value)), ("ci95", .null)]
+                    level: Double? = nil) -> JSON {
+    func estimate(_ name: String, _ value: Double) -> JSON {
+        var fields: [(String, JSON)] = [("mean", .number(value)), ("ci95", .null)]
         if let band = bands[name], let level {
             fields.append(("band", .object([("level", .number(level)), ("low", .number(band.lowerBound)),
                                             ("high", .number(band.upperBound))])))
         }
         return .object(fields)
     }
-    var members: [(String, JSONValue)] = MetricCatalog.systemMetrics.compactMap { name in
+    var members: [(String, JSON)] = MetricCatalog.systemMetrics.compactMap { name in
         values[name].map { (name, estimate(name, $0)) }
     }
-    let stations: [JSONValue] = stationNames.enumerated().map { index, stationName in
-        var fields: [(String, JSONValue)] = [("name", stationName.map { .string($0) } ?? .null)]
+    let stations: [JSON] = stationNames.enumerated().map { index, stationName in
+        var fields: [(String, JSON)] = [("name", stationName.map { .string($0) } ?? .null)]
         for metric in MetricCatalog.stationMetrics {
             let name = "stations.\(index + 1).\(metric)"
             if let value = values[name] { fields.append((metric, estimate(name, value))) }

@@ -1,8 +1,10 @@
 import ArgumentParser
 import Cluster
+import DuetSupport
 import Foundation
 import Pipeline
 import Search
+import Searches
 import Simulation
 import Surrogate
 
@@ -134,7 +136,7 @@ struct RunCommand: ParsableCommand {
             evaluated = (model, table, dataset, best)
         }
         let (model, table, dataset, best) = evaluated!
-        let summary: JSONValue = .object([
+        let summary: JSON = .object([
             ("title", .string(spec.title)),
             ("phases", .object(phases.map { ($0.name, .number($0.seconds)) })),
             ("dataset", .object([("rows", .integer(table.rows.count)), ("usable", .integer(dataset.examples.count)),
@@ -143,7 +145,7 @@ struct RunCommand: ParsableCommand {
             ("bestTrial", best.map { .object([("trial", .integer($0.trial)),
                                               ("hyperparameters", .object($0.hyperparameters.map { ($0.name, .string("\($0.value)")) }))]) } ?? .null),
             ("test", .object(model.targetNames.map { name in
-                var fields: [(String, JSONValue)] = ["mape", "median", "p90", "p99", "max"].map { stat in
+                var fields: [(String, JSON)] = ["mape", "median", "p90", "p99", "max"].map { stat in
                     (stat, .number(model.file.metrics["test"]?["\(name).\(stat)"] ?? .nan))
                 }
                 // The share of test rows inside the model's error band (ErrorBands).
@@ -153,7 +155,7 @@ struct RunCommand: ParsableCommand {
                 return (name, .object(fields))
             })),
         ])
-        try summary.serialized(pretty: true).write(toFile: directory.appendingPathComponent("summary.json").path,
+        try summary.text(numbers: .plain, pretty: true).write(toFile: directory.appendingPathComponent("summary.json").path,
                                                    atomically: true, encoding: .utf8)
         let total = phases.reduce(0) { $0 + $1.seconds }
         print("\nDuet run finished in \(String(format: "%.0f", total)) s: "

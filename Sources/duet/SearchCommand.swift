@@ -2,7 +2,7 @@ import ArgumentParser
 import Cluster
 import Dispatch
 import Foundation
-import Pipeline
+import Searches
 import Search
 import Simulation
 import Surrogate

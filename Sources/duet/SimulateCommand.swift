@@ -1,4 +1,5 @@
 import ArgumentParser
+import DuetSupport
 import Foundation
 import Simulation
 
@@ -67,7 +68,7 @@ struct SimulateCommand: ParsableCommand {
         try ConfigLoader.checkStability(config)
         let report = Simulator.simulate(config)
         if json {
-            print(report.json.serialized(pretty: true))
+            print(report.json.text(numbers: .plain, pretty: true))
         } else {
             print(ReportTable.render(report))
         }

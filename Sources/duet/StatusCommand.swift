@@ -2,7 +2,7 @@ import ArgumentParser
 import Cluster
 import ClusterCore
 import Foundation
-import Pipeline
+import Searches
 
 struct StatusCommand: ParsableCommand {
     static let configuration = CommandConfiguration(

@@ -37,7 +37,7 @@ struct TraceOptions: ParsableArguments {
         let settings = settings(path: path)
         do {
             return try ArrivalTrace.load(settings)
-        } catch let error as TraceError {
+        } catch let error as DataFileError {
             let hint = time == nil && error.column == settings.timeColumn && error.row == nil
                 ? "; name the time column with --time" : ""
             throw CLIError("\(error)\(hint)")

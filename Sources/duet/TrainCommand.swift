@@ -139,7 +139,7 @@ func printSplitSummary(_ model: ModelFile) {
 func withDatasetErrors<T>(_ body: () throws -> T) throws -> T {
     do {
         return try body()
-    } catch let error as DatasetError {
+    } catch let error as DataFileError {
         throw CLIError(error.description)
     } catch let error as ModelFileError {
         throw CLIError(error.description)

@@ -1,4 +1,5 @@
 import ArgumentParser
+import DuetSupport
 import Foundation
 import Pipeline
 import Search
@@ -65,7 +66,7 @@ struct ValidateCommand: ParsableCommand {
             throw CLIError("\(stations): \(error)")
         }
         if json {
-            print(Self.json(validation).serialized(pretty: true))
+            print(Self.json(validation).text(numbers: .plain, pretty: true))
         } else {
             print(Self.text(validation, model: surrogate))
         }
@@ -137,23 +138,23 @@ struct ValidateCommand: ParsableCommand {
         return lines.joined(separator: "\n")
     }
 
-    static func json(_ v: TraceValidation) -> JSONValue {
-        let targets: [(String, JSONValue)] = v.mape.map { entry in
+    static func json(_ v: TraceValidation) -> JSON {
+        let targets: [(String, JSON)] = v.mape.map { entry in
             (entry.target, .object([("surrogateMape", .number(entry.surrogate)),
-                                    ("analyticMape", entry.analytic.map(JSONValue.number) ?? .null),
-                                    ("fittedProcessMape", entry.fittedProcess.map(JSONValue.number) ?? .null),
-                                    ("surrogateVsFittedMape", entry.surrogateVsFitted.map(JSONValue.number) ?? .null)]))
+                                    ("analyticMape", entry.analytic.map(JSON.number) ?? .null),
+                                    ("fittedProcessMape", entry.fittedProcess.map(JSON.number) ?? .null),
+                                    ("surrogateVsFittedMape", entry.surrogateVsFitted.map(JSON.number) ?? .null)]))
         }
-        func metrics(_ values: [Double]?) -> JSONValue {
+        func metrics(_ values: [Double]?) -> JSON {
             guard let values else { return .null }
-            return .object(zip(v.targetNames, values).map { ($0, JSONValue.number($1)) })
+            return .object(zip(v.targetNames, values).map { ($0, JSON.number($1)) })
         }
-        let rows: [JSONValue] = v.rows.map { row in
-            let values: [(String, JSONValue)] = zip(v.parameterNames, row.values).map { name, value in
-                (name, value.number.map(JSONValue.number) ?? .string(value.description))
+        let rows: [JSON] = v.rows.map { row in
+            let values: [(String, JSON)] = zip(v.parameterNames, row.values).map { name, value in
+                (name, value.number.map(JSON.number) ?? .string(value.description))
             }
-            let analytic: [(String, JSONValue)] = zip(v.targetNames, row.analytic).map { name, value in
-                (name, value.map(JSONValue.number) ?? .null)
+            let analytic: [(String, JSON)] = zip(v.targetNames, row.analytic).map { name, value in
+                (name, value.map(JSON.number) ?? .null)
             }
             return .object([
                 ("values", .object(values)), ("simulated", metrics(row.simulated)),

@@ -1,3 +1,4 @@
+import DuetSupport
 import Testing
 
 @testable import ClusterCore

@@ -406,6 +406,35 @@ struct JSONTests {
         #expect(value["z"] == nil)
         #expect(JSON.integer(1)["a"] == nil)
     }
+
+    @Test("the wire writes numbers as Swift's shortest text, printed results write whole numbers without a fraction")
+    func numberStyles() {
+        let value: JSON = [1.0, -3.0, 0.25, 1e-7, 1e15, 2.5e300, .number(.infinity), 4]
+        #expect(value.text == "[1.0,-3.0,0.25,1e-07,1000000000000000.0,2.5e+300,null,4]")
+        #expect(value.text(numbers: .plain) == "[1,-3,0.25,1e-07,1000000000000000.0,2.5e+300,null,4]")
+        #expect(numberText(-.infinity) == "-infinity")
+        #expect(numberText(.infinity, infinity: "inf") == "inf")
+        #expect(numberText(-0.0) == "0")
+    }
+
+    @Test("pretty text indents members and items by two spaces and keeps empty containers on one line")
+    func prettyText() {
+        let value = JSON.object([("a", [1, 2]), ("b", .object([("c", "x")])), ("d", []), ("e", .emptyObject)])
+        #expect(value.text(numbers: .plain, pretty: true) == """
+            {
+              "a": [
+                1,
+                2
+              ],
+              "b": {
+                "c": "x"
+              },
+              "d": [],
+              "e": {}
+            }
+            """)
+        #expect(value.text(numbers: .plain) == #"{"a":[1,2],"b":{"c":"x"},"d":[],"e":{}}"#)
+    }
 }
 
 @Suite("SHA-256")

@@ -41,7 +41,7 @@ struct ClusterClockTests {
         let clock = ManualClock(1_000)
         var options = CoordinatorOptions(endpoints: [endpoint], journalPath: directory + "/j.sqlite")
         options.clock = clock
-        let server = CoordinatorServer(options: options, log: .silent)
+        let server = CoordinatorServer(options: options, logger: .silent)
         let finished = DispatchGroup()
         finished.enter()
         Thread.detachNewThread {

@@ -3,6 +3,7 @@
 
 import ClusterCore
 import Foundation
+import Logging
 import Testing
 
 @testable import Cluster
@@ -132,7 +133,7 @@ struct ClusterShellTests {
         #expect(second.description.contains("another coordinator is using the journal \(path)"), "\(second)")
         // The whole server refuses too, before binding anything.
         let server = CoordinatorServer(
-            options: CoordinatorOptions(endpoints: ["ipc://\(directory)/c.sock"], journalPath: path), log: .silent)
+            options: CoordinatorOptions(endpoints: ["ipc://\(directory)/c.sock"], journalPath: path), logger: .silent)
         let refused = try #require(throws: CoordinatorError.self) { try server.run() }
         #expect(refused.description.contains("another coordinator"), "\(refused)")
         close(held)
@@ -169,7 +170,7 @@ struct ClusterShellTests {
         // The first handshake is answered; the handler dies on the second.
         options.zapRequestHook = { _ in if requests.increment() >= 2 { throw InjectedFault() } }
         let lines = Lines()
-        let server = CoordinatorServer(options: options, log: ClusterLog(minimumLevel: .info, sink: { lines.append($0) }))
+        let server = CoordinatorServer(options: options, logger: Logger(label: "test") { _ in DuetLogHandler(format: .text, sink: { lines.append($0) }) })
         let outcome = Lines()
         let finished = DispatchSemaphore(value: 0)
         Thread.detachNewThread {
@@ -218,8 +219,8 @@ struct ClusterShellTests {
         config.maxAttempts = 2
         let server = CoordinatorServer(
             options: CoordinatorOptions(endpoints: [endpoint], journalPath: directory + "/j.sqlite", config: config),
-            log: .silent)
-        let worker = WorkerNode(options: WorkerOptions(endpoint: endpoint, slots: 2, prefetch: 4, version: "test"), log: .silent)
+            logger: .silent)
+        let worker = WorkerNode(options: WorkerOptions(endpoint: endpoint, slots: 2, prefetch: 4, version: "test"), logger: .silent)
         let finished = DispatchGroup()
         let bodies: [@Sendable () -> Void] = [{ try? server.run() }, { _ = try? worker.run() }]
         for body in bodies {

@@ -1,7 +1,8 @@
-// The shells' log through swift-log: the text line stays what `ClusterLog` always
-// wrote, and `--log-format json` gives one object per line with the ids first.
+// The shells' log through swift-log: one text line per entry with the ids first, and
+// `--log-format json` gives one object per line in the same order.
 
 import ClusterCore
+import DuetSupport
 import Foundation
 import Logging
 import Testing
@@ -16,17 +17,16 @@ struct LogTests {
         let line = DuetLogHandler.line(entry, format: .json, time: Date(timeIntervalSince1970: 0.25))
         #expect(line == #"{"time":"1970-01-01T00:00:00.250Z","level":"warning","message":"task \"x\" failed","metadata":{"task.id":"3-7","worker.id":"w1","host":"h"}}"# + "\n")
         #expect(DuetLogHandler.line(entry, format: .text, time: Date(timeIntervalSince1970: 0.25))
-                == ClusterLog.format(entry, label: nil, time: Date(timeIntervalSince1970: 0.25)))
+                == #"1970-01-01T00:00:00.250Z warning task "x" failed [task.id=3-7 worker.id=w1 host=h]"# + "\n")
     }
 
-    @Test("a ClusterLog over a Logger writes through the Logger's handler, from the Logger's level on")
+    @Test("a shell's entries go through the Logger's handler, from the Logger's level on")
     func throughLogger() {
         let lines = CollectedLines()
         var logger = Logger(label: "test") { _ in DuetLogHandler(format: .text, sink: { lines.append($0) }) }
         logger.logLevel = .info
-        let log = ClusterLog(logger: logger)
-        log(.debug, "hidden")
-        log(.notice, "shown", ["worker.id": "w"])
+        logger.log(.debug, "hidden")
+        logger.log(LogEntry(.notice, "shown", ["worker.id": "w"]))
         #expect(lines.all.count == 1)
         #expect(lines.all.first?.hasSuffix(" notice  shown [worker.id=w]\n") == true, "\(lines.all)")
     }

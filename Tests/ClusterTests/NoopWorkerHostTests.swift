@@ -24,7 +24,7 @@ struct NoopWorkerHostTests {
         config.liveness = 20
         let server = CoordinatorServer(
             options: CoordinatorOptions(endpoints: [endpoint], journalPath: directory + "/j.sqlite", config: config),
-            log: .silent)
+            logger: .silent)
         let stopped = DispatchSemaphore(value: 0)
         Thread.detachNewThread {
             try? server.run()
@@ -86,7 +86,7 @@ struct NoopWorkerHostTests {
         defer { try? FileManager.default.removeItem(atPath: directory) }
         let endpoint = "ipc://\(directory)/c.sock"
         let server = CoordinatorServer(
-            options: CoordinatorOptions(endpoints: [endpoint], journalPath: directory + "/j.sqlite"), log: .silent)
+            options: CoordinatorOptions(endpoints: [endpoint], journalPath: directory + "/j.sqlite"), logger: .silent)
         let stopped = DispatchSemaphore(value: 0)
         Thread.detachNewThread {
             try? server.run()

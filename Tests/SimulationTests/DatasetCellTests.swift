@@ -1,4 +1,4 @@
-// Bad input cells of a dataset row: each is a DatasetError naming the row, the
+// Bad input cells of a dataset row: each is a DataFileError naming the row, the
 // column, the text and what was expected, never a trap (`Int(nan)`, `Int(1e300)`).
 
 import Foundation
@@ -60,13 +60,13 @@ struct DatasetCellTests {
     ])
     func badCellIsNamed(column: String, text: String, expected: String) throws {
         let table = try Self.table(column, text)
-        let error = try #require(throws: DatasetError.self) { try ConfigColumns.config(row: table.rows[1]) }
+        let error = try #require(throws: DataFileError.self) { try ConfigColumns.config(row: table.rows[1]) }
         #expect(error.source == "cells.csv")
         #expect(error.row == 2)
         #expect(error.column == column)
         #expect(error.message.contains(expected), "\(error)")
         #expect(error.message.contains(text.isEmpty ? "an empty cell" : "\"\(text)\""), "\(error)")
-        #expect(error.description.hasPrefix("cells.csv: row 2, column \(column): "))
+        #expect(error.description.hasPrefix("cells.csv: row 2 (line 3), column \(column): "))
     }
 
     @Test func geometricBatchMeanIsChecked() throws {

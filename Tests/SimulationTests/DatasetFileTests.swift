@@ -119,31 +119,31 @@ struct DatasetFileTests {
         let text = "point,meanResponse,stable\n0,1.5,true\n1,abc,false\n2,,true\n"
         let table = try DatasetTable.parse(text, source: "data.csv")
         #expect(try table.rows[0].double("meanResponse") == 1.5)
-        #expect(throws: DatasetError(source: "data.csv", row: 2, column: "meanResponse",
+        #expect(throws: DataFileError(source: "data.csv", row: 2, column: "meanResponse",
                                      message: "expected a number, got \"abc\"")) {
             try table.doubles("meanResponse")
         }
-        #expect("\(DatasetError(source: "data.csv", row: 2, column: "meanResponse", message: "expected a number, got \"abc\""))"
-                    == "data.csv: row 2, column meanResponse: expected a number, got \"abc\"")
-        #expect(throws: DatasetError(source: "data.csv", row: 3, column: "meanResponse",
+        #expect("\(DataFileError(source: "data.csv", row: 2, column: "meanResponse", message: "expected a number, got \"abc\""))"
+                    == "data.csv: row 2 (line 3), column meanResponse: expected a number, got \"abc\"")
+        #expect(throws: DataFileError(source: "data.csv", row: 3, column: "meanResponse",
                                      message: "expected a number, got an empty cell")) {
             try table.rows[2].double("meanResponse")
         }
-        #expect(throws: DatasetError(source: "data.csv", row: 1, column: "meanRespons",
+        #expect(throws: DataFileError(source: "data.csv", row: 1, column: "meanRespons",
                                      message: "no such column in the header")) {
             try table.rows[0].double("meanRespons")
         }
-        #expect(throws: DatasetError(source: "data.csv", row: 2, column: "point",
+        #expect(throws: DataFileError(source: "data.csv", row: 2, column: "point",
                                      message: "expected true or false, got \"1\"")) {
             try table.rows[1].bool("point")
         }
     }
 
     @Test func rowsMustMatchTheHeader() {
-        #expect(throws: DatasetError(source: "d.csv", row: 2, message: "has 2 cells, but the header has 3 columns")) {
+        #expect(throws: DataFileError(source: "d.csv", row: 2, message: "has 2 cells, but the header has 3 columns")) {
             try DatasetTable.parse("a,b,c\n1,2,3\n4,5\n", source: "d.csv")
         }
-        #expect(throws: DatasetError(source: "d.csv", message: "the file is empty; expected a header row")) {
+        #expect(throws: DataFileError(source: "d.csv", message: "the file is empty; expected a header row")) {
             try DatasetTable.parse("", source: "d.csv")
         }
     }

@@ -2,6 +2,7 @@
 // replication counts, the precision target, run-time instability detection, the
 // Student-t half-widths, and the JSON shape of a report.
 
+import DuetSupport
 import Foundation
 import Testing
 @testable import Simulation
@@ -175,7 +176,7 @@ struct EstimationTests {
         #expect(report.precisionMet == false)
         #expect(report.jobsPerReplication == 1_500)
         #expect(report.jobs == 4_500)
-        let json = report.json.serialized()
+        let json = report.json.text(numbers: .plain)
         #expect(json.contains("\"precisionMet\":false"))
     }
 
@@ -290,9 +291,9 @@ struct EstimationTests {
     func jsonShape() throws {
         let config = Self.busyConfig(run: RunSettings(jobs: 2_000, replications: 3, seed: 1))
         let report = Simulator.simulate(config)
-        let object = try Self.parseObject(report.json.serialized())
+        let object = try Self.parseObject(report.json.text(numbers: .plain))
         // Pretty output parses to the same thing.
-        let pretty = try Self.parseObject(report.json.serialized(pretty: true))
+        let pretty = try Self.parseObject(report.json.text(numbers: .plain, pretty: true))
         let canonical = { (value: [String: Any]) in
             try JSONSerialization.data(withJSONObject: value, options: [.sortedKeys])
         }
@@ -337,7 +338,7 @@ struct EstimationTests {
         // Unnamed stations: name null.
         var unnamed = Self.mm1Tandem(run: RunSettings(jobs: 500, replications: 1))
         unnamed.stations[0].name = nil
-        let single = try Self.parseObject(Simulator.simulate(unnamed).json.serialized())
+        let single = try Self.parseObject(Simulator.simulate(unnamed).json.text(numbers: .plain))
         let singleStations = try #require(single["stations"] as? [[String: Any]])
         #expect(singleStations[0]["name"] is NSNull)
         #expect(singleStations[1]["name"] as? String == "b")
@@ -351,7 +352,7 @@ struct EstimationTests {
     func unstableJSON() throws {
         let report = Simulator.simulate(Self.hiddenOverload(jobs: 1_000_000))
         #expect(report.stable == false)
-        let object = try Self.parseObject(report.json.serialized())
+        let object = try Self.parseObject(report.json.text(numbers: .plain))
         #expect(object["stable"] as? Bool == false)
         #expect((object["replications"] as? NSNumber)?.intValue == 2)
         #expect((object["reason"] as? String)?.contains("station 2") == true)

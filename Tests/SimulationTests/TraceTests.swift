@@ -171,7 +171,7 @@ struct TraceTests {
         do {
             _ = try parseTrace(bad.text, work: bad.work)
             Issue.record("expected an error: \(bad.message)")
-        } catch let error as TraceError {
+        } catch let error as DataFileError {
             #expect(error.source == "trace.csv")
             #expect(error.row == bad.row)
             #expect(error.column == bad.column)
@@ -181,7 +181,7 @@ struct TraceTests {
 
     @Test("The error text says row and file line")
     func errorText() {
-        let error = TraceError(source: "requests.csv", row: 12, column: "TIMESTAMP", message: "bad")
+        let error = DataFileError(source: "requests.csv", row: 12, column: "TIMESTAMP", message: "bad")
         #expect(error.description == "requests.csv: row 12 (line 13), column TIMESTAMP: bad")
     }
 

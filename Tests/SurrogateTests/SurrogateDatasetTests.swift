@@ -57,7 +57,7 @@ struct SurrogateDatasetTests {
 
     @Test(arguments: ["abc", "nan", "0.5.1"])
     func textInAnUnreadNumberColumnIsNamed(_ text: String) throws {
-        let error = try #require(throws: DatasetError.self) {
+        let error = try #require(throws: DataFileError.self) {
             try Self.dataset { $0["arrival.onFraction"] = text }
         }
         #expect(error.row == 2)

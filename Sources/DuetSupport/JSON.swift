@@ -1,10 +1,14 @@
-// A small ordered JSON value with its own parser and writer.
+// A small ordered JSON value with its own parser and writer: the one JSON stack for
+// the cluster's wire and journal and for what the tool prints.
 //
 // Wire headers are JSON objects that the coordinator parses tens of thousands of times
 // a second; Foundation's JSONDecoder measured about 8 µs for a three-field header on
 // the development machine, this parser well under 1 µs. The parser works on bytes,
 // bounds its nesting depth and never traps: every problem is a `JSONError` with the
-// byte offset. Objects keep their key order, so encoding is deterministic.
+// byte offset. Objects keep their key order, so encoding is deterministic, and printed
+// results keep MODEL.md's catalogue order. Two number styles, because both are stored:
+// the wire and the journal write Swift's `description` (`1.0`), the printed results
+// (`duet simulate --json`, `summary.json`, ...) write whole numbers as `1`.
 
 /// A JSON value. Objects are ordered lists of members; integers that fit an `Int`
 /// stay exact (`.integer`), other numbers are `.number`.
@@ -27,7 +31,10 @@ public enum JSON: Sendable, Hashable {
     }
 
     /// An empty object, `{}`.
-    public static let emptyObject = JSON.object([])
+    public static let emptyObject = JSON.object([Member]())
+
+    /// An object from (key, value) pairs, the way printed results are built.
+    public static func object(_ pairs: [(String, JSON)]) -> JSON { .object(pairs.map { Member($0.0, $0.1) }) }
 
     /// The first member named `key` of an object; nil for a missing key or a non-object.
     public subscript(key: String) -> JSON? {
@@ -58,15 +65,34 @@ public enum JSON: Sendable, Hashable {
         }
     }
 
-    /// Compact JSON text as UTF-8 bytes.
+    /// How numbers (`.number`) are written; JSON has no NaN or infinity, so both styles
+    /// write a non-finite number as `null`.
+    public enum NumberStyle: Sendable {
+        /// Swift's `description`, the shortest text that reads back to the same Double
+        /// (`0.1`, `1.0`, `1e-07`): the wire and the journal.
+        case shortest
+        /// Whole numbers below 10^15 without a fraction (`1`), others as `shortest`
+        /// (`numberText`): what the tool prints.
+        case plain
+    }
+
+    /// Compact JSON text as UTF-8 bytes, numbers `shortest`: the wire's form.
     public var bytes: [UInt8] {
         var writer = JSONWriter()
         writer.value(self)
         return writer.bytes
     }
 
-    /// Compact JSON text.
+    /// Compact JSON text, numbers `shortest`.
     public var text: String { String(decoding: bytes, as: UTF8.self) }
+
+    /// JSON text in a given number style; `pretty` puts each member and item on its
+    /// own line, indented by two spaces, with `": "` after keys (no final newline).
+    public func text(numbers: NumberStyle, pretty: Bool = false) -> String {
+        var writer = JSONWriter(numbers: numbers, pretty: pretty)
+        writer.value(self)
+        return String(decoding: writer.bytes, as: UTF8.self)
+    }
 
     /// Parses one JSON value filling all of `bytes` (whitespace around it allowed).
     public static func parse(_ bytes: [UInt8], maxDepth: Int = 64) throws(JSONError) -> JSON {
@@ -375,15 +401,20 @@ struct JSONParser {
 
 // MARK: - Writer
 
-/// Appends compact JSON to a byte buffer. Message encoders write their headers
-/// field by field with it, without building a `JSON` tree.
+/// Appends JSON to a byte buffer. Message encoders write their headers field by field
+/// with it, without building a `JSON` tree; `value(_:)` writes a tree, indented when
+/// the writer is `pretty`.
 public struct JSONWriter: Sendable {
     public private(set) var bytes: [UInt8]
     private var needsComma = false
+    private let numbers: JSON.NumberStyle
+    private let pretty: Bool
 
-    public init(capacity: Int = 128) {
+    public init(capacity: Int = 128, numbers: JSON.NumberStyle = .shortest, pretty: Bool = false) {
         bytes = []
         bytes.reserveCapacity(capacity)
+        self.numbers = numbers
+        self.pretty = pretty
     }
 
     public mutating func beginObject() {
@@ -413,6 +444,7 @@ public struct JSONWriter: Sendable {
         separate()
         writeString(key)
         bytes.append(UInt8(ascii: ":"))
+        if pretty { bytes.append(UInt8(ascii: " ")) }
         needsComma = false
     }
 
@@ -427,7 +459,7 @@ public struct JSONWriter: Sendable {
         // Swift's description is the shortest text that reads back to the same Double
         // ("0.1", "1.0", "1e-07"), all valid JSON; JSON has no NaN or infinity.
         if value.isFinite {
-            bytes.append(contentsOf: value.description.utf8)
+            bytes.append(contentsOf: (numbers == .shortest ? value.description : numberText(value)).utf8)
         } else {
             bytes.append(contentsOf: "null".utf8)
         }
@@ -452,7 +484,9 @@ public struct JSONWriter: Sendable {
         needsComma = true
     }
 
-    public mutating func value(_ value: JSON) {
+    public mutating func value(_ value: JSON) { write(value, depth: 0) }
+
+    private mutating func write(_ value: JSON, depth: Int) {
         switch value {
         case .null: null()
         case .bool(let flag): bool(flag)
@@ -461,16 +495,40 @@ public struct JSONWriter: Sendable {
         case .string(let text): string(text)
         case .array(let items):
             beginArray()
-            for item in items { self.value(item) }
+            for item in items {
+                breakLine(depth + 1)
+                write(item, depth: depth + 1)
+            }
+            if !items.isEmpty { closeLine(depth) }
             endArray()
         case .object(let members):
             beginObject()
             for member in members {
+                breakLine(depth + 1)
                 key(member.key)
-                self.value(member.value)
+                write(member.value, depth: depth + 1)
             }
+            if !members.isEmpty { closeLine(depth) }
             endObject()
         }
+    }
+
+    /// Before a member or an item when pretty: the comma, then a new line at its depth.
+    private mutating func breakLine(_ depth: Int) {
+        guard pretty else { return }
+        separate()
+        newline(depth)
+        needsComma = false
+    }
+
+    /// Before a non-empty container's closing bracket when pretty.
+    private mutating func closeLine(_ depth: Int) {
+        if pretty { newline(depth) }
+    }
+
+    private mutating func newline(_ depth: Int) {
+        bytes.append(0x0A)
+        bytes.append(contentsOf: repeatElement(UInt8(ascii: " "), count: 2 * depth))
     }
 
     @inline(__always) private mutating func separate() {

@@ -7,7 +7,7 @@ import Cluster
 import ClusterCore
 import Search
 import Testing
-@testable import Pipeline
+@testable import Searches
 
 @Suite("Train-trial runs")
 struct TrialTaskTests {

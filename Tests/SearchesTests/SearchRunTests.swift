@@ -9,7 +9,7 @@ import Simulation
 import Surrogate
 import Sweeps
 import Testing
-@testable import Pipeline
+@testable import Searches
 
 enum Fixture {
     /// The package root: this file is Tests/PipelineTests/SearchRunTests.swift.

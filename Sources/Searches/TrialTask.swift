@@ -18,6 +18,7 @@
 
 import Cluster
 import ClusterCore
+import DuetSupport
 import Foundation
 import Search
 import Simulation
