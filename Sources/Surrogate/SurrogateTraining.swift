@@ -22,11 +22,11 @@ public struct SurrogateTrainingJob: Sendable {
         self.settings = settings
         // Normalisation is fitted on the training split only. The network learns the
         // canonical twins: features of the twin, targets in its unit of time.
-        features = try FeatureScaler.fit(names: SurrogateFeatures.names,
+        features = try FeatureScaler.fit(names: dataset.featureNames,
                                          rows: split.train.map { dataset.examples[$0].features })
         transform = try TargetTransform.fit(
-            names: SurrogateTargets.names, rows: split.train.map { dataset.examples[$0].dimensionlessTargets },
-            log: SurrogateTargets.names.map { _ in true })
+            names: dataset.targetNames, rows: split.train.map { dataset.examples[$0].dimensionlessTargets },
+            log: dataset.targetNames.map { _ in true })
     }
 
     public func samples(_ indices: [Int]) throws -> Samples {
@@ -43,7 +43,8 @@ public struct SurrogateTrainingJob: Sendable {
     public func modelFile(_ trainer: Trainer, command: [String]? = nil) -> ModelFile {
         let predictor = Predictor(network: trainer.bestNetwork, features: features, transform: transform)
         let predict = { (example: SurrogateExample) in
-            SurrogateTargets.dimensional(predictor.predict(example.features), timeUnit: example.timeUnit)
+            SurrogateTargets.dimensional(predictor.predict(example.features), names: dataset.targetNames,
+                                         timeUnit: example.timeUnit)
         }
         var metrics: [String: [String: Double]] = [:]
         for (name, indices) in [("train", split.train), ("validation", split.validation), ("test", split.test)]
@@ -52,10 +53,10 @@ public struct SurrogateTrainingJob: Sendable {
             metrics[name] = report.flatMetrics
         }
         // Calibrated on the validation split, checked on the test split.
-        let bands = ErrorBands(names: SurrogateTargets.names, examples: split.validation.map { dataset.examples[$0] },
+        let bands = ErrorBands(names: dataset.targetNames, examples: split.validation.map { dataset.examples[$0] },
                                predict: predict)
         if !split.test.isEmpty {
-            let coverage = bands.coverage(names: SurrogateTargets.names, examples: split.test.map { dataset.examples[$0] },
+            let coverage = bands.coverage(names: dataset.targetNames, examples: split.test.map { dataset.examples[$0] },
                                           predict: predict)
             for (name, share) in coverage { metrics["test", default: [:]][name + ".bandCoverage"] = share }
         }
@@ -63,6 +64,7 @@ public struct SurrogateTrainingJob: Sendable {
             "featureVersion": Double(SurrogateFeatures.version), "splitSeed": Double(split.seed),
             "trainRows": Double(split.train.count), "validationRows": Double(split.validation.count),
             "testRows": Double(split.test.count), "skippedRows": Double(dataset.skipped.count),
+            "stations": Double(dataset.stations),
         ]
         var file = ModelFile(trainer: trainer, features: features, inputDomain: dataset.inputDomain(of: split.train),
                              metrics: metrics, datasetSHA256: dataset.sha256,
@@ -121,8 +123,8 @@ public struct EvaluationReport: Sendable {
 }
 
 public enum SurrogateEvaluation {
-    /// Compares `predict` (values in `SurrogateTargets.names` order, or nil where it
-    /// has none) with each example's simulated targets.
+    /// Compares `predict` (values in `names` order, the examples' targets order, or nil
+    /// where it has none) with each example's simulated targets.
     public static func evaluate(_ examples: [SurrogateExample], names: [String] = SurrogateTargets.names,
                                 predict: (SurrogateExample) -> [Double?]) -> EvaluationReport {
         var errors = [[Double]](repeating: [], count: names.count)
@@ -145,9 +147,12 @@ public enum SurrogateEvaluation {
             })
     }
 
+    /// As above, with every target of the examples' chain length predicted (a
+    /// dataset's examples are chains of one length).
     public static func evaluate(_ examples: [SurrogateExample], predict: (SurrogateExample) -> [Double])
         -> EvaluationReport
     {
-        evaluate(examples, names: SurrogateTargets.names) { predict($0).map { Optional($0) } }
+        let names = SurrogateTargets.names(stations: examples.first?.config.stations.count ?? 2)
+        return evaluate(examples, names: names) { predict($0).map { Optional($0) } }
     }
 }

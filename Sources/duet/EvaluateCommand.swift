@@ -30,10 +30,13 @@ struct EvaluateCommand: ParsableCommand {
         let (modelFile, dataFile) = data == nil ? (nil, model!) : (model, data!)
         let surrogate = try loadModel(named: modelFile)
         let dataset = try withDatasetErrors { try SurrogateDataset.load(path: dataFile) }
+        if dataset.stations != surrogate.stations {
+            throw CLIError("\(dataFile): \(ChainLengthError(modelStations: surrogate.stations, configStations: dataset.stations))")
+        }
         let report = SurrogateEvaluation.evaluate(dataset.examples) { surrogate.predict($0.config) }
-        let baseline = SurrogateEvaluation.evaluate(dataset.examples, names: SurrogateTargets.names) { example in
+        let baseline = SurrogateEvaluation.evaluate(dataset.examples, names: dataset.targetNames) { example in
             let estimate = QueueingNetworkAnalyzer.estimate(example.config)
-            return SurrogateTargets.names.map { estimate?.value($0) }
+            return dataset.targetNames.map { estimate?.value($0) }
         }
         let coverage = surrogate.file.errorBands.map { bands in
             bands.coverage(names: surrogate.targetNames, examples: dataset.examples) { surrogate.predict($0.config) }
