@@ -137,7 +137,7 @@ struct PlanCommand: ParsableCommand {
             config.run = RunSettings(jobs: confirmJobs, replications: 5, seed: 1)
             return Simulator.simulate(config)
         }
-        let shown = slo.map(\.metric).reduce(into: [String]()) { if !$0.contains($1) { $0.append($1) } } + ["meanResponse"]
+        let shown = (slo.map(\.metric) + ["meanResponse"]).reduce(into: [String]()) { if !$0.contains($1) { $0.append($1) } }
         if json {
             let rows: [JSONValue] = zip(best, confirmed).map { candidate, report in
                 var fields: [(String, JSONValue)] = zip(vary, candidate.values).map { ($0.path, .string($1)) }
