@@ -44,7 +44,7 @@ public enum PipelineReport {
 
     static func datasetSummary(_ dataset: SurrogateDataset, table: DatasetTable) -> ReportData.DatasetSummary {
         var columns: [ReportData.VariedColumn] = []
-        for name in ConfigColumns.names {
+        for name in ConfigColumns.names(stations: dataset.stations) {
             let values = dataset.examples.compactMap { Double($0.inputs[name] ?? "") }.filter(\.isFinite)
             guard let low = values.min(), let high = values.max(), high > low else { continue }
             columns.append(ReportData.VariedColumn(name: name, min: low, max: high))
@@ -65,8 +65,10 @@ public enum PipelineReport {
     }
 
     static func coverage(_ dataset: SurrogateDataset) -> [ReportData.Coverage] {
-        let pairs = [("stations.1.load", "stations.2.load"), ("batch.mean", "stations.2.maxBatch"),
-                     ("stations.1.servers", "stations.2.servers")]
+        // The first station against the last (of a tandem, station 1 against station 2).
+        let last = "stations.\(dataset.stations)."
+        let pairs = [("stations.1.load", last + "load"), ("batch.mean", last + "maxBatch"),
+                     ("stations.1.servers", last + "servers")]
         return pairs.map { x, y in
             ReportData.Coverage(xName: x, yName: y,
                                 x: dataset.examples.map { Double($0.inputs[x] ?? "") ?? .nan },

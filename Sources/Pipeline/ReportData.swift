@@ -83,7 +83,7 @@ public struct ReportData: Codable, Sendable, Equatable {
         public var simulated: [Double]
         /// The surrogate's predictions.
         public var predicted: [Double]
-        /// The larger of the two stations' offered loads.
+        /// The largest of the stations' offered loads.
         public var bottleneckLoad: [Double]
         /// The analytical baseline's predictions, nil where it has none; nil when the
         /// baseline does not predict this target at all.

@@ -90,15 +90,23 @@ public struct CanonicalForm: Sendable, Equatable {
     /// Column names of the twin's input columns as the domain check sees them: a time
     /// in units of the mean gap between batches is named `key*arrival.rate`;
     /// `arrival.rate` itself (always 1) is left out.
-    public static let domainNames: [String] = ConfigColumns.names.compactMap { name in
-        name == "arrival.rate" ? nil : timeColumns.contains(name) ? name + "*arrival.rate" : name
+    public static func domainNames(stations: Int = 2) -> [String] {
+        ConfigColumns.names(stations: stations).compactMap { name in
+            name == "arrival.rate" ? nil : isTime(name) ? name + "*arrival.rate" : name
+        }
     }
 
-    /// The input columns whose values are times (seconds).
-    static let timeColumns: Set<String> = Set(
-        ["arrival.meanOn"] + (1...2).flatMap { k in
-            ["service.mean", "setup", "timeout", "coldStart.mean", "keepAlive"].map { "stations.\(k).\($0)" }
-        })
+    /// The station fields whose values are times (seconds).
+    static let stationTimeFields: Set<String> = ["service.mean", "setup", "timeout", "coldStart.mean", "keepAlive"]
+
+    /// Whether input column `name` holds a time (seconds): `arrival.meanOn` or a
+    /// station's `stations.K.<time field>`, for a chain of any length.
+    static func isTime(_ name: String) -> Bool {
+        if name == "arrival.meanOn" { return true }
+        let parts = name.split(separator: ".", maxSplits: 2)
+        return parts.count == 3 && parts[0] == "stations" && Int(parts[1]) != nil
+            && stationTimeFields.contains(String(parts[2]))
+    }
 
     /// The twin's input cells by `domainNames` name, without the parameters that have
     /// no effect (keepAlive and coldStart.scv without cold starts, timeout with
@@ -108,8 +116,8 @@ public struct CanonicalForm: Sendable, Equatable {
     /// is rebuilt as geometric).
     public func domainCells(batchDist: String? = nil) -> [String: String] {
         var cells: [String: String] = [:]
-        for (name, cell) in zip(ConfigColumns.names, ConfigColumns.cells(of: config)) where name != "arrival.rate" {
-            cells[Self.timeColumns.contains(name) ? name + "*arrival.rate" : name] = cell
+        for (name, cell) in zip(ConfigColumns.names(of: config), ConfigColumns.cells(of: config)) where name != "arrival.rate" {
+            cells[Self.isTime(name) ? name + "*arrival.rate" : name] = cell
         }
         for (index, station) in config.stations.enumerated() {
             let prefix = "stations.\(index + 1)."

@@ -18,10 +18,13 @@ public struct DocumentedDomain: Sendable, Equatable {
     /// kind: renewal arrivals by `arrival.scv`; on/off arrivals by their on fraction and
     /// mean on period (their scv follows from those two).
     public var ranges: InputDomain
+    /// The chain length the domain describes.
+    public var stations: Int
 
-    public init(name: String, ranges: InputDomain) {
+    public init(name: String, ranges: InputDomain, stations: Int = 2) {
         self.name = name
         self.ranges = ranges
+        self.stations = stations
     }
 
     /// The domain of the shipped two-station model (docs/domain.md, "duet-tandem-v1").
@@ -95,6 +98,9 @@ extension DocumentedDomain {
     /// `empirical` (a batch family a sweep cannot draw; the check judges it by its mean
     /// and scv, which the other families span).
     public func coverageProblems(of dataset: SurrogateDataset, indices: [Int]) -> [String] {
+        if dataset.stations != stations {
+            return ["the domain describes chains of \(stations) stations, the dataset chains of \(dataset.stations)"]
+        }
         var problems: [String] = []
         var reached = InputDomain()
         var outside = 0

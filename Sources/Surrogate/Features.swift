@@ -36,27 +36,44 @@ public enum SurrogateFeatures {
         "logSaturation", "logAnalyticResponseOverService",
     ]
 
-    /// Version 2's feature names, in network input order.
-    static let namesVersion2: [String] =
+    /// Version 2's feature names for chains of `stations` stations, in network input
+    /// order: the configuration-wide ones, then each station's block.
+    static func namesVersion2(stations: Int = 2) -> [String] {
         ["logArrivalRate", "logArrivalScv", "logOnFraction", "logBatchesPerOnPeriod", "logBatchMean", "batchScv",
          "batchDeterministic", "logAnalyticResponseTimesRate"]
-        + (1...2).flatMap { k in stationFeatures.map { "stations.\(k).\($0)" } }
-
-    /// Feature names, in network input order: version 2's on the twin, whose arrival
-    /// rate is always 1 (so logArrivalRate is left out) and whose service means are in
-    /// units of the mean gap between batches (logServiceOverGap). Every other version-2
-    /// feature was already dimensionless.
-    public static let names: [String] = namesVersion2.dropFirst().map {
-        $0.replacingOccurrences(of: "logServiceMean", with: "logServiceOverGap")
+        + (1...max(1, stations)).flatMap { k in stationFeatures.map { "stations.\(k).\($0)" } }
     }
 
-    /// Feature names of an older (supported) version.
-    public static func names(version: Int) -> [String] {
-        switch version {
-        case 3...: return names
-        case 2: return namesVersion2
-        default: return namesVersion2.filter { !addedInVersion2.contains($0) }
+    /// Feature names of a chain of `stations` stations, in network input order: version
+    /// 2's on the twin, whose arrival rate is always 1 (so logArrivalRate is left out)
+    /// and whose service means are in units of the mean gap between batches
+    /// (logServiceOverGap). Every other version-2 feature was already dimensionless.
+    public static func names(stations: Int) -> [String] {
+        namesVersion2(stations: stations).dropFirst().map {
+            $0.replacingOccurrences(of: "logServiceMean", with: "logServiceOverGap")
         }
+    }
+
+    /// The feature names of the two-station tandem (the layout of every model file
+    /// written before chains were learnt).
+    public static let names: [String] = names(stations: 2)
+
+    /// Feature names of an older (supported) version. Versions 1 and 2 knew only the
+    /// two-station tandem.
+    public static func names(version: Int, stations: Int = 2) -> [String] {
+        switch version {
+        case 3...: return names(stations: stations)
+        case 2: return namesVersion2()
+        default: return namesVersion2().filter { !addedInVersion2.contains($0) }
+        }
+    }
+
+    /// The chain length a list of feature names describes: its highest `stations.K.` block.
+    public static func stations(featureNames: [String]) -> Int {
+        featureNames.compactMap { name -> Int? in
+            let parts = name.split(separator: ".")
+            return parts.count == 3 && parts[0] == "stations" ? Int(parts[1]) : nil
+        }.max() ?? 0
     }
 
     /// The feature vector of a configuration (in `names(version:)` order). For
@@ -66,7 +83,7 @@ public enum SurrogateFeatures {
         if version >= 3 { return vector(canonical: CanonicalForm(config)) }
         let all = vector(config)
         guard version < 2 else { return all }
-        return zip(namesVersion2, all).filter { !addedInVersion2.contains($0.0) }.map(\.1)
+        return zip(namesVersion2(), all).filter { !addedInVersion2.contains($0.0) }.map(\.1)
     }
 
     /// The version-3 feature vector: version 2's of the twin, without its arrival rate.
@@ -125,24 +142,32 @@ public enum SurrogateFeatures {
 
 /// The metrics the surrogate predicts. All are positive, so they are learnt as logs.
 public enum SurrogateTargets {
-    public static let names = [
-        "meanResponse", "p50Response", "p95Response", "p99Response",
-        "stations.1.meanResponse", "stations.2.meanResponse",
-        "stations.1.instanceSecondsPerJob", "stations.2.instanceSecondsPerJob",
-    ]
+    /// End-to-end metrics every model predicts.
+    static let systemNames = ["meanResponse", "p50Response", "p95Response", "p99Response"]
+    /// Metrics predicted for every station of the chain.
+    static let stationNames = ["meanResponse", "instanceSecondsPerJob"]
+
+    /// The targets of a chain of `stations` stations: the end-to-end ones, then each
+    /// station's response, then each station's instance-seconds per job.
+    public static func names(stations: Int) -> [String] {
+        systemNames + stationNames.flatMap { metric in (1...max(1, stations)).map { "stations.\($0).\(metric)" } }
+    }
+
+    /// The targets of the two-station tandem.
+    public static let names = names(stations: 2)
 
     /// How a target scales when every time of a configuration is multiplied by c: by
     /// c to this power. Responses and their percentiles are seconds (end to end, or at
     /// one station); instance-seconds per job are busy seconds over a count of jobs.
     static let timePower: [String: Int] = [
-        "meanResponse": 1, "p50Response": 1, "p95Response": 1, "p99Response": 1,
-        "stations.1.meanResponse": 1, "stations.2.meanResponse": 1,
-        "stations.1.instanceSecondsPerJob": 1, "stations.2.instanceSecondsPerJob": 1,
+        "meanResponse": 1, "p50Response": 1, "p95Response": 1, "p99Response": 1, "instanceSecondsPerJob": 1,
     ]
 
-    /// The power of time of target `name` (every surrogate target has one).
+    /// The power of time of target `name` (every surrogate target has one); a
+    /// station's metric `stations.K.metric` scales as `metric`.
     static func power(_ name: String) -> Int {
-        guard let power = timePower[name] else { preconditionFailure("SurrogateTargets: no time power for \(name)") }
+        let metric = name.hasPrefix("stations.") ? String(name.split(separator: ".").last ?? "") : name
+        guard let power = timePower[metric] else { preconditionFailure("SurrogateTargets: no time power for \(name)") }
         return power
     }
 

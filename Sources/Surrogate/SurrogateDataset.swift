@@ -11,11 +11,11 @@ public struct SurrogateExample: Sendable {
     public var config: TandemConfig
     /// The current version's features (of the configuration's canonical twin).
     public var features: [Double]
-    /// Simulated metric values, seconds (`SurrogateTargets.names` order).
+    /// Simulated metric values, seconds (`SurrogateTargets.names(stations:)` order).
     public var targets: [Double]
     /// The twin's time unit: the mean gap between batches, seconds.
     public var timeUnit: Double
-    /// The larger of the two stations' offered loads (for error-by-load reports).
+    /// The largest of the stations' offered loads (for error-by-load reports).
     public var bottleneckLoad: Double
     /// The raw input cells by column name.
     public var inputs: [String: String]
@@ -24,11 +24,14 @@ public struct SurrogateExample: Sendable {
 
     /// The targets in units of `timeUnit`: what the network learns.
     public var dimensionlessTargets: [Double] {
-        SurrogateTargets.dimensionless(targets, timeUnit: timeUnit)
+        SurrogateTargets.dimensionless(targets, names: SurrogateTargets.names(stations: config.stations.count),
+                                       timeUnit: timeUnit)
     }
 }
 
 public struct SurrogateDataset: Sendable {
+    /// The chain length of every row: a dataset is a sweep over chains of one length.
+    public var stations: Int
     public var examples: [SurrogateExample]
     /// Rows left out, and why (unstable, invalid, a target not positive).
     public var skipped: [(row: Int, reason: String)]
@@ -42,7 +45,7 @@ public struct SurrogateDataset: Sendable {
         // read again only for the hash.
         let table = try DatasetTable.read(path: path)
         guard let data = FileManager.default.contents(atPath: path) else {
-            throw DataFileError(source: path, message: "cannot read the file")
+            throw DatasetError(source: path, message: "cannot read the file")
         }
         var dataset = try SurrogateDataset(table: table)
         dataset.sha256 = SHA256Hasher.hex(data)
@@ -53,7 +56,7 @@ public struct SurrogateDataset: Sendable {
     public static func parse(bytes: [UInt8], source: String) throws -> SurrogateDataset {
         let data = Data(bytes)
         guard let text = String(data: data, encoding: .utf8) else {
-            throw DataFileError(source: source, message: "the dataset is not UTF-8 text")
+            throw DatasetError(source: source, message: "the dataset is not UTF-8 text")
         }
         var dataset = try SurrogateDataset(table: try DatasetTable.parse(text, source: source))
         dataset.sha256 = SHA256Hasher.hex(data)
@@ -61,14 +64,14 @@ public struct SurrogateDataset: Sendable {
     }
 
     public init(table: DatasetTable) throws {
-        // The features and targets describe a two-station tandem; a dataset of chains
-        // (issue #14) is simulated and written alike, but not learnt yet.
-        let stations = (1...).prefix { table.index(of: "stations.\($0).servers") != nil }.count
-        if stations > 0, stations != MetricCatalog.stationCount {
-            throw DataFileError(source: table.source, message: "the dataset describes chains of \(stations) station"
-                                   + "\(stations == 1 ? "" : "s"); the surrogate learns two-station tandems so far")
-        }
-        try table.requireColumns(ConfigColumns.requiredNames + SurrogateTargets.names + ["point", "stable"])
+        // The chain length is read off the columns (a table without any station's
+        // columns is named as missing the two-station tandem's).
+        let found = (1...).prefix { table.index(of: "stations.\($0).servers") != nil }.count
+        stations = found > 0 ? found : 2
+        let targetNames = SurrogateTargets.names(stations: stations)
+        let optional = ConfigColumns.optionalNames(stations: stations)
+        try table.requireColumns(ConfigColumns.names(stations: stations).filter { !optional.contains($0) }
+                                     + targetNames + ["point", "stable"])
         source = table.source
         sha256 = ""
         examples = []
@@ -79,8 +82,8 @@ public struct SurrogateDataset: Sendable {
                 continue
             }
             let config = try ConfigColumns.config(row: row)
-            let targets = try SurrogateTargets.names.map { try row.double($0) }
-            if let bad = zip(SurrogateTargets.names, targets).first(where: { !($0.1 > 0) }) {
+            let targets = try targetNames.map { try row.double($0) }
+            if let bad = zip(targetNames, targets).first(where: { !($0.1 > 0) }) {
                 skipped.append((row.number, "\(bad.0) = \(bad.1) is not positive"))
                 continue
             }
@@ -90,13 +93,13 @@ public struct SurrogateDataset: Sendable {
             // too. Every column but batch.dist is a number in the domain, also the ones
             // the configuration does not read (arrival.scv of an on/off row): text there
             // would make a numeric column categorical.
-            for (name, rebuilt) in zip(ConfigColumns.names, ConfigColumns.cells(of: config)) {
+            for (name, rebuilt) in zip(ConfigColumns.names(of: config), ConfigColumns.cells(of: config)) {
                 guard let cell = row[name], !cell.isEmpty else {
                     inputs[name] = rebuilt
                     continue
                 }
                 if name != "batch.dist", InputDomain.number(cell)?.isNaN ?? true {
-                    throw DataFileError(source: table.source, row: row.number, column: name,
+                    throw DatasetError(source: table.source, row: row.number, column: name,
                                        message: "expected a number, got \"\(cell)\"")
                 }
                 inputs[name] = cell
@@ -108,6 +111,12 @@ public struct SurrogateDataset: Sendable {
                 inputs: inputs, domainInputs: form.domainCells(batchDist: row["batch.dist"])))
         }
     }
+
+    /// The targets learnt from this dataset, in `SurrogateExample.targets` order.
+    public var targetNames: [String] { SurrogateTargets.names(stations: stations) }
+
+    /// The features of this dataset's rows, in `SurrogateExample.features` order.
+    public var featureNames: [String] { SurrogateFeatures.names(stations: stations) }
 
     /// A seeded split by configuration into train, validation and test index sets.
     public func split(validation: Double = 0.1, test: Double = 0.1, seed: UInt64 = 1) -> DatasetSplit {

@@ -13,12 +13,16 @@ public struct SurrogateModel: Sendable {
     public let documentedDomain: DocumentedDomain?
     /// What the network's outputs are multiplied back by (`ModelFile.targetScaling`).
     public var targetScaling: TargetScaling { file.targetScaling ?? .none }
+    /// The chain length the model predicts, read off its feature names (`stations.K.*`):
+    /// 2 for every model file written before chains were learnt.
+    public let stations: Int
 
     public init(file: ModelFile, source: String = "model") throws {
         // `Int(exactly:)`: `Int(_:)` traps on a nan or huge number in the file.
         let version = file.metrics["info"]?["featureVersion"].flatMap { Int(exactly: $0) }
+        let stations = SurrogateFeatures.stations(featureNames: file.features.names)
         guard let version, SurrogateFeatures.supportedVersions.contains(version),
-              file.features.names == SurrogateFeatures.names(version: version)
+              file.features.names == SurrogateFeatures.names(version: version, stations: stations)
         else {
             throw ModelFileError(file: source, reason: .invalidContent,
                                  detail: "its features (version \(version.map(String.init) ?? "unknown")) are not "
@@ -51,6 +55,7 @@ public struct SurrogateModel: Sendable {
                                     + "version 3 (the model has \(version))")
         }
         self.file = file
+        self.stations = stations
         featureVersion = version
         predictor = Predictor(model: file)
     }
@@ -66,10 +71,21 @@ public struct SurrogateModel: Sendable {
         SurrogateFeatures.vector(config, version: featureVersion)
     }
 
-    /// Predicted metric values, in `targetNames` order. From version 3 the network
-    /// answers for the canonical twin, in its unit of time over the twin's references
+    /// Throws `ChainLengthError` unless `config` is a chain of the model's length
+    /// (`predict` requires one).
+    public func checkStations(_ config: TandemConfig) throws {
+        if config.stations.count != stations {
+            throw ChainLengthError(modelStations: stations, configStations: config.stations.count)
+        }
+    }
+
+    /// Predicted metric values, in `targetNames` order, for a chain of `stations`
+    /// stations (`checkStations` says so first). From version 3 the network answers for
+    /// the canonical twin, in its unit of time over the twin's references
     /// (`TargetScaling`), scaled back here.
     public func predict(_ config: TandemConfig) -> [Double] {
+        precondition(config.stations.count == stations, ChainLengthError(modelStations: stations,
+                                                                         configStations: config.stations.count).description)
         guard featureVersion >= 3 else { return predictor.predict(features(config)) }
         let form = CanonicalForm(config)
         let twin = targetScaling.unscaled(predictor.predict(SurrogateFeatures.vector(canonical: form)),
@@ -98,7 +114,7 @@ public struct SurrogateModel: Sendable {
         var categorical: [String: String] = [:]
         let cells = featureVersion >= 3
             ? CanonicalForm(config).domainCells().sorted { $0.key < $1.key }
-            : Array(zip(ConfigColumns.names, ConfigColumns.cells(of: config)))
+            : Array(zip(ConfigColumns.names(of: config), ConfigColumns.cells(of: config)))
         for (name, cell) in cells {
             if let value = InputDomain.number(cell) {
                 numeric[name] = value
@@ -115,4 +131,23 @@ public struct SurrogateModel: Sendable {
         }
         return warnings
     }
+}
+
+/// A configuration whose chain length is not the one a model predicts.
+public struct ChainLengthError: Error, CustomStringConvertible, LocalizedError, Equatable {
+    public var modelStations: Int
+    public var configStations: Int
+
+    public init(modelStations: Int, configStations: Int) {
+        self.modelStations = modelStations
+        self.configStations = configStations
+    }
+
+    public var description: String {
+        func chain(_ n: Int) -> String { "\(n) station\(n == 1 ? "" : "s")" }
+        return "stations: the model predicts chains of \(chain(modelStations)), the configuration has "
+            + "\(chain(configStations)); train a model on a sweep over chains of \(chain(configStations))"
+    }
+
+    public var errorDescription: String? { description }
 }

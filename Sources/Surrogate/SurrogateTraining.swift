@@ -27,22 +27,21 @@ public struct SurrogateTrainingJob: Sendable {
         // Normalisation is fitted on the training split only. The network learns the
         // canonical twins: features of the twin, targets in its unit of time over
         // their references.
-        features = try FeatureScaler.fit(names: SurrogateFeatures.names,
+        features = try FeatureScaler.fit(names: dataset.featureNames,
                                          rows: split.train.map { dataset.examples[$0].features })
         transform = try TargetTransform.fit(
-            names: SurrogateTargets.names, rows: split.train.map { Self.learnt(dataset.examples[$0], scaling) },
-            log: SurrogateTargets.names.map { _ in true })
+            names: dataset.targetNames, rows: split.train.map { Self.learnt(dataset.examples[$0], scaling, dataset.targetNames) },
+            log: dataset.targetNames.map { _ in true })
     }
 
     /// An example's targets as the network learns them.
-    static func learnt(_ example: SurrogateExample, _ scaling: TargetScaling) -> [Double] {
-        scaling.scaled(example.dimensionlessTargets, twin: CanonicalForm(example.config).config,
-                       names: SurrogateTargets.names)
+    static func learnt(_ example: SurrogateExample, _ scaling: TargetScaling, _ names: [String]) -> [Double] {
+        scaling.scaled(example.dimensionlessTargets, twin: CanonicalForm(example.config).config, names: names)
     }
 
     public func samples(_ indices: [Int]) throws -> Samples {
         Samples(inputs: try features.transform(indices.map { dataset.examples[$0].features }),
-                targets: try transform.transform(indices.map { Self.learnt(dataset.examples[$0], scaling) }))
+                targets: try transform.transform(indices.map { Self.learnt(dataset.examples[$0], scaling, dataset.targetNames) }))
     }
 
     public func makeTrainer() throws -> Trainer {
@@ -53,10 +52,10 @@ public struct SurrogateTrainingJob: Sendable {
     /// The trained model as a file, with error summaries on every split.
     public func modelFile(_ trainer: Trainer, command: [String]? = nil) -> ModelFile {
         let predictor = Predictor(network: trainer.bestNetwork, features: features, transform: transform)
-        let predict = { [scaling] (example: SurrogateExample) in
+        let predict = { [scaling, dataset] (example: SurrogateExample) in
             let twin = scaling.unscaled(predictor.predict(example.features), twin: CanonicalForm(example.config).config,
-                                        names: SurrogateTargets.names)
-            return SurrogateTargets.dimensional(twin, timeUnit: example.timeUnit)
+                                        names: dataset.targetNames)
+            return SurrogateTargets.dimensional(twin, names: dataset.targetNames, timeUnit: example.timeUnit)
         }
         var metrics: [String: [String: Double]] = [:]
         for (name, indices) in [("train", split.train), ("validation", split.validation), ("test", split.test)]
@@ -65,10 +64,10 @@ public struct SurrogateTrainingJob: Sendable {
             metrics[name] = report.flatMetrics
         }
         // Calibrated on the validation split, checked on the test split.
-        let bands = ErrorBands(names: SurrogateTargets.names, examples: split.validation.map { dataset.examples[$0] },
+        let bands = ErrorBands(names: dataset.targetNames, examples: split.validation.map { dataset.examples[$0] },
                                predict: predict)
         if !split.test.isEmpty {
-            let coverage = bands.coverage(names: SurrogateTargets.names, examples: split.test.map { dataset.examples[$0] },
+            let coverage = bands.coverage(names: dataset.targetNames, examples: split.test.map { dataset.examples[$0] },
                                           predict: predict)
             for (name, share) in coverage { metrics["test", default: [:]][name + ".bandCoverage"] = share }
         }
@@ -76,6 +75,7 @@ public struct SurrogateTrainingJob: Sendable {
             "featureVersion": Double(SurrogateFeatures.version), "splitSeed": Double(split.seed),
             "trainRows": Double(split.train.count), "validationRows": Double(split.validation.count),
             "testRows": Double(split.test.count), "skippedRows": Double(dataset.skipped.count),
+            "stations": Double(dataset.stations),
         ]
         var file = ModelFile(trainer: trainer, features: features, inputDomain: dataset.inputDomain(of: split.train),
                              metrics: metrics, datasetSHA256: dataset.sha256,
@@ -135,8 +135,8 @@ public struct EvaluationReport: Sendable {
 }
 
 public enum SurrogateEvaluation {
-    /// Compares `predict` (values in `SurrogateTargets.names` order, or nil where it
-    /// has none) with each example's simulated targets.
+    /// Compares `predict` (values in `names` order, the examples' targets order, or nil
+    /// where it has none) with each example's simulated targets.
     public static func evaluate(_ examples: [SurrogateExample], names: [String] = SurrogateTargets.names,
                                 predict: (SurrogateExample) -> [Double?]) -> EvaluationReport {
         var errors = [[Double]](repeating: [], count: names.count)
@@ -159,9 +159,12 @@ public enum SurrogateEvaluation {
             })
     }
 
+    /// As above, with every target of the examples' chain length predicted (a
+    /// dataset's examples are chains of one length).
     public static func evaluate(_ examples: [SurrogateExample], predict: (SurrogateExample) -> [Double])
         -> EvaluationReport
     {
-        evaluate(examples, names: SurrogateTargets.names) { predict($0).map { Optional($0) } }
+        let names = SurrogateTargets.names(stations: examples.first?.config.stations.count ?? 2)
+        return evaluate(examples, names: names) { predict($0).map { Optional($0) } }
     }
 }

@@ -36,19 +36,22 @@ struct EvaluateCommand: ParsableCommand {
         let (modelFile, dataFile) = data == nil ? (nil, model!) : (model, data!)
         let surrogate = try loadModel(named: modelFile)
         let dataset = try withDatasetErrors { try SurrogateDataset.load(path: dataFile) }
+        if dataset.stations != surrogate.stations {
+            throw CLIError("\(dataFile): \(ChainLengthError(modelStations: surrogate.stations, configStations: dataset.stations))")
+        }
         // Kept, in example order, for --rows.
         var predictions: [[Double]] = [], baselines: [[Double?]] = []
         let report = SurrogateEvaluation.evaluate(dataset.examples) { example in
             predictions.append(surrogate.predict(example.config))
             return predictions[predictions.count - 1]
         }
-        let baseline = SurrogateEvaluation.evaluate(dataset.examples, names: SurrogateTargets.names) { example in
+        let baseline = SurrogateEvaluation.evaluate(dataset.examples, names: dataset.targetNames) { example in
             let estimate = QueueingNetworkAnalyzer.estimate(example.config)
-            baselines.append(SurrogateTargets.names.map { estimate?.value($0) })
+            baselines.append(dataset.targetNames.map { estimate?.value($0) })
             return baselines[baselines.count - 1]
         }
         if let rows {
-            try writeRows(rows, dataset.examples, predictions, baselines)
+            try writeRows(rows, names: dataset.targetNames, dataset.examples, predictions, baselines)
         }
         let coverage = surrogate.file.errorBands.map { bands in
             bands.coverage(names: surrogate.targetNames, examples: dataset.examples) { surrogate.predict($0.config) }
@@ -75,9 +78,8 @@ struct EvaluateCommand: ParsableCommand {
 }
 
 /// One line per example: its point, then simulated, predicted and QNA values per target.
-private func writeRows(_ path: String, _ examples: [SurrogateExample], _ predictions: [[Double]],
+private func writeRows(_ path: String, names: [String], _ examples: [SurrogateExample], _ predictions: [[Double]],
                        _ baselines: [[Double?]]) throws {
-    let names = SurrogateTargets.names
     var lines = [(["point"] + names.flatMap { ["\($0).simulated", "\($0).predicted", "\($0).qna"] }).joined(separator: ",")]
     for (i, example) in examples.enumerated() {
         let cells = names.indices.flatMap { j in

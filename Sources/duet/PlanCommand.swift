@@ -59,7 +59,7 @@ struct PlanCommand: ParsableCommand {
         discussion: """
             Every combination of the --vary values is applied to the base configuration and \
             predicted by the surrogate; those meeting every --slo are ranked by predicted cost, \
-            instance-seconds per job summed over both stations (the pay-per-use bill), cheapest \
+            instance-seconds per job summed over the stations of the chain (the pay-per-use bill), cheapest \
             first. --confirm K re-checks the top K by simulation and shows both figures. Warns, \
             naming the keys, when a listed configuration lies outside the model's training domain. \
             Exits with status 2 when no configuration meets the objectives. Without a model file \
@@ -96,8 +96,8 @@ struct PlanCommand: ParsableCommand {
             throw CLIError("--slo \(objective): the model predicts \(surrogate.targetNames.joined(separator: ", ")); "
                                   + "\(objective.metric) is not one of them")
         }
-        let grid = try planGrid()
-        let cost = ["stations.1.instanceSecondsPerJob", "stations.2.instanceSecondsPerJob"]
+        let grid = try planGrid(stations: surrogate.stations)
+        let cost = (1...surrogate.stations).map { "stations.\($0).instanceSecondsPerJob" }
         let index = Dictionary(uniqueKeysWithValues: surrogate.targetNames.enumerated().map { ($1, $0) })
         var candidates: [(values: [String], config: TandemConfig, predicted: [Double], cost: Double)] = []
         var infeasible = 0
@@ -138,7 +138,7 @@ struct PlanCommand: ParsableCommand {
             config.run = RunSettings(jobs: confirmJobs, replications: 5, seed: 1)
             return Simulator.simulate(config)
         }
-        let shown = slo.map(\.metric).reduce(into: [String]()) { if !$0.contains($1) { $0.append($1) } } + ["meanResponse"]
+        let shown = (slo.map(\.metric) + ["meanResponse"]).reduce(into: [String]()) { if !$0.contains($1) { $0.append($1) } }
         if json {
             let rows: [JSON] = zip(best, confirmed).map { candidate, report in
                 var fields: [(String, JSON)] = zip(vary, candidate.values).map { ($0.path, .string($1)) }
@@ -199,12 +199,16 @@ struct PlanCommand: ParsableCommand {
 
     /// The grid over the base, whose paths, values and derived loads follow the
     /// rules (and errors) of `duet sweep`.
-    func planGrid() throws -> PlanGrid {
+    /// `stations`: the model's chain length, which the base must have.
+    func planGrid(stations: Int) throws -> PlanGrid {
         let config: TandemConfig
         do {
             config = try ConfigLoader.load(path: base)
         } catch let error as ConfigError {
             throw CLIError("--base \(base): \(error)")
+        }
+        if config.stations.count != stations {
+            throw CLIError("--base \(base): \(ChainLengthError(modelStations: stations, configStations: config.stations.count))")
         }
         do {
             return try PlanGrid(base: config, axes: vary.map(\.axis))

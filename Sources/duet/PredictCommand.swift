@@ -60,7 +60,7 @@ struct PredictCommand: ParsableCommand {
                 return Dictionary(uniqueKeysWithValues: zip(surrogate.targetNames, surrogate.predict(config)))
             }
             guard let estimate = QueueingNetworkAnalyzer.estimate(config) else { return [:] }
-            return Dictionary(uniqueKeysWithValues: MetricCatalog.names.compactMap { name in
+            return Dictionary(uniqueKeysWithValues: MetricCatalog.names(stations: config.stations.count).compactMap { name in
                 estimate.value(name).map { (name, $0) }
             })
         }
@@ -69,11 +69,8 @@ struct PredictCommand: ParsableCommand {
             return
         }
         var config = try loadConfig(configPath!)
-        guard config.stations.count == MetricCatalog.stationCount else {
-            // Features, dataset columns and model files describe the two-station tandem.
-            throw CLIError("\(configPath!): stations: duet predict takes a two-station tandem, got "
-                               + "\(config.stations.count) stations; duet simulate runs chains of "
-                               + "\(ConfigLoader.stationCounts.lowerBound) to \(ConfigLoader.stationCounts.upperBound)")
+        if let surrogate {
+            do { try surrogate.checkStations(config) } catch { throw CLIError("\(configPath!): \(error)") }
         }
         // The input-domain check reads the row as a sweep would record it.
         for warning in surrogate?.domainWarnings(config) ?? [] { log("warning: \(warning)") }
@@ -100,7 +97,7 @@ struct PredictCommand: ParsableCommand {
             print(predictionJSON(values, stationNames: stationNames, bands: bands, level: level).text(numbers: .plain, pretty: true))
         } else {
             if let level { print("bands: \(Int((level * 100).rounded()))% conformal error bands, calibrated on the model's validation split (duet evaluate measures them)") }
-            for name in MetricCatalog.names where values[name] != nil {
+            for name in MetricCatalog.names(stations: config.stations.count) where values[name] != nil {
                 let band = bands[name].map { "   [\(ReportTable.format($0.lowerBound)), \(ReportTable.format($0.upperBound))]" } ?? ""
                 print(name.padding(toLength: 36, withPad: " ", startingAt: 0) + ReportTable.format(values[name]!) + band)
             }
@@ -109,10 +106,14 @@ struct PredictCommand: ParsableCommand {
 
     func predictCSV(_ path: String, surrogate: SurrogateModel?, predict: (TandemConfig) -> [String: Double]) throws {
         let table = try withDatasetErrors { try DatasetTable.read(path: path) }
-        let names = surrogate?.targetNames ?? MetricCatalog.names
+        let stations = (1...).prefix { table.index(of: "stations.\($0).servers") != nil }.count
+        let names = surrogate?.targetNames ?? MetricCatalog.names(stations: max(1, stations))
         print((["row"] + names).joined(separator: ","))
         for row in table.rows {
             let config = try withDatasetErrors { try ConfigColumns.config(row: row) }
+            if let surrogate {
+                do { try surrogate.checkStations(config) } catch { throw CLIError("\(path): row \(row.number): \(error)") }
+            }
             for warning in surrogate?.domainWarnings(config) ?? [] { log("warning: row \(row.number): \(warning)") }
             let values = predict(config)
             print(([String(row.number)] + names.map { values[$0].map { "\($0)" } ?? "" }).joined(separator: ","))

@@ -145,6 +145,8 @@ func withDatasetErrors<T>(_ body: () throws -> T) throws -> T {
         throw CLIError(error.description)
     } catch let error as ConfigError {
         throw CLIError(error.description)
+    } catch let error as ChainLengthError {
+        throw CLIError(error.description)
     }
 }
 

@@ -88,12 +88,16 @@ struct TrainedModel: Sendable {
         }
         dataset = try SurrogateDataset.parse(bytes: Array((lines.joined(separator: "\n") + "\n").utf8), source: "synthetic")
         split = dataset.split(validation: 0.2, test: 0.1, seed: 1)
-        let settings = Self.settings
-        let job = try SurrogateTrainingJob(dataset: dataset, split: split, settings: settings)
-        var trainer = try job.makeTrainer()
-        trainer.train()
-        model = try SurrogateModel(file: job.modelFile(trainer))
+        model = try SurrogateModel(file: tinyModelFile(dataset, split: split))
     }
+}
+
+/// A small network trained for a few epochs on `split` of `dataset`, as a model file.
+func tinyModelFile(_ dataset: SurrogateDataset, split: DatasetSplit) throws -> ModelFile {
+    let job = try SurrogateTrainingJob(dataset: dataset, split: split, settings: TrainedModel.settings)
+    var trainer = try job.makeTrainer()
+    trainer.train()
+    return job.modelFile(trainer)
 }
 
 /// |a - b| <= tolerance x |b|, element by element.

@@ -70,6 +70,11 @@ struct SurrogateCLITests {
         // mean batch gaps, the sweep's 0.01) is out.
         let predict = try DuetBinary.run(["predict", model, "examples/serverless.yaml", "--json"])
         #expect(predict.status == 0, "\(predict.summary)")
+        // A chain of another length is refused, naming both lengths.
+        let chain = try DuetBinary.run(["predict", model, "examples/rag-chain.yaml"])
+        #expect(chain.status != 0)
+        #expect(chain.stderr.contains("stations: the model predicts chains of 2 stations, the configuration has 5 stations"),
+                "\(chain.stderr)")
         #expect(predict.stderr.contains("warning: stations.2.setup*arrival.rate = 0.05 "), "\(predict.stderr)")
         #expect(!predict.stderr.contains("warning: arrival.rate"), "\(predict.stderr)")
         let predicted = try #require(try JSONSerialization.jsonObject(with: Data(predict.stdout.utf8)) as? [String: Any])
