@@ -45,7 +45,7 @@ public struct SurrogateDataset: Sendable {
         // read again only for the hash.
         let table = try DatasetTable.read(path: path)
         guard let data = FileManager.default.contents(atPath: path) else {
-            throw DatasetError(source: path, message: "cannot read the file")
+            throw DataFileError(source: path, message: "cannot read the file")
         }
         var dataset = try SurrogateDataset(table: table)
         dataset.sha256 = SHA256Hasher.hex(data)
@@ -56,7 +56,7 @@ public struct SurrogateDataset: Sendable {
     public static func parse(bytes: [UInt8], source: String) throws -> SurrogateDataset {
         let data = Data(bytes)
         guard let text = String(data: data, encoding: .utf8) else {
-            throw DatasetError(source: source, message: "the dataset is not UTF-8 text")
+            throw DataFileError(source: source, message: "the dataset is not UTF-8 text")
         }
         var dataset = try SurrogateDataset(table: try DatasetTable.parse(text, source: source))
         dataset.sha256 = SHA256Hasher.hex(data)
@@ -99,8 +99,8 @@ public struct SurrogateDataset: Sendable {
                     continue
                 }
                 if name != "batch.dist", InputDomain.number(cell)?.isNaN ?? true {
-                    throw DatasetError(source: table.source, row: row.number, column: name,
-                                       message: "expected a number, got \"\(cell)\"")
+                    throw DataFileError(source: table.source, row: row.number, column: name,
+                                         message: "expected a number, got \"\(cell)\"")
                 }
                 inputs[name] = cell
             }
