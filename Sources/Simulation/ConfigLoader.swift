@@ -6,11 +6,12 @@ import Foundation
 
 public enum ConfigLoader {
     static let topKeys = ["arrival", "batch", "stations", "run"]
-    static let arrivalKeys = ["rate", "scv", "onOff", "trace", "time", "timeUnit", "work", "workScale", "batchWindow"]
+    static let arrivalKeys = ["rate", "scv", "onOff", "trace", "time", "timeUnit", "work", "workScale", "batchWindow",
+                              "rateMultiplier"]
     static let onOffKeys = ConfigSchema.configFields.compactMap { field in
         field.key.hasPrefix("arrival.onOff.") ? String(field.key.dropFirst("arrival.onOff.".count)) : nil
     }
-    static let traceOnlyKeys = ["time", "timeUnit", "work", "workScale", "batchWindow"]
+    static let traceOnlyKeys = ["time", "timeUnit", "work", "workScale", "batchWindow", "rateMultiplier"]
     static let batchKeys = ["dist", "mean", "values", "weights"]
     static let batchDists: [String] = {
         if case .name(let names) = ConfigSchema.batchDist.kind { return names }
@@ -76,12 +77,12 @@ public enum ConfigLoader {
         case .renewal(let rate, let scv, let onOff):
             config = TandemConfig(arrivalRate: rate, arrivalScv: scv, onOff: onOff, batch: batch, stations: stations,
                                   run: run)
-        case .trace(let trace):
+        case .trace(let trace, let rateMultiplier):
             if runMapping.contains("jobs") {
                 throw runMapping.error("jobs", "not used with arrival.trace: every replication replays the whole "
                                            + "trace (\(trace.jobCount) jobs) once; leave it out")
             }
-            config = TandemConfig(trace: trace, stations: stations, run: run)
+            config = TandemConfig(trace: trace, rateMultiplier: rateMultiplier, stations: stations, run: run)
         }
         do {
             try checkStability(config)
@@ -110,7 +111,7 @@ public enum ConfigLoader {
     enum Arrival {
         /// Renewal arrivals, or on/off arrivals when `onOff` is set (`scv` is then 1).
         case renewal(rate: Double, scv: Double, onOff: OnOffSpec?)
-        case trace(ArrivalTrace)
+        case trace(ArrivalTrace, rateMultiplier: Double)
     }
 
     private static func arrival(_ top: ConfigMapping, baseDirectory: String?) throws -> Arrival {
@@ -157,8 +158,9 @@ public enum ConfigLoader {
         if settings.workColumn == nil, arrival.contains("workScale") {
             throw arrival.error("workScale", "only used with arrival.work (the column that scales service times)")
         }
+        let rateMultiplier = try read(ConfigSchema.arrivalRateMultiplier, "rateMultiplier", in: arrival)!.double
         do {
-            return .trace(try ArrivalTrace.load(settings))
+            return .trace(try ArrivalTrace.load(settings), rateMultiplier: rateMultiplier)
         } catch let error as TraceError {
             throw arrival.error("trace", error.description)
         }

@@ -206,6 +206,8 @@ struct Pass<Observer: TandemObserver> {
     let batchSizes: BatchSampler
     /// Replayed arrivals, and each trace job's work multiplier (empty without).
     let trace: ArrivalTrace?
+    /// Trace times are divided by it (`TandemConfig.rateMultiplier`).
+    let rateMultiplier: Double
     let work: [Double]
     let hasWork: Bool
 
@@ -238,6 +240,7 @@ struct Pass<Observer: TandemObserver> {
         interArrival = MomentSampler(interArrivalOf: config)
         batchSizes = BatchSampler(config.batch)
         trace = config.trace
+        rateMultiplier = config.rateMultiplier
         work = config.trace?.work ?? []
         hasWork = !work.isEmpty
         jobRate = config.jobRate
@@ -262,7 +265,7 @@ struct Pass<Observer: TandemObserver> {
             var batch = 0
             while jobsArrived < totalJobs && batch < trace.batchCount {
                 let size = min(trace.batchSize(batch), totalJobs - jobsArrived)
-                arriveAtStation1(time: trace.batchTime(batch), jobs: size, firstKeptJob: firstKeptJob)
+                arriveAtStation1(time: trace.batchTime(batch) / rateMultiplier, jobs: size, firstKeptJob: firstKeptJob)
                 batch += 1
                 if unstableReason != nil { break }
             }

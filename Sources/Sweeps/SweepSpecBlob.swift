@@ -47,7 +47,8 @@ public enum SweepSpecBlob {
         var trace: Wire.Trace?
         if let replay = base.trace {
             let bytes = file ?? (try? traceFile(spec)) ?? nil
-            trace = Wire.Trace(blob: bytes.map { BlobHash(of: $0).hex } ?? "", settings: replay.settings)
+            trace = Wire.Trace(blob: bytes.map { BlobHash(of: $0).hex } ?? "", settings: replay.settings,
+                               rateMultiplier: base.rateMultiplier)
         }
         let wire = Wire(
             format: format, fingerprint: spec.fingerprint,
@@ -156,6 +157,8 @@ public enum SweepSpecBlob {
         struct Trace: Codable {
             var blob: String
             var settings: TraceSettings
+            /// Absent in blobs written before it: 1.
+            var rateMultiplier: Double?
         }
 
         struct Parameter: Codable {
@@ -179,6 +182,6 @@ public enum SweepSpecBlob {
         } catch {
             throw BlobError("base.trace.blob: the trace does not parse: \(error)")
         }
-        return TandemConfig(trace: replay, stations: stations, run: run)
+        return TandemConfig(trace: replay, rateMultiplier: trace.rateMultiplier ?? 1, stations: stations, run: run)
     }
 }
