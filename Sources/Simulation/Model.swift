@@ -167,6 +167,10 @@ public struct TandemConfig: Sendable, Equatable, Hashable {
     /// On/off arrivals at rate 1 / `interArrival.mean`; when set, `interArrival.scv`
     /// is not used (the loader leaves it at 1) and `arrivalScv` is the process's.
     public var onOff: OnOffSpec?
+    /// Markov-modulated Poisson arrivals (`arrival.mmpp`) instead of renewal ones;
+    /// `interArrival` then holds its mean gap and, as scv, its long-window index of
+    /// dispersion (`MMPPSpec.asymptoticDispersion`), for loads, rows and QNA.
+    public var mmpp: MMPPSpec?
     /// With a trace, the trace's batch sizes as an empirical distribution.
     public var batch: BatchSizeSpec
     /// When set, arrivals replay this trace instead of the renewal process: each
@@ -184,6 +188,17 @@ public struct TandemConfig: Sendable, Equatable, Hashable {
                 batch: BatchSizeSpec = .deterministic(1), stations: [StationConfig], run: RunSettings = RunSettings()) {
         self.interArrival = MomentSpec(mean: 1 / arrivalRate, scv: arrivalScv)
         self.onOff = onOff
+        self.rateMultiplier = 1
+        self.batch = batch
+        self.stations = stations
+        self.run = run
+    }
+
+    /// Markov-modulated Poisson arrivals.
+    public init(mmpp: MMPPSpec, batch: BatchSizeSpec = .deterministic(1), stations: [StationConfig],
+                run: RunSettings = RunSettings()) {
+        self.interArrival = MomentSpec(mean: 1 / mmpp.meanRate, scv: mmpp.asymptoticDispersion)
+        self.mmpp = mmpp
         self.rateMultiplier = 1
         self.batch = batch
         self.stations = stations

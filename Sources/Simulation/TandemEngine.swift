@@ -203,6 +203,8 @@ struct Pass<Observer: TandemObserver> {
     var arrivalStream: RandomStream
     var batchStream: RandomStream
     let interArrival: MomentSampler
+    /// Markov-modulated arrivals' levels (nil for renewal arrivals).
+    var mmpp: MMPPSampler?
     let batchSizes: BatchSampler
     /// Replayed arrivals, and each trace job's work multiplier (empty without).
     let trace: ArrivalTrace?
@@ -245,6 +247,7 @@ struct Pass<Observer: TandemObserver> {
         hasWork = !work.isEmpty
         jobRate = config.jobRate
         batchMean = config.batch.mean
+        if let spec = config.mmpp { mmpp = MMPPSampler(spec, stream: &arrivalStream) }
     }
 
     /// Frees the per-station state; the pass is unusable afterwards.
@@ -273,7 +276,11 @@ struct Pass<Observer: TandemObserver> {
             var clock = 0.0
             while jobsArrived < totalJobs {
                 // The first batch arrives after one inter-arrival time from the empty start.
-                clock += interArrival.sample(&arrivalStream)
+                if mmpp != nil {
+                    clock = mmpp!.next(after: clock, &arrivalStream)
+                } else {
+                    clock += interArrival.sample(&arrivalStream)
+                }
                 let size = min(batchSizes.sample(&batchStream), totalJobs - jobsArrived)
                 arriveAtStation1(time: clock, jobs: size, firstKeptJob: firstKeptJob)
                 if unstableReason != nil { break }

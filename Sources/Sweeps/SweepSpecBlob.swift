@@ -52,7 +52,7 @@ public enum SweepSpecBlob {
         }
         let wire = Wire(
             format: format, fingerprint: spec.fingerprint,
-            base: Wire.Base(interArrival: base.interArrival, onOff: base.onOff, batch: base.batch,
+            base: Wire.Base(interArrival: base.interArrival, onOff: base.onOff, mmpp: base.mmpp, batch: base.batch,
                             stations: base.stations, run: base.run, trace: trace),
             vary: spec.parameters.map { Wire.Parameter(path: $0.target.description, range: $0.range) },
             design: spec.design, run: spec.run)
@@ -88,6 +88,7 @@ public enum SweepSpecBlob {
         // The inter-arrival moments as stored: rebuilding them from a rate could move the mean by an ulp.
         base.interArrival = wire.base.interArrival
         base.onOff = wire.base.onOff
+        base.mmpp = wire.base.mmpp
         if let trace = wire.base.trace {
             base = try traceConfig(trace, stations: base.stations, run: base.run, blob: blob)
         }
@@ -148,6 +149,8 @@ public enum SweepSpecBlob {
         struct Base: Codable {
             var interArrival: MomentSpec
             var onOff: OnOffSpec?
+            /// Absent in blobs written before it.
+            var mmpp: MMPPSpec?
             var batch: BatchSizeSpec
             var stations: [StationConfig]
             var run: RunSettings
