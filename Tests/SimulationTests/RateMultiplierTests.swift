@@ -58,25 +58,9 @@ struct RateMultiplierTests {
     @Test("A Poisson trace at rate 0.25 replayed at multiplier 2 gives the Jackson mean response at rate 0.5")
     func jacksonAtTwice() throws {
         // As TraceTests.jacksonReplay: independent traces, a Student-t interval across them.
-        let scratch = try TraceScratch()
-        defer { scratch.cleanUp() }
-        let lambda = 0.5, s1 = 1.0, s2 = 1.2
-        let exact = 1 / (1 / s1 - lambda) + 1 / (1 / s2 - lambda)
-        var means: [Double] = []
-        for index in 0..<8 {
-            _ = try scratch.write("poisson\(index).csv", TraceTests.poissonTrace(jobs: 40_000, rate: lambda / 2,
-                                                                                seed: 300 + UInt64(index)))
-            let path = try scratch.write("tandem\(index).yaml", """
-                arrival: { trace: poisson\(index).csv, rateMultiplier: 2 }
-                stations:
-                  - service: { mean: \(s1) }
-                  - service: { mean: \(s2) }
-                run: { replications: 2, warmup: 0.1, seed: \(index + 1) }
-                """)
-            let report = Simulator.simulate(try ConfigLoader.load(path: path))
-            #expect(report.stable)
-            means.append(try #require(report.estimate("meanResponse")).mean)
-        }
+        let lambda = 0.5
+        let exact = 1 / (1 - lambda) + 1 / (1 / 1.2 - lambda)
+        let means = try TraceTests.replayedMeans(rate: lambda / 2, multiplier: 2, seedBase: 300)
         let across = Estimate(replications: means)
         let ci = try #require(across.ci95)
         #expect(ci < 0.05 * exact, "half-width \(ci) too wide to test")
