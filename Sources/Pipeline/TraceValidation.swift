@@ -22,6 +22,8 @@ public enum FittedArrival: String, Sendable, CaseIterable {
     case onOff = "onoff"
     /// The renewal process of MODEL.md with the trace's inter-batch rate and scv.
     case renewal
+    /// Markov-modulated Poisson arrivals fitted to the counts over 0.1 s to 100 s.
+    case mmpp
     /// The trace itself, as a sweep over it records it in its dataset columns: for a
     /// surrogate trained on such a sweep (a base with `arrival.trace`, varying the
     /// stations), which knows this trace and no other.
@@ -99,6 +101,8 @@ public struct TraceValidation: Sendable {
             config = TandemConfig(arrivalRate: fit.batchRate,
                                   onOff: OnOffSpec(onFraction: fit.onOff.onFraction, meanOn: fit.onOff.meanOn),
                                   batch: fit.batch.spec, stations: stations)
+        case .mmpp:
+            config = TandemConfig(mmpp: fit.mmpp.spec, batch: fit.batch.spec, stations: stations)
         default:
             config = TandemConfig(arrivalRate: fit.batchRate, arrivalScv: fit.arrivalScv, batch: fit.batch.spec,
                                   stations: stations)

@@ -344,9 +344,19 @@ public struct SweepSpec: Sendable {
     {
         // A trace replay fixes the arrivals and batches: only the stations vary (every
         // point replays the same trace; its dataset columns describe it alike).
-        if base.trace != nil, let arrivalKey = parameters.first(where: { $0.target.station == nil }) {
+        // Its rate multiplier is the one arrival key of a trace, and of a trace only.
+        let multiplier = SweepTarget(ConfigSchema.arrivalRateMultiplier)
+        if base.trace != nil, let arrivalKey = parameters.first(where: { $0.target.station == nil && $0.target != multiplier }) {
             return (arrivalKey.target.description, "the base replays a trace (arrival.trace), which sets the "
-                + "arrivals and batches; a sweep over a trace varies stations only")
+                + "arrivals and batches; a sweep over a trace varies the stations and arrival.rateMultiplier only")
+        }
+        if base.mmpp != nil, let arrivalKey = parameters.first(where: { $0.target.station == nil && $0.target != .batchMean && $0.target != .batchDist }) {
+            return (arrivalKey.target.description, "the base has Markov-modulated arrivals (arrival.mmpp), whose "
+                + "sources set the rate and burstiness; vary the stations and the batch sizes")
+        }
+        if base.trace == nil, parameters.contains(where: { $0.target == multiplier }) {
+            return (multiplier.description, "only used with arrival.trace (it speeds up a replayed trace); "
+                + "the base has renewal arrivals, whose arrival.rate can be varied instead")
         }
         // Combinations that cannot work.
         for parameter in parameters {
@@ -632,6 +642,11 @@ public struct SweepSpec: Sendable {
         if case .empirical(let values, let weights) = base.batch {
             baseText.append("batch.values=\(values.map(String.init).joined(separator: " "))")
             baseText.append("batch.weights=\(weights.map(ConfigColumns.format).joined(separator: " "))")
+        }
+        if let mmpp = base.mmpp {
+            baseText.append("mmpp=" + mmpp.sources.map { source in
+                (source.rates + source.meanHolds).map(ConfigColumns.format).joined(separator: " ")
+            }.joined(separator: "; "))
         }
         if let trace = base.trace {
             // The trace's settings and content: another trace is another dataset.

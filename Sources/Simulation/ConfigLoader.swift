@@ -6,11 +6,15 @@ import Foundation
 
 public enum ConfigLoader {
     static let topKeys = ["arrival", "batch", "stations", "run"]
-    static let arrivalKeys = ["rate", "scv", "onOff", "trace", "time", "timeUnit", "work", "workScale", "batchWindow"]
+    static let arrivalKeys = ["rate", "scv", "onOff", "trace", "time", "timeUnit", "work", "workScale", "batchWindow",
+                              "rateMultiplier", "mmpp"]
+    static let mmppSourceKeys = ["rates", "meanHolds"]
+    /// More sources make 2^n levels and little new: 8 is already 256.
+    static let mmppSources = 1...8
     static let onOffKeys = ConfigSchema.configFields.compactMap { field in
         field.key.hasPrefix("arrival.onOff.") ? String(field.key.dropFirst("arrival.onOff.".count)) : nil
     }
-    static let traceOnlyKeys = ["time", "timeUnit", "work", "workScale", "batchWindow"]
+    static let traceOnlyKeys = ["time", "timeUnit", "work", "workScale", "batchWindow", "rateMultiplier"]
     static let batchKeys = ["dist", "mean", "values", "weights"]
     static let batchDists: [String] = {
         if case .name(let names) = ConfigSchema.batchDist.kind { return names }
@@ -76,12 +80,14 @@ public enum ConfigLoader {
         case .renewal(let rate, let scv, let onOff):
             config = TandemConfig(arrivalRate: rate, arrivalScv: scv, onOff: onOff, batch: batch, stations: stations,
                                   run: run)
-        case .trace(let trace):
+        case .mmpp(let mmpp):
+            config = TandemConfig(mmpp: mmpp, batch: batch, stations: stations, run: run)
+        case .trace(let trace, let rateMultiplier):
             if runMapping.contains("jobs") {
                 throw runMapping.error("jobs", "not used with arrival.trace: every replication replays the whole "
                                            + "trace (\(trace.jobCount) jobs) once; leave it out")
             }
-            config = TandemConfig(trace: trace, stations: stations, run: run)
+            config = TandemConfig(trace: trace, rateMultiplier: rateMultiplier, stations: stations, run: run)
         }
         do {
             try checkStability(config)
@@ -110,7 +116,8 @@ public enum ConfigLoader {
     enum Arrival {
         /// Renewal arrivals, or on/off arrivals when `onOff` is set (`scv` is then 1).
         case renewal(rate: Double, scv: Double, onOff: OnOffSpec?)
-        case trace(ArrivalTrace)
+        case trace(ArrivalTrace, rateMultiplier: Double)
+        case mmpp(MMPPSpec)
     }
 
     private static func arrival(_ top: ConfigMapping, baseDirectory: String?) throws -> Arrival {
@@ -119,6 +126,7 @@ public enum ConfigLoader {
             for key in traceOnlyKeys where arrival.contains(key) {
                 throw arrival.error(key, "only used with arrival.trace (replaying a trace file)")
             }
+            if arrival.contains("mmpp") { return .mmpp(try mmpp(arrival)) }
             let rate = try read(ConfigSchema.arrivalRate, "rate", in: arrival)!.double
             if let onOff = try arrival.mappingIfPresent("onOff") {
                 if onOff.contains("meanOff") {
@@ -137,7 +145,7 @@ public enum ConfigLoader {
             let scv = try read(ConfigSchema.arrivalScv, "scv", in: arrival)!.double
             return .renewal(rate: rate, scv: scv, onOff: nil)
         }
-        for key in ["rate", "scv", "onOff"] where arrival.contains(key) {
+        for key in ["rate", "scv", "onOff", "mmpp"] where arrival.contains(key) {
             throw arrival.error(key, "not used with arrival.trace: the arrivals come from the trace; leave it out")
         }
         let name = try arrival.string("trace")
@@ -157,11 +165,43 @@ public enum ConfigLoader {
         if settings.workColumn == nil, arrival.contains("workScale") {
             throw arrival.error("workScale", "only used with arrival.work (the column that scales service times)")
         }
+        let rateMultiplier = try read(ConfigSchema.arrivalRateMultiplier, "rateMultiplier", in: arrival)!.double
         do {
-            return .trace(try ArrivalTrace.load(settings))
+            return .trace(try ArrivalTrace.load(settings), rateMultiplier: rateMultiplier)
         } catch let error as DataFileError {
             throw arrival.error("trace", error.description)
         }
+    }
+
+    /// `arrival.mmpp`: a list of two-level sources, each `{ rates: [r1, r2], meanHolds: [h1, h2] }`.
+    private static func mmpp(_ arrival: ConfigMapping) throws -> MMPPSpec {
+        for key in ["rate", "scv", "onOff"] where arrival.contains(key) {
+            throw arrival.error(key, "not used with arrival.mmpp, whose sources set the rate and the burstiness; "
+                                    + "leave it out")
+        }
+        let list = try arrival.require("mmpp")
+        let nodes = try list.sequence()
+        guard mmppSources.contains(nodes.count) else {
+            throw list.error("expected \(mmppSources.lowerBound) to \(mmppSources.upperBound) sources, "
+                                 + "each { rates: [r1, r2], meanHolds: [h1, h2] }, got \(nodes.count)")
+        }
+        let sources = try nodes.map { node -> MMPPSource in
+            let source = try node.mapping(allowedKeys: mmppSourceKeys)
+            func pair(_ key: String, _ rules: [NumberRule], what: String) throws -> [Double] {
+                let pairNode = try source.require(key)
+                let values = try pairNode.sequence().map { try $0.double(rules: rules) }
+                guard values.count == 2 else {
+                    throw pairNode.error("expected two numbers (\(what) in level 1 and level 2), got \(values.count)")
+                }
+                return values
+            }
+            let rates = try pair("rates", [.atLeast(0)], what: "batches per second")
+            let holds = try pair("meanHolds", [.greaterThan(0)], what: "mean seconds")
+            return MMPPSource(rates: rates, meanHolds: holds)
+        }
+        let spec = MMPPSpec(sources: sources)
+        guard spec.meanRate > 0 else { throw list.error("every rate is 0: no batch would ever arrive") }
+        return spec
     }
 
     private static func batchSize(_ batch: ConfigMapping) throws -> BatchSizeSpec {

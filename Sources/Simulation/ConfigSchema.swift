@@ -245,6 +245,12 @@ public enum ConfigSchema {
         config: "arrival.onOff.meanOn", .real, [.greaterThan(0)], column: "arrival.meanOn",
         columnDefault: .real(0), get: { .real($0.onOff?.meanOn ?? 0) },
         set: { $0.onOff = OnOffSpec(onFraction: $0.onOff?.onFraction ?? 1, meanOn: $1.double) })
+    /// Trace replay only (the loader and sweeps refuse it elsewhere): the traffic
+    /// that many times as fast. Its rows' `arrival.rate` is the replayed rate.
+    public static let arrivalRateMultiplier = ConfigField(
+        config: "arrival.rateMultiplier", .real, [.greaterThan(0)], default: .real(1),
+        column: "arrival.rateMultiplier", columnDefault: .real(1),
+        get: { .real($0.rateMultiplier) }, set: { $0.setRateMultiplier($1.double) })
     public static let batchDist = ConfigField(
         config: "batch.dist", .name(["deterministic", "geometric", "uniform", "empirical"]),
         default: .name("deterministic"), column: "batch.dist", get: { .name($0.batch.distName) })
@@ -298,7 +304,7 @@ public enum ConfigSchema {
 
     /// Every configuration-wide field, in column order.
     public static let configFields: [ConfigField] = [
-        arrivalRate, arrivalScv, arrivalOnFraction, arrivalMeanOn, batchDist, batchMean, batchScv,
+        arrivalRate, arrivalScv, arrivalOnFraction, arrivalMeanOn, arrivalRateMultiplier, batchDist, batchMean, batchScv,
     ]
 
     /// Every station field, in column order.

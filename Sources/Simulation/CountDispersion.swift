@@ -104,8 +104,13 @@ public struct DispersionCurve: Sendable, Equatable {
         let sizes = BatchSampler(config.batch)
         var gapStream = RandomStream(seed: seed, replication: 0, purpose: .interArrival)
         var sizeStream = RandomStream(seed: seed, replication: 0, purpose: .batchSize)
+        var mmpp = config.mmpp.map { MMPPSampler($0, stream: &gapStream) }
         let batches = sequence(state: 0.0) { (time: inout Double) -> (time: Double, jobs: Int)? in
-            time += gaps.sample(&gapStream)
+            if mmpp != nil {
+                time = mmpp!.next(after: time, &gapStream)
+            } else {
+                time += gaps.sample(&gapStream)
+            }
             guard time < horizon else { return nil }
             return (time: time, jobs: sizes.sample(&sizeStream))
         }

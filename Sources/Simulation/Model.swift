@@ -167,11 +167,20 @@ public struct TandemConfig: Sendable, Equatable, Hashable {
     /// On/off arrivals at rate 1 / `interArrival.mean`; when set, `interArrival.scv`
     /// is not used (the loader leaves it at 1) and `arrivalScv` is the process's.
     public var onOff: OnOffSpec?
+    /// Markov-modulated Poisson arrivals (`arrival.mmpp`) instead of renewal ones;
+    /// `interArrival` then holds its mean gap and, as scv, its long-window index of
+    /// dispersion (`MMPPSpec.asymptoticDispersion`), for loads, rows and QNA.
+    public var mmpp: MMPPSpec?
     /// With a trace, the trace's batch sizes as an empirical distribution.
     public var batch: BatchSizeSpec
     /// When set, arrivals replay this trace instead of the renewal process: each
     /// replication replays it once and `run.jobs` is not used.
     public var trace: ArrivalTrace?
+    /// Trace replay only: the trace's traffic this many times as fast (every arrival
+    /// time divided by it; batches, work and the stations' seconds unchanged), so a
+    /// sweep or a plan can ask "at 1.5 times today's traffic". 1 otherwise.
+    /// Change it with `setRateMultiplier`, which rescales `interArrival` too.
+    public private(set) var rateMultiplier: Double
     public var stations: [StationConfig]
     public var run: RunSettings
 
@@ -179,6 +188,18 @@ public struct TandemConfig: Sendable, Equatable, Hashable {
                 batch: BatchSizeSpec = .deterministic(1), stations: [StationConfig], run: RunSettings = RunSettings()) {
         self.interArrival = MomentSpec(mean: 1 / arrivalRate, scv: arrivalScv)
         self.onOff = onOff
+        self.rateMultiplier = 1
+        self.batch = batch
+        self.stations = stations
+        self.run = run
+    }
+
+    /// Markov-modulated Poisson arrivals.
+    public init(mmpp: MMPPSpec, batch: BatchSizeSpec = .deterministic(1), stations: [StationConfig],
+                run: RunSettings = RunSettings()) {
+        self.interArrival = MomentSpec(mean: 1 / mmpp.meanRate, scv: mmpp.asymptoticDispersion)
+        self.mmpp = mmpp
+        self.rateMultiplier = 1
         self.batch = batch
         self.stations = stations
         self.run = run
@@ -186,7 +207,8 @@ public struct TandemConfig: Sendable, Equatable, Hashable {
 
     /// Arrivals replayed from `trace`; `interArrival` and `batch` describe the
     /// trace (mean inter-batch time over its span, empirical batch sizes).
-    public init(trace: ArrivalTrace, stations: [StationConfig], run: RunSettings = RunSettings()) {
+    public init(trace: ArrivalTrace, rateMultiplier: Double = 1, stations: [StationConfig],
+                run: RunSettings = RunSettings()) {
         let gaps = trace.interBatchTimes
         let mean = gaps.isEmpty ? Double.infinity : gaps.reduce(0, +) / Double(gaps.count)
         let second = gaps.isEmpty ? 0 : gaps.reduce(0) { $0 + $1 * $1 } / Double(gaps.count)
@@ -194,12 +216,20 @@ public struct TandemConfig: Sendable, Equatable, Hashable {
         var counts: [Int: Int] = [:]
         for size in trace.batchSizes { counts[size, default: 0] += 1 }
         let values = counts.keys.sorted()
-        self.interArrival = MomentSpec(mean: mean, scv: scv)
+        self.interArrival = MomentSpec(mean: mean / rateMultiplier, scv: scv)
         self.batch = values.count == 1 ? .deterministic(values[0])
             : .empirical(values: values, weights: values.map { Double(counts[$0]!) })
         self.trace = trace
         self.stations = stations
         self.run = run
+        self.rateMultiplier = rateMultiplier
+    }
+
+    /// Sets `rateMultiplier`, rescaling `interArrival.mean`, which describes the
+    /// replayed stream.
+    public mutating func setRateMultiplier(_ multiplier: Double) {
+        interArrival.mean *= rateMultiplier / multiplier
+        rateMultiplier = multiplier
     }
 
     /// Mean work multiplier of the jobs (a trace's work column; 1 otherwise).

@@ -203,9 +203,13 @@ struct Pass<Observer: TandemObserver> {
     var arrivalStream: RandomStream
     var batchStream: RandomStream
     let interArrival: MomentSampler
+    /// Markov-modulated arrivals' levels (nil for renewal arrivals).
+    var mmpp: MMPPSampler?
     let batchSizes: BatchSampler
     /// Replayed arrivals, and each trace job's work multiplier (empty without).
     let trace: ArrivalTrace?
+    /// Trace times are divided by it (`TandemConfig.rateMultiplier`).
+    let rateMultiplier: Double
     let work: [Double]
     let hasWork: Bool
 
@@ -238,10 +242,12 @@ struct Pass<Observer: TandemObserver> {
         interArrival = MomentSampler(interArrivalOf: config)
         batchSizes = BatchSampler(config.batch)
         trace = config.trace
+        rateMultiplier = config.rateMultiplier
         work = config.trace?.work ?? []
         hasWork = !work.isEmpty
         jobRate = config.jobRate
         batchMean = config.batch.mean
+        if let spec = config.mmpp { mmpp = MMPPSampler(spec, stream: &arrivalStream) }
     }
 
     /// Frees the per-station state; the pass is unusable afterwards.
@@ -262,7 +268,7 @@ struct Pass<Observer: TandemObserver> {
             var batch = 0
             while jobsArrived < totalJobs && batch < trace.batchCount {
                 let size = min(trace.batchSize(batch), totalJobs - jobsArrived)
-                arriveAtStation1(time: trace.batchTime(batch), jobs: size, firstKeptJob: firstKeptJob)
+                arriveAtStation1(time: trace.batchTime(batch) / rateMultiplier, jobs: size, firstKeptJob: firstKeptJob)
                 batch += 1
                 if unstableReason != nil { break }
             }
@@ -270,7 +276,11 @@ struct Pass<Observer: TandemObserver> {
             var clock = 0.0
             while jobsArrived < totalJobs {
                 // The first batch arrives after one inter-arrival time from the empty start.
-                clock += interArrival.sample(&arrivalStream)
+                if mmpp != nil {
+                    clock = mmpp!.next(after: clock, &arrivalStream)
+                } else {
+                    clock += interArrival.sample(&arrivalStream)
+                }
                 let size = min(batchSizes.sample(&batchStream), totalJobs - jobsArrived)
                 arriveAtStation1(time: clock, jobs: size, firstKeptJob: firstKeptJob)
                 if unstableReason != nil { break }

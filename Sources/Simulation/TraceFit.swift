@@ -1,7 +1,8 @@
 // Fits the workload models of MODEL.md to a trace (`duet fit-trace`): a renewal
 // batch process (rate, inter-batch scv, batch-size family), the work multipliers'
-// moments, and a two-state on/off (interrupted Poisson) batch process matched to
-// three moments of the inter-batch times.
+// moments, a two-state on/off (interrupted Poisson) batch process matched to
+// three moments of the inter-batch times, and Markov-modulated arrivals matched to
+// the counts over 0.1 s to 100 s (MMPPFit.swift).
 
 import DuetSupport
 import Foundation
@@ -175,6 +176,8 @@ public struct TraceFit: Sendable {
     /// Work multipliers (work x workScale), when a work column was given.
     public var work: SampleMoments?
     public var onOff: OnOffFit
+    /// Markov-modulated arrivals fitted to the dispersion of counts.
+    public var mmpp: MMPPFit
     /// Burstiness scale by scale: the trace's index of dispersion beside that of
     /// each fitted process (as the simulator would draw it).
     public var dispersion: DispersionComparison
@@ -192,9 +195,12 @@ public struct TraceFit: Sendable {
         onOff = interBatch.count < 3 ? OnOffFit(rate: batchRate, onFraction: 1, meanOn: .infinity, meanOff: 0,
                                                 onRate: batchRate, method: .poisson)
             : OnOffFit.fit(m1: interBatch.mean, m2: interBatch.second, m3: interBatch.third)
+        mmpp = MMPPFit(curve: DispersionCurve(trace: trace, scales: MMPPFit.fitScales), batchRate: batchRate,
+                       batch: batch.spec)
         dispersion = DispersionComparison(trace: trace, renewal: Self.renewalProcess(batchRate: batchRate,
                                           scv: interBatch.scv, batch: batch.spec),
-                                          onOff: Self.onOffProcess(onOff, batch: batch.spec))
+                                          onOff: Self.onOffProcess(onOff, batch: batch.spec),
+                                          mmpp: Self.mmppProcess(mmpp, batchRate: batchRate, batch: batch.spec))
     }
 
     /// The renewal fit as a configuration without stations (what `yaml` writes).
@@ -208,6 +214,12 @@ public struct TraceFit: Sendable {
         guard fit.rate.isFinite, fit.rate > 0 else { return nil }
         let spec = fit.onFraction < 1 && fit.meanOn.isFinite ? OnOffSpec(onFraction: fit.onFraction, meanOn: fit.meanOn) : nil
         return TandemConfig(arrivalRate: fit.rate, onOff: spec, batch: batch, stations: [])
+    }
+
+    /// The MMPP fit as a configuration without stations.
+    static func mmppProcess(_ fit: MMPPFit, batchRate: Double, batch: BatchSizeSpec) -> TandemConfig? {
+        guard batchRate.isFinite, batchRate > 0 else { return nil }
+        return TandemConfig(mmpp: fit.spec, batch: batch, stations: [])
     }
 
     /// The renewal fit's inter-batch scv.
@@ -241,6 +253,16 @@ public struct TraceFit: Sendable {
             ("meanOn", .number(onOff.meanOn)), ("meanOff", .number(onOff.meanOff)),
             ("onRate", .number(onOff.onRate)), ("method", .string(onOff.method.rawValue)),
         ])))
+        members.append(("mmpp", .object([
+            ("busyFraction", .number(mmpp.busyFraction)),
+            ("sources", .array(mmpp.spec.sources.map { source in
+                .object([("rates", .array(source.rates.map(JSON.number))),
+                         ("meanHolds", .array(source.meanHolds.map(JSON.number)))])
+            })),
+            ("scales", .array(mmpp.scales.map(JSON.number))),
+            ("traceDispersion", .array(mmpp.traceDispersion.map(JSON.number))),
+            ("fittedDispersion", .array(mmpp.fittedDispersion.map(JSON.number))),
+        ])))
         members.append(("dispersion", dispersion.json))
         return .object(members)
     }
@@ -265,6 +287,13 @@ public struct TraceFit: Sendable {
         lines.append("on/off fit:     onFraction \(f(onOff.onFraction)), meanOn \(f(onOff.meanOn)) s, "
                      + "meanOff \(f(onOff.meanOff)) s, rate while on \(f(onOff.onRate)) per second "
                      + "(\(onOff.method.rawValue))")
+        lines.append("mmpp fit:       \(mmpp.spec.sources.count) on/off source(s) matched to the dispersion of counts "
+                     + "over \(f(mmpp.scales.first ?? 0)) to \(f(mmpp.scales.last ?? 0)) s windows, each busy "
+                     + "\(f(100 * mmpp.busyFraction))% of the time:")
+        for source in mmpp.spec.sources {
+            lines.append("                rate \(f(source.rates[1])) per second for \(f(source.meanHolds[1])) s, "
+                         + "\(f(source.rates[0])) for \(f(source.meanHolds[0])) s")
+        }
         lines.append(contentsOf: dispersion.textLines)
         if let work {
             lines.append("")
@@ -284,18 +313,29 @@ public struct TraceFit: Sendable {
         ]
     }
 
-    /// The `arrival` and `batch` sections of a configuration: the renewal fit,
-    /// with the on/off fit as a commented alternative.
+    /// The `arrival` and `batch` sections of a configuration: the MMPP fit, with the
+    /// renewal and on/off fits as commented alternatives.
     public var yaml: String {
         func f(_ value: Double) -> String { ConfigNode.format(value) }
         var lines = [
             "# Fitted by `duet fit-trace` from \(settings.path)",
             "# (time column \(settings.timeColumn), batch window \(f(settings.batchWindow)) s):"
                 + " \(jobs) jobs in \(batches) batches over \(ConfigLoader.rounded(span)) s.",
-            "# Renewal fit: inter-batch mean and scv; the batch size family closest in total variation.",
+            "# Markov-modulated Poisson fit: independent on/off sources matched to the index of dispersion",
+            "# of counts over \(ConfigLoader.rounded(mmpp.scales.first ?? 0)) to \(ConfigLoader.rounded(mmpp.scales.last ?? 0)) s windows and to the mean rate;",
+            "# the batch size family closest in total variation.",
             "arrival:",
-            "  rate: \(f(batchRate))",
-            "  scv: \(f(arrivalScv))",
+            "  mmpp:",
+        ]
+        for source in mmpp.spec.sources {
+            lines.append("    - { rates: [\(source.rates.map(f).joined(separator: ", "))], "
+                         + "meanHolds: [\(source.meanHolds.map(f).joined(separator: ", "))] }")
+        }
+        lines += [
+            "# Renewal alternative (inter-batch mean and scv); replace the arrival section above with:",
+            "# arrival:",
+            "#   rate: \(f(batchRate))",
+            "#   scv: \(f(arrivalScv))",
             "# On/off (interrupted Poisson) alternative, fitted to three moments of the inter-batch",
             "# times (\(onOff.method.rawValue)); replace the arrival section above with:",
             "# arrival:",
@@ -325,10 +365,11 @@ public struct DispersionComparison: Sendable, Equatable {
     /// nil when the fit has no process to draw (a trace of fewer than two batches).
     public var renewal: DispersionCurve?
     public var onOff: DispersionCurve?
+    public var mmpp: DispersionCurve?
 
     /// The fits are drawn for 20 trace spans or 1,000 of the widest windows,
     /// whichever is longer (at most about 5 million batches), with seed 1.
-    public init(trace recorded: ArrivalTrace, renewal: TandemConfig?, onOff: TandemConfig?,
+    public init(trace recorded: ArrivalTrace, renewal: TandemConfig?, onOff: TandemConfig?, mmpp: TandemConfig? = nil,
                 scales: [Double] = DispersionCurve.defaultScales) {
         trace = DispersionCurve(trace: recorded, scales: scales)
         func drawn(_ process: TandemConfig?) -> DispersionCurve? {
@@ -338,6 +379,7 @@ public struct DispersionComparison: Sendable, Equatable {
         }
         self.renewal = drawn(renewal)
         self.onOff = drawn(onOff)
+        self.mmpp = drawn(mmpp)
     }
 
     var json: JSON {
@@ -346,7 +388,8 @@ public struct DispersionComparison: Sendable, Equatable {
             return .array(curve.values.map { $0.map(JSON.number) ?? .null })
         }
         return .object([("scales", .array(trace.scales.map(JSON.number))), ("trace", values(trace)),
-                        ("renewalFit", values(renewal)), ("onOffFit", values(onOff))])
+                        ("renewalFit", values(renewal)), ("onOffFit", values(onOff)),
+                        ("mmppFit", values(mmpp))])
     }
 
     var textLines: [String] {
@@ -362,6 +405,7 @@ public struct DispersionComparison: Sendable, Equatable {
             "  window".padding(toLength: 16, withPad: " ", startingAt: 0)
                 + trace.scales.map { right(ConfigLoader.rounded($0) + " s") }.joined(),
             row("  trace", trace), row("  renewal fit", renewal), row("  on/off fit", onOff),
+            row("  mmpp fit", mmpp),
         ]
     }
 }

@@ -58,6 +58,11 @@ public struct CanonicalForm: Sendable, Equatable {
                 twin.onOff = OnOffSpec(onFraction: onOff.onFraction, meanOn: onOff.meanOn / unit)
             }
         }
+        if let mmpp = config.mmpp {
+            twin.mmpp = MMPPSpec(sources: mmpp.sources.map { source in
+                MMPPSource(rates: source.rates.map { $0 * unit }, meanHolds: source.meanHolds.map { $0 / unit })
+            })
+        }
         if config.batch.mean == 1 { twin.batch = .deterministic(1) }
         for k in twin.stations.indices {
             var station = config.stations[k]

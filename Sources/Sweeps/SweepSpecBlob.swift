@@ -47,11 +47,12 @@ public enum SweepSpecBlob {
         var trace: Wire.Trace?
         if let replay = base.trace {
             let bytes = file ?? (try? traceFile(spec)) ?? nil
-            trace = Wire.Trace(blob: bytes.map { BlobHash(of: $0).hex } ?? "", settings: replay.settings)
+            trace = Wire.Trace(blob: bytes.map { BlobHash(of: $0).hex } ?? "", settings: replay.settings,
+                               rateMultiplier: base.rateMultiplier)
         }
         let wire = Wire(
             format: format, fingerprint: spec.fingerprint,
-            base: Wire.Base(interArrival: base.interArrival, onOff: base.onOff, batch: base.batch,
+            base: Wire.Base(interArrival: base.interArrival, onOff: base.onOff, mmpp: base.mmpp, batch: base.batch,
                             stations: base.stations, run: base.run, trace: trace),
             vary: spec.parameters.map { Wire.Parameter(path: $0.target.description, range: $0.range) },
             design: spec.design, run: spec.run)
@@ -87,6 +88,7 @@ public enum SweepSpecBlob {
         // The inter-arrival moments as stored: rebuilding them from a rate could move the mean by an ulp.
         base.interArrival = wire.base.interArrival
         base.onOff = wire.base.onOff
+        base.mmpp = wire.base.mmpp
         if let trace = wire.base.trace {
             base = try traceConfig(trace, stations: base.stations, run: base.run, blob: blob)
         }
@@ -147,6 +149,8 @@ public enum SweepSpecBlob {
         struct Base: Codable {
             var interArrival: MomentSpec
             var onOff: OnOffSpec?
+            /// Absent in blobs written before it.
+            var mmpp: MMPPSpec?
             var batch: BatchSizeSpec
             var stations: [StationConfig]
             var run: RunSettings
@@ -156,6 +160,8 @@ public enum SweepSpecBlob {
         struct Trace: Codable {
             var blob: String
             var settings: TraceSettings
+            /// Absent in blobs written before it: 1.
+            var rateMultiplier: Double?
         }
 
         struct Parameter: Codable {
@@ -179,6 +185,6 @@ public enum SweepSpecBlob {
         } catch {
             throw BlobError("base.trace.blob: the trace does not parse: \(error)")
         }
-        return TandemConfig(trace: replay, stations: stations, run: run)
+        return TandemConfig(trace: replay, rateMultiplier: trace.rateMultiplier ?? 1, stations: stations, run: run)
     }
 }

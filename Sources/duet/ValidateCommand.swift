@@ -27,7 +27,7 @@ struct ValidateCommand: ParsableCommand {
     @Option(help: "Grid of station configurations (a sweep spec with lists); see examples/azure-grid.yaml.")
     var stations: String
     @OptionGroup var traceOptions: TraceOptions
-    @Option(help: "What the predictions see of the trace: onoff or renewal (its fit; default onoff when the model knows on/off arrivals), or trace (for a model trained on a sweep over this trace).")
+    @Option(help: "What the predictions see of the trace: onoff, renewal or mmpp (its fit; default onoff when the model knows on/off arrivals), or trace (for a model trained on a sweep over this trace).")
     var arrival: String?
     @Option(help: "Also simulate the fitted process, from N jobs per replication (the grid's precision target may add more; 0: skip), to tell the fit's error from the surrogate's.")
     var fitJobs = 200_000
@@ -37,7 +37,7 @@ struct ValidateCommand: ParsableCommand {
 
     func validate() throws {
         if let arrival, FittedArrival(rawValue: arrival) == nil {
-            throw ValidationError("--arrival: expected onoff, renewal or trace, got \(arrival)")
+            throw ValidationError("--arrival: expected onoff, renewal, mmpp or trace, got \(arrival)")
         }
         if let threads, threads < 1 { throw ValidationError("--threads: must be >= 1, got \(threads)") }
         if fitJobs < 0 { throw ValidationError("--fit-jobs: must be >= 0, got \(fitJobs)") }

@@ -17,9 +17,10 @@ struct ConfigSchemaTests {
                      stations: (0..<stations).map(station))
     }
 
-    /// The columns of a two-station dataset, as every dataset so far has had them.
+    /// The columns of a two-station dataset (`arrival.rateMultiplier` came last, so
+    /// older datasets lack it and read as 1).
     static let twoStationColumns = [
-        "arrival.rate", "arrival.scv", "arrival.onFraction", "arrival.meanOn", "batch.dist", "batch.mean", "batch.scv",
+        "arrival.rate", "arrival.scv", "arrival.onFraction", "arrival.meanOn", "arrival.rateMultiplier", "batch.dist", "batch.mean", "batch.scv",
     ] + (1...2).flatMap { k in
         ["servers", "service.mean", "service.scv", "setup", "maxBatch", "timeout", "coldStart.mean",
          "coldStart.scv", "keepAlive", "load"].map { "stations.\(k).\($0)" }
@@ -28,11 +29,11 @@ struct ConfigSchemaTests {
     @Test func twoStationColumnsAreUnchanged() {
         #expect(ConfigColumns.names == Self.twoStationColumns)
         #expect(ConfigColumns.names(stations: 2) == Self.twoStationColumns)
-        #expect(ConfigColumns.optionalNames == ["arrival.onFraction", "arrival.meanOn"])
+        #expect(ConfigColumns.optionalNames == ["arrival.onFraction", "arrival.meanOn", "arrival.rateMultiplier"])
         let config = Self.config(stations: 2)
         let derived = ([config.batch.scv] + config.offeredLoads).map(ConfigColumns.format)
         #expect(ConfigColumns.cells(of: config) == [
-            "0.8", "2", "1", "0", "uniform", "2.5", derived[0],
+            "0.8", "2", "1", "0", "1", "uniform", "2.5", derived[0],
             "1", "0.1", "0.5", "0", "1", "0", "0", "2", "30", derived[1],
             "2", "0.2", "0.5", "0.01", "3", "0.05", "0.2", "2", "inf", derived[2],
         ])
@@ -41,7 +42,7 @@ struct ConfigSchemaTests {
     @Test(arguments: [1, 3, 5])
     func columnsFollowTheStationCount(stations: Int) {
         let names = ConfigColumns.names(stations: stations)
-        #expect(names.count == 7 + 10 * stations)
+        #expect(names.count == 8 + 10 * stations)
         #expect(names.last == "stations.\(stations).load")
         #expect(ConfigColumns.cells(of: Self.config(stations: stations)).count == names.count)
         // Each station adds its 10 input columns and each of its metrics with a half-width.

@@ -263,34 +263,39 @@ struct TraceTests {
         return text
     }
 
+    /// Mean responses of M/M/1 (s1 1) -> M/M/1 (s2 1.2) replaying 8 independent
+    /// Poisson traces of 40,000 jobs at `rate`, sped up by `multiplier`.
+    static func replayedMeans(rate: Double, multiplier: Double, seedBase: UInt64) throws -> [Double] {
+        let scratch = try TraceScratch()
+        defer { scratch.cleanUp() }
+        var means: [Double] = []
+        for index in 0..<8 {
+            _ = try scratch.write("poisson\(index).csv", poissonTrace(jobs: 40_000, rate: rate,
+                                                                     seed: seedBase + UInt64(index)))
+            let path = try scratch.write("tandem\(index).yaml", """
+                arrival: { trace: poisson\(index).csv, rateMultiplier: \(multiplier) }
+                stations:
+                  - service: { mean: 1 }
+                  - service: { mean: 1.2 }
+                run: { replications: 2, warmup: 0.1, seed: \(index + 1) }
+                """)
+            let report = Simulator.simulate(try ConfigLoader.load(path: path))
+            #expect(report.stable)
+            #expect(report.jobsPerReplication == 40_000)
+            means.append(try #require(report.estimate("meanResponse")).mean)
+        }
+        return means
+    }
+
     @Test("Replaying Poisson traces through M/M/1 -> M/M/1 gives the Jackson mean response")
     func jacksonReplay() throws {
         // One replay conditions on its trace, so the replications' half-width misses
         // the arrivals' own variation: replay independent traces and take a Student-t
         // interval across them. Tolerance as in QueueingTheoryTests: two 95%
         // half-widths (about four standard errors).
-        let scratch = try TraceScratch()
-        defer { scratch.cleanUp() }
-        let lambda = 0.5, s1 = 1.0, s2 = 1.2
-        let exact = 1 / (1 / s1 - lambda) + 1 / (1 / s2 - lambda)
-        var means: [Double] = []
-        for index in 0..<8 {
-            _ = try scratch.write("poisson\(index).csv", Self.poissonTrace(jobs: 40_000, rate: lambda,
-                                                                          seed: 100 + UInt64(index)))
-            let path = try scratch.write("tandem\(index).yaml", """
-                arrival: { trace: poisson\(index).csv }
-                stations:
-                  - service: { mean: \(s1) }
-                  - service: { mean: \(s2) }
-                run: { replications: 2, warmup: 0.1, seed: \(index + 1) }
-                """)
-            let config = try ConfigLoader.load(path: path)
-            let report = Simulator.simulate(config)
-            #expect(report.stable)
-            #expect(report.jobsPerReplication == 40_000)
-            means.append(try #require(report.estimate("meanResponse")).mean)
-        }
-        let across = Estimate(replications: means)
+        let lambda = 0.5
+        let exact = 1 / (1 - lambda) + 1 / (1 / 1.2 - lambda)
+        let across = Estimate(replications: try Self.replayedMeans(rate: lambda, multiplier: 1, seedBase: 100))
         let ci = try #require(across.ci95)
         #expect(ci < 0.05 * exact, "half-width \(ci) too wide to test")
         #expect(abs(across.mean - exact) <= 2 * ci, "replayed \(across.mean) ± \(ci), Jackson \(exact)")

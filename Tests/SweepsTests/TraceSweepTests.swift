@@ -63,6 +63,47 @@ struct TraceSweepTests {
         }
     }
 
+    @Test("a sweep over a trace varies its rate multiplier: rows record it and the replayed rate")
+    func sweepOverTheRateMultiplier() throws {
+        defer { try? FileManager.default.removeItem(at: directory) }
+        try writeTrace("a.csv", jobs: 400, gap: 1.0)
+        let spec = try SweepSpec.parse(spec(trace: "a.csv", vary: "arrival.rateMultiplier: { choice: [0.5, 2] }"),
+                                       directory: directory.path)
+        let out = directory.appendingPathComponent("out.csv").path
+        _ = try SweepRunner(spec: spec, outputPath: out, threads: 2).run(log: { _ in })
+        let table = try DatasetTable.read(path: out)
+        #expect(table.rows.count == 6)
+        for row in table.rows {
+            // One batch of 2 a second, replayed m times as fast: m batches a second, and
+            // m times the load (station 2: 2 jobs x 0.3 s x mean work 1 on 2 servers).
+            let m = try row.double("arrival.rateMultiplier")
+            #expect(m == 0.5 || m == 2)
+            #expect(abs(try row.double("arrival.rate") - m) < 1e-12)
+            #expect(abs(try row.double("stations.2.load") - m * 0.3) < 1e-12)
+            #expect(try row.bool("stable"))
+        }
+    }
+
+    @Test("the rate multiplier cannot vary over renewal arrivals")
+    func rateMultiplierNeedsATrace() throws {
+        let text = """
+            base:
+              arrival: { rate: 1 }
+              stations:
+                - { service: { mean: 0.1 } }
+            vary:
+              arrival.rateMultiplier: { uniform: [1, 2] }
+            design: { method: sobol, points: 4 }
+            """
+        #expect {
+            try SweepSpec.parse(text)
+        } throws: { error in
+            let error = error as? ConfigError
+            return error?.path == "vary.arrival.rateMultiplier"
+                && error?.message.hasPrefix("only used with arrival.trace") == true
+        }
+    }
+
     @Test("another trace, or other trace settings, is another dataset")
     func fingerprintFollowsTheTrace() throws {
         defer { try? FileManager.default.removeItem(at: directory) }
@@ -86,7 +127,7 @@ struct TraceSweepTests {
             try SweepSpec.parse(spec(trace: "a.csv", vary: vary), directory: directory.path)
         } throws: { error in
             "\(error)".contains("the base replays a trace (arrival.trace), which sets the arrivals and batches; "
-                                + "a sweep over a trace varies stations only")
+                                + "a sweep over a trace varies the stations and arrival.rateMultiplier only")
         }
     }
 }
