@@ -50,8 +50,9 @@ let package = Package(
         .target(name: "ZeroMQ", dependencies: ["CZeroMQ"]),
         // The analytical baseline: a two-moment decomposition (Whitt's QNA, Allen-Cunneen).
         .target(name: "Analytic", dependencies: ["Simulation"]),
-        // Designs (Sobol, Latin hypercube), sweep specs, and later search spaces and ASHA; pure logic.
-        .target(name: "Search", dependencies: ["DuetSupport", "Simulation"]),
+        // Designs (Sobol, Latin hypercube), sweep specs, search spaces and ASHA, and `duet plan`'s
+        // grid and ranking over a surrogate (`PlanSearch`); pure logic.
+        .target(name: "Search", dependencies: ["DuetSupport", "Simulation", "Surrogate"]),
         // Features, the MLP over BLAS, training, model files.
         .target(
             name: "Surrogate",
