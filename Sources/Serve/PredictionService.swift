@@ -134,6 +134,7 @@ public final class PredictionService: Sendable {
             }
             return axis
         }
+        guard !axes.isEmpty else { throw ServeError(path: "vary", message: "an empty list; give at least one path=values") }
         let top = try wrap { try request["top"].map { try $0.int(rules: [.atLeast(1), .atMost(1000)]) } ?? 10 }
         let combinations = axes.reduce(1.0) { $0 * Double($1.values.count) }
         guard combinations <= Double(options.maxPlanCombinations) else {

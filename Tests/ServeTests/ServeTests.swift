@@ -262,6 +262,7 @@ struct ServeTests {
                 (#"{"base": \#(configJSON()), "slo": ["latency<=1"], "vary": ["stations.2.servers=1..4"]}"#, "slo.1"),
                 (#"{"base": \#(configJSON()), "slo": ["meanResponse"], "vary": ["stations.2.servers=1..4"]}"#, "slo.1"),
                 (#"{"base": \#(configJSON())}"#, "vary"),
+                (#"{"base": \#(configJSON()), "vary": []}"#, "vary"),
                 (#"{"vary": ["stations.2.servers=1..4"]}"#, "base"),
                 (#"{"base": \#(configJSON()), "vary": ["stations.2.servers=1..4"], "top": 0}"#, "top"),
             ] {
