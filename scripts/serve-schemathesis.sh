@@ -34,24 +34,10 @@ if ! python3 -c 'import schemathesis' 2>/dev/null; then
   fi
 fi
 
-work=$(mktemp -d)
-server_pid=""
-cleanup() {
-  if [ -n "$server_pid" ] && kill -0 "$server_pid" 2>/dev/null; then kill -TERM "$server_pid"; wait "$server_pid" || true; fi
-  rm -rf "$work"
-}
-trap cleanup EXIT
+# shellcheck source=scripts/serve-start.sh
+. scripts/serve-start.sh
 
-"$DUET" serve "$MODEL" --bind 127.0.0.1:0 2>"$work/server.log" &
-server_pid=$!
-port=""
-for _ in $(seq 1 100); do
-  port=$(sed -n 's|.*listening on http://127\.0\.0\.1:\([0-9]*\).*|\1|p' "$work/server.log" | head -n 1)
-  [ -n "$port" ] && break
-  kill -0 "$server_pid" 2>/dev/null || { cat "$work/server.log" >&2; fail "duet serve did not start"; }
-  sleep 0.1
-done
-[ -n "$port" ] || { cat "$work/server.log" >&2; fail "duet serve did not say where it listens"; }
+start_server
 say "duet serve on 127.0.0.1:$port (model $MODEL); schemathesis, $MAX_EXAMPLES examples per operation, seed $SEED"
 
 # Every check but positive_data_acceptance: the document's Configuration schema says
