@@ -11,7 +11,7 @@ DEMO_OUT ?= out/quickstart
 deps:
 	@./scripts/install-deps.sh
 
-# The build's packages plus those only the tests use (shellcheck, chromium).
+# The build's packages plus those only the tests use (shellcheck, chromium; schemathesis from PyPI).
 test-deps:
 	@./scripts/install-deps.sh --with-tests
 
@@ -47,6 +47,8 @@ test: test-deps
 	# Coordinator and workers as separate hosts in network namespaces (skips when not root).
 	DUET=.build/debug/duet ./scripts/netns-cluster.sh
 	$(SWIFT) test --skip-build
+	# duet serve against docs/openapi.yaml (schemathesis; skips only when PyPI is unreachable).
+	DUET=.build/debug/duet ./scripts/serve-schemathesis.sh
 
 # The suites that go through OpenBLAS, once per CPU kernel family (a developer's check).
 test-kernels: test-deps
@@ -57,6 +59,7 @@ bench: release
 	.build/release/duet bench simulate --scenario r1
 	.build/release/duet bench simulate --scenario batching
 	.build/release/duet bench train
+	./scripts/serve-bench.sh
 
 # Faults, as a matrix: workers, the coordinator and the client killed with SIGKILL
 # during sweeps and searches, and (as root) a network partition; not part of `test`.

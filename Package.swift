@@ -24,6 +24,9 @@ let package = Package(
         .package(url: "https://github.com/groue/GRDB.swift", from: "7.0.0"),
         .package(url: "https://github.com/apple/swift-crypto", from: "3.0.0"),
         .package(url: "https://github.com/apple/swift-log", from: "1.5.0"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
+        .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
     ],
     targets: [
         // One home for helpers every layer needs (SHA-256 and hex, SplitMix64); below everything else.
@@ -50,8 +53,9 @@ let package = Package(
         .target(name: "ZeroMQ", dependencies: ["CZeroMQ"]),
         // The analytical baseline: a two-moment decomposition (Whitt's QNA, Allen-Cunneen).
         .target(name: "Analytic", dependencies: ["Simulation"]),
-        // Designs (Sobol, Latin hypercube), sweep specs, and later search spaces and ASHA; pure logic.
-        .target(name: "Search", dependencies: ["DuetSupport", "Simulation"]),
+        // Designs (Sobol, Latin hypercube), sweep specs, search spaces and ASHA, and `duet plan`'s
+        // grid and ranking over a surrogate (`PlanSearch`); pure logic.
+        .target(name: "Search", dependencies: ["DuetSupport", "Simulation", "Surrogate"]),
         // Features, the MLP over BLAS, training, model files.
         .target(
             name: "Surrogate",
@@ -77,12 +81,25 @@ let package = Package(
         .target(name: "Searches", dependencies: ["DuetSupport", "ClusterCore", "Cluster", "Simulation", "Search", "Surrogate"]),
         // Long work built on the rest: trace validation, the `duet run` pipeline's reports.
         .target(name: "Pipeline", dependencies: ["DuetSupport", "Simulation", "Analytic", "Search", "Surrogate", "Searches", "Sweeps"]),
+        // `duet serve`: the surrogate over HTTP (Hummingbird), its routes, auth, limits and
+        // Prometheus metrics; the command only parses flags and runs it.
+        .target(
+            name: "Serve",
+            dependencies: [
+                "DuetSupport", "Simulation", "Search", "Surrogate",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
         // The command-line tool: parses, validates and calls the libraries.
         .executableTarget(
             name: "duet",
             dependencies: [
-                "DuetSupport", "Simulation", "Analytic", "Search", "Surrogate", "Cluster", "Sweeps", "Searches", "Pipeline",
+                "DuetSupport", "Simulation", "Analytic", "Search", "Surrogate", "Cluster", "Sweeps", "Searches", "Pipeline", "Serve",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
@@ -96,6 +113,12 @@ let package = Package(
         .testTarget(name: "SearchesTests", dependencies: ["Cluster", "ClusterCore", "Search", "Searches", "Sweeps"]),
         .testTarget(name: "PipelineTests", dependencies: ["DuetSupport", "Pipeline", "Sweeps"]),
         .testTarget(name: "SurrogateTests", dependencies: ["Surrogate"]),
+        .testTarget(
+            name: "ServeTests",
+            dependencies: ["Serve", "Search", "Surrogate", "Simulation",
+                           .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                           .product(name: "Logging", package: "swift-log")]
+        ),
         // Runs the built `duet` binary end to end.
         .testTarget(name: "duetTests", dependencies: ["duet"]),
     ]

@@ -3,7 +3,7 @@
 # machine, and says so. Debian packages are listed one per line ('#' starts a
 # comment): scripts/apt-packages.txt for building and running (the system libraries
 # the package's system-library targets wrap go there), scripts/apt-packages-test.txt
-# for what only the test suite uses.
+# for what only the test suite uses; --with-tests also installs schemathesis with pip.
 set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 lists=("$here/apt-packages.txt")
@@ -35,5 +35,15 @@ if [ "${#missing[@]}" -gt 0 ]; then
   DEBIAN_FRONTEND=noninteractive $sudo_cmd apt-get install -y -qq "${missing[@]}"
 else
   echo "install-deps: Debian packages present (${wanted[*]:-none needed})"
+fi
+if [ "${1:-}" = --with-tests ]; then
+  # scripts/serve-schemathesis.sh checks `duet serve` against docs/openapi.yaml.
+  if python3 -c 'import schemathesis' 2>/dev/null; then
+    echo "install-deps: schemathesis present"
+  elif python3 -m pip install --quiet schemathesis; then
+    echo "install-deps: installed schemathesis (pip)"
+  else
+    echo "install-deps: could not install schemathesis with pip (PyPI unreachable?); serve-schemathesis.sh will skip" >&2
+  fi
 fi
 echo "install-deps: $(swift --version 2>/dev/null | head -n 1)"

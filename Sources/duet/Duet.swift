@@ -5,12 +5,12 @@ import ArgumentParser
 import DuetSupport
 
 @main
-struct Duet: ParsableCommand {
+struct Duet: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "duet",
         abstract: "Fast, accurate performance models of serverless batch tandems.",
         version: "duet \(DuetVersion.string)",
-        subcommands: [RunCommand.self, SimulateCommand.self, SweepCommand.self, TrainCommand.self, PredictCommand.self, EvaluateCommand.self, FitTraceCommand.self, ValidateCommand.self, PlanCommand.self, ReportCommand.self, BenchCommand.self, CoordinatorCommand.self, WorkerCommand.self, StatusCommand.self, KeysCommand.self, SearchCommand.self]
+        subcommands: [RunCommand.self, SimulateCommand.self, SweepCommand.self, TrainCommand.self, PredictCommand.self, EvaluateCommand.self, FitTraceCommand.self, ValidateCommand.self, PlanCommand.self, ReportCommand.self, BenchCommand.self, CoordinatorCommand.self, WorkerCommand.self, StatusCommand.self, KeysCommand.self, SearchCommand.self, ServeCommand.self]
     )
 }
 

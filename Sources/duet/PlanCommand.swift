@@ -5,38 +5,9 @@ import Search
 import Simulation
 import Surrogate
 
-/// A service-level objective on a predicted metric: `p95Response<=2.0`.
-struct ServiceLevelObjective: ExpressibleByArgument, CustomStringConvertible {
-    enum Comparison: String, CaseIterable { case atMost = "<=", below = "<", atLeast = ">=", above = ">" }
-
-    var metric: String
-    var comparison: Comparison
-    var bound: Double
-
-    init?(argument: String) {
-        // Longest operators first so "<=" is not read as "<".
-        for comparison in [Comparison.atMost, .atLeast, .below, .above] {
-            let parts = argument.components(separatedBy: comparison.rawValue)
-            if parts.count == 2, let bound = Double(parts[1].trimmingCharacters(in: .whitespaces)) {
-                metric = parts[0].trimmingCharacters(in: .whitespaces)
-                self.comparison = comparison
-                self.bound = bound
-                return
-            }
-        }
-        return nil
-    }
-
-    func holds(_ value: Double) -> Bool {
-        switch comparison {
-        case .atMost: return value <= bound
-        case .below: return value < bound
-        case .atLeast: return value >= bound
-        case .above: return value > bound
-        }
-    }
-
-    var description: String { "\(metric)\(comparison.rawValue)\(ConfigColumns.format(bound))" }
+/// `--slo metric<=bound` (`ServiceLevelObjective`, Search).
+extension ServiceLevelObjective: ExpressibleByArgument {
+    public init?(argument: String) { self.init(text: argument) }
 }
 
 /// One `--vary path=values` (`PlanGrid.Axis`): `1..64` (whole numbers), `0.1..1/10`
@@ -92,38 +63,14 @@ struct PlanCommand: ParsableCommand {
 
     func run() throws {
         let surrogate = try loadModel(named: model)
-        for objective in slo where !surrogate.targetNames.contains(objective.metric) {
-            throw CLIError("--slo \(objective): the model predicts \(surrogate.targetNames.joined(separator: ", ")); "
-                                  + "\(objective.metric) is not one of them")
+        for objective in slo {
+            if let problem = PlanSearch.problem(objective, model: surrogate) { throw CLIError("--slo \(objective): \(problem)") }
         }
         let grid = try planGrid(stations: surrogate.stations)
-        let cost = (1...surrogate.stations).map { "stations.\($0).instanceSecondsPerJob" }
+        let plan = PlanSearch(model: surrogate, grid: grid, objectives: slo, top: top)
+        let cost = PlanSearch.costTargets(surrogate.targetNames)
         let index = Dictionary(uniqueKeysWithValues: surrogate.targetNames.enumerated().map { ($1, $0) })
-        var candidates: [(values: [String], config: TandemConfig, predicted: [Double], cost: Double)] = []
-        var infeasible = 0
-        // Every configuration that meets the objectives; `candidates` keeps only the cheapest.
-        var feasible = 0
-        let total = grid.count
-        for n in 0..<total {
-            let counters = grid.combination(n)
-            let point = grid.point(counters)
-            if point.problem == nil {
-                let predicted = surrogate.predict(point.config)
-                if slo.allSatisfy({ $0.holds(predicted[index[$0.metric]!]) }) {
-                    feasible += 1
-                    let bill = cost.reduce(0) { $0 + predicted[index[$1]!] }
-                    candidates.append((grid.values(counters), point.config, predicted, bill))
-                    if candidates.count > 4 * top + 1000 {
-                        candidates.sort { $0.cost < $1.cost }
-                        candidates.removeLast(candidates.count - top)
-                    }
-                }
-            } else {
-                infeasible += 1
-            }
-        }
-        candidates.sort { $0.cost < $1.cost }
-        let best = Array(candidates.prefix(top))
+        let (best, feasible, infeasible, total) = (plan.best, plan.feasible, plan.infeasible, plan.searched)
         // The same input-domain check as `duet predict`, for every configuration listed.
         for (rank, candidate) in best.enumerated() {
             let warnings = surrogate.domainWarnings(candidate.config)
@@ -140,26 +87,12 @@ struct PlanCommand: ParsableCommand {
         }
         let shown = (slo.map(\.metric) + ["meanResponse"]).reduce(into: [String]()) { if !$0.contains($1) { $0.append($1) } }
         if json {
-            let rows: [JSON] = zip(best, confirmed).map { candidate, report in
-                var fields: [(String, JSON)] = zip(vary, candidate.values).map { ($0.path, .string($1)) }
-                fields.append(("predicted", .object(surrogate.targetNames.enumerated().map { ($1, .number(candidate.predicted[$0])) })))
-                if let level = surrogate.file.errorBands?.level {
-                    let bands = surrogate.bands(candidate.config, predicted: candidate.predicted)
-                    fields.append(("bands", .object([("level", .number(level))] + zip(surrogate.targetNames, bands).compactMap { name, band in
-                        band.map { (name, .array([.number($0.lowerBound), .number($0.upperBound)])) }
-                    })))
+            let simulated: [JSON?] = confirmed.map { report in
+                report.map { report in
+                    .object((shown + cost).compactMap { name in report.estimate(name).map { (name, .number($0.mean)) } })
                 }
-                fields.append(("instanceSecondsPerJob", .number(candidate.cost)))
-                if let report {
-                    fields.append(("simulated", .object((shown + cost).compactMap { name in
-                        report.estimate(name).map { (name, .number($0.mean)) }
-                    })))
-                }
-                return .object(fields)
             }
-            print(JSON.object([("feasible", .integer(feasible)), ("infeasible", .integer(infeasible)),
-                                    ("searched", .integer(total)), ("shown", .integer(best.count)),
-                                    ("best", .array(rows))]).text(numbers: .plain, pretty: true))
+            print(plan.json(model: surrogate, simulated: simulated).text(numbers: .plain, pretty: true))
             if best.isEmpty { throw ExitCode(Self.nothingMeetsObjectives) }
             return
         }

@@ -173,6 +173,8 @@ struct DeployManifestTests {
         "deploy/kubernetes/workers.yaml",
         "deploy/kubernetes/secret-example.yaml",
         "deploy/kubernetes/kustomization.yaml",
+        "deploy/kubernetes/serve.yaml",
+        "deploy/kubernetes/serve-autoscaling.yaml",
     ]
 
     @Test("every Kubernetes file parses and together they hold the expected kinds")
@@ -186,8 +188,52 @@ struct DeployManifestTests {
                 kinds.insert(kind)
             }
         }
-        for kind in ["StatefulSet", "Service", "Deployment", "Secret", "Kustomization"] {
+        for kind in ["StatefulSet", "Service", "Deployment", "Secret", "Kustomization", "ScaledObject"] {
             #expect(kinds.contains(kind), "no \(kind) in deploy/kubernetes (found \(kinds.sorted()))")
+        }
+    }
+
+    @Test("duet serve: listens beyond loopback with a token from its Secret, the model from its ConfigMap, probes on /healthz")
+    func serve() throws {
+        let file = "deploy/kubernetes/serve.yaml"
+        guard let documents = try DeployFiles.yamlDocuments(file) else { return }
+        let deployment = try DeployFiles.document("Deployment", in: documents, file: file)
+        let container = try onlyContainer(deployment)
+        let arguments = containerArguments(container)
+        #expect(arguments.first == "serve")
+        // duet serve refuses a non-loopback bind without a token file.
+        #expect(argument(after: "--bind", in: arguments) == "0.0.0.0:8080")
+        let tokenFile = try #require(argument(after: "--token-file", in: arguments), "\(file): --token-file is required off loopback")
+        let mounts = try yamlList(container["volumeMounts"], "\(file) volumeMounts")
+        let volumes = try yamlList(try podSpec(deployment)["volumes"], "\(file) volumes")
+        func mountPath(source: String, name: String) throws -> String {
+            let volume = try #require(volumes.first { (($0[source] as? [String: Any])?[source == "secret" ? "secretName" : "name"] as? String) == name },
+                                      "\(file): no volume from the \(source) \(name)")
+            let mount = try #require(mounts.first { $0["name"] as? String == volume["name"] as? String }, "\(file): \(name) is not mounted")
+            #expect(mount["readOnly"] as? Bool == true)
+            return try #require(mount["mountPath"] as? String)
+        }
+        #expect(tokenFile.hasPrefix(try mountPath(source: "secret", name: "duet-serve-token") + "/"))
+        let model = try #require(arguments.dropFirst().first)
+        #expect(model.hasPrefix(try mountPath(source: "configMap", name: "duet-model") + "/"))
+        for probe in ["readinessProbe", "livenessProbe"] {
+            let get = try yamlMapping(try yamlMapping(container[probe], probe)["httpGet"], "\(probe).httpGet")
+            #expect(get["path"] as? String == "/healthz", "\(probe) must use the route that needs no token")
+        }
+        let ports = try yamlList(container["ports"], "ports")
+        #expect(ports.first?["containerPort"] as? Int == 8080)
+        let service = try DeployFiles.document("Service", in: documents, file: file)
+        let servicePorts = try yamlList(try yamlMapping(service["spec"], "Service spec")["ports"], "Service ports")
+        #expect(servicePorts.first?["targetPort"] as? String == ports.first?["name"] as? String)
+
+        let autoscaling = "deploy/kubernetes/serve-autoscaling.yaml"
+        guard let scaling = try DeployFiles.yamlDocuments(autoscaling) else { return }
+        let scaledObject = try DeployFiles.document("ScaledObject", in: scaling, file: autoscaling)
+        let target = try yamlMapping(try yamlMapping(scaledObject["spec"], "spec")["scaleTargetRef"], "scaleTargetRef")
+        #expect(target["name"] as? String == "duet-serve")
+        for trigger in try yamlList(try yamlMapping(scaledObject["spec"], "spec")["triggers"], "triggers") {
+            let query = try #require(try yamlMapping(trigger["metadata"], "trigger metadata")["query"] as? String)
+            #expect(query.contains("duet_serve_"), "a trigger should read duet serve's metrics: \(query)")
         }
     }
 

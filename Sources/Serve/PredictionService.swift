@@ -1,0 +1,253 @@
+// What `duet serve` answers, without HTTP: request bodies in, JSON text out, errors
+// as `ServeError`s that name the key at fault. The routes (ServeRouter.swift) only
+// read bodies and call these.
+
+import DuetSupport
+import Foundation
+import Search
+import Simulation
+import Surrogate
+
+/// Limits and access of a server; the defaults are those of `duet serve`.
+public struct ServeOptions: Sendable {
+    /// The bearer token every route but `/healthz` requires; nil: none (loopback only).
+    public var token: String?
+    /// The largest request body accepted, in bytes (413 above).
+    public var bodyLimit: Int
+    /// The most configurations one `POST /v1/predict` may list.
+    public var maxBatch: Int
+    /// The most combinations one `POST /v1/plan` may search (it predicts each one).
+    public var maxPlanCombinations: Int
+
+    public init(token: String? = nil, bodyLimit: Int = 8 << 20, maxBatch: Int = 100_000,
+                maxPlanCombinations: Int = 200_000) {
+        self.token = token
+        self.bodyLimit = bodyLimit
+        self.maxBatch = maxBatch
+        self.maxPlanCombinations = maxPlanCombinations
+    }
+}
+
+/// A request the server refuses, with the HTTP status and the JSON path at fault
+/// (dotted and 1-based as in configuration errors: `stations.2.servers`, or
+/// `3.stations.2.servers` for the third configuration of a list).
+public struct ServeError: Error, CustomStringConvertible, Sendable, Equatable {
+    /// The HTTP status: 400, or 413 for a body too large, 401, 404, 500.
+    public var statusCode: Int
+    public var path: String
+    public var message: String
+
+    public init(status: Int = 400, path: String, message: String) {
+        statusCode = status
+        self.path = path
+        self.message = message
+    }
+
+    public init(_ error: ConfigError, status: Int = 400) {
+        self.init(status: status, path: error.path, message: error.message)
+    }
+
+    public var description: String { path.isEmpty ? message : "\(path): \(message)" }
+
+    /// `{"error": {"status": 400, "path": "...", "message": "..."}}`.
+    public var json: JSON {
+        .object([("error", .object([("status", .integer(statusCode)), ("path", .string(path)), ("message", .string(message))]))])
+    }
+}
+
+public final class PredictionService: Sendable {
+    public let model: SurrogateModel
+    /// The model file's name as shown by `GET /v1/model` (not its full path).
+    public let modelName: String
+    public let options: ServeOptions
+    public let metrics: ServeMetrics
+
+    public init(model: SurrogateModel, modelName: String, options: ServeOptions = ServeOptions(),
+                metrics: ServeMetrics = ServeMetrics()) {
+        self.model = model
+        self.modelName = modelName
+        self.options = options
+        self.metrics = metrics
+    }
+
+    // MARK: POST /v1/predict
+
+    /// One configuration (a JSON object) or a list of them (a JSON array), answered in
+    /// `duet predict --json`'s shape (a list for a list), each with `"warnings"` naming
+    /// the keys outside the model's domain.
+    public func predict(body: String) throws -> String {
+        let root = try Self.document(body)
+        if case .sequence = root.kind {
+            let items = try wrap { try root.sequence() }
+            guard !items.isEmpty else { throw ServeError(path: "", message: "an empty list; give at least one configuration") }
+            guard items.count <= options.maxBatch else {
+                throw ServeError(path: "", message: "\(items.count) configurations; at most \(options.maxBatch) per request")
+            }
+            let configs = try items.map { try configuration($0) }
+            return JSON.array(configs.map(prediction)).text(numbers: .plain)
+        }
+        return prediction(try configuration(root)).text(numbers: .plain)
+    }
+
+    private func prediction(_ config: TandemConfig) -> JSON {
+        let warnings = model.domainWarnings(config)
+        metrics.predicted(rows: 1, outOfDomain: warnings.isEmpty ? 0 : 1)
+        guard case .object(var members) = model.predictionJSON(config) else { preconditionFailure("predictionJSON is an object") }
+        members.append(("warnings", .array(warnings.map { .string($0) })))
+        return .object(members)
+    }
+
+    /// A configuration as `duet predict` takes it: read by `ConfigLoader`, a
+    /// two-station tandem, no trace file (a request must not name files on the server).
+    func configuration(_ node: ConfigNode) throws -> TandemConfig {
+        if node.kind == .mapping, let arrival = try? node.mapping()["arrival"], arrival.kind == .mapping,
+           let trace = try? arrival.mapping()["trace"], !trace.isNull {
+            throw ServeError(path: trace.path, message: "a trace file is not read over HTTP; give arrival.rate and arrival.scv")
+        }
+        let config = try wrap { try ConfigLoader.config(from: node) }
+        guard config.stations.count == MetricCatalog.stationCount else {
+            // Features and model files describe the two-station tandem (as `duet predict`).
+            throw ServeError(path: Self.join(node.path, "stations"),
+                             message: "the surrogate predicts a two-station tandem, got \(config.stations.count) stations")
+        }
+        return config
+    }
+
+    // MARK: POST /v1/plan
+
+    /// `{"base": CONFIG, "slo": ["p95Response<=2"], "vary": ["stations.2.servers=1..64"], "top": 10}`,
+    /// answered in `duet plan --json`'s shape.
+    public func plan(body: String) throws -> String {
+        let root = try Self.document(body)
+        let request = try wrap { try root.mapping(allowedKeys: ["base", "slo", "vary", "top"]) }
+        let base = try configuration(try wrap { try request.require("base") })
+        let objectives = try strings(request, "slo", required: false).map { node, text throws in
+            guard let objective = ServiceLevelObjective(text: text) else {
+                throw ServeError(path: node.path, message: "expected metric<=bound (or <, >=, >), e.g. \"p95Response<=2.0\", got \"\(text)\"")
+            }
+            if let problem = PlanSearch.problem(objective, model: model) { throw ServeError(path: node.path, message: problem) }
+            return objective
+        }
+        let axes = try strings(request, "vary", required: true).map { node, text throws in
+            guard let axis = PlanGrid.Axis(argument: text) else {
+                throw ServeError(path: node.path, message: "expected path=1..64, path=0.1..1/10 or path=a,b,c, got \"\(text)\"")
+            }
+            return axis
+        }
+        guard !axes.isEmpty else { throw ServeError(path: "vary", message: "an empty list; give at least one path=values") }
+        let top = try wrap { try request["top"].map { try $0.int(rules: [.atLeast(1), .atMost(1000)]) } ?? 10 }
+        let combinations = axes.reduce(1.0) { $0 * Double($1.values.count) }
+        guard combinations <= Double(options.maxPlanCombinations) else {
+            throw ServeError(path: "vary", message: "\(ConfigNode.format(combinations)) combinations; at most "
+                                 + "\(options.maxPlanCombinations) per request")
+        }
+        let grid: PlanGrid
+        do {
+            grid = try PlanGrid(base: base, axes: axes)
+        } catch let error as ConfigError {
+            // PlanGrid names the axis as the command line does (`--vary PATH`): name its item.
+            let item = axes.firstIndex { error.path.hasPrefix("--vary \($0.path)") }
+            throw ServeError(path: item.map { "vary.\($0 + 1)" } ?? "vary", message: error.description)
+        } catch {
+            throw ServeError(status: 500, path: "", message: "\(error)")
+        }
+        let plan = PlanSearch(model: model, grid: grid, objectives: objectives, top: top)
+        metrics.predicted(rows: plan.searched - plan.infeasible, outOfDomain: 0)
+        return plan.json(model: model).text(numbers: .plain)
+    }
+
+    /// The strings of a list (`slo`, `vary`), each with its node for errors.
+    private func strings(_ mapping: ConfigMapping, _ key: String, required: Bool) throws -> [(ConfigNode, String)] {
+        try wrap {
+            guard let node = mapping[key] else {
+                if required { throw mapping.error(key, "required: a list of strings") }
+                return []
+            }
+            return try node.sequence().map { item in
+                (item, try item.string())
+            }
+        }
+    }
+
+    // MARK: GET /v1/model
+
+    /// The model's targets, features, domain, training metrics and versions.
+    public func modelDescription() -> String {
+        let file = model.file
+        var domain: [(String, JSON)] = [("documented", file.domain.map { .string($0) } ?? .null)]
+        domain.append(("training", .object(file.inputDomain.columns.sorted { $0.key < $1.key }.map { name, range in
+            switch range {
+            case .numeric(let low, let high): return (name, .array([.number(low), .number(high)]))
+            case .categorical(let values): return (name, .array(values.sorted().map { .string($0) }))
+            }
+        })))
+        let metrics: JSON = .object(file.metrics.sorted { $0.key < $1.key }.map { split, values in
+            (split, .object(values.sorted { $0.key < $1.key }.map { ($0, .number($1)) }))
+        })
+        return JSON.object([
+            ("duetVersion", .string(DuetVersion.string)),
+            ("model", .string(modelName)),
+            ("created", .object([("createdAt", .string(file.created.createdAt)), ("tool", .string(file.created.tool)),
+                                 ("toolVersion", file.created.toolVersion.map { .string($0) } ?? .null)])),
+            ("featureVersion", .integer(model.featureVersion)),
+            ("targets", .array(model.targetNames.map { .string($0) })),
+            ("features", .array(file.features.names.map { .string($0) })),
+            ("domain", .object(domain)),
+            ("errorBandLevel", file.errorBands.map { .number($0.level) } ?? .null),
+            ("metrics", metrics),
+            ("datasetSHA256", .string(file.datasetSHA256)),
+        ]).text(numbers: .plain)
+    }
+
+    // MARK: Reading bodies
+
+    /// How deep a request may nest arrays and objects: a configuration needs 4; the
+    /// bound keeps a hostile body from recursing the readers into a stack overflow.
+    static let maxDepth = 32
+
+    /// Parses a JSON body into the configuration reader's nodes. JSON only (checked
+    /// first, with its depth bounded), so that YAML's aliases cannot inflate a request.
+    static func document(_ body: String) throws -> ConfigNode {
+        var depth = 0, inString = false, escaped = false
+        for byte in body.utf8 {
+            if inString {
+                if escaped { escaped = false } else if byte == UInt8(ascii: "\\") { escaped = true } else if byte == UInt8(ascii: "\"") { inString = false }
+                continue
+            }
+            switch byte {
+            case UInt8(ascii: "\""): inString = true
+            case UInt8(ascii: "["), UInt8(ascii: "{"):
+                depth += 1
+                if depth > maxDepth { throw ServeError(path: "", message: "the body nests deeper than \(maxDepth) levels") }
+            case UInt8(ascii: "]"), UInt8(ascii: "}"): depth -= 1
+            default: break
+            }
+        }
+        do {
+            _ = try JSONSerialization.jsonObject(with: Data(body.utf8), options: [.fragmentsAllowed])
+        } catch {
+            let detail = (error as NSError).userInfo[NSDebugDescriptionErrorKey] as? String ?? "\(error)"
+            throw ServeError(path: "", message: "the body is not valid JSON: \(detail)")
+        }
+        let node = try wrap { try ConfigNode.parse(yaml: body, source: "request body") }
+        switch node.kind {
+        case .mapping, .sequence: return node
+        default: throw ServeError(path: "", message: "expected a JSON object or array, got \(node.kind)")
+        }
+    }
+
+    static func join(_ path: String, _ key: String) -> String { path.isEmpty ? key : "\(path).\(key)" }
+}
+
+/// Runs a reader, turning its `ConfigError` into a 400 that names the path.
+func wrap<T>(_ body: () throws -> T) throws -> T {
+    do {
+        return try body()
+    } catch let error as ConfigError {
+        throw ServeError(error)
+    } catch let error as ServeError {
+        throw error
+    } catch {
+        throw ServeError(path: "", message: "\(error)")
+    }
+}
