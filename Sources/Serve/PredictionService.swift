@@ -93,7 +93,7 @@ public final class PredictionService: Sendable {
         let warnings = model.domainWarnings(config)
         metrics.predicted(rows: 1, outOfDomain: warnings.isEmpty ? 0 : 1)
         guard case .object(var members) = model.predictionJSON(config) else { preconditionFailure("predictionJSON is an object") }
-        members.append(("warnings", .array(warnings.map { .string($0) })))
+        members.append(JSON.Member("warnings", .array(warnings.map { .string($0) })))
         return .object(members)
     }
 
