@@ -144,6 +144,10 @@ struct ClusterCLITests {
     static func done(_ status: [String: Any]?) -> Int {
         runs(status).reduce(0) { $0 + (($1["done"] as? NSNumber)?.intValue ?? 0) }
     }
+    /// Tasks a worker holds right now, over every run.
+    static func leased(_ status: [String: Any]?) -> Int {
+        runs(status).reduce(0) { $0 + (($1["leased"] as? NSNumber)?.intValue ?? 0) }
+    }
 
     // MARK: Local sweeps
 
