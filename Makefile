@@ -21,20 +21,25 @@ build: deps
 release: deps
 	$(SWIFT) build -c release
 
-# The release binary and its shell completions under PREFIX (DESTDIR for packagers).
+# The release binary, its shell completions and the shipped model (PREFIX/share/duet,
+# where `duet predict` looks for it) under PREFIX (DESTDIR for packagers).
 PREFIX ?= /usr/local
 install: release
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/bash-completion/completions \
-		$(DESTDIR)$(PREFIX)/share/zsh/site-functions $(DESTDIR)$(PREFIX)/share/fish/vendor_completions.d
+		$(DESTDIR)$(PREFIX)/share/zsh/site-functions $(DESTDIR)$(PREFIX)/share/fish/vendor_completions.d \
+		$(DESTDIR)$(PREFIX)/share/duet
 	install -m 755 .build/release/duet $(DESTDIR)$(PREFIX)/bin/duet
+	install -m 644 models/duet-tandem-v1.json $(DESTDIR)$(PREFIX)/share/duet/duet-tandem-v1.json
 	.build/release/duet --generate-completion-script bash > $(DESTDIR)$(PREFIX)/share/bash-completion/completions/duet
 	.build/release/duet --generate-completion-script zsh > $(DESTDIR)$(PREFIX)/share/zsh/site-functions/_duet
 	.build/release/duet --generate-completion-script fish > $(DESTDIR)$(PREFIX)/share/fish/vendor_completions.d/duet.fish
-	@echo "installed $(DESTDIR)$(PREFIX)/bin/duet and its bash, zsh and fish completions"
+	@echo "installed $(DESTDIR)$(PREFIX)/bin/duet, its bash, zsh and fish completions and the shipped model"
 
 uninstall:
 	rm -f $(DESTDIR)$(PREFIX)/bin/duet $(DESTDIR)$(PREFIX)/share/bash-completion/completions/duet \
-		$(DESTDIR)$(PREFIX)/share/zsh/site-functions/_duet $(DESTDIR)$(PREFIX)/share/fish/vendor_completions.d/duet.fish
+		$(DESTDIR)$(PREFIX)/share/zsh/site-functions/_duet $(DESTDIR)$(PREFIX)/share/fish/vendor_completions.d/duet.fish \
+		$(DESTDIR)$(PREFIX)/share/duet/duet-tandem-v1.json
+	-rmdir $(DESTDIR)$(PREFIX)/share/duet 2>/dev/null
 
 # The main job: the quickstart pipeline on a local coordinator with 2 workers.
 demo: release
