@@ -411,6 +411,10 @@ struct DeployManifestTests {
         #expect(runtime.contains("COPY --from="), "the runtime stage should copy the binary from the build stage")
         #expect(runtime.contains(#"ENTRYPOINT ["duet"]"#))
         #expect(runtime.contains("EXPOSE 5555"))
+        // `duet predict` in the image finds the shipped model beside its PREFIX
+        // (ShippedModel.locate: PREFIX/share/duet for PREFIX/bin/duet).
+        #expect(runtime.contains("/usr/local/bin/duet") && runtime.contains("models/duet-tandem-v1.json /usr/local/share/duet/duet-tandem-v1.json"),
+                "the runtime stage should copy the shipped model into /usr/local/share/duet")
         let user = stages[1].last { instruction($0) == "USER" }
         #expect(user != nil && !user!.contains("root") && user != "USER 0", "the runtime should run as a non-root user")
     }
