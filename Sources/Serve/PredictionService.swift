@@ -97,18 +97,19 @@ public final class PredictionService: Sendable {
         return .object(members)
     }
 
-    /// A configuration as `duet predict` takes it: read by `ConfigLoader`, a
-    /// two-station tandem, no trace file (a request must not name files on the server).
+    /// A configuration as `duet predict` takes it: read by `ConfigLoader`, a chain of
+    /// the model's length, no trace file (a request must not name files on the server).
     func configuration(_ node: ConfigNode) throws -> TandemConfig {
         if node.kind == .mapping, let arrival = try? node.mapping()["arrival"], arrival.kind == .mapping,
            let trace = try? arrival.mapping()["trace"], !trace.isNull {
             throw ServeError(path: trace.path, message: "a trace file is not read over HTTP; give arrival.rate and arrival.scv")
         }
         let config = try wrap { try ConfigLoader.config(from: node) }
-        guard config.stations.count == MetricCatalog.stationCount else {
-            // Features and model files describe the two-station tandem (as `duet predict`).
-            throw ServeError(path: Self.join(node.path, "stations"),
-                             message: "the surrogate predicts a two-station tandem, got \(config.stations.count) stations")
+        // A model predicts chains of its own length (as `duet predict`); `predict` traps otherwise.
+        do {
+            try model.checkStations(config)
+        } catch let error as ChainLengthError {
+            throw ServeError(path: Self.join(node.path, "stations"), message: error.description)
         }
         return config
     }
