@@ -35,7 +35,7 @@ struct BenchSimulate: ParsableCommand {
     var repeats: Int = 3
 
     func run() throws {
-        let (best, response) = try Self.time(Self.config(scenario), jobs: jobs, repeats: repeats)
+        let (best, bestCPU, response) = try Self.time(Self.config(scenario), jobs: jobs, repeats: repeats)
         let stations = Self.config(scenario).stations.count
         #if DEBUG
         print("warning: debug build; measure with `swift build -c release`")
@@ -44,12 +44,14 @@ struct BenchSimulate: ParsableCommand {
         print("jobs:              \(jobs)")
         print(String(format: "best time:         %.3f s (of %d)", best, max(1, repeats)))
         print(String(format: "jobs per second:   %.2f million", Double(jobs) / best / 1e6))
+        // This thread's CPU time: what a busy machine disturbs least.
+        print(String(format: "jobs per CPU second: %.2f million", Double(jobs) / bestCPU / 1e6))
         let jobStations = Double(jobs * stations) / best
         print(String(format: "jobs x stations:   %.2f million per second", jobStations / 1e6))
         print(String(format: "peak memory:       %.1f MiB (max resident set)", peakResidentMiB()))
         print(String(format: "meanResponse:      %.4f s", response))
         if scenario == .chain5 {
-            let (r1Best, _) = try Self.time(Self.config(.r1), jobs: jobs, repeats: repeats)
+            let (r1Best, _, _) = try Self.time(Self.config(.r1), jobs: jobs, repeats: repeats)
             let r1JobStations = Double(jobs * 2) / r1Best
             print(String(format: "r1 jobs x stations: %.2f million per second (best of %d)", r1JobStations / 1e6,
                          max(1, repeats)))
@@ -57,19 +59,32 @@ struct BenchSimulate: ParsableCommand {
         }
     }
 
-    /// The best wall-clock time of `repeats` replications, and the last one's mean response.
-    static func time(_ config: TandemConfig, jobs: Int, repeats: Int) throws -> (seconds: Double, response: Double) {
+    /// The best wall-clock and thread CPU times of `repeats` replications, and the
+    /// last one's mean response.
+    static func time(_ config: TandemConfig, jobs: Int, repeats: Int) throws
+        -> (seconds: Double, cpuSeconds: Double, response: Double)
+    {
         var best = Double.infinity
+        var bestCPU = Double.infinity
         var response = 0.0
         for _ in 0..<max(1, repeats) {
             let start = DispatchTime.now().uptimeNanoseconds
+            let cpuStart = threadCPUSeconds()
             guard case .success(let metrics) = Simulator.runReplication(config, replication: 0, jobs: jobs) else {
                 throw ValidationError("the benchmark configuration was unstable")
             }
+            bestCPU = min(bestCPU, threadCPUSeconds() - cpuStart)
             best = min(best, Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9)
             response = metrics[0]
         }
-        return (best, response)
+        return (best, bestCPU, response)
+    }
+
+    /// CPU time of the calling thread, seconds.
+    static func threadCPUSeconds() -> Double {
+        var now = timespec()
+        clock_gettime(CLOCK_THREAD_CPUTIME_ID, &now)
+        return Double(now.tv_sec) + Double(now.tv_nsec) / 1e9
     }
 
     static func config(_ scenario: Scenario) -> TandemConfig {
