@@ -31,8 +31,9 @@ struct StationState {
 
     /// When each instance slot frees (or freed). `-infinity` marks a slot whose
     /// instance has never started; a slot idle for longer than `keepAlive` holds a
-    /// reclaimed instance, which is the same as an empty slot.
-    @usableFromInline var slotFree: [Double]
+    /// reclaimed instance, which is the same as an empty slot. Memory of its own
+    /// (`deallocate()`), so the hot loop has no copy-on-write or bounds checks.
+    @usableFromInline let slotFree: UnsafeMutablePointer<Double>
     /// FCFS: no invocation is dispatched before the one released ahead of it.
     @usableFromInline var lastDispatch: Double = -.infinity
 
@@ -46,8 +47,12 @@ struct StationState {
         coldStart = MomentSampler(config.coldStart)
         serviceStream = RandomStream(seed: seed, replication: replication, purpose: .service(station))
         coldStream = RandomStream(seed: seed, replication: replication, purpose: .coldStart(station))
-        slotFree = Array(repeating: -.infinity, count: config.servers)
+        slotFree = .allocate(capacity: config.servers)
+        slotFree.initialize(repeating: -.infinity, count: config.servers)
     }
+
+    /// Frees the slots; the state is unusable afterwards.
+    func deallocate() { slotFree.deallocate() }
 
     /// Dispatches an invocation of `jobs` jobs released at `release` (MODEL.md rules
     /// 2 to 4) and returns when it starts and completes and whether it started cold.
@@ -61,7 +66,7 @@ struct StationState {
     /// The same for trace jobs with work multipliers: job `jobs[i]` needs
     /// X x `work[jobs[i]]` seconds (setup and cold start unscaled).
     @inlinable @inline(__always)
-    mutating func dispatch(release: Double, jobs: [Int], count: Int, work: [Double]) -> Dispatch {
+    mutating func dispatch(release: Double, jobs: UnsafeMutablePointer<Int>, count: Int, work: [Double]) -> Dispatch {
         var claim = claimInstance(release: release)
         for i in 0..<count { claim.hold += service.sample(&serviceStream) * work[jobs[i]] }
         return finish(claim)
@@ -132,20 +137,31 @@ struct StationState {
 }
 
 /// Jobs waiting in a station's batch buffer (MODEL.md rule 1): at most `maxBatch`,
-/// kept in FCFS order with the time each entered and arrived in the system.
+/// kept in FCFS order with the time each entered and arrived in the system, in
+/// memory of its own (`deallocate()`).
 @usableFromInline
 struct BatchBuffer {
-    @usableFromInline var jobs: [Int]
-    @usableFromInline var arrivals: [Double]
-    @usableFromInline var enters: [Double]
+    @usableFromInline let jobs: UnsafeMutablePointer<Int>
+    @usableFromInline let arrivals: UnsafeMutablePointer<Double>
+    @usableFromInline let enters: UnsafeMutablePointer<Double>
     @usableFromInline var count = 0
     /// When the oldest job's timeout expires (valid while count > 0).
     @usableFromInline var deadline = Double.infinity
 
     init(capacity: Int) {
-        jobs = Array(repeating: 0, count: capacity)
-        arrivals = Array(repeating: 0, count: capacity)
-        enters = Array(repeating: 0, count: capacity)
+        jobs = .allocate(capacity: capacity)
+        jobs.initialize(repeating: 0, count: capacity)
+        arrivals = .allocate(capacity: capacity)
+        arrivals.initialize(repeating: 0, count: capacity)
+        enters = .allocate(capacity: capacity)
+        enters.initialize(repeating: 0, count: capacity)
+    }
+
+    /// Frees the buffer; unusable afterwards.
+    func deallocate() {
+        jobs.deallocate()
+        arrivals.deallocate()
+        enters.deallocate()
     }
 
     @inlinable @inline(__always)

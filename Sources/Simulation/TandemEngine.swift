@@ -89,12 +89,16 @@ struct PendingInvocation {
 /// next station: a min-heap in completion order (ties in dispatch order), and the
 /// jobs themselves (number and system arrival) in a ring in dispatch order. The heap
 /// holds at most `servers` invocations between dispatches, so the ring spans the
-/// jobs dispatched since the oldest invocation still in service.
+/// jobs dispatched since the oldest invocation still in service. Heap and ring are
+/// memory of the queue's own (`deallocate()`): the hot loop updates them without
+/// copy-on-write or bounds checks.
 @usableFromInline
 struct HandOverQueue {
-    var heap: [PendingInvocation] = []
-    var jobs: [Int]
-    var arrivals: [Double]
+    var heap: UnsafeMutablePointer<PendingInvocation>
+    var heapCount = 0
+    var heapCapacity: Int
+    var jobs: UnsafeMutablePointer<Int>
+    var arrivals: UnsafeMutablePointer<Double>
     var mask: Int
     /// Ring position of the next job dispatched; invocations dispatched so far.
     var next = 0
@@ -103,11 +107,26 @@ struct HandOverQueue {
     var oldestBound = 0
 
     init(servers: Int) {
-        jobs = Array(repeating: 0, count: 1024)
-        arrivals = Array(repeating: 0, count: 1024)
+        jobs = .allocate(capacity: 1024)
+        jobs.initialize(repeating: 0, count: 1024)
+        arrivals = .allocate(capacity: 1024)
+        arrivals.initialize(repeating: 0, count: 1024)
         mask = 1023
-        heap.reserveCapacity(servers + 1)
+        heapCapacity = servers + 1
+        heap = .allocate(capacity: heapCapacity)
     }
+
+    /// Frees heap and ring; unusable afterwards.
+    func deallocate() {
+        heap.deallocate()
+        jobs.deallocate()
+        arrivals.deallocate()
+    }
+
+    var isEmpty: Bool { heapCount == 0 }
+
+    /// The invocation to hand over first (valid when not empty).
+    var top: PendingInvocation { heap[0] }
 
     /// Adds an invocation of the buffer's first `count` jobs that completes at `completion`.
     /// Returns the span of ring positions in use when the ring had to grow past
@@ -116,42 +135,57 @@ struct HandOverQueue {
     mutating func push(completion: Double, buffer: UnsafeMutablePointer<BatchBuffer>, count: Int) -> Int? {
         var overflow: Int?
         if next + count - oldestBound > mask + 1 { overflow = makeRoom(for: count) }
+        let bufferJobs = buffer.pointee.jobs, bufferArrivals = buffer.pointee.arrivals
         for i in 0..<count {
-            jobs[(next + i) & mask] = buffer.pointee.jobs[i]
-            arrivals[(next + i) & mask] = buffer.pointee.arrivals[i]
+            jobs[(next + i) & mask] = bufferJobs[i]
+            arrivals[(next + i) & mask] = bufferArrivals[i]
         }
         let item = PendingInvocation(completion: completion, sequence: dispatched, position: next, jobs: count)
         next += count
         dispatched += 1
-        heap.append(item)
-        var child = heap.count - 1
+        if heapCount == heapCapacity { growHeap() }
+        var child = heapCount
+        heapCount += 1
+        // Sift up: move parents down until the new item's place is found.
         while child > 0 {
             let parent = (child - 1) / 2
-            guard heap[child].precedes(heap[parent]) else { break }
-            heap.swapAt(child, parent)
+            guard item.precedes(heap[parent]) else { break }
+            heap[child] = heap[parent]
             child = parent
         }
+        heap[child] = item
         return overflow
     }
 
     @inline(__always)
     mutating func pop() -> PendingInvocation {
         let top = heap[0]
-        let last = heap.removeLast()
-        if !heap.isEmpty {
-            heap[0] = last
+        heapCount -= 1
+        if heapCount > 0 {
+            let last = heap[heapCount]
             var parent = 0
             while true {
                 let left = 2 * parent + 1
-                if left >= heap.count { break }
+                if left >= heapCount { break }
                 var best = left
-                if left + 1 < heap.count && heap[left + 1].precedes(heap[left]) { best = left + 1 }
-                guard heap[best].precedes(heap[parent]) else { break }
-                heap.swapAt(best, parent)
+                if left + 1 < heapCount && heap[left + 1].precedes(heap[left]) { best = left + 1 }
+                guard heap[best].precedes(last) else { break }
+                heap[parent] = heap[best]
                 parent = best
             }
+            heap[parent] = last
         }
         return top
+    }
+
+    /// Doubles the heap's room (the bound of `servers` + 1 holds between dispatches;
+    /// this keeps the queue safe whatever happens).
+    mutating func growHeap() {
+        let grown = UnsafeMutablePointer<PendingInvocation>.allocate(capacity: 2 * heapCapacity)
+        grown.moveInitialize(from: heap, count: heapCount)
+        heap.deallocate()
+        heap = grown
+        heapCapacity *= 2
     }
 
     /// Finds the oldest position still needed and grows the ring until the span in
@@ -159,7 +193,7 @@ struct HandOverQueue {
     /// `TandemEngine.maxJobsInFlight` entries, just fits.
     mutating func makeRoom(for count: Int) -> Int? {
         var oldest = next
-        for invocation in heap { oldest = min(oldest, invocation.position) }
+        for i in 0..<heapCount { oldest = min(oldest, heap[i].position) }
         oldestBound = oldest
         let span = next + count - oldest
         guard 2 * span > mask + 1 else { return nil }
@@ -167,12 +201,16 @@ struct HandOverQueue {
         while 2 * span > capacity && capacity < TandemEngine.maxJobsInFlight { capacity *= 2 }
         while span > capacity { capacity *= 2 }
         if capacity == mask + 1 { return span >= TandemEngine.maxJobsInFlight ? span : nil }
-        var grownJobs = [Int](repeating: 0, count: capacity)
-        var grownArrivals = [Double](repeating: 0, count: capacity)
+        let grownJobs = UnsafeMutablePointer<Int>.allocate(capacity: capacity)
+        grownJobs.initialize(repeating: 0, count: capacity)
+        let grownArrivals = UnsafeMutablePointer<Double>.allocate(capacity: capacity)
+        grownArrivals.initialize(repeating: 0, count: capacity)
         for p in oldest..<next {
             grownJobs[p & (capacity - 1)] = jobs[p & mask]
             grownArrivals[p & (capacity - 1)] = arrivals[p & mask]
         }
+        jobs.deallocate()
+        arrivals.deallocate()
         jobs = grownJobs
         arrivals = grownArrivals
         mask = capacity - 1
@@ -252,6 +290,11 @@ struct Pass<Observer: TandemObserver> {
 
     /// Frees the per-station state; the pass is unusable afterwards.
     func deallocate() {
+        for k in 0...last {
+            stations[k].deallocate()
+            buffers[k].deallocate()
+            if k < last { handOvers[k].deallocate() }
+        }
         stations.deinitialize(count: last + 1)
         buffers.deinitialize(count: last + 1)
         handOvers.deinitialize(count: last)
@@ -292,7 +335,7 @@ struct Pass<Observer: TandemObserver> {
         for k in 0...last {
             if buffers[k].count > 0 { release(k, at: buffers[k].deadline) }
             if k < last {
-                while !handOvers[k].heap.isEmpty { handOver(to: k + 1, handOvers[k].pop()) }
+                while !handOvers[k].isEmpty { handOver(to: k + 1, handOvers[k].pop()) }
             }
         }
         if let reason = unstableReason { return .unstable(reason: reason) }
@@ -351,7 +394,7 @@ struct Pass<Observer: TandemObserver> {
         buffers[k].count = 0
         // Every later invocation here dispatches at or after this one and takes a
         // positive time, so all that complete by now can go on, in order.
-        while let top = handOvers[k].heap.first, top.completion <= result.dispatch {
+        while !handOvers[k].isEmpty && handOvers[k].top.completion <= result.dispatch {
             handOver(to: k + 1, handOvers[k].pop())
         }
     }
