@@ -44,6 +44,9 @@ public struct CoordinatorOptions: Sendable {
     public var durable = false
     /// Exit when the parent process is no longer this one (`duet sweep --local`).
     public var parentPID: Int32?
+    /// Where the loop publishes its figures, once per turn, and each commit's duration
+    /// (`duet coordinator --metrics`); nil: nothing is measured.
+    public var metrics: CoordinatorMetrics?
     /// Sees every ZAP request before it is answered; tests throw from it to make the
     /// authentication handler fail.
     var zapRequestHook: (@Sendable (ZAPRequest) throws -> Void)?
@@ -203,6 +206,7 @@ private final class CoordinatorLoop {
         let snapshot = try journal.snapshot(recentFailures: config.recentFailureLimit)
         let recovered = state.recovered(from: snapshot, now: options.clock.now())
         try commitAndPerform(recovered)
+        options.metrics?.publish(state.totals(now: options.clock.now()))
         if !snapshot.runs.isEmpty {
             logger.log(.notice, "recovered \(snapshot.runs.count) unfinished run\(snapshot.runs.count == 1 ? "" : "s") from \(options.journalPath)")
         }
@@ -270,6 +274,8 @@ private final class CoordinatorLoop {
                         batch.count, actions.count, (handled - now) * 1000, (done - handled) * 1000))
             }
             if ready[monitorIndex].contains(.readable) { drainMonitor(monitor) }
+            // Once per turn, never per message: O(runs + workers) and a few atomic stores.
+            options.metrics?.publish(state.totals(now: done))
             if stopReason == nil, let parent = options.parentPID, getppid() != parent {
                 stopReason = "the parent process exited"
             }
@@ -401,7 +407,9 @@ private final class CoordinatorLoop {
     func commitAndPerform(_ actions: [CoordinatorAction]) throws {
         if actions.contains(where: { $0.journalChange != nil }) {
             do {
+                let start = options.metrics == nil ? nil : ContinuousClock.now
                 let result = try journal.commit(actions)
+                if let start, let metrics = options.metrics { metrics.committed(seconds: Self.seconds(since: start)) }
                 if !result.duplicates.isEmpty {
                     logger.log(.debug, "\(result.duplicates.count) results were already in the journal (ignored)")
                 }
@@ -411,6 +419,11 @@ private final class CoordinatorLoop {
             }
         }
         perform(actions)
+    }
+
+    static func seconds(since start: ContinuousClock.Instant) -> Double {
+        let elapsed = ContinuousClock.now - start
+        return Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) * 1e-18
     }
 
     func perform(_ actions: [CoordinatorAction]) {

@@ -220,7 +220,8 @@ extension Journal {
                 items.append(item)
                 next = index + 1
             }
-            return ResultPage(run: run, items: items, next: next, complete: !running && !stoppedEarly)
+            return ResultPage(
+                run: run, items: items, next: next, complete: !running && !stoppedEarly, cancelled: state == "cancelled")
         }
     }
 

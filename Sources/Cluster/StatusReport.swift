@@ -98,6 +98,24 @@ public enum StatusReport {
         return lines.joined(separator: "\n")
     }
 
+    /// `duet runs`: one line per run the coordinator holds (unfinished ones and the latest
+    /// finished), with its tasks by state and its age.
+    ///
+    ///     RUN  KIND         LABEL  PHASE        QUEUED  RUNNING  DONE  FAILED  AGE
+    ///     3    sweep-point  small  dispatching    2748       16  1234       2  4m 10s
+    public static func renderRuns(_ status: ClusterStatus, now: Double) -> String {
+        guard !status.runs.isEmpty else { return "no runs" }
+        var table = [["RUN", "KIND", "LABEL", "PHASE", "QUEUED", "RUNNING", "DONE", "FAILED", "AGE"]]
+        for run in status.runs {
+            table.append([
+                String(run.id.rawValue), run.kind, run.label.isEmpty ? "-" : run.label, run.phase.rawValue,
+                String(max(0, run.queued)), String(run.leased), String(run.done), String(run.failed),
+                durationText(max(0, now - run.createdAt)),
+            ])
+        }
+        return format(table, rightAligned: [0, 4, 5, 6, 7]).joined(separator: "\n")
+    }
+
     static func rate(_ value: Double) -> String {
         value >= 100 ? String(Int(value.rounded())) : String(format: "%.1f", value)
     }

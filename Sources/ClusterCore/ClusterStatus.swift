@@ -107,6 +107,28 @@ public struct RunStatus: Sendable, Hashable {
     }
 }
 
+/// What `duet coordinator --metrics` exports, from `CoordinatorState.totals(now:)`.
+/// The `tasks*` totals other than queued and running count since the coordinator started.
+public struct CoordinatorTotals: Sendable, Hashable {
+    /// Tasks of unfinished runs not leased (not yet handed out, or waiting for a retry).
+    public var tasksQueued = 0
+    /// Tasks leased to a worker.
+    public var tasksRunning = 0
+    public var tasksDone = 0
+    /// Tasks failed for good (every attempt failed).
+    public var tasksFailed = 0
+    /// Unfinished tasks of cancelled runs (`CANCELRUN`, or abandoned).
+    public var tasksCancelled = 0
+    public var runsActive = 0
+    public var workers = 0
+    public var slots = 0
+    public var messagesIn = 0
+    /// Tasks finished per second over the throughput window.
+    public var throughput = 0.0
+
+    public init() {}
+}
+
 /// Counters since the coordinator started.
 public struct ClusterCounters: Sendable, Hashable {
     /// Messages dropped because they could not be decoded, by `WireError.Kind`.

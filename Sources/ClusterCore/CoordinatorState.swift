@@ -66,6 +66,8 @@ public struct CoordinatorState: Sendable {
         var failed = 0
         var rate: RateWindow
         var finishedAt: Double?
+        /// When a client last asked about the run (submitted it, read its results).
+        var lastClient: Double
 
         var remaining: Int { record.taskCount - done - failed }
     }
@@ -110,6 +112,11 @@ public struct CoordinatorState: Sendable {
     /// No lease ends by its deadline before this (a lower bound: `tick` scans the leases
     /// only once it has passed).
     var earliestDeadline = Double.infinity
+    /// Tasks finished since this coordinator started, for metrics: done, failed for good,
+    /// and abandoned by a cancelled run (queued, leased or not yet handed out).
+    public private(set) var tasksDone = 0
+    public private(set) var tasksFailed = 0
+    public private(set) var tasksCancelled = 0
 
     public init(config: CoordinatorConfig = CoordinatorConfig()) {
         self.config = config
@@ -142,7 +149,9 @@ public struct CoordinatorState: Sendable {
         case .submit(let submission): return submit(from: client, submission, now: now)
         case .putBlob(let bytes): return putBlob(from: client, bytes, now: now)
         case .status: return [.reply(to: client, .status(status(now: now)))]
-        case .results(let run, let from, let limit): return resultsRequest(from: client, run: run, from: from, limit: limit)
+        case .results(let run, let from, let limit):
+            heardFromClient(about: run, now: now)
+            return resultsRequest(from: client, run: run, from: from, limit: limit)
         case .cancel(let run): return cancel(run, from: client, now: now)
         }
     }
@@ -345,6 +354,7 @@ public struct CoordinatorState: Sendable {
             }
         }
         runs[task.run]!.done += 1
+        tasksDone += 1
         runs[task.run]!.rate.record(now)
         rate.record(now)
         counters.results += 1
@@ -429,6 +439,7 @@ public struct CoordinatorState: Sendable {
     public mutating func tick(now: Double) -> [CoordinatorAction] {
         var actions: [CoordinatorAction] = []
         expireDeadlines(now: now, into: &actions)
+        cancelAbandoned(now: now, into: &actions)
         let ids = workers.keys.sorted()
         for id in ids {
             let worker = workers[id]!
@@ -467,6 +478,7 @@ public struct CoordinatorState: Sendable {
             let record = runs[id]!.record
             return record.kind == submission.kind && record.spec == spec && record.taskCount == submission.taskCount
         }) {
+            heardFromClient(about: existing, now: now)
             actions.append(.log(LogEntry(.info, "submission resumes an unfinished run", ["run.id": existing.description])))
             actions.append(.reply(to: client, .submitted(run: existing, resumed: true)))
             return actions
@@ -482,7 +494,8 @@ public struct CoordinatorState: Sendable {
             payload: submission.payload, blobs: submission.blobs, maxAttempts: submission.maxAttempts ?? config.maxAttempts,
             createdAt: now)
         runs[id] = Run(
-            record: record, phase: .dispatching, nextIndex: 0, rate: RateWindow(window: config.throughputWindow, start: now))
+            record: record, phase: .dispatching, nextIndex: 0, rate: RateWindow(window: config.throughputWindow, start: now),
+            lastClient: now)
         dispatchOrder.append(id)
         actions.append(.journal(.createRun(record)))
         actions.append(.reply(to: client, .submitted(run: id, resumed: false)))
@@ -517,6 +530,16 @@ public struct CoordinatorState: Sendable {
             return [.reply(to: client, .error("run \(id) is already \(run.phase.rawValue)"))]
         }
         var actions: [CoordinatorAction] = []
+        cancelRun(id, now: now, into: &actions)
+        actions.append(.reply(to: client, .cancelled(run: id)))
+        dispatch(now: now, into: &actions)
+        return actions
+    }
+
+    /// Cancels an unfinished run: `CANCEL` for every lease, its unfinished tasks dropped
+    /// (the journal marks their rows cancelled), its phase `cancelled`.
+    private mutating func cancelRun(_ id: RunID, now: Double, into actions: inout [CoordinatorAction]) {
+        guard let run = runs[id], !run.phase.isFinished else { return }
         // O(tasks in flight): only active tasks are in memory.
         let tasks = active.keys.filter { $0.run == id }.sorted()
         for task in tasks {
@@ -527,12 +550,32 @@ public struct CoordinatorState: Sendable {
             }
             active[task] = nil
         }
+        tasksCancelled += run.remaining
         runs[id]!.leased = 0
         runs[id]!.retry.removeAll()
         finish(id, .cancelled, now: now, into: &actions)
-        actions.append(.reply(to: client, .cancelled(run: id)))
-        dispatch(now: now, into: &actions)
-        return actions
+    }
+
+    /// A client asked about `run`: it is not abandoned.
+    private mutating func heardFromClient(about run: RunID, now: Double) {
+        if runs[run] != nil { runs[run]!.lastClient = now }
+    }
+
+    /// Cancels the unfinished runs no client has asked about for `config.abandonAfter`.
+    private mutating func cancelAbandoned(now: Double, into actions: inout [CoordinatorAction]) {
+        let limit = config.abandonAfter
+        guard limit.isFinite else { return }
+        for id in dispatchOrder {
+            guard let run = runs[id], !run.phase.isFinished, now - run.lastClient > limit else { continue }
+            actions.append(
+                .log(
+                    LogEntry(
+                        .warning,
+                        "run cancelled: no client asked about it for \(formatSeconds(now - run.lastClient)) "
+                            + "(abandoned after \(formatSeconds(limit))); \(run.done) done, \(run.remaining) not finished",
+                        ["run.id": id.description, "label": run.record.label])))
+            cancelRun(id, now: now, into: &actions)
+        }
     }
 
     // MARK: - Recovery
@@ -548,7 +591,7 @@ public struct CoordinatorState: Sendable {
             nextRunID = max(nextRunID, id.rawValue + 1)
             var run = Run(
                 record: recovered.record, phase: .dispatching, nextIndex: min(recovered.generated, recovered.record.taskCount),
-                rate: RateWindow(window: config.throughputWindow, start: now))
+                rate: RateWindow(window: config.throughputWindow, start: now), lastClient: now)
             run.done = recovered.done
             run.failed = recovered.failed
             for pending in recovered.pending.sorted(by: { $0.index < $1.index }) where pending.index < run.nextIndex {
@@ -598,6 +641,26 @@ public struct CoordinatorState: Sendable {
             source: .coordinator, time: now, workers: workerList, runs: runList, throughput: throughput,
             window: config.throughputWindow, eta: remaining == 0 ? nil : (throughput > 0 ? Double(remaining) / throughput : nil),
             counters: counters, recentFailures: failures.elements.reversed())
+    }
+
+    /// The figures a metrics exporter publishes, O(runs + workers): cheap enough to take
+    /// once per turn of the coordinator's loop.
+    public func totals(now: Double) -> CoordinatorTotals {
+        var totals = CoordinatorTotals()
+        for id in dispatchOrder {
+            let run = runs[id]!
+            totals.tasksQueued += max(0, run.remaining - run.leased)
+            totals.tasksRunning += run.leased
+        }
+        totals.runsActive = dispatchOrder.count
+        totals.workers = workers.count
+        for worker in workers.values { totals.slots += worker.hello.slots }
+        totals.tasksDone = tasksDone
+        totals.tasksFailed = tasksFailed
+        totals.tasksCancelled = tasksCancelled
+        totals.messagesIn = counters.messagesIn
+        totals.throughput = rate.rate(now)
+        return totals
     }
 
     /// Sizes of the in-memory structures, to check that memory follows slots, not tasks.
@@ -685,6 +748,7 @@ public struct CoordinatorState: Sendable {
         if countsAsFailure && entry.failures >= maxAttempts {
             active[task] = nil
             runs[task.run]!.failed += 1
+            tasksFailed += 1
             runs[task.run]!.rate.record(now)
             rate.record(now)
             actions.append(.journal(.fail(attempt, failures: entry.failures, error: error, worker: worker.description, at: now)))

@@ -39,6 +39,12 @@ public struct CoordinatorConfig: Sendable, Hashable {
     /// and hello-listed attempts that name another epoch come from another journal and
     /// are never accepted. Nil: no epoch (nothing is refused for its epoch).
     public var epoch: String? = nil
+    /// Seconds an unfinished run may go without a client asking about it (`SUBMIT` of the
+    /// same run, `RESULTS` of it, `CANCELRUN`) before the coordinator cancels it as
+    /// abandoned, so a client killed mid-run cannot keep the cluster busy forever.
+    /// `.infinity` (the default here; `duet coordinator` sets 600): never. Clients following
+    /// a run ask several times a second.
+    public var abandonAfter: Double = .infinity
 
     /// Generous on purpose: a deadline catches a hung task, it must never cut real work.
     public static let standardTaskDeadlines: [String: Double] = [

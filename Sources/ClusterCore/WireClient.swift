@@ -67,12 +67,16 @@ public struct ResultPage: Sendable, Hashable {
     /// True when no item at or beyond `next` will ever appear (the run is finished and
     /// everything up to its end was returned).
     public var complete: Bool
+    /// True when the run was cancelled (`CANCELRUN`, or abandoned by its clients): the
+    /// tasks missing from it will never finish. Sent only when true.
+    public var cancelled: Bool
 
-    public init(run: RunID, items: [ResultItem], next: Int, complete: Bool) {
+    public init(run: RunID, items: [ResultItem], next: Int, complete: Bool, cancelled: Bool = false) {
         self.run = run
         self.items = items
         self.next = next
         self.complete = complete
+        self.cancelled = cancelled
     }
 }
 
@@ -214,6 +218,7 @@ extension ClientReply {
                 w.field("run", page.run.rawValue)
                 w.field("next", page.next)
                 w.field("complete", page.complete)
+                if page.cancelled { w.field("cancelled", true) }
                 w.key("items")
                 w.beginArray()
                 for item in page.items {
@@ -277,7 +282,7 @@ extension ClientReply {
             return .results(
                 ResultPage(
                     run: RunID(try h.int("run", atLeast: 1)), items: items, next: try h.int("next", atLeast: 0),
-                    complete: try h.bool("complete", default: false)))
+                    complete: try h.bool("complete", default: false), cancelled: try h.bool("cancelled", default: false)))
         case "CANCELLED":
             try raw.forbidBody()
             return .cancelled(run: RunID(try raw.header(limits: limits).int("run", atLeast: 1)))

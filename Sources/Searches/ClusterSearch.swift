@@ -224,7 +224,11 @@ public final class ClusterSearch: SearchExecutor, @unchecked Sendable {
         switch try follower.results(flight.run, from: 0, limit: 1) {
         case .results(let page):
             guard let item = page.items.first(where: { $0.index == 0 }) else {
-                return page.complete ? .failed("run \(flight.run) ended without a result (was it cancelled?)") : .running
+                guard page.complete else { return .running }
+                return .failed(
+                    page.cancelled
+                        ? "run \(flight.run) was cancelled at the coordinator (by `duet cancel`, or as abandoned by its clients)"
+                        : "run \(flight.run) ended without a result")
             }
             switch item.outcome {
             case .failed(let error):

@@ -19,10 +19,7 @@ public enum ServeApplication {
         router.add(middleware: RequestAccounting<BasicRequestContext>(metrics: service.metrics))
         if let token = service.options.token { router.add(middleware: BearerToken<BasicRequestContext>(token: token)) }
         router.get("/healthz") { _, _ in ServeApplication.json("{\"status\":\"ok\"}") }
-        router.get("/metrics") { _, _ in
-            Response(status: .ok, headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"],
-                     body: .init(byteBuffer: ByteBuffer(string: service.metrics.text())))
-        }
+        router.get("/metrics") { _, _ in ServeApplication.prometheus(service.metrics.text()) }
         router.get("/v1/model") { _, _ in ServeApplication.json(service.modelDescription()) }
         router.post("/v1/predict") { request, _ in
             ServeApplication.json(try service.predict(body: try await ServeApplication.body(request, limit: service.options.bodyLimit)))
@@ -46,6 +43,12 @@ public enum ServeApplication {
                     configuration: .init(address: .hostname(host, port: port), serverName: "duet/\(DuetVersion.string)"),
                     onServerRunning: { channel in await onRunning(channel.localAddress?.port ?? port) },
                     logger: logger)
+    }
+
+    /// A Prometheus text exposition (format 0.0.4).
+    static func prometheus(_ text: String) -> Response {
+        Response(status: .ok, headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"],
+                 body: .init(byteBuffer: ByteBuffer(string: text)))
     }
 
     static func json(_ text: String, status: HTTPResponse.Status = .ok) -> Response {

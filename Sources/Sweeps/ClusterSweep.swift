@@ -136,9 +136,12 @@ public final class ClusterSweep: SweepExecutor, @unchecked Sendable {
             if page.complete {
                 // The run ended without the points from `next` on (it was cancelled).
                 let missing = points[position...].prefix(5).map(String.init).joined(separator: ", ")
+                let missingText = "points \(missing)\(points.count - position > 5 ? ", ..." : "")"
                 throw SweepError(
-                    "run \(run) on \(endpoint) ended without points \(missing)\(points.count - position > 5 ? ", ..." : "") "
-                        + "(was it cancelled?); run the same command again to compute them")
+                    page.cancelled
+                        ? "run \(run) on \(endpoint) was cancelled (by `duet cancel \(run)`, or as abandoned by its clients) "
+                            + "before \(missingText) finished; run the same command again to compute them"
+                        : "run \(run) on \(endpoint) ended without \(missingText); run the same command again to compute them")
             }
             if page.items.count >= 1000 { continue }
             // Nothing new: look at the cluster now and then, and say why we wait.

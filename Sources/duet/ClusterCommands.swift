@@ -8,6 +8,7 @@ import Dispatch
 import Foundation
 import Logging
 import Searches
+import Serve
 import Sweeps
 
 /// The version workers announce in their hello.
@@ -59,10 +60,22 @@ struct CoordinatorCommand: ParsableCommand {
             valueName: "KIND=SECONDS"),
         transform: { try TaskDeadlineSetting(parsing: $0) })
     var taskDeadlines: [TaskDeadlineSetting] = []
+    @Option(
+        name: .customLong("abandon-after"),
+        help: ArgumentHelp(
+            "Seconds an unfinished run may go without its client (duet sweep, search, ...) asking about it before it is cancelled as abandoned; none: never.",
+            valueName: "SECONDS"),
+        transform: { try AbandonAfter(parsing: $0).seconds })
+    var abandonAfter: Double = 600
     @Option(help: "Most messages handled per journal commit.")
     var batch: Int = 256
     @Flag(help: "fsync the journal on every commit (survives power loss; slower).")
     var durable = false
+    @Option(
+        help: ArgumentHelp(
+            "HOST:PORT to serve Prometheus metrics on (GET /metrics): tasks queued, running, done, failed, workers, journal commit latency. No authentication: the figures are read-only.",
+            valueName: "HOST:PORT"))
+    var metrics: ServeBind?
     @Flag(help: "Log every task (debug level).")
     var verbose = false
     @OptionGroup var logging: LogOptions
@@ -85,6 +98,7 @@ struct CoordinatorCommand: ParsableCommand {
         config.heartbeatInterval = Double(heartbeatMilliseconds) / 1000
         config.liveness = liveness
         config.maxAttempts = maxAttempts
+        config.abandonAfter = abandonAfter
         for setting in taskDeadlines { setting.apply(to: &config) }
         var options = CoordinatorOptions(
             endpoints: [bind], journalPath: journal, keys: try keys.map(KeyFiles.loadServer(directory:)), config: config)
@@ -97,12 +111,39 @@ struct CoordinatorCommand: ParsableCommand {
         } else {
             for line in EndpointRules.plainWarning(bind, binding: true) { logger.log(.warning, line) }
         }
+        if let metrics {
+            let exporter = CoordinatorMetrics()
+            options.metrics = exporter
+            var httpLogger = logger
+            httpLogger.logLevel = .warning
+            var shown = metrics
+            do {
+                shown.port = try MetricsEndpoint.start(bind: metrics, logger: httpLogger) { exporter.text() }
+            } catch {
+                throw CLIError("--metrics \(metrics): \(error)")
+            }
+            logger.log(.notice, "metrics on http://\(shown)/metrics")
+        }
         let server = CoordinatorServer(options: options, logger: logger)
         let trap = SignalTrap { signal in server.stop(reason: signal == SIGINT ? "SIGINT" : "SIGTERM") }
         defer { trap.cancel() }
         try server.run { endpoints in
             print("listening on \(endpoints.joined(separator: " "))")
             fflush(nil)
+        }
+    }
+}
+
+/// `--abandon-after SECONDS` or `none`.
+struct AbandonAfter {
+    var seconds: Double
+    init(parsing text: String) throws {
+        if text == "none" {
+            seconds = .infinity
+        } else if let value = Double(text), value.isFinite, value > 0 {
+            seconds = value
+        } else {
+            throw ValidationError("--abandon-after: expected seconds > 0 or none, got \(text)")
         }
     }
 }

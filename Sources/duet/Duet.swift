@@ -10,7 +10,7 @@ struct Duet: AsyncParsableCommand {
         commandName: "duet",
         abstract: "Fast, accurate performance models of serverless batch tandems.",
         version: "duet \(DuetVersion.string)",
-        subcommands: [RunCommand.self, SimulateCommand.self, SweepCommand.self, TrainCommand.self, PredictCommand.self, EvaluateCommand.self, FitTraceCommand.self, ValidateCommand.self, PlanCommand.self, ReportCommand.self, BenchCommand.self, CoordinatorCommand.self, WorkerCommand.self, StatusCommand.self, KeysCommand.self, SearchCommand.self, ServeCommand.self]
+        subcommands: [RunCommand.self, SimulateCommand.self, SweepCommand.self, TrainCommand.self, PredictCommand.self, EvaluateCommand.self, FitTraceCommand.self, ValidateCommand.self, PlanCommand.self, ReportCommand.self, BenchCommand.self, CoordinatorCommand.self, WorkerCommand.self, StatusCommand.self, RunsCommand.self, CancelCommand.self, KeysCommand.self, SearchCommand.self, ServeCommand.self]
     )
 }
 

@@ -20,7 +20,8 @@ struct SweepCommand: ParsableCommand {
             sweep (journal OUT.journal, logs OUT.cluster.log, both removed when it completes and \
             kept for resuming when it is interrupted). --coordinator ENDPOINT runs them on an \
             existing cluster; interrupted, the run goes on there and the same command resumes \
-            it. Every mode writes the same rows.
+            it (duet cancel RUN stops it; the coordinator cancels a run no client follows for its \
+            --abandon-after). Every mode writes the same rows.
             """
     )
 

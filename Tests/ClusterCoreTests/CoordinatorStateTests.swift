@@ -339,6 +339,49 @@ struct CoordinatorStateTests {
         #expect(sent(late, to: "w1") == [.ack(attempt(a, 0, 1))])
     }
 
+    @Test func aRunNoClientAsksAboutIsCancelledAsAbandoned() {
+        var h = Harness {
+            $0.heartbeatInterval = 1; $0.liveness = 3; $0.abandonAfter = 60
+        }
+        h.hello("w1", slots: 1)
+        let run = h.submit(10)
+        #expect(h.state.leases(of: PeerID("w1")) == [attempt(run, 0, 1)])
+        // The client reads results at t = 30 s: the clock of abandonment restarts there.
+        h.advance(30)
+        h.heartbeat("w1")
+        h.step { s, now in s.receive(.results(run: run, from: 0, limit: 10), from: PeerID("client"), now: now) }
+        // 75 s after the submission but 45 s after the client last asked: still running.
+        h.advance(45)
+        h.heartbeat("w1")
+        let kept = h.tick()
+        #expect(!sent(kept, to: "w1").contains(.cancel(attempt(run, 0, 1))))
+        #expect(h.state.phase(of: run) == .dispatching)
+        // 61 s after the client last asked: cancelled, the lease taken back.
+        h.advance(16)
+        h.heartbeat("w1")
+        let abandoned = h.tick()
+        #expect(sent(abandoned, to: "w1").contains(.cancel(attempt(run, 0, 1))))
+        #expect(h.state.phase(of: run) == .cancelled)
+        #expect(h.journal.runs[run]?.phase == .cancelled)
+        #expect(h.state.leases(of: PeerID("w1")).isEmpty)
+        #expect(h.state.tasksCancelled == 10)
+        #expect(h.state.tasksDone == 0)
+    }
+
+    @Test func resubmittingKeepsARunFromBeingAbandoned() {
+        var h = Harness { $0.abandonAfter = 60 }
+        let run = h.submit(3, spec: "same")
+        h.advance(50)
+        let again = h.submit(3, spec: "same")
+        #expect(again == run)
+        h.advance(50)
+        h.tick()
+        #expect(h.state.phase(of: run) == .dispatching)
+        h.advance(11)
+        h.tick()
+        #expect(h.state.phase(of: run) == .cancelled)
+    }
+
     @Test func resubmittingAnUnfinishedRunResumesIt() {
         var h = Harness()
         let first = h.submit(10, spec: "same")

@@ -175,6 +175,7 @@ struct DeployManifestTests {
         "deploy/kubernetes/kustomization.yaml",
         "deploy/kubernetes/serve.yaml",
         "deploy/kubernetes/serve-autoscaling.yaml",
+        "deploy/kubernetes/workers-autoscaling.yaml",
     ]
 
     @Test("every Kubernetes file parses and together they hold the expected kinds")
@@ -234,6 +235,37 @@ struct DeployManifestTests {
         for trigger in try yamlList(try yamlMapping(scaledObject["spec"], "spec")["triggers"], "triggers") {
             let query = try #require(try yamlMapping(trigger["metadata"], "trigger metadata")["query"] as? String)
             #expect(query.contains("duet_serve_"), "a trigger should read duet serve's metrics: \(query)")
+        }
+    }
+
+    @Test("worker autoscaling: KEDA scales duet-worker on the coordinator's metrics, which it serves and its Service exposes")
+    func workerAutoscaling() throws {
+        let file = "deploy/kubernetes/coordinator.yaml"
+        guard let documents = try DeployFiles.yamlDocuments(file) else { return }
+        let statefulSet = try DeployFiles.document("StatefulSet", in: documents, file: file)
+        let container = try onlyContainer(statefulSet)
+        let metrics = try #require(argument(after: "--metrics", in: containerArguments(container)), "no --metrics")
+        let port = try #require(metrics.split(separator: ":").last.flatMap { Int($0) }, "--metrics \(metrics): no port")
+        let containerPort = try #require(
+            try yamlList(container["ports"], "ports").first { $0["containerPort"] as? Int == port }, "no containerPort \(port)")
+        let service = try DeployFiles.document("Service", in: documents, file: file)
+        let servicePorts = try yamlList(try yamlMapping(service["spec"], "Service spec")["ports"], "Service ports")
+        let servicePort = try #require(servicePorts.first { $0["targetPort"] as? String == containerPort["name"] as? String },
+                                       "the Service does not expose the metrics port: \(servicePorts)")
+
+        let autoscaling = "deploy/kubernetes/workers-autoscaling.yaml"
+        guard let scaling = try DeployFiles.yamlDocuments(autoscaling) else { return }
+        let monitor = try DeployFiles.document("ServiceMonitor", in: scaling, file: autoscaling)
+        let endpoints = try yamlList(try yamlMapping(monitor["spec"], "ServiceMonitor spec")["endpoints"], "endpoints")
+        #expect(endpoints.first?["port"] as? String == servicePort["name"] as? String)
+        #expect(endpoints.first?["path"] as? String == "/metrics")
+        let scaledObject = try DeployFiles.document("ScaledObject", in: scaling, file: autoscaling)
+        let target = try yamlMapping(try yamlMapping(scaledObject["spec"], "spec")["scaleTargetRef"], "scaleTargetRef")
+        #expect(target["name"] as? String == "duet-worker")
+        for trigger in try yamlList(try yamlMapping(scaledObject["spec"], "spec")["triggers"], "triggers") {
+            #expect(trigger["type"] as? String == "prometheus")
+            let query = try #require(try yamlMapping(trigger["metadata"], "trigger metadata")["query"] as? String)
+            #expect(query.contains("duet_coordinator_tasks_queued"), "a trigger should read the queue depth: \(query)")
         }
     }
 
