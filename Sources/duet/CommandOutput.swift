@@ -20,8 +20,14 @@ struct JSONSummaryOption: ParsableArguments {
 /// whose one object alone is on stdout.
 struct SummaryOutput: Sendable {
     var json: Bool
+    /// False for a phase of a larger command (`duet run`'s sweep): its text follows
+    /// `json`, its object is left out (the command prints its own).
+    var printsObject = true
 
     static let text = SummaryOutput(json: false)
+
+    /// The same for a phase of this command: text where this command's goes, no object.
+    var phase: SummaryOutput { SummaryOutput(json: json, printsObject: false) }
 
     /// A line of the text summary.
     func line(_ text: String) {
@@ -30,7 +36,7 @@ struct SummaryOutput: Sendable {
 
     /// The JSON summary (only under `--json`), on one line.
     func object(_ value: @autoclosure () -> JSON) {
-        guard json else { return }
+        guard json, printsObject else { return }
         print(value().text(numbers: .plain))
         fflush(nil)
     }

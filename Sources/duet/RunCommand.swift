@@ -106,7 +106,7 @@ struct RunCommand: ParsableCommand {
         defer { localCluster?.stop(grace: 5) }
         try phase("sweep") {
             try SweepCommand.sweep(
-                specPath: spec.sweep, out: dataPath, threads: nil, points: nil, target: target, output: output,
+                specPath: spec.sweep, out: dataPath, threads: nil, points: nil, target: target, output: output.phase,
                 resumeHint: target != nil
                     ? "the run goes on at the coordinator; run the same command again to collect it"
                     : "run the same command again to resume")
@@ -117,7 +117,7 @@ struct RunCommand: ParsableCommand {
             let dataset = try withDatasetErrors { try SurrogateDataset.load(path: dataPath) }
             let summary = try SearchCommand.search(
                 searchSpec, dataset: dataset, dataPath: dataPath, out: searchPath, target: target,
-                threads: SearchCommand.defaultThreads, keepTrainers: SearchCommand.defaultKeepTrainers, output: output)
+                threads: SearchCommand.defaultThreads, keepTrainers: SearchCommand.defaultKeepTrainers, output: output.phase)
             if summary.interrupted { throw ExitCode(130) }
             searchFailure = SearchCommand.failure(summary, out: searchPath, allowFailedTrials: allowFailedTrials)
         }
