@@ -120,14 +120,14 @@ coordinator() {
 worker() {
   local name=$1
   shift
-  "$@" "$DUET" worker --connect "$ENDPOINT" --slots 1 "${INSECURE[@]}" >"$CASE/$name.out" 2>"$CASE/$name.err" &
+  "$@" "$DUET" worker --coordinator "$ENDPOINT" --slots 1 "${INSECURE[@]}" >"$CASE/$name.out" 2>"$CASE/$name.err" &
   LAST=$!
   PIDS+=("$LAST")
 }
 
 # The coordinator's status as JSON (empty when it does not answer).
 status_json() {
-  "${NETNS[@]}" timeout 10 "$DUET" status --connect "$ENDPOINT" --json --timeout 2 "${INSECURE[@]}" 2>/dev/null || true
+  "${NETNS[@]}" timeout 10 "$DUET" status --coordinator "$ENDPOINT" --json --timeout 2 "${INSECURE[@]}" 2>/dev/null || true
 }
 
 # The number of finished tasks over all runs.

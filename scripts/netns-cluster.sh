@@ -116,7 +116,7 @@ grep -q '^listening on' "$WORK/coordinator.out" || fail "the coordinator did not
 say "$(head -n1 "$WORK/coordinator.out") in $NS_COORD"
 for w in 1 2; do
   ns_var="NS_W$w"
-  ip netns exec "${!ns_var}" "$DUET" worker --connect "$ENDPOINT" --slots 1 --keys "$KEYS/worker$w" --verbose \
+  ip netns exec "${!ns_var}" "$DUET" worker --coordinator "$ENDPOINT" --slots 1 --keys "$KEYS/worker$w" --verbose \
     2>"$WORK/worker$w.log" &
   PIDS+=($!)
 done
@@ -124,7 +124,7 @@ done
 # The two workers join over the bridge.
 joined=0
 for _ in $(seq 100); do
-  joined=$(ip netns exec "$NS_CLIENT" "$DUET" status --connect "$ENDPOINT" --keys "$KEYS/client" --json 2>/dev/null |
+  joined=$(ip netns exec "$NS_CLIENT" "$DUET" status --coordinator "$ENDPOINT" --keys "$KEYS/client" --json 2>/dev/null |
     grep -o '"host":' | wc -l || true)
   [ "$joined" -ge 2 ] && break
   sleep 0.1
@@ -147,12 +147,12 @@ for w in 1 2; do
   [ "$ran" -ge 1 ] || fail "worker $w ran no task"
   say "worker $w ran $ran tasks"
 done
-ip netns exec "$NS_CLIENT" "$DUET" status --connect "$ENDPOINT" --keys "$KEYS/client" 2>/dev/null | sed 's/^/  /' >&2
+ip netns exec "$NS_CLIENT" "$DUET" status --coordinator "$ENDPOINT" --keys "$KEYS/client" 2>/dev/null | sed 's/^/  /' >&2
 
 # A key that is not on the allow-list gets nowhere.
 "$DUET" keys generate --out "$KEYS/stranger" --name stranger >/dev/null
 cp "$KEYS/coordinator/coordinator.pub" "$KEYS/stranger/"
-if ip netns exec "$NS_CLIENT" "$DUET" status --connect "$ENDPOINT" --keys "$KEYS/stranger" --timeout 2 >/dev/null 2>&1; then
+if ip netns exec "$NS_CLIENT" "$DUET" status --coordinator "$ENDPOINT" --keys "$KEYS/stranger" --timeout 2 >/dev/null 2>&1; then
   fail "a key that is not on the allow-list got an answer"
 fi
 say "a key not on the allow-list is refused"

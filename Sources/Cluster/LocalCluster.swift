@@ -106,7 +106,7 @@ public final class LocalCluster: @unchecked Sendable {
         // The workers start meanwhile (they retry until the coordinator listens): their
         // start-up overlaps the coordinator's.
         for _ in 0..<options.workers {
-            var arguments = ["worker", "--connect", endpoint, "--slots", String(options.slots), "--parent-pid", parent]
+            var arguments = ["worker", "--coordinator", endpoint, "--slots", String(options.slots), "--parent-pid", parent]
             if options.prefetch > 0 { arguments += ["--prefetch", String(options.prefetch)] }
             let worker = try spawn(arguments, stdout: nil)
             lock.withLock { workers.append(worker) }

@@ -29,14 +29,33 @@ public struct SimulationReport: Sendable {
     }
 }
 
+/// A round of a run with a precision target that missed it: what ran, how close it
+/// came, and what runs next.
+public struct PrecisionRound: Sendable, Equatable {
+    /// Jobs per replication, and replications, of the round.
+    public var jobs: Int
+    public var replications: Int
+    /// The 95% half-width of meanResponse over its mean, and the target.
+    public var relativeHalfWidth: Double
+    public var target: Double
+    /// The next round's jobs per replication, or its replications in all for a trace
+    /// replay (`nextIsReplications`).
+    public var next: Int
+    public var nextIsReplications = false
+    /// Wall time so far.
+    public var seconds: Double
+}
+
 public enum Simulator {
     /// Simulates `config` as its `run` settings say: `replications` independent
     /// replications of `jobs` jobs on `threads` threads, adding jobs until the
     /// precision target is met when one is set. The numbers do not depend on the
     /// thread count.
-    public static func simulate(_ config: TandemConfig) -> SimulationReport {
+    /// `onRound` hears of every round that missed the precision target, before the
+    /// next one runs (progress for long runs).
+    public static func simulate(_ config: TandemConfig, onRound: (PrecisionRound) -> Void = { _ in }) -> SimulationReport {
         let started = DispatchTime.now().uptimeNanoseconds
-        if let trace = config.trace { return simulate(config, trace: trace, started: started) }
+        if let trace = config.trace { return simulate(config, trace: trace, started: started, onRound: onRound) }
         let settings = config.run
         var jobs = settings.jobs
         while true {
@@ -52,13 +71,17 @@ public enum Simulator {
             // The half-width shrinks like 1/sqrt(jobs): aim a little past the target,
             // and at least double so the number of rounds stays small.
             let needed = Double(jobs) * (relative / target) * (relative / target) * 1.2
-            jobs = min(settings.maxJobs, max(2 * jobs, Int(min(needed, 1e15))))
+            let next = min(settings.maxJobs, max(2 * jobs, Int(min(needed, 1e15))))
+            onRound(PrecisionRound(jobs: jobs, replications: settings.replications, relativeHalfWidth: relative,
+                                   target: target, next: next, seconds: report.seconds))
+            jobs = next
         }
     }
 
     /// A trace replay: every replication replays the whole trace, so a precision
     /// target adds replications (not jobs), up to `run.maxJobs` jobs in all.
-    static func simulate(_ config: TandemConfig, trace: ArrivalTrace, started: UInt64) -> SimulationReport {
+    static func simulate(_ config: TandemConfig, trace: ArrivalTrace, started: UInt64,
+                         onRound: (PrecisionRound) -> Void) -> SimulationReport {
         let settings = config.run
         let jobs = trace.jobCount
         var outcomes = runReplications(config, jobs: jobs, replications: 0..<settings.replications)
@@ -76,6 +99,8 @@ public enum Simulator {
             let have = outcomes.count
             let needed = Double(have) * (relative / target) * (relative / target) * 1.2
             let next = min(cap, max(2 * have, Int(min(needed, 1e9))))
+            onRound(PrecisionRound(jobs: jobs, replications: have, relativeHalfWidth: relative, target: target,
+                                   next: next, nextIsReplications: true, seconds: report.seconds))
             outcomes += runReplications(config, jobs: jobs, replications: have..<next)
         }
     }

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Cluster
+import DuetSupport
 import Foundation
 
 struct BenchDispatch: ParsableCommand {
@@ -33,6 +34,7 @@ struct BenchDispatch: ParsableCommand {
     var logDirectory: String?
     @Option(name: .customLong("status-interval-ms"), help: "Milliseconds between the status probe's requests.")
     var statusIntervalMilliseconds: Int = 100
+    @OptionGroup var summary: JSONSummaryOption
 
     func validate() throws {
         if let workers, workers < 0 { throw ValidationError("--workers: must be >= 0, got \(workers)") }
@@ -67,37 +69,50 @@ struct BenchDispatch: ParsableCommand {
         let trap = SignalTrap { _ in Foundation.exit(130) }
         defer { trap.cancel() }
         let result = try bench.run { FileHandle.standardError.write(Data(($0 + "\n").utf8)) }
+        let output = summary.output
         #if DEBUG
-        print("warning: debug build; measure with `swift build -c release`")
+        log("warning: debug build; measure with `swift build -c release`")
         #endif
         func mib(_ bytes: Int) -> String { String(format: "%.1f MiB", Double(bytes) / 1_048_576) }
         var hosts: [String] = []
         if processes > 0 { hosts.append("\(processes) process\(processes == 1 ? "" : "es")") }
         if workersInProcess > 0 { hosts.append("\(workersInProcess) connections in this process") }
-        print("workers:            \(hosts.joined(separator: " + ")) x \(slots) slots, prefetch \(prefetch)")
-        print("tasks:              \(result.tasks)\(result.failed > 0 ? " (\(result.failed) failed)" : "")")
-        print(String(format: "time:               %.3f s", result.seconds))
-        print(String(format: "tasks per second:   %.0f", result.tasksPerSecond))
-        print("coordinator memory: peak \(mib(result.peakResident)) (max resident set)")
+        output.line("workers:            \(hosts.joined(separator: " + ")) x \(slots) slots, prefetch \(prefetch)")
+        output.line("tasks:              \(result.tasks)\(result.failed > 0 ? " (\(result.failed) failed)" : "")")
+        output.line(String(format: "time:               %.3f s", result.seconds))
+        output.line(String(format: "tasks per second:   %.0f", result.tasksPerSecond))
+        output.line("coordinator memory: peak \(mib(result.peakResident)) (max resident set)")
         for sample in result.samples {
-            print("  after \(sample.done) tasks: resident \(mib(sample.resident)), peak \(mib(sample.peak))")
+            output.line("  after \(sample.done) tasks: resident \(mib(sample.resident)), peak \(mib(sample.peak))")
         }
         let latencies = result.status
         func ms(_ seconds: Double) -> String { String(format: "%.1f ms", seconds * 1000) }
-        print(
+        output.line(
             "status latency:     \(latencies.count) answers: median \(ms(latencies.percentile(50))), "
                 + "p99 \(ms(latencies.percentile(99))), max \(ms(latencies.maximum)); "
                 + "\(latencies.over(0.1)) over 100 ms, \(latencies.unanswered) unanswered")
         let audit = result.audit
-        print(
+        output.line(
             "results:            journal \(audit.journalRows) rows, \(audit.journalMissing) indices missing, "
                 + "\(audit.journalDuplicated) duplicated, \(audit.tasksNotDone) tasks not done; read back "
                 + "\(audit.streamed), \(audit.streamedMissing) missing, \(audit.streamedDuplicated) duplicated")
         let counters = result.counters
-        print(
+        output.line(
             "counters:           \(counters.results) results, \(counters.duplicates) duplicate and \(counters.stale) stale "
                 + "reports ignored, \(counters.retries) retries, \(counters.lostWorkers) lost workers")
-        print("exactly once:       \(audit.holds ? "yes" : "NO")")
+        output.line("exactly once:       \(audit.holds ? "yes" : "NO")")
+        output.object([
+            "workers": .integer(processes), "workersInProcess": .integer(workersInProcess), "slots": .integer(slots),
+            "prefetch": .integer(prefetch), "tasks": .integer(result.tasks), "failed": .integer(result.failed),
+            "seconds": .number(result.seconds), "tasksPerSecond": .number(result.tasksPerSecond),
+            "peakResidentBytes": .integer(result.peakResident),
+            "statusLatency": [
+                "answers": .integer(latencies.count), "median": .number(latencies.percentile(50)),
+                "p99": .number(latencies.percentile(99)), "max": .number(latencies.maximum),
+                "unanswered": .integer(latencies.unanswered),
+            ],
+            "exactlyOnce": .bool(audit.holds),
+        ])
         if !audit.holds { throw ExitCode(1) }
     }
 }

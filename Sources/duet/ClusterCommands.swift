@@ -5,14 +5,15 @@ import ArgumentParser
 import Cluster
 import ClusterCore
 import Dispatch
+import DuetSupport
 import Foundation
 import Logging
 import Searches
 import Serve
 import Sweeps
 
-/// The version workers announce in their hello.
-let duetVersion = "duet 0.1"
+/// The version workers announce in their hello: the one `duet --version` prints.
+let duetVersion = "duet \(DuetVersion.string)"
 
 extension TaskRegistry {
     /// Every task kind the `duet` binary runs: the generic ones (`noop`), and those of
@@ -159,13 +160,12 @@ struct WorkerCommand: ParsableCommand {
             """
     )
 
-    @Option(help: "The coordinator's endpoint: tcp://HOST:5555 or ipc:///path.")
-    var connect: String
+    @OptionGroup var endpoint: CoordinatorEndpointOption
     @Option(help: "Tasks run at once (default: all cores).")
     var slots: Int?
     @Option(help: "Tasks held queued beyond the slots, to hide the round trip of very short tasks.")
     var prefetch: Int = 0
-    @Option(help: "CURVE key directory: coordinator.pub and this worker's key pair.")
+    @Option(help: "CURVE key directory: coordinator.pub and this worker's key pair (default: $DUET_KEYS).")
     var keys: String?
     @Flag(help: "Connect to a non-loopback endpoint without keys (trusted networks only).")
     var insecure = false
@@ -182,16 +182,26 @@ struct WorkerCommand: ParsableCommand {
             throw ValidationError("--slots: must be 1...\(Hello.maxSlots), got \(slots)")
         }
         if !(0...Hello.maxSlots).contains(prefetch) { throw ValidationError("--prefetch: must be 0...\(Hello.maxSlots), got \(prefetch)") }
-        if keys != nil && insecure { throw ValidationError("--insecure and --keys contradict each other; pick one") }
-        if keys == nil && !insecure {
-            do { try EndpointRules.checkPlain(connect, binding: false) } catch { throw ValidationError("\(error)") }
+        _ = try address(environment: ProcessInfo.processInfo.environment)
+    }
+
+    /// The coordinator to work for: --coordinator, else DUET_COORDINATOR (keys: --keys, else DUET_KEYS).
+    func address(environment: [String: String]) throws -> CoordinatorAddress {
+        guard let address = try CoordinatorAddress.resolve(
+            endpoint: endpoint.endpoint, keys: keys, insecure: insecure, environment: environment)
+        else {
+            throw ValidationError("give the coordinator's endpoint: --coordinator tcp://HOST:5555 (or set \(ClusterEnvironment.coordinator))")
         }
+        return address
     }
 
     func run() throws {
+        endpoint.warnIfDeprecated()
+        let address = try address(environment: ProcessInfo.processInfo.environment)
+        let connect = address.endpoint
         var options = WorkerOptions(
             endpoint: connect, slots: slots ?? ProcessInfo.processInfo.activeProcessorCount, prefetch: prefetch,
-            keys: try keys.map(KeyFiles.loadClient(directory:)), cacheDirectory: cache, version: duetVersion)
+            keys: try address.clientKeys(), cacheDirectory: cache, version: duetVersion)
         options.parentPID = parentPID
         let logger = logging.bootstrap(label: "duet.worker", verbose: verbose)
         if options.keys == nil {
@@ -244,10 +254,20 @@ struct KeysGenerate: ParsableCommand {
     var name: String
     @Flag(help: "Replace an existing pair of that name.")
     var force = false
+    @Flag(help: "Print {\"secretKeyFile\", \"publicKeyFile\", \"publicKey\"} as JSON.")
+    var json = false
 
     func run() throws {
         let pair = try KeyFiles.generate(directory: out, name: name, force: force)
         let base = (out as NSString).appendingPathComponent(name)
+        if json {
+            let object: JSON = [
+                "secretKeyFile": .string(base + ".key"), "publicKeyFile": .string(base + ".pub"),
+                "publicKey": .string(pair.publicKey),
+            ]
+            print(object.text(numbers: .plain))
+            return
+        }
         print("wrote \(base).key (secret, mode 0600) and \(base).pub")
         print("public key: \(pair.publicKey)")
     }

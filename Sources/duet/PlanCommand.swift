@@ -31,7 +31,8 @@ struct PlanCommand: ParsableCommand {
             Every combination of the --vary values is applied to the base configuration and \
             predicted by the surrogate; those meeting every --slo are ranked by predicted cost, \
             instance-seconds per job summed over the stations of the chain (the pay-per-use bill), cheapest \
-            first. --confirm K re-checks the top K by simulation and shows both figures. Warns, \
+            first. --confirm K re-checks the top K by simulation and shows both figures (progress \
+            on stderr on a terminal, or with --progress). Warns, \
             naming the keys, when a listed configuration lies outside the model's training domain. \
             Exits with status 2 when no configuration meets the objectives. Without a model file \
             the shipped model is used (found as by `duet predict`). Example:
@@ -48,6 +49,7 @@ struct PlanCommand: ParsableCommand {
     @Option(help: "Re-check the best K by simulation.") var confirm = 0
     @Option(help: "Jobs per replication when confirming.") var confirmJobs = 200_000
     @Flag(help: "Print JSON.") var json = false
+    @OptionGroup var progress: ProgressOption
 
     func validate() throws {
         if vary.isEmpty { throw ValidationError("give at least one --vary path=values") }
@@ -79,11 +81,18 @@ struct PlanCommand: ParsableCommand {
             log("warning: rank \(rank + 1) (\(values)) lies outside the model's training domain: "
                 + warnings.joined(separator: "; "))
         }
+        let confirming = min(confirm, best.count)
+        let started = monotonicSeconds()
         let confirmed: [SimulationReport?] = best.enumerated().map { rank, candidate in
             guard rank < confirm else { return nil }
             var config = candidate.config
             config.run = RunSettings(jobs: confirmJobs, replications: 5, seed: 1)
-            return Simulator.simulate(config)
+            let report = Simulator.simulate(config)
+            let elapsed = monotonicSeconds() - started
+            progress.line(String(format: "confirmed %d of %d by simulation in %.0f s%@", rank + 1, confirming, elapsed,
+                                 rank + 1 < confirming
+                                     ? String(format: ", ETA %.0f s", elapsed / Double(rank + 1) * Double(confirming - rank - 1)) : ""))
+            return report
         }
         let shown = (slo.map(\.metric) + ["meanResponse"]).reduce(into: [String]()) { if !$0.contains($1) { $0.append($1) } }
         if json {

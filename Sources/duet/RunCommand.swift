@@ -14,6 +14,9 @@ struct PipelineSpec {
     var sweep: String
     var search: String
 
+    /// Every key a pipeline file may have (docs/spec-files.md lists them).
+    static let keys = ["title", "sweep", "search"]
+
     static func load(path: String) throws -> PipelineSpec {
         let text: String
         do { text = try TextFile.read(path, what: "pipeline file") } catch let error as ConfigError {
@@ -24,7 +27,7 @@ struct PipelineSpec {
             file.hasPrefix("/") ? file : directory.appendingPathComponent(file).standardizedFileURL.path
         }
         do {
-            let root = try ConfigNode.parse(yaml: text, source: path).mapping(allowedKeys: ["title", "sweep", "search"])
+            let root = try ConfigNode.parse(yaml: text, source: path).mapping(allowedKeys: keys)
             return PipelineSpec(
                 title: try root.string("title", default: "Duet run"),
                 sweep: resolve(try root.string("sweep")),
@@ -43,7 +46,7 @@ struct RunCommand: ParsableCommand {
             PIPELINE names a sweep spec and a search spec (paths relative to it; see \
             examples/quickstart.yaml). DIR gets dataset.csv, search/ (trials.csv, trials.json, \
             best-model.json), best-model.json, summary.json, report.html and its data report.json \
-            (`duet report` renders it again). Each phase keeps \
+            (`duet report` renders it again); --json prints summary.json's object on stdout. Each phase keeps \
             its own record (the dataset and its sidecar, the search's trials.json), so running \
             the same command again after an interruption resumes where it stopped.
 
@@ -66,8 +69,10 @@ struct RunCommand: ParsableCommand {
     @OptionGroup var cluster: ClusterOptions<PipelineWork>
     @Flag(help: "Exit 0 even when search trials failed for good (the report is written either way).")
     var allowFailedTrials = false
+    @OptionGroup var summaryOption: JSONSummaryOption
 
     func run() throws {
+        let output = summaryOption.output
         let spec = try PipelineSpec.load(path: pipeline)
         try FileManager.default.createDirectory(atPath: out, withIntermediateDirectories: true)
         let directory = URL(fileURLWithPath: out)
@@ -101,7 +106,7 @@ struct RunCommand: ParsableCommand {
         defer { localCluster?.stop(grace: 5) }
         try phase("sweep") {
             try SweepCommand.sweep(
-                specPath: spec.sweep, out: dataPath, threads: nil, points: nil, target: target,
+                specPath: spec.sweep, out: dataPath, threads: nil, points: nil, target: target, output: output.phase,
                 resumeHint: target != nil
                     ? "the run goes on at the coordinator; run the same command again to collect it"
                     : "run the same command again to resume")
@@ -112,7 +117,7 @@ struct RunCommand: ParsableCommand {
             let dataset = try withDatasetErrors { try SurrogateDataset.load(path: dataPath) }
             let summary = try SearchCommand.search(
                 searchSpec, dataset: dataset, dataPath: dataPath, out: searchPath, target: target,
-                threads: SearchCommand.defaultThreads, keepTrainers: SearchCommand.defaultKeepTrainers)
+                threads: SearchCommand.defaultThreads, keepTrainers: SearchCommand.defaultKeepTrainers, output: output.phase)
             if summary.interrupted { throw ExitCode(130) }
             searchFailure = SearchCommand.failure(summary, out: searchPath, allowFailedTrials: allowFailedTrials)
         }
@@ -158,10 +163,11 @@ struct RunCommand: ParsableCommand {
         try summary.text(numbers: .plain, pretty: true).write(toFile: directory.appendingPathComponent("summary.json").path,
                                                    atomically: true, encoding: .utf8)
         let total = phases.reduce(0) { $0 + $1.seconds }
-        print("\nDuet run finished in \(String(format: "%.0f", total)) s: "
+        output.line("\nDuet run finished in \(String(format: "%.0f", total)) s: "
               + phases.map { "\($0.name) \(String(format: "%.0f", $0.seconds)) s" }.joined(separator: ", "))
-        printSplitSummary(model.file)
-        print("wrote \(out)/dataset.csv, search/, best-model.json, summary.json, report.html, report.json")
+        printSplitSummary(model.file, to: output)
+        output.line("wrote \(out)/dataset.csv, search/, best-model.json, summary.json, report.html, report.json")
+        output.object(summary)
         if let searchFailure { throw searchFailure }
     }
 }

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Cluster
 import Dispatch
+import DuetSupport
 import Foundation
 import Searches
 import Search
@@ -50,6 +51,7 @@ struct SearchCommand: ParsableCommand {
     @OptionGroup var cluster: ClusterOptions<SearchWork>
     @Option(help: "Train recorded trial N of OUT alone, write OUT/trial-N-model.json and compare with the search.")
     var rerun: Int?
+    @OptionGroup var summaryOption: JSONSummaryOption
 
     func validate() throws {
         if threads < 1 { throw ValidationError("--threads: must be >= 1, got \(threads)") }
@@ -66,7 +68,9 @@ struct SearchCommand: ParsableCommand {
             journalPath: directory.appendingPathComponent("search.journal").path,
             logPath: directory.appendingPathComponent("cluster.log").path)
         let summary = try Self.search(
-            search, dataset: dataset, dataPath: data, out: out, target: target, threads: threads, keepTrainers: keepTrainers)
+            search, dataset: dataset, dataPath: data, out: out, target: target, threads: threads, keepTrainers: keepTrainers,
+            output: summaryOption.output)
+        summaryOption.output.object(Self.json(summary, out: out))
         if summary.interrupted { throw ExitCode(130) }
         if cluster.local != nil {
             // Complete: the local cluster's journal and log have served their purpose.
@@ -102,7 +106,8 @@ struct SearchCommand: ParsableCommand {
     /// and `duet run`'s search phase). Ctrl-C stops the trials at their next epoch; the
     /// summary then says it was interrupted.
     static func search(_ search: SearchSpec, dataset: SurrogateDataset, dataPath: String, out: String,
-                       target: ClusterTarget?, threads: Int, keepTrainers: Int) throws -> SearchSummary {
+                       target: ClusterTarget?, threads: Int, keepTrainers: Int,
+                       output: SummaryOutput = .text) throws -> SearchSummary {
         let runner: SearchRun
         do {
             runner = try SearchRun(spec: search, dataset: dataset, directory: out, log: { log($0) })
@@ -134,8 +139,42 @@ struct SearchCommand: ParsableCommand {
         } catch let error as SearchError {
             throw CLIError(error.description)
         }
-        print(SearchReport.summary(summary, spec: search, directory: out))
+        output.line(SearchReport.summary(summary, spec: search, directory: out))
         return summary
+    }
+
+    /// `duet search --json`: trials by state, the best trial and its model, the failed
+    /// trials, and the time and epochs spent.
+    static func json(_ summary: SearchSummary, out: String) -> JSON {
+        var states: [String: Int] = [:]
+        for record in summary.records { states[record.state.rawValue, default: 0] += 1 }
+        func trial(_ record: TrialRecord) -> JSON {
+            [
+                "trial": .integer(record.trial), "state": .string(record.state.rawValue), "epochs": .integer(record.epochs),
+                "validationMAPE": record.validationMAPE.map(JSON.number) ?? .null, "seed": .string(String(record.seed)),
+                "hyperparameters": .object(record.hyperparameters.map { item in
+                    switch item.value {
+                    case .number(let x): (item.name, .number(x))
+                    case .name(let name): (item.name, .string(name))
+                    }
+                }),
+            ]
+        }
+        let model = URL(fileURLWithPath: out).appendingPathComponent("best-model.json").path
+        return [
+            "out": .string(out), "trials": .integer(summary.records.count),
+            "states": .object(states.keys.sorted().map { ($0, .integer(states[$0]!)) }),
+            "resumedTrials": .integer(summary.resumedTrials), "interrupted": .bool(summary.interrupted),
+            "best": summary.best.map(trial) ?? .null,
+            "model": summary.model != nil ? .string(model) : .null,
+            "metrics": summary.model.map { JSON.metrics($0.metrics) } ?? .null,
+            "failedTrials": .array(summary.failedTrials.map { record in
+                ["trial": .integer(record.trial), "worker": record.worker.map(JSON.string) ?? .null,
+                 "error": record.error.map(JSON.string) ?? .null]
+            }),
+            "epochsTrained": .integer(summary.epochsTrained), "seconds": .number(summary.seconds),
+            "totalSeconds": .number(summary.totalSeconds),
+        ]
     }
 
     /// Where the trials train, for the opening line.

@@ -53,7 +53,12 @@ struct RunOverrides: ParsableArguments {
 struct SimulateCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "simulate",
-        abstract: "Simulate a configuration exactly and print its metrics with 95% half-widths."
+        abstract: "Simulate a configuration exactly and print its metrics with 95% half-widths.",
+        discussion: """
+            With a precision target (run.precision or --precision) the run adds jobs until \
+            meanResponse's half-width meets it; each round that misses it is reported on stderr \
+            (on a terminal, or with --progress). Exits with status 2 when the configuration is unstable.
+            """
     )
 
     @Argument(help: "Configuration file (YAML or JSON, the format of MODEL.md).")
@@ -61,18 +66,26 @@ struct SimulateCommand: ParsableCommand {
     @Flag(help: "Print MODEL.md's one-object JSON shape instead of a table.")
     var json = false
     @OptionGroup var overrides: RunOverrides
+    @OptionGroup var progress: ProgressOption
 
     func run() throws {
         var config = try loadConfig(file)
         try overrides.apply(to: &config)
         try ConfigLoader.checkStability(config)
-        let report = Simulator.simulate(config)
+        let report = Simulator.simulate(config) { round in progress.line(Self.describe(round)) }
         if json {
             print(report.json.text(numbers: .plain, pretty: true))
         } else {
             print(ReportTable.render(report))
         }
         if !report.stable { throw ExitCode(2) }
+    }
+
+    /// A round that missed the precision target, for progress.
+    static func describe(_ round: PrecisionRound) -> String {
+        String(format: "%.1f s: half-width %.2f%% of meanResponse after %d jobs x %d replications (target %.2f%%); next: %@",
+               round.seconds, round.relativeHalfWidth * 100, round.jobs, round.replications, round.target * 100,
+               round.nextIsReplications ? "\(round.next) replications in all" : "\(round.next) jobs each")
     }
 }
 

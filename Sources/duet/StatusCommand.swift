@@ -9,7 +9,7 @@ struct StatusCommand: ParsableCommand {
         commandName: "status",
         abstract: "Show a coordinator's workers, runs, throughput, ETA and recent failures.",
         discussion: """
-            Asks the coordinator at --connect, or reads a journal file directly with --journal (read-only; \
+            Asks the coordinator at --coordinator (default: $DUET_COORDINATOR, else tcp://127.0.0.1:5555), or reads a journal file directly with --journal (read-only; \
             works while the coordinator runs, and when it is down). --json prints the status object of \
             docs/protocol.md, one line per refresh with --watch.
 
@@ -19,9 +19,8 @@ struct StatusCommand: ParsableCommand {
             """
     )
 
-    @Option(help: "The coordinator's endpoint.")
-    var connect: String = "tcp://127.0.0.1:5555"
-    @Option(help: "CURVE key directory: coordinator.pub and this client's key pair.")
+    @OptionGroup var endpoint: CoordinatorEndpointOption
+    @Option(help: "CURVE key directory: coordinator.pub and this client's key pair (default: $DUET_KEYS).")
     var keys: String?
     @Flag(help: "Connect to a non-loopback endpoint without keys (trusted networks only).")
     var insecure = false
@@ -39,14 +38,22 @@ struct StatusCommand: ParsableCommand {
     var timeout: Double = 3
 
     func validate() throws {
-        if journal == nil, keys == nil, !insecure {
-            do { try EndpointRules.checkPlain(connect, binding: false) } catch { throw ValidationError("\(error)") }
-        }
+        _ = try address(environment: ProcessInfo.processInfo.environment)
         if interval <= 0 { throw ValidationError("--interval: must be > 0, got \(interval)") }
         if timeout <= 0 { throw ValidationError("--timeout: must be > 0, got \(timeout)") }
     }
 
+    /// The coordinator to ask: --coordinator, else DUET_COORDINATOR, else the local
+    /// default; nil when reading a journal or a search instead.
+    func address(environment: [String: String]) throws -> CoordinatorAddress? {
+        guard journal == nil, search == nil else { return nil }
+        return try CoordinatorAddress.resolve(
+            endpoint: endpoint.endpoint, keys: keys, insecure: insecure, environment: environment,
+            fallback: "tcp://127.0.0.1:5555")
+    }
+
     func run() throws {
+        endpoint.warnIfDeprecated()
         let source = try search.map(searchSource) ?? makeSource()
         let isTerminal = isatty(STDOUT_FILENO) == 1
         var first = true
@@ -102,7 +109,9 @@ struct StatusCommand: ParsableCommand {
                 return try file.status(now: Date().timeIntervalSince1970)
             }
         }
-        let client = try ClusterClient(endpoint: connect, keys: try keys.map(KeyFiles.loadClient(directory:)))
+        let address = try address(environment: ProcessInfo.processInfo.environment)!
+        let connect = address.endpoint
+        let client = try ClusterClient(endpoint: connect, keys: try address.clientKeys())
         return Source(name: connect) { [connect, timeout] in
             do {
                 switch try client.request(.status, timeout: timeout) {

@@ -34,20 +34,24 @@ struct SweepCommand: ParsableCommand {
     @Option(help: "Number of design points, overriding the spec's design.points.")
     var points: Int?
     @OptionGroup var cluster: ClusterOptions<SweepWork>
+    @OptionGroup var summary: JSONSummaryOption
 
     func validate() throws {
         if let threads, threads < 1 { throw ValidationError("--threads: must be >= 1, got \(threads)") }
         if let points, points < 1 { throw ValidationError("--points: must be >= 1, got \(points)") }
         if threads != nil && cluster.isCluster {
-            throw ValidationError("--threads applies to the in-process sweep; with --local, N is the number of workers")
+            throw ValidationError(
+                "--threads applies to the in-process sweep; with --local, N is the number of workers"
+                    + (cluster.local == nil && cluster.coordinator == nil
+                        ? " (\(ClusterEnvironment.coordinator) is set: set it empty to sweep in process)" : ""))
         }
     }
 
     func run() throws {
         let target = try cluster.target(journalPath: out + ".journal", logPath: out + ".cluster.log")
         try Self.sweep(
-            specPath: spec, out: out, threads: threads, points: points, target: target,
-            resumeHint: cluster.coordinator != nil
+            specPath: spec, out: out, threads: threads, points: points, target: target, output: summary.output,
+            resumeHint: target.map { if case .coordinator = $0 { true } else { false } } ?? false
                 ? "the run goes on at the coordinator; run the same command again to collect it"
                 : "run the same command again to resume")
         if cluster.local != nil {
@@ -63,7 +67,7 @@ struct SweepCommand: ParsableCommand {
     /// Ctrl-C stops writing (the file holds complete rows only), says how to resume
     /// (`resumeHint`) and exits.
     static func sweep(specPath: String, out: String, threads: Int?, points: Int?, target: ClusterTarget?,
-                      resumeHint: String) throws {
+                      output: SummaryOutput = .text, resumeHint: String) throws {
         let sweep: SweepSpec
         do {
             sweep = try SweepSpec.load(path: specPath)
@@ -99,14 +103,37 @@ struct SweepCommand: ParsableCommand {
         }
         if interrupted.isSet { interrupted.park() }
         printer.finish()
-        print(render(summary, out: out, on: executor.map(parallelism)))
-        if let executor, !executor.failedPoints.isEmpty {
-            let failed = executor.failedPoints
+        output.line(render(summary, out: out, on: executor.map(parallelism)))
+        let failed = executor?.failedPoints ?? []
+        output.object(json(summary, spec: specPath, out: out, target: target,
+                           failed: failed.map { ($0.index, "\($0.error)") }))
+        if !failed.isEmpty {
             let shown = failed.prefix(5).map { "point \($0.index): \($0.error)" }.joined(separator: "\n  ")
             throw SweepError(
                 "\(failed.count) point\(failed.count == 1 ? "" : "s") failed on every attempt and \(failed.count == 1 ? "is" : "are") not in \(out):\n  "
                     + shown + (failed.count > 5 ? "\n  ..." : "") + "\nrun the same command again to retry them")
         }
+    }
+
+    /// `duet sweep --json`: the summary's counts, where the points ran, and the points
+    /// that failed on every attempt (not in the file).
+    static func json(_ summary: SweepSummary, spec: String, out: String, target: ClusterTarget?,
+                     failed: [(index: Int, error: String)]) -> JSON {
+        let on: JSON
+        switch target {
+        case .local(let options)?: on = ["local": .integer(options.workers)]
+        case .coordinator(let endpoint, _)?: on = ["coordinator": .string(endpoint)]
+        case nil: on = ["threads": .integer(summary.threads)]
+        }
+        return [
+            "spec": .string(spec), "out": .string(out), "points": .integer(summary.total),
+            "alreadyDone": .integer(summary.alreadyDone), "simulated": .integer(summary.simulated),
+            "unstable": .integer(summary.unstable), "invalid": .integer(summary.invalid),
+            "precisionMissed": .integer(summary.precisionMissed), "jobs": .integer(summary.jobs),
+            "slots": .integer(summary.threads), "seconds": .number(summary.seconds),
+            "pointsPerSecond": .number(summary.pointsPerSecond), "on": on,
+            "failedPoints": .array(failed.map { ["index": .integer($0.index), "error": .string($0.error)] }),
+        ]
     }
 
     static func parallelism(_ executor: ClusterSweep) -> String {

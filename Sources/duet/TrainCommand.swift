@@ -1,4 +1,5 @@
 import ArgumentParser
+import DuetSupport
 import Foundation
 import Simulation
 import Surrogate
@@ -63,6 +64,7 @@ struct TrainCommand: ParsableCommand {
             + "1 - load) or analytic (over the QNA estimate).",
         valueName: "scaling"))
     var targetScaling: TargetScaling = .trainingDefault
+    @OptionGroup var summary: JSONSummaryOption
 
     func validate() throws {
         guard validation > 0, test >= 0, validation + test < 1 else {
@@ -94,9 +96,21 @@ struct TrainCommand: ParsableCommand {
         model.domain = documented?.name
         try model.write(to: URL(fileURLWithPath: out))
         let best = trainer.best
-        print("stopped: \(stop.rawValue) after \(trainer.epochsCompleted) epochs; best epoch \(best?.epoch ?? 0)")
-        printSplitSummary(model)
-        print(String(format: "wrote %@ in %.1f s", out, Date().timeIntervalSince(started)))
+        let output = summary.output
+        let seconds = Date().timeIntervalSince(started)
+        output.line("stopped: \(stop.rawValue) after \(trainer.epochsCompleted) epochs; best epoch \(best?.epoch ?? 0)")
+        printSplitSummary(model, to: output)
+        output.line(String(format: "wrote %@ in %.1f s", out, seconds))
+        output.object([
+            "out": .string(out), "data": .string(data), "stopped": .string(stop.rawValue),
+            "epochs": .integer(trainer.epochsCompleted), "bestEpoch": best.map { .integer($0.epoch) } ?? .null,
+            "configurations": [
+                "train": .integer(split.train.count), "validation": .integer(split.validation.count),
+                "test": .integer(split.test.count), "skipped": .integer(dataset.skipped.count),
+            ],
+            "targets": .array(model.targets.names.map(JSON.string)),
+            "metrics": .metrics(model.metrics), "seconds": .number(seconds),
+        ])
     }
 }
 
@@ -114,22 +128,22 @@ func documentedDomain(_ name: String, covered dataset: SurrogateDataset, indices
 }
 
 /// Prints a model file's per-target MAPE on each split.
-func printSplitSummary(_ model: ModelFile) {
+func printSplitSummary(_ model: ModelFile, to output: SummaryOutput = .text) {
     let splits = ["train", "validation", "test"].filter { model.metrics[$0] != nil }
-    print("target".padding(toLength: 34, withPad: " ", startingAt: 0)
+    output.line("target".padding(toLength: 34, withPad: " ", startingAt: 0)
           + splits.map { ($0 + " MAPE").leftPadded(16) }.joined())
     for target in model.targets.names {
         let cells = splits.map { split in
             model.metrics[split]?[target + ".mape"].map { String(format: "%.2f%%", $0) } ?? "—"
         }
-        print(target.padding(toLength: 34, withPad: " ", startingAt: 0) + cells.map { $0.leftPadded(16) }.joined())
+        output.line(target.padding(toLength: 34, withPad: " ", startingAt: 0) + cells.map { $0.leftPadded(16) }.joined())
     }
     if let bands = model.errorBands, let test = model.metrics["test"] {
         let shares = model.targets.names.compactMap { name in
             test[name + ".bandCoverage"].map { "\(name) \(String(format: "%.0f%%", $0 * 100))" }
         }
         if !shares.isEmpty {
-            print("test rows inside the \(String(format: "%.0f%%", bands.level * 100)) error bands (calibrated on validation): "
+            output.line("test rows inside the \(String(format: "%.0f%%", bands.level * 100)) error bands (calibrated on validation): "
                   + shares.joined(separator: ", "))
         }
     }

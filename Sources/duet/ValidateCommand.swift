@@ -18,7 +18,8 @@ struct ValidateCommand: ParsableCommand {
             from the trace's fit (`duet fit-trace`): its on/off or renewal batch process, its \
             batch sizes, and its work folded into the service times (mean x mean multiplier, \
             scv (1+c_w)(1+c_x)-1). Prints the MAPE of each target for both, then one line per \
-            configuration.
+            configuration. Progress (configurations simulated, ETA) goes to stderr on a terminal, \
+            or with --progress.
             """
     )
 
@@ -34,6 +35,7 @@ struct ValidateCommand: ParsableCommand {
     @Option(help: "Configurations simulated at once (default: all cores).") var threads: Int?
     @Flag(help: "Print JSON: the fit, MAPE per target for the surrogate and the baseline, and every configuration.")
     var json = false
+    @OptionGroup var progress: ProgressOption
 
     func validate() throws {
         if let arrival, FittedArrival(rawValue: arrival) == nil {
@@ -55,12 +57,17 @@ struct ValidateCommand: ParsableCommand {
         let fitted = arrival.flatMap(FittedArrival.init(rawValue:)) ?? (surrogate.featureVersion >= 2 ? .onOff : .renewal)
         let threads = threads ?? ProcessInfo.processInfo.activeProcessorCount
         let validation: TraceValidation
+        let started = monotonicSeconds()
         do {
             validation = try TraceValidation.run(
                 model: surrogate, trace: loaded, grid: grid, arrival: fitted, threads: threads,
                 fittedJobs: fitJobs > 0 ? fitJobs : nil
             ) { done, total in
-                if done == total || done % max(1, total / 10) == 0 { log("simulated \(done) of \(total)") }
+                if done == total || done % max(1, total / 10) == 0 {
+                    let elapsed = monotonicSeconds() - started
+                    let eta = done < total && done > 0 ? String(format: ", ETA %.0f s", elapsed / Double(done) * Double(total - done)) : ""
+                    progress.line(String(format: "simulated %d of %d configurations in %.0f s%@", done, total, elapsed, eta))
+                }
             }
         } catch let error as TraceValidationError {
             throw CLIError("\(stations): \(error)")

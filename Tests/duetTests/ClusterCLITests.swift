@@ -130,12 +130,12 @@ struct ClusterCLITests {
     }
 
     func worker(_ endpoint: String, name: String, extra: [String] = []) throws -> DuetProcess {
-        try DuetProcess(["worker", "--connect", endpoint, "--slots", "1"] + extra, in: scratch, name: name)
+        try DuetProcess(["worker", "--coordinator", endpoint, "--slots", "1"] + extra, in: scratch, name: name)
     }
 
     /// `duet status --json` as a dictionary (nil when it fails).
     func status(_ endpoint: String, extra: [String] = []) throws -> [String: Any]? {
-        let run = try DuetBinary.run(["status", "--connect", endpoint, "--json"] + extra)
+        let run = try DuetBinary.run(["status", "--coordinator", endpoint, "--json"] + extra)
         guard run.status == 0 else { return nil }
         return try JSONSerialization.jsonObject(with: Data(run.stdout.utf8)) as? [String: Any]
     }
@@ -303,7 +303,7 @@ struct ClusterCLITests {
         #expect(run.status == 0, "\(run.summary)\n\(coordinator.summary)")
         #expect(coordinator.stderr.contains("dropped a message"), "\(coordinator.summary)")
         #expect(coordinator.process.isRunning)
-        let human = try DuetBinary.run(["status", "--connect", endpoint])
+        let human = try DuetBinary.run(["status", "--coordinator", endpoint])
         #expect(human.stdout.contains("\(garbage.count) dropped"), "\(human.summary)")
     }
 
@@ -361,7 +361,7 @@ struct ClusterCLITests {
         #expect(!intruder.stderr.contains("connected ["), "\(intruder.summary)")
         #expect(coordinator.stderr.contains("not on the allow-list"), "\(coordinator.summary)")
         // Without keys, the client cannot reach the CURVE endpoint.
-        let plain = try DuetBinary.run(["status", "--connect", endpoint, "--timeout", "1"])
+        let plain = try DuetBinary.run(["status", "--coordinator", endpoint, "--timeout", "1"])
         #expect(plain.status != 0)
     }
 
@@ -372,9 +372,14 @@ struct ClusterCLITests {
         #expect(coordinator.status != 0)
         #expect(coordinator.stderr.contains("refusing to listen on tcp://*:0 without CURVE keys"), "\(coordinator.summary)")
         #expect(coordinator.stderr.contains("--insecure"), "\(coordinator.summary)")
-        let worker = try DuetBinary.run(["worker", "--connect", "tcp://10.200.0.1:5555"])
+        let worker = try DuetBinary.run(["worker", "--coordinator", "tcp://10.200.0.1:5555"])
         #expect(worker.status != 0)
         #expect(worker.stderr.contains("refusing to connect to tcp://10.200.0.1:5555"), "\(worker.summary)")
+        // The same endpoint from DUET_COORDINATOR is refused too, and the message says where it came from.
+        let fromEnvironment = try DuetBinary.run(["worker"], environment: ["DUET_COORDINATOR": "tcp://10.200.0.1:5555"])
+        #expect(fromEnvironment.status == 64, "\(fromEnvironment.summary)")
+        #expect(fromEnvironment.stderr.contains("DUET_COORDINATOR: refusing to connect to tcp://10.200.0.1:5555"),
+                "\(fromEnvironment.summary)")
         let sweep = try DuetBinary.run(["sweep", "examples/small-sweep.yaml", "--out", path("x.csv"), "--coordinator",
                                         "tcp://192.0.2.1:5555"])
         #expect(sweep.status != 0)
@@ -424,6 +429,9 @@ struct ClusterCLITests {
         for key in ["id", "host", "pid", "version", "slots", "prefetch", "running", "lastHeartbeat", "connectedAt"] {
             #expect(workers[0][key] != nil, "workers[0].\(key)")
         }
+        // The worker announces the version `duet --version` prints (one constant).
+        let version = try DuetBinary.run(["--version"]).stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+        #expect(workers[0]["version"] as? String == version)
         let run = try #require(Self.runs(status).first)
         for key in ["id", "kind", "label", "phase", "taskCount", "queued", "leased", "done", "failed", "throughput",
                     "eta", "createdAt", "finishedAt"] {
@@ -439,19 +447,27 @@ struct ClusterCLITests {
         }
         #expect(status["recentFailures"] is [Any])
 
+        // --connect, the old spelling of --coordinator, still works and says so.
         let human = try DuetBinary.run(["status", "--connect", endpoint])
         #expect(human.status == 0, "\(human.summary)")
+        #expect(human.stderr.contains("--connect is deprecated; use --coordinator"), "\(human.summary)")
         for text in ["1 worker", "sweep-point", "completed", "2/2 100%", "WORKER", "counters:"] {
             #expect(human.stdout.contains(text), "missing \(text):\n\(human.stdout)")
         }
 
         let silent = "ipc://" + path("nobody.sock")
         let started = Date()
-        let noAnswer = try DuetBinary.run(["status", "--connect", silent])
+        let noAnswer = try DuetBinary.run(["status", "--coordinator", silent])
         #expect(noAnswer.status != 0)
         #expect(Date().timeIntervalSince(started) < 10)
         #expect(noAnswer.stderr.contains("does not answer"), "\(noAnswer.summary)")
         #expect(noAnswer.stderr.contains("duet status --journal FILE"), "\(noAnswer.summary)")
+
+        // No flag: DUET_COORDINATOR names the coordinator (in the child's environment only).
+        let fromEnvironment = try DuetBinary.run(["status", "--json"], environment: ["DUET_COORDINATOR": endpoint])
+        #expect(fromEnvironment.status == 0, "\(fromEnvironment.summary)")
+        let environmentStatus = try JSONSerialization.jsonObject(with: Data(fromEnvironment.stdout.utf8)) as? [String: Any]
+        #expect((environmentStatus?["workers"] as? [Any])?.count == 1, "\(fromEnvironment.summary)")
 
         let fromJournal = try DuetBinary.run(["status", "--journal", journal])
         #expect(fromJournal.status == 0, "\(fromJournal.summary)")

@@ -55,7 +55,7 @@ extension ClusterCLITests {
             #expect(error.contains("exceeded its deadline of 1.0 s (task kind noop) on worker "), "\(error)")
         }
         #expect(first.process.isRunning && second.process.isRunning)
-        let human = try DuetBinary.run(["status", "--connect", endpoint])
+        let human = try DuetBinary.run(["status", "--coordinator", endpoint])
         #expect(human.stdout.contains("\(tasks) past their deadline"), "\(human.summary)")
     }
 

@@ -337,7 +337,7 @@ struct DeployManifestTests {
         let container = try onlyContainer(deployment)
         let arguments = containerArguments(container)
         #expect(arguments.contains("worker"), "arguments: \(arguments)")
-        #expect(argument(after: "--connect", in: arguments) == "tcp://duet-coordinator:5555", "arguments: \(arguments)")
+        #expect(argument(after: "--coordinator", in: arguments) == "tcp://duet-coordinator:5555", "arguments: \(arguments)")
         #expect(!arguments.contains("--insecure"), "the manifests must use CURVE keys")
 
         // --slots $(VAR) with VAR from the container's CPU limit.
@@ -465,7 +465,7 @@ struct DeployManifestTests {
         #expect(text.contains("srun"))
         #expect(text.contains("trap "))
         #expect(text.contains("coordinator --bind"))
-        #expect(text.contains("worker --connect"))
+        #expect(text.contains("worker --coordinator"))
         #expect(text.contains("--keys"))
     }
 
@@ -513,7 +513,7 @@ struct DeployManifestTests {
         #expect(coordinatorStart.contains("--bind tcp://*:5555"), "ExecStart=\(coordinatorStart)")
         let worker = try DeployFiles.unitEntries("deploy/systemd/duet-worker@.service")
         let workerStart = worker.first { $0.key == "ExecStart" }?.value ?? ""
-        #expect(workerStart.contains("--connect tcp://%i:"), "ExecStart=\(workerStart)")
+        #expect(workerStart.contains("--coordinator tcp://%i:"), "ExecStart=\(workerStart)")
     }
 
     @Test("the README covers each way to deploy, the key layout and the port")

@@ -27,11 +27,31 @@ struct SearchCLITests {
             #expect(FileManager.default.fileExists(atPath: out + "/" + name), "\(name) missing")
         }
 
-        // Running it again resumes a finished search: nothing to train.
-        let again = try DuetBinary.run(["search", "examples/small-search.yaml", "--data", data, "--out", out])
+        // Running it again resumes a finished search: nothing to train. With --json, stdout
+        // is one object that agrees with trials.json; the text summary is on stderr.
+        let again = try DuetBinary.run(["search", "examples/small-search.yaml", "--data", data, "--out", out, "--json"])
         #expect(again.status == 0, "\(again.summary)")
         #expect(again.stderr.contains("resuming: 8 trials recorded"))
         #expect(!again.stderr.contains("started on"))
+        #expect(again.stderr.contains("best model: trial "), "\(again.summary)")
+        let summary = try #require(try JSONSerialization.jsonObject(with: Data(again.stdout.utf8)) as? [String: Any])
+        #expect((summary["trials"] as? NSNumber)?.intValue == 8, "the spec's budget: 8 trials")
+        #expect((summary["resumedTrials"] as? NSNumber)?.intValue == 8)
+        let states = try #require(summary["states"] as? [String: NSNumber])
+        #expect(states.values.map(\.intValue).reduce(0, +) == 8)
+        #expect(summary["model"] as? String == out + "/best-model.json")
+        let document = try #require(try JSONSerialization.jsonObject(
+            with: Data(contentsOf: URL(fileURLWithPath: out + "/trials.json"))) as? [String: Any])
+        let recorded = try #require(document["trials"] as? [[String: Any]])
+        #expect(recorded.count == 8)
+        let best = try #require(summary["best"] as? [String: Any])
+        let bestTrial = try #require((best["trial"] as? NSNumber)?.intValue)
+        let lowest = recorded.compactMap { record -> (Int, Double)? in
+            guard let trial = (record["trial"] as? NSNumber)?.intValue, let rungs = record["rungs"] as? [[String: Any]],
+                  let mape = (rungs.last?["mape"] as? NSNumber)?.doubleValue else { return nil }
+            return (trial, mape)
+        }.min { $0.1 < $1.1 }
+        #expect(lowest?.0 == bestTrial, "the best trial has the lowest last-rung MAPE in trials.json")
 
         // Any trial alone gives the search's result.
         let rerun = try DuetBinary.run(["search", "examples/small-search.yaml", "--data", data, "--out", out,

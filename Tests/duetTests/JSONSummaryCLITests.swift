@@ -1,0 +1,96 @@
+// `--json` on the commands that do long work: stdout is one JSON object whose fields
+// agree with the files the command wrote and with what the command line asked for;
+// the text summary and the progress are on stderr.
+
+import Foundation
+import Testing
+
+@Suite("CLI --json summaries")
+struct JSONSummaryCLITests {
+    /// stdout parsed as one JSON object (fails the test when it is not).
+    static func object(_ run: CLIRun) throws -> [String: Any] {
+        let parsed = try JSONSerialization.jsonObject(with: Data(run.stdout.utf8))
+        return try #require(parsed as? [String: Any], "stdout is not one JSON object:\n\(run.summary)")
+    }
+
+    static func int(_ value: Any?) -> Int? { (value as? NSNumber)?.intValue }
+
+    @Test("sweep --json, then train --json on its dataset")
+    func sweepAndTrain() throws {
+        let files = try TemporaryFiles()
+        defer { files.cleanUp() }
+        let data = files.directory.appendingPathComponent("small.csv").path
+        let sweep = try DuetBinary.run(["sweep", "examples/small-sweep.yaml", "--out", data, "--points", "8", "--json"])
+        #expect(sweep.status == 0, "\(sweep.summary)")
+        let summary = try Self.object(sweep)
+        #expect(Self.int(summary["points"]) == 8)
+        #expect(Self.int(summary["simulated"]) == 8)
+        #expect(Self.int(summary["alreadyDone"]) == 0)
+        #expect(summary["out"] as? String == data)
+        #expect((summary["failedPoints"] as? [Any])?.isEmpty == true)
+        #expect(sweep.stderr.contains("8 points in \(data)"), "the text summary goes to stderr: \(sweep.summary)")
+        let rows = try String(contentsOfFile: data, encoding: .utf8).split(separator: "\n").count - 1
+        #expect(rows == 8)
+        let skipped = (Self.int(summary["unstable"]) ?? 0) + (Self.int(summary["invalid"]) ?? 0)
+
+        // The same command again: everything is done before.
+        let again = try Self.object(try DuetBinary.run(["sweep", "examples/small-sweep.yaml", "--out", data, "--points", "8",
+                                                        "--json"]))
+        #expect(Self.int(again["alreadyDone"]) == 8)
+        #expect(Self.int(again["simulated"]) == 0)
+
+        let model = files.directory.appendingPathComponent("model.json").path
+        let train = try DuetBinary.run(["train", data, "--out", model, "--epochs", "2", "--width", "8", "--json"])
+        #expect(train.status == 0, "\(train.summary)")
+        let trained = try Self.object(train)
+        #expect(trained["out"] as? String == model)
+        #expect(FileManager.default.fileExists(atPath: model))
+        #expect((Self.int(trained["epochs"]) ?? 0) >= 1 && (Self.int(trained["epochs"]) ?? 99) <= 2)
+        let split = try #require(trained["configurations"] as? [String: Any])
+        #expect(Self.int(split["skipped"]) == skipped)
+        let used = ["train", "validation", "test"].compactMap { Self.int(split[$0]) }.reduce(0, +)
+        #expect(used + skipped == 8, "every row is in one split or skipped: \(split)")
+        // The metrics are the model file's.
+        let file = try #require(try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: model)))
+                                as? [String: Any])
+        let fileMetrics = try #require(file["metrics"] as? [String: [String: Double]])
+        let printed = try #require(trained["metrics"] as? [String: [String: Double]])
+        #expect(Set(printed.keys) == Set(fileMetrics.keys))
+        for (split, values) in fileMetrics {
+            for (key, value) in values where value.isFinite {
+                let other = printed[split]?[key] ?? .nan
+                #expect(abs(other - value) <= 1e-9 * max(1, abs(value)), "\(split).\(key)")
+            }
+        }
+        #expect(train.stderr.contains("test MAPE"), "the text summary goes to stderr")
+    }
+
+    @Test("keys generate --json names the files it wrote and the public key in them")
+    func keys() throws {
+        let files = try TemporaryFiles()
+        defer { files.cleanUp() }
+        let run = try DuetBinary.run(["keys", "generate", "--out", files.directory.path, "--name", "client", "--json"])
+        #expect(run.status == 0, "\(run.summary)")
+        let object = try Self.object(run)
+        let publicFile = try #require(object["publicKeyFile"] as? String)
+        let secretFile = try #require(object["secretKeyFile"] as? String)
+        #expect(URL(fileURLWithPath: publicFile).lastPathComponent == "client.pub")
+        #expect(URL(fileURLWithPath: secretFile).lastPathComponent == "client.key")
+        #expect(FileManager.default.fileExists(atPath: secretFile))
+        let key = try #require(object["publicKey"] as? String)
+        #expect(key.count == 40, "a Z85 CURVE key has 40 characters")
+        #expect(try String(contentsOfFile: publicFile, encoding: .utf8).contains(key))
+    }
+
+    @Test("bench dispatch --json: every task done exactly once")
+    func benchDispatch() throws {
+        let run = try DuetBinary.run(["bench", "dispatch", "--tasks", "300", "--workers-in-process", "2", "--json"])
+        #expect(run.status == 0, "\(run.summary)")
+        let object = try Self.object(run)
+        #expect(Self.int(object["tasks"]) == 300)
+        #expect(Self.int(object["failed"]) == 0)
+        #expect(Self.int(object["workersInProcess"]) == 2)
+        #expect(object["exactlyOnce"] as? Bool == true)
+        #expect(((object["tasksPerSecond"] as? NSNumber)?.doubleValue ?? 0) > 0)
+    }
+}
