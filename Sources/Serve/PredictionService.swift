@@ -74,8 +74,9 @@ public final class PredictionService: Sendable {
 
     /// One configuration (a JSON object) or a list of them (a JSON array), answered in
     /// `duet predict --json`'s shape (a list for a list), each with `"warnings"` naming
-    /// the keys outside the model's domain.
-    public func predict(body: String) throws -> String {
+    /// the keys outside the model's domain. A list is predicted in one pass through the
+    /// network (`SurrogateModel.predict(_:threads:)`).
+    public func predict(body: some Collection<UInt8>) throws -> String {
         let root = try Self.document(body)
         if case .sequence = root.kind {
             let items = try wrap { try root.sequence() }
@@ -84,15 +85,23 @@ public final class PredictionService: Sendable {
                 throw ServeError(path: "", message: "\(items.count) configurations; at most \(options.maxBatch) per request")
             }
             let configs = try items.map { try configuration($0) }
-            return JSON.array(configs.map(prediction)).text(numbers: .plain)
+            // One thread: concurrent requests are the server's parallelism.
+            let predicted = model.predict(configs, threads: 1)
+            return JSON.array(zip(configs, predicted).map { prediction($0, predicted: $1) }).text(numbers: .plain)
         }
-        return prediction(try configuration(root)).text(numbers: .plain)
+        let config = try configuration(root)
+        return prediction(config, predicted: model.predict(config)).text(numbers: .plain)
     }
 
-    private func prediction(_ config: TandemConfig) -> JSON {
+    /// `predict(body:)` for a body given as text.
+    public func predict(body: String) throws -> String { try predict(body: body.utf8) }
+
+    private func prediction(_ config: TandemConfig, predicted: [Double]) -> JSON {
         let warnings = model.domainWarnings(config)
         metrics.predicted(rows: 1, outOfDomain: warnings.isEmpty ? 0 : 1)
-        guard case .object(var members) = model.predictionJSON(config) else { preconditionFailure("predictionJSON is an object") }
+        guard case .object(var members) = model.predictionJSON(config, predicted: predicted) else {
+            preconditionFailure("predictionJSON is an object")
+        }
         members.append(JSON.Member("warnings", .array(warnings.map { .string($0) })))
         return .object(members)
     }
@@ -206,36 +215,25 @@ public final class PredictionService: Sendable {
     /// bound keeps a hostile body from recursing the readers into a stack overflow.
     static let maxDepth = 32
 
-    /// Parses a JSON body into the configuration reader's nodes. JSON only (checked
-    /// first, with its depth bounded), so that YAML's aliases cannot inflate a request.
-    static func document(_ body: String) throws -> ConfigNode {
-        var depth = 0, inString = false, escaped = false
-        for byte in body.utf8 {
-            if inString {
-                if escaped { escaped = false } else if byte == UInt8(ascii: "\\") { escaped = true } else if byte == UInt8(ascii: "\"") { inString = false }
-                continue
-            }
-            switch byte {
-            case UInt8(ascii: "\""): inString = true
-            case UInt8(ascii: "["), UInt8(ascii: "{"):
-                depth += 1
-                if depth > maxDepth { throw ServeError(path: "", message: "the body nests deeper than \(maxDepth) levels") }
-            case UInt8(ascii: "]"), UInt8(ascii: "}"): depth -= 1
-            default: break
-            }
-        }
+    /// Parses a JSON body into the configuration reader's nodes. JSON only, with its
+    /// depth bounded, so that YAML's aliases cannot inflate a request; read by
+    /// `DuetSupport.JSON` and converted directly (`ConfigNode(json:)`), not through Yams.
+    static func document(_ body: some Collection<UInt8>) throws -> ConfigNode {
+        let json: JSON
         do {
-            _ = try JSONSerialization.jsonObject(with: Data(body.utf8), options: [.fragmentsAllowed])
+            json = try JSON.parse(Array(body), maxDepth: maxDepth)
         } catch {
-            let detail = (error as NSError).userInfo[NSDebugDescriptionErrorKey] as? String ?? "\(error)"
-            throw ServeError(path: "", message: "the body is not valid JSON: \(detail)")
+            throw ServeError(path: "", message: "the body is not valid JSON: \(error)")
         }
-        let node = try wrap { try ConfigNode.parse(yaml: body, source: "request body") }
+        let node = try wrap { try ConfigNode(json: json) }
         switch node.kind {
         case .mapping, .sequence: return node
         default: throw ServeError(path: "", message: "expected a JSON object or array, got \(node.kind)")
         }
     }
+
+    /// `document(_:)` for a body given as text.
+    static func document(_ body: String) throws -> ConfigNode { try document(body.utf8) }
 
     static func join(_ path: String, _ key: String) -> String { path.isEmpty ? key : "\(path).\(key)" }
 }

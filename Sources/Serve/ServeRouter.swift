@@ -22,10 +22,11 @@ public enum ServeApplication {
         router.get("/metrics") { _, _ in ServeApplication.prometheus(service.metrics.text()) }
         router.get("/v1/model") { _, _ in ServeApplication.json(service.modelDescription()) }
         router.post("/v1/predict") { request, _ in
-            ServeApplication.json(try service.predict(body: try await ServeApplication.body(request, limit: service.options.bodyLimit)))
+            let body = try await ServeApplication.body(request, limit: service.options.bodyLimit)
+            return ServeApplication.json(try service.predict(body: body.readableBytesView))
         }
         router.post("/v1/plan") { request, _ in
-            let body = try await ServeApplication.body(request, limit: service.options.bodyLimit)
+            let body = String(buffer: try await ServeApplication.body(request, limit: service.options.bodyLimit))
             // A plan predicts up to --max-plan-combinations configurations (seconds):
             // off Swift's cooperative pool, which the other requests need.
             return ServeApplication.json(try await ServeApplication.onDispatchQueue { try service.plan(body: body) })
@@ -62,10 +63,10 @@ public enum ServeApplication {
         }
     }
 
-    /// The request body as text, refused with 413 above `limit` bytes.
-    static func body(_ request: Request, limit: Int) async throws -> String {
+    /// The request body, refused with 413 above `limit` bytes.
+    static func body(_ request: Request, limit: Int) async throws -> ByteBuffer {
         do {
-            return String(buffer: try await request.body.collect(upTo: limit))
+            return try await request.body.collect(upTo: limit)
         } catch let error as HTTPError where error.status == .contentTooLarge {
             throw ServeError(status: 413, path: "", message: "the body is larger than \(limit) bytes")
         }

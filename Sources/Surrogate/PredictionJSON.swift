@@ -35,7 +35,12 @@ public func predictionJSON(_ values: [String: Double], stationNames: [String?], 
 extension SurrogateModel {
     /// `config`'s predicted metrics, with their error bands, in `predictionJSON`'s shape.
     public func predictionJSON(_ config: TandemConfig) -> JSON {
-        let predicted = predict(config)
+        predictionJSON(config, predicted: predict(config))
+    }
+
+    /// `predictionJSON(config)` for values already predicted (`predict(config)`, or a
+    /// row of the bulk `predict(configs)`).
+    public func predictionJSON(_ config: TandemConfig, predicted: [Double]) -> JSON {
         var bands: [String: ClosedRange<Double>] = [:]
         for (name, band) in zip(targetNames, self.bands(config, predicted: predicted)) { bands[name] = band }
         return Surrogate.predictionJSON(Dictionary(uniqueKeysWithValues: zip(targetNames, predicted)),

@@ -86,11 +86,8 @@ public struct SurrogateModel: Sendable {
     public func predict(_ config: TandemConfig) -> [Double] {
         precondition(config.stations.count == stations, ChainLengthError(modelStations: stations,
                                                                          configStations: config.stations.count).description)
-        guard featureVersion >= 3 else { return predictor.predict(features(config)) }
-        let form = CanonicalForm(config)
-        let twin = targetScaling.unscaled(predictor.predict(SurrogateFeatures.vector(canonical: form)),
-                                          twin: form.config, names: targetNames)
-        return SurrogateTargets.dimensional(twin, names: targetNames, timeUnit: form.timeUnit)
+        let input = networkInput(config)
+        return metricValues(predictor.predict(input.features), form: input.form)
     }
 
     /// The error band of each predicted value (`predict(config)`, in `targetNames`

@@ -6,8 +6,9 @@
 // where D = dLoss/dZ. The loss is the mean squared error over all m x k outputs.
 
 /// Scratch buffers for up to `capacity` rows: inputs, each layer's pre-activations
-/// and activations, two delta buffers and the gradient. One arena, allocated once;
-/// a batch of m <= capacity rows uses the first m rows of every buffer.
+/// and activations, two delta buffers and the gradient (training), or inputs and two
+/// buffers the layers alternate between (prediction). One arena, allocated once; a
+/// batch of m <= capacity rows uses the first m rows of every buffer.
 ///
 /// A class because it owns raw memory; it is scratch, never used by two passes at
 /// once (a copied `Trainer` gets fresh scratch before training, `Predictor` makes one
@@ -46,11 +47,15 @@ final class Workspace: @unchecked Sendable {
         var sizes = [capacity * architecture.inputs]  // input
         sizes.append(training ? capacity * outputs : 0)  // targets
         for (index, slot) in slots.enumerated() {
-            sizes.append(capacity * slot.outputs)  // z
+            // Prediction ping-pongs between the two buffers carved last (layer l reads
+            // l - 1's activations, so alternate buffers never overlap): two layers'
+            // worth of rows in cache instead of every layer's.
+            sizes.append(training ? capacity * slot.outputs : 0)  // z
             let separateA = training && index < slots.count - 1
             sizes.append(separateA ? capacity * slot.outputs : 0)  // a
         }
-        sizes += training ? [capacity * width, capacity * width, architecture.parameterCount] : [0, 0, 0]
+        // Training: the two delta buffers; prediction: the two ping-pong buffers.
+        sizes += [capacity * width, capacity * width, training ? architecture.parameterCount : 0]
         let memory = UnsafeMutableBufferPointer<Float>.allocate(capacity: sizes.reduce(0, +))
         memory.initialize(repeating: 0)
         arena = memory
@@ -61,18 +66,25 @@ final class Workspace: @unchecked Sendable {
         }
         input = carve(sizes[0])
         targets = carve(sizes[1])
-        var z: [UnsafeMutableBufferPointer<Float>] = [], a: [UnsafeMutableBufferPointer<Float>] = []
+        var zBuffers: [UnsafeMutableBufferPointer<Float>] = [], aBuffers: [UnsafeMutableBufferPointer<Float>] = []
         for index in 0..<architecture.layerCount {
-            let zBuffer = carve(sizes[2 + 2 * index])
-            let aBuffer = carve(sizes[3 + 2 * index])
+            zBuffers.append(carve(sizes[2 + 2 * index]))
+            aBuffers.append(carve(sizes[3 + 2 * index]))
+        }
+        let pair = (carve(sizes[sizes.count - 3]), carve(sizes[sizes.count - 2]))
+        deltaA = pair.0
+        deltaB = pair.1
+        gradients = carve(sizes[sizes.count - 1])
+        var z: [UnsafeMutableBufferPointer<Float>] = [], a: [UnsafeMutableBufferPointer<Float>] = []
+        for (index, slot) in slots.enumerated() {
+            let zBuffer = training
+                ? zBuffers[index]
+                : UnsafeMutableBufferPointer(rebasing: (index % 2 == 0 ? pair.0 : pair.1)[0..<capacity * slot.outputs])
             z.append(zBuffer)
-            a.append(aBuffer.isEmpty ? zBuffer : aBuffer)
+            a.append(aBuffers[index].isEmpty ? zBuffer : aBuffers[index])
         }
         self.z = z
         self.a = a
-        deltaA = carve(sizes[sizes.count - 3])
-        deltaB = carve(sizes[sizes.count - 2])
-        gradients = carve(sizes[sizes.count - 1])
     }
 
     deinit { arena.deallocate() }

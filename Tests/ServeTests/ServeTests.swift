@@ -142,7 +142,9 @@ struct ServeTests {
             for (prediction, text) in zip(list, configs) {
                 let expected = service.model.predict(try ConfigLoader.parse(text))[0]
                 let value = try #require(mean(prediction, service.model.targetNames[0]))
-                #expect(abs(value - expected) <= 1e-12 * abs(expected))
+                // A list runs through the bulk path (sgemm), one configuration through the
+                // hand loop: equal to float rounding, not bit for bit.
+                #expect(abs(value - expected) <= 1e-5 * abs(expected))
             }
             #expect((list[0]["warnings"] as? [String])?.isEmpty == true)
             let warnings = try #require(list[1]["warnings"] as? [String])

@@ -1,0 +1,60 @@
+// `SurrogateModel.predict(_ configs:)`, the bulk path `duet serve` uses for lists,
+// against one configuration at a time (`predict(_ config:)`): the same values to
+// float rounding (the network runs as sgemm blocks instead of a hand loop).
+
+import Simulation
+import Testing
+@testable import Surrogate
+
+@Suite("Bulk prediction")
+struct BulkPredictionTests {
+    /// A feature-version-3 model with random weights: scaling, canonical forms and
+    /// units of time are all exercised.
+    static func model(activation: Activation) throws -> SurrogateModel {
+        let names = SurrogateFeatures.names
+        let architecture = NetworkArchitecture(inputs: names.count, hidden: [32, 32], outputs: SurrogateTargets.names.count,
+                                               activation: activation)
+        let file = ModelFile(
+            network: Network(architecture: architecture, seed: 11),
+            features: FeatureScaler(names: names, means: names.map { _ in 0.5 }, stds: names.map { _ in 2 }),
+            targets: TargetTransform(targets: SurrogateTargets.names.map { .init(name: $0, log: true, mean: 0.1, std: 0.5) }),
+            inputDomain: InputDomain(), settings: TrainingSettings(), metrics: ["info": ["featureVersion": 3]],
+            datasetSHA256: String(repeating: "0", count: 64), created: CreationInfo(createdAt: "2026-01-01T00:00:00Z"))
+        return try SurrogateModel(file: file)
+    }
+
+    /// Stable configurations over three decades of arrival rate (so units of time
+    /// differ): station k's per-job mean is load x servers / job rate, loads 0.2 to 0.8.
+    static func configs(_ count: Int) throws -> [TandemConfig] {
+        try (0..<count).map { i in
+            let rate = 0.05 * Double(1 + i % 200), batchMean = Double(1 + i % 7)
+            let servers1 = 1 + i % 3, servers2 = 1 + i % 31, jobs = rate * batchMean
+            let mean1 = (0.2 + 0.1 * Double(i % 7)) * Double(servers1) / jobs
+            let mean2 = (0.2 + 0.1 * Double(i % 5)) * Double(servers2) / jobs
+            return try ConfigLoader.parse("""
+                {"arrival": {"rate": \(rate), "scv": \(0.5 + Double(i % 5) / 2)}, "batch": {"dist": "geometric", "mean": \(batchMean)},
+                 "stations": [{"servers": \(servers1), "service": {"mean": \(mean1), "scv": 1}},
+                              {"servers": \(servers2), "service": {"mean": \(mean2), "scv": 0.5}, "maxBatch": \(1 + i % 8),
+                               "timeout": \(0.1 / rate)}]}
+                """)
+        }
+    }
+
+    @Test(arguments: Activation.allCases)
+    func agreesWithOneAtATime(_ activation: Activation) throws {
+        let model = try Self.model(activation: activation)
+        let configs = try Self.configs(700)  // more than one 256- or 512-row block
+        let serial = model.predict(configs, threads: 1)
+        let parallel = model.predict(configs, threads: 2)
+        #expect(serial.count == configs.count && parallel.count == configs.count)
+        for (r, config) in configs.enumerated() {
+            let one = model.predict(config)
+            #expect(serial[r].count == one.count)
+            for j in one.indices {
+                #expect(abs(serial[r][j] - one[j]) <= 1e-4 * abs(one[j]), "row \(r), \(model.targetNames[j])")
+                #expect(abs(parallel[r][j] - serial[r][j]) <= 1e-6 * abs(serial[r][j]))
+            }
+        }
+        #expect(model.predict([], threads: 2).isEmpty)
+    }
+}
