@@ -37,8 +37,9 @@ struct EvaluateCommand: ParsableCommand {
         let surrogate = try loadModel(named: modelFile)
         let dataset = try withDatasetErrors { try SurrogateDataset.load(path: dataFile) }
         if !surrogate.stationRange.contains(dataset.stations) {
-            throw CLIError("\(dataFile): \(ChainLengthError(modelStations: surrogate.stations, configStations: dataset.stations,
-                                                            modelMinStations: surrogate.minStations))")
+            let error = ChainLengthError(modelStations: surrogate.stations, configStations: dataset.stations,
+                                         modelMinStations: surrogate.minStations)
+            throw CLIError("\(dataFile): \(error)")
         }
         // Kept, in example order, for --rows.
         var predictions: [[Double]] = [], baselines: [[Double?]] = []

@@ -141,8 +141,9 @@ struct PlanCommand: ParsableCommand {
             throw CLIError("--base \(base): \(error)")
         }
         if !stations.contains(config.stations.count) {
-            throw CLIError("--base \(base): \(ChainLengthError(modelStations: stations.upperBound, configStations: config.stations.count,
-                                                              modelMinStations: stations.lowerBound))")
+            let error = ChainLengthError(modelStations: stations.upperBound, configStations: config.stations.count,
+                                         modelMinStations: stations.lowerBound)
+            throw CLIError("--base \(base): \(error)")
         }
         do {
             return try PlanGrid(base: config, axes: vary.map(\.axis))
