@@ -11,25 +11,26 @@ extension SurrogateModel {
     func networkInput(_ config: TandemConfig) -> (features: [Double], form: CanonicalForm?) {
         guard featureVersion >= 3 else { return (features(config), nil) }
         let form = CanonicalForm(config)
-        return (SurrogateFeatures.vector(canonical: form), form)
+        return (SurrogateFeatures.padded(SurrogateFeatures.vector(canonical: form), stations: stations), form)
     }
 
     /// Metric values from the network's outputs (`Predictor`'s metric values) for the
     /// configuration `networkInput` gave `form` for: from version 3 the canonical
-    /// twin's values, scaled back (`TargetScaling`) and into the configuration's unit of time.
+    /// twin's values, scaled back (`TargetScaling`) and into the configuration's unit of
+    /// time, laid out for chains of `stations` stations (0 for stations it lacks).
     func metricValues(_ outputs: [Double], form: CanonicalForm?) -> [Double] {
         guard let form else { return outputs }
-        let twin = targetScaling.unscaled(outputs, twin: form.config, names: targetNames)
-        return SurrogateTargets.dimensional(twin, names: targetNames, timeUnit: form.timeUnit)
+        return targetScaling.metrics(outputs, form: form, layout: stations)
     }
 
     /// Predicted metric values of each configuration, as `predict(_:)` gives them (to
     /// float rounding: the network runs as matrix products over all rows), each a
-    /// chain of `stations` stations. `threads` workers share the rows.
+    /// chain of a length in `stationRange`. `threads` workers share the rows.
     public func predict(_ configs: [TandemConfig], threads: Int = ProcessInfo.processInfo.activeProcessorCount) -> [[Double]] {
         for config in configs {
-            precondition(config.stations.count == stations, ChainLengthError(modelStations: stations,
-                                                                             configStations: config.stations.count).description)
+            precondition(stationRange.contains(config.stations.count),
+                         ChainLengthError(modelStations: stations, configStations: config.stations.count,
+                                          modelMinStations: minStations).description)
         }
         guard !configs.isEmpty else { return [] }
         let scaler = predictor.features, transform = predictor.transform

@@ -30,7 +30,8 @@ public struct ErrorBands: Codable, Sendable, Equatable {
     /// Fewest rows in a load band for its own quantile; below, the band uses all rows.
     public static let minimumRows = 30
 
-    /// Calibrates on `examples` with `predict` (values in `names` order, seconds).
+    /// Calibrates on `examples` with `predict` (values in `names` order, seconds); a
+    /// target an example's chain does not have is left out for it.
     public init(level: Double = 0.9, names: [String], examples: [SurrogateExample],
                 predict: (SurrogateExample) -> [Double]) {
         self.level = level
@@ -41,7 +42,8 @@ public struct ErrorBands: Codable, Sendable, Equatable {
             let band = Self.band(example.bottleneckLoad, edges: loadEdges)
             counts[band] += 1
             for (j, value) in predict(example).enumerated() where j < names.count {
-                errors[j][band].append(abs(log(value / example.targets[j])))
+                guard let actual = example.target(names[j]) else { continue }
+                errors[j][band].append(abs(log(value / actual)))
             }
         }
         rows = counts
@@ -82,9 +84,10 @@ public struct ErrorBands: Codable, Sendable, Equatable {
         var banded = [Int](repeating: 0, count: names.count)
         for example in examples {
             for (j, value) in predict(example).enumerated() where j < names.count {
-                guard let band = band(names[j], value: value, load: example.bottleneckLoad) else { continue }
+                guard let actual = example.target(names[j]),
+                      let band = band(names[j], value: value, load: example.bottleneckLoad) else { continue }
                 banded[j] += 1
-                if band.contains(example.targets[j]) { inside[j] += 1 }
+                if band.contains(actual) { inside[j] += 1 }
             }
         }
         var shares: [String: Double] = [:]

@@ -91,6 +91,22 @@ public enum SurrogateFeatures {
         Array(vector(form.config).dropFirst())
     }
 
+    /// The block of a station that a chain does not have, in a model of chains of
+    /// several lengths (`padded`): zeros, so `load` 0, which no station of a chain has
+    /// (a station's load is its arrival rate times its service mean, both positive).
+    static let absentStation = [Double](repeating: 0, count: stationFeatures.count)
+
+    /// A version-3 vector of a chain of N stations laid out for chains of `stations`
+    /// stations: the N blocks, then `absentStation` for stations N + 1 to `stations`.
+    /// The layout of a chain of one length is that length's (`names(stations:)`), so a
+    /// model of chains of 1 to K stations has the feature names of chains of K.
+    public static func padded(_ vector: [Double], stations: Int) -> [Double] {
+        let global = names(stations: 1).count - stationFeatures.count
+        let have = (vector.count - global) / stationFeatures.count
+        precondition(have <= stations, "SurrogateFeatures.padded: \(have) stations do not fit in \(stations)")
+        return vector + (have..<stations).flatMap { _ in absentStation }
+    }
+
     /// Version 2's features (also version 1's, with the on/off ones).
     static func vector(_ config: TandemConfig) -> [Double] {
         let jobRate = config.jobRate
@@ -155,6 +171,35 @@ public enum SurrogateTargets {
 
     /// The targets of the two-station tandem.
     public static let names = names(stations: 2)
+
+    /// The index of target `name` in `names(stations:)` of a chain of `stations`
+    /// stations, nil when that chain has no such target (a station beyond its length).
+    public static func index(of name: String, stations: Int) -> Int? {
+        if let system = systemNames.firstIndex(of: name) { return system }
+        let parts = name.split(separator: ".")
+        guard parts.count == 3, parts[0] == "stations", let k = Int(parts[1]), (1...stations).contains(k),
+              let metric = stationNames.firstIndex(of: String(parts[2])) else { return nil }
+        return systemNames.count + metric * stations + k - 1
+    }
+
+    /// The chain length whose targets are `names` (`names(stations:)`).
+    static func stations(targetNames names: [String]) -> Int {
+        (names.count - systemNames.count) / stationNames.count
+    }
+
+    /// Values laid out for chains of `from` stations (`padded`), cut to those of a chain
+    /// of `to` <= `from` stations, in its `names(stations:)` order.
+    public static func selected(_ values: [Double], from: Int, to: Int) -> [Double] {
+        guard from != to else { return values }
+        return names(stations: to).map { values[index(of: $0, stations: from)!] }
+    }
+
+    /// Values of a chain of `from` stations (in its `names(stations:)` order) laid out
+    /// for chains of `to` stations: the targets of stations beyond `from` are `fill`.
+    public static func padded(_ values: [Double], from: Int, to: Int, fill: Double) -> [Double] {
+        guard from != to else { return values }
+        return names(stations: to).map { index(of: $0, stations: from).map { values[$0] } ?? fill }
+    }
 
     /// How a target scales when every time of a configuration is multiplied by c: by
     /// c to this power. Responses and their percentiles are seconds (end to end, or at

@@ -22,6 +22,12 @@ public struct SurrogateExample: Sendable {
     /// The twin's input cells (`CanonicalForm.domainNames`), for the model's input domain.
     public var domainInputs: [String: String]
 
+    /// The simulated value of target `name`, seconds, or nil when the example's chain
+    /// has no such target (a station beyond its length).
+    public func target(_ name: String) -> Double? {
+        SurrogateTargets.index(of: name, stations: config.stations.count).map { targets[$0] }
+    }
+
     /// The targets in units of `timeUnit`: what the network learns.
     public var dimensionlessTargets: [Double] {
         SurrogateTargets.dimensionless(targets, names: SurrogateTargets.names(stations: config.stations.count),
@@ -30,8 +36,12 @@ public struct SurrogateExample: Sendable {
 }
 
 public struct SurrogateDataset: Sendable {
-    /// The chain length of every row: a dataset is a sweep over chains of one length.
+    /// The longest chain of the rows. A dataset file is a sweep over chains of one
+    /// length; several files of different lengths merge into one dataset (`merging`)
+    /// whose rows' features are laid out for chains of `stations` stations.
     public var stations: Int
+    /// The shortest chain of the rows (`stations` for one file).
+    public var minStations: Int
     public var examples: [SurrogateExample]
     /// Rows left out, and why (unstable, invalid, a target not positive).
     public var skipped: [(row: Int, reason: String)]
@@ -68,6 +78,7 @@ public struct SurrogateDataset: Sendable {
         // columns is named as missing the two-station tandem's).
         let found = (1...).prefix { table.index(of: "stations.\($0).servers") != nil }.count
         stations = found > 0 ? found : 2
+        minStations = stations
         let targetNames = SurrogateTargets.names(stations: stations)
         let optional = ConfigColumns.optionalNames(stations: stations)
         try table.requireColumns(ConfigColumns.names(stations: stations).filter { !optional.contains($0) }
@@ -109,6 +120,38 @@ public struct SurrogateDataset: Sendable {
                 point: try row.int("point"), config: config, features: SurrogateFeatures.vector(canonical: form),
                 targets: targets, timeUnit: form.timeUnit, bottleneckLoad: config.offeredLoads.max() ?? 0,
                 inputs: inputs, domainInputs: form.domainCells(batchDist: row["batch.dist"])))
+        }
+    }
+
+    /// Reads several dataset files (`load(path:)`) into one dataset: one file as it is,
+    /// several as `merging` them.
+    public static func load(paths: [String]) throws -> SurrogateDataset {
+        let datasets = try paths.map { try load(path: $0) }
+        guard datasets.count != 1 else { return datasets[0] }
+        return try SurrogateDataset(merging: datasets)
+    }
+
+    /// Datasets of chains of different lengths as one, to train one model for chains of
+    /// `minStations` to `stations` stations: each row's features are laid out for the
+    /// longest chain (`SurrogateFeatures.padded`); its targets stay its chain's
+    /// (`SurrogateExample.target(_:)`). Skipped rows are named with their file.
+    public init(merging datasets: [SurrogateDataset]) throws {
+        guard let first = datasets.first else {
+            throw DataFileError(source: "datasets", message: "no dataset to merge")
+        }
+        stations = datasets.map(\.stations).max() ?? first.stations
+        minStations = datasets.map(\.minStations).min() ?? first.minStations
+        source = datasets.map(\.source).joined(separator: " + ")
+        sha256 = SHA256Hasher.hex(datasets.map(\.sha256).joined(separator: "\n"))
+        examples = []
+        skipped = []
+        for dataset in datasets {
+            examples += dataset.examples.map { example in
+                var example = example
+                example.features = SurrogateFeatures.padded(example.features, stations: stations)
+                return example
+            }
+            skipped += dataset.skipped.map { (row: $0.row, reason: "\(dataset.source): \($0.reason)") }
         }
     }
 

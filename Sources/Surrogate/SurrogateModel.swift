@@ -13,9 +13,14 @@ public struct SurrogateModel: Sendable {
     public let documentedDomain: DocumentedDomain?
     /// What the network's outputs are multiplied back by (`ModelFile.targetScaling`).
     public var targetScaling: TargetScaling { file.targetScaling ?? .none }
-    /// The chain length the model predicts, read off its feature names (`stations.K.*`):
+    /// The longest chain the model predicts, read off its feature names (`stations.K.*`):
     /// 2 for every model file written before chains were learnt.
     public let stations: Int
+    /// The shortest chain it predicts: `metrics.info.minStations` of a model trained on
+    /// chains of several lengths, else `stations`.
+    public let minStations: Int
+    /// The chain lengths the model predicts.
+    public var stationRange: ClosedRange<Int> { minStations...stations }
 
     public init(file: ModelFile, source: String = "model") throws {
         // `Int(exactly:)`: `Int(_:)` traps on a nan or huge number in the file.
@@ -54,8 +59,15 @@ public struct SurrogateModel: Sendable {
                                  detail: "its targets are scaled by \"\(scaling.rawValue)\", which needs feature "
                                     + "version 3 (the model has \(version))")
         }
+        let minStations = file.metrics["info"]?["minStations"].flatMap { Int(exactly: $0) } ?? stations
+        guard (1...stations).contains(minStations) else {
+            throw ModelFileError(file: source, reason: .invalidContent,
+                                 detail: "metrics.info.minStations is \(minStations); expected 1 to \(stations), "
+                                    + "the chain length of its features")
+        }
         self.file = file
         self.stations = stations
+        self.minStations = minStations
         featureVersion = version
         predictor = Predictor(model: file)
     }
@@ -71,21 +83,25 @@ public struct SurrogateModel: Sendable {
         SurrogateFeatures.vector(config, version: featureVersion)
     }
 
-    /// Throws `ChainLengthError` unless `config` is a chain of the model's length
-    /// (`predict` requires one).
+    /// Throws `ChainLengthError` unless `config` is a chain of a length the model
+    /// predicts (`predict` requires one).
     public func checkStations(_ config: TandemConfig) throws {
-        if config.stations.count != stations {
-            throw ChainLengthError(modelStations: stations, configStations: config.stations.count)
+        if !stationRange.contains(config.stations.count) {
+            throw ChainLengthError(modelStations: stations, configStations: config.stations.count,
+                                   modelMinStations: minStations)
         }
     }
 
-    /// Predicted metric values, in `targetNames` order, for a chain of `stations`
-    /// stations (`checkStations` says so first). From version 3 the network answers for
-    /// the canonical twin, in its unit of time over the twin's references
-    /// (`TargetScaling`), scaled back here.
+    /// Predicted metric values, in `targetNames` order, for a chain of a length in
+    /// `stationRange` (`checkStations` says so first); the targets of stations a chain
+    /// shorter than `stations` does not have are 0 (an absent station takes no time
+    /// and no instance-seconds). From version 3 the network answers for the canonical
+    /// twin, in its unit of time over the twin's references (`TargetScaling`), scaled
+    /// back here.
     public func predict(_ config: TandemConfig) -> [Double] {
-        precondition(config.stations.count == stations, ChainLengthError(modelStations: stations,
-                                                                         configStations: config.stations.count).description)
+        precondition(stationRange.contains(config.stations.count),
+                     ChainLengthError(modelStations: stations, configStations: config.stations.count,
+                                      modelMinStations: minStations).description)
         let input = networkInput(config)
         return metricValues(predictor.predict(input.features), form: input.form)
     }
@@ -130,19 +146,25 @@ public struct SurrogateModel: Sendable {
     }
 }
 
-/// A configuration whose chain length is not the one a model predicts.
+/// A configuration whose chain length is not one a model predicts.
 public struct ChainLengthError: Error, CustomStringConvertible, LocalizedError, Equatable {
+    /// The longest chain the model predicts.
     public var modelStations: Int
     public var configStations: Int
+    /// The shortest chain the model predicts (`modelStations` for a model of one length).
+    public var modelMinStations: Int
 
-    public init(modelStations: Int, configStations: Int) {
+    public init(modelStations: Int, configStations: Int, modelMinStations: Int? = nil) {
         self.modelStations = modelStations
         self.configStations = configStations
+        self.modelMinStations = modelMinStations ?? modelStations
     }
 
     public var description: String {
         func chain(_ n: Int) -> String { "\(n) station\(n == 1 ? "" : "s")" }
-        return "stations: the model predicts chains of \(chain(modelStations)), the configuration has "
+        let model = modelMinStations == modelStations ? chain(modelStations)
+            : "\(modelMinStations) to \(chain(modelStations))"
+        return "stations: the model predicts chains of \(model), the configuration has "
             + "\(chain(configStations)); train a model on a sweep over chains of \(chain(configStations))"
     }
 

@@ -35,8 +35,14 @@ public struct SurrogateTrainingJob: Sendable {
     }
 
     /// An example's targets as the network learns them.
+    /// For a dataset of chains of several lengths (`names` those of the longest), a
+    /// station a chain does not have is learnt as 1, its reference: its value is never
+    /// read back (`TargetScaling.metrics`).
     static func learnt(_ example: SurrogateExample, _ scaling: TargetScaling, _ names: [String]) -> [Double] {
-        scaling.scaled(example.dimensionlessTargets, twin: CanonicalForm(example.config).config, names: names)
+        let stations = example.config.stations.count
+        let scaled = scaling.scaled(example.dimensionlessTargets, twin: CanonicalForm(example.config).config,
+                                    names: SurrogateTargets.names(stations: stations))
+        return SurrogateTargets.padded(scaled, from: stations, to: SurrogateTargets.stations(targetNames: names), fill: 1)
     }
 
     public func samples(_ indices: [Int]) throws -> Samples {
@@ -53,15 +59,24 @@ public struct SurrogateTrainingJob: Sendable {
     public func modelFile(_ trainer: Trainer, command: [String]? = nil) -> ModelFile {
         let predictor = Predictor(network: trainer.bestNetwork, features: features, transform: transform)
         let predict = { [scaling, dataset] (example: SurrogateExample) in
-            let twin = scaling.unscaled(predictor.predict(example.features), twin: CanonicalForm(example.config).config,
-                                        names: dataset.targetNames)
-            return SurrogateTargets.dimensional(twin, names: dataset.targetNames, timeUnit: example.timeUnit)
+            scaling.metrics(predictor.predict(example.features), form: CanonicalForm(example.config),
+                            layout: dataset.stations)
         }
         var metrics: [String: [String: Double]] = [:]
         for (name, indices) in [("train", split.train), ("validation", split.validation), ("test", split.test)]
         where !indices.isEmpty {
-            let report = SurrogateEvaluation.evaluate(indices.map { dataset.examples[$0] }, predict: predict)
-            metrics[name] = report.flatMetrics
+            let examples = indices.map { dataset.examples[$0] }
+            metrics[name] = SurrogateEvaluation.evaluate(examples, layout: dataset.stations, predict: predict).flatMetrics
+            // A model of several chain lengths: each length's errors too, as chainN.target.mape.
+            guard dataset.minStations < dataset.stations else { continue }
+            for length in dataset.minStations...dataset.stations {
+                let chains = examples.filter { $0.config.stations.count == length }
+                guard !chains.isEmpty else { continue }
+                let report = SurrogateEvaluation.evaluate(chains, layout: dataset.stations, predict: predict)
+                for (key, value) in report.flatMetrics {
+                    metrics[name, default: [:]]["chain\(length).\(key)"] = value
+                }
+            }
         }
         // Calibrated on the validation split, checked on the test split.
         let bands = ErrorBands(names: dataset.targetNames, examples: split.validation.map { dataset.examples[$0] },
@@ -75,7 +90,7 @@ public struct SurrogateTrainingJob: Sendable {
             "featureVersion": Double(SurrogateFeatures.version), "splitSeed": Double(split.seed),
             "trainRows": Double(split.train.count), "validationRows": Double(split.validation.count),
             "testRows": Double(split.test.count), "skippedRows": Double(dataset.skipped.count),
-            "stations": Double(dataset.stations),
+            "stations": Double(dataset.stations), "minStations": Double(dataset.minStations),
         ]
         var file = ModelFile(trainer: trainer, features: features, inputDomain: dataset.inputDomain(of: split.train),
                              metrics: metrics, datasetSHA256: dataset.sha256,
@@ -135,8 +150,8 @@ public struct EvaluationReport: Sendable {
 }
 
 public enum SurrogateEvaluation {
-    /// Compares `predict` (values in `names` order, the examples' targets order, or nil
-    /// where it has none) with each example's simulated targets.
+    /// Compares `predict` (values in `names` order, or nil where it has none) with each
+    /// example's simulated targets; a target an example's chain does not have is left out.
     public static func evaluate(_ examples: [SurrogateExample], names: [String] = SurrogateTargets.names,
                                 predict: (SurrogateExample) -> [Double?]) -> EvaluationReport {
         var errors = [[Double]](repeating: [], count: names.count)
@@ -145,8 +160,7 @@ public enum SurrogateEvaluation {
             let predicted = predict(example)
             let band = EvaluationReport.loadBands.firstIndex { $0.range.contains(example.bottleneckLoad) } ?? 2
             for j in names.indices {
-                guard let value = predicted[j] else { continue }
-                let actual = example.targets[j]
+                guard let value = predicted[j], let actual = example.target(names[j]) else { continue }
                 let error = abs(value - actual) / abs(actual) * 100
                 errors[j].append(error)
                 banded[j][band].append(error)
@@ -159,12 +173,13 @@ public enum SurrogateEvaluation {
             })
     }
 
-    /// As above, with every target of the examples' chain length predicted (a
-    /// dataset's examples are chains of one length).
-    public static func evaluate(_ examples: [SurrogateExample], predict: (SurrogateExample) -> [Double])
-        -> EvaluationReport
+    /// As above, with every target predicted in the layout of chains of `layout`
+    /// stations (`SurrogateTargets.names(stations:)` order; by default the examples'
+    /// longest chain).
+    public static func evaluate(_ examples: [SurrogateExample], layout: Int? = nil,
+                                predict: (SurrogateExample) -> [Double]) -> EvaluationReport
     {
-        let names = SurrogateTargets.names(stations: examples.first?.config.stations.count ?? 2)
+        let names = SurrogateTargets.names(stations: layout ?? examples.map(\.config.stations.count).max() ?? 2)
         return evaluate(examples, names: names) { predict($0).map { Optional($0) } }
     }
 }

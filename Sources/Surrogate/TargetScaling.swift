@@ -79,3 +79,18 @@ public enum TargetScaling: String, Codable, Sendable, CaseIterable {
         }
     }
 }
+
+extension TargetScaling {
+    /// The metric values, seconds, of the chain whose canonical form is `form`, from the
+    /// outputs of a network with this scaling laid out for chains of `layout` stations
+    /// (`SurrogateTargets.names(stations: layout)` order): the chain's own targets
+    /// unscaled, and 0 for the stations it does not have, which take no time and no
+    /// instance-seconds.
+    public func metrics(_ outputs: [Double], form: CanonicalForm, layout: Int) -> [Double] {
+        let stations = form.config.stations.count
+        let names = SurrogateTargets.names(stations: stations)
+        let twin = unscaled(SurrogateTargets.selected(outputs, from: layout, to: stations), twin: form.config, names: names)
+        return SurrogateTargets.padded(SurrogateTargets.dimensional(twin, names: names, timeUnit: form.timeUnit),
+                                       from: stations, to: layout, fill: 0)
+    }
+}

@@ -36,12 +36,14 @@ struct EvaluateCommand: ParsableCommand {
         let (modelFile, dataFile) = data == nil ? (nil, model!) : (model, data!)
         let surrogate = try loadModel(named: modelFile)
         let dataset = try withDatasetErrors { try SurrogateDataset.load(path: dataFile) }
-        if dataset.stations != surrogate.stations {
-            throw CLIError("\(dataFile): \(ChainLengthError(modelStations: surrogate.stations, configStations: dataset.stations))")
+        if !surrogate.stationRange.contains(dataset.stations) {
+            let error = ChainLengthError(modelStations: surrogate.stations, configStations: dataset.stations,
+                                         modelMinStations: surrogate.minStations)
+            throw CLIError("\(dataFile): \(error)")
         }
         // Kept, in example order, for --rows.
         var predictions: [[Double]] = [], baselines: [[Double?]] = []
-        let report = SurrogateEvaluation.evaluate(dataset.examples) { example in
+        let report = SurrogateEvaluation.evaluate(dataset.examples, layout: surrogate.stations) { example in
             predictions.append(surrogate.predict(example.config))
             return predictions[predictions.count - 1]
         }

@@ -49,7 +49,11 @@ struct TrainCommand: ParsableCommand {
         abstract: "Train a surrogate network on a dataset and write a model file."
     )
 
-    @Argument(help: "Dataset CSV written by `duet sweep`.") var data: String
+    @Argument(help: ArgumentHelp(
+        "Dataset CSV written by `duet sweep`.",
+        discussion: "Several CSVs of chains of different lengths train one model for chains of the shortest to the "
+            + "longest length (docs/chain-surrogate.md)."))
+    var data: [String]
     @Option(help: "Model file to write (JSON).") var out: String
     @OptionGroup var training: TrainingOptions
     @Option(help: "Fraction of configurations held out for validation (early stopping).") var validation = 0.1
@@ -67,6 +71,7 @@ struct TrainCommand: ParsableCommand {
     @OptionGroup var summary: JSONSummaryOption
 
     func validate() throws {
+        guard !data.isEmpty else { throw ValidationError("give a dataset CSV") }
         guard validation > 0, test >= 0, validation + test < 1 else {
             throw ValidationError("--validation must be > 0 and --test >= 0 with a sum below 1")
         }
@@ -74,7 +79,7 @@ struct TrainCommand: ParsableCommand {
 
     func run() throws {
         let started = Date()
-        let dataset = try withDatasetErrors { try SurrogateDataset.load(path: data) }
+        let dataset = try withDatasetErrors { try SurrogateDataset.load(paths: data) }
         let split = dataset.split(validation: validation, test: test, seed: splitSeed)
         let settings = try training.settings()
         let job = try SurrogateTrainingJob(dataset: dataset, split: split, settings: settings, scaling: targetScaling)
@@ -137,6 +142,15 @@ func printSplitSummary(_ model: ModelFile, to output: SummaryOutput = .text) {
             model.metrics[split]?[target + ".mape"].map { String(format: "%.2f%%", $0) } ?? "—"
         }
         output.line(target.padding(toLength: 34, withPad: " ", startingAt: 0) + cells.map { $0.leftPadded(16) }.joined())
+    }
+    if let info = model.metrics["info"], let low = info["minStations"], let high = info["stations"], low < high {
+        for length in Int(low)...Int(high) {
+            let cells = splits.map { split in
+                model.metrics[split]?["chain\(length).meanResponse.mape"].map { String(format: "%.2f%%", $0) } ?? "—"
+            }
+            print("meanResponse, chains of \(length)".padding(toLength: 34, withPad: " ", startingAt: 0)
+                  + cells.map { $0.leftPadded(16) }.joined())
+        }
     }
     if let bands = model.errorBands, let test = model.metrics["test"] {
         let shares = model.targets.names.compactMap { name in

@@ -9,6 +9,30 @@ import Testing
 
 @testable import Surrogate
 
+/// A dataset of `points` simulated chains of `stations` stations (batching at station 2),
+/// as `duet sweep` writes one.
+func simulatedChains(stations count: Int, points: Int, seed: UInt64, jobs: Int = 2_000) throws -> SurrogateDataset {
+    var random = RandomStream(seed: 14, substream: seed)
+    func draw(_ low: Double, _ high: Double) -> Double { low + (high - low) * random.nextOpenUnit() }
+    var lines = [DatasetFile.header(stations: count).joined(separator: ",")]
+    for point in 0..<points {
+        let rate = [0.5, 1, 2][point % 3]
+        let batch = BatchSizeSpec.geometric(mean: draw(1, 3))
+        let jobRate = rate * batch.mean
+        let stations = (0..<count).map { k in
+            let servers = 1 + (point + k) % 3
+            let load = draw(0.1, 0.7)
+            return StationConfig(servers: servers, service: MomentSpec(mean: load * Double(servers) / jobRate),
+                                 maxBatch: k == 1 ? 1 + point % 4 : 1, timeout: k == 1 ? 0.5 / rate : 0)
+        }
+        let config = TandemConfig(arrivalRate: rate, arrivalScv: draw(0.5, 2), batch: batch, stations: stations,
+                                  run: RunSettings(jobs: jobs, replications: 2, seed: UInt64(100 + point), threads: 1))
+        lines.append(DatasetFile.row(point: point, config: config, report: Simulator.simulate(config)).joined(separator: ","))
+    }
+    return try SurrogateDataset.parse(bytes: Array((lines.joined(separator: "\n") + "\n").utf8),
+                                      source: "chains of \(count)")
+}
+
 /// A three-station dataset simulated in the test, and a small model trained on it (a
 /// few epochs: the checks here are about shapes and exact invariances, not accuracy).
 struct TrainedChainModel: Sendable {
@@ -17,26 +41,7 @@ struct TrainedChainModel: Sendable {
     let model: SurrogateModel
 
     init() throws {
-        var random = RandomStream(seed: 14, substream: 3)
-        func draw(_ low: Double, _ high: Double) -> Double { low + (high - low) * random.nextOpenUnit() }
-        let header = DatasetFile.header(stations: 3)
-        var lines = [header.joined(separator: ",")]
-        for point in 0..<48 {
-            let rate = [0.5, 1, 2][point % 3]
-            let batch = BatchSizeSpec.geometric(mean: draw(1, 3))
-            let jobRate = rate * batch.mean
-            let stations = (0..<3).map { k in
-                let servers = 1 + (point + k) % 3
-                let load = draw(0.1, 0.7)
-                return StationConfig(servers: servers, service: MomentSpec(mean: load * Double(servers) / jobRate),
-                                     maxBatch: k == 1 ? 1 + point % 4 : 1, timeout: k == 1 ? 0.5 / rate : 0)
-            }
-            let config = TandemConfig(arrivalRate: rate, arrivalScv: draw(0.5, 2), batch: batch, stations: stations,
-                                      run: RunSettings(jobs: 2_000, replications: 2, seed: UInt64(100 + point), threads: 1))
-            let row = DatasetFile.row(point: point, config: config, report: Simulator.simulate(config))
-            lines.append(row.joined(separator: ","))
-        }
-        dataset = try SurrogateDataset.parse(bytes: Array((lines.joined(separator: "\n") + "\n").utf8), source: "chains")
+        dataset = try simulatedChains(stations: 3, points: 48, seed: 3)
         let trained = try tinyModelFile(dataset, split: dataset.split(validation: 0.2, test: 0.1, seed: 1))
         // Through the file's bytes, as `duet predict` reads it.
         let file = try ModelFile.decode(try trained.encoded(), file: "chain-model.json")
