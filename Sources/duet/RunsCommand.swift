@@ -7,11 +7,13 @@ import ClusterCore
 import DuetSupport
 import Foundation
 
-/// Where a one-request client command finds the coordinator.
+/// Where a one-request client command finds the coordinator: `--coordinator`, else
+/// DUET_COORDINATOR, else the local default; keys from `--keys`, else DUET_KEYS
+/// (`CoordinatorAddress`, as `duet status` resolves them).
 struct CoordinatorClientOptions: ParsableArguments {
-    @Option(help: "The coordinator's endpoint.")
-    var coordinator: String = "tcp://127.0.0.1:5555"
-    @Option(help: "CURVE key directory: coordinator.pub and this client's key pair.")
+    @Option(help: "The coordinator's endpoint (default: $DUET_COORDINATOR, else tcp://127.0.0.1:5555).")
+    var coordinator: String?
+    @Option(help: "CURVE key directory: coordinator.pub and this client's key pair (default: $DUET_KEYS).")
     var keys: String?
     @Flag(help: "Connect to a non-loopback endpoint without keys (trusted networks only).")
     var insecure = false
@@ -19,16 +21,24 @@ struct CoordinatorClientOptions: ParsableArguments {
     var timeout: Double = 5
 
     func validate() throws {
-        if keys != nil && insecure { throw ValidationError("--insecure and --keys contradict each other; pick one") }
-        if keys == nil, !insecure {
-            do { try EndpointRules.checkPlain(coordinator, binding: false) } catch { throw ValidationError("\(error)") }
-        }
+        _ = try address(environment: ProcessInfo.processInfo.environment)
         if timeout <= 0 { throw ValidationError("--timeout: must be > 0, got \(timeout)") }
     }
 
+    func address(environment: [String: String]) throws -> CoordinatorAddress {
+        // With a fallback, resolve always returns an address.
+        try CoordinatorAddress.resolve(endpoint: coordinator, keys: keys, insecure: insecure, environment: environment,
+                                       fallback: "tcp://127.0.0.1:5555")!
+    }
+
+    /// The endpoint asked, for messages.
+    var endpoint: String { (try? address(environment: ProcessInfo.processInfo.environment).endpoint) ?? coordinator ?? "?" }
+
     /// Sends one request and returns the reply; an `ERROR` reply or no answer is a `CLIError`.
     func ask(_ request: ClientRequest) throws -> ClientReply {
-        let client = try ClusterClient(endpoint: coordinator, keys: try keys.map(KeyFiles.loadClient(directory:)))
+        let address = try address(environment: ProcessInfo.processInfo.environment)
+        let coordinator = address.endpoint
+        let client = try ClusterClient(endpoint: coordinator, keys: try address.clientKeys())
         defer { client.close() }
         let reply: ClientReply
         do {
@@ -61,7 +71,7 @@ struct RunsCommand: ParsableCommand {
         let status: ClusterStatus
         switch try target.ask(.status) {
         case .status(let received): status = received
-        case let other: throw CLIError("the coordinator at \(target.coordinator) answered STATUS with \(other.typeName)")
+        case let other: throw CLIError("the coordinator at \(target.endpoint) answered STATUS with \(other.typeName)")
         }
         if json {
             print(status.json["runs"]?.text ?? "[]")
@@ -94,7 +104,7 @@ struct CancelCommand: ParsableCommand {
     func run() throws {
         switch try target.ask(.cancel(run: RunID(id))) {
         case .cancelled(let run): print("run \(run.rawValue) cancelled")
-        case let other: throw CLIError("the coordinator at \(target.coordinator) answered CANCELRUN with \(other.typeName)")
+        case let other: throw CLIError("the coordinator at \(target.endpoint) answered CANCELRUN with \(other.typeName)")
         }
     }
 }

@@ -107,7 +107,7 @@ struct TrainCommand: ParsableCommand {
         printSplitSummary(model, to: output)
         output.line(String(format: "wrote %@ in %.1f s", out, seconds))
         output.object([
-            "out": .string(out), "data": .string(data), "stopped": .string(stop.rawValue),
+            "out": .string(out), "data": .array(data.map(JSON.string)), "stopped": .string(stop.rawValue),
             "epochs": .integer(trainer.epochsCompleted), "bestEpoch": best.map { .integer($0.epoch) } ?? .null,
             "configurations": [
                 "train": .integer(split.train.count), "validation": .integer(split.validation.count),
