@@ -188,10 +188,12 @@ extension ClusterCLITests {
         // Kill it once a trial is done and others are in progress; early (at most two of
         // four done), so that the trial in progress is far from its end and is still
         // unfinished in the journal when the coordinator dies.
+        // "In progress" is the coordinator's own count of leased tasks, not the workers'
+        // running lists (their last reports): with those, under load, the kill once came
+        // when every submitted run had ended, and the new coordinator had nothing to recover.
         let started = try eventually(180) {
             let status = try self.status(endpoint)
-            let busy = (status?["workers"] as? [[String: Any]] ?? []).contains { !(($0["running"] as? [Any]) ?? []).isEmpty }
-            return (1...2).contains(Self.done(status)) && busy
+            return (1...2).contains(Self.done(status)) && Self.leased(status) >= 1
         }
         #expect(started, "\(coordinator.summary)\n\(search.summary)")
         coordinator.kill9()
