@@ -96,13 +96,16 @@ public enum SurrogateFeatures {
     /// (a station's load is its arrival rate times its service mean, both positive).
     static let absentStation = [Double](repeating: 0, count: stationFeatures.count)
 
+    /// How many features describe the chain as a whole (the rest come per station):
+    /// computed once, as `padded` runs for every predicted row and `names` builds strings.
+    static let globalFeatureCount = names(stations: 1).count - stationFeatures.count
+
     /// A version-3 vector of a chain of N stations laid out for chains of `stations`
     /// stations: the N blocks, then `absentStation` for stations N + 1 to `stations`.
     /// The layout of a chain of one length is that length's (`names(stations:)`), so a
     /// model of chains of 1 to K stations has the feature names of chains of K.
     public static func padded(_ vector: [Double], stations: Int) -> [Double] {
-        let global = names(stations: 1).count - stationFeatures.count
-        let have = (vector.count - global) / stationFeatures.count
+        let have = (vector.count - globalFeatureCount) / stationFeatures.count
         precondition(have <= stations, "SurrogateFeatures.padded: \(have) stations do not fit in \(stations)")
         return vector + (have..<stations).flatMap { _ in absentStation }
     }
