@@ -42,13 +42,23 @@ public enum ConfigColumns {
 
     /// The configuration's values as CSV cells, in `names(of: config)` order.
     public static func cells(of config: TandemConfig) -> [String] {
-        var cells = ConfigSchema.configFields.filter { $0.column != nil }.map { $0.value(in: config).description }
-        let stationFields = ConfigSchema.stationFields.filter { $0.column != nil }
-        for k in config.stations.indices {
-            cells += stationFields.map { $0.value(in: config, station: k).description }
-        }
-        return cells
+        values(of: config).map(\.description)
     }
+
+    /// The configuration's values, in `names(of: config)` order (typed: no number is
+    /// written as text and read back, for readers on a hot path such as the domain check).
+    public static func values(of config: TandemConfig) -> [ConfigValue] {
+        var values = configColumnFields.map { $0.value(in: config) }
+        values.reserveCapacity(values.count + config.stations.count * stationColumnFields.count)
+        for k in config.stations.indices {
+            for field in stationColumnFields { values.append(field.value(in: config, station: k)) }
+        }
+        return values
+    }
+
+    /// The fields that have a column, configuration-wide and per station, in column order.
+    static let configColumnFields = ConfigSchema.configFields.filter { $0.column != nil }
+    static let stationColumnFields = ConfigSchema.stationFields.filter { $0.column != nil }
 
     /// The configuration as a dataset row records it, rebuilt: for a trace replay, the
     /// renewal description of its rows (the trace's rate, scv and batch moments),

@@ -259,28 +259,42 @@ public enum ConfigLoader {
     /// their rules and defaults. A nested mapping (`service`, `coldStart`) is required
     /// when one of its keys is, and is checked before the values, in table order.
     private static func station(_ node: ConfigNode) throws -> StationConfig {
-        let fields = ConfigSchema.stationFields.filter { $0.origin == .input }
         let station = try node.mapping(allowedKeys: ConfigSchema.stationFileKeys)
         var sections: [String: ConfigMapping] = [:]
-        for field in fields where field.key.contains(".") {
-            let section = String(field.key.split(separator: ".")[0])
-            guard sections[section] == nil else { continue }
-            let inner = fields.filter { $0.key.hasPrefix(section + ".") }
-            let keys = inner.map { String($0.key.dropFirst(section.count + 1)) }
-            if inner.contains(where: { $0.defaultValue == nil }) {
-                sections[section] = try station.mapping(section, allowedKeys: keys)
-            } else {
-                sections[section] = try station.mappingOrEmpty(section, allowedKeys: keys)
-            }
+        for section in stationLayout.sections {
+            sections[section.name] = section.required ? try station.mapping(section.name, allowedKeys: section.keys)
+                : try station.mappingOrEmpty(section.name, allowedKeys: section.keys)
         }
         var result = StationConfig(service: MomentSpec(mean: 1))
-        for field in fields {
-            let parts = field.key.split(separator: ".", maxSplits: 1).map(String.init)
-            let (mapping, key) = parts.count == 2 ? (sections[parts[0]]!, parts[1]) : (station, parts[0])
+        for (field, section, key) in stationLayout.fields {
+            let mapping = section.map { sections[$0]! } ?? station
             if let value = try read(field, key, in: mapping) { field.setStation?(&result, value) }
         }
         return result
     }
+
+    /// Where a station's input fields are written in its mapping, worked out from the
+    /// schema once (every configuration `duet serve` reads has stations): the nested
+    /// sections (`service`, `coldStart`) with their keys, and each field's section and key.
+    private struct StationLayout: Sendable {
+        var sections: [(name: String, keys: [String], required: Bool)] = []
+        var fields: [(field: ConfigField, section: String?, key: String)] = []
+    }
+
+    private static let stationLayout: StationLayout = {
+        let fields = ConfigSchema.stationFields.filter { $0.origin == .input }
+        var layout = StationLayout()
+        for field in fields {
+            let parts = field.key.split(separator: ".", maxSplits: 1).map(String.init)
+            layout.fields.append(parts.count == 2 ? (field, parts[0], parts[1]) : (field, nil, parts[0]))
+            if parts.count == 2, !layout.sections.contains(where: { $0.name == parts[0] }) {
+                let inner = fields.filter { $0.key.hasPrefix(parts[0] + ".") }
+                layout.sections.append((parts[0], inner.map { String($0.key.dropFirst(parts[0].count + 1)) },
+                                        inner.contains { $0.defaultValue == nil }))
+            }
+        }
+        return layout
+    }()
 
     /// A field's value from `mapping[key]`: its default when absent or null (nil when
     /// it has none: an optional label), an error when required.

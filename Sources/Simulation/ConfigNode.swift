@@ -272,7 +272,7 @@ public struct ConfigNode: Sendable, Equatable {
 
     public func int(rules: [NumberRule]) throws -> Int {
         guard case .scalar(let text, true) = content else { throw mismatch("a whole number") }
-        let digits = text.replacingOccurrences(of: "_", with: "")
+        let digits = text.utf8.contains(UInt8(ascii: "_")) ? ConfigNode.withoutUnderscores(text) : text
         let value: Int
         if let exact = Int(digits) {
             value = exact
@@ -294,7 +294,7 @@ public struct ConfigNode: Sendable, Equatable {
     /// A whole number in 0 ... 2^64-1 (seeds and the like).
     public func uint64() throws -> UInt64 {
         guard case .scalar(let text, true) = content else { throw mismatch("a non-negative whole number") }
-        let digits = text.replacingOccurrences(of: "_", with: "")
+        let digits = text.utf8.contains(UInt8(ascii: "_")) ? ConfigNode.withoutUnderscores(text) : text
         if let exact = UInt64(digits) { return exact }
         guard let number = ConfigNode.parseNumber(text) else { throw mismatch("a non-negative whole number") }
         if number == number.rounded(), let whole = UInt64(exactly: number) { return whole }
@@ -409,13 +409,33 @@ public struct ConfigNode: Sendable, Equatable {
     /// A decimal number (`0.5`, `-1`, `1e-3`, `1_000`), nil otherwise. Hex, NaN and
     /// infinity words are not numbers here.
     static func parseNumber(_ text: String) -> Double? {
-        let allowed = Set("0123456789+-.eE_")
-        guard !text.isEmpty, text.allSatisfy(allowed.contains), text.contains(where: \.isNumber) else { return nil }
-        return Double(text.replacingOccurrences(of: "_", with: ""))
+        // A byte scan, not a Character one: this runs for every number of every
+        // configuration `duet serve` reads.
+        var hasDigit = false, hasUnderscore = false
+        for byte in text.utf8 {
+            switch byte {
+            case UInt8(ascii: "0")...UInt8(ascii: "9"): hasDigit = true
+            case UInt8(ascii: "_"): hasUnderscore = true
+            case UInt8(ascii: "+"), UInt8(ascii: "-"), UInt8(ascii: "."), UInt8(ascii: "e"), UInt8(ascii: "E"): break
+            default: return nil
+            }
+        }
+        guard hasDigit else { return nil }
+        return Double(hasUnderscore ? withoutUnderscores(text) : text)
+    }
+
+    /// `1_000` as `1000` (YAML's digit separators).
+    static func withoutUnderscores(_ text: String) -> String {
+        String(decoding: text.utf8.filter { $0 != UInt8(ascii: "_") }, as: UTF8.self)
     }
 
     /// `.inf`, `inf`, `infinity` in any case with an optional sign, nil otherwise.
     static func parseInfinity(_ text: String) -> Double? {
+        // Only a word starting with a sign, a point or an i can be one (no lowercasing
+        // of every number read).
+        guard let first = text.utf8.first,
+              [UInt8(ascii: "+"), UInt8(ascii: "-"), UInt8(ascii: "."), UInt8(ascii: "i"), UInt8(ascii: "I")].contains(first)
+        else { return nil }
         var word = Substring(text.lowercased())
         var sign = 1.0
         if let first = word.first, first == "+" || first == "-" {

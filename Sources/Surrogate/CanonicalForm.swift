@@ -120,21 +120,54 @@ public struct CanonicalForm: Sendable, Equatable {
     /// the batch size is always 1 (a dataset row's own `batch.dist`: an empirical row
     /// is rebuilt as geometric).
     public func domainCells(batchDist: String? = nil) -> [String: String] {
-        var cells: [String: String] = [:]
-        for (name, cell) in zip(ConfigColumns.names(of: config), ConfigColumns.cells(of: config)) where name != "arrival.rate" {
-            cells[Self.isTime(name) ? name + "*arrival.rate" : name] = cell
-        }
-        for (index, station) in config.stations.enumerated() {
-            let prefix = "stations.\(index + 1)."
-            if station.coldStart.mean == 0 {
-                cells[prefix + "keepAlive*arrival.rate"] = nil
-                cells[prefix + "coldStart.scv"] = nil
-            }
-            if station.maxBatch == 1 { cells[prefix + "timeout*arrival.rate"] = nil }
-        }
-        if let batchDist, config.batch != .deterministic(1) { cells["batch.dist"] = batchDist }
-        return cells
+        domainValues(batchDist: batchDist).mapValues(\.description)
     }
+
+    /// `domainCells(batchDist:)` as typed values: what the domain check reads for every
+    /// configuration it judges (`duet serve` included), with no number written as text
+    /// and parsed back.
+    public func domainValues(batchDist: String? = nil) -> [String: ConfigValue] {
+        let count = config.stations.count
+        let columns = count < Self.domainColumnsByLength.count ? Self.domainColumnsByLength[count]
+            : Self.domainColumns(stations: count)
+        var values: [String: ConfigValue] = [:]
+        values.reserveCapacity(columns.names.count)
+        for (name, value) in zip(columns.names, ConfigColumns.values(of: config)) {
+            if let name { values[name] = value }
+        }
+        for (station, without) in zip(config.stations, columns.ineffective) {
+            if station.coldStart.mean == 0 {
+                values[without.keepAlive] = nil
+                values[without.coldStartScv] = nil
+            }
+            if station.maxBatch == 1 { values[without.timeout] = nil }
+        }
+        if let batchDist, config.batch != .deterministic(1) { values["batch.dist"] = .name(batchDist) }
+        return values
+    }
+
+    /// The domain check's column names, aligned with `ConfigColumns.values(of:)` (nil for
+    /// `arrival.rate`, which is not judged), and each station's names of the parameters
+    /// that may have no effect.
+    struct DomainColumns: Sendable {
+        var names: [String?]
+        var ineffective: [(keepAlive: String, coldStartScv: String, timeout: String)]
+    }
+
+    static func domainColumns(stations: Int) -> DomainColumns {
+        DomainColumns(
+            names: ConfigColumns.names(stations: stations).map { name in
+                name == "arrival.rate" ? nil : isTime(name) ? name + "*arrival.rate" : name
+            },
+            ineffective: (0..<stations).map { k in
+                let prefix = "stations.\(k + 1)."
+                return (prefix + "keepAlive*arrival.rate", prefix + "coldStart.scv", prefix + "timeout*arrival.rate")
+            })
+    }
+
+    /// `domainColumns(stations:)` for every chain length a configuration may have, built
+    /// once.
+    static let domainColumnsByLength = (0...ConfigLoader.stationCounts.upperBound).map { domainColumns(stations: $0) }
 }
 
 extension BatchSizeSpec {

@@ -61,22 +61,30 @@ public struct DocumentedDomain: Sendable, Equatable {
     /// `CanonicalForm.domainCells` (parameters without effect already left out),
     /// without the keys of the other arrival kind.
     public func judgedCells(_ form: CanonicalForm, batchDist: String? = nil) -> [String: String] {
-        var cells = form.domainCells(batchDist: batchDist)
+        judgedValues(form, batchDist: batchDist).mapValues(\.description)
+    }
+
+    /// `judgedCells`, typed (`CanonicalForm.domainValues`).
+    public func judgedValues(_ form: CanonicalForm, batchDist: String? = nil) -> [String: ConfigValue] {
+        var values = form.domainValues(batchDist: batchDist)
         if form.config.onOff == nil {
-            cells["arrival.onFraction"] = nil
-            cells["arrival.meanOn*arrival.rate"] = nil
+            values["arrival.onFraction"] = nil
+            values["arrival.meanOn*arrival.rate"] = nil
         } else {
-            cells["arrival.scv"] = nil
+            values["arrival.scv"] = nil
         }
-        return cells
+        return values
     }
 
     /// One message per judged key outside the domain, naming the key, its value and the
     /// documented range. A relative slack of 1e-9 absorbs the rounding of the division
     /// by the time unit.
     public func violations(_ config: TandemConfig) -> [String] {
-        violations(cells: judgedCells(CanonicalForm(config)))
+        ranges.violations(judgedValues(CanonicalForm(config)), relativeSlack: 1e-9, rangeName: rangeName)
     }
+
+    /// How messages name this domain.
+    var rangeName: String { "the documented domain \(name) (docs/domain.md)" }
 
     /// As `violations(_:)`, for cells already taken (a dataset row's).
     public func violations(cells: [String: String]) -> [String] {
@@ -85,8 +93,7 @@ public struct DocumentedDomain: Sendable, Equatable {
         for (key, cell) in cells {
             if let value = InputDomain.number(cell) { numeric[key] = value } else { categorical[key] = cell }
         }
-        return ranges.violations(numeric: numeric, categorical: categorical, relativeSlack: 1e-9,
-                                 rangeName: "the documented domain \(name) (docs/domain.md)")
+        return ranges.violations(numeric: numeric, categorical: categorical, relativeSlack: 1e-9, rangeName: rangeName)
     }
 }
 

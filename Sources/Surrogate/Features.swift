@@ -169,8 +169,16 @@ public enum SurrogateTargets {
     /// The targets of a chain of `stations` stations: the end-to-end ones, then each
     /// station's response, then each station's instance-seconds per job.
     public static func names(stations: Int) -> [String] {
+        stations < namesByLength.count ? namesByLength[stations] : makeNames(stations: stations)
+    }
+
+    private static func makeNames(stations: Int) -> [String] {
         systemNames + stationNames.flatMap { metric in (1...max(1, stations)).map { "stations.\($0).\(metric)" } }
     }
+
+    /// `names(stations:)` for every chain length a configuration may have, built once:
+    /// every prediction reads them.
+    private static let namesByLength = (0...ConfigLoader.stationCounts.upperBound).map { makeNames(stations: $0) }
 
     /// The targets of the two-station tandem.
     public static let names = names(stations: 2)

@@ -7,6 +7,7 @@
 // survive a save and load bit for bit.
 
 import Foundation
+import Simulation
 
 public struct ModelFile: Codable, Sendable, Equatable {
     /// Version 2 added `targetScaling`; files of version 1 are read as `.none`.
@@ -325,6 +326,18 @@ public struct InputDomain: Codable, Sendable, Equatable {
         case nil: columns[name] = .categorical([value])
         case .numeric: preconditionFailure("InputDomain: column \(name) is numeric, got category \(value)")
         }
+    }
+
+    /// `violations(numeric:categorical:...)` for typed values: numbers (whole or real)
+    /// are judged against numeric ranges, names against categories.
+    public func violations(_ values: [String: ConfigValue], relativeSlack: Double = 0,
+                           rangeName: String = "the training range") -> [String] {
+        var numeric: [String: Double] = [:]
+        var categorical: [String: String] = [:]
+        for (key, value) in values {
+            if case .name(let name) = value { categorical[key] = name } else { numeric[key] = value.double }
+        }
+        return violations(numeric: numeric, categorical: categorical, relativeSlack: relativeSlack, rangeName: rangeName)
     }
 
     /// One message per value outside the domain (unknown columns are not judged). A

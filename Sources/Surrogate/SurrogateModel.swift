@@ -123,20 +123,10 @@ public struct SurrogateModel: Sendable {
     /// (`DocumentedDomain.violations`).
     public func domainWarnings(_ config: TandemConfig) -> [String] {
         if let documentedDomain { return documentedDomain.violations(config) }
-        var numeric: [String: Double] = [:]
-        var categorical: [String: String] = [:]
-        let cells = featureVersion >= 3
-            ? CanonicalForm(config).domainCells().sorted { $0.key < $1.key }
-            : Array(zip(ConfigColumns.names(of: config), ConfigColumns.cells(of: config)))
-        for (name, cell) in cells {
-            if let value = InputDomain.number(cell) {
-                numeric[name] = value
-            } else {
-                categorical[name] = cell
-            }
-        }
-        var warnings = file.inputDomain.violations(numeric: numeric, categorical: categorical,
-                                                   relativeSlack: featureVersion >= 3 ? 1e-9 : 0)
+        let values = featureVersion >= 3
+            ? CanonicalForm(config).domainValues()
+            : Dictionary(zip(ConfigColumns.names(of: config), ConfigColumns.values(of: config)), uniquingKeysWith: { $1 })
+        var warnings = file.inputDomain.violations(values, relativeSlack: featureVersion >= 3 ? 1e-9 : 0)
         if featureVersion < 2, let onOff = config.onOff, onOff.onFraction < 1 {
             // Version-1 features see only the arrival scv, not the shape of the bursts.
             warnings.append("arrival.onOff: the model (feature version \(featureVersion)) was trained without "
