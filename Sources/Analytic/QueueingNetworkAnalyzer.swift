@@ -43,17 +43,28 @@ public struct AnalyticEstimate: Sendable, Equatable {
     /// The value of a metric by its flat name (`stations.2.meanQueueWait`), or nil
     /// for metrics the baseline does not estimate (percentiles, cold starts).
     public func value(_ name: String) -> Double? {
-        switch name {
-        case "meanResponse": return meanResponse
-        case "throughput": return throughput
-        case "meanJobsInSystem": return meanJobsInSystem
-        default: break
-        }
         let parts = name.split(separator: ".")
-        guard parts.count == 3, parts[0] == "stations", let k = Int(parts[1]), (1...stations.count).contains(k)
-        else { return nil }
+        if parts.count == 3, parts[0] == "stations" {
+            guard let k = Int(parts[1]) else { return nil }
+            return value(String(parts[2]), station: k)
+        }
+        return value(name, station: nil)
+    }
+
+    /// The value of `metric` at 1-based `station`, or end to end for a nil station; nil
+    /// for metrics the baseline does not estimate.
+    public func value(_ metric: String, station k: Int?) -> Double? {
+        guard let k else {
+            switch metric {
+            case "meanResponse": return meanResponse
+            case "throughput": return throughput
+            case "meanJobsInSystem": return meanJobsInSystem
+            default: return nil
+            }
+        }
+        guard (1...stations.count).contains(k) else { return nil }
         let station = stations[k - 1]
-        switch parts[2] {
+        switch metric {
         case "meanResponse": return station.meanResponse
         case "meanBufferWait": return station.meanBufferWait
         case "meanQueueWait": return station.meanQueueWait

@@ -180,6 +180,37 @@ public enum SurrogateTargets {
     /// every prediction reads them.
     private static let namesByLength = (0...ConfigLoader.stationCounts.upperBound).map { makeNames(stations: $0) }
 
+    /// A target name taken apart: a station's metric (`stations.2.meanResponse`: 2,
+    /// `meanResponse`) or an end-to-end one (`station` nil).
+    struct Parsed: Sendable {
+        var station: Int?
+        var metric: String
+
+        init(_ name: String) {
+            let parts = name.split(separator: ".")
+            if parts.count == 3, parts[0] == "stations", let k = Int(parts[1]) {
+                station = k
+                metric = String(parts[2])
+            } else {
+                station = nil
+                metric = name
+            }
+        }
+
+        /// The end-to-end response or one of its percentiles.
+        var isEndToEndResponse: Bool { station == nil && metric.hasSuffix("Response") }
+    }
+
+    /// `names` taken apart, from a table built once when they are a chain's own
+    /// targets (`names(stations:)`, the case of every prediction).
+    static func parsed(_ names: [String]) -> [Parsed] {
+        let k = (names.count - systemNames.count) / stationNames.count
+        if (0..<namesByLength.count).contains(k), names == namesByLength[k] { return parsedByLength[k] }
+        return names.map(Parsed.init)
+    }
+
+    private static let parsedByLength = namesByLength.map { $0.map(Parsed.init) }
+
     /// The targets of the two-station tandem.
     public static let names = names(stations: 2)
 
@@ -221,19 +252,22 @@ public enum SurrogateTargets {
 
     /// The power of time of target `name` (every surrogate target has one); a
     /// station's metric `stations.K.metric` scales as `metric`.
-    static func power(_ name: String) -> Int {
-        let metric = name.hasPrefix("stations.") ? String(name.split(separator: ".").last ?? "") : name
-        guard let power = timePower[metric] else { preconditionFailure("SurrogateTargets: no time power for \(name)") }
+    static func power(_ name: String) -> Int { power(Parsed(name)) }
+
+    static func power(_ target: Parsed) -> Int {
+        guard let power = timePower[target.metric] else {
+            preconditionFailure("SurrogateTargets: no time power for \(target.metric)")
+        }
         return power
     }
 
     /// Metric values (in `names` order) in units of `timeUnit` seconds.
     public static func dimensionless(_ values: [Double], names: [String] = names, timeUnit: Double) -> [Double] {
-        zip(names, values).map { name, value in value / pow(timeUnit, Double(power(name))) }
+        zip(parsed(names), values).map { target, value in value / pow(timeUnit, Double(power(target))) }
     }
 
     /// Metric values in seconds from values in units of `timeUnit` seconds.
     public static func dimensional(_ values: [Double], names: [String] = names, timeUnit: Double) -> [Double] {
-        zip(names, values).map { name, value in value * pow(timeUnit, Double(power(name))) }
+        zip(parsed(names), values).map { target, value in value * pow(timeUnit, Double(power(target))) }
     }
 }

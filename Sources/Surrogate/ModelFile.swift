@@ -345,21 +345,25 @@ public struct InputDomain: Codable, Sendable, Equatable {
     /// `rangeName` says what the range is ("the training range", or a documented domain).
     public func violations(numeric: [String: Double] = [:], categorical: [String: String] = [:],
                            relativeSlack: Double = 0, rangeName: String = "the training range") -> [String] {
-        var messages: [String] = []
-        for (name, value) in numeric.sorted(by: { $0.key < $1.key }) {
+        // Messages in key order; only the values outside are sorted (most predictions have none).
+        var outside: [(name: String, message: String)] = []
+        for (name, value) in numeric {
             if case .numeric(let lo, let hi) = columns[name], !(value >= lo && value <= hi) {
                 let end = value < lo ? lo : hi
                 if abs(value - end) <= relativeSlack * abs(end) { continue }
-                messages.append("\(name) = \(value) is outside \(rangeName) [\(lo), \(hi)]")
+                outside.append((name, "\(name) = \(value) is outside \(rangeName) [\(lo), \(hi)]"))
             }
         }
-        for (name, value) in categorical.sorted(by: { $0.key < $1.key }) {
+        var messages = outside.sorted { $0.name < $1.name }.map(\.message)
+        outside = []
+        for (name, value) in categorical {
             if case .categorical(let values) = columns[name], !values.contains(value) {
-                messages.append(rangeName == "the training range"
+                outside.append((name, rangeName == "the training range"
                     ? "\(name) = \(value) was not seen in training (seen: \(values.joined(separator: ", ")))"
-                    : "\(name) = \(value) is outside \(rangeName) (\(values.joined(separator: ", ")))")
+                    : "\(name) = \(value) is outside \(rangeName) (\(values.joined(separator: ", ")))"))
             }
         }
+        messages += outside.sorted { $0.name < $1.name }.map(\.message)
         return messages
     }
 

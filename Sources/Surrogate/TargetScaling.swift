@@ -38,10 +38,12 @@ public enum TargetScaling: String, Codable, Sendable, CaseIterable {
         case .heavyTraffic:
             return Self.heavyTraffic(twin, names: names)
         case .analytic:
-            let fallback = Self.heavyTraffic(twin, names: names)
+            let targets = SurrogateTargets.parsed(names)
+            let fallback = Self.heavyTraffic(twin, targets: targets)
             guard let estimate = QueueingNetworkAnalyzer.estimate(twin) else { return fallback }
-            return zip(names, fallback).map { name, fallback in
-                let value = Self.isEndToEndResponse(name) ? estimate.meanResponse : estimate.value(name)
+            return zip(targets, fallback).map { target, fallback in
+                let value = target.isEndToEndResponse ? estimate.meanResponse
+                    : estimate.value(target.metric, station: target.station)
                 guard let value, value > 0, value.isFinite else { return fallback }
                 return value
             }
@@ -60,21 +62,19 @@ public enum TargetScaling: String, Codable, Sendable, CaseIterable {
         return zip(values, references(twin: twin, names: names)).map { $0 * $1 }
     }
 
-    /// The end-to-end response and its percentiles (`meanResponse`, `p95Response`).
-    static func isEndToEndResponse(_ name: String) -> Bool {
-        !name.hasPrefix("stations.") && name.hasSuffix("Response")
-    }
 
     /// 1 / (1 - load) for responses (see `heavyTraffic`), 1 for other targets. A load
     /// at or above 1 (outside any domain) is taken as 0.999, so the reference stays finite.
     static func heavyTraffic(_ twin: TandemConfig, names: [String]) -> [Double] {
+        heavyTraffic(twin, targets: SurrogateTargets.parsed(names))
+    }
+
+    static func heavyTraffic(_ twin: TandemConfig, targets: [SurrogateTargets.Parsed]) -> [Double] {
         let loads = twin.offeredLoads
         func factor(_ load: Double) -> Double { 1 / max(1e-3, 1 - load) }
-        return names.map { name in
-            if isEndToEndResponse(name) { return factor(loads.max() ?? 0) }
-            let parts = name.split(separator: ".")
-            guard parts.count == 3, parts[0] == "stations", parts[2] == "meanResponse", let k = Int(parts[1]),
-                  loads.indices.contains(k - 1) else { return 1 }
+        return targets.map { target in
+            if target.isEndToEndResponse { return factor(loads.max() ?? 0) }
+            guard let k = target.station, target.metric == "meanResponse", loads.indices.contains(k - 1) else { return 1 }
             return factor(loads[k - 1])
         }
     }
