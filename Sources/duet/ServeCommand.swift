@@ -44,6 +44,7 @@ struct ServeCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
+        ServeApplication.runConcurrencyOnEventLoops()
         let path = try modelPath(named: model)
         let surrogate = try loadModel(named: model)
         var token: String?
