@@ -1,4 +1,5 @@
 import ArgumentParser
+import DuetSupport
 import Foundation
 import Simulation
 
@@ -33,30 +34,48 @@ struct BenchSimulate: ParsableCommand {
     var jobs: Int = 20_000_000
     @Option(help: "Timed repetitions; the best is reported.")
     var repeats: Int = 3
+    @OptionGroup var summary: JSONSummaryOption
+
+    func validate() throws {
+        if jobs < 10 { throw ValidationError("--jobs must be at least 10") }
+        if repeats < 1 { throw ValidationError("--repeats must be at least 1") }
+    }
 
     func run() throws {
+        let output = summary.output
         let (best, bestCPU, response) = try Self.time(Self.config(scenario), jobs: jobs, repeats: repeats)
         let stations = Self.config(scenario).stations.count
         #if DEBUG
-        print("warning: debug build; measure with `swift build -c release`")
+        log("warning: debug build; measure with `swift build -c release`")
         #endif
-        print("scenario:          \(scenario.rawValue) (\(stations) stations)")
-        print("jobs:              \(jobs)")
-        print(String(format: "best time:         %.3f s (of %d)", best, max(1, repeats)))
-        print(String(format: "jobs per second:   %.2f million", Double(jobs) / best / 1e6))
-        // This thread's CPU time: what a busy machine disturbs least.
-        print(String(format: "jobs per CPU second: %.2f million", Double(jobs) / bestCPU / 1e6))
         let jobStations = Double(jobs * stations) / best
-        print(String(format: "jobs x stations:   %.2f million per second", jobStations / 1e6))
-        print(String(format: "peak memory:       %.1f MiB (max resident set)", peakResidentMiB()))
-        print(String(format: "meanResponse:      %.4f s", response))
+        let peak = peakResidentMiB()
+        output.line("scenario:          \(scenario.rawValue) (\(stations) stations)")
+        output.line("jobs:              \(jobs)")
+        output.line(String(format: "best time:         %.3f s (of %d)", best, repeats))
+        output.line(String(format: "jobs per second:   %.2f million", Double(jobs) / best / 1e6))
+        // This thread's CPU time: what a busy machine disturbs least.
+        output.line(String(format: "jobs per CPU second: %.2f million", Double(jobs) / bestCPU / 1e6))
+        output.line(String(format: "jobs x stations:   %.2f million per second", jobStations / 1e6))
+        output.line(String(format: "peak memory:       %.1f MiB (max resident set)", peak))
+        output.line(String(format: "meanResponse:      %.4f s", response))
+        var object: [(String, JSON)] = [
+            ("scenario", .string(scenario.rawValue)), ("stations", .integer(stations)), ("jobs", .integer(jobs)),
+            ("repeats", .integer(repeats)), ("bestSeconds", .number(best)), ("bestCPUSeconds", .number(bestCPU)),
+            ("jobsPerSecond", .number(Double(jobs) / best)), ("jobsPerCPUSecond", .number(Double(jobs) / bestCPU)),
+            ("jobStationsPerSecond", .number(jobStations)), ("peakResidentMiB", .number(peak)),
+            ("meanResponse", .number(response)),
+        ]
         if scenario == .chain5 {
             let (r1Best, _, _) = try Self.time(Self.config(.r1), jobs: jobs, repeats: repeats)
             let r1JobStations = Double(jobs * 2) / r1Best
-            print(String(format: "r1 jobs x stations: %.2f million per second (best of %d)", r1JobStations / 1e6,
-                         max(1, repeats)))
-            print(String(format: "chain5 / r1:       %.2f (target >= 0.8)", jobStations / r1JobStations))
+            output.line(String(format: "r1 jobs x stations: %.2f million per second (best of %d)", r1JobStations / 1e6,
+                               repeats))
+            output.line(String(format: "chain5 / r1:       %.2f (target >= 0.8)", jobStations / r1JobStations))
+            object += [("r1JobStationsPerSecond", .number(r1JobStations)),
+                       ("chain5OverR1", .number(jobStations / r1JobStations))]
         }
+        output.object(.object(object))
     }
 
     /// The best wall-clock and thread CPU times of `repeats` replications, and the

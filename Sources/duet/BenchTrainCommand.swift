@@ -1,4 +1,5 @@
 import ArgumentParser
+import DuetSupport
 import Foundation
 import Surrogate
 
@@ -21,6 +22,7 @@ struct BenchTrain: ParsableCommand {
     var activation: String = "silu"
     @Option(help: "Rows per timed batch prediction.")
     var batchRows: Int = 500_000
+    @OptionGroup var summary: JSONSummaryOption
 
     func validate() throws {
         if threads < 1 { throw ValidationError("--threads must be at least 1") }
@@ -37,13 +39,23 @@ struct BenchTrain: ParsableCommand {
             rows: rows, epochs: epochs, threads: threads, activation: Activation(rawValue: activation)!,
             batchRows: batchRows)
         #if DEBUG
-        print("warning: debug build; measure with `swift build -c release`")
+        log("warning: debug build; measure with `swift build -c release`")
         #endif
-        print("network:                 20 -> 3 x 128 \(activation) -> 6, batch 256, AdamW")
-        print("rows x epochs:           \(figures.rows) x \(figures.epochs), \(figures.threads) thread(s)")
-        print(String(format: "training:                %.2f s, %.0f samples/s", figures.trainingSeconds, figures.trainingSamplesPerSecond))
-        print(String(format: "final train loss:        %.4f (validation MAPE %.2f %%)", figures.finalTrainLoss, figures.meanValidationMAPE))
-        print(String(format: "one-row prediction:      %.2f us (median)", figures.singleRowMicroseconds))
-        print(String(format: "batch prediction:        %.0f rows/s (%d rows, best of 3)", figures.batchRowsPerSecond, figures.batchRows))
+        let output = summary.output
+        output.line("network:                 20 -> 3 x 128 \(activation) -> 6, batch 256, AdamW")
+        output.line("rows x epochs:           \(figures.rows) x \(figures.epochs), \(figures.threads) thread(s)")
+        output.line(String(format: "training:                %.2f s, %.0f samples/s", figures.trainingSeconds, figures.trainingSamplesPerSecond))
+        output.line(String(format: "final train loss:        %.4f (validation MAPE %.2f %%)", figures.finalTrainLoss, figures.meanValidationMAPE))
+        output.line(String(format: "one-row prediction:      %.2f us (median)", figures.singleRowMicroseconds))
+        output.line(String(format: "batch prediction:        %.0f rows/s (%d rows, best of 3)", figures.batchRowsPerSecond, figures.batchRows))
+        output.object([
+            "network": ["inputs": 20, "layers": 3, "width": 128, "outputs": 6, "activation": .string(activation)],
+            "rows": .integer(figures.rows), "epochs": .integer(figures.epochs), "threads": .integer(figures.threads),
+            "trainingSeconds": .number(figures.trainingSeconds),
+            "trainingSamplesPerSecond": .number(figures.trainingSamplesPerSecond),
+            "finalTrainLoss": .number(figures.finalTrainLoss), "validationMAPE": .number(figures.meanValidationMAPE),
+            "oneRowMicroseconds": .number(figures.singleRowMicroseconds),
+            "batchRows": .integer(figures.batchRows), "batchRowsPerSecond": .number(figures.batchRowsPerSecond),
+        ])
     }
 }

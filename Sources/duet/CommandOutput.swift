@@ -1,5 +1,5 @@
 // What the commands print besides their result: `--json` for the commands that do
-// long work (sweep, train, search, run, keys, bench dispatch), the summary as one
+// long work (sweep, train, search, run, keys, bench), the summary as one
 // JSON object on stdout after the work, the text summary then on stderr beside the
 // progress, so that stdout parses; and `--progress` for the commands whose progress
 // shows only on a terminal (simulate, validate, plan).

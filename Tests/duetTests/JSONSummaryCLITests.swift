@@ -82,6 +82,42 @@ struct JSONSummaryCLITests {
         #expect(try String(contentsOfFile: publicFile, encoding: .utf8).contains(key))
     }
 
+    static func double(_ value: Any?) -> Double? { (value as? NSNumber)?.doubleValue }
+
+    @Test("bench simulate --json: the rates follow from the jobs and the best time, and R1's mean response is past its service")
+    func benchSimulate() throws {
+        let run = try DuetBinary.run(["bench", "simulate", "--scenario", "r1", "--jobs", "20000", "--repeats", "2", "--json"])
+        #expect(run.status == 0, "\(run.summary)")
+        let object = try Self.object(run)
+        #expect(object["scenario"] as? String == "r1")
+        #expect(Self.int(object["jobs"]) == 20000 && Self.int(object["stations"]) == 2 && Self.int(object["repeats"]) == 2)
+        let seconds = try #require(Self.double(object["bestSeconds"]))
+        let rate = try #require(Self.double(object["jobsPerSecond"]))
+        #expect(seconds > 0 && abs(rate * seconds / 20000 - 1) < 1e-9)
+        #expect(abs(try #require(Self.double(object["jobStationsPerSecond"])) / rate - 2) < 1e-9)
+        // Every job is served at both stations (exponential, mean 0.8 s each), so its mean
+        // response is at least 1.6 s; R1's queueing adds a few percent, not half.
+        let response = try #require(Self.double(object["meanResponse"]))
+        #expect(response > 1.6 && response < 2.4, "meanResponse \(response)")
+        #expect(!run.stdout.contains("jobs per second:"), "the text summary goes to stderr under --json")
+        #expect(run.stderr.contains("jobs per second:"))
+    }
+
+    @Test("bench train --json: the figures of a small run, consistent with each other")
+    func benchTrain() throws {
+        let run = try DuetBinary.run(["bench", "train", "--rows", "600", "--epochs", "2", "--threads", "1",
+                                      "--batch-rows", "500", "--json"])
+        #expect(run.status == 0, "\(run.summary)")
+        let object = try Self.object(run)
+        #expect(Self.int(object["rows"]) == 600 && Self.int(object["epochs"]) == 2 && Self.int(object["threads"]) == 1)
+        let seconds = try #require(Self.double(object["trainingSeconds"]))
+        let samples = try #require(Self.double(object["trainingSamplesPerSecond"]))
+        #expect(seconds > 0 && abs(samples * seconds / 1200 - 1) < 1e-9)
+        #expect(Self.int(object["batchRows"]) == 500)
+        #expect((Self.double(object["batchRowsPerSecond"]) ?? 0) > 0 && (Self.double(object["oneRowMicroseconds"]) ?? 0) > 0)
+        #expect((object["network"] as? [String: Any])?["activation"] as? String == "silu")
+    }
+
     @Test("bench dispatch --json: every task done exactly once")
     func benchDispatch() throws {
         let run = try DuetBinary.run(["bench", "dispatch", "--tasks", "300", "--workers-in-process", "2", "--json"])
