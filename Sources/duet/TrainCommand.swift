@@ -129,6 +129,11 @@ func documentedDomain(_ name: String, covered dataset: SurrogateDataset, indices
     guard problems.isEmpty else {
         throw CLIError("--domain \(name): the training rows do not cover it:\n  " + problems.joined(separator: "\n  "))
     }
+    let outside = domain.rowsOutside(of: dataset, indices: indices)
+    if outside.count > 0 {
+        log("note: \(outside.count) of \(indices.count) training rows lie outside the documented domain \(name), "
+                + "and the model learns from them too; the first:\n  " + outside.examples.joined(separator: "\n  "))
+    }
     return domain
 }
 

@@ -101,6 +101,25 @@ struct DocumentedDomainTests {
         #expect(DocumentedDomain.tandemV1.violations(config) == [])
     }
 
+    @Test("a sweep row written inside can lie just outside: station 1's maxBatch above its largest batch")
+    func sweepRowJustOutside() throws {
+        // Point 2408 of examples/general-sweep.yaml: the sweep set the service mean for a
+        // load of 0.9376 with setup 0.03 spread over invocations of 24 jobs, but single-job
+        // batches with timeout 0 make invocations of one job, so each pays the whole
+        // setup: (0.03 + 0.9363) x 1 job per second on 1 server = 0.9663.
+        var station = StationConfig(servers: 1, service: MomentSpec(mean: 0.9363472864844238), setup: 0.03, maxBatch: 24,
+                                    timeout: 0)
+        let second = StationConfig(servers: 2, service: MomentSpec(mean: 1))  // load 0.5
+        let config = TandemConfig(arrivalRate: 1, arrivalScv: 1, batch: .deterministic(1), stations: [station, second])
+        #expect(abs(config.offeredLoads[0] - (0.9363472864844238 + 0.03 / 24)) < 1e-12, "the load as the sweep wrote it")
+        let warnings = DocumentedDomain.tandemV1.violations(config)
+        #expect(warnings.count == 1)
+        #expect(warnings.first?.hasPrefix("stations.1.load = 0.966347") == true, "\(warnings)")
+        station.maxBatch = 1
+        #expect(abs(TandemConfig(arrivalRate: 1, arrivalScv: 1, batch: .deterministic(1), stations: [station, second])
+            .offeredLoads[0] - 0.9663472864844238) < 1e-12)
+    }
+
     @Test("a model file naming an unknown domain is refused on load")
     func unknownDomain() {
         #expect(throws: ModelFileError.self) { try untrainedModel(domain: "duet-tandem-v0") }
