@@ -57,14 +57,9 @@ public struct DocumentedDomain: Sendable, Equatable {
     /// Every documented domain this build knows, by name.
     public static let known: [String: DocumentedDomain] = [tandemV1.name: tandemV1]
 
-    /// The cells of a configuration's canonical twin that this domain judges: those of
-    /// `CanonicalForm.domainCells` (parameters without effect already left out),
+    /// The values of a configuration's canonical twin that this domain judges: those of
+    /// `CanonicalForm.domainValues` (parameters without effect already left out),
     /// without the keys of the other arrival kind.
-    public func judgedCells(_ form: CanonicalForm, batchDist: String? = nil) -> [String: String] {
-        judgedValues(form, batchDist: batchDist).mapValues(\.description)
-    }
-
-    /// `judgedCells`, typed (`CanonicalForm.domainValues`).
     public func judgedValues(_ form: CanonicalForm, batchDist: String? = nil) -> [String: ConfigValue] {
         var values = form.domainValues(batchDist: batchDist)
         if form.config.onOff == nil {
@@ -80,20 +75,12 @@ public struct DocumentedDomain: Sendable, Equatable {
     /// documented range. A relative slack of 1e-9 absorbs the rounding of the division
     /// by the time unit.
     public func violations(_ config: TandemConfig) -> [String] {
-        ranges.violations(judgedValues(CanonicalForm(config)), relativeSlack: 1e-9, rangeName: rangeName)
+        violations(values: judgedValues(CanonicalForm(config)))
     }
 
-    /// How messages name this domain.
-    var rangeName: String { "the documented domain \(name) (docs/domain.md)" }
-
-    /// As `violations(_:)`, for cells already taken (a dataset row's).
-    public func violations(cells: [String: String]) -> [String] {
-        var numeric: [String: Double] = [:]
-        var categorical: [String: String] = [:]
-        for (key, cell) in cells {
-            if let value = InputDomain.number(cell) { numeric[key] = value } else { categorical[key] = cell }
-        }
-        return ranges.violations(numeric: numeric, categorical: categorical, relativeSlack: 1e-9, rangeName: rangeName)
+    /// As `violations(_:)`, for values already judged (`judgedValues`).
+    public func violations(values: [String: ConfigValue]) -> [String] {
+        ranges.violations(values, relativeSlack: 1e-9, rangeName: "the documented domain \(name) (docs/domain.md)")
     }
 }
 
@@ -115,8 +102,8 @@ extension DocumentedDomain {
         var reached = InputDomain()
         for i in indices {
             let example = dataset.examples[i]
-            for (key, cell) in judgedCells(CanonicalForm(example.config), batchDist: example.inputs["batch.dist"]) {
-                if let value = InputDomain.number(cell) { reached.include(key, value) } else { reached.include(key, category: cell) }
+            for (key, value) in judgedValues(CanonicalForm(example.config), batchDist: example.inputs["batch.dist"]) {
+                if case .name(let category) = value { reached.include(key, category: category) } else { reached.include(key, value.double) }
             }
         }
         for (key, range) in ranges.columns.sorted(by: { $0.key < $1.key }) {
@@ -143,7 +130,7 @@ extension DocumentedDomain {
         var examples: [String] = []
         for i in indices {
             let example = dataset.examples[i]
-            let messages = violations(cells: judgedCells(CanonicalForm(example.config), batchDist: example.inputs["batch.dist"]))
+            let messages = violations(values: judgedValues(CanonicalForm(example.config), batchDist: example.inputs["batch.dist"]))
             guard !messages.isEmpty else { continue }
             count += 1
             if examples.count < 5 { examples.append("point \(example.point): " + messages.joined(separator: "; ")) }
