@@ -272,7 +272,7 @@ public struct ConfigNode: Sendable, Equatable {
 
     public func int(rules: [NumberRule]) throws -> Int {
         guard case .scalar(let text, true) = content else { throw mismatch("a whole number") }
-        let digits = text.utf8.contains(UInt8(ascii: "_")) ? ConfigNode.withoutUnderscores(text) : text
+        let digits = ConfigNode.withoutUnderscores(text)
         let value: Int
         if let exact = Int(digits) {
             value = exact
@@ -294,7 +294,7 @@ public struct ConfigNode: Sendable, Equatable {
     /// A whole number in 0 ... 2^64-1 (seeds and the like).
     public func uint64() throws -> UInt64 {
         guard case .scalar(let text, true) = content else { throw mismatch("a non-negative whole number") }
-        let digits = text.utf8.contains(UInt8(ascii: "_")) ? ConfigNode.withoutUnderscores(text) : text
+        let digits = ConfigNode.withoutUnderscores(text)
         if let exact = UInt64(digits) { return exact }
         guard let number = ConfigNode.parseNumber(text) else { throw mismatch("a non-negative whole number") }
         if number == number.rounded(), let whole = UInt64(exactly: number) { return whole }
@@ -411,22 +411,23 @@ public struct ConfigNode: Sendable, Equatable {
     static func parseNumber(_ text: String) -> Double? {
         // A byte scan, not a Character one: this runs for every number of every
         // configuration `duet serve` reads.
-        var hasDigit = false, hasUnderscore = false
+        var hasDigit = false
         for byte in text.utf8 {
             switch byte {
             case UInt8(ascii: "0")...UInt8(ascii: "9"): hasDigit = true
-            case UInt8(ascii: "_"): hasUnderscore = true
-            case UInt8(ascii: "+"), UInt8(ascii: "-"), UInt8(ascii: "."), UInt8(ascii: "e"), UInt8(ascii: "E"): break
+            case UInt8(ascii: "_"), UInt8(ascii: "+"), UInt8(ascii: "-"), UInt8(ascii: "."), UInt8(ascii: "e"),
+                 UInt8(ascii: "E"): break
             default: return nil
             }
         }
         guard hasDigit else { return nil }
-        return Double(hasUnderscore ? withoutUnderscores(text) : text)
+        return Double(withoutUnderscores(text))
     }
 
-    /// `1_000` as `1000` (YAML's digit separators).
+    /// `1_000` as `1000` (YAML's digit separators); the text itself when it has none.
     static func withoutUnderscores(_ text: String) -> String {
-        String(decoding: text.utf8.filter { $0 != UInt8(ascii: "_") }, as: UTF8.self)
+        guard text.utf8.contains(UInt8(ascii: "_")) else { return text }
+        return String(decoding: text.utf8.filter { $0 != UInt8(ascii: "_") }, as: UTF8.self)
     }
 
     /// `.inf`, `inf`, `infinity` in any case with an optional sign, nil otherwise.

@@ -62,7 +62,6 @@ public enum TargetScaling: String, Codable, Sendable, CaseIterable {
         return zip(values, references(twin: twin, names: names)).map { $0 * $1 }
     }
 
-
     /// 1 / (1 - load) for responses (see `heavyTraffic`), 1 for other targets. A load
     /// at or above 1 (outside any domain) is taken as 0.999, so the reference stays finite.
     static func heavyTraffic(_ twin: TandemConfig, names: [String]) -> [Double] {
