@@ -198,10 +198,17 @@ extension ClusterCLITests {
         #expect(started, "\(coordinator.summary)\n\(search.summary)")
         coordinator.kill9()
         usleep(300_000)
+        // What the new coordinator finds: a run its journal has not seen finish (each run
+        // here is one trial). The trial counted as leased can still finish between that
+        // status and the kill (seen once in CI under load): then there is nothing to
+        // recover, and the search must complete all the same.
+        let atKill = try DuetBinary.run(["status", "--journal", journal, "--json"])
+        let journalAtKill = try JSONSerialization.jsonObject(with: Data(atKill.stdout.utf8)) as? [String: Any]
+        let unfinished = Self.runs(journalAtKill).contains { ($0["done"] as? NSNumber)?.intValue == 0 }
         (coordinator, endpoint) = try self.coordinator(bind: bind, journal: journal, name: "coordinator2")
 
         #expect(search.wait(timeout: 300) == 0, "\(search.summary)\n\(coordinator.summary)")
-        #expect(coordinator.stderr.contains("recovered"), "\(coordinator.summary)")
+        if unfinished { #expect(coordinator.stderr.contains("recovered"), "\(coordinator.summary)") }
         let results = try Self.rungResults(out)
         #expect(Set(results.keys) == Set(reference.keys), "\(results.keys.sorted())")
         for (key, value) in reference { #expect(results[key]?.mape == value.mape, "trial/rung \(key)") }
