@@ -86,20 +86,20 @@ public final class PredictionService: Sendable {
             }
             let configs = try items.map { try configuration($0) }
             // One thread: concurrent requests are the server's parallelism.
-            let predicted = model.predict(configs, threads: 1)
-            return JSON.array(zip(configs, predicted).map { prediction($0, predicted: $1) }).text(numbers: .plain)
+            let predicted = model.predictWithSpread(configs, threads: 1)
+            return JSON.array(zip(configs, predicted).map { prediction($0, $1) }).text(numbers: .plain)
         }
         let config = try configuration(root)
-        return prediction(config, predicted: model.predict(config)).text(numbers: .plain)
+        return prediction(config, model.predictWithSpread(config)).text(numbers: .plain)
     }
 
     /// `predict(body:)` for a body given as text.
     public func predict(body: String) throws -> String { try predict(body: body.utf8) }
 
-    private func prediction(_ config: TandemConfig, predicted: [Double]) -> JSON {
+    private func prediction(_ config: TandemConfig, _ prediction: SpreadPrediction) -> JSON {
         let warnings = model.domainWarnings(config)
         metrics.predicted(rows: 1, outOfDomain: warnings.isEmpty ? 0 : 1)
-        guard case .object(var members) = model.predictionJSON(config, predicted: predicted) else {
+        guard case .object(var members) = model.predictionJSON(config, prediction: prediction) else {
             preconditionFailure("predictionJSON is an object")
         }
         members.append(JSON.Member("warnings", .array(warnings.map { .string($0) })))

@@ -109,3 +109,60 @@ public enum SurrogateBenchmark {
             singleRowMicroseconds: latency, batchRowsPerSecond: Double(batchRows) / best, batchRows: batchRows)
     }
 }
+
+extension SurrogateBenchmark {
+    /// What `duet bench predict` measures of a model file on real configurations.
+    public struct PredictionFigures: Sendable {
+        public var members: Int
+        public var configurations: Int
+        /// Median latency of `SurrogateModel.predict(_:)` on one configuration (the
+        /// canonical form, features, network and scaling back), microseconds.
+        public var oneRowMicroseconds: Double
+        /// The same for `predictWithSpread(_:)` (each member's outputs kept apart).
+        public var oneRowWithSpreadMicroseconds: Double
+        /// `SurrogateModel.predict(_:threads:)` configurations per second (best of three).
+        public var bulkRowsPerSecond: Double
+        public var bulkRows: Int
+    }
+
+    /// Times `model` on `configs` (each a chain the model predicts), one at a time
+    /// (`calls` calls, the median) and in bulk (`bulkRows` rows, the configurations
+    /// repeated, on `threads` threads).
+    public static func prediction(model: SurrogateModel, configs: [TandemConfig], calls: Int = 20_000,
+                                  bulkRows: Int = 100_000, threads: Int = 2) -> PredictionFigures {
+        precondition(!configs.isEmpty, "SurrogateBenchmark.prediction: no configuration")
+        let clock = ContinuousClock()
+        func median(_ body: (TandemConfig) -> Void) -> Double {
+            var samples: [Double] = []
+            samples.reserveCapacity(calls)
+            for call in 0..<max(1, calls) {
+                let config = configs[call % configs.count]
+                let start = clock.now
+                body(config)
+                samples.append((clock.now - start).seconds)
+            }
+            samples.sort()
+            return samples[samples.count / 2] * 1e6
+        }
+        var sink = 0.0
+        let oneRow = median { sink += model.predict($0)[0] }
+        let withSpread = median { sink += model.predictWithSpread($0).values[0] }
+        let batch = (0..<max(1, bulkRows)).map { configs[$0 % configs.count] }
+        var best = Double.infinity
+        for _ in 0..<3 {
+            let start = clock.now
+            sink += model.predict(batch, threads: threads)[0][0]
+            best = min(best, (clock.now - start).seconds)
+        }
+        keep(sink)
+        return PredictionFigures(members: model.predictor.memberCount, configurations: configs.count,
+                                 oneRowMicroseconds: oneRow, oneRowWithSpreadMicroseconds: withSpread,
+                                 bulkRowsPerSecond: Double(batch.count) / best, bulkRows: batch.count)
+    }
+}
+
+/// Keeps a benchmark's result alive, so the optimiser cannot drop the work behind it.
+@inline(never)
+private func keep(_ value: Double) {
+    withExtendedLifetime(value) {}
+}

@@ -27,6 +27,16 @@ extension SurrogateModel {
     /// float rounding: the network runs as matrix products over all rows), each a
     /// chain of a length in `stationRange`. `threads` workers share the rows.
     public func predict(_ configs: [TandemConfig], threads: Int = ProcessInfo.processInfo.activeProcessorCount) -> [[Double]] {
+        bulk(configs, threads: threads, spread: false).map(\.values)
+    }
+
+    /// `predictWithSpread(_:)` of each configuration, as `predict(_:threads:)` runs them.
+    public func predictWithSpread(_ configs: [TandemConfig],
+                                  threads: Int = ProcessInfo.processInfo.activeProcessorCount) -> [SpreadPrediction] {
+        bulk(configs, threads: threads, spread: predictor.memberCount > 1)
+    }
+
+    private func bulk(_ configs: [TandemConfig], threads: Int, spread: Bool) -> [SpreadPrediction] {
         for config in configs {
             precondition(stationRange.contains(config.stations.count),
                          ChainLengthError(modelStations: stations, configStations: config.stations.count,
@@ -45,11 +55,15 @@ extension SurrogateModel {
                 for (c, value) in input.features.enumerated() { x[r * scaler.count + c] = scaler.standardize(value, column: c) }
             }
         }
-        let outputs = predictor.predictBatch(standardized: inputs, threads: threads)
-        return outputs.withUnsafeBufferPointer { z in
+        let k = transform.count
+        let outputs: (mean: Matrix, spread: Matrix?) = spread
+            ? predictor.predictBatchWithSpread(standardized: inputs, threads: threads)
+            : (predictor.predictBatch(standardized: inputs, threads: threads), nil)
+        return outputs.mean.withUnsafeBufferPointer { z in
             (0..<configs.count).map { r in
-                let values = (0..<transform.count).map { j in transform.targets[j].real(z[r * transform.count + j]) }
-                return metricValues(values, form: forms[r])
+                let values = (0..<k).map { j in transform.targets[j].real(z[r * k + j]) }
+                return SpreadPrediction(values: metricValues(values, form: forms[r]),
+                                        spread: outputs.spread.map { s in (0..<k).map { j in Double(s[r, j]) } })
             }
         }
     }

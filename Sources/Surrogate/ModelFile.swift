@@ -10,8 +10,12 @@ import Foundation
 import Simulation
 
 public struct ModelFile: Codable, Sendable, Equatable {
-    /// Version 2 added `targetScaling`; files of version 1 are read as `.none`.
-    public static let currentFormatVersion = 2
+    /// Version 2 added `targetScaling`; files of version 1 are read as `.none`. Version 3
+    /// added `ensemble`, and is written only by files that have one, so that a single
+    /// network stays readable by builds that read version 2.
+    public static let currentFormatVersion = 3
+    /// What a file without an ensemble is written as.
+    static let singleNetworkFormatVersion = 2
     public static let readableFormatVersions = 1...currentFormatVersion
     public static let kindTag = "duet-surrogate"
 
@@ -21,6 +25,10 @@ public struct ModelFile: Codable, Sendable, Equatable {
     public var architecture: NetworkArchitecture
     /// One entry per weight layer, input side first.
     public var layers: [LayerParameters]
+    /// The other members of an ensemble (`duet train --ensemble N`): networks trained
+    /// like the first on the same split and normalisation from other seeds, whose
+    /// outputs `Predictor` averages with the first's; nil (absent) for a single network.
+    public var ensemble: [EnsembleMember]?
     /// Network input columns (feature names) and their standardisation.
     public var features: FeatureScaler
     /// Targets, in network output order, and how outputs map back to metric values.
@@ -48,15 +56,11 @@ public struct ModelFile: Codable, Sendable, Equatable {
     ) {
         precondition(features.count == network.architecture.inputs, "ModelFile: \(features.count) features for \(network.architecture.inputs) network inputs")
         precondition(targets.count == network.architecture.outputs, "ModelFile: \(targets.count) targets for \(network.architecture.outputs) network outputs")
-        formatVersion = Self.currentFormatVersion
+        formatVersion = Self.singleNetworkFormatVersion
         kind = Self.kindTag
         self.created = created
         architecture = network.architecture
-        layers = network.slots.indices.map { l in
-            LayerParameters(
-                inputs: network.slots[l].inputs, outputs: network.slots[l].outputs,
-                weights: Array(network.weights(layer: l)), biases: Array(network.biases(layer: l)))
-        }
+        layers = LayerParameters.layers(of: network)
         self.features = features
         self.targets = targets
         self.inputDomain = inputDomain
@@ -97,8 +101,18 @@ public struct ModelFile: Codable, Sendable, Equatable {
     }
 
     /// The network these parameters describe (shapes were checked on load or init).
-    public var network: Network {
-        Network(architecture: architecture, layers: layers.map { ($0.weights, $0.biases) })
+    public var network: Network { LayerParameters.network(architecture, layers) }
+
+    /// Every network of the model: the first, then the ensemble's other members.
+    public var networks: [Network] {
+        [network] + (ensemble ?? []).map(\.network)
+    }
+
+    /// Makes the model an ensemble of its own network and `others`, or a single network
+    /// again when `others` is empty (and sets the format version either needs).
+    public mutating func setEnsemble(_ others: [EnsembleMember]) {
+        ensemble = others.isEmpty ? nil : others
+        formatVersion = others.isEmpty ? Self.singleNetworkFormatVersion : Self.currentFormatVersion
     }
 
     // MARK: Reading and writing
@@ -174,27 +188,14 @@ public struct ModelFile: Codable, Sendable, Equatable {
 
     /// Shapes and values that cannot make a working predictor, or nil.
     func contentProblem() -> String? {
-        if let problem = architecture.problem { return "architecture: \(problem)" }
-        let sizes = architecture.sizes
-        guard layers.count == architecture.layerCount else {
-            return "layers has \(layers.count) entries; the architecture (\(sizes.map(String.init).joined(separator: " -> "))) needs \(architecture.layerCount)"
-        }
-        for (l, layer) in layers.enumerated() {
-            let (inputs, outputs) = (sizes[l], sizes[l + 1])
-            if layer.inputs != inputs || layer.outputs != outputs {
-                return "layers[\(l)] is \(layer.inputs) x \(layer.outputs); the architecture needs \(inputs) x \(outputs)"
+        if let problem = Self.layerProblem(architecture, layers, at: "") { return problem }
+        for (index, member) in (ensemble ?? []).enumerated() {
+            let at = "ensemble[\(index)]."
+            if let problem = Self.layerProblem(member.architecture, member.layers, at: at) { return problem }
+            if member.architecture.inputs != architecture.inputs || member.architecture.outputs != architecture.outputs {
+                return "\(at)architecture takes \(member.architecture.inputs) inputs and gives \(member.architecture.outputs) "
+                    + "outputs; the first network takes \(architecture.inputs) and gives \(architecture.outputs)"
             }
-            // Sizes come from the file: their product may not fit an Int.
-            let (weightCount, overflow) = inputs.multipliedReportingOverflow(by: outputs)
-            if overflow || layer.weights.count != weightCount {
-                let product = overflow ? "more than \(Int.max)" : String(weightCount)
-                return "layers[\(l)].weights has \(layer.weights.count) values, expected \(inputs) x \(outputs) = \(product)"
-            }
-            if layer.biases.count != outputs {
-                return "layers[\(l)].biases has \(layer.biases.count) values, expected \(outputs)"
-            }
-            if let bad = layer.weights.firstIndex(where: { !$0.isFinite }) { return "layers[\(l)].weights[\(bad)] is \(layer.weights[bad])" }
-            if let bad = layer.biases.firstIndex(where: { !$0.isFinite }) { return "layers[\(l)].biases[\(bad)] is \(layer.biases[bad])" }
         }
         if features.count != architecture.inputs {
             return "features lists \(features.count) columns; the network takes \(architecture.inputs) inputs"
@@ -207,6 +208,33 @@ public struct ModelFile: Codable, Sendable, Equatable {
         }
         for target in targets.targets where !(target.std > 0 && target.std.isFinite && target.mean.isFinite) {
             return "target \(target.name) has mean \(target.mean) and std \(target.std); need finite values and std > 0"
+        }
+        return nil
+    }
+
+    /// What is wrong with `layers` for `architecture`, or nil; `at` prefixes the field names.
+    private static func layerProblem(_ architecture: NetworkArchitecture, _ layers: [LayerParameters], at: String) -> String? {
+        if let problem = architecture.problem { return "\(at)architecture: \(problem)" }
+        let sizes = architecture.sizes
+        guard layers.count == architecture.layerCount else {
+            return "\(at)layers has \(layers.count) entries; the architecture (\(sizes.map(String.init).joined(separator: " -> "))) needs \(architecture.layerCount)"
+        }
+        for (l, layer) in layers.enumerated() {
+            let (inputs, outputs) = (sizes[l], sizes[l + 1])
+            if layer.inputs != inputs || layer.outputs != outputs {
+                return "\(at)layers[\(l)] is \(layer.inputs) x \(layer.outputs); the architecture needs \(inputs) x \(outputs)"
+            }
+            // Sizes come from the file: their product may not fit an Int.
+            let (weightCount, overflow) = inputs.multipliedReportingOverflow(by: outputs)
+            if overflow || layer.weights.count != weightCount {
+                let product = overflow ? "more than \(Int.max)" : String(weightCount)
+                return "\(at)layers[\(l)].weights has \(layer.weights.count) values, expected \(inputs) x \(outputs) = \(product)"
+            }
+            if layer.biases.count != outputs {
+                return "\(at)layers[\(l)].biases has \(layer.biases.count) values, expected \(outputs)"
+            }
+            if let bad = layer.weights.firstIndex(where: { !$0.isFinite }) { return "\(at)layers[\(l)].weights[\(bad)] is \(layer.weights[bad])" }
+            if let bad = layer.biases.firstIndex(where: { !$0.isFinite }) { return "\(at)layers[\(l)].biases[\(bad)] is \(layer.biases[bad])" }
         }
         return nil
     }
@@ -233,6 +261,44 @@ public struct LayerParameters: Codable, Sendable, Equatable {
     public var outputs: Int
     public var weights: [Float]
     public var biases: [Float]
+
+    /// `network`'s parameters, layer by layer.
+    static func layers(of network: Network) -> [LayerParameters] {
+        network.slots.indices.map { l in
+            LayerParameters(inputs: network.slots[l].inputs, outputs: network.slots[l].outputs,
+                            weights: Array(network.weights(layer: l)), biases: Array(network.biases(layer: l)))
+        }
+    }
+
+    /// The network of `architecture` with `layers`' parameters (shapes already checked).
+    static func network(_ architecture: NetworkArchitecture, _ layers: [LayerParameters]) -> Network {
+        Network(architecture: architecture, layers: layers.map { ($0.weights, $0.biases) })
+    }
+}
+
+/// One more network of an ensemble: its shape, weights, seed and how its training went.
+public struct EnsembleMember: Codable, Sendable, Equatable {
+    public var architecture: NetworkArchitecture
+    /// As `ModelFile.layers`.
+    public var layers: [LayerParameters]
+    /// The seed of its initialisation and shuffling.
+    public var seed: UInt64
+    public var summary: TrainingSummary?
+
+    public init(network: Network, seed: UInt64, summary: TrainingSummary? = nil) {
+        architecture = network.architecture
+        layers = LayerParameters.layers(of: network)
+        self.seed = seed
+        self.summary = summary
+    }
+
+    /// The best network of `trainer`, with its seed and summary.
+    public init(trainer: Trainer) {
+        self.init(network: trainer.bestNetwork, seed: trainer.settings.seed, summary: TrainingSummary(trainer))
+    }
+
+    /// Shapes were checked on load (`ModelFile.contentProblem`).
+    public var network: Network { LayerParameters.network(architecture, layers) }
 }
 
 /// How the training run went.

@@ -35,16 +35,25 @@ public func predictionJSON(_ values: [String: Double], stationNames: [String?], 
 extension SurrogateModel {
     /// `config`'s predicted metrics, with their error bands, in `predictionJSON`'s shape.
     public func predictionJSON(_ config: TandemConfig) -> JSON {
-        predictionJSON(config, predicted: predict(config))
+        predictionJSON(config, prediction: predictWithSpread(config))
     }
 
     /// `predictionJSON(config)` for values already predicted (`predict(config)`, or a
     /// row of the bulk `predict(configs)`).
     public func predictionJSON(_ config: TandemConfig, predicted: [Double]) -> JSON {
-        var bands: [String: ClosedRange<Double>] = [:]
-        for (name, band) in zip(targetNames, self.bands(config, predicted: predicted)) { bands[name] = band }
+        predictionJSON(config, bands: bands(config, predicted: predicted), predicted: predicted)
+    }
+
+    /// `predictionJSON(config)` for a prediction with its spread (`predictWithSpread`).
+    public func predictionJSON(_ config: TandemConfig, prediction: SpreadPrediction) -> JSON {
+        predictionJSON(config, bands: bands(config, prediction), predicted: prediction.values)
+    }
+
+    private func predictionJSON(_ config: TandemConfig, bands: [ClosedRange<Double>?], predicted: [Double]) -> JSON {
+        var named: [String: ClosedRange<Double>] = [:]
+        for (name, band) in zip(targetNames, bands) { named[name] = band }
         return Surrogate.predictionJSON(Dictionary(uniqueKeysWithValues: zip(targetNames, predicted)),
-                                        stationNames: config.stations.map(\.name), bands: bands,
+                                        stationNames: config.stations.map(\.name), bands: named,
                                         level: file.errorBands?.level)
     }
 }

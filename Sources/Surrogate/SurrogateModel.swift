@@ -106,12 +106,33 @@ public struct SurrogateModel: Sendable {
         return metricValues(predictor.predict(input.features), form: input.form)
     }
 
+    /// `predict(config)` and, for an ensemble, the members' spread per target in log
+    /// units (nil for a single network), which an ensemble's error bands scale with.
+    public func predictWithSpread(_ config: TandemConfig) -> SpreadPrediction {
+        guard predictor.memberCount > 1 else { return SpreadPrediction(values: predict(config)) }
+        precondition(stationRange.contains(config.stations.count),
+                     ChainLengthError(modelStations: stations, configStations: config.stations.count,
+                                      modelMinStations: minStations).description)
+        let input = networkInput(config)
+        let outputs = predictor.predictWithSpread(input.features)
+        return SpreadPrediction(values: metricValues(outputs.values, form: input.form), spread: outputs.spread)
+    }
+
     /// The error band of each predicted value (`predict(config)`, in `targetNames`
-    /// order), nil for a model file without bands: the conformal band of its load band.
+    /// order), nil for a model file without bands: the conformal band of its load band,
+    /// scaled by the members' spread for an ensemble (predicted again here for it).
     public func bands(_ config: TandemConfig, predicted: [Double]) -> [ClosedRange<Double>?] {
-        guard let bands = file.errorBands else { return predicted.map { _ in nil } }
+        let spread = file.errorBands?.spreadFloors == nil ? nil : predictWithSpread(config).spread
+        return bands(config, SpreadPrediction(values: predicted, spread: spread))
+    }
+
+    /// The error band of each value of `prediction` (`predictWithSpread(config)`).
+    public func bands(_ config: TandemConfig, _ prediction: SpreadPrediction) -> [ClosedRange<Double>?] {
+        guard let bands = file.errorBands else { return prediction.values.map { _ in nil } }
         let load = config.offeredLoads.max() ?? 0
-        return zip(targetNames, predicted).map { bands.band($0, value: $1, load: load) }
+        return zip(targetNames, prediction.values).enumerated().map { j, target in
+            bands.band(target.0, value: target.1, load: load, spread: prediction.spread.map { $0[j] })
+        }
     }
 
     /// One message per input key outside what the model saw in training, naming the key.

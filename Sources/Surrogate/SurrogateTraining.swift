@@ -50,18 +50,37 @@ public struct SurrogateTrainingJob: Sendable {
                 targets: try transform.transform(indices.map { Self.learnt(dataset.examples[$0], scaling, dataset.targetNames) }))
     }
 
-    public func makeTrainer() throws -> Trainer {
-        try Trainer(settings: settings, training: try samples(split.train), validation: try samples(split.validation),
-                    transform: transform)
+    /// A trainer on the job's split; `seed`, when given, replaces the settings' seed (a
+    /// further member of an ensemble).
+    public func makeTrainer(seed: UInt64? = nil) throws -> Trainer {
+        var settings = settings
+        if let seed { settings.seed = seed }
+        return try Trainer(settings: settings, training: try samples(split.train), validation: try samples(split.validation),
+                           transform: transform)
     }
 
     /// The trained model as a file, with error summaries on every split.
     public func modelFile(_ trainer: Trainer, command: [String]? = nil) -> ModelFile {
-        let predictor = Predictor(network: trainer.bestNetwork, features: features, transform: transform)
-        let predict = { [scaling, dataset] (example: SurrogateExample) in
-            scaling.metrics(predictor.predict(example.features), form: CanonicalForm(example.config),
-                            layout: dataset.stations)
+        modelFile([trainer], command: command)
+    }
+
+    /// The ensemble of the best networks of `trainers` (one or more, trained on this
+    /// job's split and normalisation) as a file, with error summaries of the ensemble's
+    /// predictions on every split and bands scaled by its members' spread.
+    public func modelFile(_ trainers: [Trainer], command: [String]? = nil) -> ModelFile {
+        precondition(!trainers.isEmpty, "modelFile: no trainer")
+        let predictor = Predictor(members: trainers.map(\.bestNetwork), features: features, transform: transform)
+        let predictWithSpread = { [scaling, dataset] (example: SurrogateExample) -> SpreadPrediction in
+            let form = CanonicalForm(example.config)
+            guard predictor.memberCount > 1 else {
+                return SpreadPrediction(values: scaling.metrics(predictor.predict(example.features), form: form,
+                                                                layout: dataset.stations))
+            }
+            let outputs = predictor.predictWithSpread(example.features)
+            return SpreadPrediction(values: scaling.metrics(outputs.values, form: form, layout: dataset.stations),
+                                    spread: outputs.spread)
         }
+        let predict = { (example: SurrogateExample) in predictWithSpread(example).values }
         var metrics: [String: [String: Double]] = [:]
         for (name, indices) in [("train", split.train), ("validation", split.validation), ("test", split.test)]
         where !indices.isEmpty {
@@ -80,23 +99,28 @@ public struct SurrogateTrainingJob: Sendable {
         }
         // Calibrated on the validation split, checked on the test split.
         let bands = ErrorBands(names: dataset.targetNames, examples: split.validation.map { dataset.examples[$0] },
-                               predict: predict)
+                               predict: predictWithSpread)
         if !split.test.isEmpty {
             let coverage = bands.coverage(names: dataset.targetNames, examples: split.test.map { dataset.examples[$0] },
-                                          predict: predict)
-            for (name, share) in coverage { metrics["test", default: [:]][name + ".bandCoverage"] = share }
+                                          predict: predictWithSpread)
+            for (name, measured) in coverage {
+                metrics["test", default: [:]][name + ".bandCoverage"] = measured.share
+                metrics["test", default: [:]][name + ".bandHalfWidth"] = measured.halfWidth
+            }
         }
         metrics["info"] = [
             "featureVersion": Double(SurrogateFeatures.version), "splitSeed": Double(split.seed),
             "trainRows": Double(split.train.count), "validationRows": Double(split.validation.count),
             "testRows": Double(split.test.count), "skippedRows": Double(dataset.skipped.count),
             "stations": Double(dataset.stations), "minStations": Double(dataset.minStations),
+            "ensembleMembers": Double(trainers.count),
         ]
-        var file = ModelFile(trainer: trainer, features: features, inputDomain: dataset.inputDomain(of: split.train),
+        var file = ModelFile(trainer: trainers[0], features: features, inputDomain: dataset.inputDomain(of: split.train),
                              metrics: metrics, datasetSHA256: dataset.sha256,
                              created: CreationInfo(date: Date(), command: command))
         file.errorBands = bands
         file.targetScaling = scaling
+        file.setEnsemble(trainers.dropFirst().map(EnsembleMember.init(trainer:)))
         return file
     }
 }

@@ -7,7 +7,7 @@ struct BenchCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "bench",
         abstract: "Benchmarks that print their figures (build with -c release to measure).",
-        subcommands: [BenchSimulate.self, BenchTrain.self, BenchDispatch.self]
+        subcommands: [BenchSimulate.self, BenchTrain.self, BenchPredict.self, BenchDispatch.self]
     )
 }
 

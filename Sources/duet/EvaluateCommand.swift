@@ -23,7 +23,8 @@ struct EvaluateCommand: ParsableCommand {
     @Flag(help: "Print JSON: {\"targets\": {\"meanResponse\": {\"mape\": ...}}, \"rows\": N}.") var json = false
     @Option(help: ArgumentHelp(
         "Also write each row's simulated, predicted and QNA values to this CSV (point, then NAME.simulated, "
-            + "NAME.predicted, NAME.qna per target; qna empty where the baseline has no estimate), for tables "
+            + "NAME.predicted, NAME.qna per target; qna empty where the baseline has no estimate; then "
+            + "NAME.spread for an ensemble and NAME.low, NAME.high for a model with error bands), for tables "
             + "by feature family.", valueName: "csv"))
     var rows: String?
 
@@ -43,8 +44,10 @@ struct EvaluateCommand: ParsableCommand {
         }
         // Kept, in example order, for --rows.
         var predictions: [[Double]] = [], baselines: [[Double?]] = []
+        // With the members' spread, which an ensemble's bands need.
+        let predicted = dataset.examples.map { surrogate.predictWithSpread($0.config) }
         let report = SurrogateEvaluation.evaluate(dataset.examples, layout: surrogate.stations) { example in
-            predictions.append(surrogate.predict(example.config))
+            predictions.append(predicted[predictions.count].values)
             return predictions[predictions.count - 1]
         }
         let baseline = SurrogateEvaluation.evaluate(dataset.examples, names: dataset.targetNames) { example in
@@ -53,10 +56,15 @@ struct EvaluateCommand: ParsableCommand {
             return baselines[baselines.count - 1]
         }
         if let rows {
-            try writeRows(rows, names: dataset.targetNames, dataset.examples, predictions, baselines)
+            try writeRows(rows, names: dataset.targetNames, dataset.examples, predictions, baselines,
+                          surrogate: surrogate, spreads: predicted)
         }
+        var row = 0
         let coverage = surrogate.file.errorBands.map { bands in
-            bands.coverage(names: surrogate.targetNames, examples: dataset.examples) { surrogate.predict($0.config) }
+            bands.coverage(names: surrogate.targetNames, examples: dataset.examples) { _ in
+                defer { row += 1 }
+                return predicted[row]
+            }
         } ?? [:]
         if json {
             print(evaluationJSON(report, baseline: baseline, coverage: coverage).text(numbers: .plain, pretty: true))
@@ -64,28 +72,43 @@ struct EvaluateCommand: ParsableCommand {
         }
         print("\(report.rows) rows (\(dataset.skipped.count) unstable or invalid rows skipped); errors in percent")
         if let bands = surrogate.file.errorBands {
-            print("in band: share of rows whose simulated value lies in the model's \(Int((bands.level * 100).rounded()))% error band")
+            print("in band: share of rows whose simulated value lies in the model's \(Int((bands.level * 100).rounded()))% error band; "
+                  + "band +-: its mean half-width, in percent of the prediction (exp of the log half-width, minus 1)")
         }
         let header = ["target", "MAPE", "median", "p90", "p99", "max", "0-0.5", "0.5-0.8", "0.8-1", "QNA MAPE"]
-            + (coverage.isEmpty ? [] : ["in band"])
+            + (coverage.isEmpty ? [] : ["in band", "band +-"])
         print(header[0].padding(toLength: 34, withPad: " ", startingAt: 0) + header.dropFirst().map { $0.leftPadded(9) }.joined())
         for (target, base) in zip(report.targets, baseline.targets) {
             let o = target.overall
             let cells = [o.mape, o.median, o.p90, o.p99, o.max] + target.byLoad.map(\.mape) + [base.overall.mape]
-                + (coverage.isEmpty ? [] : [(coverage[target.name] ?? .nan) * 100])
+                + (coverage.isEmpty ? [] : [(coverage[target.name]?.share ?? .nan) * 100,
+                                             coverage[target.name].map { (exp($0.halfWidth) - 1) * 100 } ?? .nan])
             print(target.name.padding(toLength: 34, withPad: " ", startingAt: 0)
                   + cells.map { ($0.isFinite ? String(format: "%.2f", $0) : "—").leftPadded(9) }.joined())
         }
     }
 }
 
-/// One line per example: its point, then simulated, predicted and QNA values per target.
+/// One line per example: its point, then per target the simulated, predicted and QNA
+/// values, the members' spread for an ensemble (log units) and the band's ends for a
+/// model with bands.
 private func writeRows(_ path: String, names: [String], _ examples: [SurrogateExample], _ predictions: [[Double]],
-                       _ baselines: [[Double?]]) throws {
-    var lines = [(["point"] + names.flatMap { ["\($0).simulated", "\($0).predicted", "\($0).qna"] }).joined(separator: ",")]
+                       _ baselines: [[Double?]], surrogate: SurrogateModel, spreads: [SpreadPrediction]) throws {
+    let ensemble = surrogate.predictor.memberCount > 1, banded = surrogate.file.errorBands != nil
+    var header = ["point"]
+    for name in names {
+        header += ["\(name).simulated", "\(name).predicted", "\(name).qna"]
+        if ensemble { header.append("\(name).spread") }
+        if banded { header += ["\(name).low", "\(name).high"] }
+    }
+    var lines = [header.joined(separator: ",")]
     for (i, example) in examples.enumerated() {
+        let bands = banded ? surrogate.bands(example.config, spreads[i]) : []
         let cells = names.indices.flatMap { j in
-            ["\(example.targets[j])", "\(predictions[i][j])", baselines[i][j].map { "\($0)" } ?? ""]
+            var cells = ["\(example.targets[j])", "\(predictions[i][j])", baselines[i][j].map { "\($0)" } ?? ""]
+            if ensemble { cells.append(spreads[i].spread.map { "\($0[j])" } ?? "") }
+            if banded { cells += bands[j].map { ["\($0.lowerBound)", "\($0.upperBound)"] } ?? ["", ""] }
+            return cells
         }
         lines.append((["\(example.point)"] + cells).joined(separator: ","))
     }
@@ -96,8 +119,10 @@ private func writeRows(_ path: String, names: [String], _ examples: [SurrogateEx
     }
 }
 
-/// `coverage`: per target, the share of rows inside the model's error band (`ErrorBands`).
-func evaluationJSON(_ report: EvaluationReport, baseline: EvaluationReport, coverage: [String: Double] = [:]) -> JSON {
+/// `coverage`: per target, the share of rows inside the model's error band and the
+/// bands' mean half-width in log units (`ErrorBands.coverage`).
+func evaluationJSON(_ report: EvaluationReport, baseline: EvaluationReport,
+                    coverage: [String: (share: Double, halfWidth: Double)] = [:]) -> JSON {
     func summary(_ s: ErrorSummary) -> [(String, JSON)] {
         [("mape", .number(s.mape)), ("median", .number(s.median)), ("p90", .number(s.p90)), ("p99", .number(s.p99)),
          ("max", .number(s.max))]
@@ -108,7 +133,10 @@ func evaluationJSON(_ report: EvaluationReport, baseline: EvaluationReport, cove
             (band.name, .object(summary(s) + [("rows", .integer(s.count))]))
         })))
         fields.append(("analyticMape", base.overall.count > 0 ? .number(base.overall.mape) : .null))
-        if let share = coverage[target.name] { fields.append(("bandCoverage", .number(share))) }
+        if let measured = coverage[target.name] {
+            fields.append(("bandCoverage", .number(measured.share)))
+            fields.append(("bandHalfWidth", .number(measured.halfWidth)))
+        }
         return (target.name, .object(fields))
     }
     return .object([("targets", .object(targets)), ("rows", .integer(report.rows))])

@@ -68,10 +68,16 @@ struct TrainCommand: ParsableCommand {
             + "1 - load) or analytic (over the QNA estimate).",
         valueName: "scaling"))
     var targetScaling: TargetScaling = .trainingDefault
+    @Option(help: ArgumentHelp(
+        "Networks to train and average (an ensemble), from seeds --seed, --seed + 1, ...",
+        discussion: "Each member trains as long as a single network. The model predicts the geometric mean of the "
+            + "members' predictions, and its error bands widen where they disagree (docs/surrogate.md)."))
+    var ensemble = 1
     @OptionGroup var summary: JSONSummaryOption
 
     func validate() throws {
         guard !data.isEmpty else { throw ValidationError("give a dataset CSV") }
+        guard ensemble >= 1 else { throw ValidationError("--ensemble must be at least 1, got \(ensemble)") }
         guard validation > 0, test >= 0, validation + test < 1 else {
             throw ValidationError("--validation must be > 0 and --test >= 0 with a sum below 1")
         }
@@ -87,28 +93,38 @@ struct TrainCommand: ParsableCommand {
         log("training on \(split.train.count) configurations (validation \(split.validation.count), "
             + "test \(split.test.count), skipped \(dataset.skipped.count) unstable or invalid); "
             + "\(settings.layers) x \(settings.width) \(settings.activation.rawValue), \(settings.optimizer.rawValue), "
-            + "lr \(settings.learningRate), batch \(settings.batchSize), up to \(settings.maxEpochs) epochs")
-        var trainer = try job.makeTrainer()
-        let stop = trainer.train { report in
-            let perEpoch = report.elapsedSeconds / Double(report.epoch)
-            let eta = perEpoch * Double(settings.maxEpochs - report.epoch)
-            log(String(format: "epoch %4d  loss %.5f  validation MAPE %.2f%% (meanResponse %.2f%%)%@  %.1fs  ETA <= %.0fs",
-                       report.epoch, report.trainLoss, report.meanValidationMAPE, report.validationMAPE[0],
-                       report.improved ? " *" : "  ", report.elapsedSeconds, eta))
-            return true
+            + "lr \(settings.learningRate), batch \(settings.batchSize), up to \(settings.maxEpochs) epochs"
+            + (ensemble > 1 ? "; an ensemble of \(ensemble) networks" : ""))
+        var trainers: [Trainer] = []
+        var stops: [StopReason] = []
+        for member in 0..<ensemble {
+            let prefix = ensemble > 1 ? "network \(member + 1) of \(ensemble), " : ""
+            var trainer = try job.makeTrainer(seed: settings.seed &+ UInt64(member))
+            stops.append(trainer.train { report in
+                let perEpoch = report.elapsedSeconds / Double(report.epoch)
+                let eta = perEpoch * Double(settings.maxEpochs - report.epoch)
+                log(String(format: "%@epoch %4d  loss %.5f  validation MAPE %.2f%% (meanResponse %.2f%%)%@  %.1fs  ETA <= %.0fs",
+                           prefix, report.epoch, report.trainLoss, report.meanValidationMAPE, report.validationMAPE[0],
+                           report.improved ? " *" : "  ", report.elapsedSeconds, eta))
+                return true
+            })
+            trainers.append(trainer)
         }
-        var model = job.modelFile(trainer, command: Array(CommandLine.arguments.dropFirst()))
+        let trainer = trainers[0], stop = stops[0]
+        var model = job.modelFile(trainers, command: Array(CommandLine.arguments.dropFirst()))
         model.domain = documented?.name
         try model.write(to: URL(fileURLWithPath: out))
         let best = trainer.best
         let output = summary.output
         let seconds = Date().timeIntervalSince(started)
-        output.line("stopped: \(stop.rawValue) after \(trainer.epochsCompleted) epochs; best epoch \(best?.epoch ?? 0)")
+        output.line("stopped: \(stop.rawValue) after \(trainer.epochsCompleted) epochs; best epoch \(best?.epoch ?? 0)"
+                    + (ensemble > 1 ? " (the first network; the model averages \(ensemble))" : ""))
         printSplitSummary(model, to: output)
         output.line(String(format: "wrote %@ in %.1f s", out, seconds))
         output.object([
             "out": .string(out), "data": .array(data.map(JSON.string)), "stopped": .string(stop.rawValue),
             "epochs": .integer(trainer.epochsCompleted), "bestEpoch": best.map { .integer($0.epoch) } ?? .null,
+            "ensemble": .integer(ensemble),
             "configurations": [
                 "train": .integer(split.train.count), "validation": .integer(split.validation.count),
                 "test": .integer(split.test.count), "skipped": .integer(dataset.skipped.count),

@@ -39,7 +39,7 @@ struct ErrorBandsTests {
         var i = 0
         let bands = ErrorBands(names: ["meanResponse"], examples: calibration.map(\.0)) { _ in
             defer { i += 1 }
-            return [predictions[i]!]
+            return SpreadPrediction(values: [predictions[i]!])
         }
         let widths = bands.halfWidths["meanResponse"]!
         #expect(bands.rows.reduce(0, +) == 600)
@@ -49,8 +49,8 @@ struct ErrorBandsTests {
         var j = 0
         let share = bands.coverage(names: ["meanResponse"], examples: fresh.map(\.0)) { _ in
             defer { j += 1 }
-            return [fresh[j].1]
-        }["meanResponse"]!
+            return SpreadPrediction(values: [fresh[j].1])
+        }["meanResponse"]!.share
         // About 200 calibration rows per band: the conformal coverage of a band has a
         // standard deviation near sqrt(0.9 x 0.1 / 200) = 0.021; 0.06 is about 3 of them.
         #expect(abs(share - 0.9) < 0.06, "coverage \(share)")

@@ -116,6 +116,75 @@ struct SurrogateCLITests {
         #expect(refused.stderr.contains("damaged.json"), "\(refused.stderr)")
     }
 
+    @Test("train --ensemble 3 writes three networks; predict, plan and evaluate give bands from their spread")
+    func ensemble() throws {
+        let files = try TemporaryFiles()
+        defer { files.cleanUp() }
+        let data = files.directory.appendingPathComponent("small.csv").path
+        let model = files.directory.appendingPathComponent("ensemble.json").path
+        let sweep = try DuetBinary.run(["sweep", "examples/small-sweep.yaml", "--out", data, "--points", "40"])
+        #expect(sweep.status == 0, "\(sweep.summary)")
+
+        let refused = try DuetBinary.run(["train", data, "--out", model, "--ensemble", "0"])
+        #expect(refused.status != 0)
+        #expect(refused.stderr.contains("--ensemble must be at least 1, got 0"), "\(refused.stderr)")
+
+        // A validation split of 12 rows: fewer than 9 give no finite 90% band.
+        let train = try DuetBinary.run(["train", data, "--out", model, "--epochs", "3", "--width", "8", "--seed", "5",
+                                        "--ensemble", "3", "--validation", "0.3", "--json"])
+        #expect(train.status == 0, "\(train.summary)")
+        #expect(train.stderr.contains("an ensemble of 3 networks") && train.stderr.contains("network 3 of 3, epoch"),
+                "\(train.stderr)")
+        let summary = try #require(try JSONSerialization.jsonObject(with: Data(train.stdout.utf8)) as? [String: Any])
+        #expect(summary["ensemble"] as? Int == 3)
+        let document = try #require(try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: model)))
+                                    as? [String: Any])
+        #expect(document["formatVersion"] as? Int == 3)
+        let members = try #require(document["ensemble"] as? [[String: Any]])
+        #expect(members.compactMap { $0["seed"] as? Int } == [6, 7])
+        let bands = try #require(document["errorBands"] as? [String: Any])
+        #expect((bands["spreadFloors"] as? [String: Double])?["meanResponse"] ?? 0 > 0)
+
+        let predict = try DuetBinary.run(["predict", model, "examples/serverless.yaml", "--json"])
+        #expect(predict.status == 0, "\(predict.summary)")
+        let predicted = try #require(try JSONSerialization.jsonObject(with: Data(predict.stdout.utf8)) as? [String: Any])
+        let response = try #require(predicted["meanResponse"] as? [String: Any])
+        let mean = try #require(response["mean"] as? Double)
+        let band = try #require(response["band"] as? [String: Any])
+        let low = try #require(band["low"] as? Double), high = try #require(band["high"] as? Double)
+        #expect(low < mean && mean < high, "\(low) < \(mean) < \(high)")
+        // Bands are symmetric in log units.
+        #expect(abs(log(mean / low) - log(high / mean)) < 1e-6 * log(high / mean))
+
+        let plan = try DuetBinary.run(["plan", model, "--base", "examples/serverless.yaml",
+                                       "--vary", "stations.2.servers=1..4", "--top", "2", "--json"])
+        #expect(plan.status == 0, "\(plan.summary)")
+        let planned = try #require(try JSONSerialization.jsonObject(with: Data(plan.stdout.utf8)) as? [String: Any])
+        for row in try #require(planned["best"] as? [[String: Any]]) {
+            let rowBands = try #require(row["bands"] as? [String: Any])
+            #expect(rowBands["meanResponse"] is [Double], "\(row)")
+        }
+
+        let evaluate = try DuetBinary.run(["evaluate", model, data, "--json"])
+        #expect(evaluate.status == 0, "\(evaluate.summary)")
+        let report = try #require(try JSONSerialization.jsonObject(with: Data(evaluate.stdout.utf8)) as? [String: Any])
+        let target = try #require((report["targets"] as? [String: Any])?["meanResponse"] as? [String: Any])
+        #expect((0...1).contains(target["bandCoverage"] as? Double ?? -1))
+        #expect((target["bandHalfWidth"] as? Double ?? 0) > 0)
+
+        // The benchmark of a model file names its networks and times every configuration of the data.
+        let bench = try DuetBinary.run(["bench", "predict", model, data, "--calls", "50", "--bulk-rows", "300",
+                                        "--threads", "1", "--json"])
+        #expect(bench.status == 0, "\(bench.summary)")
+        let figures = try #require(try JSONSerialization.jsonObject(with: Data(bench.stdout.utf8)) as? [String: Any])
+        #expect(figures["members"] as? Int == 3)
+        #expect(figures["configurations"] as? Int == report["rows"] as? Int)
+        #expect(figures["bulkRows"] as? Int == 300)
+        for key in ["oneRowMicroseconds", "oneRowWithSpreadMicroseconds", "bulkRowsPerSecond"] {
+            #expect((figures[key] as? Double ?? 0) > 0, "\(key)")
+        }
+    }
+
     /// Without a model file, predict, evaluate and plan use the model $DUET_MODEL names
     /// (set for the child process only), exactly as if it were named; a $DUET_MODEL that
     /// names no file stops them, saying so.
