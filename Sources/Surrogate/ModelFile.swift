@@ -117,11 +117,13 @@ public struct ModelFile: Codable, Sendable, Equatable {
 
     // MARK: Reading and writing
 
-    /// The document as pretty-printed JSON with sorted keys (equal models, equal bytes).
+    /// The document as compact JSON with sorted keys (equal models, equal bytes). Not
+    /// pretty-printed: indentation put every parameter on a line of its own and doubled
+    /// the file (`jq . MODEL.json` shows it indented).
     public func encoded() throws -> Data {
         if let problem = contentProblem() { throw ModelFileError(file: "(unsaved model)", reason: .invalidContent, detail: problem) }
         let encoder = JSONEncoder()
-        encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
         encoder.nonConformingFloatEncodingStrategy = .convertToString(positiveInfinity: "inf", negativeInfinity: "-inf", nan: "nan")
         var data = try encoder.encode(self)
         data.append(0x0A)
