@@ -99,21 +99,23 @@ public struct SurrogateModel: Sendable {
     /// twin, in its unit of time over the twin's references (`TargetScaling`), scaled
     /// back here.
     public func predict(_ config: TandemConfig) -> [Double] {
+        let input = checkedInput(config)
+        return metricValues(predictor.predict(input.features), form: input.form)
+    }
+
+    /// The network's input for `config`, which must be a chain of a length in `stationRange`.
+    private func checkedInput(_ config: TandemConfig) -> (features: [Double], form: CanonicalForm?) {
         precondition(stationRange.contains(config.stations.count),
                      ChainLengthError(modelStations: stations, configStations: config.stations.count,
                                       modelMinStations: minStations).description)
-        let input = networkInput(config)
-        return metricValues(predictor.predict(input.features), form: input.form)
+        return networkInput(config)
     }
 
     /// `predict(config)` and, for an ensemble, the members' spread per target in log
     /// units (nil for a single network), which an ensemble's error bands scale with.
     public func predictWithSpread(_ config: TandemConfig) -> SpreadPrediction {
         guard predictor.memberCount > 1 else { return SpreadPrediction(values: predict(config)) }
-        precondition(stationRange.contains(config.stations.count),
-                     ChainLengthError(modelStations: stations, configStations: config.stations.count,
-                                      modelMinStations: minStations).description)
-        let input = networkInput(config)
+        let input = checkedInput(config)
         let outputs = predictor.predictWithSpread(input.features)
         return SpreadPrediction(values: metricValues(outputs.values, form: input.form), spread: outputs.spread)
     }
