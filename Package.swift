@@ -58,10 +58,12 @@ let package = Package(
         // Designs (Sobol, Latin hypercube), sweep specs, search spaces and ASHA, and `duet plan`'s
         // grid and ranking over a surrogate (`PlanSearch`); pure logic.
         .target(name: "Search", dependencies: ["DuetSupport", "Simulation", "Surrogate"]),
+        // One-row dense layers in C, in the widest vectors the CPU has (chosen at run time).
+        .target(name: "DenseKernels"),
         // Features, the MLP over BLAS, training, model files.
         .target(
             name: "Surrogate",
-            dependencies: ["DuetSupport", "Simulation", "Analytic", "CBLAS"],
+            dependencies: ["DuetSupport", "Simulation", "Analytic", "CBLAS", "DenseKernels"],
             swiftSettings: [.unsafeFlags(["-Ounchecked"], .when(configuration: .release))]
         ),
         // Wire messages and the coordinator's and worker's bookkeeping as pure state
@@ -116,7 +118,7 @@ let package = Package(
         .testTarget(name: "SweepsTests", dependencies: ["Search", "Sweeps"]),
         .testTarget(name: "SearchesTests", dependencies: ["Cluster", "ClusterCore", "Search", "Searches", "Sweeps"]),
         .testTarget(name: "PipelineTests", dependencies: ["DuetSupport", "Pipeline", "Sweeps"]),
-        .testTarget(name: "SurrogateTests", dependencies: ["Surrogate"]),
+        .testTarget(name: "SurrogateTests", dependencies: ["Surrogate", "DenseKernels"]),
         .testTarget(
             name: "ServeTests",
             dependencies: ["Serve", "Search", "Surrogate", "Simulation",

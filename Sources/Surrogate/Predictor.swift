@@ -1,11 +1,13 @@
-// Predictions from a model file: one row with plain loops and stack scratch (no heap
-// allocation, safe to share across threads), or many rows through sgemm.
+// Predictions from a model file: one row through the C kernels of DenseKernels (the
+// CPU's widest vectors) with stack scratch (no heap allocation, safe to share across
+// threads), or many rows through sgemm.
 //
 // An ensemble (`ModelFile.ensemble`) runs every member on the row and averages their
 // standardised outputs before mapping them back: on log-transformed targets that is
 // the geometric mean of the members' predictions. How far the members disagree (the
 // spread) says how sure the ensemble is (`ErrorBands`).
 
+import DenseKernels
 import Foundation
 
 /// A loaded surrogate. Inputs are raw feature values in `featureNames` order (the
@@ -155,7 +157,7 @@ public struct Predictor: Sendable {
 
     /// Runs the layers on the row in `x`, ping-ponging with `scratch` (each maxWidth
     /// long); returns whichever holds the output. y = x W + b with W row-major
-    /// (inputs x outputs): adding rows of W keeps the inner loop contiguous.
+    /// (inputs x outputs), in the CPU's widest vectors (`DenseKernels`).
     @inline(__always)
     private func propagate(_ network: Network, _ x: UnsafeMutablePointer<Float>, scratch: UnsafeMutablePointer<Float>) -> UnsafeMutablePointer<Float> {
         let activation = network.architecture.activation
@@ -164,23 +166,7 @@ public struct Predictor: Sendable {
             var x = x, y = scratch
             for (index, slot) in network.slots.enumerated() {
                 let n = slot.outputs
-                y.update(from: p + slot.biasOffset, count: n)
-                var w = p + slot.weightOffset
-                var i = 0
-                // Four rows of W per sweep over y: a quarter of the loads and stores of y.
-                while i + 4 <= slot.inputs {
-                    let x0 = x[i], x1 = x[i + 1], x2 = x[i + 2], x3 = x[i + 3]
-                    let w1 = w + n, w2 = w + 2 * n, w3 = w + 3 * n
-                    for j in 0..<n { y[j] += x0 * w[j] + x1 * w1[j] + x2 * w2[j] + x3 * w3[j] }
-                    w += 4 * n
-                    i += 4
-                }
-                while i < slot.inputs {
-                    let xi = x[i]
-                    for j in 0..<n { y[j] += xi * w[j] }
-                    w += n
-                    i += 1
-                }
+                duet_dense_forward(x, Int32(slot.inputs), p + slot.weightOffset, p + slot.biasOffset, Int32(n), y)
                 if index < network.slots.count - 1 {
                     Kernels.activate(activation, count: n, y)
                 }

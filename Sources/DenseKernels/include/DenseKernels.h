@@ -1,0 +1,37 @@
+// One dense layer for one row, y = bias + x W, with the widest vector unit the CPU
+// has (chosen at run time, so one binary runs on any x86-64 and uses AVX-512 or
+// AVX2 with FMA where they exist). Single-row prediction spends most of its time
+// here; batches go through OpenBLAS's sgemm instead.
+#ifndef DUET_DENSE_KERNELS_H
+#define DUET_DENSE_KERNELS_H
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/// The instruction sets a kernel can use, narrowest first.
+enum {
+    DUET_DENSE_PORTABLE = 0,  ///< plain C (what the compiler vectorises for the baseline CPU)
+    DUET_DENSE_AVX2_FMA = 1,  ///< 256-bit vectors and fused multiply-add
+    DUET_DENSE_AVX512 = 2,    ///< 512-bit vectors (AVX-512F) and fused multiply-add
+};
+
+/// The widest level this CPU and operating system support (detected once).
+int duet_dense_best_level(void);
+
+/// y[j] = bias[j] + sum over i of x[i] * weights[i * outputs + j], for j < outputs:
+/// `weights` is row-major, inputs x outputs. `y` must not overlap `x`, `weights` or
+/// `bias`. Uses `duet_dense_best_level()`.
+void duet_dense_forward(const float *x, int inputs, const float *weights, const float *bias,
+                        int outputs, float *y);
+
+/// The same at a given level, which must be at most `duet_dense_best_level()`
+/// (tests run every level the machine has).
+void duet_dense_forward_at(int level, const float *x, int inputs, const float *weights,
+                           const float *bias, int outputs, float *y);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif
