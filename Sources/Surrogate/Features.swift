@@ -185,6 +185,8 @@ public enum SurrogateTargets {
     struct Parsed: Sendable {
         var station: Int?
         var metric: String
+        /// `timePower[metric]`, looked up once here rather than on every prediction.
+        var timePower: Int?
 
         init(_ name: String) {
             let parts = name.split(separator: ".")
@@ -195,6 +197,7 @@ public enum SurrogateTargets {
                 station = nil
                 metric = name
             }
+            timePower = SurrogateTargets.timePower[metric]
         }
 
         /// The end-to-end response or one of its percentiles.
@@ -255,7 +258,7 @@ public enum SurrogateTargets {
     static func power(_ name: String) -> Int { power(Parsed(name)) }
 
     static func power(_ target: Parsed) -> Int {
-        guard let power = timePower[target.metric] else {
+        guard let power = target.timePower else {
             preconditionFailure("SurrogateTargets: no time power for \(target.metric)")
         }
         return power
@@ -263,11 +266,18 @@ public enum SurrogateTargets {
 
     /// Metric values (in `names` order) in units of `timeUnit` seconds.
     public static func dimensionless(_ values: [Double], names: [String] = names, timeUnit: Double) -> [Double] {
-        zip(parsed(names), values).map { target, value in value / pow(timeUnit, Double(power(target))) }
+        zip(parsed(names), values).map { target, value in value / unitPower(timeUnit, power(target)) }
     }
 
     /// Metric values in seconds from values in units of `timeUnit` seconds.
     public static func dimensional(_ values: [Double], names: [String] = names, timeUnit: Double) -> [Double] {
-        zip(parsed(names), values).map { target, value in value * pow(timeUnit, Double(power(target))) }
+        zip(parsed(names), values).map { target, value in value * unitPower(timeUnit, power(target)) }
+    }
+
+    /// `pow(unit, power)`, without libm's call for the power every target has today
+    /// (1, where pow is exact: the same value).
+    @inline(__always)
+    private static func unitPower(_ unit: Double, _ power: Int) -> Double {
+        power == 1 ? unit : pow(unit, Double(power))
     }
 }
