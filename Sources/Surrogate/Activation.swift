@@ -2,6 +2,10 @@
 // passes. The loops are plain pointer loops over contiguous rows with no calls, so
 // the compiler vectorises them; `exp` is a branch-free polynomial for that reason
 // (libm's `expf` is a call per element and dominated batch prediction with SiLU).
+// Prediction's kernels are in C (DenseKernels), with the same polynomial in the
+// CPU's widest vectors.
+
+import DenseKernels
 
 /// The nonlinearity of every hidden layer (the output layer is linear).
 public enum Activation: String, Codable, Sendable, CaseIterable {
@@ -52,8 +56,8 @@ func fastTanh(_ x: Float) -> Float {
 }
 
 extension Activation {
-    /// The activation of one value (single-row prediction, tests); the kernels'
-    /// formulas, bit for bit.
+    /// The activation of one value (tests); training's kernels' formulas, bit for bit,
+    /// and prediction's (DenseKernels) to float rounding.
     @inline(__always)
     func apply(_ z: Float) -> Float {
         switch self {
@@ -76,7 +80,20 @@ extension Activation {
     }
 }
 
-/// Elementwise kernels over `rows` rows of `cols` contiguous floats.
+extension Activation? {
+    /// The activation's number in DenseKernels.h (`DUET_ACTIVATION_*`; nil is the identity).
+    var kernelCode: Int32 {
+        switch self {
+        case nil: return Int32(DUET_ACTIVATION_IDENTITY)
+        case .relu: return Int32(DUET_ACTIVATION_RELU)
+        case .silu: return Int32(DUET_ACTIVATION_SILU)
+        case .tanh: return Int32(DUET_ACTIVATION_TANH)
+        }
+    }
+}
+
+/// Elementwise kernels over `rows` rows of `cols` contiguous floats: training's in
+/// Swift (they keep what the backward pass needs), prediction's through DenseKernels.
 enum Kernels {
     /// Training forward: v = z + bias (per column), a = f(v), and z is overwritten
     /// with what the backward pass needs: sigmoid(v) for silu (relu and tanh need only
@@ -101,26 +118,15 @@ enum Kernels {
         }
     }
 
-    /// Prediction forward, in place: x = f(x + bias) per row (nil: x + bias).
+    /// Prediction forward, in place: x = f(x + bias) per row (nil: x + bias), in the
+    /// CPU's widest vectors (`DenseKernels`; the same formulas to float rounding).
     static func addBiasActivate(_ activation: Activation?, rows: Int, cols: Int, bias: UnsafePointer<Float>, x: UnsafeMutablePointer<Float>) {
-        for r in 0..<rows {
-            let xr = x + r * cols
-            switch activation {
-            case nil: for j in 0..<cols { xr[j] += bias[j] }
-            case .relu: for j in 0..<cols { xr[j] = max(xr[j] + bias[j], 0) }
-            case .silu: for j in 0..<cols { let v = xr[j] + bias[j]; xr[j] = v * sigmoid(v) }
-            case .tanh: for j in 0..<cols { xr[j] = fastTanh(xr[j] + bias[j]) }
-            }
-        }
+        duet_bias_activate(activation.kernelCode, x, Int32(rows), Int32(cols), bias)
     }
 
-    /// x = f(x) in place over `count` values.
+    /// x = f(x) in place over `count` values (one row of prediction; `DenseKernels`).
     static func activate(_ activation: Activation, count: Int, _ x: UnsafeMutablePointer<Float>) {
-        switch activation {
-        case .relu: for i in 0..<count { x[i] = max(x[i], 0) }
-        case .silu: for i in 0..<count { x[i] = x[i] * sigmoid(x[i]) }
-        case .tanh: for i in 0..<count { x[i] = fastTanh(x[i]) }
-        }
+        duet_bias_activate(Optional(activation).kernelCode, x, 1, Int32(count), nil)
     }
 
     /// delta *= f'(z), from the activations `a` and the kept `s` (see the training

@@ -1,9 +1,11 @@
 // The one-row dense layer in C (DenseKernels): every instruction-set level this
 // machine has computes y = bias + x W against a hand-built layer whose sums are exact
 // in Float (small integers and halves), so fused and separate multiply-adds agree
-// exactly and any wrong index, tail or block shows.
+// exactly and any wrong index, tail or block shows. The activations are checked
+// against libm's functions in Double.
 
 import DenseKernels
+import Foundation
 import Testing
 
 @testable import Surrogate
@@ -62,6 +64,59 @@ struct DenseKernelTests {
             duet_dense_forward_at(Int32(level), layer.x, 6, layer.weights, layer.bias, 21, &y)
             #expect(Array(y[..<21]) == layer.expected, "level \(level)")
             #expect(y[21...].allSatisfy { $0 == -99 }, "level \(level) wrote past its outputs")
+        }
+    }
+
+    /// relu, silu and tanh in Double from libm, the reference for the kernels.
+    static func exact(_ activation: Activation, _ v: Double) -> Double {
+        switch activation {
+        case .relu: return max(v, 0)
+        case .silu: return v / (1 + Foundation.exp(-v))
+        case .tanh: return Foundation.tanh(v)
+        }
+    }
+
+    @Test("every level's activations, with and without a bias, match libm to 1e-6 relative over -85 to 85",
+          arguments: Activation.allCases)
+    func activationsMatchLibm(_ activation: Activation) {
+        // Dense near 0 (tanh's series switches at 1/16), sparse out to saturation (the
+        // exponential clamps its argument at -87: silu is not to the ulp below that);
+        // 37 columns reach full vectors and tails at every width. The error allowed is
+        // the polynomial's 1.4 ulp, grown by 1 - e^(-2x)'s cancellation in tanh just
+        // above 1/16.
+        let values: [Float] = (-300...300).map { Float($0) / 100 } + (-85...85).map { Float($0) } + [0.0625, -0.0625, 0.0624, 1e-6, -1e-6]
+        let cols = 37, rows = (values.count + cols - 1) / cols
+        let bias = (0..<cols).map { Float($0 % 4) / 8 - 0.25 }
+        var inputs = [Float](repeating: 0, count: rows * cols)
+        for (i, v) in values.enumerated() { inputs[i] = v }
+        for level in 0...Int(duet_dense_best_level()) {
+            for withBias in [false, true] {
+                var x = inputs
+                bias.withUnsafeBufferPointer { b in
+                    duet_bias_activate_at(Int32(level), Optional(activation).kernelCode, &x, Int32(rows), Int32(cols),
+                                          withBias ? b.baseAddress : nil)
+                }
+                var worst = 0.0
+                for i in 0..<x.count {
+                    let v = Double(inputs[i] + (withBias ? bias[i % cols] : 0))
+                    let expected = Self.exact(activation, v)
+                    worst = max(worst, abs(Double(x[i]) - expected) / max(abs(expected), 1e-30))
+                }
+                #expect(worst < 1e-6,
+                        "\(activation) at level \(level)\(withBias ? " with a bias" : ""): worst relative error \(worst)")
+            }
+        }
+    }
+
+    @Test("the identity only adds the bias, and a layer's floats beyond its columns are left alone")
+    func identityAddsTheBias() {
+        for level in 0...Int(duet_dense_best_level()) {
+            var x: [Float] = [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20, -7]
+            let bias: [Float] = (0..<20).map { Float($0) / 2 }
+            duet_bias_activate_at(Int32(level), Int32(DUET_ACTIVATION_IDENTITY), &x, 1, 20, bias)
+            let expected: [Float] = (0..<20).map { j in Float(j + 1) + Float(j) / 2 }
+            #expect(Array(x[..<20]) == expected, "level \(level)")
+            #expect(x[20] == -7, "level \(level) wrote past its columns")
         }
     }
 }

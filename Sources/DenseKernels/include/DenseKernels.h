@@ -1,7 +1,7 @@
-// One dense layer for one row, y = bias + x W, with the widest vector unit the CPU
-// has (chosen at run time, so one binary runs on any x86-64 and uses AVX-512 or
-// AVX2 with FMA where they exist). Single-row prediction spends most of its time
-// here; batches go through OpenBLAS's sgemm instead.
+// One dense layer for one row, y = bias + x W, and the hidden layers' activations,
+// with the widest vector unit the CPU has (chosen at run time, so one binary runs on
+// any x86-64 and uses AVX-512 or AVX2 with FMA where they exist). Prediction spends
+// most of its time here and in OpenBLAS's sgemm (batches).
 #ifndef DUET_DENSE_KERNELS_H
 #define DUET_DENSE_KERNELS_H
 
@@ -29,6 +29,24 @@ void duet_dense_forward(const float *x, int inputs, const float *weights, const 
 /// (tests run every level the machine has).
 void duet_dense_forward_at(int level, const float *x, int inputs, const float *weights,
                            const float *bias, int outputs, float *y);
+
+/// The activations, in the order of Surrogate's `Activation` (the output layer's
+/// identity first).
+enum {
+    DUET_ACTIVATION_IDENTITY = 0,
+    DUET_ACTIVATION_RELU = 1,
+    DUET_ACTIVATION_SILU = 2,   ///< x * sigmoid(x)
+    DUET_ACTIVATION_TANH = 3,
+};
+
+/// x[r * cols + j] = f(x[r * cols + j] + bias[j]) in place for r < rows, j < cols
+/// (`bias` may be NULL: no bias). The exponential is Surrogate's `fastExp` (the same
+/// polynomial, within float rounding of its values), so predictions agree with the
+/// Swift kernels to about 1e-7 relative. Uses `duet_dense_best_level()`.
+void duet_bias_activate(int activation, float *x, int rows, int cols, const float *bias);
+
+/// The same at a given level, at most `duet_dense_best_level()`.
+void duet_bias_activate_at(int level, int activation, float *x, int rows, int cols, const float *bias);
 
 #ifdef __cplusplus
 }
