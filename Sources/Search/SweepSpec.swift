@@ -519,6 +519,29 @@ public struct SweepSpec: Sendable {
                    seed: design.seed)
     }
 
+    /// `count` configurations of this spec's space that its own sweep never simulates,
+    /// for a teacher model to label (`duet train --teacher`): the design continued
+    /// past its `design.points` (a Sobol or random design gives the same first points
+    /// at every count), or for a Latin hypercube, which does not extend, a random
+    /// design of a seed derived from its own. Points that cannot be realised or are
+    /// unstable are left out and counted, so fewer than `count` may come back.
+    public func configurationsBeyondDesign(count: Int) throws -> (configs: [TandemConfig], leftOut: Int) {
+        precondition(count >= 0, "configurationsBeyondDesign: negative count \(count)")
+        guard count > 0 else { return ([], 0) }
+        let first = design.method == .lhs ? 0 : design.points
+        let extended = design.method == .lhs
+            ? try Design(method: .random, dimensions: parameters.count, points: count,
+                         seed: design.seed ^ 0x7465_6163_6865_72)  // "teacher"
+            : try makeDesign(points: design.points + count)
+        var configs: [TandemConfig] = []
+        configs.reserveCapacity(count)
+        for index in first..<(first + count) {
+            let point = point(index, of: extended)
+            if point.problem == nil { configs.append(point.config) }
+        }
+        return (configs, count - configs.count)
+    }
+
     /// The simulation seed of point `index`: a function of the design seed and the
     /// index only, so a row does not depend on which worker ran it or when.
     public static func pointSeed(designSeed: UInt64, index: Int) -> UInt64 {

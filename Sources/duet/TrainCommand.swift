@@ -1,6 +1,7 @@
 import ArgumentParser
 import DuetSupport
 import Foundation
+import Search
 import Simulation
 import Surrogate
 
@@ -73,6 +74,18 @@ struct TrainCommand: ParsableCommand {
         discussion: "Each member trains as long as a single network. The model predicts the geometric mean of the "
             + "members' predictions, and its error bands widen where they disagree (docs/surrogate.md)."))
     var ensemble = 1
+    @Option(help: ArgumentHelp(
+        "A model whose predictions label extra training rows: distillation into the network trained here.",
+        discussion: "The rows are configurations drawn from each --teacher-spec past the spec's own points (so none "
+            + "is one of its sweep's). They only train: validation (early stopping, error bands) and test rows stay "
+            + "the dataset's simulated ones (docs/domain.md, \"Distillation\").",
+        valueName: "model.json"))
+    var teacher: String?
+    @Option(help: ArgumentHelp("Sweep spec whose space the teacher's rows come from (repeat for several).",
+                               valueName: "spec.yaml"))
+    var teacherSpec: [String] = []
+    @Option(help: "Configurations drawn from each --teacher-spec for the teacher to label.")
+    var teacherPoints = 16384
     @OptionGroup var summary: JSONSummaryOption
 
     func validate() throws {
@@ -81,16 +94,28 @@ struct TrainCommand: ParsableCommand {
         guard validation > 0, test >= 0, validation + test < 1 else {
             throw ValidationError("--validation must be > 0 and --test >= 0 with a sum below 1")
         }
+        if teacher != nil, teacherSpec.isEmpty {
+            throw ValidationError("--teacher needs --teacher-spec SPEC.yaml: the sweep spec its rows are drawn from")
+        }
+        if teacher == nil, !teacherSpec.isEmpty {
+            throw ValidationError("--teacher-spec needs --teacher MODEL.json: the model that labels its rows")
+        }
+        guard teacherPoints >= 1 else { throw ValidationError("--teacher-points must be at least 1, got \(teacherPoints)") }
     }
 
     func run() throws {
         let started = Date()
-        let dataset = try withDatasetErrors { try SurrogateDataset.load(paths: data) }
-        let split = dataset.split(validation: validation, test: test, seed: splitSeed)
+        var dataset = try withDatasetErrors { try SurrogateDataset.load(paths: data) }
+        var split = dataset.split(validation: validation, test: test, seed: splitSeed)
         let settings = try training.settings()
+        let simulatedTrainRows = split.train.count
+        if let teacher {
+            (dataset, split) = try teacherRows(teacher, dataset: dataset, split: split, threads: settings.threads)
+        }
         let job = try SurrogateTrainingJob(dataset: dataset, split: split, settings: settings, scaling: targetScaling)
         let documented = try domain.map { try documentedDomain($0, covered: dataset, indices: split.train) }
-        log("training on \(split.train.count) configurations (validation \(split.validation.count), "
+        let teacherNote = teacher.map { " (\(simulatedTrainRows) simulated, \(split.train.count - simulatedTrainRows) labelled by \($0))" } ?? ""
+        log("training on \(split.train.count) configurations\(teacherNote) (validation \(split.validation.count), "
             + "test \(split.test.count), skipped \(dataset.skipped.count) unstable or invalid); "
             + "\(settings.layers) x \(settings.width) \(settings.activation.rawValue), \(settings.optimizer.rawValue), "
             + "lr \(settings.learningRate), batch \(settings.batchSize), up to \(settings.maxEpochs) epochs"
@@ -113,6 +138,9 @@ struct TrainCommand: ParsableCommand {
         let trainer = trainers[0], stop = stops[0]
         var model = job.modelFile(trainers, command: Array(CommandLine.arguments.dropFirst()))
         model.domain = documented?.name
+        if teacher != nil {
+            model.metrics["info", default: [:]]["teacherRows"] = Double(split.train.count - simulatedTrainRows)
+        }
         try model.write(to: URL(fileURLWithPath: out))
         let best = trainer.best
         let output = summary.output
@@ -132,6 +160,34 @@ struct TrainCommand: ParsableCommand {
             "targets": .array(model.targets.names.map(JSON.string)),
             "metrics": .metrics(model.metrics), "seconds": .number(seconds),
         ])
+    }
+}
+
+extension TrainCommand {
+    /// The dataset and split with the teacher's rows added to the training rows:
+    /// `teacherPoints` configurations from each `teacherSpec`, labelled by `path`'s model.
+    func teacherRows(_ path: String, dataset: SurrogateDataset, split: DatasetSplit, threads: Int) throws
+        -> (SurrogateDataset, DatasetSplit)
+    {
+        let model = try withDatasetErrors { try SurrogateModel.load(path: path) }
+        var configs: [TandemConfig] = []
+        for specPath in teacherSpec {
+            let spec: SweepSpec
+            do {
+                spec = try SweepSpec.load(path: specPath)
+            } catch let error as ConfigError {
+                throw CLIError(error.path.isEmpty ? "\(error)" : "\(specPath): \(error)")
+            }
+            let drawn = try spec.configurationsBeyondDesign(count: teacherPoints)
+            log("teacher rows: \(drawn.configs.count) configurations from \(specPath)"
+                + (drawn.leftOut > 0 ? " (\(drawn.leftOut) left out as unstable or unrealisable)" : ""))
+            configs += drawn.configs
+        }
+        do {
+            return try dataset.addingTeacherRows(configs, teacher: model, teacherName: path, split: split, threads: threads)
+        } catch let error as TeacherRowError {
+            throw CLIError("--teacher \(path): \(error)")
+        }
     }
 }
 

@@ -272,4 +272,36 @@ struct SweepSpecTests {
             #expect(u == 0 ? size == 1 : size == Int.max, "u \(u): size \(size)")
         }
     }
+
+    @Test("configurations beyond the design continue a Sobol design past its points and leave out unstable ones")
+    func configurationsBeyondTheDesign() throws {
+        // Station 1's setup alone reaches an offered load of 2 x setup (4 jobs a second
+        // on 2 servers): above half the drawn load, the point cannot be realised.
+        let spec = try SweepSpec.parse(Self.spec(vary: ["stations.1.load: { uniform: [0.1, 0.9] }",
+                                                        "arrival.scv: { uniform: [0.5, 2] }",
+                                                        "stations.1.setup: { uniform: [0, 1] }"]))
+        let drawn = try spec.configurationsBeyondDesign(count: 64)
+        let longer = try spec.makeDesign(points: 16 + 64)
+        let expected = (16..<80).map { spec.point($0, of: longer) }.filter { $0.problem == nil }.map(\.config)
+        #expect(drawn.configs.count == expected.count && drawn.leftOut == 64 - expected.count)
+        #expect(drawn.leftOut > 0, "a setup above half the load is drawn about three quarters of the time")
+        #expect(zip(drawn.configs, expected).allSatisfy { $0.0.arrivalScv == $0.1.arrivalScv
+            && $0.0.stations[0].service.mean == $0.1.stations[0].service.mean })
+        // None is one of the spec's own 16 points.
+        let ownDesign = try spec.makeDesign()
+        let own = Set((0..<16).map { spec.point($0, of: ownDesign).config.stations[0].service.mean })
+        #expect(drawn.configs.allSatisfy { !own.contains($0.stations[0].service.mean) })
+        #expect(drawn.configs.allSatisfy { $0.offeredLoads.allSatisfy { $0 < 1 } })
+    }
+
+    @Test("a Latin hypercube, which does not extend, gives a random design's configurations instead")
+    func configurationsBeyondALatinHypercube() throws {
+        let spec = try SweepSpec.parse(Self.spec(design: "{ method: lhs, points: 16, seed: 7 }"))
+        let drawn = try spec.configurationsBeyondDesign(count: 40)
+        #expect(drawn.configs.count == 40 && drawn.leftOut == 0)
+        let loads = drawn.configs.map { $0.offeredLoads[0] }
+        #expect(loads.allSatisfy { (0.1...0.9).contains($0) })
+        #expect(Set(loads).count == 40, "40 different points")
+        #expect(try spec.configurationsBeyondDesign(count: 0).configs.isEmpty)
+    }
 }

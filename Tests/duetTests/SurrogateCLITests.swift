@@ -116,6 +116,45 @@ struct SurrogateCLITests {
         #expect(refused.stderr.contains("damaged.json"), "\(refused.stderr)")
     }
 
+    @Test("train --teacher adds rows labelled by a model to the training rows only, and says how many")
+    func distillation() throws {
+        let files = try TemporaryFiles()
+        defer { files.cleanUp() }
+        let data = files.directory.appendingPathComponent("small.csv").path
+        let teacher = files.directory.appendingPathComponent("teacher.json").path
+        let student = files.directory.appendingPathComponent("student.json").path
+        let sweep = try DuetBinary.run(["sweep", "examples/small-sweep.yaml", "--out", data, "--points", "40"])
+        #expect(sweep.status == 0, "\(sweep.summary)")
+        let trainTeacher = try DuetBinary.run(["train", data, "--out", teacher, "--epochs", "3", "--width", "8"])
+        #expect(trainTeacher.status == 0, "\(trainTeacher.summary)")
+
+        let noSpec = try DuetBinary.run(["train", data, "--out", student, "--teacher", teacher])
+        #expect(noSpec.status != 0 && noSpec.stderr.contains("--teacher needs --teacher-spec"), "\(noSpec.stderr)")
+        let noTeacher = try DuetBinary.run(["train", data, "--out", student, "--teacher-spec", "examples/small-sweep.yaml"])
+        #expect(noTeacher.status != 0 && noTeacher.stderr.contains("--teacher-spec needs --teacher"), "\(noTeacher.stderr)")
+
+        let plain = try DuetBinary.run(["train", data, "--out", student, "--epochs", "2", "--width", "8", "--json"])
+        let distilled = try DuetBinary.run(["train", data, "--out", student, "--epochs", "2", "--width", "8", "--json",
+                                            "--teacher", teacher, "--teacher-spec", "examples/small-sweep.yaml",
+                                            "--teacher-points", "100"])
+        #expect(plain.status == 0 && distilled.status == 0, "\(plain.summary)\n\(distilled.summary)")
+        func configurations(_ run: CLIRun) throws -> [String: Int] {
+            let summary = try #require(try JSONSerialization.jsonObject(with: Data(run.stdout.utf8)) as? [String: Any])
+            return try #require(summary["configurations"] as? [String: Int])
+        }
+        let document = try #require(try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: student)))
+                                    as? [String: Any])
+        let info = try #require((document["metrics"] as? [String: Any])?["info"] as? [String: Double])
+        // Of 100 points drawn, the few unstable ones are left out (and counted in the message).
+        let rows = Int(try #require(info["teacherRows"]))
+        #expect((90...100).contains(rows), "\(rows) teacher rows")
+        #expect(distilled.stderr.contains("teacher rows: \(rows) configurations from examples/small-sweep.yaml"),
+                "\(distilled.stderr)")
+        let before = try configurations(plain), after = try configurations(distilled)
+        #expect(after["train"] == (before["train"] ?? 0) + rows)
+        #expect(after["validation"] == before["validation"] && after["test"] == before["test"])
+    }
+
     @Test("train --ensemble 3 writes three networks; predict, plan and evaluate give bands from their spread")
     func ensemble() throws {
         let files = try TemporaryFiles()
