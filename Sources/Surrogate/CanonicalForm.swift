@@ -11,6 +11,7 @@
 //    value, so that two configurations that differ only there look alike to the
 //    network and to the domain check (the list is in `canonical(_:)`).
 
+import Analytic
 import Foundation
 import Simulation
 
@@ -21,6 +22,9 @@ public struct CanonicalForm: Sendable, Equatable {
     public var config: TandemConfig
     /// Seconds per unit of the twin's time: the mean gap between batches, 1 / arrival.rate.
     public var timeUnit: Double
+    /// The analytical baseline's (QNA) estimate of the twin, computed once here: the
+    /// features and the analytic target scaling both read it.
+    public var analytic: AnalyticEstimate?
 
     /// The canonical form of `config`. Exact by MODEL.md's rules; every change below
     /// leaves the distribution of every surrogate target unchanged:
@@ -84,6 +88,7 @@ public struct CanonicalForm: Sendable, Equatable {
         }
         self.config = twin
         timeUnit = unit
+        analytic = QueueingNetworkAnalyzer.estimate(twin)
     }
 
     /// 1/k for an scv in (0, 1) (Erlang-k, k = round(1/scv)); other scvs are drawn as

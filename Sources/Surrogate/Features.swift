@@ -88,7 +88,7 @@ public enum SurrogateFeatures {
 
     /// The version-3 feature vector: version 2's of the twin, without its arrival rate.
     public static func vector(canonical form: CanonicalForm) -> [Double] {
-        Array(vector(form.config).dropFirst())
+        Array(vector(form.config, analytic: form.analytic).dropFirst())
     }
 
     /// The block of a station that a chain does not have, in a model of chains of
@@ -112,8 +112,12 @@ public enum SurrogateFeatures {
 
     /// Version 2's features (also version 1's, with the on/off ones).
     static func vector(_ config: TandemConfig) -> [Double] {
+        vector(config, analytic: QueueingNetworkAnalyzer.estimate(config))
+    }
+
+    /// Version 2's features given QNA's estimate of `config` (`analytic`).
+    static func vector(_ config: TandemConfig, analytic: AnalyticEstimate?) -> [Double] {
         let jobRate = config.jobRate
-        let analytic = QueueingNetworkAnalyzer.estimate(config)
         // On/off arrivals: the scv above says how bursty, these say how the bursts
         // are shaped. The share of time on sets the rate during a burst (rate /
         // onFraction); batches per on period (also the on/off cycle in mean gaps)
@@ -133,6 +137,7 @@ public enum SurrogateFeatures {
             // jobs; a large value where the baseline sees overload.
             log((analytic?.meanResponse ?? 1e3 / jobRate) * jobRate),
         ]
+        values.reserveCapacity(values.count + config.stations.count * stationFeatures.count)
         let loads = config.offeredLoads
         for (k, station) in config.stations.enumerated() {
             let service = station.service.mean
@@ -183,10 +188,12 @@ public enum SurrogateTargets {
     /// A target name taken apart: a station's metric (`stations.2.meanResponse`: 2,
     /// `meanResponse`) or an end-to-end one (`station` nil).
     struct Parsed: Sendable {
-        var station: Int?
-        var metric: String
+        let station: Int?
+        let metric: String
         /// `timePower[metric]`, looked up once here rather than on every prediction.
-        var timePower: Int?
+        let timePower: Int?
+        /// The end-to-end response or one of its percentiles.
+        let isEndToEndResponse: Bool
 
         init(_ name: String) {
             let parts = name.split(separator: ".")
@@ -198,10 +205,8 @@ public enum SurrogateTargets {
                 metric = name
             }
             timePower = SurrogateTargets.timePower[metric]
+            isEndToEndResponse = station == nil && metric.hasSuffix("Response")
         }
-
-        /// The end-to-end response or one of its percentiles.
-        var isEndToEndResponse: Bool { station == nil && metric.hasSuffix("Response") }
     }
 
     /// `names` taken apart, from a table built once when they are a chain's own

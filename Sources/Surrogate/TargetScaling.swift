@@ -32,6 +32,15 @@ public enum TargetScaling: String, Codable, Sendable, CaseIterable {
 
     /// Per target, in `names` order, the divisor of the twin's dimensionless value.
     public func references(twin: TandemConfig, names: [String]) -> [Double] {
+        references(twin, names: names, estimate: { QueueingNetworkAnalyzer.estimate(twin) })
+    }
+
+    /// The same for the twin of `form`, with the QNA estimate it holds.
+    public func references(form: CanonicalForm, names: [String]) -> [Double] {
+        references(form.config, names: names, estimate: { form.analytic })
+    }
+
+    private func references(_ twin: TandemConfig, names: [String], estimate: () -> AnalyticEstimate?) -> [Double] {
         switch self {
         case .none:
             return names.map { _ in 1 }
@@ -39,13 +48,15 @@ public enum TargetScaling: String, Codable, Sendable, CaseIterable {
             return Self.heavyTraffic(twin, names: names)
         case .analytic:
             let targets = SurrogateTargets.parsed(names)
-            let fallback = Self.heavyTraffic(twin, targets: targets)
-            guard let estimate = QueueingNetworkAnalyzer.estimate(twin) else { return fallback }
-            return zip(targets, fallback).map { target, fallback in
+            guard let estimate = estimate() else { return Self.heavyTraffic(twin, targets: targets) }
+            var fallback: [Double]?  // only when some target has no estimate
+            return targets.indices.map { j in
+                let target = targets[j]
                 let value = target.isEndToEndResponse ? estimate.meanResponse
                     : estimate.value(target.metric, station: target.station)
-                guard let value, value > 0, value.isFinite else { return fallback }
-                return value
+                if let value, value > 0, value.isFinite { return value }
+                if fallback == nil { fallback = Self.heavyTraffic(twin, targets: targets) }
+                return fallback![j]
             }
         }
     }
@@ -88,7 +99,8 @@ extension TargetScaling {
     public func metrics(_ outputs: [Double], form: CanonicalForm, layout: Int) -> [Double] {
         let stations = form.config.stations.count
         let names = SurrogateTargets.names(stations: stations)
-        let twin = unscaled(SurrogateTargets.selected(outputs, from: layout, to: stations), twin: form.config, names: names)
+        let selected = SurrogateTargets.selected(outputs, from: layout, to: stations)
+        let twin = self == .none ? selected : zip(selected, references(form: form, names: names)).map { $0 * $1 }
         return SurrogateTargets.padded(SurrogateTargets.dimensional(twin, names: names, timeUnit: form.timeUnit),
                                        from: stations, to: layout, fill: 0)
     }
