@@ -11,8 +11,9 @@ public struct SurrogateModel: Sendable {
     /// The documented domain the model covers (`ModelFile.domain`), judged instead of
     /// the training split's ranges.
     public let documentedDomain: DocumentedDomain?
-    /// What the network's outputs are multiplied back by (`ModelFile.targetScaling`).
-    public var targetScaling: TargetScaling { file.targetScaling ?? .none }
+    /// What the network's outputs are multiplied back by (`ModelFile.targetScaling`),
+    /// read once: every prediction needs it.
+    public let targetScaling: TargetScaling
     /// The longest chain the model predicts, read off its feature names (`stations.K.*`):
     /// 2 for every model file written before chains were learnt.
     public let stations: Int
@@ -69,6 +70,7 @@ public struct SurrogateModel: Sendable {
         self.stations = stations
         self.minStations = minStations
         featureVersion = version
+        targetScaling = file.targetScaling ?? .none
         predictor = Predictor(model: file)
     }
 
