@@ -30,10 +30,11 @@ install: release
 		$(DESTDIR)$(PREFIX)/share/duet
 	install -m 755 .build/release/duet $(DESTDIR)$(PREFIX)/bin/duet
 	install -m 644 models/duet-tandem-v1.json $(DESTDIR)$(PREFIX)/share/duet/duet-tandem-v1.json
+	install -m 644 models/duet-tandem-v1-fast.json $(DESTDIR)$(PREFIX)/share/duet/duet-tandem-v1-fast.json
 	.build/release/duet --generate-completion-script bash > $(DESTDIR)$(PREFIX)/share/bash-completion/completions/duet
 	.build/release/duet --generate-completion-script zsh > $(DESTDIR)$(PREFIX)/share/zsh/site-functions/_duet
 	.build/release/duet --generate-completion-script fish > $(DESTDIR)$(PREFIX)/share/fish/vendor_completions.d/duet.fish
-	@echo "installed $(DESTDIR)$(PREFIX)/bin/duet, its bash, zsh and fish completions and the shipped model"
+	@echo "installed $(DESTDIR)$(PREFIX)/bin/duet, its bash, zsh and fish completions and the shipped models"
 
 uninstall:
 	rm -f $(DESTDIR)$(PREFIX)/bin/duet $(DESTDIR)$(PREFIX)/share/bash-completion/completions/duet \

@@ -65,4 +65,35 @@ struct DistillationTests {
             #expect("\(error)" == "teacher configuration 1: a chain of 3 stations, longer than the dataset's 2")
         }
     }
+
+    @Test("the shipped fast model is one network distilled from the shipped ensemble, and agrees with it within its bands")
+    func shippedFastModel() throws {
+        let models = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent().appendingPathComponent("models")
+        let fast = try SurrogateModel.load(path: models.appendingPathComponent("duet-tandem-v1-fast.json").path)
+        let ensemble = try SurrogateModel.load(path: models.appendingPathComponent("duet-tandem-v1.json").path)
+        #expect(fast.predictor.memberCount == 1 && ensemble.predictor.memberCount > 1)
+        #expect(fast.documentedDomain?.name == "duet-tandem-v1" && fast.stationRange == 2...2)
+        #expect((fast.file.metrics["info"]?["teacherRows"] ?? 0) > 10_000)
+        // Textbook tandems and serverless ones across the domain: the two models answer
+        // the same question, so each prediction lies in the other's 90% band.
+        var configs: [TandemConfig] = []
+        for (servers, load) in [(1, 0.5), (2, 0.7), (4, 0.8), (8, 0.3)] {
+            let service = MomentSpec(mean: load * Double(servers) / 4)  // 4 jobs per second
+            configs.append(TandemConfig(arrivalRate: 1, batch: .geometric(mean: 4),
+                                        stations: [StationConfig(servers: servers, service: service),
+                                                   StationConfig(servers: servers, service: service, maxBatch: 4, timeout: 0.1,
+                                                                 coldStart: MomentSpec(mean: 0.5), keepAlive: 10)]))
+        }
+        for config in configs {
+            let mean = try #require(fast.targetNames.firstIndex(of: "meanResponse"))
+            let fastValue = fast.predict(config)[mean]
+            let ensembleValue = ensemble.predict(config)[mean]
+            let band = try #require(ensemble.bands(config, predicted: ensemble.predict(config))[mean])
+            #expect(band.contains(fastValue), "fast \(fastValue) outside the ensemble's band \(band) for \(config.stations)")
+            let fastBand = try #require(fast.bands(config, predicted: fast.predict(config))[mean])
+            #expect(fastBand.contains(ensembleValue), "ensemble \(ensembleValue) outside the fast model's band \(fastBand)")
+        }
+    }
 }
+
