@@ -8,17 +8,17 @@ import Simulation
 extension SurrogateModel {
     /// The network's raw input row for `config` and, from feature version 3, the
     /// canonical form its outputs are mapped back through (`metricValues`).
-    func networkInput(_ config: TandemConfig) -> (features: [Double], form: CanonicalForm?) {
+    func networkInput(_ config: TandemConfig) -> (features: [Double], form: EstimatedForm?) {
         guard featureVersion >= 3 else { return (features(config), nil) }
-        let form = CanonicalForm(config)
-        return (SurrogateFeatures.padded(SurrogateFeatures.vector(canonical: form), stations: stations), form)
+        let form = EstimatedForm(config)
+        return (SurrogateFeatures.padded(SurrogateFeatures.vector(estimated: form), stations: stations), form)
     }
 
     /// Metric values from the network's outputs (`Predictor`'s metric values) for the
     /// configuration `networkInput` gave `form` for: from version 3 the canonical
     /// twin's values, scaled back (`TargetScaling`) and into the configuration's unit of
     /// time, laid out for chains of `stations` stations (0 for stations it lacks).
-    func metricValues(_ outputs: [Double], form: CanonicalForm?) -> [Double] {
+    func metricValues(_ outputs: [Double], form: EstimatedForm?) -> [Double] {
         guard let form else { return outputs }
         return targetScaling.metrics(outputs, form: form, layout: stations)
     }
@@ -44,7 +44,7 @@ extension SurrogateModel {
         }
         guard !configs.isEmpty else { return [] }
         let scaler = predictor.features, transform = predictor.transform
-        var forms: [CanonicalForm?] = []
+        var forms: [EstimatedForm?] = []
         forms.reserveCapacity(configs.count)
         // Standardised rows, filled in place: one allocation for the whole batch.
         var inputs = Matrix(rows: configs.count, cols: scaler.count)

@@ -22,9 +22,6 @@ public struct CanonicalForm: Sendable, Equatable {
     public var config: TandemConfig
     /// Seconds per unit of the twin's time: the mean gap between batches, 1 / arrival.rate.
     public var timeUnit: Double
-    /// The analytical baseline's (QNA) estimate of the twin, computed once here: the
-    /// features and the analytic target scaling both read it.
-    public var analytic: AnalyticEstimate?
 
     /// The canonical form of `config`. Exact by MODEL.md's rules; every change below
     /// leaves the distribution of every surrogate target unchanged:
@@ -88,7 +85,6 @@ public struct CanonicalForm: Sendable, Equatable {
         }
         self.config = twin
         timeUnit = unit
-        analytic = QueueingNetworkAnalyzer.estimate(twin)
     }
 
     /// 1/k for an scv in (0, 1) (Erlang-k, k = round(1/scv)); other scvs are drawn as
@@ -173,6 +169,23 @@ public struct CanonicalForm: Sendable, Equatable {
     /// `domainColumns(stations:)` for every chain length a configuration may have, built
     /// once.
     static let domainColumnsByLength = (0...ConfigLoader.stationCounts.upperBound).map { domainColumns(stations: $0) }
+}
+
+/// A canonical form with the analytical baseline's (QNA) estimate of its twin, which
+/// the features and the analytic target scaling both read: one QNA run per predicted
+/// configuration. The domain check reads the form alone and does not pay for it.
+public struct EstimatedForm: Sendable {
+    public let form: CanonicalForm
+    public let analytic: AnalyticEstimate?
+
+    public init(_ config: TandemConfig) {
+        form = CanonicalForm(config)
+        analytic = QueueingNetworkAnalyzer.estimate(form.config)
+    }
+
+    /// The twin (`CanonicalForm.config`).
+    public var twin: TandemConfig { form.config }
+    public var timeUnit: Double { form.timeUnit }
 }
 
 extension BatchSizeSpec {

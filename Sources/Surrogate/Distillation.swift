@@ -49,15 +49,15 @@ extension SurrogateDataset {
             let names = SurrogateTargets.names(stations: config.stations.count)
             // The teacher's values in its own layout, picked for this chain's targets.
             let targets = names.map { predicted[SurrogateTargets.index(of: $0, stations: teacher.stations)!] }
-            let form = CanonicalForm(config)
+            let form = EstimatedForm(config)
             let cells = ConfigColumns.cells(of: config)
             hash.update(Array((cells.joined(separator: ",") + "\n").utf8))
             dataset.examples.append(SurrogateExample(
                 point: -1 - i, config: config,
-                features: SurrogateFeatures.padded(SurrogateFeatures.vector(canonical: form), stations: stations),
+                features: SurrogateFeatures.padded(SurrogateFeatures.vector(estimated: form), stations: stations),
                 targets: targets, timeUnit: form.timeUnit, bottleneckLoad: config.offeredLoads.max() ?? 0,
                 inputs: Dictionary(zip(ConfigColumns.names(of: config), cells), uniquingKeysWith: { $1 }),
-                domainInputs: form.domainCells(batchDist: config.batch.distName)))
+                domainInputs: form.form.domainCells(batchDist: config.batch.distName)))
         }
         dataset.sha256 = hexString(hash.finalize())
         dataset.source = source + " + \(configs.count) rows labelled by \(teacherName)"

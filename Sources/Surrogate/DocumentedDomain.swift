@@ -17,15 +17,27 @@ public struct DocumentedDomain: Sendable, Equatable {
     /// The ranges, by `CanonicalForm.domainNames` name. Arrival keys are judged by
     /// kind: renewal arrivals by `arrival.scv`; on/off arrivals by their on fraction and
     /// mean on period (their scv follows from those two).
-    public var ranges: InputDomain
+    public let ranges: InputDomain
     /// The chain length the domain describes.
-    public var stations: Int
+    public let stations: Int
+    /// `ranges` laid out for the fast path of `violations(_:)`: renewal arrivals judged
+    /// by their scv, on/off arrivals by their on fraction and mean on period.
+    private let renewalCheck: AlignedDomain
+    private let onOffCheck: AlignedDomain
 
     public init(name: String, ranges: InputDomain, stations: Int = 2) {
         self.name = name
         self.ranges = ranges
         self.stations = stations
+        renewalCheck = AlignedDomain(ranges, stations: stations, leavingOut: Self.onOffKeys, relativeSlack: Self.relativeSlack)
+        onOffCheck = AlignedDomain(ranges, stations: stations, leavingOut: Self.renewalKeys, relativeSlack: Self.relativeSlack)
     }
+
+    /// The arrival keys that judge only on/off arrivals, and only renewal ones.
+    static let onOffKeys: Set<String> = ["arrival.onFraction", "arrival.meanOn*arrival.rate"]
+    static let renewalKeys: Set<String> = ["arrival.scv"]
+    /// Absorbs the rounding of the division by the time unit.
+    static let relativeSlack = 1e-9
 
     /// The domain of the shipped two-station model (docs/domain.md, "duet-tandem-v1").
     public static let tandemV1: DocumentedDomain = {
@@ -62,25 +74,22 @@ public struct DocumentedDomain: Sendable, Equatable {
     /// without the keys of the other arrival kind.
     public func judgedValues(_ form: CanonicalForm, batchDist: String? = nil) -> [String: ConfigValue] {
         var values = form.domainValues(batchDist: batchDist)
-        if form.config.onOff == nil {
-            values["arrival.onFraction"] = nil
-            values["arrival.meanOn*arrival.rate"] = nil
-        } else {
-            values["arrival.scv"] = nil
-        }
+        for key in form.config.onOff == nil ? Self.onOffKeys : Self.renewalKeys { values[key] = nil }
         return values
     }
 
     /// One message per judged key outside the domain, naming the key, its value and the
-    /// documented range. A relative slack of 1e-9 absorbs the rounding of the division
-    /// by the time unit.
+    /// documented range (`relativeSlack` absorbs the rounding of the division by the time
+    /// unit). A configuration inside is accepted without building its values by name.
     public func violations(_ config: TandemConfig) -> [String] {
-        violations(values: judgedValues(CanonicalForm(config)))
+        let form = CanonicalForm(config)
+        if (form.config.onOff == nil ? renewalCheck : onOffCheck).admits(form) { return [] }
+        return violations(values: judgedValues(form))
     }
 
     /// As `violations(_:)`, for values already judged (`judgedValues`).
     public func violations(values: [String: ConfigValue]) -> [String] {
-        ranges.violations(values, relativeSlack: 1e-9, rangeName: "the documented domain \(name) (docs/domain.md)")
+        ranges.violations(values, relativeSlack: Self.relativeSlack, rangeName: "the documented domain \(name) (docs/domain.md)")
     }
 }
 

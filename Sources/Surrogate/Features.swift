@@ -80,15 +80,15 @@ public enum SurrogateFeatures {
     /// renewal arrivals version 1 is exactly what version-1 builds computed, and
     /// version 2 what version-2 builds computed.
     public static func vector(_ config: TandemConfig, version: Int = version) -> [Double] {
-        if version >= 3 { return vector(canonical: CanonicalForm(config)) }
+        if version >= 3 { return vector(estimated: EstimatedForm(config)) }
         let all = vector(config)
         guard version < 2 else { return all }
         return zip(namesVersion2(), all).filter { !addedInVersion2.contains($0.0) }.map(\.1)
     }
 
     /// The version-3 feature vector: version 2's of the twin, without its arrival rate.
-    public static func vector(canonical form: CanonicalForm) -> [Double] {
-        Array(vector(form.config, analytic: form.analytic).dropFirst())
+    public static func vector(estimated form: EstimatedForm) -> [Double] {
+        Array(vector(form.twin, analytic: form.analytic).dropFirst())
     }
 
     /// The block of a station that a chain does not have, in a model of chains of

@@ -367,6 +367,23 @@ public struct InputDomain: Codable, Sendable, Equatable {
             if case .categorical(let values) = self { return values.contains(value) }
             return false
         }
+
+        /// Whether the domain check lets `value` pass: inside the range, or within
+        /// `relativeSlack` (relative) of its nearer end, or of the other kind (a number
+        /// is not judged by categories, nor a name by a numeric range).
+        public func admits(_ value: ConfigValue, relativeSlack: Double) -> Bool {
+            switch (self, value) {
+            case (.numeric, .name), (.categorical, .real), (.categorical, .whole): return true
+            case (.categorical(let values), .name(let name)): return values.contains(name)
+            case (.numeric(let lo, let hi), _): return Self.admits(number: value.double, lo: lo, hi: hi, relativeSlack: relativeSlack)
+            }
+        }
+
+        static func admits(number value: Double, lo: Double, hi: Double, relativeSlack: Double) -> Bool {
+            if value >= lo && value <= hi { return true }
+            let end = value < lo ? lo : hi
+            return abs(value - end) <= relativeSlack * abs(end)
+        }
     }
 
     public var columns: [String: Range]
@@ -416,9 +433,8 @@ public struct InputDomain: Codable, Sendable, Equatable {
         // Messages in key order; only the values outside are sorted (most predictions have none).
         var outside: [(name: String, message: String)] = []
         for (name, value) in numeric {
-            if case .numeric(let lo, let hi) = columns[name], !(value >= lo && value <= hi) {
-                let end = value < lo ? lo : hi
-                if abs(value - end) <= relativeSlack * abs(end) { continue }
+            if case .numeric(let lo, let hi) = columns[name],
+               !Range.admits(number: value, lo: lo, hi: hi, relativeSlack: relativeSlack) {
                 outside.append((name, "\(name) = \(value) is outside \(rangeName) [\(lo), \(hi)]"))
             }
         }

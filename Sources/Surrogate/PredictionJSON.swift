@@ -8,27 +8,52 @@ import Simulation
 /// A metric with an error band also gets `"band": {"level": 0.9, "low": ..., "high": ...}`.
 public func predictionJSON(_ values: [String: Double], stationNames: [String?], bands: [String: ClosedRange<Double>] = [:],
                     level: Double? = nil) -> JSON {
-    func estimate(_ name: String, _ value: Double) -> JSON {
-        var fields: [(String, JSON)] = [("mean", .number(value)), ("ci95", .null)]
-        if let band = bands[name], let level {
-            fields.append(("band", .object([("level", .number(level)), ("low", .number(band.lowerBound)),
-                                            ("high", .number(band.upperBound))])))
+    let names = Array(values.keys)
+    return predictionJSON(PredictionLayout(targetNames: names, stations: stationNames.count),
+                          values: names.map { values[$0]! }, bands: names.map { bands[$0] },
+                          stationNames: stationNames, level: level)
+}
+
+/// Where each metric of the prediction's JSON shape is among a list of target names:
+/// worked out once per model, so that answering a request looks nothing up by name.
+struct PredictionLayout: Sendable {
+    /// MetricCatalog.systemMetrics that are targets, with their indices.
+    let system: [(name: String, index: Int)]
+    /// Per station (1, 2, ...), MetricCatalog.stationMetrics that are targets.
+    let stations: [[(metric: String, index: Int)]]
+
+    init(targetNames: [String], stations: Int) {
+        let index = Dictionary(targetNames.enumerated().map { ($1, $0) }, uniquingKeysWith: { first, _ in first })
+        system = MetricCatalog.systemMetrics.compactMap { name in index[name].map { (name, $0) } }
+        self.stations = (0..<stations).map { k in
+            MetricCatalog.stationMetrics.compactMap { metric in index["stations.\(k + 1).\(metric)"].map { (metric, $0) } }
+        }
+    }
+}
+
+/// The shape of `predictionJSON(_:stationNames:bands:level:)` for values and bands in
+/// the order of the target names `layout` was made for; stations beyond the layout's
+/// have no metrics.
+func predictionJSON(_ layout: PredictionLayout, values: [Double], bands: [ClosedRange<Double>?],
+                    stationNames: [String?], level: Double?) -> JSON {
+    func estimate(_ index: Int) -> JSON {
+        var fields: [JSON.Member] = [JSON.Member("mean", .number(values[index])), JSON.Member("ci95", .null)]
+        if let band = bands[index], let level {
+            fields.append(JSON.Member("band", .object([("level", .number(level)), ("low", .number(band.lowerBound)),
+                                                       ("high", .number(band.upperBound))])))
         }
         return .object(fields)
     }
-    var members: [(String, JSON)] = MetricCatalog.systemMetrics.compactMap { name in
-        values[name].map { (name, estimate(name, $0)) }
-    }
-    let stations: [JSON] = stationNames.enumerated().map { index, stationName in
-        var fields: [(String, JSON)] = [("name", stationName.map { .string($0) } ?? .null)]
-        for metric in MetricCatalog.stationMetrics {
-            let name = "stations.\(index + 1).\(metric)"
-            if let value = values[name] { fields.append((metric, estimate(name, value))) }
+    var members = layout.system.map { JSON.Member($0.name, estimate($0.index)) }
+    let stations: [JSON] = stationNames.enumerated().map { k, stationName in
+        var fields = [JSON.Member("name", stationName.map { .string($0) } ?? .null)]
+        if k < layout.stations.count {
+            for (metric, index) in layout.stations[k] { fields.append(JSON.Member(metric, estimate(index))) }
         }
         return .object(fields)
     }
-    members.append(("stations", .array(stations)))
-    members.append(("predicted", .bool(true)))
+    members.append(JSON.Member("stations", .array(stations)))
+    members.append(JSON.Member("predicted", .bool(true)))
     return .object(members)
 }
 
@@ -50,10 +75,7 @@ extension SurrogateModel {
     }
 
     private func predictionJSON(_ config: TandemConfig, bands: [ClosedRange<Double>?], predicted: [Double]) -> JSON {
-        var named: [String: ClosedRange<Double>] = [:]
-        for (name, band) in zip(targetNames, bands) { named[name] = band }
-        return Surrogate.predictionJSON(Dictionary(uniqueKeysWithValues: zip(targetNames, predicted)),
-                                        stationNames: config.stations.map(\.name), bands: named,
-                                        level: file.errorBands?.level)
+        Surrogate.predictionJSON(predictionLayout, values: predicted, bands: bands,
+                                 stationNames: config.stations.map(\.name), level: file.errorBands?.level)
     }
 }

@@ -115,11 +115,11 @@ public struct SurrogateDataset: Sendable {
                 }
                 inputs[name] = cell
             }
-            let form = CanonicalForm(config)
+            let form = EstimatedForm(config)
             examples.append(SurrogateExample(
-                point: try row.int("point"), config: config, features: SurrogateFeatures.vector(canonical: form),
+                point: try row.int("point"), config: config, features: SurrogateFeatures.vector(estimated: form),
                 targets: targets, timeUnit: form.timeUnit, bottleneckLoad: config.offeredLoads.max() ?? 0,
-                inputs: inputs, domainInputs: form.domainCells(batchDist: row["batch.dist"])))
+                inputs: inputs, domainInputs: form.form.domainCells(batchDist: row["batch.dist"])))
         }
     }
 

@@ -22,6 +22,11 @@ public struct SurrogateModel: Sendable {
     public let minStations: Int
     /// The chain lengths the model predicts.
     public var stationRange: ClosedRange<Int> { minStations...stations }
+    /// From version 3, the training split's ranges laid out for the fast path of
+    /// `domainWarnings`, by chain length (index `count - minStations`).
+    private let inputDomainChecks: [AlignedDomain]
+    /// Where `predictionJSON` finds each metric among the targets.
+    let predictionLayout: PredictionLayout
 
     public init(file: ModelFile, source: String = "model") throws {
         // `Int(exactly:)`: `Int(_:)` traps on a nan or huge number in the file.
@@ -72,7 +77,15 @@ public struct SurrogateModel: Sendable {
         featureVersion = version
         targetScaling = file.targetScaling ?? .none
         predictor = Predictor(model: file)
+        predictionLayout = PredictionLayout(targetNames: file.targets.names, stations: stations)
+        inputDomainChecks = version >= 3 && file.domain == nil
+            ? (minStations...stations).map { AlignedDomain(file.inputDomain, stations: $0, relativeSlack: Self.domainSlack) }
+            : []
     }
+
+    /// Absorbs the rounding of the division by the time unit in the domain check of
+    /// version-3 twins.
+    static let domainSlack = 1e-9
 
     public static func load(path: String) throws -> SurrogateModel {
         try SurrogateModel(file: try ModelFile.load(from: URL(fileURLWithPath: path)), source: path)
@@ -106,7 +119,7 @@ public struct SurrogateModel: Sendable {
     }
 
     /// The network's input for `config`, which must be a chain of a length in `stationRange`.
-    private func checkedInput(_ config: TandemConfig) -> (features: [Double], form: CanonicalForm?) {
+    private func checkedInput(_ config: TandemConfig) -> (features: [Double], form: EstimatedForm?) {
         precondition(stationRange.contains(config.stations.count),
                      ChainLengthError(modelStations: stations, configStations: config.stations.count,
                                       modelMinStations: minStations).description)
@@ -148,10 +161,16 @@ public struct SurrogateModel: Sendable {
     /// (`DocumentedDomain.violations`).
     public func domainWarnings(_ config: TandemConfig) -> [String] {
         if let documentedDomain { return documentedDomain.violations(config) }
-        let values = featureVersion >= 3
-            ? CanonicalForm(config).domainValues()
-            : Dictionary(zip(ConfigColumns.names(of: config), ConfigColumns.values(of: config)), uniquingKeysWith: { $1 })
-        var warnings = file.inputDomain.violations(values, relativeSlack: featureVersion >= 3 ? 1e-9 : 0)
+        let values: [String: ConfigValue]
+        if featureVersion >= 3 {
+            let form = CanonicalForm(config)
+            let count = form.config.stations.count
+            if stationRange.contains(count), inputDomainChecks[count - minStations].admits(form) { return [] }
+            values = form.domainValues()
+        } else {
+            values = Dictionary(zip(ConfigColumns.names(of: config), ConfigColumns.values(of: config)), uniquingKeysWith: { $1 })
+        }
+        var warnings = file.inputDomain.violations(values, relativeSlack: featureVersion >= 3 ? Self.domainSlack : 0)
         if featureVersion < 2, let onOff = config.onOff, onOff.onFraction < 1 {
             // Version-1 features see only the arrival scv, not the shape of the bursts.
             warnings.append("arrival.onOff: the model (feature version \(featureVersion)) was trained without "

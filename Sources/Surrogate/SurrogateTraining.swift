@@ -71,7 +71,7 @@ public struct SurrogateTrainingJob: Sendable {
         precondition(!trainers.isEmpty, "modelFile: no trainer")
         let predictor = Predictor(members: trainers.map(\.bestNetwork), features: features, transform: transform)
         let predictWithSpread = { [scaling, dataset] (example: SurrogateExample) -> SpreadPrediction in
-            let form = CanonicalForm(example.config)
+            let form = EstimatedForm(example.config)
             guard predictor.memberCount > 1 else {
                 return SpreadPrediction(values: scaling.metrics(predictor.predict(example.features), form: form,
                                                                 layout: dataset.stations))

@@ -36,8 +36,8 @@ public enum TargetScaling: String, Codable, Sendable, CaseIterable {
     }
 
     /// The same for the twin of `form`, with the QNA estimate it holds.
-    public func references(form: CanonicalForm, names: [String]) -> [Double] {
-        references(form.config, names: names, estimate: { form.analytic })
+    public func references(form: EstimatedForm, names: [String]) -> [Double] {
+        references(form.twin, names: names, estimate: { form.analytic })
     }
 
     private func references(_ twin: TandemConfig, names: [String], estimate: () -> AnalyticEstimate?) -> [Double] {
@@ -96,8 +96,8 @@ extension TargetScaling {
     /// (`SurrogateTargets.names(stations: layout)` order): the chain's own targets
     /// unscaled, and 0 for the stations it does not have, which take no time and no
     /// instance-seconds.
-    public func metrics(_ outputs: [Double], form: CanonicalForm, layout: Int) -> [Double] {
-        let stations = form.config.stations.count
+    public func metrics(_ outputs: [Double], form: EstimatedForm, layout: Int) -> [Double] {
+        let stations = form.twin.stations.count
         let names = SurrogateTargets.names(stations: stations)
         let selected = SurrogateTargets.selected(outputs, from: layout, to: stations)
         let twin = self == .none ? selected : zip(selected, references(form: form, names: names)).map { $0 * $1 }

@@ -120,6 +120,49 @@ struct DocumentedDomainTests {
             .offeredLoads[0] - 0.9663472864844238) < 1e-12)
     }
 
+    @Test("the fast acceptance of a configuration agrees with the full check, key by key and edge by edge")
+    func fastPathAgreesWithFullCheck() throws {
+        // Each edit moves one key to a value inside, on an edge, just past it (within and
+        // beyond the slack) or far outside, on top of each way a parameter can lose its
+        // effect; the fast path (`violations(_:)`) must say "no warning" exactly when the
+        // dictionary of judged values (`judgedValues`) has none outside.
+        typealias Edit = (String, (inout TandemConfig) -> Void)
+        var edits: [Edit] = [("none", { _ in })]
+        for scale in [0.5, 0.9999999999, 1.0000000001, 1.5, 20] {
+            edits.append(("station 2 load x \(scale)", { $0.stations[1].service.mean *= 0.95 / $0.offeredLoads[1] * scale }))
+            edits.append(("setup x \(scale)", { $0.stations[0].setup = 0.015 * scale }))  // 0.03 gaps at the edge
+            edits.append(("cold start x \(scale)", { $0.stations[0].coldStart.mean = 15 * scale }))  // 30 gaps
+            edits.append(("keepAlive x \(scale)", { $0.stations[0].keepAlive = 0.05 * scale }))  // 0.1 gaps
+            edits.append(("on/off x \(scale)", { $0.onOff = OnOffSpec(onFraction: 0.1 * scale, meanOn: 50 * scale) }))
+        }
+        for servers in [1, 64, 65] { edits.append(("servers \(servers)", { $0.stations[1].servers = servers })) }
+        for scv in [0.0, 10, 11] { edits.append(("service scv \(scv)", { $0.stations[0].service.scv = scv })) }
+        for scv in [16.0, 17] { edits.append(("arrival scv \(scv)", { $0.interArrival.scv = scv })) }
+        for mean in [1, 64, 65] { edits.append(("batch mean \(mean)", { $0.batch = .geometric(mean: Double(mean)) })) }
+        let withoutEffect: [Edit] = [
+            ("as it is", { _ in }),
+            ("no cold starts at station 1", { $0.stations[0].coldStart.mean = 0; $0.stations[0].coldStart.scv = 9 }),
+            ("maxBatch 1 at station 1", { $0.stations[0].maxBatch = 1; $0.stations[0].timeout = 1e6 }),
+        ]
+        let domain = DocumentedDomain.tandemV1
+        let trained = try untrainedModel(domain: nil)
+        var outside = 0
+        for (base, first) in withoutEffect {
+            for (name, edit) in edits {
+                var config = inside
+                first(&config)
+                edit(&config)
+                let form = CanonicalForm(config)
+                let full = domain.violations(values: domain.judgedValues(form))
+                #expect(domain.violations(config) == full, "\(base), \(name)")
+                let fullTrained = trained.file.inputDomain.violations(form.domainValues(), relativeSlack: 1e-9)
+                #expect(trained.domainWarnings(config) == fullTrained, "\(base), \(name), training range")
+                if !full.isEmpty { outside += 1 }
+            }
+        }
+        #expect(outside > 20, "the edits must reach outside the domain, too")
+    }
+
     @Test("a model file naming an unknown domain is refused on load")
     func unknownDomain() {
         #expect(throws: ModelFileError.self) { try untrainedModel(domain: "duet-tandem-v0") }

@@ -122,8 +122,8 @@ struct TargetScalingTests {
         let predictor = Predictor(model: old)
         for i in shared.split.test.prefix(8) {
             let config = shared.dataset.examples[i].config
-            let form = CanonicalForm(config)
-            let before = SurrogateTargets.dimensional(predictor.predict(SurrogateFeatures.vector(canonical: form)),
+            let form = EstimatedForm(config)
+            let before = SurrogateTargets.dimensional(predictor.predict(SurrogateFeatures.vector(estimated: form)),
                                                       timeUnit: form.timeUnit)
             #expect(model.predict(config).map(\.bitPattern) == before.map(\.bitPattern))
         }
