@@ -12,31 +12,18 @@ import Simulation
 struct AlignedDomain: Sendable, Equatable {
     /// Per value of `ConfigColumns.values(of:)`: the range that judges it, or nil.
     let ranges: [InputDomain.Range?]
-    /// Per station, the value indices of parameters that are not judged when they have
-    /// no effect (as `CanonicalForm.domainValues` leaves them out).
-    let ineffective: [Ineffective]
+    /// The domain check's columns of chains of this length (names aligned with
+    /// `ranges`, and each station's parameters that may have no effect).
+    let columns: CanonicalForm.DomainColumns
     let relativeSlack: Double
-
-    struct Ineffective: Sendable, Equatable {
-        /// keepAlive and coldStart.scv, which have no effect without cold starts.
-        var withoutColdStarts: [Int]
-        /// timeout, which has no effect with maxBatch 1.
-        var withMaxBatchOne: [Int]
-    }
 
     /// `domain` along the columns of chains of `stations` stations, leaving out the keys
     /// in `leavingOut` (judged by no range).
     init(_ domain: InputDomain, stations: Int, leavingOut: Set<String> = [], relativeSlack: Double) {
-        let columns = CanonicalForm.domainColumns(stations: stations)
+        columns = CanonicalForm.domainColumns(stations: stations)
         ranges = columns.names.map { name in
             guard let name, !leavingOut.contains(name) else { return nil }
             return domain.columns[name]
-        }
-        let index = Dictionary(columns.names.enumerated().compactMap { i, name in name.map { ($0, i) } },
-                               uniquingKeysWith: { first, _ in first })
-        ineffective = columns.ineffective.map { names in
-            Ineffective(withoutColdStarts: [names.keepAlive, names.coldStartScv].compactMap { index[$0] },
-                        withMaxBatchOne: [names.timeout].compactMap { index[$0] })
         }
         self.relativeSlack = relativeSlack
     }
@@ -45,23 +32,27 @@ struct AlignedDomain: Sendable, Equatable {
     /// outside: `InputDomain.violations` then says which (always at least one).
     func admits(_ form: CanonicalForm) -> Bool {
         let twin = form.config
-        guard twin.stations.count == ineffective.count else { return false }
+        guard twin.stations.count == columns.ineffective.count else { return false }
         let values = ConfigColumns.values(of: twin)
         guard values.count == ranges.count else { return false }
         for i in values.indices {
             guard let range = ranges[i], !range.admits(values[i], relativeSlack: relativeSlack) else { continue }
-            if !isJudged(i, twin) { continue }
+            if let name = columns.names[i], !isJudged(name, twin) { continue }
             return false
         }
         return true
     }
 
-    /// Whether value `i` is judged for `twin` (not a parameter without effect there).
-    private func isJudged(_ i: Int, _ twin: TandemConfig) -> Bool {
-        for (station, unused) in zip(twin.stations, ineffective) {
-            if station.coldStart.mean == 0, unused.withoutColdStarts.contains(i) { return false }
-            if station.maxBatch == 1, unused.withMaxBatchOne.contains(i) { return false }
+    /// The columns follow from the chain length, which `ranges` has too.
+    static func == (a: AlignedDomain, b: AlignedDomain) -> Bool {
+        a.ranges == b.ranges && a.columns.names == b.columns.names && a.relativeSlack == b.relativeSlack
+    }
+
+    /// Whether column `name` is judged for `twin` (not a parameter without effect there,
+    /// as `CanonicalForm.domainValues` leaves out).
+    private func isJudged(_ name: String, _ twin: TandemConfig) -> Bool {
+        !zip(twin.stations, columns.ineffective).contains { station, names in
+            CanonicalForm.withoutEffect(station, names).contains(name)
         }
-        return true
     }
 }

@@ -136,12 +136,8 @@ public struct CanonicalForm: Sendable, Equatable {
         for (name, value) in zip(columns.names, ConfigColumns.values(of: config)) {
             if let name { values[name] = value }
         }
-        for (station, without) in zip(config.stations, columns.ineffective) {
-            if station.coldStart.mean == 0 {
-                values[without.keepAlive] = nil
-                values[without.coldStartScv] = nil
-            }
-            if station.maxBatch == 1 { values[without.timeout] = nil }
+        for (station, names) in zip(config.stations, columns.ineffective) {
+            for name in Self.withoutEffect(station, names) { values[name] = nil }
         }
         if let batchDist, config.batch != .deterministic(1) { values["batch.dist"] = .name(batchDist) }
         return values
@@ -153,6 +149,15 @@ public struct CanonicalForm: Sendable, Equatable {
     struct DomainColumns: Sendable {
         var names: [String?]
         var ineffective: [(keepAlive: String, coldStartScv: String, timeout: String)]
+    }
+
+    /// Which of a station's possibly ineffective parameters (their domain names) have
+    /// no effect in `station`: keepAlive and coldStart.scv without cold starts, timeout
+    /// with maxBatch 1. The domain check does not judge them.
+    static func withoutEffect(_ station: StationConfig,
+                              _ names: (keepAlive: String, coldStartScv: String, timeout: String)) -> [String] {
+        (station.coldStart.mean == 0 ? [names.keepAlive, names.coldStartScv] : [])
+            + (station.maxBatch == 1 ? [names.timeout] : [])
     }
 
     static func domainColumns(stations: Int) -> DomainColumns {
