@@ -102,6 +102,11 @@ public struct CanonicalForm: Sendable, Equatable {
         }
     }
 
+    /// The relative slack of the domain check on twins: a value within it of a range's
+    /// nearer end counts as in, which absorbs the rounding of the division by the time
+    /// unit.
+    static let domainSlack = 1e-9
+
     /// The station fields whose values are times (seconds).
     static let stationTimeFields: Set<String> = ["service.mean", "setup", "timeout", "coldStart.mean", "keepAlive"]
 

@@ -29,15 +29,13 @@ public struct DocumentedDomain: Sendable, Equatable {
         self.name = name
         self.ranges = ranges
         self.stations = stations
-        renewalCheck = AlignedDomain(ranges, stations: stations, leavingOut: Self.onOffKeys, relativeSlack: Self.relativeSlack)
-        onOffCheck = AlignedDomain(ranges, stations: stations, leavingOut: Self.renewalKeys, relativeSlack: Self.relativeSlack)
+        renewalCheck = AlignedDomain(ranges, stations: stations, leavingOut: Self.onOffKeys, relativeSlack: CanonicalForm.domainSlack)
+        onOffCheck = AlignedDomain(ranges, stations: stations, leavingOut: Self.renewalKeys, relativeSlack: CanonicalForm.domainSlack)
     }
 
     /// The arrival keys that judge only on/off arrivals, and only renewal ones.
     static let onOffKeys: Set<String> = ["arrival.onFraction", "arrival.meanOn*arrival.rate"]
     static let renewalKeys: Set<String> = ["arrival.scv"]
-    /// Absorbs the rounding of the division by the time unit.
-    static let relativeSlack = 1e-9
 
     /// The domain of the shipped two-station model (docs/domain.md, "duet-tandem-v1").
     public static let tandemV1: DocumentedDomain = {
@@ -79,7 +77,7 @@ public struct DocumentedDomain: Sendable, Equatable {
     }
 
     /// One message per judged key outside the domain, naming the key, its value and the
-    /// documented range (`relativeSlack` absorbs the rounding of the division by the time
+    /// documented range (`CanonicalForm.domainSlack` absorbs the rounding of the division by the time
     /// unit). A configuration inside is accepted without building its values by name.
     public func violations(_ config: TandemConfig) -> [String] {
         let form = CanonicalForm(config)
@@ -89,7 +87,7 @@ public struct DocumentedDomain: Sendable, Equatable {
 
     /// As `violations(_:)`, for values already judged (`judgedValues`).
     public func violations(values: [String: ConfigValue]) -> [String] {
-        ranges.violations(values, relativeSlack: Self.relativeSlack, rangeName: "the documented domain \(name) (docs/domain.md)")
+        ranges.violations(values, relativeSlack: CanonicalForm.domainSlack, rangeName: "the documented domain \(name) (docs/domain.md)")
     }
 }
 

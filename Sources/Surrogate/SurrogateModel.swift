@@ -79,13 +79,9 @@ public struct SurrogateModel: Sendable {
         predictor = Predictor(model: file)
         predictionLayout = PredictionLayout(targetNames: file.targets.names, stations: stations)
         inputDomainChecks = version >= 3 && file.domain == nil
-            ? (minStations...stations).map { AlignedDomain(file.inputDomain, stations: $0, relativeSlack: Self.domainSlack) }
+            ? (minStations...stations).map { AlignedDomain(file.inputDomain, stations: $0, relativeSlack: CanonicalForm.domainSlack) }
             : []
     }
-
-    /// Absorbs the rounding of the division by the time unit in the domain check of
-    /// version-3 twins.
-    static let domainSlack = 1e-9
 
     public static func load(path: String) throws -> SurrogateModel {
         try SurrogateModel(file: try ModelFile.load(from: URL(fileURLWithPath: path)), source: path)
@@ -155,7 +151,7 @@ public struct SurrogateModel: Sendable {
     /// One message per input key outside what the model saw in training, naming the key.
     /// From version 3 the canonical twins are compared (`CanonicalForm.domainCells`):
     /// times in units of the mean gap between batches, named `key*arrival.rate`, and
-    /// parameters without effect in their canonical values; a relative slack of 1e-9
+    /// parameters without effect in their canonical values; `CanonicalForm.domainSlack`
     /// absorbs the rounding of the division by the time unit.
     /// A model that names a documented domain is judged against it instead
     /// (`DocumentedDomain.violations`).
@@ -170,7 +166,7 @@ public struct SurrogateModel: Sendable {
         } else {
             values = Dictionary(zip(ConfigColumns.names(of: config), ConfigColumns.values(of: config)), uniquingKeysWith: { $1 })
         }
-        var warnings = file.inputDomain.violations(values, relativeSlack: featureVersion >= 3 ? Self.domainSlack : 0)
+        var warnings = file.inputDomain.violations(values, relativeSlack: featureVersion >= 3 ? CanonicalForm.domainSlack : 0)
         if featureVersion < 2, let onOff = config.onOff, onOff.onFraction < 1 {
             // Version-1 features see only the arrival scv, not the shape of the bursts.
             warnings.append("arrival.onOff: the model (feature version \(featureVersion)) was trained without "
