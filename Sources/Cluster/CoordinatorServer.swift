@@ -183,6 +183,9 @@ private final class CoordinatorLoop {
     var stopReason: String?
     var refusals = 0
     var unreachable = 0
+    /// A turn's ACKs and ASSIGNs to each worker, merged (sent when `perform` returns).
+    var outgoing = OutgoingBatches()
+    var performDepth = 0
     /// Turns longer than this are logged at debug level.
     let slowTurn = 0.05
 
@@ -427,15 +430,24 @@ private final class CoordinatorLoop {
     }
 
     func perform(_ actions: [CoordinatorAction]) {
+        performDepth += 1
+        defer {
+            performDepth -= 1
+            if performDepth == 0 {
+                for (peer, message) in outgoing.releaseAll() { send(message, to: peer) }
+            }
+        }
         for action in actions {
             switch action {
             case .journal:
                 break
             case .send(let peer, let message):
-                send(message.encoded(), to: peer, what: message.typeName)
+                for ready in outgoing.add(message, to: peer, merging: state.readsBatches(peer)) { send(ready, to: peer) }
             case .reply(let peer, let reply):
+                sendHeld(to: peer)
                 send(reply.encoded(), to: peer, what: reply.typeName)
             case .serveBlob(let peer, let hash, let offset, let maxBytes):
+                sendHeld(to: peer)
                 let message: CoordinatorMessage
                 do {
                     message = try journal.blobChunk(hash, offset: offset, maxBytes: maxBytes).map { .blob($0) } ?? .blobMissing(hash)
@@ -443,8 +455,9 @@ private final class CoordinatorLoop {
                     logger.log(.error, "cannot read blob \(hash.short) from the journal: \(error)", ["peer": peer.description])
                     message = .blobMissing(hash)
                 }
-                send(message.encoded(), to: peer, what: message.typeName)
+                send(message, to: peer)
             case .serveResults(let peer, let run, let from, let limit):
+                sendHeld(to: peer)
                 let reply: ClientReply
                 do {
                     if let page = try journal.results(run: run, from: from, limit: limit) {
@@ -464,6 +477,15 @@ private final class CoordinatorLoop {
                 logger.log(entry)
             }
         }
+    }
+
+    /// Sends what `outgoing` holds for `peer`, ahead of another message to it.
+    func sendHeld(to peer: PeerID) {
+        for message in outgoing.release(peer) { send(message, to: peer) }
+    }
+
+    func send(_ message: CoordinatorMessage, to peer: PeerID) {
+        send(message.encoded(), to: peer, what: message.typeName)
     }
 
     func send(_ frames: [[UInt8]], to peer: PeerID, what: String) {

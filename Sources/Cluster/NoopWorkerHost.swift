@@ -57,6 +57,7 @@ public final class NoopWorkerHost: @unchecked Sendable {
         var socket: Socket?
         /// Blobs being received, by hash.
         var blobs: [BlobHash: [UInt8]] = [:]
+        var results = ResultBatches()
     }
 
     private func run(_ context: Context) {
@@ -82,14 +83,19 @@ public final class NoopWorkerHost: @unchecked Sendable {
             guard let ready = try? poller.poll(timeoutMilliseconds: Int((wait * 1000).rounded(.up))) else { break }
             for (slot, index) in polled.enumerated() where ready[slot].contains(.readable) {
                 receive(on: &links[index], context)
+                Self.sendHeldResults(on: &links[index])
             }
             let now = clock.now()
             for index in links.indices where links[index].state.nextDeadline <= now {
                 perform(links[index].state.tick(now: now), on: &links[index], context)
+                Self.sendHeldResults(on: &links[index])
             }
         }
         // Leave as a worker does: GOODBYE returns what each holds.
-        for index in links.indices { perform(links[index].state.stop(now: clock.now()), on: &links[index], context) }
+        for index in links.indices {
+            perform(links[index].state.stop(now: clock.now()), on: &links[index], context)
+            Self.sendHeldResults(on: &links[index])
+        }
         for link in links { link.socket?.close(linger: 500) }
     }
 
@@ -106,10 +112,13 @@ public final class NoopWorkerHost: @unchecked Sendable {
         while let action = queue.popFirst() {
             switch action {
             case .connect:
+                _ = link.results.release()  // the state sends them again after the welcome
                 link.socket?.close(linger: 0)
                 link.socket = try? Self.dealer(context, endpoint: endpoint, identity: link.identity)
             case .send(let message):
-                _ = try? link.socket?.send(message.encoded(), dontWait: true)
+                for ready in link.results.add(message, merging: link.state.coordinatorReadsBatches) {
+                    _ = try? link.socket?.send(ready.encoded(), dontWait: true)
+                }
             case .start(let assignment):
                 let outcome: TaskOutcome =
                     assignment.kind == NoopRunner.kind
@@ -133,6 +142,10 @@ public final class NoopWorkerHost: @unchecked Sendable {
                 link.socket = nil
             }
         }
+    }
+
+    private static func sendHeldResults(on link: inout Connection) {
+        for message in link.results.release() { _ = try? link.socket?.send(message.encoded(), dontWait: true) }
     }
 
     private static func dealer(_ context: Context, endpoint: String, identity: String) throws -> Socket {

@@ -183,6 +183,7 @@ private final class WorkerLoop {
     var controls: [TaskAttempt: TaskControl] = [:]
     var exitReason: String?
     var sentGoodbye = false
+    var outgoingResults = ResultBatches()
     var lastRefusalLog = -Double.infinity
 
     init(node: WorkerNode, context: Context, mailbox: Mailbox<WorkerNode.Event>) throws {
@@ -235,6 +236,7 @@ private final class WorkerLoop {
                 perform(state.stop(now: now()))
             }
             if exitReason == nil { perform(state.tick(now: now())) }
+            for message in outgoingResults.release() { transmit(message) }
         }
         pool.shutdown()
         close(linger: sentGoodbye ? 1500 : 0)
@@ -282,6 +284,9 @@ private final class WorkerLoop {
         for action in actions {
             switch action {
             case .connect:
+                // Results held for the old connection stay unacknowledged in the state,
+                // which sends them again after the next welcome.
+                _ = outgoingResults.release()
                 link?.close(linger: 0)
                 link = nil
                 do {
@@ -317,7 +322,13 @@ private final class WorkerLoop {
         }
     }
 
+    /// Sends `message`, or holds it back to merge it with other results (sent at the
+    /// end of the loop's pass at the latest).
     func send(_ message: WorkerMessage) {
+        for ready in outgoingResults.add(message, merging: state.coordinatorReadsBatches) { transmit(ready) }
+    }
+
+    func transmit(_ message: WorkerMessage) {
         guard let socket = link?.socket else { return }
         do {
             if !(try socket.send(message.encoded(), dontWait: true)) {

@@ -133,6 +133,17 @@ public struct CoordinatorState: Sendable {
         case .result(let attempt, let payload, let epoch):
             if let refused = refusedForEpoch(epoch, attempt, "result", from: worker, now: now) { return refused }
             return result(from: worker, attempt, payload: payload, now: now)
+        case .resultBatch(let results, let epoch):
+            // Each as its own RESULT would be: counted, checked and acknowledged one by one.
+            var actions: [CoordinatorAction] = []
+            for item in results {
+                if let refused = refusedForEpoch(epoch, item.attempt, "result", from: worker, now: now) {
+                    actions += refused
+                } else {
+                    actions += result(from: worker, item.attempt, payload: item.payload, now: now)
+                }
+            }
+            return actions
         case .failure(let attempt, let error, let epoch):
             if let refused = refusedForEpoch(epoch, attempt, "failure", from: worker, now: now) { return refused }
             return failure(from: worker, attempt, error: error, now: now)
@@ -263,7 +274,7 @@ public struct CoordinatorState: Sendable {
                     Welcome(
                         workerID: id.description, heartbeatInterval: config.heartbeatInterval, liveness: config.liveness,
                         maxMessageBytes: config.limits.maxMessageBytes, blobChunkBytes: config.blobChunkBytes,
-                        epoch: config.epoch))))
+                        epoch: config.epoch, batches: true))))
         actions.append(
             .log(
                 LogEntry(
@@ -692,6 +703,9 @@ public struct CoordinatorState: Sendable {
 
     /// The attempts currently leased to a worker.
     public func leases(of worker: PeerID) -> [TaskAttempt] { workers[worker]?.leases ?? [] }
+
+    /// Whether the worker said in its hello that it reads `ASSIGNBATCH` and `ACKBATCH`.
+    public func readsBatches(_ worker: PeerID) -> Bool { workers[worker]?.hello.batches ?? false }
 
     public var knownWorkers: [PeerID] { workers.keys.sorted() }
 

@@ -288,6 +288,15 @@ struct Header {
             run: RunID(try int("run", atLeast: 1)), index: try int("index", atLeast: 0), attempt: try int("attempt", atLeast: 1))
     }
 
+    /// An array of integers, each at least `minimum` (empty when missing or null).
+    func ints(_ key: String, atLeast minimum: Int) throws(WireError) -> [Int] {
+        var result: [Int] = []
+        for (i, item) in try array(key).enumerated() {
+            result.append(try Header.int(item, field: "\(key)[\(i)]", atLeast: minimum, header: self))
+        }
+        return result
+    }
+
     /// An array of `[run, index, attempt]` triples.
     func attempts(_ key: String) throws(WireError) -> [TaskAttempt] {
         guard let value = json[key], value != .null else { return [] }
@@ -356,6 +365,13 @@ extension JSONWriter {
             int(attempt.attempt)
             endArray()
         }
+        endArray()
+    }
+
+    mutating func field(_ name: String, ints: [Int]) {
+        key(name)
+        beginArray()
+        for value in ints { int(value) }
         endArray()
     }
 

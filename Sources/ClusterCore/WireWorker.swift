@@ -19,12 +19,15 @@ public struct Hello: Sendable, Hashable {
     /// The journal epoch (`Welcome.epoch`) under which it holds `running`; nil when it
     /// never had a welcome with one (or from a worker that predates epochs).
     public var epoch: String?
+    /// The worker reads `ASSIGNBATCH` and `ACKBATCH` (the coordinator sends it the batch
+    /// forms only then); false from a worker that predates them.
+    public var batches: Bool
 
     /// The most slots (and prefetch) a hello may announce.
     public static let maxSlots = 65_536
 
     public init(slots: Int, prefetch: Int = 0, host: String, pid: Int, version: String, running: [TaskAttempt] = [],
-                epoch: String? = nil) {
+                epoch: String? = nil, batches: Bool = false) {
         self.slots = slots
         self.prefetch = prefetch
         self.host = host
@@ -32,6 +35,7 @@ public struct Hello: Sendable, Hashable {
         self.version = version
         self.running = running
         self.epoch = epoch
+        self.batches = batches
     }
 }
 
@@ -44,6 +48,9 @@ public enum WorkerMessage: Sendable, Hashable {
     /// The task's result bytes (the binary frame; may be empty). `epoch`: the journal
     /// epoch the attempt was leased under (nil: unknown, from an older worker).
     case result(TaskAttempt, payload: [UInt8], epoch: String? = nil)
+    /// Several results in one message (`RESULTBATCH`), all leased under `epoch`; sent
+    /// only to a coordinator whose welcome says it reads them (`Welcome.batches`).
+    case resultBatch([TaskResult], epoch: String? = nil)
     /// The task threw; `error` is its text. `epoch` as for `result`.
     case failure(TaskAttempt, error: String, epoch: String? = nil)
     /// An intermediate report (validation loss at an epoch, for ASHA); answered by a `decision`.
@@ -69,15 +76,18 @@ public struct Welcome: Sendable, Hashable {
     /// leased under another epoch come from another journal; the worker drops them.
     /// Nil from a coordinator without one (tests, older coordinators).
     public var epoch: String?
+    /// The coordinator reads `RESULTBATCH` (the worker sends it only then).
+    public var batches: Bool
 
     public init(workerID: String, heartbeatInterval: Double, liveness: Int, maxMessageBytes: Int, blobChunkBytes: Int,
-                epoch: String? = nil) {
+                epoch: String? = nil, batches: Bool = false) {
         self.workerID = workerID
         self.heartbeatInterval = heartbeatInterval
         self.liveness = liveness
         self.maxMessageBytes = maxMessageBytes
         self.blobChunkBytes = blobChunkBytes
         self.epoch = epoch
+        self.batches = batches
     }
 }
 
@@ -106,6 +116,49 @@ public struct Assignment: Sendable, Hashable {
     public var allBlobs: [BlobHash] { [spec] + blobs }
 }
 
+/// Assignments of one run in one message (`ASSIGNBATCH`): the run's kind, payload,
+/// spec and blobs once, then the attempts. The coordinator merges a turn's assignments
+/// to a worker this way (`OutgoingBatches`), so that a task costs no message of its own.
+public struct AssignmentBatch: Sendable, Hashable {
+    public var tasks: [TaskAttempt]
+    public var kind: String
+    public var payload: JSON
+    public var spec: BlobHash
+    public var blobs: [BlobHash]
+
+    /// A batch holding `first` alone.
+    public init(_ first: Assignment) {
+        tasks = [first.task]
+        kind = first.kind
+        payload = first.payload
+        spec = first.spec
+        blobs = first.blobs
+    }
+
+    public init(tasks: [TaskAttempt], kind: String, payload: JSON, spec: BlobHash, blobs: [BlobHash]) {
+        self.tasks = tasks
+        self.kind = kind
+        self.payload = payload
+        self.spec = spec
+        self.blobs = blobs
+    }
+
+    /// The batch as one assignment per task, in order.
+    public var assignments: [Assignment] {
+        tasks.map { Assignment(task: $0, kind: kind, payload: payload, spec: spec, blobs: blobs) }
+    }
+}
+
+/// One finished attempt and its result bytes, in a `RESULTBATCH`.
+public struct TaskResult: Sendable, Hashable {
+    public var attempt: TaskAttempt
+    public var payload: [UInt8]
+    public init(_ attempt: TaskAttempt, payload: [UInt8]) {
+        self.attempt = attempt
+        self.payload = payload
+    }
+}
+
 /// A piece of a blob: bytes `offset ..< offset + bytes.count` of `total`.
 public struct BlobChunk: Sendable, Hashable {
     public var hash: BlobHash
@@ -127,9 +180,13 @@ public struct BlobChunk: Sendable, Hashable {
 public enum CoordinatorMessage: Sendable, Hashable {
     case welcome(Welcome)
     case assign(Assignment)
+    /// Several assignments of one run (sent only to a worker whose hello says it reads them).
+    case assignBatch(AssignmentBatch)
     /// The coordinator committed the worker's result or failure for this attempt (or
     /// ignored it as late or duplicate): the worker can forget it.
     case ack(TaskAttempt)
+    /// `ack` for several attempts (to a worker whose hello says it reads them).
+    case ackBatch([TaskAttempt])
     case decision(TaskAttempt, Decision)
     case blob(BlobChunk)
     /// The coordinator has no blob with this hash.
@@ -154,12 +211,15 @@ enum WorkerType {
     static let progress: [UInt8] = Array("PROGRESS".utf8)
     static let blobRequest: [UInt8] = Array("BLOBREQ".utf8)
     static let goodbye: [UInt8] = Array("GOODBYE".utf8)
+    static let resultBatch: [UInt8] = Array("RESULTBATCH".utf8)
 }
 
 enum CoordinatorType {
     static let welcome: [UInt8] = Array("WELCOME".utf8)
     static let assign: [UInt8] = Array("ASSIGN".utf8)
+    static let assignBatch: [UInt8] = Array("ASSIGNBATCH".utf8)
     static let ack: [UInt8] = Array("ACK".utf8)
+    static let ackBatch: [UInt8] = Array("ACKBATCH".utf8)
     static let decision: [UInt8] = Array("DECISION".utf8)
     static let blob: [UInt8] = Array("BLOB".utf8)
     static let blobMissing: [UInt8] = Array("NOBLOB".utf8)
@@ -178,6 +238,7 @@ extension WorkerMessage {
         case .hello: return "HELLO"
         case .heartbeat: return "HEARTBEAT"
         case .result: return "RESULT"
+        case .resultBatch: return "RESULTBATCH"
         case .failure: return "FAILURE"
         case .progress: return "PROGRESS"
         case .blobRequest: return "BLOBREQ"
@@ -199,6 +260,7 @@ extension WorkerMessage {
                     w.field("version", hello.version)
                     w.field("running", attempts: hello.running)
                     if let epoch = hello.epoch { w.field("epoch", epoch) }
+                    if hello.batches { w.field("batches", true) }
                 })
         case .heartbeat(let running):
             return Envelope.frames(
@@ -210,6 +272,17 @@ extension WorkerMessage {
                     w.taskAttempt(attempt)
                     if let epoch { w.field("epoch", epoch) }
                 }, body: payload)
+        case .resultBatch(let results, let epoch):
+            var body: [UInt8] = []
+            body.reserveCapacity(results.reduce(0) { $0 + $1.payload.count })
+            for result in results { body += result.payload }
+            return Envelope.frames(
+                type: WorkerType.resultBatch,
+                header: JSONWriter.object(capacity: 32 + 24 * results.count) { w in
+                    w.field("tasks", attempts: results.map(\.attempt))
+                    w.field("bytes", ints: results.map(\.payload.count))
+                    if let epoch { w.field("epoch", epoch) }
+                }, body: body)
         case .failure(let attempt, let error, let epoch):
             return Envelope.frames(
                 type: WorkerType.failure,
@@ -250,7 +323,7 @@ extension WorkerMessage {
                     slots: try h.int("slots", atLeast: 1, atMost: Hello.maxSlots),
                     prefetch: try h.optionalInt("prefetch", atLeast: 0, atMost: Hello.maxSlots) ?? 0,
                     host: try h.string("host"), pid: try h.int("pid", atLeast: 0), version: try h.string("version"),
-                    running: try h.attempts("running"), epoch: try h.epoch()))
+                    running: try h.attempts("running"), epoch: try h.epoch(), batches: try h.bool("batches", default: false)))
         case "HEARTBEAT":
             try raw.forbidBody()
             return .heartbeat(running: try raw.header(limits: limits).attempts("running"))
@@ -258,6 +331,29 @@ extension WorkerMessage {
             let body = try raw.requireBody()
             let h = try raw.header(limits: limits)
             return .result(try h.taskAttempt(), payload: body, epoch: try h.epoch())
+        case "RESULTBATCH":
+            let body = try raw.requireBody()
+            let h = try raw.header(limits: limits)
+            let tasks = try h.attempts("tasks")
+            let lengths = try h.ints("bytes", atLeast: 0)
+            guard !tasks.isEmpty else { throw h.fail("tasks", "expected at least one [run, index, attempt]") }
+            guard lengths.count == tasks.count else {
+                throw h.fail("bytes", "expected one length per task (\(tasks.count)), found \(lengths.count)")
+            }
+            var results: [TaskResult] = []
+            results.reserveCapacity(tasks.count)
+            var offset = 0
+            for (task, count) in zip(tasks, lengths) {
+                guard count <= body.count - offset else {
+                    throw h.fail("bytes", "\(count) bytes from offset \(offset) run past the body of \(body.count) bytes")
+                }
+                results.append(TaskResult(task, payload: Array(body[offset..<offset + count])))
+                offset += count
+            }
+            guard offset == body.count else {
+                throw h.fail("bytes", "lengths add up to \(offset) bytes but the body has \(body.count)")
+            }
+            return .resultBatch(results, epoch: try h.epoch())
         case "FAILURE":
             try raw.forbidBody()
             let h = try raw.header(limits: limits)
@@ -286,7 +382,9 @@ extension CoordinatorMessage {
         switch self {
         case .welcome: return "WELCOME"
         case .assign: return "ASSIGN"
+        case .assignBatch: return "ASSIGNBATCH"
         case .ack: return "ACK"
+        case .ackBatch: return "ACKBATCH"
         case .decision: return "DECISION"
         case .blob: return "BLOB"
         case .blobMissing: return "NOBLOB"
@@ -309,6 +407,7 @@ extension CoordinatorMessage {
                     w.field("maxMessageBytes", welcome.maxMessageBytes)
                     w.field("blobChunkBytes", welcome.blobChunkBytes)
                     if let epoch = welcome.epoch { w.field("epoch", epoch) }
+                    if welcome.batches { w.field("batches", true) }
                 })
         case .assign(let assignment):
             return Envelope.frames(
@@ -320,8 +419,22 @@ extension CoordinatorMessage {
                     w.field("spec", assignment.spec.hex)
                     w.field("blobs", hashes: assignment.blobs)
                 })
+        case .assignBatch(let batch):
+            return Envelope.frames(
+                type: CoordinatorType.assignBatch,
+                header: JSONWriter.object(capacity: 256 + 24 * batch.tasks.count) { w in
+                    w.field("kind", batch.kind)
+                    w.field("payload", batch.payload)
+                    w.field("spec", batch.spec.hex)
+                    w.field("blobs", hashes: batch.blobs)
+                    w.field("tasks", attempts: batch.tasks)
+                })
         case .ack(let attempt):
             return Envelope.frames(type: CoordinatorType.ack, header: JSONWriter.object { w in w.taskAttempt(attempt) })
+        case .ackBatch(let attempts):
+            return Envelope.frames(
+                type: CoordinatorType.ackBatch,
+                header: JSONWriter.object(capacity: 16 + 24 * attempts.count) { w in w.field("tasks", attempts: attempts) })
         case .decision(let attempt, let decision):
             return Envelope.frames(
                 type: CoordinatorType.decision,
@@ -361,7 +474,8 @@ extension CoordinatorMessage {
                 Welcome(
                     workerID: try h.string("worker"), heartbeatInterval: try h.double("heartbeat", above: 0),
                     liveness: try h.int("liveness", atLeast: 1), maxMessageBytes: try h.int("maxMessageBytes", atLeast: 1),
-                    blobChunkBytes: try h.int("blobChunkBytes", atLeast: 1), epoch: try h.epoch()))
+                    blobChunkBytes: try h.int("blobChunkBytes", atLeast: 1), epoch: try h.epoch(),
+                    batches: try h.bool("batches", default: false)))
         case "ASSIGN":
             try raw.forbidBody()
             let h = try raw.header(limits: limits)
@@ -369,9 +483,24 @@ extension CoordinatorMessage {
                 Assignment(
                     task: try h.taskAttempt(), kind: try h.string("kind"), payload: h.json["payload"] ?? .emptyObject,
                     spec: try h.hash("spec"), blobs: try h.hashes("blobs")))
+        case "ASSIGNBATCH":
+            try raw.forbidBody()
+            let h = try raw.header(limits: limits)
+            let tasks = try h.attempts("tasks")
+            guard !tasks.isEmpty else { throw h.fail("tasks", "expected at least one [run, index, attempt]") }
+            return .assignBatch(
+                AssignmentBatch(
+                    tasks: tasks, kind: try h.string("kind"), payload: h.json["payload"] ?? .emptyObject,
+                    spec: try h.hash("spec"), blobs: try h.hashes("blobs")))
         case "ACK":
             try raw.forbidBody()
             return .ack(try raw.header(limits: limits).taskAttempt())
+        case "ACKBATCH":
+            try raw.forbidBody()
+            let h = try raw.header(limits: limits)
+            let tasks = try h.attempts("tasks")
+            guard !tasks.isEmpty else { throw h.fail("tasks", "expected at least one [run, index, attempt]") }
+            return .ackBatch(tasks)
         case "DECISION":
             try raw.forbidBody()
             let h = try raw.header(limits: limits)

@@ -104,6 +104,8 @@ public struct WorkerState: Sendable {
     /// attempt it holds and every report it keeps was leased under it (attempts of an
     /// earlier epoch are dropped at a welcome naming another). Said in HELLO, RESULT, FAILURE.
     public private(set) var epoch: String?
+    /// The coordinator that welcomed this worker reads `RESULTBATCH` (`Welcome.batches`).
+    public private(set) var coordinatorReadsBatches = false
     var lastReceived = 0.0
     var lastHeartbeatSent = 0.0
     var reconnectAttempts = 0
@@ -200,6 +202,7 @@ public struct WorkerState: Sendable {
         case .welcome(let welcome):
             connection = .connected
             workerID = welcome.workerID
+            coordinatorReadsBatches = welcome.batches
             heartbeatInterval = welcome.heartbeatInterval
             liveness = welcome.liveness
             reconnectAttempts = 0
@@ -218,8 +221,12 @@ public struct WorkerState: Sendable {
             }
         case .assign(let assignment):
             accept(assignment, now: now, into: &actions)
+        case .assignBatch(let batch):
+            for assignment in batch.assignments { accept(assignment, now: now, into: &actions) }
         case .ack(let attempt):
             unacked[attempt] = nil
+        case .ackBatch(let attempts):
+            for attempt in attempts { unacked[attempt] = nil }
         case .decision(let attempt, let decision):
             if held[attempt]?.state == .running { actions.append(.deliver(attempt, decision)) }
         case .blob(let chunk):
@@ -323,7 +330,7 @@ public struct WorkerState: Sendable {
     private func hello() -> Hello {
         Hello(
             slots: config.slots, prefetch: config.prefetch, host: config.host, pid: config.pid, version: config.version,
-            running: heldTasks, epoch: epoch)
+            running: heldTasks, epoch: epoch, batches: true)
     }
 
     /// The coordinator that welcomed us serves another journal than the one our attempts

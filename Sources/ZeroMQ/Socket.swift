@@ -142,25 +142,35 @@ public final class Socket {
     /// atomic: libzmq queues all frames or none. A ROUTER drops messages to unknown
     /// routing ids silently unless `.routerMandatory` is set, in which case this throws
     /// `EHOSTUNREACH`.
+    ///
+    /// Byte arrays, the common case, take this non-generic path: a generic function is
+    /// not specialised across modules, and the coordinator sends a message per task.
     @discardableResult
-    public func send<Frame: ContiguousBytes>(_ frames: [Frame], dontWait: Bool = false) throws(ZMQError) -> Bool {
+    public func send(_ frames: [[UInt8]], dontWait: Bool = false) throws(ZMQError) -> Bool {
         let socket = try checkedHandle("zmq_send")
         guard !frames.isEmpty else {
             throw ZMQError(errno: EINVAL, message: "a message needs at least one frame", call: "zmq_send")
         }
-        for (index, frame) in frames.enumerated() {
+        let last = frames.count - 1
+        for index in 0...last {
             var flags: Int32 = dontWait ? ZMQ_DONTWAIT : 0
-            if index < frames.count - 1 { flags |= ZMQ_SNDMORE }
-            let call = "zmq_send(\(type), frame \(index + 1) of \(frames.count))"
+            if index < last { flags |= ZMQ_SNDMORE }
             do {
-                try zmqCheck(call) {
-                    frame.withUnsafeBytes { zmq_send(socket, $0.baseAddress, $0.count, flags) }
+                // The call's text is built only if it fails.
+                try zmqCheck("zmq_send(\(type), frame \(index + 1) of \(frames.count))") {
+                    frames[index].withUnsafeBytes { zmq_send(socket, $0.baseAddress, $0.count, flags) }
                 }
             } catch where error.errno == EAGAIN && index == 0 {
                 return false
             }
         }
         return true
+    }
+
+    /// `send` for frames of any contiguous bytes (copied into byte arrays first).
+    @discardableResult
+    public func send<Frame: ContiguousBytes>(_ frames: [Frame], dontWait: Bool = false) throws(ZMQError) -> Bool {
+        try send(frames.map { $0.withUnsafeBytes { [UInt8]($0) } }, dontWait: dontWait)
     }
 
     /// Receives one whole multipart message. **Blocks** until one arrives, up to
@@ -175,9 +185,10 @@ public final class Socket {
         repeat {
             // The remaining frames of a message arrive with its first, so only the first
             // can find nothing.
-            let call = "zmq_msg_recv(\(type), frame \(frames.count + 1))"
             do {
-                try zmqCheck(call) { zmq_msg_recv(scratch, socket, dontWait ? ZMQ_DONTWAIT : 0) }
+                try zmqCheck("zmq_msg_recv(\(type), frame \(frames.count + 1))") {
+                    zmq_msg_recv(scratch, socket, dontWait ? ZMQ_DONTWAIT : 0)
+                }
             } catch where error.errno == EAGAIN && frames.isEmpty {
                 return nil
             }

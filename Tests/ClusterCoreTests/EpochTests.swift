@@ -150,7 +150,7 @@ struct WorkerEpochTests {
         let hello = sends(worker.tick(now: until))
         #expect(
             hello == [.hello(Hello(slots: 2, host: "h", pid: 9, version: "v", running: [assignment(1).task, assignment(2).task],
-                                   epoch: "old"))], "the hello names the epoch of what it holds")
+                                   epoch: "old", batches: true))], "the hello names the epoch of what it holds")
         return (worker, until)
     }
 

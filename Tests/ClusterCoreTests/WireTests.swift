@@ -6,6 +6,7 @@ import Testing
 private let hashA = BlobHash(of: Array("a".utf8))
 private let hashB = BlobHash(of: Array("b".utf8))
 private let t1 = TaskAttempt(run: RunID(3), index: 17, attempt: 2)
+private let t2 = TaskAttempt(run: RunID(3), index: 18, attempt: 1)
 
 private func frames(_ type: String, _ header: String, body: [UInt8]? = nil, tag: String = "DUET/1") -> [[UInt8]] {
     var frames = [Array(tag.utf8), Array(type.utf8), Array(header.utf8)]
@@ -24,6 +25,9 @@ struct WireTests {
         .result(t1, payload: [0, 1, 2, 255]),
         .result(t1, payload: []),
         .result(t1, payload: [5], epoch: "e1"),
+        .hello(Hello(slots: 4, host: "h", pid: 2, version: "v", batches: true)),
+        .resultBatch([TaskResult(t1, payload: [1, 2]), TaskResult(t2, payload: []), TaskResult(t1, payload: [9])], epoch: "e1"),
+        .resultBatch([TaskResult(t2, payload: [])]),
         .failure(t1, error: "Fatal error: \"index\" out of range\n\tat line 3 ✗"),
         .failure(t1, error: "boom", epoch: "e1"),
         .progress(t1, report: ["epoch": 4, "loss": 0.125, "tags": ["a", nil, true]]),
@@ -43,6 +47,14 @@ struct WireTests {
             Assignment(task: t1, kind: "sweep", payload: ["precision": 0.01, "replications": 4], spec: hashA, blobs: [hashB])),
         .assign(Assignment(task: t1, kind: "noop", payload: .emptyObject, spec: hashA, blobs: [])),
         .ack(t1),
+        .welcome(
+            Welcome(
+                workerID: "w", heartbeatInterval: 1, liveness: 3, maxMessageBytes: 1 << 26, blobChunkBytes: 1 << 22,
+                batches: true)),
+        .assignBatch(
+            AssignmentBatch(tasks: [t1, t2], kind: "sweep", payload: ["precision": 0.01], spec: hashA, blobs: [hashB])),
+        .assignBatch(AssignmentBatch(tasks: [t2], kind: "noop", payload: .emptyObject, spec: hashA, blobs: [])),
+        .ackBatch([t1, t2]),
         .decision(t1, .continue),
         .decision(t1, .stop),
         .blob(BlobChunk(hash: hashA, offset: 10, total: 13, bytes: [1, 2, 3])),
@@ -223,6 +235,28 @@ struct WireTests {
             .malformed(type: "HELLO", field: "epoch", reason: "expected 1–64 printable ASCII characters, found 0 bytes")
         ),
         (
+            "batch lengths run past the body",
+            frames("RESULTBATCH", #"{"tasks":[[1,2,1],[1,3,1]],"bytes":[2,2]}"#, body: [1, 2, 3]),
+            .malformed(type: "RESULTBATCH", field: "bytes", reason: "2 bytes from offset 2 run past the body of 3 bytes")
+        ),
+        (
+            "batch lengths fall short of the body",
+            frames("RESULTBATCH", #"{"tasks":[[1,2,1],[1,3,1]],"bytes":[1,1]}"#, body: [1, 2, 3]),
+            .malformed(type: "RESULTBATCH", field: "bytes", reason: "lengths add up to 2 bytes but the body has 3")
+        ),
+        (
+            "a length missing in a batch", frames("RESULTBATCH", #"{"tasks":[[1,2,1],[1,3,1]],"bytes":[3]}"#, body: [1, 2, 3]),
+            .malformed(type: "RESULTBATCH", field: "bytes", reason: "expected one length per task (2), found 1")
+        ),
+        (
+            "a negative length in a batch", frames("RESULTBATCH", #"{"tasks":[[1,2,1]],"bytes":[-1]}"#, body: []),
+            .malformed(type: "RESULTBATCH", field: "bytes[0]", reason: "must be at least 0, found -1")
+        ),
+        (
+            "an empty batch", frames("RESULTBATCH", #"{"tasks":[],"bytes":[]}"#, body: []),
+            .malformed(type: "RESULTBATCH", field: "tasks", reason: "expected at least one [run, index, attempt]")
+        ),
+        (
             "huge slots", frames("HELLO", #"{"slots":9223372036854775807,"host":"h","pid":1,"version":"v"}"#),
             .malformed(type: "HELLO", field: "slots", reason: "must be at most 65536, found 9223372036854775807")
         ),
@@ -232,6 +266,25 @@ struct WireTests {
     func decodeErrorsNameTheFault(_ i: Int) {
         let (name, frames, expected) = Self.errorCases[i]
         #expect(throws: expected, "\(name)") { try WorkerMessage.decode(frames) }
+    }
+
+    @Test func coordinatorBatchesWithoutTasksAreMalformed() {
+        let hash = String(repeating: "a", count: 64)
+        #expect(throws: WireError.malformed(type: "ACKBATCH", field: "tasks", reason: "expected at least one [run, index, attempt]")) {
+            try CoordinatorMessage.decode(frames("ACKBATCH", #"{"tasks":[]}"#))
+        }
+        #expect(throws: WireError.malformed(type: "ASSIGNBATCH", field: "tasks[0]", reason: "expected [run, index, attempt]")) {
+            try CoordinatorMessage.decode(frames("ASSIGNBATCH", #"{"kind":"noop","spec":"\#(hash)","tasks":[[1,2]]}"#))
+        }
+    }
+
+    @Test func anOlderPeersHelloAndWelcomeReadAsNoBatches() throws {
+        let hello = try WorkerMessage.decode(frames("HELLO", #"{"slots":1,"host":"h","pid":1,"version":"v"}"#))
+        #expect(hello == .hello(Hello(slots: 1, host: "h", pid: 1, version: "v", batches: false)))
+        let welcome = try CoordinatorMessage.decode(
+            frames("WELCOME", #"{"worker":"w","heartbeat":1,"liveness":3,"maxMessageBytes":64,"blobChunkBytes":8}"#))
+        guard case .welcome(let w) = welcome else { Issue.record("not a welcome: \(welcome)"); return }
+        #expect(!w.batches)
     }
 
     @Test func invalidUTF8IsMalformed() {

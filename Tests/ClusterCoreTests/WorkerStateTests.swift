@@ -45,7 +45,7 @@ struct WorkerStateTests {
     @Test func startsByConnectingAndSayingHello() {
         var worker = WorkerState(config: config(slots: 4))
         let actions = worker.start(now: 0)
-        #expect(actions == [.connect, .send(.hello(Hello(slots: 4, host: "h", pid: 9, version: "v")))])
+        #expect(actions == [.connect, .send(.hello(Hello(slots: 4, host: "h", pid: 9, version: "v", batches: true)))])
         #expect(worker.connection == .awaitingWelcome(since: 0))
         _ = worker.receive(welcome(interval: 0.5, liveness: 4), now: 0.1)
         #expect(worker.connection == .connected)
@@ -102,7 +102,7 @@ struct WorkerStateTests {
         #expect(worker.tick(now: until - 0.001).isEmpty)
         let reconnect = worker.tick(now: until)
         #expect(reconnect.first == .connect)
-        #expect(sends(reconnect) == [.hello(Hello(slots: 2, host: "h", pid: 9, version: "v", running: [assignment(0).task]))])
+        #expect(sends(reconnect) == [.hello(Hello(slots: 2, host: "h", pid: 9, version: "v", running: [assignment(0).task], batches: true))])
     }
 
     @Test func backOffGrowsExponentiallyUpToTheCapAndIsDeterministicPerSeed() {
@@ -234,7 +234,7 @@ struct WorkerStateTests {
         var worker = connected(slots: 1)
         _ = worker.receive(.assign(assignment(0)), now: 0)
         let actions = worker.receive(.reconnect(reason: "unknown worker"), now: 1)
-        #expect(sends(actions) == [.hello(Hello(slots: 1, host: "h", pid: 9, version: "v", running: [assignment(0).task]))])
+        #expect(sends(actions) == [.hello(Hello(slots: 1, host: "h", pid: 9, version: "v", running: [assignment(0).task], batches: true))])
         #expect(worker.connection == .awaitingWelcome(since: 1))
     }
 
