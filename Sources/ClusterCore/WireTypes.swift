@@ -51,6 +51,11 @@ public struct PeerID: Sendable, Hashable, Comparable, CustomStringConvertible {
     public init(_ bytes: [UInt8]) { self.bytes = bytes }
     public init(_ text: String) { self.bytes = Array(text.utf8) }
     public static func < (lhs: PeerID, rhs: PeerID) -> Bool { lhs.bytes.lexicographicallyPrecedes(rhs.bytes) }
+    /// Hashes the bytes as one block: the synthesised hash feeds them one at a time,
+    /// and the coordinator looks a worker up several times per task.
+    public func hash(into hasher: inout Hasher) {
+        bytes.withUnsafeBytes { hasher.combine(bytes: $0) }
+    }
 
     /// Printable ASCII identities as they are, anything else as `0x` and hex.
     public var description: String {
