@@ -156,13 +156,28 @@ public struct SurrogateModel: Sendable {
     /// A model that names a documented domain is judged against it instead
     /// (`DocumentedDomain.violations`).
     public func domainWarnings(_ config: TandemConfig) -> [String] {
-        if let documentedDomain { return documentedDomain.violations(config) }
+        // A replayed trace is judged as its dataset row describes it, rebuilt the way the
+        // rows the model trained on were: the multiplier folded into the rate, empirical
+        // batch sizes as geometric of their mean under their own name.
+        if config.trace != nil, let row = try? ConfigColumns.datasetView(config) {
+            return domainWarnings(row, batchDist: config.batch.distName)
+        }
+        return domainWarnings(config, batchDist: nil)
+    }
+
+    /// `batchDist`: the name the batch sizes had in the dataset row `config` was rebuilt
+    /// from (nil: the configuration's own).
+    private func domainWarnings(_ config: TandemConfig, batchDist: String?) -> [String] {
+        if let documentedDomain {
+            guard let batchDist else { return documentedDomain.violations(config) }
+            return documentedDomain.violations(values: documentedDomain.judgedValues(CanonicalForm(config), batchDist: batchDist))
+        }
         let values: [String: ConfigValue]
         if featureVersion >= 3 {
             let form = CanonicalForm(config)
             let count = form.config.stations.count
-            if stationRange.contains(count), inputDomainChecks[count - minStations].admits(form) { return [] }
-            values = form.domainValues()
+            if batchDist == nil, stationRange.contains(count), inputDomainChecks[count - minStations].admits(form) { return [] }
+            values = form.domainValues(batchDist: batchDist)
         } else {
             values = Dictionary(zip(ConfigColumns.names(of: config), ConfigColumns.values(of: config)), uniquingKeysWith: { $1 })
         }
