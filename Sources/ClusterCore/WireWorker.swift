@@ -487,7 +487,11 @@ extension CoordinatorMessage {
             try raw.forbidBody()
             let h = try raw.header(limits: limits)
             let tasks = try h.attempts("tasks")
-            guard !tasks.isEmpty else { throw h.fail("tasks", "expected at least one [run, index, attempt]") }
+            guard let run = tasks.first?.task.run else { throw h.fail("tasks", "expected at least one [run, index, attempt]") }
+            // The kind, payload, spec and blobs are one run's.
+            if let other = tasks.firstIndex(where: { $0.task.run != run }) {
+                throw h.fail("tasks[\(other)][0]", "expected run \(run) as in tasks[0], found \(tasks[other].task.run)")
+            }
             return .assignBatch(
                 AssignmentBatch(
                     tasks: tasks, kind: try h.string("kind"), payload: h.json["payload"] ?? .emptyObject,

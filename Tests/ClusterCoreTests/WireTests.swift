@@ -276,6 +276,9 @@ struct WireTests {
         #expect(throws: WireError.malformed(type: "ASSIGNBATCH", field: "tasks[0]", reason: "expected [run, index, attempt]")) {
             try CoordinatorMessage.decode(frames("ASSIGNBATCH", #"{"kind":"noop","spec":"\#(hash)","tasks":[[1,2]]}"#))
         }
+        #expect(throws: WireError.malformed(type: "ASSIGNBATCH", field: "tasks[2][0]", reason: "expected run 1 as in tasks[0], found 2")) {
+            try CoordinatorMessage.decode(frames("ASSIGNBATCH", #"{"kind":"noop","spec":"\#(hash)","tasks":[[1,2,1],[1,3,1],[2,4,1]]}"#))
+        }
     }
 
     @Test func anOlderPeersHelloAndWelcomeReadAsNoBatches() throws {
