@@ -269,16 +269,10 @@ extension ClientReply {
                     items.append(ResultItem(index: index, outcome: .failed(error: error)))
                 } else {
                     let count = try item.int("bytes", atLeast: 0)
-                    guard count <= body.count - offset else {
-                        throw item.fail("bytes", "\(count) bytes from offset \(offset) run past the body of \(body.count) bytes")
-                    }
-                    items.append(ResultItem(index: index, outcome: .done(Array(body[offset..<offset + count]))))
-                    offset += count
+                    items.append(ResultItem(index: index, outcome: .done(try item.slice(of: body, count: count, at: &offset, field: "bytes"))))
                 }
             }
-            guard offset == body.count else {
-                throw h.fail("items", "lengths add up to \(offset) bytes but the body has \(body.count)")
-            }
+            try h.requireConsumed(body, upTo: offset, field: "items")
             return .results(
                 ResultPage(
                     run: RunID(try h.int("run", atLeast: 1)), items: items, next: try h.int("next", atLeast: 0),

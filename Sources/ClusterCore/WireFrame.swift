@@ -288,6 +288,24 @@ struct Header {
             run: RunID(try int("run", atLeast: 1)), index: try int("index", atLeast: 0), attempt: try int("attempt", atLeast: 1))
     }
 
+    /// The `count` bytes of `body` from `offset` on, moving `offset` past them: a body
+    /// that carries several payloads one after another, with their lengths in the header
+    /// (`field`, the length's field, is named when it runs past the body).
+    func slice(of body: [UInt8], count: Int, at offset: inout Int, field: String) throws(WireError) -> [UInt8] {
+        guard count <= body.count - offset else {
+            throw fail(field, "\(count) bytes from offset \(offset) run past the body of \(body.count) bytes")
+        }
+        defer { offset += count }
+        return Array(body[offset..<offset + count])
+    }
+
+    /// Fails unless the lengths read so far (`offset`) cover `body` exactly.
+    func requireConsumed(_ body: [UInt8], upTo offset: Int, field: String) throws(WireError) {
+        guard offset == body.count else {
+            throw fail(field, "lengths add up to \(offset) bytes but the body has \(body.count)")
+        }
+    }
+
     /// An array of integers, each at least `minimum` (empty when missing or null).
     func ints(_ key: String, atLeast minimum: Int) throws(WireError) -> [Int] {
         var result: [Int] = []

@@ -344,15 +344,9 @@ extension WorkerMessage {
             results.reserveCapacity(tasks.count)
             var offset = 0
             for (task, count) in zip(tasks, lengths) {
-                guard count <= body.count - offset else {
-                    throw h.fail("bytes", "\(count) bytes from offset \(offset) run past the body of \(body.count) bytes")
-                }
-                results.append(TaskResult(task, payload: Array(body[offset..<offset + count])))
-                offset += count
+                results.append(TaskResult(task, payload: try h.slice(of: body, count: count, at: &offset, field: "bytes")))
             }
-            guard offset == body.count else {
-                throw h.fail("bytes", "lengths add up to \(offset) bytes but the body has \(body.count)")
-            }
+            try h.requireConsumed(body, upTo: offset, field: "bytes")
             return .resultBatch(results, epoch: try h.epoch())
         case "FAILURE":
             try raw.forbidBody()
