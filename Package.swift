@@ -38,6 +38,7 @@ let package = Package(
             name: "Simulation",
             dependencies: [
                 "DuetSupport",
+                "HiddenMarkovKernels",
                 .product(name: "Yams", package: "Yams"),
                 .product(name: "Histogram", package: "hdrhistogram-swift"),
                 .product(name: "CSV", package: "CSV.swift"),
@@ -60,6 +61,9 @@ let package = Package(
         .target(name: "Search", dependencies: ["DuetSupport", "Simulation", "Surrogate"]),
         // One-row dense layers in C, in the widest vectors the CPU has (chosen at run time).
         .target(name: "DenseKernels"),
+        // Baum-Welch's expectation step in C for fitting arrival traces, optimised in
+        // every configuration (debug builds run the fit's tests).
+        .target(name: "HiddenMarkovKernels", cSettings: [.unsafeFlags(["-O2"])]),
         // Features, the MLP over BLAS, training, model files.
         .target(
             name: "Surrogate",

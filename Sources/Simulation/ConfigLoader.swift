@@ -8,7 +8,7 @@ public enum ConfigLoader {
     static let topKeys = ["arrival", "batch", "stations", "run"]
     static let arrivalKeys = ["rate", "scv", "onOff", "trace", "time", "timeUnit", "work", "workScale", "batchWindow",
                               "rateMultiplier", "mmpp"]
-    static let mmppSourceKeys = ["rates", "meanHolds"]
+    static let mmppSourceKeys = ["rates", "meanHolds", "next"]
     /// More sources make 2^n levels and little new: 8 is already 256.
     static let mmppSources = 1...8
     static let onOffKeys = ConfigSchema.configFields.compactMap { field in
@@ -173,7 +173,11 @@ public enum ConfigLoader {
         }
     }
 
-    /// `arrival.mmpp`: a list of two-level sources, each `{ rates: [r1, r2], meanHolds: [h1, h2] }`.
+    /// Levels a source of `arrival.mmpp` may have.
+    static let mmppLevels = 2...8
+
+    /// `arrival.mmpp`: a list of sources, each `{ rates: [r1, r2, ...], meanHolds: [h1, h2, ...] }`,
+    /// with `next` (jump probabilities, one row per level) when there are more than two levels.
     private static func mmpp(_ arrival: ConfigMapping) throws -> MMPPSpec {
         for key in ["rate", "scv", "onOff"] where arrival.contains(key) {
             throw arrival.error(key, "not used with arrival.mmpp, whose sources set the rate and the burstiness; "
@@ -187,21 +191,74 @@ public enum ConfigLoader {
         }
         let sources = try nodes.map { node -> MMPPSource in
             let source = try node.mapping(allowedKeys: mmppSourceKeys)
-            func pair(_ key: String, _ rules: [NumberRule], what: String) throws -> [Double] {
-                let pairNode = try source.require(key)
-                let values = try pairNode.sequence().map { try $0.double(rules: rules) }
-                guard values.count == 2 else {
-                    throw pairNode.error("expected two numbers (\(what) in level 1 and level 2), got \(values.count)")
-                }
-                return values
+            let ratesNode = try source.require("rates")
+            let rates = try ratesNode.sequence().map { try $0.double(rules: [.atLeast(0)]) }
+            guard mmppLevels.contains(rates.count) else {
+                throw ratesNode.error("expected \(mmppLevels.lowerBound) to \(mmppLevels.upperBound) numbers "
+                                          + "(batches per second in each level), got \(rates.count)")
             }
-            let rates = try pair("rates", [.atLeast(0)], what: "batches per second")
-            let holds = try pair("meanHolds", [.greaterThan(0)], what: "mean seconds")
-            return MMPPSource(rates: rates, meanHolds: holds)
+            let holdsNode = try source.require("meanHolds")
+            let holds = try holdsNode.sequence().map { try $0.double(rules: [.greaterThan(0)]) }
+            guard holds.count == rates.count else {
+                throw holdsNode.error("expected \(rates.count) numbers (mean seconds in each level, one per rate), "
+                                          + "got \(holds.count)")
+            }
+            return MMPPSource(rates: rates, meanHolds: holds, next: try jumps(source, levels: rates.count))
         }
         let spec = MMPPSpec(sources: sources)
         guard spec.meanRate > 0 else { throw list.error("every rate is 0: no batch would ever arrive") }
         return spec
+    }
+
+    /// A source's `next`: for two levels none (each switches to the other); for more, one
+    /// row per level of probabilities >= 0 summing to 1, 0 on the diagonal, every level
+    /// reachable from every other (else the long-run rate would depend on where it starts).
+    private static func jumps(_ source: ConfigMapping, levels: Int) throws -> [[Double]]? {
+        guard levels > 2 else {
+            if source.contains("next") {
+                throw source.error("next", "a source of two levels switches from each to the other; leave it out")
+            }
+            return nil
+        }
+        guard source.contains("next") else {
+            throw source.error("next", "required with more than two levels: one row per level, the probabilities "
+                                   + "of the level that follows it")
+        }
+        let node = try source.require("next")
+        let rowNodes = try node.sequence()
+        guard rowNodes.count == levels else {
+            throw node.error("expected \(levels) rows (one per level), got \(rowNodes.count)")
+        }
+        let rows = try rowNodes.enumerated().map { l, rowNode -> [Double] in
+            let row = try rowNode.sequence().map { try $0.double(rules: [.atLeast(0)]) }
+            guard row.count == levels else { throw rowNode.error("expected \(levels) probabilities, got \(row.count)") }
+            guard row[l] == 0 else {
+                throw rowNode.error("the probability of staying in level \(l + 1) must be 0 (a hold ends by leaving it), "
+                                        + "got \(ConfigNode.format(row[l]))")
+            }
+            let sum = row.reduce(0, +)
+            guard abs(sum - 1) < 1e-6 else {
+                throw rowNode.error("probabilities must add up to 1, got \(ConfigNode.format(sum))")
+            }
+            return row.map { $0 / sum }
+        }
+        // Irreducible: from level 1 every level is reached, and level 1 from every level.
+        func reached(_ edge: (Int, Int) -> Bool) -> Set<Int> {
+            var seen: Set<Int> = [0], frontier = [0]
+            while let l = frontier.popLast() {
+                for k in 0..<levels where edge(l, k) && !seen.contains(k) {
+                    seen.insert(k)
+                    frontier.append(k)
+                }
+            }
+            return seen
+        }
+        let forward = reached { rows[$0][$1] > 0 }, backward = reached { rows[$1][$0] > 0 }
+        if let level = (0..<levels).first(where: { !forward.contains($0) || !backward.contains($0) }) {
+            throw node.error("level \(level + 1) cannot be reached from every other level and lead back to them; "
+                                 + "each level must be reachable from each other")
+        }
+        return rows
     }
 
     private static func batchSize(_ batch: ConfigMapping) throws -> BatchSizeSpec {

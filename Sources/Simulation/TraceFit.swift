@@ -195,8 +195,7 @@ public struct TraceFit: Sendable {
         onOff = interBatch.count < 3 ? OnOffFit(rate: batchRate, onFraction: 1, meanOn: .infinity, meanOff: 0,
                                                 onRate: batchRate, method: .poisson)
             : OnOffFit.fit(m1: interBatch.mean, m2: interBatch.second, m3: interBatch.third)
-        mmpp = MMPPFit(curve: DispersionCurve(trace: trace, scales: MMPPFit.fitScales), batchRate: batchRate,
-                       batch: batch.spec)
+        mmpp = MMPPFit(trace: trace, batch: batch.spec)
         dispersion = DispersionComparison(trace: trace, renewal: Self.renewalProcess(batchRate: batchRate,
                                           scv: interBatch.scv, batch: batch.spec),
                                           onOff: Self.onOffProcess(onOff, batch: batch.spec),
@@ -254,10 +253,18 @@ public struct TraceFit: Sendable {
             ("onRate", .number(onOff.onRate)), ("method", .string(onOff.method.rawValue)),
         ])))
         members.append(("mmpp", .object([
-            ("busyFraction", .number(mmpp.busyFraction)),
+            ("levels", .integer(mmpp.levels)), ("binWidth", .number(mmpp.binWidth)),
+            ("candidates", .array(mmpp.candidates.map { candidate in
+                .object([("levels", .integer(candidate.levels)), ("logLikelihood", .number(candidate.logLikelihood)),
+                         ("bic", .number(candidate.bic))])
+            })),
+            ("levelBatchRates", .array(mmpp.levelBatchRates.map(JSON.number))),
+            ("levelBatchMeans", .array(mmpp.levelBatchMeans.map(JSON.number))),
             ("sources", .array(mmpp.spec.sources.map { source in
-                .object([("rates", .array(source.rates.map(JSON.number))),
-                         ("meanHolds", .array(source.meanHolds.map(JSON.number)))])
+                var members: [(String, JSON)] = [("rates", .array(source.rates.map(JSON.number))),
+                                                 ("meanHolds", .array(source.meanHolds.map(JSON.number)))]
+                if let next = source.next { members.append(("next", .array(next.map { .array($0.map(JSON.number)) }))) }
+                return .object(members)
             })),
             ("scales", .array(mmpp.scales.map(JSON.number))),
             ("traceDispersion", .array(mmpp.traceDispersion.map(JSON.number))),
@@ -287,12 +294,20 @@ public struct TraceFit: Sendable {
         lines.append("on/off fit:     onFraction \(f(onOff.onFraction)), meanOn \(f(onOff.meanOn)) s, "
                      + "meanOff \(f(onOff.meanOff)) s, rate while on \(f(onOff.onRate)) per second "
                      + "(\(onOff.method.rawValue))")
-        lines.append("mmpp fit:       \(mmpp.spec.sources.count) on/off source(s) matched to the dispersion of counts "
-                     + "over \(f(mmpp.scales.first ?? 0)) to \(f(mmpp.scales.last ?? 0)) s windows, each busy "
-                     + "\(f(100 * mmpp.busyFraction))% of the time:")
-        for source in mmpp.spec.sources {
-            lines.append("                rate \(f(source.rates[1])) per second for \(f(source.meanHolds[1])) s, "
-                         + "\(f(source.rates[0])) for \(f(source.meanHolds[0])) s")
+        let chosen = mmpp.candidates.map { "\($0.levels): \(f($0.bic))" }.joined(separator: ", ")
+        lines.append("mmpp fit:       \(mmpp.levels) level(s) of a hidden Markov model of the batches and jobs in "
+                     + "\(f(mmpp.binWidth)) s bins (BIC by levels: \(chosen)); batch sizes as above:")
+        if let source = mmpp.spec.sources.first, mmpp.levels > 1 {
+            let fractions = source.levelFractions
+            for l in 0..<source.levelCount {
+                let then = source.jumps(from: l).enumerated().filter { $0.element > 0.005 }
+                    .map { "\($0.offset + 1) (\(f(100 * $0.element))%)" }.joined(separator: ", ")
+                lines.append("                level \(l + 1): \(f(source.rates[l])) batches/s for \(f(source.meanHolds[l])) s, "
+                             + "\(f(100 * fractions[l]))% of the time, then \(then) "
+                             + "(in the trace: \(f(mmpp.levelBatchRates[l])) batches/s of \(f(mmpp.levelBatchMeans[l])))")
+            }
+        } else {
+            lines.append("                Poisson at \(f(mmpp.spec.meanRate)) batches/s")
         }
         lines.append(contentsOf: dispersion.textLines)
         if let work {
@@ -321,15 +336,19 @@ public struct TraceFit: Sendable {
             "# Fitted by `duet fit-trace` from \(settings.path)",
             "# (time column \(settings.timeColumn), batch window \(f(settings.batchWindow)) s):"
                 + " \(jobs) jobs in \(batches) batches over \(ConfigLoader.rounded(span)) s.",
-            "# Markov-modulated Poisson fit: independent on/off sources matched to the index of dispersion",
-            "# of counts over \(ConfigLoader.rounded(mmpp.scales.first ?? 0)) to \(ConfigLoader.rounded(mmpp.scales.last ?? 0)) s windows and to the mean rate;",
+            "# Markov-modulated Poisson fit: \(mmpp.levels) level(s) of a hidden Markov model of the batches",
+            "# and jobs in \(ConfigLoader.rounded(mmpp.binWidth)) s bins (levels by BIC), each level's rate keeping its job intensity;",
             "# the batch size family closest in total variation.",
             "arrival:",
             "  mmpp:",
         ]
         for source in mmpp.spec.sources {
-            lines.append("    - { rates: [\(source.rates.map(f).joined(separator: ", "))], "
-                         + "meanHolds: [\(source.meanHolds.map(f).joined(separator: ", "))] }")
+            lines.append("    - rates: [\(source.rates.map(f).joined(separator: ", "))]")
+            lines.append("      meanHolds: [\(source.meanHolds.map(f).joined(separator: ", "))]")
+            if let next = source.next {
+                lines.append("      next:")
+                for row in next { lines.append("        - [\(row.map(f).joined(separator: ", "))]") }
+            }
         }
         lines += [
             "# Renewal alternative (inter-batch mean and scv); replace the arrival section above with:",

@@ -1,8 +1,9 @@
 // Markov-modulated Poisson arrivals (`arrival.mmpp`): the simulated stream against
 // the MMPP-2 closed forms of Fischer and Meier-Hellstern's cookbook (mean rate and
-// index of dispersion of counts), sources adding up, the configuration keys and
-// their errors, and the fit: a known on/off source recovered from its trace, a
-// Poisson trace fitted as (nearly) Poisson.
+// index of dispersion of counts), sources adding up, sources of more than two
+// levels (their generator's closed forms against the two-level ones and against
+// simulated counts), the configuration keys and their errors, and the fit: a known
+// three-level source recovered from its trace, a Poisson trace fitted as Poisson.
 
 import Foundation
 import Testing
@@ -84,6 +85,48 @@ struct MMPPTests {
         #expect(bursty > smooth)
     }
 
+    // MARK: Sources of more levels
+
+    @Test("The generator's closed forms give the cookbook's for two levels written as a chain")
+    func generalFormsAgreeWithTwoLevels() {
+        // Level 1 (rate 1, hold 4) hands over to level 2 or 3, both of rate 6 and hold
+        // 1, which always return to 1: the stream is the MMPP-2 above, levels 2 and 3
+        // being its second level under two names.
+        let chain = MMPPSource(rates: [1, 6, 6], meanHolds: [4, 1, 1], next: [[0, 0.5, 0.5], [1, 0, 0], [1, 0, 0]])
+        let spec = MMPPSpec(sources: [chain])
+        #expect(abs(spec.meanRate - 2) < 1e-12)
+        for t in [0.01, 0.1, 1, 10, 100] {
+            let cookbook = Self.cookbookIDC(l1: 1, l2: 6, r1: 0.25, r2: 1, t: t)
+            #expect(abs(spec.batchDispersion(t) / cookbook - 1) < 1e-9, "t \(t): \(spec.batchDispersion(t)) against \(cookbook)")
+        }
+        #expect(abs(spec.asymptoticDispersion - 4.2) < 1e-9)
+    }
+
+    @Test("A simulated three-level source has its closed-form rate and dispersion")
+    func threeLevelsSimulated() throws {
+        let source = MMPPSource(rates: [0, 2, 8], meanHolds: [4, 1, 0.5], next: [[0, 0.7, 0.3], [0.8, 0, 0.2], [0.9, 0.1, 0]])
+        let spec = MMPPSpec(sources: [source])
+        // Stationary: visits pi_visit solve the jump chain; times weight them by holds.
+        // Visits v = (v1, v2, v3) with v1 = 0.8 v2 + 0.9 v3, v2 = 0.7 v1 + 0.1 v3,
+        // v3 = 0.3 v1 + 0.2 v2: v = (1, 0.7368..., 0.4473...) up to scale (by hand:
+        // v2 = 0.7 + 0.1 v3, v3 = 0.3 + 0.2 v2 = 0.3 + 0.14 + 0.02 v3 = 0.44 / 0.98).
+        let v3 = 0.44 / 0.98, v2 = 0.7 + 0.1 * v3
+        let times = [4.0, v2 * 1, v3 * 0.5], total = times.reduce(0, +)
+        let rate = (2 * times[1] + 8 * times[2]) / total
+        #expect(abs(spec.meanRate - rate) < 1e-9, "\(spec.meanRate) against \(rate)")
+        let config = TandemConfig(mmpp: spec, stations: [])
+        let horizon = 200_000.0
+        let curve = DispersionCurve(arrivalsOf: config, horizon: horizon, seed: 4, scales: [0.1, 1, 10])
+        for (t, value) in zip(curve.scales, curve.values) {
+            let idc = try #require(value)
+            let closed = spec.batchDispersion(t)
+            // Windows of 5 s or more are nearly independent (holds of at most 4 s):
+            // relative standard error sqrt(2 / windows), shorter windows counted as 5 s; 4 of them.
+            let tolerance = 4 * (2 / (horizon / max(t, 5))).squareRoot()
+            #expect(abs(idc / closed - 1) < tolerance, "t \(t): simulated \(idc), closed form \(closed)")
+        }
+    }
+
     // MARK: Configuration
 
     @Test("arrival.mmpp in a file: sources, the derived rate, and loads")
@@ -104,7 +147,18 @@ struct MMPPTests {
 
     static let badFiles: [(arrival: String, path: String, message: String)] = [
         ("{ mmpp: [] }", "arrival.mmpp", "expected 1 to 8 sources"),
-        ("{ mmpp: [{ rates: [1, 2, 3], meanHolds: [1, 1] }] }", "arrival.mmpp.1.rates", "expected two numbers"),
+        ("{ mmpp: [{ rates: [1], meanHolds: [1] }] }", "arrival.mmpp.1.rates", "expected 2 to 8 numbers"),
+        ("{ mmpp: [{ rates: [1, 2, 3], meanHolds: [1, 1] }] }", "arrival.mmpp.1.meanHolds", "expected 3 numbers"),
+        ("{ mmpp: [{ rates: [1, 2, 3], meanHolds: [1, 1, 1] }] }", "arrival.mmpp.1.next", "required with more than two levels"),
+        ("{ mmpp: [{ rates: [1, 2], meanHolds: [1, 1], next: [[0, 1], [1, 0]] }] }", "arrival.mmpp.1.next", "leave it out"),
+        ("{ mmpp: [{ rates: [1, 2, 3], meanHolds: [1, 1, 1], next: [[0, 1, 0], [1, 0, 0]] }] }", "arrival.mmpp.1.next",
+         "expected 3 rows"),
+        ("{ mmpp: [{ rates: [1, 2, 3], meanHolds: [1, 1, 1], next: [[0, 0.5, 0.4], [1, 0, 0], [1, 0, 0]] }] }",
+         "arrival.mmpp.1.next.1", "add up to 1"),
+        ("{ mmpp: [{ rates: [1, 2, 3], meanHolds: [1, 1, 1], next: [[0, 1, 0], [0.5, 0.5, 0], [1, 0, 0]] }] }",
+         "arrival.mmpp.1.next.2", "staying in level 2 must be 0"),
+        ("{ mmpp: [{ rates: [1, 2, 3], meanHolds: [1, 1, 1], next: [[0, 1, 0], [1, 0, 0], [1, 0, 0]] }] }",
+         "arrival.mmpp.1.next", "level 3 cannot be reached"),
         ("{ mmpp: [{ rates: [-1, 2], meanHolds: [1, 1] }] }", "arrival.mmpp.1.rates.1", "must be >= 0"),
         ("{ mmpp: [{ rates: [1, 2], meanHolds: [0, 1] }] }", "arrival.mmpp.1.meanHolds.1", "must be > 0"),
         ("{ mmpp: [{ rates: [1, 2] }] }", "arrival.mmpp.1.meanHolds", "required"),
@@ -141,36 +195,82 @@ struct MMPPTests {
         return try ArrivalTrace.parse(text, settings: TraceSettings(path: "mmpp.csv"))
     }
 
-    @Test("A known on/off MMPP-2 is recovered from its trace")
-    func recoversAnOnOffSource() throws {
-        // On a quarter of the time at 8 batches a second in 2 s bursts: mean rate 2,
-        // switching rate 2/3, intensity variance 64 x 3/16 = 12.
-        let truth = MMPPSource(rates: [0, 8], meanHolds: [6, 2])
-        let trace = try Self.trace(of: MMPPSpec(sources: [truth]), horizon: 40_000, seed: 5)
-        let fit = TraceFit(trace).mmpp
-        #expect(fit.spec.sources.count == 1, "\(fit.spec)")
+    @Test("A known three-level source is recovered from its trace, levels chosen by BIC")
+    func recoversThreeLevels() throws {
+        // Silent for 40 s on average, then moderate (2 batches a second for 10 s) or
+        // intense bursts (8 a second for 4 s), which mostly fall back to silence.
+        let truth = MMPPSource(rates: [0, 2, 8], meanHolds: [40, 10, 4],
+                               next: [[0, 0.7, 0.3], [0.8, 0, 0.2], [0.9, 0.1, 0]])
+        let horizon = 30_000.0
+        let trace = try Self.trace(of: MMPPSpec(sources: [truth]), horizon: horizon, seed: 5)
+        // Bins of a sixteenth of the shortest hold.
+        let fit = MMPPFit(trace: trace, batch: .deterministic(1), binWidth: 0.25, maxLevels: 4)
+        #expect(fit.levels == 3, "BIC \(fit.candidates)")
         let source = try #require(fit.spec.sources.first)
-        // About 20,000 bursts: the rates and holds within 20%, the mean rate within 3%.
-        #expect(abs(fit.spec.meanRate / 2 - 1) < 0.03, "\(fit.spec)")
-        #expect(source.rates[0] == 0)
-        #expect(abs(source.rates[1] / 8 - 1) < 0.2, "\(fit.spec)")
-        #expect(abs(source.meanHolds[0] / 6 - 1) < 0.2, "\(fit.spec)")
-        #expect(abs(source.meanHolds[1] / 2 - 1) < 0.2, "\(fit.spec)")
-        // Its closed-form dispersion follows the trace's at every fitted scale.
-        for (fitted, observed) in zip(fit.fittedDispersion, fit.traceDispersion) {
-            #expect(abs(fitted / observed - 1) < 0.15, "fitted \(fit.fittedDispersion), trace \(fit.traceDispersion)")
+        #expect(source.levelCount == 3)
+        // Visits per level: the jump chain's stationary visits (by hand, see
+        // threeLevelsSimulated: 1, 0.7449, 0.4490) over the mean cycle of 49.2 s,
+        // so 610, 454 and 274 visits. A mean hold is known to 1 / sqrt(visits)
+        // (exponential holds), a jump probability p to sqrt(p (1 - p) / visits);
+        // the tolerance is 3 of those plus 5% for the bins (a level change inside
+        // a bin is seen a fraction of a bin early or late).
+        let visits = [1.0, 0.7449, 0.4490].map { $0 * horizon / 49.2 }
+        for l in 0..<3 {
+            let tolerance = 3 / visits[l].squareRoot() + 0.05
+            #expect(abs(source.meanHolds[l] / truth.meanHolds[l] - 1) < tolerance, "holds \(source.meanHolds)")
+            let jumps = try #require(source.next?[l])
+            for (fitted, p) in zip(jumps, truth.jumps(from: l)) {
+                #expect(abs(fitted - p) < 3 * (p * (1 - p) / visits[l]).squareRoot() + 0.05, "next \(source.next!)")
+            }
         }
+        // Rates from thousands of batches each: a few percent, the same bin allowance.
+        #expect(source.rates[0] < 0.05, "\(source)")
+        #expect(abs(source.rates[1] / 2 - 1) < 0.1, "\(source)")
+        #expect(abs(source.rates[2] / 8 - 1) < 0.1, "\(source)")
+        // EM keeps the trace's own mean rate.
+        let traceRate = Double(trace.batchCount) / trace.span
+        #expect(abs(fit.spec.meanRate / traceRate - 1) < 0.01, "\(fit.spec.meanRate) against \(traceRate)")
     }
 
-    @Test("A Poisson trace is fitted as (nearly) a Poisson process")
+    @Test("Bursts that carry larger batches: each level keeps its job intensity")
+    func levelsKeepTheirJobIntensity() throws {
+        // Quiet periods of single jobs at 1 batch a second, bursts of 5-job batches at
+        // 3 a second: the bursts carry 15 jobs a second, 3 batches of the overall mean
+        // size would not.
+        var stream = RandomStream(seed: 9, substream: 3)
+        var clock = 0.0, level = 0, switchAt = -log(stream.nextOpenUnit()) * 30
+        var text = "TIMESTAMP\n"
+        while clock < 20_000 {
+            let rate = level == 0 ? 1.0 : 3.0
+            let next = clock - log(stream.nextOpenUnit()) / rate
+            if next > switchAt {
+                clock = switchAt
+                level = 1 - level
+                switchAt = clock - log(stream.nextOpenUnit()) * (level == 0 ? 30 : 10)
+                continue
+            }
+            clock = next
+            for _ in 0..<(level == 0 ? 1 : 5) { text += "\(clock)\n" }
+        }
+        let trace = try ArrivalTrace.parse(text, settings: TraceSettings(path: "bursts.csv"))
+        let batch = BatchFit(sizes: trace.batchSizes).spec
+        let fit = MMPPFit(trace: trace, batch: batch, maxLevels: 3)
+        #expect(fit.levels == 2, "BIC \(fit.candidates)")
+        #expect(abs(fit.levelBatchMeans[0] - 1) < 0.05 && abs(fit.levelBatchMeans[1] / 5 - 1) < 0.05,
+                "\(fit.levelBatchMeans)")
+        let source = try #require(fit.spec.sources.first)
+        // Job intensity: 1 and 15 jobs a second, whatever the common batch size.
+        let intensities = source.rates.map { $0 * batch.mean }
+        #expect(abs(intensities[0] - 1) < 0.1 && abs(intensities[1] / 15 - 1) < 0.1, "\(intensities)")
+    }
+
+    @Test("A Poisson trace is fitted as a Poisson process")
     func poissonTraceStaysPoisson() throws {
         let poisson = MMPPSpec(sources: [MMPPSource(rates: [2, 2], meanHolds: [1, 1])])
-        let trace = try Self.trace(of: poisson, horizon: 40_000, seed: 6)
-        let fit = TraceFit(trace).mmpp
+        let trace = try Self.trace(of: poisson, horizon: 20_000, seed: 6)
+        let fit = MMPPFit(trace: trace, batch: .deterministic(1), maxLevels: 3)
+        #expect(fit.levels == 1, "BIC \(fit.candidates)")
         #expect(abs(fit.spec.meanRate / 2 - 1) < 0.03, "\(fit.spec)")
-        // Dispersion 1 at every scale, within the sampling noise of 400 windows of 100 s
-        // (a relative standard error of 7%), and not much more beyond them.
-        #expect(fit.spec.asymptoticDispersion < 1.3, "\(fit.spec)")
-        for t in MMPPFit.fitScales { #expect(abs(fit.spec.batchDispersion(t) - 1) < 0.15) }
+        #expect(abs(fit.spec.asymptoticDispersion - 1) < 1e-9)
     }
 }
