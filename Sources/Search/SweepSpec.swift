@@ -667,8 +667,10 @@ public struct SweepSpec: Sendable {
             baseText.append("batch.weights=\(weights.map(ConfigColumns.format).joined(separator: " "))")
         }
         if let mmpp = base.mmpp {
+            // Two-level sources read as before; a source of more levels adds its jump rows.
             baseText.append("mmpp=" + mmpp.sources.map { source in
-                (source.rates + source.meanHolds).map(ConfigColumns.format).joined(separator: " ")
+                ((source.rates + source.meanHolds) + (source.next ?? []).joined()).map(ConfigColumns.format)
+                    .joined(separator: " ")
             }.joined(separator: "; "))
         }
         if let trace = base.trace {

@@ -236,8 +236,9 @@ public enum ConfigLoader {
                 throw rowNode.error("the probability of staying in level \(l + 1) must be 0 (a hold ends by leaving it), "
                                         + "got \(ConfigNode.format(row[l]))")
             }
+            // Within a thousandth (probabilities written with a few digits), then normalised.
             let sum = row.reduce(0, +)
-            guard abs(sum - 1) < 1e-6 else {
+            guard abs(sum - 1) <= 1e-3 else {
                 throw rowNode.error("probabilities must add up to 1, got \(ConfigNode.format(sum))")
             }
             return row.map { $0 / sum }

@@ -107,7 +107,8 @@ public struct MMPPFit: Sendable, Equatable {
             let leaving = order.map { max(1 - model.transitions[$0][$0], width / max(span, width)) }
             let holds = leaving.map { width / $0 }
             let next = order.enumerated().map { l, from -> [Double] in
-                let row = order.map { to in to == from ? 0 : model.transitions[from][to] }
+                // Jumps EM has all but ruled out (under a millionth) are dropped.
+                let row = order.map { to in to == from || model.transitions[from][to] < 1e-6 ? 0 : model.transitions[from][to] }
                 let sum = row.reduce(0, +)
                 return sum > 0 ? row.map { $0 / sum } : order.indices.map { $0 == l ? 0 : 1 / Double(order.count - 1) }
             }

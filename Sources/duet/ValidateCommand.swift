@@ -95,6 +95,9 @@ struct ValidateCommand: ParsableCommand {
         if v.arrival == .trace {
             what += "the trace as a sweep over it records it (rate \(short(first?.arrivalRate ?? .nan))/s, "
                 + "scv \(short(first?.interArrival.scv ?? .nan)))"
+        } else if v.arrival == .mmpp, let mmpp = first?.mmpp {
+            what += "the MMPP fit (\(fit.mmpp.levels) level(s), rate \(short(mmpp.meanRate))/s, "
+                + "long-run dispersion \(short(mmpp.asymptoticDispersion)))"
         } else if let onOff = first?.onOff {
             what += "on/off arrivals (rate \(short(fit.batchRate))/s, onFraction \(short(onOff.onFraction)), "
                 + "meanOn \(short(onOff.meanOn)) s)"

@@ -242,6 +242,28 @@ struct SweepSpecTests {
         #expect(a.fingerprint.count == 64)
     }
 
+    @Test("An MMPP base of several levels: its jump rows are part of the fingerprint")
+    func multiLevelMMPPFingerprint() throws {
+        func spec(_ next: String) -> String {
+            """
+            base:
+              arrival:
+                mmpp:
+                  - { rates: [0, 2, 8], meanHolds: [40, 10, 4], next: [\(next)] }
+              stations:
+                - { service: { mean: 0.1 } }
+            vary:
+              stations.1.servers: { int: [1, 4] }
+            design: { method: sobol, points: 10, seed: 1 }
+            """
+        }
+        let a = try SweepSpec.parse(spec("[0, 0.7, 0.3], [0.8, 0, 0.2], [0.9, 0.1, 0]"))
+        let b = try SweepSpec.parse(spec("[0, 0.3, 0.7], [0.8, 0, 0.2], [0.9, 0.1, 0]"))
+        #expect(a.base.mmpp?.sources.first?.next?[0] == [0, 0.7, 0.3])
+        // Same rates and holds, other jumps: another process, so another dataset.
+        #expect(a.fingerprint != b.fingerprint)
+    }
+
     @Test func sha256KnownAnswers() {
         #expect(SHA256Hasher.hex("abc") == "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad")
         #expect(SHA256Hasher.hex("") == "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855")

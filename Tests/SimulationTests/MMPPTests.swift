@@ -145,6 +145,28 @@ struct MMPPTests {
         #expect(abs(config.arrivalScv - 4.2) < 1e-12)
     }
 
+    @Test("A source of three levels in a file: jump rows written with a few digits are normalised")
+    func threeLevelConfiguration() throws {
+        let config = try ConfigLoader.parse("""
+            arrival:
+              mmpp:
+                - rates: [0, 2, 8]
+                  meanHolds: [40, 10, 4]
+                  next:
+                    - [0, 0.6667, 0.3333]
+                    - [1, 0, 0]
+                    - [1, 0, 0]
+            stations:
+              - service: { mean: 0.1 }
+            """)
+        let source = try #require(config.mmpp?.sources.first)
+        let next = try #require(source.next)
+        #expect(abs(next[0].reduce(0, +) - 1) < 1e-15)
+        // Visits 1 : 2/3 : 1/3, times 40 : 20/3 : 4/3; rate (2 x 20/3 + 8 x 4/3) / 48 = 0.5
+        // (with the written digits: within 1e-4).
+        #expect(abs(config.arrivalRate - 0.5) < 1e-4, "\(config.arrivalRate)")
+    }
+
     static let badFiles: [(arrival: String, path: String, message: String)] = [
         ("{ mmpp: [] }", "arrival.mmpp", "expected 1 to 8 sources"),
         ("{ mmpp: [{ rates: [1], meanHolds: [1] }] }", "arrival.mmpp.1.rates", "expected 2 to 8 numbers"),
@@ -201,7 +223,8 @@ struct MMPPTests {
         // intense bursts (8 a second for 4 s), which mostly fall back to silence.
         let truth = MMPPSource(rates: [0, 2, 8], meanHolds: [40, 10, 4],
                                next: [[0, 0.7, 0.3], [0.8, 0, 0.2], [0.9, 0.1, 0]])
-        let horizon = 30_000.0
+        // 12,500 s: the most a fit cuts into 0.25 s bins (MMPPFit.maxBins).
+        let horizon = 12_500.0
         let trace = try Self.trace(of: MMPPSpec(sources: [truth]), horizon: horizon, seed: 5)
         // Bins of a sixteenth of the shortest hold.
         let fit = MMPPFit(trace: trace, batch: .deterministic(1), binWidth: 0.25, maxLevels: 4)
@@ -210,7 +233,7 @@ struct MMPPTests {
         #expect(source.levelCount == 3)
         // Visits per level: the jump chain's stationary visits (by hand, see
         // threeLevelsSimulated: 1, 0.7449, 0.4490) over the mean cycle of 49.2 s,
-        // so 610, 454 and 274 visits. A mean hold is known to 1 / sqrt(visits)
+        // so 254, 189 and 114 visits. A mean hold is known to 1 / sqrt(visits)
         // (exponential holds), a jump probability p to sqrt(p (1 - p) / visits);
         // the tolerance is 3 of those plus 5% for the bins (a level change inside
         // a bin is seen a fraction of a bin early or late).
