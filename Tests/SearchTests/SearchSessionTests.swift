@@ -135,6 +135,35 @@ struct SearchSessionTests {
         #expect(sampler.propose(trial: 40, history: history) == sampler.propose(trial: 40, history: history))
     }
 
+    @Test("The expected epochs follow the promotions ASHA makes: over, they are what the search trained")
+    func expectedEpochsFollowPromotions() throws {
+        var session = SearchSession(spec: try Self.spec(), now: 0)
+        // Before any result: 6 trials at rung 1, 3 on to rung 2 (1 more epoch each),
+        // 1.5 on to rung 4 (2 more each).
+        let before: Int = 6 + 3 * 1 + 3
+        #expect(session.expectedEpochs(trials: 6) == before)
+        // Every trial better than all before it: each is in the top half of its rung
+        // when it finishes, so ASHA promotes more than half (as asynchronous searches do).
+        while case .run(var job) = session.nextJob(worker: "w", now: 0) {
+            while true {
+                let mape = Double(100 - job.trial) / Double(job.epochs)
+                let decision = session.report(RungReport(
+                    trial: job.trial, rung: job.rung, epochs: job.epochs, mape: mape, meanMAPE: mape,
+                    seconds: 1, canContinue: true, worker: "w"), now: 0)
+                guard case .promote(let epochs) = decision else { break }
+                job.rung += 1
+                job.epochs = epochs
+            }
+        }
+        let epochs: [Int] = session.records.map(\.epochs)
+        let trained: Int = epochs.reduce(0, +)
+        let reached: [Int] = session.records.map(\.rungs.count)
+        #expect(reached.filter { $0 >= 2 }.count > 3, "\(reached)")
+        // 1 / reduction alone expected 12 epochs; what ASHA promoted says what was trained.
+        #expect(trained > before, "\(reached)")
+        #expect(session.expectedEpochs(trials: 6) == trained, "\(reached)")
+    }
+
     @Test func expectedEpochsOfAHugeBudgetDoNotOverflow() throws {
         let session = SearchSession(spec: try Self.spec(budget: "{ trials: 9223372036854775807 }"), now: 0)
         #expect(session.expectedEpochs(trials: 4) == 4 + 2 * 1 + 1 * 2)  // rungs 1, 2, 4; halved each
