@@ -52,6 +52,11 @@ public struct TraceValidation: Sendable {
         /// That configuration simulated (nil when not asked for, or unstable): how far
         /// the fitted process itself is from the trace, whatever the surrogate.
         public var fittedSimulated: [Double]?
+
+        /// An offered load of 1 or more under the fitted arrivals: the process the
+        /// predictions see never empties, so no prediction is right or wrong there,
+        /// however long the trace's finite replay queues.
+        public var overloadedUnderFit: Bool { fitted.offeredLoads.contains { $0 >= 1 } }
     }
 
     public var fit: TraceFit
@@ -179,7 +184,8 @@ public struct TraceValidation: Sendable {
                                targetNames: targets, rows: rows, seconds: Date().timeIntervalSince(started))
     }
 
-    /// MAPE per target over the rows stable under the trace: the surrogate's and the
+    /// MAPE per target over the rows stable under the trace and not overloaded under
+    /// the fit (`Row.overloadedUnderFit`): the surrogate's and the
     /// baseline's against the trace (nil where the baseline has no estimate), and, when
     /// the fitted process was simulated, that simulation's against the trace and the
     /// surrogate's against it (its own error, apart from the fit's).
@@ -193,7 +199,7 @@ public struct TraceValidation: Sendable {
             var fitted: [Double] = []
             var own: [Double] = []
             for row in rows {
-                guard let simulated = row.simulated?[t], simulated > 0 else { continue }
+                guard let simulated = row.simulated?[t], simulated > 0, !row.overloadedUnderFit else { continue }
                 surrogate.append(error(row.surrogate[t], simulated))
                 if let value = row.analytic[t] { analytic.append(error(value, simulated)) }
                 if let value = row.fittedSimulated?[t], value > 0 {
@@ -208,4 +214,7 @@ public struct TraceValidation: Sendable {
     }
 
     public var stableRows: Int { rows.filter { $0.simulated != nil }.count }
+
+    /// Rows stable under the trace but overloaded under the fit (left out of `mape`).
+    public var overloadedUnderFitRows: Int { rows.filter { $0.simulated != nil && $0.overloadedUnderFit }.count }
 }

@@ -107,7 +107,10 @@ struct ValidateCommand: ParsableCommand {
         what += ", batches \(fit.batch.spec.distName) mean \(short(fit.batch.mean))"
         if let work = fit.work { what += ", work mean \(short(work.mean)) scv \(short(work.scv))" }
         lines.append(what)
-        lines.append("\(v.rows.count) configurations, \(v.stableRows) stable under the trace; "
+        let overloaded = v.overloadedUnderFitRows
+        lines.append("\(v.rows.count) configurations, \(v.stableRows) stable under the trace"
+                     + (overloaded > 0 ? " (\(overloaded) of them overloaded under the fit, left out of the MAPEs)" : "")
+                     + "; "
                      + String(format: "%.1f s", v.seconds))
         lines.append("")
         let withFit = v.rows.contains { $0.fittedSimulated != nil }
@@ -175,6 +178,7 @@ struct ValidateCommand: ParsableCommand {
         return .object([
             ("fit", v.fit.json), ("arrival", .string(v.arrival.rawValue)),
             ("configurations", .integer(v.rows.count)), ("stable", .integer(v.stableRows)),
+            ("overloadedUnderFit", .integer(v.overloadedUnderFitRows)),
             ("targets", .object(targets)), ("rows", .array(rows)),
         ])
     }

@@ -5,7 +5,7 @@
 // rate or the work wrong would not.
 
 import Foundation
-import Pipeline
+@testable import Pipeline
 import Search
 import Simulation
 import Testing
@@ -95,6 +95,29 @@ struct TraceValidationTests {
         let mape = try #require(validation.mape.first)
         #expect(mape.surrogate < 5, "\(mape)")
         #expect(mape.analytic.map { $0 < 6 } == true, "\(mape)")
+    }
+
+    @Test("a configuration overloaded under the fit is left out of the MAPEs, and counted")
+    func overloadedUnderTheFitIsLeftOut() throws {
+        let path = try Self.poissonTrace(jobs: 2_000, rate: 2, seed: 12, work: false)
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        let fit = TraceFit(try ArrivalTrace.load(TraceSettings(path: path, timeColumn: "t")))
+        // One station at the fitted rate (about 2 per second): service 0.25 s is load 0.5,
+        // 0.6 s is load 1.2, where the fitted process never empties.
+        func row(mean: Double, surrogate: Double) -> TraceValidation.Row {
+            let fitted = TraceValidation.fittedConfig(fit, arrival: .renewal,
+                                                      stations: [StationConfig(service: MomentSpec(mean: mean))])
+            return TraceValidation.Row(values: [], simulated: [1], meanResponseCI95: nil, unstableReason: nil,
+                                       surrogate: [surrogate], analytic: [nil], fitted: fitted, fittedSimulated: nil)
+        }
+        let validation = TraceValidation(fit: fit, arrival: .renewal, parameterNames: [], targetNames: ["meanResponse"],
+                                         rows: [row(mean: 0.25, surrogate: 1.1), row(mean: 0.6, surrogate: 100)],
+                                         seconds: 0)
+        #expect(validation.stableRows == 2)
+        #expect(validation.overloadedUnderFitRows == 1)
+        // Only the first row counts: |1.1 - 1| / 1 = 10%.
+        let mape = try #require(validation.mape.first)
+        #expect(abs(mape.surrogate - 10) < 1e-9, "\(mape)")
     }
 
     @Test("work is folded into the fitted service: mean times the mean multiplier, scv (1+c_w)(1+c_x)-1")
