@@ -144,7 +144,7 @@ struct LevelModel {
     var logLikelihood: Double
 
     /// Most EM iterations; the fit stops earlier when the log-likelihood gains less
-    /// than 1e-8 of itself.
+    /// than 1e-7 of itself.
     static let maxIterations = 500
 
     /// One level: a Poisson process (its likelihood in the same terms as the others').
