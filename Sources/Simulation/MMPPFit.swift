@@ -199,26 +199,23 @@ struct LevelModel {
     /// Baum-Welch from this start until the log-likelihood stops growing (the E step
     /// in HiddenMarkovKernels).
     func improved(_ bins: CountBins) -> LevelModel {
-        let n = bins.count, width = bins.width, k = rates.count
-        let meanRate = bins.batches.reduce(0, +) / (Double(n) * width)
+        let width = bins.width, k = rates.count
+        let meanRate = bins.batches.reduce(0, +) / (Double(bins.count) * width)
         var model = self
-        var scratch = [Double](repeating: 0, count: 3 * n * k + 2 * n)
-        var pairs = [Double](repeating: 0, count: k * k)
-        var weight = [Double](repeating: 0, count: k), weightedBatches = weight, weightedJobs = weight, first = weight
+        var step = ExpectationStep(bins: bins, levels: k)
         var previous = -Double.infinity
         for _ in 0..<Self.maxIterations {
-            let flat = Array(model.transitions.joined())
-            let logLikelihood = duet_hmm_expectation(
-                Int32(n), Int32(k), bins.batches, bins.jobs, width, model.rates, model.batchMeans, flat, model.initial,
-                &scratch, &pairs, &weight, &weightedBatches, &weightedJobs, &first)
+            let logLikelihood = step.run(model)
             // M step: transitions from the expected pairs, rates and sizes from each level's share of the bins.
-            model.initial = first
+            model.initial = step.first
             for l in 0..<k {
-                let row = pairs[(l * k)..<(l * k + k)]
+                let row = step.pairs[(l * k)..<(l * k + k)]
                 let sum = row.reduce(0, +)
                 if sum > 0 { model.transitions[l] = row.map { $0 / sum } }
-                if weight[l] > 0 { model.rates[l] = max(weightedBatches[l] / (weight[l] * width), meanRate * 1e-9) }
-                if weightedBatches[l] > 0 { model.batchMeans[l] = max(1, weightedJobs[l] / weightedBatches[l]) }
+                if step.weight[l] > 0 {
+                    model.rates[l] = max(step.weightedBatches[l] / (step.weight[l] * width), meanRate * 1e-9)
+                }
+                if step.weightedBatches[l] > 0 { model.batchMeans[l] = max(1, step.weightedJobs[l] / step.weightedBatches[l]) }
             }
             model.logLikelihood = logLikelihood
             if logLikelihood - previous < 1e-7 * abs(logLikelihood) { break }
@@ -229,12 +226,38 @@ struct LevelModel {
 
     /// The log-likelihood of these parameters (one E step, nothing updated).
     func logLikelihood(of bins: CountBins) -> Double {
-        let n = bins.count, k = rates.count
-        var scratch = [Double](repeating: 0, count: 3 * n * k + 2 * n)
-        var pairs = [Double](repeating: 0, count: k * k)
-        var weight = [Double](repeating: 0, count: k), weightedBatches = weight, weightedJobs = weight, first = weight
-        return duet_hmm_expectation(Int32(n), Int32(k), bins.batches, bins.jobs, bins.width, rates, batchMeans,
-                                    Array(transitions.joined()), initial, &scratch, &pairs, &weight,
-                                    &weightedBatches, &weightedJobs, &first)
+        var step = ExpectationStep(bins: bins, levels: rates.count)
+        return step.run(self)
+    }
+}
+
+/// Baum-Welch's E step over `bins` (`duet_hmm_expectation`), with its scratch space
+/// and the expected counts it leaves for the M step, reused across iterations.
+struct ExpectationStep {
+    let bins: CountBins
+    let levels: Int
+    private var scratch: [Double]
+    private(set) var pairs: [Double]
+    private(set) var weight: [Double]
+    private(set) var weightedBatches: [Double]
+    private(set) var weightedJobs: [Double]
+    private(set) var first: [Double]
+
+    init(bins: CountBins, levels k: Int) {
+        self.bins = bins
+        levels = k
+        scratch = [Double](repeating: 0, count: 3 * bins.count * k + 2 * bins.count)
+        pairs = [Double](repeating: 0, count: k * k)
+        weight = [Double](repeating: 0, count: k)
+        weightedBatches = weight
+        weightedJobs = weight
+        first = weight
+    }
+
+    /// Runs the step for `model`'s parameters; returns their log-likelihood.
+    mutating func run(_ model: LevelModel) -> Double {
+        duet_hmm_expectation(Int32(bins.count), Int32(levels), bins.batches, bins.jobs, bins.width, model.rates,
+                             model.batchMeans, Array(model.transitions.joined()), model.initial, &scratch, &pairs,
+                             &weight, &weightedBatches, &weightedJobs, &first)
     }
 }
