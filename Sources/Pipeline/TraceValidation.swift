@@ -9,6 +9,8 @@
 //
 // The grid is a sweep spec whose `vary` entries are all lists (`choice`) or whole
 // ranges (`int`): every combination is a configuration. Its base arrival is not used.
+// With rate multipliers, each configuration is also validated with the traffic that
+// many times as fast: the trace replayed faster, its fit run faster.
 
 import Analytic
 import Foundation
@@ -67,8 +69,12 @@ public struct TraceValidation: Sendable {
     public var seconds: Double
 
     /// The grid's configurations (with the grid's stations and run settings, and the
-    /// trace's arrivals), in order: the last `vary` entry changes fastest.
-    public static func grid(_ spec: SweepSpec, trace: ArrivalTrace) throws -> [(values: [SweepValue], config: TandemConfig)] {
+    /// trace's arrivals), in order: the last `vary` entry changes fastest. With rate
+    /// multipliers other than [1], the grid once for each (the trace replayed that many
+    /// times as fast), the multiplier first among the values.
+    public static func grid(_ spec: SweepSpec, trace: ArrivalTrace, rateMultipliers: [Double] = [1]) throws
+        -> [(values: [SweepValue], config: TandemConfig)]
+    {
         var sizes: [Int] = []
         for parameter in spec.parameters {
             switch parameter.range {
@@ -81,8 +87,17 @@ public struct TraceValidation: Sendable {
         }
         let count = sizes.reduce(1, *)
         guard count <= 10_000 else { throw TraceValidationError("the grid has \(count) configurations; at most 10,000") }
+        guard !rateMultipliers.isEmpty, rateMultipliers.allSatisfy({ $0 > 0 && $0.isFinite }) else {
+            throw TraceValidationError("rate multipliers must be finite numbers > 0, got "
+                                       + rateMultipliers.map(ConfigColumns.format).joined(separator: ", "))
+        }
+        guard count * rateMultipliers.count <= 10_000 else {
+            throw TraceValidationError("the grid has \(count) configurations at \(rateMultipliers.count) rate "
+                                       + "multipliers; at most 10,000 in all")
+        }
+        let labelled = rateMultipliers != [1]
         var configs: [(values: [SweepValue], config: TandemConfig)] = []
-        for index in 0..<count {
+        for (multiplier, index) in rateMultipliers.flatMap({ m in (0..<count).map { (m, $0) } }) {
             var rest = index
             var coordinates = [Double](repeating: 0, count: sizes.count)
             for dimension in sizes.indices.reversed() {
@@ -92,25 +107,32 @@ public struct TraceValidation: Sendable {
             let point = spec.point(index, coordinates: coordinates)
             var run = point.config.run
             run.threads = 1
-            configs.append((point.values, TandemConfig(trace: trace, stations: point.config.stations, run: run)))
+            configs.append(((labelled ? [.number(multiplier)] : []) + point.values,
+                            TandemConfig(trace: trace, rateMultiplier: multiplier, stations: point.config.stations,
+                                         run: run)))
         }
         return configs
     }
 
-    /// What the surrogate and the baseline see of `stations` under the fitted trace
-    /// (`.trace`: `ConfigColumns.datasetView` of the trace configuration instead).
-    public static func fittedConfig(_ fit: TraceFit, arrival: FittedArrival, stations: [StationConfig]) -> TandemConfig {
+    /// What the surrogate and the baseline see of `stations` under the fitted trace,
+    /// the fit run `rateMultiplier` times as fast (`.trace`: `ConfigColumns.datasetView`
+    /// of the trace configuration instead).
+    public static func fittedConfig(_ fit: TraceFit, arrival: FittedArrival, stations: [StationConfig],
+                                    rateMultiplier: Double = 1) -> TandemConfig {
         var config: TandemConfig
         switch arrival {
         case .onOff where fit.onOff.onFraction < 1:
-            config = TandemConfig(arrivalRate: fit.batchRate,
-                                  onOff: OnOffSpec(onFraction: fit.onOff.onFraction, meanOn: fit.onOff.meanOn),
+            // Time compressed: the on periods shorten with the gaps.
+            config = TandemConfig(arrivalRate: fit.batchRate * rateMultiplier,
+                                  onOff: OnOffSpec(onFraction: fit.onOff.onFraction,
+                                                   meanOn: fit.onOff.meanOn / rateMultiplier),
                                   batch: fit.batch.spec, stations: stations)
         case .mmpp:
-            config = TandemConfig(mmpp: fit.mmpp.spec, batch: fit.batch.spec, stations: stations)
-        default:
-            config = TandemConfig(arrivalRate: fit.batchRate, arrivalScv: fit.arrivalScv, batch: fit.batch.spec,
+            config = TandemConfig(mmpp: fit.mmpp.spec, rateMultiplier: rateMultiplier, batch: fit.batch.spec,
                                   stations: stations)
+        default:
+            config = TandemConfig(arrivalRate: fit.batchRate * rateMultiplier, arrivalScv: fit.arrivalScv,
+                                  batch: fit.batch.spec, stations: stations)
         }
         if let work = fit.work {
             for k in config.stations.indices {
@@ -127,27 +149,30 @@ public struct TraceValidation: Sendable {
     /// also simulated under the fitted process (that many jobs per replication).
     /// `progress(done, total)` is called as simulations finish.
     public static func run(
-        model: SurrogateModel, trace: ArrivalTrace, grid spec: SweepSpec, arrival: FittedArrival, threads: Int,
-        fittedJobs: Int? = nil, progress: @escaping @Sendable (Int, Int) -> Void = { _, _ in }
+        model: SurrogateModel, trace: ArrivalTrace, grid spec: SweepSpec, rateMultipliers: [Double] = [1],
+        arrival: FittedArrival, threads: Int, fittedJobs: Int? = nil,
+        progress: @escaping @Sendable (Int, Int) -> Void = { _, _ in }
     ) throws -> TraceValidation {
-        try run(targets: model.targetNames, predict: model.predict, trace: trace, grid: spec, arrival: arrival,
-                threads: threads, fittedJobs: fittedJobs, progress: progress)
+        try run(targets: model.targetNames, predict: model.predict, trace: trace, grid: spec,
+                rateMultipliers: rateMultipliers, arrival: arrival, threads: threads, fittedJobs: fittedJobs,
+                progress: progress)
     }
 
     /// The same with any predictor of `targets` (a closed form, in tests).
     public static func run(
         targets: [String], predict: (TandemConfig) -> [Double], trace: ArrivalTrace, grid spec: SweepSpec,
-        arrival: FittedArrival, threads: Int, fittedJobs: Int? = nil,
+        rateMultipliers: [Double] = [1], arrival: FittedArrival, threads: Int, fittedJobs: Int? = nil,
         progress: @escaping @Sendable (Int, Int) -> Void = { _, _ in }
     ) throws -> TraceValidation {
         let started = Date()
         let fit = TraceFit(trace)
-        let configs = try grid(spec, trace: trace)
+        let configs = try grid(spec, trace: trace, rateMultipliers: rateMultipliers)
         // The dataset view of a trace is not a process of its own to simulate.
         let fittedJobs = arrival == .trace ? nil : fittedJobs
         let simulations = configs.map(\.config) + configs.compactMap { entry -> TandemConfig? in
             guard let fittedJobs else { return nil }
-            var fitted = fittedConfig(fit, arrival: arrival, stations: entry.config.stations)
+            var fitted = fittedConfig(fit, arrival: arrival, stations: entry.config.stations,
+                                      rateMultiplier: entry.config.rateMultiplier)
             fitted.run = entry.config.run
             fitted.run.jobs = fittedJobs
             return fitted
@@ -164,7 +189,8 @@ public struct TraceValidation: Sendable {
         for (index, entry) in configs.enumerated() {
             let report = reports[index]
             let fitted = arrival == .trace ? try ConfigColumns.datasetView(entry.config)
-                : fittedConfig(fit, arrival: arrival, stations: entry.config.stations)
+                : fittedConfig(fit, arrival: arrival, stations: entry.config.stations,
+                               rateMultiplier: entry.config.rateMultiplier)
             let estimate = QueueingNetworkAnalyzer.estimate(fitted)
             var fittedSimulated: [Double]?
             if fittedJobs != nil {
@@ -180,7 +206,8 @@ public struct TraceValidation: Sendable {
                 analytic: targets.map { estimate?.value($0) },
                 fitted: fitted, fittedSimulated: fittedSimulated))
         }
-        return TraceValidation(fit: fit, arrival: arrival, parameterNames: spec.parameters.map { "\($0.target)" },
+        let names = (rateMultipliers != [1] ? ["arrival.rateMultiplier"] : []) + spec.parameters.map { "\($0.target)" }
+        return TraceValidation(fit: fit, arrival: arrival, parameterNames: names,
                                targetNames: targets, rows: rows, seconds: Date().timeIntervalSince(started))
     }
 

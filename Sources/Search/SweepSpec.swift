@@ -144,6 +144,10 @@ public enum SweepRange: Sendable, Hashable, CustomStringConvertible, Codable {
     case logint(Int, Int)
     /// One of the values, equally likely.
     case choice([SweepValue])
+    /// The range's low end exactly for a `share` of the design, the range for the rest
+    /// (`lowShare` in a spec): a boundary value that is a regime of its own, such as a
+    /// batching timeout of 0 (no waiting at all), which a continuous range never draws.
+    indirect case lowShare(Double, SweepRange)
 
     public static let kinds = ["uniform", "loguniform", "int", "logint", "choice"]
 
@@ -165,6 +169,10 @@ public enum SweepRange: Sendable, Hashable, CustomStringConvertible, Codable {
             return .number(min(Double(high), max(Double(low), x.rounded(.down))))
         case .choice(let values):
             return values[min(values.count - 1, Int((u * Double(values.count)).rounded(.down)))]
+        case .lowShare(let share, let range):
+            // The first `share` of the axis is the low end; the rest is the range
+            // stretched over it, so the value stays monotone in u.
+            return u < share ? range.value(at: 0) : range.value(at: (u - share) / (1 - share))
         }
     }
 
@@ -177,6 +185,7 @@ public enum SweepRange: Sendable, Hashable, CustomStringConvertible, Codable {
         case .int(let a, let b): return "int [\(a), \(b)]"
         case .logint(let a, let b): return "logint [\(a), \(b)]"
         case .choice(let values): return "choice [\(values.map(\.description).joined(separator: ", "))]"
+        case .lowShare(let share, let range): return "\(range), lowShare \(number(share))"
         }
     }
 }
@@ -350,13 +359,15 @@ public struct SweepSpec: Sendable {
             return (arrivalKey.target.description, "the base replays a trace (arrival.trace), which sets the "
                 + "arrivals and batches; a sweep over a trace varies the stations and arrival.rateMultiplier only")
         }
-        if base.mmpp != nil, let arrivalKey = parameters.first(where: { $0.target.station == nil && $0.target != .batchMean && $0.target != .batchDist }) {
+        if base.mmpp != nil, let arrivalKey = parameters.first(where: {
+            $0.target.station == nil && $0.target != .batchMean && $0.target != .batchDist && $0.target != multiplier
+        }) {
             return (arrivalKey.target.description, "the base has Markov-modulated arrivals (arrival.mmpp), whose "
-                + "sources set the rate and burstiness; vary the stations and the batch sizes")
+                + "sources set the rate and burstiness; vary the stations, the batch sizes and arrival.rateMultiplier")
         }
-        if base.trace == nil, parameters.contains(where: { $0.target == multiplier }) {
-            return (multiplier.description, "only used with arrival.trace (it speeds up a replayed trace); "
-                + "the base has renewal arrivals, whose arrival.rate can be varied instead")
+        if base.trace == nil, base.mmpp == nil, parameters.contains(where: { $0.target == multiplier }) {
+            return (multiplier.description, "only used with arrival.trace or arrival.mmpp (it speeds up their "
+                + "traffic); the base has renewal arrivals, whose arrival.rate can be varied instead")
         }
         // Combinations that cannot work.
         for parameter in parameters {
@@ -409,12 +420,26 @@ public struct SweepSpec: Sendable {
             throw node.error("expected a range: one of uniform, loguniform, int, logint or choice, "
                                  + "as in { uniform: [low, high] }")
         }
-        let mapping = try node.mapping(allowedKeys: SweepRange.kinds)
-        guard mapping.keys.count == 1, let kind = mapping.keys.first else {
-            let given = mapping.keys.isEmpty ? "none" : mapping.keys.joined(separator: " and ")
+        let mapping = try node.mapping(allowedKeys: SweepRange.kinds + ["lowShare"])
+        let kinds = mapping.keys.filter { $0 != "lowShare" }
+        guard kinds.count == 1, let kind = kinds.first else {
+            let given = kinds.isEmpty ? "none" : kinds.joined(separator: " and ")
             throw node.error("give exactly one of uniform, loguniform, int, logint or choice, got \(given)")
         }
-        let valueNode = try mapping.require(kind)
+        let range = try plainRange(kind, mapping.require(kind), target: target)
+        guard let share = try mapping.doubleIfPresent("lowShare", .greaterThan(0), .lessThan(1)) else {
+            return range
+        }
+        if case .choice = range {
+            throw mapping.error("lowShare", "lowShare goes with uniform, loguniform, int or logint; "
+                                    + "a choice weights a value by listing it more than once")
+        }
+        return .lowShare(share, range)
+    }
+
+    /// The range of one kind (`uniform`, ..., `choice`) from the node under that key.
+    private static func plainRange(_ kind: String, _ valueNode: ConfigNode,
+                                   target: some RangeTarget) throws -> SweepRange {
         switch (kind, target.kind) {
         case ("choice", _):
             return try choice(valueNode, target: target)
@@ -672,6 +697,8 @@ public struct SweepSpec: Sendable {
                 ((source.rates + source.meanHolds) + (source.next ?? []).joined()).map(ConfigColumns.format)
                     .joined(separator: " ")
             }.joined(separator: "; "))
+            // The sources above are as simulated, already compressed by the multiplier.
+            if base.rateMultiplier != 1 { baseText.append("rateMultiplier=\(ConfigColumns.format(base.rateMultiplier))") }
         }
         if let trace = base.trace {
             // The trace's settings and content: another trace is another dataset.

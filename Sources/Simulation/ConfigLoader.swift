@@ -80,8 +80,9 @@ public enum ConfigLoader {
         case .renewal(let rate, let scv, let onOff):
             config = TandemConfig(arrivalRate: rate, arrivalScv: scv, onOff: onOff, batch: batch, stations: stations,
                                   run: run)
-        case .mmpp(let mmpp):
-            config = TandemConfig(mmpp: mmpp, batch: batch, stations: stations, run: run)
+        case .mmpp(let mmpp, let rateMultiplier):
+            config = TandemConfig(mmpp: mmpp, rateMultiplier: rateMultiplier, batch: batch, stations: stations,
+                                  run: run)
         case .trace(let trace, let rateMultiplier):
             if runMapping.contains("jobs") {
                 throw runMapping.error("jobs", "not used with arrival.trace: every replication replays the whole "
@@ -117,16 +118,27 @@ public enum ConfigLoader {
         /// Renewal arrivals, or on/off arrivals when `onOff` is set (`scv` is then 1).
         case renewal(rate: Double, scv: Double, onOff: OnOffSpec?)
         case trace(ArrivalTrace, rateMultiplier: Double)
-        case mmpp(MMPPSpec)
+        /// The sources as written, and how many times as fast they run.
+        case mmpp(MMPPSpec, rateMultiplier: Double)
     }
 
     private static func arrival(_ top: ConfigMapping, baseDirectory: String?) throws -> Arrival {
         let arrival = try top.mapping("arrival", allowedKeys: arrivalKeys)
         guard arrival.contains("trace") else {
+            let modulated = arrival.contains("mmpp")
             for key in traceOnlyKeys where arrival.contains(key) {
-                throw arrival.error(key, "only used with arrival.trace (replaying a trace file)")
+                if key != "rateMultiplier" {
+                    throw arrival.error(key, "only used with arrival.trace (replaying a trace file)")
+                }
+                if !modulated {
+                    throw arrival.error(key, "only used with arrival.trace or arrival.mmpp (it speeds up their "
+                                            + "traffic); renewal arrivals set arrival.rate instead")
+                }
             }
-            if arrival.contains("mmpp") { return .mmpp(try mmpp(arrival)) }
+            if modulated {
+                let rateMultiplier = try read(ConfigSchema.arrivalRateMultiplier, "rateMultiplier", in: arrival)!.double
+                return .mmpp(try mmpp(arrival), rateMultiplier: rateMultiplier)
+            }
             let rate = try read(ConfigSchema.arrivalRate, "rate", in: arrival)!.double
             if let onOff = try arrival.mappingIfPresent("onOff") {
                 if onOff.contains("meanOff") {

@@ -245,8 +245,9 @@ public enum ConfigSchema {
         config: "arrival.onOff.meanOn", .real, [.greaterThan(0)], column: "arrival.meanOn",
         columnDefault: .real(0), get: { .real($0.onOff?.meanOn ?? 0) },
         set: { $0.onOff = OnOffSpec(onFraction: $0.onOff?.onFraction ?? 1, meanOn: $1.double) })
-    /// Trace replay only (the loader and sweeps refuse it elsewhere): the traffic
-    /// that many times as fast. Its rows' `arrival.rate` is the replayed rate.
+    /// Trace replay and Markov-modulated arrivals only (the loader and sweeps refuse it
+    /// elsewhere): the traffic that many times as fast. Its rows' `arrival.rate` is the
+    /// rate simulated.
     public static let arrivalRateMultiplier = ConfigField(
         config: "arrival.rateMultiplier", .real, [.greaterThan(0)], default: .real(1),
         column: "arrival.rateMultiplier", columnDefault: .real(1),

@@ -41,6 +41,13 @@ public struct MMPPSource: Sendable, Hashable, Codable {
 
     public var levelCount: Int { rates.count }
 
+    /// The same source `factor` times as fast: rates multiplied and holds divided by
+    /// it, the jumps unchanged. Time is compressed, so the counts' dispersion over
+    /// long windows stays the same (`arrival.rateMultiplier`, a twin's time unit).
+    public func timeScaled(by factor: Double) -> MMPPSource {
+        MMPPSource(rates: rates.map { $0 * factor }, meanHolds: meanHolds.map { $0 / factor }, next: next)
+    }
+
     /// The probabilities of each level after a hold in `level` ends.
     public func jumps(from level: Int) -> [Double] {
         if let next { return next[level] }
@@ -203,6 +210,11 @@ public struct MMPPSpec: Sendable, Hashable, Codable {
     public var sources: [MMPPSource]
 
     public init(sources: [MMPPSource]) { self.sources = sources }
+
+    /// Every source `factor` times as fast (`MMPPSource.timeScaled(by:)`).
+    public func timeScaled(by factor: Double) -> MMPPSpec {
+        MMPPSpec(sources: sources.map { $0.timeScaled(by: factor) })
+    }
 
     /// Long-run batches per second.
     public var meanRate: Double { sources.reduce(0) { $0 + $1.meanRate } }

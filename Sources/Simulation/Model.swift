@@ -176,10 +176,11 @@ public struct TandemConfig: Sendable, Equatable, Hashable {
     /// When set, arrivals replay this trace instead of the renewal process: each
     /// replication replays it once and `run.jobs` is not used.
     public var trace: ArrivalTrace?
-    /// Trace replay only: the trace's traffic this many times as fast (every arrival
-    /// time divided by it; batches, work and the stations' seconds unchanged), so a
-    /// sweep or a plan can ask "at 1.5 times today's traffic". 1 otherwise.
-    /// Change it with `setRateMultiplier`, which rescales `interArrival` too.
+    /// Trace replay and Markov-modulated arrivals: the traffic this many times as fast
+    /// as written (every arrival time divided by it; batches, work and the stations'
+    /// seconds unchanged), so a sweep or a plan can ask "at 1.5 times today's traffic".
+    /// `mmpp` and `interArrival` hold the process compressed by it. 1 otherwise.
+    /// Change it with `setRateMultiplier`, which rescales `interArrival` and `mmpp` too.
     public private(set) var rateMultiplier: Double
     public var stations: [StationConfig]
     public var run: RunSettings
@@ -194,12 +195,13 @@ public struct TandemConfig: Sendable, Equatable, Hashable {
         self.run = run
     }
 
-    /// Markov-modulated Poisson arrivals.
-    public init(mmpp: MMPPSpec, batch: BatchSizeSpec = .deterministic(1), stations: [StationConfig],
-                run: RunSettings = RunSettings()) {
-        self.interArrival = MomentSpec(mean: 1 / mmpp.meanRate, scv: mmpp.asymptoticDispersion)
-        self.mmpp = mmpp
-        self.rateMultiplier = 1
+    /// Markov-modulated Poisson arrivals: `mmpp` as written, `rateMultiplier` times as fast.
+    public init(mmpp: MMPPSpec, rateMultiplier: Double = 1, batch: BatchSizeSpec = .deterministic(1),
+                stations: [StationConfig], run: RunSettings = RunSettings()) {
+        let compressed = rateMultiplier == 1 ? mmpp : mmpp.timeScaled(by: rateMultiplier)
+        self.interArrival = MomentSpec(mean: 1 / compressed.meanRate, scv: compressed.asymptoticDispersion)
+        self.mmpp = compressed
+        self.rateMultiplier = rateMultiplier
         self.batch = batch
         self.stations = stations
         self.run = run
@@ -226,9 +228,17 @@ public struct TandemConfig: Sendable, Equatable, Hashable {
     }
 
     /// Sets `rateMultiplier`, rescaling `interArrival.mean`, which describes the
-    /// replayed stream.
+    /// replayed or modulated stream, and compressing `mmpp` to match.
     public mutating func setRateMultiplier(_ multiplier: Double) {
         interArrival.mean *= rateMultiplier / multiplier
+        mmpp = mmpp?.timeScaled(by: multiplier / rateMultiplier)
+        rateMultiplier = multiplier
+    }
+
+    /// Records `multiplier` as the one already applied to `mmpp` and `interArrival`,
+    /// which keep their values: for a configuration rebuilt from a stored copy of the
+    /// process it simulates (a sweep blob's base).
+    public mutating func restoreRateMultiplier(_ multiplier: Double) {
         rateMultiplier = multiplier
     }
 

@@ -60,9 +60,7 @@ public struct CanonicalForm: Sendable, Equatable {
             }
         }
         if let mmpp = config.mmpp {
-            twin.mmpp = MMPPSpec(sources: mmpp.sources.map { source in
-                MMPPSource(rates: source.rates.map { $0 * unit }, meanHolds: source.meanHolds.map { $0 / unit })
-            })
+            twin.mmpp = mmpp.timeScaled(by: unit)
         }
         if config.batch.mean == 1 { twin.batch = .deterministic(1) }
         for k in twin.stations.indices {

@@ -52,8 +52,9 @@ public enum SweepSpecBlob {
         }
         let wire = Wire(
             format: format, fingerprint: spec.fingerprint,
-            base: Wire.Base(interArrival: base.interArrival, onOff: base.onOff, mmpp: base.mmpp, batch: base.batch,
-                            stations: base.stations, run: base.run, trace: trace),
+            base: Wire.Base(interArrival: base.interArrival, onOff: base.onOff, mmpp: base.mmpp,
+                            rateMultiplier: base.mmpp != nil && base.rateMultiplier != 1 ? base.rateMultiplier : nil,
+                            batch: base.batch, stations: base.stations, run: base.run, trace: trace),
             vary: spec.parameters.map { Wire.Parameter(path: $0.target.description, range: $0.range) },
             design: spec.design, run: spec.run)
         let encoder = JSONEncoder()
@@ -89,6 +90,7 @@ public enum SweepSpecBlob {
         base.interArrival = wire.base.interArrival
         base.onOff = wire.base.onOff
         base.mmpp = wire.base.mmpp
+        if base.mmpp != nil, let multiplier = wire.base.rateMultiplier { base.restoreRateMultiplier(multiplier) }
         if let trace = wire.base.trace {
             base = try traceConfig(trace, stations: base.stations, run: base.run, blob: blob)
         }
@@ -151,6 +153,8 @@ public enum SweepSpecBlob {
             var onOff: OnOffSpec?
             /// Absent in blobs written before it.
             var mmpp: MMPPSpec?
+            /// With `mmpp`, the multiplier already applied to it; absent: 1.
+            var rateMultiplier: Double?
             var batch: BatchSizeSpec
             var stations: [StationConfig]
             var run: RunSettings

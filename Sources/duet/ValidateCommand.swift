@@ -17,7 +17,8 @@ struct ValidateCommand: ParsableCommand {
             work) replayed, and predicted by the surrogate and by the analytical baseline (QNA) \
             from the trace's fit (`duet fit-trace`): its on/off or renewal batch process, its \
             batch sizes, and its work folded into the service times (mean x mean multiplier, \
-            scv (1+c_w)(1+c_x)-1). Prints the MAPE of each target for both, then one line per \
+            scv (1+c_w)(1+c_x)-1). With --rate-multipliers, every configuration is also validated \
+            with the traffic that many times as fast (the trace replayed faster, the fit run faster). Prints the MAPE of each target for both, then one line per \
             configuration. Progress (configurations simulated, ETA) goes to stderr on a terminal, \
             or with --progress.
             """
@@ -32,6 +33,8 @@ struct ValidateCommand: ParsableCommand {
     var arrival: String?
     @Option(help: "Also simulate the fitted process, from N jobs per replication (the grid's precision target may add more; 0: skip), to tell the fit's error from the surrogate's.")
     var fitJobs = 200_000
+    @Option(help: ArgumentHelp("Also validate with the traffic this many times as fast: the trace replayed faster, its fit run faster (comma-separated, as in 1,1.5,2).", valueName: "m,m,..."))
+    var rateMultipliers = "1"
     @Option(help: "Configurations simulated at once (default: all cores).") var threads: Int?
     @Flag(help: "Print JSON: the fit, MAPE per target for the surrogate and the baseline, and every configuration.")
     var json = false
@@ -43,6 +46,19 @@ struct ValidateCommand: ParsableCommand {
         }
         if let threads, threads < 1 { throw ValidationError("--threads: must be >= 1, got \(threads)") }
         if fitJobs < 0 { throw ValidationError("--fit-jobs: must be >= 0, got \(fitJobs)") }
+        _ = try multipliers()
+    }
+
+    /// `--rate-multipliers` as numbers.
+    func multipliers() throws -> [Double] {
+        let items = rateMultipliers.split(separator: ",", omittingEmptySubsequences: false)
+        return try items.map { item in
+            guard let value = Double(item.trimmingCharacters(in: .whitespaces)), value > 0, value.isFinite else {
+                throw ValidationError("--rate-multipliers: expected numbers > 0 separated by commas, got \"\(item)\" "
+                                          + "in \"\(rateMultipliers)\"")
+            }
+            return value
+        }
     }
 
     func run() throws {
@@ -60,7 +76,8 @@ struct ValidateCommand: ParsableCommand {
         let started = monotonicSeconds()
         do {
             validation = try TraceValidation.run(
-                model: surrogate, trace: loaded, grid: grid, arrival: fitted, threads: threads,
+                model: surrogate, trace: loaded, grid: grid, rateMultipliers: try multipliers(), arrival: fitted,
+                threads: threads,
                 fittedJobs: fitJobs > 0 ? fitJobs : nil
             ) { done, total in
                 if done == total || done % max(1, total / 10) == 0 {
@@ -91,7 +108,9 @@ struct ValidateCommand: ParsableCommand {
         var lines: [String] = []
         let fit = v.fit
         var what = "\(fit.jobs) jobs in \(fit.batches) batches over \(short(fit.span)) s; predictions see "
-        let first = v.rows.first?.fitted
+        // The first row at multiplier 1 (the process as fitted), else the first row.
+        let multiplied = v.parameterNames.first == "arrival.rateMultiplier"
+        let first = ((multiplied ? v.rows.first { $0.values.first == .number(1) } : nil) ?? v.rows.first)?.fitted
         if v.arrival == .trace {
             what += "the trace as a sweep over it records it (rate \(short(first?.arrivalRate ?? .nan))/s, "
                 + "scv \(short(first?.interArrival.scv ?? .nan)))"
@@ -106,6 +125,9 @@ struct ValidateCommand: ParsableCommand {
         }
         what += ", batches \(fit.batch.spec.distName) mean \(short(fit.batch.mean))"
         if let work = fit.work { what += ", work mean \(short(work.mean)) scv \(short(work.scv))" }
+        if multiplied {
+            what += "; each row's arrival.rateMultiplier runs the trace and its fit that many times as fast"
+        }
         lines.append(what)
         let overloaded = v.overloadedUnderFitRows
         lines.append("\(v.rows.count) configurations, \(v.stableRows) stable under the trace"

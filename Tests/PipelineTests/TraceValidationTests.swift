@@ -97,6 +97,47 @@ struct TraceValidationTests {
         #expect(mape.analytic.map { $0 < 6 } == true, "\(mape)")
     }
 
+    @Test("rate multipliers: the trace replayed faster and its fit run faster match the Jackson tandem at each rate")
+    func rateMultipliers() throws {
+        let rate = 1.0
+        let path = try Self.poissonTrace(jobs: 40_000, rate: rate, seed: 12, work: false)
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        let trace = try ArrivalTrace.load(TraceSettings(path: path, timeColumn: "t"))
+        let spec = try SweepSpec.parse(Self.grid, needsDesign: false)
+        let validation = try TraceValidation.run(
+            targets: ["meanResponse"],
+            predict: { config in
+                [config.stations.reduce(0) {
+                    $0 + Self.mmcResponse(rate: config.jobRate, mean: $1.service.mean, servers: $1.servers)
+                }]
+            },
+            trace: trace, grid: spec, rateMultipliers: [1, 2], arrival: .renewal, threads: 2)
+        #expect(validation.parameterNames == ["arrival.rateMultiplier", "stations.1.service.mean", "stations.2.servers"])
+        #expect(validation.rows.map { $0.values.map(\.description) }
+                == [["1", "0.1", "1"], ["1", "0.1", "2"], ["1", "0.2", "1"], ["1", "0.2", "2"],
+                    ["2", "0.1", "1"], ["2", "0.1", "2"], ["2", "0.2", "1"], ["2", "0.2", "2"]])
+        for row in validation.rows {
+            let multiplier = row.values[0] == .number(2) ? 2.0 : 1.0
+            // The fit runs at the multiplied rate, and the replay at it too (loads up to 0.6 at 2).
+            #expect(abs(row.fitted.jobRate / (multiplier * rate) - 1) < 0.02, "\(row.values): \(row.fitted.jobRate)")
+            let simulated = try #require(row.simulated?[0])
+            #expect(abs(simulated / row.surrogate[0] - 1) < 0.08,
+                    "\(row.values): simulated \(simulated), Jackson \(row.surrogate[0])")
+        }
+        // The other fits run faster as well: on periods and level holds shortened, rates raised.
+        let fit = validation.fit
+        let stations = [StationConfig(service: MomentSpec(mean: 0.1))]
+        for arrival in [FittedArrival.onOff, .mmpp] {
+            let once = TraceValidation.fittedConfig(fit, arrival: arrival, stations: stations)
+            let faster = TraceValidation.fittedConfig(fit, arrival: arrival, stations: stations, rateMultiplier: 1.5)
+            #expect(abs(faster.arrivalRate / once.arrivalRate - 1.5) < 1e-9, "\(arrival)")
+            #expect(abs(faster.arrivalScv - once.arrivalScv) < 1e-9 * max(1, once.arrivalScv), "\(arrival)")
+        }
+        #expect(throws: TraceValidationError.self) {
+            try TraceValidation.grid(spec, trace: trace, rateMultipliers: [1, 0])
+        }
+    }
+
     @Test("a configuration overloaded under the fit is left out of the MAPEs, and counted")
     func overloadedUnderTheFitIsLeftOut() throws {
         let path = try Self.poissonTrace(jobs: 2_000, rate: 2, seed: 12, work: false)

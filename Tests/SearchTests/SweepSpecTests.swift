@@ -136,6 +136,12 @@ struct SweepSpecTests {
          "vary.batch.dist.uniform: batch.dist is a name; use choice: [deterministic, geometric, uniform] (line 8)"),
         (["batch.dist: { choice: [geometric, determinstic] }"],
          "vary.batch.dist.choice.2: unknown value \"determinstic\"; did you mean deterministic? (line 8)"),
+        (["stations.2.timeout: { choice: [0, 0.1], lowShare: 0.5 }"],
+         "vary.stations.2.timeout.lowShare: lowShare goes with uniform, loguniform, int or logint; a choice weights a value by listing it more than once (line 8)"),
+        (["stations.2.timeout: { uniform: [0, 0.3], lowShare: 1 }"],
+         "vary.stations.2.timeout.lowShare: must be > 0 and < 1, got 1 (line 8)"),
+        (["stations.2.timeout: { lowShare: 0.2 }"],
+         "vary.stations.2.timeout: give exactly one of uniform, loguniform, int, logint or choice, got none (line 8)"),
         (["stations.1.load: { uniform: [0.1, 0.9] }", "stations.1.service.mean: { uniform: [0.1, 0.2] }"],
          "vary.stations.1.load: stations.1.service.mean is varied too, but the load sets the service mean; vary one of them (line 8)"),
     ] as [([String], String)])
@@ -314,6 +320,30 @@ struct SweepSpecTests {
         let own = Set((0..<16).map { spec.point($0, of: ownDesign).config.stations[0].service.mean })
         #expect(drawn.configs.allSatisfy { !own.contains($0.stations[0].service.mean) })
         #expect(drawn.configs.allSatisfy { $0.offeredLoads.allSatisfy { $0 < 1 } })
+    }
+
+    @Test("lowShare puts that share of the points at the range's low end and spreads the rest over the range")
+    func aShareOfPointsAtTheLowEnd() throws {
+        let spec = try SweepSpec.parse(Self.spec(
+            vary: ["stations.2.timeout: { uniform: [0, 0.3], lowShare: 0.25 }"],
+            design: "{ method: sobol, points: 256, seed: 7 }"))
+        #expect(spec.parameters[0].range.description == "uniform [0, 0.3], lowShare 0.25")
+        let design = try spec.makeDesign()
+        let timeouts: [Double] = (0..<256).map { spec.point($0, of: design).config.stations[1].timeout }
+        // A scrambled Sobol axis puts exactly one point in each 1/256 of [0, 1): 64 fall below 0.25.
+        let atZero = timeouts.filter { $0 == 0 }
+        let rest = timeouts.filter { $0 > 0 }
+        #expect(atZero.count == 64)
+        #expect(rest.count == 192 && rest.allSatisfy { $0 <= 0.3 })
+        // The rest is uniform on [0, 0.3]: its mean 0.15, its thirds a third each.
+        let mean = rest.reduce(0, +) / Double(rest.count)
+        #expect(abs(mean - 0.15) < 0.01)
+        #expect(rest.filter { $0 < 0.1 }.count == 64)
+        // Without lowShare, a uniform range from 0 never draws 0 itself.
+        let plain = try SweepSpec.parse(Self.spec(vary: ["stations.2.timeout: { uniform: [0, 0.3] }"],
+                                                  design: "{ method: sobol, points: 256, seed: 7 }"))
+        let plainDesign = try plain.makeDesign()
+        #expect((0..<256).allSatisfy { plain.point($0, of: plainDesign).config.stations[1].timeout > 0 })
     }
 
     @Test("a Latin hypercube, which does not extend, gives a random design's configurations instead")

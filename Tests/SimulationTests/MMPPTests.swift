@@ -127,6 +127,61 @@ struct MMPPTests {
         }
     }
 
+    // MARK: Rate multiplier
+
+    @Test("arrival.rateMultiplier 2 runs the sources twice as fast: with half the service, the same system in half the time")
+    func rateMultiplierCompressesTime() throws {
+        let source = MMPPSource(rates: [0, 2, 8], meanHolds: [4, 1, 0.5], next: [[0, 0.7, 0.3], [0.8, 0, 0.2], [0.9, 0.1, 0]])
+        let written = MMPPSpec(sources: [source])
+        let run = RunSettings(jobs: 20_000, replications: 2, seed: 9)
+        let fast = TandemConfig(mmpp: written, rateMultiplier: 2,
+                                stations: [StationConfig(service: MomentSpec(mean: 0.5, scv: 2))], run: run)
+        // By hand: rates doubled, holds halved, the jumps as they were.
+        let compressed = try #require(fast.mmpp?.sources.first)
+        #expect(compressed.rates == [0, 4, 16] && compressed.meanHolds == [2, 0.5, 0.25])
+        #expect(compressed.next == source.next)
+        #expect(abs(fast.arrivalRate / written.meanRate - 2) < 1e-12)
+        // Counts over t at twice the speed are the written counts over 2t: same dispersion there,
+        // and the same over long windows.
+        for t in [0.1, 1.0, 10.0] {
+            #expect(abs(fast.mmpp!.batchDispersion(t) - written.batchDispersion(2 * t)) < 1e-9, "t \(t)")
+        }
+        #expect(abs(fast.arrivalScv - written.asymptoticDispersion) < 1e-9)
+        // Every time halved (powers of two scale exactly): each draw is the written one in half the time.
+        var slow = TandemConfig(mmpp: written, stations: [StationConfig(service: MomentSpec(mean: 1, scv: 2))],
+                                run: run)
+        let fastReport = Simulator.simulate(fast), slowReport = Simulator.simulate(slow)
+        #expect(fastReport.stable && slowReport.stable)
+        // Percentiles come from a histogram with 0.1% relative error per value: 2e-3 between two runs.
+        for (metric, tolerance) in [("meanResponse", 1e-9), ("p95Response", 2e-3)] {
+            let a = try #require(fastReport.estimate(metric)).mean, b = try #require(slowReport.estimate(metric)).mean
+            #expect(abs(a / (b / 2) - 1) < tolerance, "\(metric): \(a) at 2, \(b) at 1")
+        }
+        // Setting the multiplier later gives the same process as building with it.
+        slow.setRateMultiplier(2)
+        #expect(slow.mmpp == fast.mmpp && slow.arrivalRate == fast.arrivalRate && slow.rateMultiplier == 2)
+    }
+
+    @Test("arrival.rateMultiplier in a file with arrival.mmpp; trace keys stay errors there")
+    func rateMultiplierInAFile() throws {
+        let config = try ConfigLoader.parse("""
+            arrival:
+              mmpp:
+                - { rates: [1, 6], meanHolds: [4, 1] }
+              rateMultiplier: 1.5
+            stations:
+              - service: { mean: 0.1 }
+            """)
+        #expect(config.rateMultiplier == 1.5)
+        #expect(config.mmpp == MMPPSpec(sources: [MMPPSource(rates: [1.5, 9], meanHolds: [4 / 1.5, 1 / 1.5])]))
+        // MMPP-2 [1, 6] with holds [4, 1]: 2 batches a second written, 3 at 1.5.
+        #expect(abs(config.arrivalRate - 3) < 1e-12)
+        #expect(throws: ConfigError.self) {
+            try ConfigLoader.parse("arrival: { mmpp: [{ rates: [1, 6], meanHolds: [4, 1] }], time: t }\n"
+                                   + "stations: [{ service: { mean: 0.1 } }]")
+        }
+    }
+
     // MARK: Configuration
 
     @Test("arrival.mmpp in a file: sources, the derived rate, and loads")

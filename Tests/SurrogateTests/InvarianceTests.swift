@@ -226,6 +226,18 @@ struct InvarianceTests {
         #expect(CanonicalForm(form.config).config == form.config)
     }
 
+    @Test("the twin of Markov-modulated arrivals of three levels keeps the jumps and runs at rate 1")
+    func modulatedTwin() throws {
+        let source = MMPPSource(rates: [0, 2, 8], meanHolds: [4, 1, 0.5], next: [[0, 0.7, 0.3], [0.8, 0, 0.2], [0.9, 0.1, 0]])
+        let config = TandemConfig(mmpp: MMPPSpec(sources: [source]), stations: busy.stations)
+        let form = CanonicalForm(config)
+        let twin = try #require(form.config.mmpp?.sources.first)
+        #expect(twin.next == source.next)
+        #expect(abs(form.config.mmpp!.meanRate - 1) < 1e-12)
+        // Holds in mean gaps between batches: 4 s is 4 / timeUnit gaps.
+        #expect(abs(twin.meanHolds[0] - 4 / form.timeUnit) < 1e-12)
+    }
+
     /// How a simulated metric scales when every time is multiplied by c: by c to this power.
     static func timePower(_ metric: String) -> Double {
         if metric == "throughput" { return -1 }

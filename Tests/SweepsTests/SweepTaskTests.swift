@@ -15,7 +15,7 @@ private let packageRoot = URL(fileURLWithPath: #filePath)
 
 @Suite("Sweep tasks")
 struct SweepTaskTests {
-    @Test("a sweep spec survives its blob exactly: same fingerprint, same points", arguments: ["small-sweep", "quickstart-sweep"])
+    @Test("a sweep spec survives its blob exactly: same fingerprint, same points", arguments: ["small-sweep", "quickstart-sweep", "azure-mmpp-growth-sweep"])
     func specBlobRoundTrip(_ name: String) throws {
         let spec = try SweepSpec.load(path: packageRoot.appendingPathComponent("examples/\(name).yaml").path)
         let bytes = SweepSpecBlob.encode(spec)
@@ -29,6 +29,42 @@ struct SweepTaskTests {
         let designBack = try back.makeDesign(points: 64)
         for index in 0..<64 {
             #expect(spec.point(index, of: design).config == back.point(index, of: designBack).config, "point \(index)")
+        }
+    }
+
+    @Test("an MMPP base run faster keeps its multiplier through the blob, and its points their processes")
+    func modulatedBaseWithAMultiplier() throws {
+        let spec = try SweepSpec.parse("""
+            base:
+              arrival: { mmpp: [{ rates: [1, 6], meanHolds: [4, 1] }], rateMultiplier: 1.5 }
+              stations:
+                - { servers: 2, service: { mean: 0.1 } }
+            vary:
+              arrival.rateMultiplier: { uniform: [0.5, 1] }
+              stations.1.servers: { int: [1, 3] }
+            design: { method: sobol, points: 8, seed: 3 }
+            """)
+        let back = try SweepSpecBlob.decode(SweepSpecBlob.encode(spec))
+        #expect(back.base == spec.base && back.base.rateMultiplier == 1.5)
+        // Another base multiplier is another spec.
+        let other = try SweepSpec.parse("""
+            base:
+              arrival: { mmpp: [{ rates: [1, 6], meanHolds: [4, 1] }] }
+              stations:
+                - { servers: 2, service: { mean: 0.1 } }
+            vary:
+              arrival.rateMultiplier: { uniform: [0.5, 1] }
+              stations.1.servers: { int: [1, 3] }
+            design: { method: sobol, points: 8, seed: 3 }
+            """)
+        #expect(other.fingerprint != spec.fingerprint)
+        let design = try spec.makeDesign(), backDesign = try back.makeDesign()
+        for index in 0..<8 {
+            let point = spec.point(index, of: design).config
+            #expect(point == back.point(index, of: backDesign).config, "point \(index)")
+            // The point's multiplier applies to the sources as written: [1, 6] at 2 batches a second.
+            #expect(abs(point.arrivalRate - 2 * point.rateMultiplier) < 1e-12)
+            #expect(point.rateMultiplier >= 0.5 && point.rateMultiplier <= 1)
         }
     }
 
