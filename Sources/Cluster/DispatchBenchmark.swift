@@ -21,6 +21,10 @@ public struct DispatchBenchmark {
     public var directory: String?
     /// Seconds between the status probe's `STATUS` requests (its own connection).
     public var statusInterval = 0.1
+    /// Over a loopback tcp:// endpoint with CURVE (fresh keys for the coordinator, the
+    /// workers and the client), as a cluster of several machines runs, instead of the
+    /// local cluster's ipc:// socket. Worker processes only.
+    public var curve = false
 
     public init() {}
 
@@ -57,6 +61,17 @@ public struct DispatchBenchmark {
         options.slots = slots
         options.prefetch = prefetch
         options.coordinatorArguments = ["--batch", String(batch)] + (self.directory == nil ? [] : ["--verbose"])
+        var clientKeys: ClientKeys?
+        if curve {
+            guard workersInProcess == 0 else {
+                throw LocalClusterError("CURVE is measured with worker processes; the in-process connections have no keys")
+            }
+            let keys = try Self.writeKeys(under: (directory as NSString).appendingPathComponent("keys"))
+            options.endpoint = "tcp://127.0.0.1:\(try Self.freeLoopbackPort())"
+            options.coordinatorKeys = keys.coordinator
+            options.workerKeys = keys.worker
+            clientKeys = try KeyFiles.loadClient(directory: keys.client)
+        }
         let cluster = try LocalCluster(options: options)
         defer { cluster.stop(grace: 3) }
         try cluster.start()
@@ -70,7 +85,7 @@ public struct DispatchBenchmark {
         }
         // Stopped before the cluster (defers run last-in first-out): GOODBYE while it listens.
         defer { host?.stop() }
-        let client = try ClusterClient(endpoint: cluster.endpoint, keys: nil)
+        let client = try ClusterClient(endpoint: cluster.endpoint, keys: clientKeys)
         defer { client.close() }
 
         // Wait for every worker to join, so the clock measures dispatch, not start-up.
@@ -96,7 +111,7 @@ public struct DispatchBenchmark {
         guard case .submitted(let run, _) = try client.request(.submit(submission), timeout: 10) else {
             throw LocalClusterError("the coordinator refused the benchmark run")
         }
-        let probe = StatusProbe(endpoint: cluster.endpoint, interval: statusInterval)
+        let probe = StatusProbe(endpoint: cluster.endpoint, keys: clientKeys, interval: statusInterval)
         probe.start()
         var probeStopped = false
         defer { if !probeStopped { _ = probe.stop() } }
@@ -140,5 +155,45 @@ public struct DispatchBenchmark {
                     peakResident: memory?.peak ?? 0, status: latencies, audit: audit, counters: counters)
             }
         }
+    }
+
+    /// Key directories laid out as deploy/README.md says (the coordinator's pair and an
+    /// allow-list of the worker's and the client's public keys; theirs with
+    /// `coordinator.pub`), freshly generated under `root`.
+    static func writeKeys(under root: String) throws -> (coordinator: String, worker: String, client: String) {
+        func join(_ parts: String...) -> String { parts.reduce(root) { ($0 as NSString).appendingPathComponent($1) } }
+        let coordinator = join("coordinator"), worker = join("worker"), client = join("client")
+        let allowed = join("coordinator", "allowed")
+        try FileManager.default.createDirectory(atPath: allowed, withIntermediateDirectories: true)
+        try KeyFiles.generate(directory: coordinator, name: "coordinator")
+        try KeyFiles.generate(directory: worker, name: "worker")
+        try KeyFiles.generate(directory: client, name: "client")
+        let manager = FileManager.default
+        for (directory, name) in [(worker, "worker"), (client, "client")] {
+            try manager.copyItem(atPath: join("coordinator", "coordinator.pub"),
+                                 toPath: (directory as NSString).appendingPathComponent("coordinator.pub"))
+            try manager.copyItem(atPath: (directory as NSString).appendingPathComponent(name + ".pub"),
+                                 toPath: (allowed as NSString).appendingPathComponent(name + ".pub"))
+        }
+        return (coordinator, worker, client)
+    }
+
+    /// A loopback TCP port free a moment ago (the kernel's pick for port 0).
+    static func freeLoopbackPort() throws -> Int {
+        let socket = Foundation.socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        guard socket >= 0 else { throw LocalClusterError("socket: \(String(cString: strerror(errno)))") }
+        defer { close(socket) }
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        address.sin_port = 0
+        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+        let bound = withUnsafeMutablePointer(to: &address) { pointer in
+            pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) { socketAddress in
+                bind(socket, socketAddress, length) == 0 && getsockname(socket, socketAddress, &length) == 0
+            }
+        }
+        guard bound else { throw LocalClusterError("no free loopback port: \(String(cString: strerror(errno)))") }
+        return Int(UInt16(bigEndian: address.sin_port))
     }
 }

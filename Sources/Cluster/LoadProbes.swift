@@ -28,6 +28,7 @@ public struct StatusLatencies: Sendable {
 /// and records how long each answer took.
 final class StatusProbe: @unchecked Sendable {
     private let endpoint: String
+    private let keys: ClientKeys?
     private let interval: Double
     private let timeout: Double
     private let lock = NSLock()
@@ -36,8 +37,9 @@ final class StatusProbe: @unchecked Sendable {
     private var stopping = false
     private let finished = DispatchSemaphore(value: 0)
 
-    init(endpoint: String, interval: Double, timeout: Double = 2) {
+    init(endpoint: String, keys: ClientKeys? = nil, interval: Double, timeout: Double = 2) {
         self.endpoint = endpoint
+        self.keys = keys
         self.interval = interval
         self.timeout = timeout
     }
@@ -45,7 +47,7 @@ final class StatusProbe: @unchecked Sendable {
     func start() {
         Thread.detachNewThread { [self] in
             defer { finished.signal() }
-            guard let client = try? ClusterClient(endpoint: endpoint, keys: nil) else { return }
+            guard let client = try? ClusterClient(endpoint: endpoint, keys: keys) else { return }
             defer { client.close() }
             while !lock.withLock({ stopping }) {
                 let started = DispatchTime.now().uptimeNanoseconds

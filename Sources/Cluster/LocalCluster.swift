@@ -1,7 +1,8 @@
 // A coordinator and N workers on this machine, as child processes of the same `duet`
 // binary (`duet sweep --local N`, `duet bench dispatch`). They talk over an `ipc://`
 // socket in a private temporary directory (mode 0700), so no other user can reach
-// them and no CURVE keys are needed.
+// them and no CURVE keys are needed. (`duet bench dispatch --curve` gives them a
+// loopback tcp:// endpoint and keys instead, to measure what CURVE costs.)
 //
 // The children are told the parent's pid (`--parent-pid`) and exit by themselves when
 // it goes away, even on SIGKILL; `stop()` asks them to leave (SIGTERM: workers give
@@ -21,6 +22,11 @@ public struct LocalClusterOptions: Sendable {
     public var heartbeatMilliseconds: Int?
     /// Extra arguments for the coordinator (`--batch 512`).
     public var coordinatorArguments: [String] = []
+    /// An endpoint instead of the private ipc:// socket (a loopback tcp:// one), with
+    /// the coordinator's and the workers' `--keys` directories for CURVE when set.
+    public var endpoint: String?
+    public var coordinatorKeys: String?
+    public var workerKeys: String?
 
     public init(executable: String, workers: Int, journalPath: String, logPath: String?) {
         self.executable = executable
@@ -37,7 +43,7 @@ public struct LocalClusterError: Error, CustomStringConvertible, Sendable {
 
 public final class LocalCluster: @unchecked Sendable {
     public let options: LocalClusterOptions
-    /// The coordinator's endpoint (an ipc:// path).
+    /// The coordinator's endpoint (an ipc:// path unless the options give one).
     public let endpoint: String
     private let directory: String
     private let lock = NSLock()
@@ -59,7 +65,7 @@ public final class LocalCluster: @unchecked Sendable {
         guard mkdir(directory, 0o700) == 0 else {
             throw LocalClusterError("cannot create \(directory): \(String(cString: strerror(errno)))")
         }
-        endpoint = "ipc://" + (directory as NSString).appendingPathComponent("coordinator.sock")
+        endpoint = options.endpoint ?? "ipc://" + (directory as NSString).appendingPathComponent("coordinator.sock")
     }
 
     deinit { stop(grace: 0) }
@@ -80,6 +86,7 @@ public final class LocalCluster: @unchecked Sendable {
         let parent = String(getpid())
         var arguments = ["coordinator", "--bind", endpoint, "--journal", options.journalPath, "--parent-pid", parent]
         if let heartbeat = options.heartbeatMilliseconds { arguments += ["--heartbeat-ms", String(heartbeat)] }
+        if let keys = options.coordinatorKeys { arguments += ["--keys", keys] }
         arguments += options.coordinatorArguments
         let stdout = Pipe()
         let coordinator = try spawn(arguments, stdout: stdout)
@@ -108,6 +115,7 @@ public final class LocalCluster: @unchecked Sendable {
         for _ in 0..<options.workers {
             var arguments = ["worker", "--coordinator", endpoint, "--slots", String(options.slots), "--parent-pid", parent]
             if options.prefetch > 0 { arguments += ["--prefetch", String(options.prefetch)] }
+            if let keys = options.workerKeys { arguments += ["--keys", keys] }
             let worker = try spawn(arguments, stdout: nil)
             lock.withLock { workers.append(worker) }
         }

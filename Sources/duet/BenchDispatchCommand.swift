@@ -14,7 +14,9 @@ struct BenchDispatch: ParsableCommand {
             tenth of the run, and its peak. --workers-in-process N adds N worker connections served \
             by one thread of this process (each its own socket and identity, speaking the worker \
             protocol, answering each task at once), so that many connections cost the machine little \
-            CPU; without --workers, it then starts no worker process. Build with -c release to measure.
+            CPU; without --workers, it then starts no worker process. --curve runs the cluster over \
+            a loopback tcp:// endpoint with CURVE (fresh keys for each side), as machines of a \
+            cluster talk, instead of ipc://. Build with -c release to measure.
             """
     )
 
@@ -34,6 +36,8 @@ struct BenchDispatch: ParsableCommand {
     var logDirectory: String?
     @Option(name: .customLong("status-interval-ms"), help: "Milliseconds between the status probe's requests.")
     var statusIntervalMilliseconds: Int = 100
+    @Flag(help: "Over loopback tcp:// with CURVE keys instead of ipc:// (worker processes only).")
+    var curve = false
     @OptionGroup var summary: JSONSummaryOption
 
     func validate() throws {
@@ -45,6 +49,9 @@ struct BenchDispatch: ParsableCommand {
             throw ValidationError("no workers: give --workers or --workers-in-process at least 1")
         }
         if tasks < 1 { throw ValidationError("--tasks: must be >= 1, got \(tasks)") }
+        if curve && workersInProcess > 0 {
+            throw ValidationError("--curve measures worker processes; the --workers-in-process connections have no keys")
+        }
         if slots < 1 { throw ValidationError("--slots: must be >= 1, got \(slots)") }
         if prefetch < 0 { throw ValidationError("--prefetch: must be >= 0, got \(prefetch)") }
         if batch < 1 { throw ValidationError("--batch: must be >= 1, got \(batch)") }
@@ -66,6 +73,7 @@ struct BenchDispatch: ParsableCommand {
         bench.prefetch = prefetch
         bench.batch = batch
         bench.statusInterval = Double(statusIntervalMilliseconds) / 1000
+        bench.curve = curve
         let trap = SignalTrap { _ in Foundation.exit(130) }
         defer { trap.cancel() }
         let result = try bench.run { FileHandle.standardError.write(Data(($0 + "\n").utf8)) }
@@ -78,6 +86,7 @@ struct BenchDispatch: ParsableCommand {
         if processes > 0 { hosts.append("\(processes) process\(processes == 1 ? "" : "es")") }
         if workersInProcess > 0 { hosts.append("\(workersInProcess) connections in this process") }
         output.line("workers:            \(hosts.joined(separator: " + ")) x \(slots) slots, prefetch \(prefetch)")
+        output.line("transport:          " + (curve ? "tcp:// on loopback, CURVE on" : "ipc://, no CURVE"))
         output.line("tasks:              \(result.tasks)\(result.failed > 0 ? " (\(result.failed) failed)" : "")")
         output.line(String(format: "time:               %.3f s", result.seconds))
         output.line(String(format: "tasks per second:   %.0f", result.tasksPerSecond))
@@ -103,7 +112,8 @@ struct BenchDispatch: ParsableCommand {
         output.line("exactly once:       \(audit.holds ? "yes" : "NO")")
         output.object([
             "workers": .integer(processes), "workersInProcess": .integer(workersInProcess), "slots": .integer(slots),
-            "prefetch": .integer(prefetch), "tasks": .integer(result.tasks), "failed": .integer(result.failed),
+            "prefetch": .integer(prefetch), "curve": .bool(curve), "tasks": .integer(result.tasks),
+            "failed": .integer(result.failed),
             "seconds": .number(result.seconds), "tasksPerSecond": .number(result.tasksPerSecond),
             "peakResidentBytes": .integer(result.peakResident),
             "statusLatency": [

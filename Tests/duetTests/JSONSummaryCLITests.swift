@@ -129,4 +129,17 @@ struct JSONSummaryCLITests {
         #expect(object["exactlyOnce"] as? Bool == true)
         #expect(((object["tasksPerSecond"] as? NSNumber)?.doubleValue ?? 0) > 0)
     }
+
+    @Test("bench dispatch --curve: worker processes over loopback tcp:// with fresh CURVE keys, every task once")
+    func benchDispatchWithCurve() throws {
+        let run = try DuetBinary.run(["bench", "dispatch", "--tasks", "300", "--workers", "1", "--curve", "--json"])
+        #expect(run.status == 0, "\(run.summary)")
+        let object = try Self.object(run)
+        #expect(object["curve"] as? Bool == true)
+        #expect(Self.int(object["tasks"]) == 300 && Self.int(object["failed"]) == 0)
+        #expect(object["exactlyOnce"] as? Bool == true)
+        // In-process connections have no keys: refused up front, naming both options.
+        let refused = try DuetBinary.run(["bench", "dispatch", "--curve", "--workers-in-process", "2"])
+        #expect(refused.status == 64 && refused.stderr.contains("--workers-in-process"), "\(refused.summary)")
+    }
 }
