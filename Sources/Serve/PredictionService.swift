@@ -96,6 +96,61 @@ public final class PredictionService: Sendable {
     /// `predict(body:)` for a body given as text.
     public func predict(body: String) throws -> String { try predict(body: body.utf8) }
 
+    /// Configurations in bulk as CSV (`Content-Type: text/csv`): a header naming
+    /// dataset input columns, then one configuration per row, as `duet predict --csv`
+    /// reads them (a dataset `duet sweep` wrote works as it is: its other columns are
+    /// not read). Answered as CSV: `row` (the 1-based data row), the model's targets,
+    /// and `outOfDomain`, the number of warnings the JSON answer would list for the
+    /// row. No bands and no per-key messages: this is the path for many rows, where
+    /// the JSON answer's text is most of the work. An error names the row and column
+    /// (path `ROW.COLUMN`, as `3.stations.2.servers` in a JSON list).
+    public func predictCSV(body: some Collection<UInt8>) throws -> String {
+        let table: DatasetTable
+        do {
+            table = try DatasetTable.parse(String(decoding: body, as: UTF8.self), source: "body")
+        } catch let error as DataFileError {
+            throw ServeError(path: Self.csvPath(error), message: error.message)
+        }
+        guard !table.rows.isEmpty else { throw ServeError(path: "", message: "no rows; give at least one configuration") }
+        guard table.rows.count <= options.maxBatch else {
+            throw ServeError(path: "", message: "\(table.rows.count) configurations; at most \(options.maxBatch) per request")
+        }
+        let configs = try table.rows.map { row in
+            let config: TandemConfig
+            do {
+                config = try ConfigColumns.config(row: row)
+            } catch let error as DataFileError {
+                throw ServeError(path: Self.csvPath(error), message: error.message)
+            }
+            do {
+                try model.checkStations(config)
+            } catch let error as ChainLengthError {
+                throw ServeError(path: "\(row.number)", message: error.description)
+            }
+            return config
+        }
+        let outOfDomain = configs.map { model.domainWarnings($0).count }
+        metrics.predicted(rows: configs.count, outOfDomain: outOfDomain.filter { $0 > 0 }.count)
+        // One thread: concurrent requests are the server's parallelism.
+        let predicted = model.predict(configs, threads: 1)
+        var text = (["row"] + model.targetNames + ["outOfDomain"]).joined(separator: ",") + "\n"
+        text.reserveCapacity(text.utf8.count + configs.count * 16 * (model.targetNames.count + 2))
+        for (index, row) in table.rows.enumerated() {
+            text += String(row.number)
+            for value in predicted[index] {
+                text += ","
+                text += ConfigColumns.format(value)
+            }
+            text += ",\(outOfDomain[index])\n"
+        }
+        return text
+    }
+
+    /// A data-file error's place as a request path: `ROW.COLUMN`, `ROW` or `COLUMN`.
+    static func csvPath(_ error: DataFileError) -> String {
+        [error.row.map(String.init), error.column].compactMap { $0 }.joined(separator: ".")
+    }
+
     private func prediction(_ config: TandemConfig, _ prediction: SpreadPrediction) -> JSON {
         let warnings = model.domainWarnings(config)
         metrics.predicted(rows: 1, outOfDomain: warnings.isEmpty ? 0 : 1)

@@ -25,6 +25,9 @@ public enum ServeApplication {
         router.get("/v1/model") { _, _ in ServeApplication.json(service.modelDescription()) }
         router.post("/v1/predict") { request, _ in
             let body = try await ServeApplication.body(request, limit: service.options.bodyLimit)
+            if let type = request.headers[.contentType], type.lowercased().hasPrefix("text/csv") {
+                return ServeApplication.csv(try service.predictCSV(body: body.readableBytesView))
+            }
             return ServeApplication.json(try service.predict(body: body.readableBytesView))
         }
         router.post("/v1/plan") { request, _ in
@@ -62,6 +65,10 @@ public enum ServeApplication {
     static func prometheus(_ text: String) -> Response {
         Response(status: .ok, headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"],
                  body: .init(byteBuffer: ByteBuffer(string: text)))
+    }
+
+    static func csv(_ text: String) -> Response {
+        Response(status: .ok, headers: [.contentType: "text/csv; charset=utf-8"], body: .init(byteBuffer: ByteBuffer(string: text)))
     }
 
     static func json(_ text: String, status: HTTPResponse.Status = .ok) -> Response {

@@ -179,6 +179,54 @@ struct ServeTests {
         }
     }
 
+    @Test("POST /v1/predict with text/csv: rows of dataset columns answered as CSV rows, in order")
+    func predictCSV() async throws {
+        let service = try makeService()
+        let configs = try [configJSON(cloudServers: 4), configJSON(scv: 3, cloudServers: 32)].map { try ConfigLoader.parse($0) }
+        // The body as a sweep writes dataset rows: its input columns, by name.
+        let header = ConfigColumns.names(of: configs[0])
+        let body = ([header] + configs.map { ConfigColumns.cells(of: $0) }).map { $0.joined(separator: ",") }
+            .joined(separator: "\n") + "\n"
+        try await withServer(service) { client in
+            let response = try await client.execute(uri: "/v1/predict", method: "POST",
+                                                    headers: ["Content-Type": "text/csv"], body: body)
+            #expect(response.status == 200, "\(response.body)")
+            #expect(response.headers["content-type"]?.hasPrefix("text/csv") == true)
+            let lines = response.body.split(separator: "\n").map { $0.split(separator: ",", omittingEmptySubsequences: false) }
+            #expect(lines.first.map { $0.map(String.init) } == ["row"] + service.model.targetNames + ["outOfDomain"])
+            #expect(lines.count == 3)
+            for (index, config) in configs.enumerated() {
+                let cells = lines[index + 1]
+                #expect(cells.first == Substring(String(index + 1)))
+                let expected = service.model.predict(config)
+                for (t, value) in expected.enumerated() {
+                    let got = try #require(Double(String(cells[t + 1])))
+                    // The bulk path (sgemm) against the single-row loop: float rounding apart.
+                    #expect(abs(got - value) <= 1e-5 * abs(value), "row \(index + 1), \(service.model.targetNames[t])")
+                }
+            }
+            // The second configuration's arrival scv lies outside the model's training range.
+            #expect(lines[1].last == "0" && lines[2].last.map { Int(String($0))! > 0 } == true)
+            // A bad cell: 400 naming the row and column; the server keeps answering.
+            let servers = try #require(header.firstIndex(of: "stations.1.servers"))
+            var cells = ConfigColumns.cells(of: configs[0])
+            cells[servers] = "two"
+            let bad = [header, cells].map { $0.joined(separator: ",") }.joined(separator: "\n")
+            let refused = try await client.execute(uri: "/v1/predict", method: "POST",
+                                                   headers: ["Content-Type": "text/csv"], body: bad)
+            #expect(refused.status == 400)
+            let error = try #require(try object(refused.body)["error"] as? [String: Any])
+            #expect(error["path"] as? String == "1.stations.1.servers", "\(error)")
+            let empty = try await client.execute(uri: "/v1/predict", method: "POST",
+                                                 headers: ["Content-Type": "text/csv"], body: header.joined(separator: ","))
+            #expect(empty.status == 400)
+            let next = try await client.execute(uri: "/v1/predict", method: "POST",
+                                                headers: ["Content-Type": "text/csv"], body: body)
+            #expect(next.status == 200)
+        }
+        #expect(service.metrics.text().contains("duet_serve_predictions_total 4"))
+    }
+
     @Test("a body over the limit gets 413")
     func tooLarge() async throws {
         let service = try makeService(bodyLimit: 2048)
