@@ -58,8 +58,10 @@ done
 # The answers must be predictions, not errors, before they are timed.
 curl -sf -X POST --data-binary @"$work/one.json" "http://127.0.0.1:$port/v1/predict" | grep -q '"predicted":true' \
   || { say "the server did not answer a prediction"; exit 1; }
-curl -sf -X POST -H 'Content-Type: text/csv' --data-binary @"$work/batch.csv" "http://127.0.0.1:$port/v1/predict" \
-  | head -1 | grep -q '^row,' || { say "the server did not answer the CSV rows"; exit 1; }
+if ! curl -sf -X POST -H 'Content-Type: text/csv' --data-binary @"$work/batch.csv" -o "$work/answer.csv" \
+  "http://127.0.0.1:$port/v1/predict" || ! head -1 "$work/answer.csv" | grep -q '^row,'; then
+  say "the server did not answer the CSV rows"; exit 1
+fi
 
 run() {  # $1: body file, $2: connections, $3: json or csv; prints wrk's output
   BODY="$1" wrk -t"$THREADS" -c"$2" -d"${DURATION}s" --latency -s "$work/post-$3.lua" "http://127.0.0.1:$port/v1/predict"

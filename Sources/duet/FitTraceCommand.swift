@@ -6,7 +6,7 @@ import Simulation
 struct FitTraceCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "fit-trace",
-        abstract: "Fit renewal and on/off batch arrival processes (and work moments) to a CSV trace."
+        abstract: "Fit renewal, on/off and Markov-modulated batch arrival processes (and work moments) to a CSV trace."
     )
 
     @Argument(help: "Trace CSV: one row per job with its arrival time.")
