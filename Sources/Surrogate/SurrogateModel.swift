@@ -156,10 +156,11 @@ public struct SurrogateModel: Sendable {
     /// A model that names a documented domain is judged against it instead
     /// (`DocumentedDomain.violations`).
     public func domainWarnings(_ config: TandemConfig) -> [String] {
-        // A replayed trace is judged as its dataset row describes it, rebuilt the way the
-        // rows the model trained on were: the multiplier folded into the rate, empirical
-        // batch sizes as geometric of their mean under their own name.
-        if config.trace != nil, let row = try? ConfigColumns.datasetView(config) {
+        // A replayed trace or Markov-modulated arrivals are judged as their dataset row
+        // describes them, rebuilt the way the rows the model trained on were: the
+        // multiplier folded into the rate, the modulation into the rate and scv,
+        // empirical batch sizes as geometric of their mean under their own name.
+        if config.trace != nil || config.mmpp != nil, let row = try? ConfigColumns.datasetView(config) {
             return domainWarnings(row, batchDist: config.batch.distName)
         }
         return domainWarnings(config, batchDist: nil)
