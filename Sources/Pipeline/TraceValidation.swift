@@ -51,6 +51,9 @@ public struct TraceValidation: Sendable {
         public var analytic: [Double?]
         /// The configuration as the predictions see it.
         public var fitted: TandemConfig
+        /// How many times as fast the trace was replayed and its fit run (1 but with
+        /// rate multipliers).
+        public var rateMultiplier: Double
         /// That configuration simulated (nil when not asked for, or unstable): how far
         /// the fitted process itself is from the trace, whatever the surrogate.
         public var fittedSimulated: [Double]?
@@ -204,7 +207,7 @@ public struct TraceValidation: Sendable {
                 unstableReason: report.unstableReason,
                 surrogate: predict(fitted),
                 analytic: targets.map { estimate?.value($0) },
-                fitted: fitted, fittedSimulated: fittedSimulated))
+                fitted: fitted, rateMultiplier: entry.config.rateMultiplier, fittedSimulated: fittedSimulated))
         }
         let names = (rateMultipliers != [1] ? ["arrival.rateMultiplier"] : []) + spec.parameters.map { "\($0.target)" }
         return TraceValidation(fit: fit, arrival: arrival, parameterNames: names,
@@ -216,8 +219,25 @@ public struct TraceValidation: Sendable {
     /// baseline's against the trace (nil where the baseline has no estimate), and, when
     /// the fitted process was simulated, that simulation's against the trace and the
     /// surrogate's against it (its own error, apart from the fit's).
-    public var mape: [(target: String, surrogate: Double, analytic: Double?, fittedProcess: Double?,
-                       surrogateVsFitted: Double?)] {
+    public var mape: [MAPE] { mape(of: rows) }
+
+    /// One target's MAPEs (`mape`).
+    public typealias MAPE = (target: String, surrogate: Double, analytic: Double?, fittedProcess: Double?,
+                             surrogateVsFitted: Double?)
+
+    /// `mape` over the rows of each rate multiplier, in the order given (one entry
+    /// when there is one multiplier), with how many rows went into it.
+    public var mapeByRateMultiplier: [(rateMultiplier: Double, rows: Int, mape: [MAPE])] {
+        var multipliers: [Double] = []
+        for row in rows where !multipliers.contains(row.rateMultiplier) { multipliers.append(row.rateMultiplier) }
+        return multipliers.map { multiplier in
+            let subset = rows.filter { $0.rateMultiplier == multiplier }
+            let judged = subset.filter { $0.simulated != nil && !$0.overloadedUnderFit }.count
+            return (multiplier, judged, mape(of: subset))
+        }
+    }
+
+    private func mape(of rows: [Row]) -> [MAPE] {
         func mean(_ values: [Double]) -> Double { values.reduce(0, +) / Double(max(1, values.count)) }
         func error(_ value: Double, _ truth: Double) -> Double { abs(value - truth) / truth * 100 }
         return targetNames.indices.map { t in

@@ -148,6 +148,23 @@ struct ValidateCommand: ParsableCommand {
             if withFit { line += percent(entry.fittedProcess).leftPadded(12) + percent(entry.surrogateVsFitted).leftPadded(14) }
             lines.append(line)
         }
+        let byMultiplier = v.mapeByRateMultiplier
+        if byMultiplier.count > 1, let t = v.targetNames.firstIndex(of: "meanResponse") {
+            lines.append("")
+            lines.append("meanResponse MAPE by rate multiplier:")
+            var header = "arrival.rateMultiplier".padding(toLength: 24, withPad: " ", startingAt: 0) + "rows".leftPadded(6)
+                + "surrogate".leftPadded(11) + "QNA".leftPadded(11)
+            if withFit { header += "fitted sim".leftPadded(12) + "surr. vs fit".leftPadded(14) }
+            lines.append(header)
+            for (multiplier, count, mape) in byMultiplier {
+                let entry = mape[t]
+                var line = ConfigColumns.format(multiplier).padding(toLength: 24, withPad: " ", startingAt: 0)
+                    + String(count).leftPadded(6) + percent(entry.surrogate).leftPadded(11)
+                    + percent(entry.analytic).leftPadded(11)
+                if withFit { line += percent(entry.fittedProcess).leftPadded(12) + percent(entry.surrogateVsFitted).leftPadded(14) }
+                lines.append(line)
+            }
+        }
         lines.append("")
         let header = v.parameterNames + ["trace sim", "±95%", "surrogate", "QNA"] + (withFit ? ["fitted sim"] : [])
         var rows: [[String]] = []
@@ -174,11 +191,17 @@ struct ValidateCommand: ParsableCommand {
     }
 
     static func json(_ v: TraceValidation) -> JSON {
-        let targets: [(String, JSON)] = v.mape.map { entry in
-            (entry.target, .object([("surrogateMape", .number(entry.surrogate)),
-                                    ("analyticMape", entry.analytic.map(JSON.number) ?? .null),
-                                    ("fittedProcessMape", entry.fittedProcess.map(JSON.number) ?? .null),
-                                    ("surrogateVsFittedMape", entry.surrogateVsFitted.map(JSON.number) ?? .null)]))
+        func targets(_ mape: [TraceValidation.MAPE]) -> JSON {
+            .object(mape.map { entry in
+                (entry.target, .object([("surrogateMape", .number(entry.surrogate)),
+                                        ("analyticMape", entry.analytic.map(JSON.number) ?? .null),
+                                        ("fittedProcessMape", entry.fittedProcess.map(JSON.number) ?? .null),
+                                        ("surrogateVsFittedMape", entry.surrogateVsFitted.map(JSON.number) ?? .null)]))
+            })
+        }
+        let byMultiplier: [JSON] = v.mapeByRateMultiplier.map { multiplier, count, mape in
+            .object([("rateMultiplier", .number(multiplier)), ("configurations", .integer(count)),
+                     ("targets", targets(mape))])
         }
         func metrics(_ values: [Double]?) -> JSON {
             guard let values else { return .null }
@@ -201,7 +224,7 @@ struct ValidateCommand: ParsableCommand {
             ("fit", v.fit.json), ("arrival", .string(v.arrival.rawValue)),
             ("configurations", .integer(v.rows.count)), ("stable", .integer(v.stableRows)),
             ("overloadedUnderFit", .integer(v.overloadedUnderFitRows)),
-            ("targets", .object(targets)), ("rows", .array(rows)),
+            ("targets", targets(v.mape)), ("byRateMultiplier", .array(byMultiplier)), ("rows", .array(rows)),
         ])
     }
 }

@@ -145,11 +145,13 @@ struct TraceValidationTests {
         let fit = TraceFit(try ArrivalTrace.load(TraceSettings(path: path, timeColumn: "t")))
         // One station at the fitted rate (about 2 per second): service 0.25 s is load 0.5,
         // 0.6 s is load 1.2, where the fitted process never empties.
-        func row(mean: Double, surrogate: Double) -> TraceValidation.Row {
+        func row(mean: Double, surrogate: Double, multiplier: Double = 1) -> TraceValidation.Row {
             let fitted = TraceValidation.fittedConfig(fit, arrival: .renewal,
-                                                      stations: [StationConfig(service: MomentSpec(mean: mean))])
+                                                      stations: [StationConfig(service: MomentSpec(mean: mean))],
+                                                      rateMultiplier: multiplier)
             return TraceValidation.Row(values: [], simulated: [1], meanResponseCI95: nil, unstableReason: nil,
-                                       surrogate: [surrogate], analytic: [nil], fitted: fitted, fittedSimulated: nil)
+                                       surrogate: [surrogate], analytic: [nil], fitted: fitted,
+                                       rateMultiplier: multiplier, fittedSimulated: nil)
         }
         let validation = TraceValidation(fit: fit, arrival: .renewal, parameterNames: [], targetNames: ["meanResponse"],
                                          rows: [row(mean: 0.25, surrogate: 1.1), row(mean: 0.6, surrogate: 100)],
@@ -159,6 +161,13 @@ struct TraceValidationTests {
         // Only the first row counts: |1.1 - 1| / 1 = 10%.
         let mape = try #require(validation.mape.first)
         #expect(abs(mape.surrogate - 10) < 1e-9, "\(mape)")
+        // At twice the rate, 0.3 s is load 1.2: overloaded too; 0.2 s is load 0.8 and counts.
+        var faster = validation
+        faster.rows += [row(mean: 0.3, surrogate: 0.5, multiplier: 2), row(mean: 0.2, surrogate: 0.8, multiplier: 2)]
+        let byMultiplier = faster.mapeByRateMultiplier
+        #expect(byMultiplier.map(\.rateMultiplier) == [1, 2] && byMultiplier.map(\.rows) == [1, 1])
+        #expect(abs(byMultiplier[0].mape[0].surrogate - 10) < 1e-9 && abs(byMultiplier[1].mape[0].surrogate - 20) < 1e-9)
+        #expect(abs(faster.mape[0].surrogate - 15) < 1e-9, "the rows of both multipliers: (10 + 20) / 2")
     }
 
     @Test("work is folded into the fitted service: mean times the mean multiplier, scv (1+c_w)(1+c_x)-1")
