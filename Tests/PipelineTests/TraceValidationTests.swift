@@ -47,6 +47,19 @@ struct TraceValidationTests {
         return path
     }
 
+    /// `poissonTrace` without work, loaded (its file removed).
+    static func loadedPoissonTrace(jobs: Int, rate: Double, seed: UInt64) throws -> ArrivalTrace {
+        let path = try poissonTrace(jobs: jobs, rate: rate, seed: seed, work: false)
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        return try ArrivalTrace.load(TraceSettings(path: path, timeColumn: "t"))
+    }
+
+    /// The Jackson tandem's mean response at the configuration's job rate: what a
+    /// perfect surrogate says of M/M/c stations fed by a Poisson trace.
+    static func jackson(_ config: TandemConfig) -> [Double] {
+        [config.stations.reduce(0) { $0 + mmcResponse(rate: config.jobRate, mean: $1.service.mean, servers: $1.servers) }]
+    }
+
     static let grid = """
         base:
           arrival: { rate: 1 }          # not used: the trace replaces it
@@ -62,19 +75,11 @@ struct TraceValidationTests {
     @Test("a Poisson trace through M/M/c stations: the closed form and QNA match the replay")
     func poissonTraceMatchesJackson() throws {
         let rate = 2.0
-        let path = try Self.poissonTrace(jobs: 40_000, rate: rate, seed: 11, work: false)
-        defer { try? FileManager.default.removeItem(atPath: path) }
-        let trace = try ArrivalTrace.load(TraceSettings(path: path, timeColumn: "t"))
+        let trace = try Self.loadedPoissonTrace(jobs: 40_000, rate: rate, seed: 11)
         let spec = try SweepSpec.parse(Self.grid, needsDesign: false)
         let validation = try TraceValidation.run(
             targets: ["meanResponse"],
-            predict: { config in
-                // The Jackson tandem at the fitted rate: what a perfect surrogate says.
-                let lambda = config.jobRate
-                return [config.stations.reduce(0) {
-                    $0 + Self.mmcResponse(rate: lambda, mean: $1.service.mean, servers: $1.servers)
-                }]
-            },
+            predict: Self.jackson,
             trace: trace, grid: spec, arrival: .onOff, threads: 2)
 
         #expect(validation.rows.count == 4)
@@ -100,17 +105,11 @@ struct TraceValidationTests {
     @Test("rate multipliers: the trace replayed faster and its fit run faster match the Jackson tandem at each rate")
     func rateMultipliers() throws {
         let rate = 1.0
-        let path = try Self.poissonTrace(jobs: 40_000, rate: rate, seed: 12, work: false)
-        defer { try? FileManager.default.removeItem(atPath: path) }
-        let trace = try ArrivalTrace.load(TraceSettings(path: path, timeColumn: "t"))
+        let trace = try Self.loadedPoissonTrace(jobs: 40_000, rate: rate, seed: 12)
         let spec = try SweepSpec.parse(Self.grid, needsDesign: false)
         let validation = try TraceValidation.run(
             targets: ["meanResponse"],
-            predict: { config in
-                [config.stations.reduce(0) {
-                    $0 + Self.mmcResponse(rate: config.jobRate, mean: $1.service.mean, servers: $1.servers)
-                }]
-            },
+            predict: Self.jackson,
             trace: trace, grid: spec, rateMultipliers: [1, 2], arrival: .renewal, threads: 2)
         #expect(validation.parameterNames == ["arrival.rateMultiplier", "stations.1.service.mean", "stations.2.servers"])
         #expect(validation.rows.map { $0.values.map(\.description) }

@@ -34,30 +34,23 @@ struct SweepTaskTests {
 
     @Test("an MMPP base run faster keeps its multiplier through the blob, and its points their processes")
     func modulatedBaseWithAMultiplier() throws {
-        let spec = try SweepSpec.parse("""
-            base:
-              arrival: { mmpp: [{ rates: [1, 6], meanHolds: [4, 1] }], rateMultiplier: 1.5 }
-              stations:
-                - { servers: 2, service: { mean: 0.1 } }
-            vary:
-              arrival.rateMultiplier: { uniform: [0.5, 1] }
-              stations.1.servers: { int: [1, 3] }
-            design: { method: sobol, points: 8, seed: 3 }
-            """)
+        func makeSpec(baseMultiplier: String) throws -> SweepSpec {
+            try SweepSpec.parse("""
+                base:
+                  arrival: { mmpp: [{ rates: [1, 6], meanHolds: [4, 1] }]\(baseMultiplier) }
+                  stations:
+                    - { servers: 2, service: { mean: 0.1 } }
+                vary:
+                  arrival.rateMultiplier: { uniform: [0.5, 1] }
+                  stations.1.servers: { int: [1, 3] }
+                design: { method: sobol, points: 8, seed: 3 }
+                """)
+        }
+        let spec = try makeSpec(baseMultiplier: ", rateMultiplier: 1.5")
         let back = try SweepSpecBlob.decode(SweepSpecBlob.encode(spec))
         #expect(back.base == spec.base && back.base.rateMultiplier == 1.5)
         // Another base multiplier is another spec.
-        let other = try SweepSpec.parse("""
-            base:
-              arrival: { mmpp: [{ rates: [1, 6], meanHolds: [4, 1] }] }
-              stations:
-                - { servers: 2, service: { mean: 0.1 } }
-            vary:
-              arrival.rateMultiplier: { uniform: [0.5, 1] }
-              stations.1.servers: { int: [1, 3] }
-            design: { method: sobol, points: 8, seed: 3 }
-            """)
-        #expect(other.fingerprint != spec.fingerprint)
+        #expect(try makeSpec(baseMultiplier: "").fingerprint != spec.fingerprint)
         let design = try spec.makeDesign(), backDesign = try back.makeDesign()
         for index in 0..<8 {
             let point = spec.point(index, of: design).config
