@@ -236,6 +236,23 @@ struct InvarianceTests {
         #expect(abs(form.config.mmpp!.meanRate - 1) < 1e-12)
         // Holds in mean gaps between batches: 4 s is 4 / timeUnit gaps.
         #expect(abs(twin.meanHolds[0] - 4 / form.timeUnit) < 1e-12)
+        // The sources twice as fast (arrival.rateMultiplier 2) with every station time
+        // halved are the same system in half the time: the same twin (the dispersion is
+        // computed again from the faster generator: equal to rounding).
+        let fast = CanonicalForm(TandemConfig(mmpp: MMPPSpec(sources: [source]), rateMultiplier: 2,
+                                              stations: timeScaled(config, by: 0.5).stations))
+        #expect(abs(fast.timeUnit / form.timeUnit - 0.5) < 1e-12)
+        #expect(fast.config.rateMultiplier == 1)
+        for (a, b) in zip(fast.config.stations, form.config.stations) {
+            let times: [(Double, Double)] = [(a.service.mean, b.service.mean), (a.setup, b.setup), (a.timeout, b.timeout),
+                                             (a.coldStart.mean, b.coldStart.mean), (a.keepAlive, b.keepAlive)]
+            #expect(times.allSatisfy { abs($0.0 - $0.1) <= 1e-12 * abs($0.1) }, "\(times)")
+        }
+        let fastSource = try #require(fast.config.mmpp?.sources.first)
+        for (a, b) in zip(fastSource.rates + fastSource.meanHolds, twin.rates + twin.meanHolds) {
+            #expect(abs(a - b) <= 1e-12 * max(1, abs(b)))
+        }
+        #expect(abs(fast.config.interArrival.scv / form.config.interArrival.scv - 1) < 1e-12)
     }
 
     /// How a simulated metric scales when every time is multiplied by c: by c to this power.
