@@ -105,7 +105,7 @@ struct SearchSpecTests {
         ("{ loguniform: [0.0001, 0.03] }", "{ loguniform: [0, 0.03] }",
          "space.lr.loguniform.1: must be > 0, got 0 (line 5)"),
         ("{ loguniform: [0.0001, 0.03] }", "{ normal: [0, 1] }",
-         "space.lr.normal: unknown key; expected one of: uniform, loguniform, int, logint, choice (line 5)"),
+         "space.lr.normal: unknown key; expected one of: uniform, loguniform, int, logint, choice, lowShare (line 5)"),
         ("  lr: { loguniform: [0.0001, 0.03] }", "  lr: 0.001\n  learningRate: 0.002",
          "space.learningRate: lr is given twice (as lr and learningRate) (line 6)"),
         ("  lr: { loguniform: [0.0001, 0.03] }", "  lr: [0.001, 0.01]",
