@@ -359,11 +359,17 @@ public struct SweepSpec: Sendable {
             return (arrivalKey.target.description, "the base replays a trace (arrival.trace), which sets the "
                 + "arrivals and batches; a sweep over a trace varies the stations and arrival.rateMultiplier only")
         }
+        let holds = SweepTarget(ConfigSchema.arrivalHoldMultiplier)
         if base.mmpp != nil, let arrivalKey = parameters.first(where: {
-            $0.target.station == nil && $0.target != .batchMean && $0.target != .batchDist && $0.target != multiplier
+            $0.target.station == nil && ![.batchMean, .batchDist, multiplier, holds].contains($0.target)
         }) {
             return (arrivalKey.target.description, "the base has Markov-modulated arrivals (arrival.mmpp), whose "
-                + "sources set the rate and burstiness; vary the stations, the batch sizes and arrival.rateMultiplier")
+                + "sources set the rate and burstiness; vary the stations, the batch sizes, arrival.rateMultiplier "
+                + "and arrival.holdMultiplier")
+        }
+        if base.mmpp == nil, parameters.contains(where: { $0.target == holds }) {
+            return (holds.description, "only used with arrival.mmpp (it lengthens the sources' holds); the base "
+                + "has no Markov-modulated arrivals")
         }
         if base.trace == nil, base.mmpp == nil, parameters.contains(where: { $0.target == multiplier }) {
             return (multiplier.description, "only used with arrival.trace or arrival.mmpp (it speeds up their "
@@ -699,6 +705,7 @@ public struct SweepSpec: Sendable {
             }.joined(separator: "; "))
             // The sources above are as simulated, already compressed by the multiplier.
             if base.rateMultiplier != 1 { baseText.append("rateMultiplier=\(ConfigColumns.format(base.rateMultiplier))") }
+            if base.holdMultiplier != 1 { baseText.append("holdMultiplier=\(ConfigColumns.format(base.holdMultiplier))") }
         }
         if let trace = base.trace {
             // The trace's settings and content: another trace is another dataset.

@@ -7,7 +7,7 @@ import Foundation
 public enum ConfigLoader {
     static let topKeys = ["arrival", "batch", "stations", "run"]
     static let arrivalKeys = ["rate", "scv", "onOff", "trace", "time", "timeUnit", "work", "workScale", "batchWindow",
-                              "rateMultiplier", "mmpp"]
+                              "rateMultiplier", "mmpp", "holdMultiplier"]
     static let mmppSourceKeys = ["rates", "meanHolds", "next"]
     /// More sources make 2^n levels and little new: 8 is already 256.
     static let mmppSources = 1...8
@@ -80,9 +80,11 @@ public enum ConfigLoader {
         case .renewal(let rate, let scv, let onOff):
             config = TandemConfig(arrivalRate: rate, arrivalScv: scv, onOff: onOff, batch: batch, stations: stations,
                                   run: run)
-        case .mmpp(let mmpp, let rateMultiplier):
-            config = TandemConfig(mmpp: mmpp, rateMultiplier: rateMultiplier, batch: batch, stations: stations,
-                                  run: run)
+        case .mmpp(let mmpp, let rateMultiplier, let holdMultiplier):
+            var modulated = TandemConfig(mmpp: mmpp, rateMultiplier: rateMultiplier, batch: batch, stations: stations,
+                                         run: run)
+            if holdMultiplier != 1 { modulated.setHoldMultiplier(holdMultiplier) }
+            config = modulated
         case .trace(let trace, let rateMultiplier):
             if runMapping.contains("jobs") {
                 throw runMapping.error("jobs", "not used with arrival.trace: every replication replays the whole "
@@ -118,8 +120,9 @@ public enum ConfigLoader {
         /// Renewal arrivals, or on/off arrivals when `onOff` is set (`scv` is then 1).
         case renewal(rate: Double, scv: Double, onOff: OnOffSpec?)
         case trace(ArrivalTrace, rateMultiplier: Double)
-        /// The sources as written, and how many times as fast they run.
-        case mmpp(MMPPSpec, rateMultiplier: Double)
+        /// The sources as written, how many times as fast they run and how many times
+        /// as long their holds are.
+        case mmpp(MMPPSpec, rateMultiplier: Double, holdMultiplier: Double)
     }
 
     private static func arrival(_ top: ConfigMapping, baseDirectory: String?) throws -> Arrival {
@@ -137,7 +140,11 @@ public enum ConfigLoader {
             }
             if modulated {
                 let rateMultiplier = try read(ConfigSchema.arrivalRateMultiplier, "rateMultiplier", in: arrival)!.double
-                return .mmpp(try mmpp(arrival), rateMultiplier: rateMultiplier)
+                let holdMultiplier = try read(ConfigSchema.arrivalHoldMultiplier, "holdMultiplier", in: arrival)!.double
+                return .mmpp(try mmpp(arrival), rateMultiplier: rateMultiplier, holdMultiplier: holdMultiplier)
+            }
+            if arrival.contains("holdMultiplier") {
+                throw arrival.error("holdMultiplier", "only used with arrival.mmpp (it lengthens the sources' holds)")
             }
             let rate = try read(ConfigSchema.arrivalRate, "rate", in: arrival)!.double
             if let onOff = try arrival.mappingIfPresent("onOff") {
@@ -157,7 +164,7 @@ public enum ConfigLoader {
             let scv = try read(ConfigSchema.arrivalScv, "scv", in: arrival)!.double
             return .renewal(rate: rate, scv: scv, onOff: nil)
         }
-        for key in ["rate", "scv", "onOff", "mmpp"] where arrival.contains(key) {
+        for key in ["rate", "scv", "onOff", "mmpp", "holdMultiplier"] where arrival.contains(key) {
             throw arrival.error(key, "not used with arrival.trace: the arrivals come from the trace; leave it out")
         }
         let name = try arrival.string("trace")

@@ -252,6 +252,12 @@ public enum ConfigSchema {
         config: "arrival.rateMultiplier", .real, [.greaterThan(0)], default: .real(1),
         column: "arrival.rateMultiplier", columnDefault: .real(1),
         get: { .real($0.rateMultiplier) }, set: { $0.setRateMultiplier($1.double) })
+    /// Markov-modulated arrivals only (the loader and sweeps refuse it elsewhere): every
+    /// mean hold of the sources that many times as long. No column: a row records its
+    /// effect in `arrival.scv` (the long-run dispersion), which is what the features see.
+    public static let arrivalHoldMultiplier = ConfigField(
+        config: "arrival.holdMultiplier", .real, [.greaterThan(0)], default: .real(1), column: nil,
+        get: { .real($0.holdMultiplier) }, set: { $0.setHoldMultiplier($1.double) })
     public static let batchDist = ConfigField(
         config: "batch.dist", .name(["deterministic", "geometric", "uniform", "empirical"]),
         default: .name("deterministic"), column: "batch.dist", get: { .name($0.batch.distName) })
@@ -305,7 +311,8 @@ public enum ConfigSchema {
 
     /// Every configuration-wide field, in column order.
     public static let configFields: [ConfigField] = [
-        arrivalRate, arrivalScv, arrivalOnFraction, arrivalMeanOn, arrivalRateMultiplier, batchDist, batchMean, batchScv,
+        arrivalRate, arrivalScv, arrivalOnFraction, arrivalMeanOn, arrivalRateMultiplier, arrivalHoldMultiplier, batchDist,
+        batchMean, batchScv,
     ]
 
     /// Every station field, in column order.

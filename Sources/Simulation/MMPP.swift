@@ -216,6 +216,16 @@ public struct MMPPSpec: Sendable, Hashable, Codable {
         MMPPSpec(sources: sources.map { $0.timeScaled(by: factor) })
     }
 
+    /// Every mean hold times `factor`, the rates as they are (`arrival.holdMultiplier`):
+    /// bursts and quiet spells that many times as long, the same long-run rate (the
+    /// levels' shares of time do not change), and an index of dispersion over long
+    /// windows whose excess over 1 grows by the factor.
+    public func holdsScaled(by factor: Double) -> MMPPSpec {
+        MMPPSpec(sources: sources.map { source in
+            MMPPSource(rates: source.rates, meanHolds: source.meanHolds.map { $0 * factor }, next: source.next)
+        })
+    }
+
     /// Long-run batches per second.
     public var meanRate: Double { sources.reduce(0) { $0 + $1.meanRate } }
 

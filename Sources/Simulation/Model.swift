@@ -182,6 +182,11 @@ public struct TandemConfig: Sendable, Equatable, Hashable {
     /// `mmpp` and `interArrival` hold the process compressed by it. 1 otherwise.
     /// Change it with `setRateMultiplier`, which rescales `interArrival` and `mmpp` too.
     public private(set) var rateMultiplier: Double
+    /// Markov-modulated arrivals only: every mean hold of the sources this many times as
+    /// long as written (`MMPPSpec.holdsScaled(by:)`), so a sweep can ask what longer or
+    /// shorter bursts of the same traffic do. `mmpp` and `interArrival` hold the process
+    /// with it applied. 1 otherwise. Change it with `setHoldMultiplier`.
+    public private(set) var holdMultiplier: Double = 1
     public var stations: [StationConfig]
     public var run: RunSettings
 
@@ -235,11 +240,25 @@ public struct TandemConfig: Sendable, Equatable, Hashable {
         rateMultiplier = multiplier
     }
 
-    /// Records `multiplier` as the one already applied to `mmpp` and `interArrival`,
-    /// which keep their values: for a configuration rebuilt from a stored copy of the
-    /// process it simulates (a sweep blob's base).
-    public mutating func restoreRateMultiplier(_ multiplier: Double) {
-        rateMultiplier = multiplier
+    /// Sets `holdMultiplier`, lengthening or shortening the holds of `mmpp` to match
+    /// and updating its long-run dispersion in `interArrival.scv` (the rate stays).
+    public mutating func setHoldMultiplier(_ multiplier: Double) {
+        guard let mmpp else {
+            holdMultiplier = multiplier
+            return
+        }
+        let scaled = mmpp.holdsScaled(by: multiplier / holdMultiplier)
+        self.mmpp = scaled
+        interArrival.scv = scaled.asymptoticDispersion
+        holdMultiplier = multiplier
+    }
+
+    /// Records the multipliers as the ones already applied to `mmpp` and
+    /// `interArrival`, which keep their values: for a configuration rebuilt from a
+    /// stored copy of the process it simulates (a sweep blob's base, a twin).
+    public mutating func restoreMultipliers(rate: Double, hold: Double = 1) {
+        rateMultiplier = rate
+        holdMultiplier = hold
     }
 
     /// Mean work multiplier of the jobs (a trace's work column; 1 otherwise).

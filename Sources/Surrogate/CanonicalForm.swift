@@ -61,9 +61,9 @@ public struct CanonicalForm: Sendable, Equatable {
         }
         if let mmpp = config.mmpp {
             twin.mmpp = mmpp.timeScaled(by: unit)
-            // The sources are stored already run at their multiplier, which the twin's
-            // unit of time absorbs: it is a record only, and the twin drops it.
-            twin.restoreRateMultiplier(1)
+            // The sources are stored with their multipliers applied (the rate's absorbed
+            // by the twin's unit of time): records only, which the twin drops.
+            twin.restoreMultipliers(rate: 1)
         }
         if config.batch.mean == 1 { twin.batch = .deterministic(1) }
         for k in twin.stations.indices {

@@ -54,6 +54,7 @@ public enum SweepSpecBlob {
             format: format, fingerprint: spec.fingerprint,
             base: Wire.Base(interArrival: base.interArrival, onOff: base.onOff, mmpp: base.mmpp,
                             rateMultiplier: base.mmpp != nil && base.rateMultiplier != 1 ? base.rateMultiplier : nil,
+                            holdMultiplier: base.mmpp != nil && base.holdMultiplier != 1 ? base.holdMultiplier : nil,
                             batch: base.batch, stations: base.stations, run: base.run, trace: trace),
             vary: spec.parameters.map { Wire.Parameter(path: $0.target.description, range: $0.range) },
             design: spec.design, run: spec.run)
@@ -90,7 +91,9 @@ public enum SweepSpecBlob {
         base.interArrival = wire.base.interArrival
         base.onOff = wire.base.onOff
         base.mmpp = wire.base.mmpp
-        if base.mmpp != nil, let multiplier = wire.base.rateMultiplier { base.restoreRateMultiplier(multiplier) }
+        if base.mmpp != nil {
+            base.restoreMultipliers(rate: wire.base.rateMultiplier ?? 1, hold: wire.base.holdMultiplier ?? 1)
+        }
         if let trace = wire.base.trace {
             base = try traceConfig(trace, stations: base.stations, run: base.run, blob: blob)
         }
@@ -153,8 +156,9 @@ public enum SweepSpecBlob {
             var onOff: OnOffSpec?
             /// Absent in blobs written before it.
             var mmpp: MMPPSpec?
-            /// With `mmpp`, the multiplier already applied to it; absent: 1.
+            /// With `mmpp`, the multipliers already applied to it; absent: 1.
             var rateMultiplier: Double?
+            var holdMultiplier: Double?
             var batch: BatchSizeSpec
             var stations: [StationConfig]
             var run: RunSettings

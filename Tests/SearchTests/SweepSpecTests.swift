@@ -136,6 +136,8 @@ struct SweepSpecTests {
          "vary.batch.dist.uniform: batch.dist is a name; use choice: [deterministic, geometric, uniform] (line 8)"),
         (["batch.dist: { choice: [geometric, determinstic] }"],
          "vary.batch.dist.choice.2: unknown value \"determinstic\"; did you mean deterministic? (line 8)"),
+        (["arrival.holdMultiplier: { uniform: [0.5, 2] }"],
+         "vary.arrival.holdMultiplier: only used with arrival.mmpp (it lengthens the sources' holds); the base has no Markov-modulated arrivals (line 8)"),
         (["stations.2.timeout: { choice: [0, 0.1], lowShare: 0.5 }"],
          "vary.stations.2.timeout.lowShare: lowShare goes with uniform, loguniform, int or logint; a choice weights a value by listing it more than once (line 8)"),
         (["stations.2.timeout: { uniform: [0, 0.3], lowShare: 1 }"],
@@ -268,6 +270,31 @@ struct SweepSpecTests {
         #expect(a.base.mmpp?.sources.first?.next?[0] == [0, 0.7, 0.3])
         // Same rates and holds, other jumps: another process, so another dataset.
         #expect(a.fingerprint != b.fingerprint)
+    }
+
+    @Test("A sweep over an MMPP base varies how long its bursts last and how fast it runs")
+    func modulatedFamily() throws {
+        let spec = try SweepSpec.parse("""
+            base:
+              arrival:
+                mmpp:
+                  - { rates: [1, 6], meanHolds: [4, 1] }
+              stations:
+                - { servers: 4, service: { mean: 0.1 } }
+            vary:
+              arrival.holdMultiplier: { loguniform: [0.25, 4] }
+              arrival.rateMultiplier: { uniform: [0.5, 2] }
+            design: { method: sobol, points: 16, seed: 1 }
+            """)
+        let design = try spec.makeDesign()
+        for index in 0..<16 {
+            let point = spec.point(index, of: design)
+            let holds = try #require(point.values[0].number), rate = try #require(point.values[1].number)
+            // Rate 2 written (configuration test); long-run dispersion 1 + 3.2 x the hold multiplier.
+            #expect(abs(point.config.arrivalRate / (2 * rate) - 1) < 1e-12)
+            #expect(abs(point.config.arrivalScv - (1 + 3.2 * holds)) < 1e-9 * (1 + 3.2 * holds))
+            #expect(point.config.holdMultiplier == holds && point.config.rateMultiplier == rate)
+        }
     }
 
     @Test func sha256KnownAnswers() {

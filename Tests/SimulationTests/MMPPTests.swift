@@ -182,6 +182,39 @@ struct MMPPTests {
         }
     }
 
+    @Test("arrival.holdMultiplier lengthens every hold: the same rate, the excess dispersion times the factor")
+    func holdMultiplierLengthensBursts() throws {
+        let config = try ConfigLoader.parse("""
+            arrival:
+              mmpp:
+                - { rates: [1, 6], meanHolds: [4, 1] }
+              holdMultiplier: 3
+            stations:
+              - service: { mean: 0.1 }
+            """)
+        #expect(config.holdMultiplier == 3)
+        #expect(config.mmpp == MMPPSpec(sources: [MMPPSource(rates: [1, 6], meanHolds: [12, 3])]))
+        // The cookbook: rate (1 x 3 + 6 x 12) / 15 = 5 x 3 / 15... (l1 r2 + l2 r1) / (r1 + r2) with
+        // r1 = 1/12, r2 = 1/3: the shares of time 4/5 and 1/5 are those of holds 4 and 1, so 2.
+        #expect(abs(config.arrivalRate - 2) < 1e-12)
+        // IDC over long windows: 1 + 2 (l1 - l2)^2 r1 r2 / ((r1 + r2)^3 mean): 4.2 for holds
+        // 4 and 1 (the configuration test above), so 1 + 3 x 3.2 = 10.6 for holds 12 and 3.
+        let idc = Self.cookbookIDC(l1: 1, l2: 6, r1: 1.0 / 12, r2: 1.0 / 3, t: 1e9)
+        #expect(abs(idc - 10.6) < 1e-6 && abs(config.arrivalScv - 10.6) < 1e-9, "\(idc), \(config.arrivalScv)")
+        // With the rate multiplier too: time compressed after the holds are lengthened.
+        var both = config
+        both.setRateMultiplier(2)
+        #expect(abs(both.arrivalRate - 4) < 1e-12 && abs(both.arrivalScv - 10.6) < 1e-9)
+        #expect(both.mmpp?.sources[0].meanHolds == [6, 1.5])
+        // Not for renewal arrivals or a trace.
+        #expect {
+            try ConfigLoader.parse("arrival: { rate: 1, holdMultiplier: 2 }\nstations: [{ service: { mean: 0.1 } }]")
+        } throws: { error in
+            (error as? ConfigError)?.path == "arrival.holdMultiplier"
+                && (error as? ConfigError)?.message.hasPrefix("only used with arrival.mmpp") == true
+        }
+    }
+
     // MARK: Configuration
 
     @Test("arrival.mmpp in a file: sources, the derived rate, and loads")

@@ -46,9 +46,9 @@ struct SweepTaskTests {
                 design: { method: sobol, points: 8, seed: 3 }
                 """)
         }
-        let spec = try makeSpec(baseMultiplier: ", rateMultiplier: 1.5")
+        let spec = try makeSpec(baseMultiplier: ", rateMultiplier: 1.5, holdMultiplier: 2")
         let back = try SweepSpecBlob.decode(SweepSpecBlob.encode(spec))
-        #expect(back.base == spec.base && back.base.rateMultiplier == 1.5)
+        #expect(back.base == spec.base && back.base.rateMultiplier == 1.5 && back.base.holdMultiplier == 2)
         // Another base multiplier is another spec.
         #expect(try makeSpec(baseMultiplier: "").fingerprint != spec.fingerprint)
         let design = try spec.makeDesign(), backDesign = try back.makeDesign()
