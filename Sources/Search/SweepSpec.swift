@@ -703,7 +703,7 @@ public struct SweepSpec: Sendable {
                 ((source.rates + source.meanHolds) + (source.next ?? []).joined()).map(ConfigColumns.format)
                     .joined(separator: " ")
             }.joined(separator: "; "))
-            // The sources above are as simulated, already compressed by the multiplier.
+            // The sources above are as simulated, with both multipliers applied.
             if base.rateMultiplier != 1 { baseText.append("rateMultiplier=\(ConfigColumns.format(base.rateMultiplier))") }
             if base.holdMultiplier != 1 { baseText.append("holdMultiplier=\(ConfigColumns.format(base.holdMultiplier))") }
         }
