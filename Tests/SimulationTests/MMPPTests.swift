@@ -162,16 +162,21 @@ struct MMPPTests {
         #expect(slow.mmpp == fast.mmpp && slow.arrivalRate == fast.arrivalRate && slow.rateMultiplier == 2)
     }
 
-    @Test("arrival.rateMultiplier in a file with arrival.mmpp; trace keys stay errors there")
-    func rateMultiplierInAFile() throws {
-        let config = try ConfigLoader.parse("""
+    /// A file with `mmpp2` as its source and one more arrival key (`key: value`).
+    static func mmpp2File(_ arrivalKey: String) throws -> TandemConfig {
+        try ConfigLoader.parse("""
             arrival:
               mmpp:
                 - { rates: [1, 6], meanHolds: [4, 1] }
-              rateMultiplier: 1.5
+              \(arrivalKey)
             stations:
               - service: { mean: 0.1 }
             """)
+    }
+
+    @Test("arrival.rateMultiplier in a file with arrival.mmpp; trace keys stay errors there")
+    func rateMultiplierInAFile() throws {
+        let config = try Self.mmpp2File("rateMultiplier: 1.5")
         #expect(config.rateMultiplier == 1.5)
         #expect(config.mmpp == MMPPSpec(sources: [MMPPSource(rates: [1.5, 9], meanHolds: [4 / 1.5, 1 / 1.5])]))
         // MMPP-2 [1, 6] with holds [4, 1]: 2 batches a second written, 3 at 1.5.
@@ -184,18 +189,11 @@ struct MMPPTests {
 
     @Test("arrival.holdMultiplier lengthens every hold: the same rate, the excess dispersion times the factor")
     func holdMultiplierLengthensBursts() throws {
-        let config = try ConfigLoader.parse("""
-            arrival:
-              mmpp:
-                - { rates: [1, 6], meanHolds: [4, 1] }
-              holdMultiplier: 3
-            stations:
-              - service: { mean: 0.1 }
-            """)
+        let config = try Self.mmpp2File("holdMultiplier: 3")
         #expect(config.holdMultiplier == 3)
         #expect(config.mmpp == MMPPSpec(sources: [MMPPSource(rates: [1, 6], meanHolds: [12, 3])]))
-        // The cookbook: rate (1 x 3 + 6 x 12) / 15 = 5 x 3 / 15... (l1 r2 + l2 r1) / (r1 + r2) with
-        // r1 = 1/12, r2 = 1/3: the shares of time 4/5 and 1/5 are those of holds 4 and 1, so 2.
+        // The cookbook's rate (l1 r2 + l2 r1) / (r1 + r2) with r1 = 1/12, r2 = 1/3:
+        // (1/3 + 6/12) / (5/12) = 2, as with holds 4 and 1 (the same shares of time, 4/5 and 1/5).
         #expect(abs(config.arrivalRate - 2) < 1e-12)
         // IDC over long windows: 1 + 2 (l1 - l2)^2 r1 r2 / ((r1 + r2)^3 mean): 4.2 for holds
         // 4 and 1 (the configuration test above), so 1 + 3 x 3.2 = 10.6 for holds 12 and 3.
