@@ -56,6 +56,18 @@ public enum ConfigColumns {
         return values
     }
 
+    /// A station's input fields that have a column, and their column names for each
+    /// station a configuration may have (and one past, where a reader stops), built once.
+    static let stationInputFields = ConfigSchema.stationFields.filter { $0.origin == .input && $0.column != nil }
+    private static let stationInputNamesByStation: [[String]] = (0...ConfigLoader.stationCounts.upperBound).map { k in
+        stationInputFields.map { $0.columnName(station: k)! }
+    }
+
+    static func stationInputNames(station k: Int) -> [String] {
+        k < stationInputNamesByStation.count ? stationInputNamesByStation[k]
+            : stationInputFields.map { $0.columnName(station: k)! }
+    }
+
     /// The fields that have a column, configuration-wide and per station, in column order.
     static let configColumnFields = ConfigSchema.configFields.filter { $0.column != nil }
     static let stationColumnFields = ConfigSchema.stationFields.filter { $0.column != nil }
@@ -98,8 +110,8 @@ public enum ConfigColumns {
         }
         // A number, `inf` included; `nan` (a float's word, not a value) and empty
         // cells are errors.
-        func number(_ name: String) throws -> Double {
-            let text = try text(name)
+        func number(_ name: String) throws -> Double { try number(name, text: try text(name)) }
+        func number(_ name: String, text: String) throws -> Double {
             if text == "inf" { return .infinity }
             guard let value = Double(text), !value.isNaN else {
                 throw ConfigError(path: name, message: text.isEmpty ? "expected a number, got an empty cell"
@@ -110,7 +122,9 @@ public enum ConfigColumns {
         // A whole number >= 1 that fits an Int (servers, maxBatch, a deterministic
         // batch size): `Int(_:)` on a Double traps for nan, infinities and huge values.
         func count(_ name: String, _ rules: [NumberRule] = [.atLeast(1)]) throws -> Int {
-            let text = try text(name)
+            try count(name, text: try text(name), rules)
+        }
+        func count(_ name: String, text: String, _ rules: [NumberRule]) throws -> Int {
             guard let value = Double(text), rules.allSatisfy({ $0.admits(value) }), value == value.rounded(),
                   let whole = Int(exactly: value)
             else {
@@ -131,24 +145,26 @@ public enum ConfigColumns {
         case "geometric", "empirical": batch = .geometric(mean: mean)
         case let other: throw ConfigError(path: "batch.dist", message: "unknown distribution \"\(other)\"")
         }
-        // As many stations as the row has columns for; each station's inputs through the table.
+        // As many stations as the row has columns for; each station's inputs through the
+        // table, each cell looked up once (rows are read by the thousand: datasets, CSV
+        // requests).
         var stations: [StationConfig] = []
-        let inputs = ConfigSchema.stationFields.filter { $0.origin == .input && $0.column != nil }
-        func hasColumns(station k: Int) throws -> Bool {
-            try inputs.contains { try cell($0.columnName(station: k)!) != nil }
-        }
-        // Station 1 always (its missing columns are errors), then every station with a column.
-        while try stations.isEmpty || hasColumns(station: stations.count) {
+        while true {
+            let names = stationInputNames(station: stations.count)
+            let cells = try names.map { try cell($0) }
+            // Station 1 always (its missing columns are errors), then every station with a column.
+            guard stations.isEmpty || cells.contains(where: { $0 != nil }) else { break }
             var station = StationConfig(service: MomentSpec(mean: 1))
-            for field in inputs {
-                let name = field.columnName(station: stations.count)!
+            for (index, field) in stationInputFields.enumerated() {
+                let name = names[index]
                 let value: ConfigValue
-                if try cell(name) == nil, let fallback = field.columnDefault {
+                if let text = cells[index] {
+                    value = field.kind == .whole ? .whole(try count(name, text: text, field.rules))
+                        : .real(try number(name, text: text))
+                } else if let fallback = field.columnDefault {
                     value = fallback
-                } else if field.kind == .whole {
-                    value = .whole(try count(name, field.rules))
                 } else {
-                    value = .real(try number(name))
+                    throw ConfigError(path: name, message: "no such column in the dataset")
                 }
                 field.setStation?(&station, value)
             }
