@@ -66,8 +66,8 @@ public struct DispatchBenchmark {
             guard workersInProcess == 0 else {
                 throw LocalClusterError("CURVE is measured with worker processes; the in-process connections have no keys")
             }
-            let keys = try Self.writeKeys(under: (directory as NSString).appendingPathComponent("keys"))
-            options.endpoint = "tcp://127.0.0.1:\(try Self.freeLoopbackPort())"
+            let keys = try KeyFiles.generateCluster(under: (directory as NSString).appendingPathComponent("keys"))
+            options.endpoint = "tcp://127.0.0.1:0"
             options.coordinatorKeys = keys.coordinator
             options.workerKeys = keys.worker
             clientKeys = try KeyFiles.loadClient(directory: keys.client)
@@ -155,45 +155,5 @@ public struct DispatchBenchmark {
                     peakResident: memory?.peak ?? 0, status: latencies, audit: audit, counters: counters)
             }
         }
-    }
-
-    /// Key directories laid out as deploy/README.md says (the coordinator's pair and an
-    /// allow-list of the worker's and the client's public keys; theirs with
-    /// `coordinator.pub`), freshly generated under `root`.
-    static func writeKeys(under root: String) throws -> (coordinator: String, worker: String, client: String) {
-        func join(_ parts: String...) -> String { parts.reduce(root) { ($0 as NSString).appendingPathComponent($1) } }
-        let coordinator = join("coordinator"), worker = join("worker"), client = join("client")
-        let allowed = join("coordinator", "allowed")
-        try FileManager.default.createDirectory(atPath: allowed, withIntermediateDirectories: true)
-        try KeyFiles.generate(directory: coordinator, name: "coordinator")
-        try KeyFiles.generate(directory: worker, name: "worker")
-        try KeyFiles.generate(directory: client, name: "client")
-        let manager = FileManager.default
-        for (directory, name) in [(worker, "worker"), (client, "client")] {
-            try manager.copyItem(atPath: join("coordinator", "coordinator.pub"),
-                                 toPath: (directory as NSString).appendingPathComponent("coordinator.pub"))
-            try manager.copyItem(atPath: (directory as NSString).appendingPathComponent(name + ".pub"),
-                                 toPath: (allowed as NSString).appendingPathComponent(name + ".pub"))
-        }
-        return (coordinator, worker, client)
-    }
-
-    /// A loopback TCP port free a moment ago (the kernel's pick for port 0).
-    static func freeLoopbackPort() throws -> Int {
-        let socket = Foundation.socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        guard socket >= 0 else { throw LocalClusterError("socket: \(String(cString: strerror(errno)))") }
-        defer { close(socket) }
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        address.sin_port = 0
-        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-        let bound = withUnsafeMutablePointer(to: &address) { pointer in
-            pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) { socketAddress in
-                bind(socket, socketAddress, length) == 0 && getsockname(socket, socketAddress, &length) == 0
-            }
-        }
-        guard bound else { throw LocalClusterError("no free loopback port: \(String(cString: strerror(errno)))") }
-        return Int(UInt16(bigEndian: address.sin_port))
     }
 }

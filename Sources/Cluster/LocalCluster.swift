@@ -22,8 +22,9 @@ public struct LocalClusterOptions: Sendable {
     public var heartbeatMilliseconds: Int?
     /// Extra arguments for the coordinator (`--batch 512`).
     public var coordinatorArguments: [String] = []
-    /// An endpoint instead of the private ipc:// socket (a loopback tcp:// one), with
-    /// the coordinator's and the workers' `--keys` directories for CURVE when set.
+    /// An endpoint instead of the private ipc:// socket (a loopback tcp:// one; port 0:
+    /// any free port, which the coordinator names when it listens), with the
+    /// coordinator's and the workers' `--keys` directories for CURVE when set.
     public var endpoint: String?
     public var coordinatorKeys: String?
     public var workerKeys: String?
@@ -43,8 +44,10 @@ public struct LocalClusterError: Error, CustomStringConvertible, Sendable {
 
 public final class LocalCluster: @unchecked Sendable {
     public let options: LocalClusterOptions
-    /// The coordinator's endpoint (an ipc:// path unless the options give one).
-    public let endpoint: String
+    /// The coordinator's endpoint (an ipc:// path unless the options give one; with
+    /// port 0, the port it bound once `start()` returns).
+    public var endpoint: String { lock.withLock { boundEndpoint } }
+    private var boundEndpoint: String
     private let directory: String
     private let lock = NSLock()
     private var coordinator: Process?
@@ -65,7 +68,7 @@ public final class LocalCluster: @unchecked Sendable {
         guard mkdir(directory, 0o700) == 0 else {
             throw LocalClusterError("cannot create \(directory): \(String(cString: strerror(errno)))")
         }
-        endpoint = options.endpoint ?? "ipc://" + (directory as NSString).appendingPathComponent("coordinator.sock")
+        boundEndpoint = options.endpoint ?? "ipc://" + (directory as NSString).appendingPathComponent("coordinator.sock")
     }
 
     deinit { stop(grace: 0) }
@@ -92,16 +95,18 @@ public final class LocalCluster: @unchecked Sendable {
         let coordinator = try spawn(arguments, stdout: stdout)
         lock.withLock { self.coordinator = coordinator }
 
-        // Its first stdout line says it listens.
+        // Its first stdout line says it listens: "listening on ENDPOINT".
         let listening = DispatchSemaphore(value: 0)
         let reader = stdout.fileHandleForReading
+        let firstLine = FirstLine()
         Thread.detachNewThread {
             var buffer = Data()
             while true {
                 let data = reader.availableData
                 if data.isEmpty { break }
                 buffer.append(data)
-                if buffer.contains(0x0A) {
+                if let newline = buffer.firstIndex(of: 0x0A) {
+                    firstLine.set(String(decoding: buffer[..<newline], as: UTF8.self))
                     listening.signal()
                     // Keep draining (and discarding) so the child never blocks on a full pipe.
                     while !reader.availableData.isEmpty {}
@@ -110,15 +115,19 @@ public final class LocalCluster: @unchecked Sendable {
             }
             listening.signal()
         }
-        // The workers start meanwhile (they retry until the coordinator listens): their
-        // start-up overlaps the coordinator's.
-        for _ in 0..<options.workers {
-            var arguments = ["worker", "--coordinator", endpoint, "--slots", String(options.slots), "--parent-pid", parent]
-            if options.prefetch > 0 { arguments += ["--prefetch", String(options.prefetch)] }
-            if let keys = options.workerKeys { arguments += ["--keys", keys] }
-            let worker = try spawn(arguments, stdout: nil)
-            lock.withLock { workers.append(worker) }
+        func startWorkers() throws {
+            for _ in 0..<options.workers {
+                var arguments = ["worker", "--coordinator", endpoint, "--slots", String(options.slots), "--parent-pid", parent]
+                if options.prefetch > 0 { arguments += ["--prefetch", String(options.prefetch)] }
+                if let keys = options.workerKeys { arguments += ["--keys", keys] }
+                let worker = try spawn(arguments, stdout: nil)
+                lock.withLock { workers.append(worker) }
+            }
         }
+        // The workers start meanwhile (they retry until the coordinator listens): their
+        // start-up overlaps the coordinator's. On port 0 they need the port it binds.
+        let anyPort = endpoint.hasSuffix(":0")
+        if !anyPort { try startWorkers() }
         let deadline = Date().addingTimeInterval(timeout)
         while listening.wait(timeout: .now() + 0.05) == .timedOut {
             if !coordinator.isRunning { break }
@@ -132,6 +141,17 @@ public final class LocalCluster: @unchecked Sendable {
             let status = coordinator.terminationStatus
             stop(grace: 0)
             throw LocalClusterError("the local coordinator exited with status \(status) while starting\(logHint)")
+        }
+        if anyPort {
+            let prefix = "listening on "
+            guard let line = firstLine.value, line.hasPrefix(prefix), let bound = line.dropFirst(prefix.count)
+                .split(separator: " ").first
+            else {
+                stop(grace: 0)
+                throw LocalClusterError("the local coordinator did not say which port it bound\(logHint)")
+            }
+            lock.withLock { boundEndpoint = String(bound) }
+            try startWorkers()
         }
     }
 
@@ -203,4 +223,13 @@ public final class LocalCluster: @unchecked Sendable {
         guard let resident = field("VmRSS"), let peak = field("VmHWM") else { return nil }
         return (resident, peak)
     }
+}
+
+/// The coordinator's first stdout line, handed from the thread that reads it.
+private final class FirstLine: @unchecked Sendable {
+    private let lock = NSLock()
+    private var line: String?
+
+    func set(_ text: String) { lock.withLock { line = text } }
+    var value: String? { lock.withLock { line } }
 }

@@ -77,6 +77,28 @@ public enum KeyFiles {
         return pair
     }
 
+    /// The three key directories of a small cluster, freshly generated under `root` and
+    /// laid out as `loadServer` and `loadClient` read them (deploy/README.md): the
+    /// coordinator's pair with an allow-list of the worker's and the client's public
+    /// keys, and theirs with `coordinator.pub` (`duet bench dispatch --curve`).
+    public static func generateCluster(under root: String) throws -> (coordinator: String, worker: String, client: String) {
+        func join(_ parts: String...) -> String { parts.reduce(root) { ($0 as NSString).appendingPathComponent($1) } }
+        let coordinator = join("coordinator"), worker = join("worker"), client = join("client")
+        let allowed = join("coordinator", "allowed")
+        try FileManager.default.createDirectory(atPath: allowed, withIntermediateDirectories: true)
+        try KeyFiles.generate(directory: coordinator, name: "coordinator")
+        try KeyFiles.generate(directory: worker, name: "worker")
+        try KeyFiles.generate(directory: client, name: "client")
+        let manager = FileManager.default
+        for (directory, name) in [(worker, "worker"), (client, "client")] {
+            try manager.copyItem(atPath: join("coordinator", "coordinator.pub"),
+                                 toPath: (directory as NSString).appendingPathComponent("coordinator.pub"))
+            try manager.copyItem(atPath: (directory as NSString).appendingPathComponent(name + ".pub"),
+                                 toPath: (allowed as NSString).appendingPathComponent(name + ".pub"))
+        }
+        return (coordinator, worker, client)
+    }
+
     /// Creates (or replaces) `path` with mode 0600 from the start, then writes `text`.
     static func writeSecret(_ text: String, to path: String) throws {
         unlink(path)
