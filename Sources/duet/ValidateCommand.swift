@@ -110,7 +110,7 @@ struct ValidateCommand: ParsableCommand {
         var what = "\(fit.jobs) jobs in \(fit.batches) batches over \(short(fit.span)) s; predictions see "
         // The first row at multiplier 1 (the process as fitted), else the first row.
         let multiplied = v.parameterNames.first == "arrival.rateMultiplier"
-        let first = ((multiplied ? v.rows.first { $0.values.first == .number(1) } : nil) ?? v.rows.first)?.fitted
+        let first = (v.rows.first { $0.rateMultiplier == 1 } ?? v.rows.first)?.fitted
         if v.arrival == .trace {
             what += "the trace as a sweep over it records it (rate \(short(first?.arrivalRate ?? .nan))/s, "
                 + "scv \(short(first?.interArrival.scv ?? .nan)))"
@@ -142,11 +142,14 @@ struct ValidateCommand: ParsableCommand {
             + "QNA".leftPadded(11)
         if withFit { mapeHeader += "fitted sim".leftPadded(12) + "surr. vs fit".leftPadded(14) }
         lines.append(mapeHeader)
+        // The MAPE columns after a line's leading cells.
+        func mapeCells(_ entry: TraceValidation.MAPE) -> String {
+            var cells = percent(entry.surrogate).leftPadded(11) + percent(entry.analytic).leftPadded(11)
+            if withFit { cells += percent(entry.fittedProcess).leftPadded(12) + percent(entry.surrogateVsFitted).leftPadded(14) }
+            return cells
+        }
         for entry in v.mape {
-            var line = entry.target.padding(toLength: 34, withPad: " ", startingAt: 0)
-                + percent(entry.surrogate).leftPadded(11) + percent(entry.analytic).leftPadded(11)
-            if withFit { line += percent(entry.fittedProcess).leftPadded(12) + percent(entry.surrogateVsFitted).leftPadded(14) }
-            lines.append(line)
+            lines.append(entry.target.padding(toLength: 34, withPad: " ", startingAt: 0) + mapeCells(entry))
         }
         let byMultiplier = v.mapeByRateMultiplier
         if byMultiplier.count > 1, let t = v.targetNames.firstIndex(of: "meanResponse") {
@@ -157,12 +160,8 @@ struct ValidateCommand: ParsableCommand {
             if withFit { header += "fitted sim".leftPadded(12) + "surr. vs fit".leftPadded(14) }
             lines.append(header)
             for (multiplier, count, mape) in byMultiplier {
-                let entry = mape[t]
-                var line = ConfigColumns.format(multiplier).padding(toLength: 24, withPad: " ", startingAt: 0)
-                    + String(count).leftPadded(6) + percent(entry.surrogate).leftPadded(11)
-                    + percent(entry.analytic).leftPadded(11)
-                if withFit { line += percent(entry.fittedProcess).leftPadded(12) + percent(entry.surrogateVsFitted).leftPadded(14) }
-                lines.append(line)
+                lines.append(ConfigColumns.format(multiplier).padding(toLength: 24, withPad: " ", startingAt: 0)
+                             + String(count).leftPadded(6) + mapeCells(mape[t]))
             }
         }
         lines.append("")
