@@ -56,6 +56,14 @@ public enum PercentileMethod {
         "HDR histogram (3 significant digits): nearest-rank percentiles within 0.1% relative error"
     static let nanosecondsPerSecond = 1e9
     static let highestTrackable: UInt64 = 1 << 62
+
+    /// What a response of `seconds` records in the histogram: whole nanoseconds,
+    /// huge values at the top of the trackable range.
+    @inline(__always)
+    static func histogramValue(seconds: Double) -> UInt64 {
+        let nanoseconds = seconds * nanosecondsPerSecond
+        return nanoseconds < 4e18 ? UInt64(nanoseconds) : highestTrackable - 1
+    }
 }
 
 /// Accumulates one replication's measurements (the engine's observer).
@@ -95,8 +103,7 @@ public struct MetricsAccumulator: TandemObserver {
         let response = completion - arrival
         responseSum += response
         keptJobs += 1
-        let nanoseconds = response * PercentileMethod.nanosecondsPerSecond
-        histogram.record(nanoseconds < 4e18 ? UInt64(nanoseconds) : PercentileMethod.highestTrackable - 1)
+        histogram.record(PercentileMethod.histogramValue(seconds: response))
     }
 
     /// The replication's metrics over the window from the first kept job's arrival
@@ -159,6 +166,18 @@ struct StationSums {
         invocationJobs += jobs
         if cold { coldStarts += 1 }
         busySeconds += busy
+    }
+
+    /// Adds another stretch of the same station's sums.
+    mutating func add(_ other: StationSums) {
+        response += other.response
+        bufferWait += other.bufferWait
+        queueWait += other.queueWait
+        keptJobs += other.keptJobs
+        invocations += other.invocations
+        invocationJobs += other.invocationJobs
+        coldStarts += other.coldStarts
+        busySeconds += other.busySeconds
     }
 }
 

@@ -57,24 +57,36 @@ public enum Simulator {
         let started = DispatchTime.now().uptimeNanoseconds
         if let trace = config.trace { return simulate(config, trace: trace, started: started, onRound: onRound) }
         let settings = config.run
-        var jobs = settings.jobs
+        guard let target = settings.precision else {
+            var report = makeReport(config, jobs: settings.jobs,
+                                    outcomes: runReplications(config, jobs: settings.jobs))
+            report.seconds = Double(DispatchTime.now().uptimeNanoseconds - started) / 1e9
+            return report
+        }
+        // Each round goes on from the last one (ContinuedReplication): rounds cost
+        // only the jobs they add, so they step up along a fine ladder.
+        let ladder = RoundLadder(jobs: settings.jobs, maxJobs: settings.maxJobs, warmup: settings.warmup)
+        let replications = (0..<settings.replications).map {
+            ContinuedReplication(config, replication: $0, ladder: ladder)
+        }
+        var step = 0
         while true {
-            let outcomes = runReplications(config, jobs: jobs, replications: 0..<settings.replications)
+            let jobs = ladder.lengths[step], firstKept = ladder.firstKeptJobs[step]
+            let outcomes = inParallel(count: replications.count, threads: config.run.threads) {
+                replications[$0].measure(jobs: jobs, firstKeptJob: firstKept)
+            }
             var report = makeReport(config, jobs: jobs, outcomes: outcomes)
             report.seconds = Double(DispatchTime.now().uptimeNanoseconds - started) / 1e9
-            guard report.stable, let target = settings.precision else { return report }
+            guard report.stable else { return report }
             let response = report.estimates[0]
             let relative = (response.ci95 ?? .infinity) / response.mean
             report.precisionTarget = target
             report.precisionMet = relative <= target
-            if relative <= target || jobs >= settings.maxJobs { return report }
-            // The half-width shrinks like 1/sqrt(jobs): aim a little past the target,
-            // and at least double so the number of rounds stays small.
-            let needed = Double(jobs) * (relative / target) * (relative / target) * 1.2
-            let next = min(settings.maxJobs, max(2 * jobs, Int(min(needed, 1e15))))
+            if relative <= target || step == ladder.lengths.count - 1 { return report }
+            // The half-width shrinks like 1/sqrt(jobs): aim a little past the target.
+            step = ladder.step(after: step, reaching: Double(jobs) * (relative / target) * (relative / target) * 1.2)
             onRound(PrecisionRound(jobs: jobs, replications: settings.replications, relativeHalfWidth: relative,
-                                   target: target, next: next, seconds: report.seconds))
-            jobs = next
+                                   target: target, next: ladder.lengths[step], seconds: report.seconds))
         }
     }
 
@@ -137,16 +149,19 @@ public enum Simulator {
     static func runReplications(_ config: TandemConfig, jobs: Int, replications: Range<Int>)
         -> [Result<MetricVector, UnstableRun>]
     {
-        let count = replications.count
-        let threads = max(1, min(count, config.run.threads ?? ProcessInfo.processInfo.activeProcessorCount))
-        let results = ResultSlots<Result<MetricVector, UnstableRun>>(count: count)
-        // Each worker takes the next replication number; results land in their own
-        // slot, so the order of completion does not matter.
+        inParallel(count: replications.count, threads: config.run.threads) {
+            runReplication(config, replication: replications.lowerBound + $0, jobs: jobs)
+        }
+    }
+
+    /// `body(0 ..< count)` on up to `threads` threads (default: every core), results
+    /// in index order. Each worker takes the next index; results land in their own
+    /// slot, so the order of completion does not matter.
+    static func inParallel<Value>(count: Int, threads: Int?, _ body: @Sendable (Int) -> Value) -> [Value] {
+        let threads = max(1, min(count, threads ?? ProcessInfo.processInfo.activeProcessorCount))
+        let results = ResultSlots<Value>(count: count)
         DispatchQueue.concurrentPerform(iterations: threads) { _ in
-            while let slot = results.claimNext() {
-                let replication = replications.lowerBound + slot
-                results.store(runReplication(config, replication: replication, jobs: jobs), at: slot)
-            }
+            while let slot = results.claimNext() { results.store(body(slot), at: slot) }
         }
         return results.values()
     }

@@ -33,7 +33,7 @@ struct StationState {
     /// instance has never started; a slot idle for longer than `keepAlive` holds a
     /// reclaimed instance, which is the same as an empty slot. Memory of its own
     /// (`deallocate()`), so the hot loop has no copy-on-write or bounds checks.
-    @usableFromInline let slotFree: UnsafeMutablePointer<Double>
+    @usableFromInline var slotFree: UnsafeMutablePointer<Double>
     /// FCFS: no invocation is dispatched before the one released ahead of it.
     @usableFromInline var lastDispatch: Double = -.infinity
 
@@ -53,6 +53,14 @@ struct StationState {
 
     /// Frees the slots; the state is unusable afterwards.
     func deallocate() { slotFree.deallocate() }
+
+    /// The same state with slots of its own.
+    func copy() -> StationState {
+        var twin = self
+        twin.slotFree = .allocate(capacity: servers)
+        twin.slotFree.initialize(from: slotFree, count: servers)
+        return twin
+    }
 
     /// Dispatches an invocation of `jobs` jobs released at `release` (MODEL.md rules
     /// 2 to 4) and returns when it starts and completes and whether it started cold.
@@ -162,6 +170,17 @@ struct BatchBuffer {
         jobs.deallocate()
         arrivals.deallocate()
         enters.deallocate()
+    }
+
+    /// The same jobs in memory of its own (`capacity` as this buffer was made with).
+    func copy(capacity: Int) -> BatchBuffer {
+        var twin = BatchBuffer(capacity: capacity)
+        twin.jobs.update(from: jobs, count: count)
+        twin.arrivals.update(from: arrivals, count: count)
+        twin.enters.update(from: enters, count: count)
+        twin.count = count
+        twin.deadline = deadline
+        return twin
     }
 
     @inlinable @inline(__always)

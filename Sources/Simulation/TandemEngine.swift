@@ -62,11 +62,12 @@ public struct TandemEngine {
     public func run<Observer: TandemObserver>(
         jobs totalJobs: Int, firstKeptJob: Int, observer: inout Observer
     ) -> (outcome: ReplicationOutcome, windowStart: Double, windowEnd: Double) {
-        var pass = Pass(config: config, replication: replication, observer: observer)
+        var pass = Pass(config: config, replication: replication, observer: observer, marks: [firstKeptJob])
         defer { pass.deallocate() }
-        let outcome = pass.run(totalJobs: totalJobs, firstKeptJob: firstKeptJob)
+        pass.arrive(until: totalJobs)
+        let outcome = pass.drain()
         observer = pass.observer
-        return (outcome, pass.windowStart, pass.lastArrival)
+        return (outcome, pass.markTimes.first ?? 0, pass.lastArrival)
     }
 }
 
@@ -121,6 +122,18 @@ struct HandOverQueue {
         heap.deallocate()
         jobs.deallocate()
         arrivals.deallocate()
+    }
+
+    /// The same queue in memory of its own.
+    func copy() -> HandOverQueue {
+        var twin = self
+        twin.heap = .allocate(capacity: heapCapacity)
+        twin.heap.initialize(from: heap, count: heapCount)
+        twin.jobs = .allocate(capacity: mask + 1)
+        twin.jobs.initialize(from: jobs, count: mask + 1)
+        twin.arrivals = .allocate(capacity: mask + 1)
+        twin.arrivals.initialize(from: arrivals, count: mask + 1)
+        return twin
     }
 
     var isEmpty: Bool { heapCount == 0 }
@@ -231,11 +244,11 @@ struct HandOverQueue {
 @usableFromInline
 struct Pass<Observer: TandemObserver> {
     var observer: Observer
-    let stations: UnsafeMutablePointer<StationState>
-    let buffers: UnsafeMutablePointer<BatchBuffer>
+    var stations: UnsafeMutablePointer<StationState>
+    var buffers: UnsafeMutablePointer<BatchBuffer>
     /// `handOvers[k]` holds station k's invocations on their way to station k + 1.
-    let handOvers: UnsafeMutablePointer<HandOverQueue>
-    let waits: UnsafeMutablePointer<QueueWaitWindows>
+    var handOvers: UnsafeMutablePointer<HandOverQueue>
+    var waits: UnsafeMutablePointer<QueueWaitWindows>
     /// The last station's index (N - 1).
     let last: Int
     var arrivalStream: RandomStream
@@ -255,11 +268,24 @@ struct Pass<Observer: TandemObserver> {
     let jobRate: Double
     let batchMean: Double
     var jobsArrived = 0
-    var windowStart = 0.0
     var lastArrival = 0.0
     var unstableReason: String?
 
-    init(config: TandemConfig, replication: Int, observer: Observer) {
+    /// Where the arrivals stopped, so that `arrive(until:)` can go on from there: the
+    /// clock, the next trace batch, and the jobs of a batch cut short at the last
+    /// stop that have yet to arrive (at `clock`).
+    var clock = 0.0
+    var traceBatch = 0
+    var cutJobs = 0
+
+    /// Job numbers, ascending, whose arrival times are recorded in `markTimes` as they
+    /// arrive: the first kept job of each run length a caller may ask about (the
+    /// start of its measurement window).
+    let marks: [Int]
+    var markTimes: [Double] = []
+    var nextMark: Int
+
+    init(config: TandemConfig, replication: Int, observer: Observer, marks: [Int]) {
         precondition(!config.stations.isEmpty, "a workflow needs at least one station")
         self.observer = observer
         let seed = config.run.seed
@@ -286,6 +312,8 @@ struct Pass<Observer: TandemObserver> {
         jobRate = config.jobRate
         batchMean = config.batch.mean
         if let spec = config.mmpp { mmpp = MMPPSampler(spec, stream: &arrivalStream) }
+        self.marks = marks
+        nextMark = marks.first ?? Int.max
     }
 
     /// Frees the per-station state; the pass is unusable afterwards.
@@ -305,33 +333,43 @@ struct Pass<Observer: TandemObserver> {
         waits.deallocate()
     }
 
-    mutating func run(totalJobs: Int, firstKeptJob: Int) -> ReplicationOutcome {
-        if let trace {
-            // Each batch at its first row's time; the trace's first row at time 0.
-            var batch = 0
-            while jobsArrived < totalJobs && batch < trace.batchCount {
-                let size = min(trace.batchSize(batch), totalJobs - jobsArrived)
-                arriveAtStation1(time: trace.batchTime(batch) / rateMultiplier, jobs: size, firstKeptJob: firstKeptJob)
-                batch += 1
-                if unstableReason != nil { break }
-            }
-        } else {
-            var clock = 0.0
-            while jobsArrived < totalJobs {
+    /// Generates arrivals until `totalJobs` jobs have arrived, the last batch cut
+    /// short; its other jobs arrive first when called again with a larger total, so
+    /// that arriving in steps is the same pass as arriving at once. Stops early when
+    /// the run is found unstable (`unstableReason`).
+    mutating func arrive(until totalJobs: Int) {
+        if cutJobs > 0 && unstableReason == nil {
+            let size = min(cutJobs, totalJobs - jobsArrived)
+            cutJobs -= size
+            arriveAtStation1(time: clock, jobs: size)
+        }
+        while jobsArrived < totalJobs && unstableReason == nil {
+            let drawn: Int
+            if let trace {
+                // Each batch at its first row's time; the trace's first row at time 0.
+                guard traceBatch < trace.batchCount else { return }
+                clock = trace.batchTime(traceBatch) / rateMultiplier
+                drawn = trace.batchSize(traceBatch)
+                traceBatch += 1
+            } else {
                 // The first batch arrives after one inter-arrival time from the empty start.
                 if mmpp != nil {
                     clock = mmpp!.next(after: clock, &arrivalStream)
                 } else {
                     clock += interArrival.sample(&arrivalStream)
                 }
-                let size = min(batchSizes.sample(&batchStream), totalJobs - jobsArrived)
-                arriveAtStation1(time: clock, jobs: size, firstKeptJob: firstKeptJob)
-                if unstableReason != nil { break }
+                drawn = batchSizes.sample(&batchStream)
             }
+            let size = min(drawn, totalJobs - jobsArrived)
+            cutJobs = drawn - size
+            arriveAtStation1(time: clock, jobs: size)
         }
+    }
+
+    /// No more arrivals: down the chain, each buffer releases on its timeout once
+    /// nothing more can enter it, and every job completes.
+    mutating func drain() -> ReplicationOutcome {
         if let reason = unstableReason { return .unstable(reason: reason) }
-        // No more arrivals: down the chain, each buffer releases on its timeout once
-        // nothing more can enter it, and every job completes.
         for k in 0...last {
             if buffers[k].count > 0 { release(k, at: buffers[k].deadline) }
             if k < last {
@@ -342,10 +380,27 @@ struct Pass<Observer: TandemObserver> {
         return .completed
     }
 
+    /// A pass in the same state with memory of its own, to drain without ending this one.
+    func copy() -> Pass {
+        var twin = self
+        let count = last + 1
+        twin.stations = .allocate(capacity: count)
+        twin.buffers = .allocate(capacity: count)
+        twin.handOvers = .allocate(capacity: count)
+        twin.waits = .allocate(capacity: count)
+        for k in 0...last {
+            (twin.stations + k).initialize(to: stations[k].copy())
+            (twin.buffers + k).initialize(to: buffers[k].copy(capacity: stations[k].maxBatch))
+            if k < last { (twin.handOvers + k).initialize(to: handOvers[k].copy()) }
+            (twin.waits + k).initialize(to: waits[k])
+        }
+        return twin
+    }
+
     // MARK: Station 1
 
     @inline(__always)
-    mutating func arriveAtStation1(time: Double, jobs: Int, firstKeptJob: Int) {
+    mutating func arriveAtStation1(time: Double, jobs: Int) {
         // A timeout that expired strictly before this arrival released first; one
         // expiring exactly now waits, so the new jobs ride along (fine point 1).
         if buffers[0].count > 0 && buffers[0].deadline < time { release(0, at: buffers[0].deadline) }
@@ -353,12 +408,17 @@ struct Pass<Observer: TandemObserver> {
         let maxBatch = stations[0].maxBatch
         for _ in 0..<jobs {
             let job = jobsArrived
-            if job == firstKeptJob { windowStart = time }
+            if job == nextMark { markArrival(at: time) }
             jobsArrived += 1
             buffers[0].append(job: job, arrival: time, enter: time, timeout: timeout)
             if buffers[0].count == maxBatch { release(0, at: time) }
         }
         lastArrival = time
+    }
+
+    mutating func markArrival(at time: Double) {
+        markTimes.append(time)
+        nextMark = markTimes.count < marks.count ? marks[markTimes.count] : Int.max
     }
 
     // MARK: Release and hand-over

@@ -1,0 +1,188 @@
+// A precision target without wasted work: each replication goes on from where the
+// last round stopped instead of starting again with more jobs.
+//
+// A run of N jobs stops arriving after job N and lets every job complete (MODEL.md,
+// fine point 6), and drops the first floor(warmup x N) jobs. So a round's numbers
+// come from a copy of the pass that drains, while the pass itself waits to take
+// more arrivals; and the measurements are kept by stretches of job numbers, so that
+// the window can start later when the run grows. Run lengths step along a ladder
+// fixed in advance, which puts every warm-up boundary on a stretch boundary. A
+// round's metrics are those of a fresh run of that length, up to the rounding of
+// sums added in another order.
+
+import Foundation
+
+/// The run lengths (jobs per replication) a precision target steps through: from
+/// `jobs` up by quarter octaves to `maxJobs`, and the first kept job of each.
+public struct RoundLadder: Sendable, Equatable {
+    public let lengths: [Int]
+    public let firstKeptJobs: [Int]
+
+    /// Each length is at least this factor above the one before (rounding aside).
+    public static let step = pow(2, 0.25)
+
+    public init(jobs: Int, maxJobs: Int, warmup: Double) {
+        var lengths = [jobs]
+        var power = 1
+        while lengths[lengths.count - 1] < maxJobs {
+            let next = min(maxJobs, Int((Double(jobs) * pow(Self.step, Double(power))).rounded()))
+            if next > lengths[lengths.count - 1] { lengths.append(next) }
+            power += 1
+        }
+        self.lengths = lengths
+        firstKeptJobs = lengths.map { Simulator.firstKeptJob(jobs: $0, warmup: warmup) }
+    }
+
+    /// The first kept jobs without repeats, ascending: where measurements are split.
+    public var boundaries: [Int] {
+        var seen: [Int] = []
+        for job in firstKeptJobs where seen.last != job { seen.append(job) }
+        return seen
+    }
+
+    /// The step after `step` whose length reaches `needed` jobs, or the last one.
+    public func step(after step: Int, reaching needed: Double) -> Int {
+        lengths.indices.first { $0 > step && Double(lengths[$0]) >= needed } ?? lengths.count - 1
+    }
+}
+
+/// One replication's measurements split by job number at `boundaries`: stretch i
+/// holds jobs boundaries[i] ..< boundaries[i + 1], the tail every job from the last
+/// boundary on; jobs before the first are warm-up in every round. A stretch keeps
+/// its responses as they are (histogram values), since a stretch the window leaves
+/// behind must come out of the percentiles again; the tail, never dropped, keeps a
+/// histogram.
+struct SegmentedMetrics: TandemObserver {
+    let boundaries: [Int]
+    var stretches: [Stretch]
+    var tail: MetricsAccumulator
+    /// The stretch the last job looked up fell in: jobs come nearly in order.
+    var cursor = 0
+
+    struct Stretch {
+        var responseSum = 0.0
+        var keptJobs = 0
+        var responses: [UInt64] = []
+        var stations: [StationSums]
+    }
+
+    init(boundaries: [Int], stations: Int) {
+        precondition(!boundaries.isEmpty && zip(boundaries, boundaries.dropFirst()).allSatisfy { $0 < $1 },
+                     "boundaries ascend")
+        self.boundaries = boundaries
+        stretches = Array(repeating: Stretch(stations: Array(repeating: StationSums(), count: stations)),
+                          count: boundaries.count - 1)
+        tail = MetricsAccumulator(firstKeptJob: boundaries[boundaries.count - 1], stations: stations)
+    }
+
+    /// The stretch holding `job`: -1 before the first boundary, `stretches.count` for the tail.
+    @inline(__always)
+    mutating func stretch(of job: Int) -> Int {
+        let count = stretches.count
+        if job >= boundaries[count] { return count }
+        if job < boundaries[0] { return -1 }
+        if job >= boundaries[cursor] && job < boundaries[cursor + 1] { return cursor }
+        var low = 0, high = count - 1
+        while low < high {
+            let middle = (low + high + 1) / 2
+            if boundaries[middle] <= job { low = middle } else { high = middle - 1 }
+        }
+        cursor = low
+        return low
+    }
+
+    @inline(__always)
+    mutating func stationJob(station: Int, job: Int, enter: Double, release: Double, dispatch: Double,
+                             completion: Double) {
+        let index = stretch(of: job)
+        if index == stretches.count {
+            tail.stationJob(station: station, job: job, enter: enter, release: release, dispatch: dispatch,
+                            completion: completion)
+        } else if index >= 0 {
+            stretches[index].stations[station].addJob(enter: enter, release: release, dispatch: dispatch,
+                                                      completion: completion)
+        }
+    }
+
+    @inline(__always)
+    mutating func invocation(station: Int, firstJob: Int, jobs: Int, dispatch: Double, completion: Double,
+                             cold: Bool) {
+        let index = stretch(of: firstJob)
+        if index == stretches.count {
+            tail.invocation(station: station, firstJob: firstJob, jobs: jobs, dispatch: dispatch,
+                            completion: completion, cold: cold)
+        } else if index >= 0 {
+            stretches[index].stations[station].addInvocation(jobs: jobs, busy: completion - dispatch, cold: cold)
+        }
+    }
+
+    @inline(__always)
+    mutating func jobCompleted(job: Int, arrival: Double, completion: Double) {
+        let index = stretch(of: job)
+        if index == stretches.count {
+            tail.jobCompleted(job: job, arrival: arrival, completion: completion)
+        } else if index >= 0 {
+            let response = completion - arrival
+            stretches[index].responseSum += response
+            stretches[index].keptJobs += 1
+            stretches[index].responses.append(PercentileMethod.histogramValue(seconds: response))
+        }
+    }
+
+    /// Every measurement of jobs from `firstKeptJob` (a boundary) on, as one accumulator.
+    func accumulator(from firstKeptJob: Int) -> MetricsAccumulator {
+        guard let first = boundaries.firstIndex(of: firstKeptJob) else {
+            preconditionFailure("job \(firstKeptJob) is not a boundary")
+        }
+        var merged = tail
+        for stretch in stretches[first...] {
+            merged.responseSum += stretch.responseSum
+            merged.keptJobs += stretch.keptJobs
+            for value in stretch.responses { merged.histogram.record(value) }
+            for station in merged.stations.indices { merged.stations[station].add(stretch.stations[station]) }
+        }
+        return merged
+    }
+
+    /// Frees the stretches before `firstKeptJob`: no later round keeps them.
+    mutating func forget(before firstKeptJob: Int) {
+        for index in stretches.indices where boundaries[index + 1] <= firstKeptJob {
+            stretches[index] = Stretch(stations: [])
+        }
+    }
+}
+
+/// One replication of a run with a precision target, kept between rounds. Each round
+/// uses it from one thread at a time (`Simulator` hands out whole replications).
+final class ContinuedReplication: @unchecked Sendable {
+    private var pass: Pass<SegmentedMetrics>
+    private let servers: [Int]
+
+    init(_ config: TandemConfig, replication: Int, ladder: RoundLadder) {
+        let boundaries = ladder.boundaries
+        pass = Pass(config: config, replication: replication,
+                    observer: SegmentedMetrics(boundaries: boundaries, stations: config.stations.count),
+                    marks: boundaries)
+        servers = config.stations.map(\.servers)
+    }
+
+    deinit { pass.deallocate() }
+
+    /// The metrics of a run of `jobs` jobs whose first kept job is `firstKeptJob` (a
+    /// ladder step, larger than the last round's): arrivals go on to `jobs`, and a
+    /// copy of the pass drains while this one can go on later.
+    func measure(jobs: Int, firstKeptJob: Int) -> Result<MetricVector, UnstableRun> {
+        pass.arrive(until: jobs)
+        if let reason = pass.unstableReason { return .failure(UnstableRun(reason: reason)) }
+        var twin = pass.copy()
+        defer { twin.deallocate() }
+        if case .unstable(let reason) = twin.drain() { return .failure(UnstableRun(reason: reason)) }
+        guard let mark = pass.marks.firstIndex(of: firstKeptJob) else {
+            preconditionFailure("job \(firstKeptJob) is not a ladder boundary")
+        }
+        let metrics = twin.observer.accumulator(from: firstKeptJob)
+            .metrics(windowStart: twin.markTimes[mark], windowEnd: twin.lastArrival, servers: servers)
+        pass.observer.forget(before: firstKeptJob)
+        return .success(metrics)
+    }
+}

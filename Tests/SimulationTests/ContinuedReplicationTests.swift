@@ -1,0 +1,120 @@
+// A precision target's rounds go on from the last one (ContinuedReplication): a round
+// must give what a fresh run of its length gives (MODEL.md fine point 6: a run of N
+// jobs stops arriving after job N, lets every job complete and drops the first
+// floor(warmup x N)), whatever came before it.
+
+import Foundation
+import Testing
+@testable import Simulation
+
+@Suite("Continued replications")
+struct ContinuedReplicationTests {
+    /// Batches cut short at every stop (geometric sizes), timeouts pending when the
+    /// arrivals stop, setup, cold starts and keep-alive, on three stations.
+    static func chain(run: RunSettings) -> TandemConfig {
+        TandemConfig(
+            arrivalRate: 0.5, arrivalScv: 2, batch: .geometric(mean: 4),
+            stations: [
+                StationConfig(name: "edge", servers: 2, service: MomentSpec(mean: 0.3, scv: 1)),
+                StationConfig(name: "cloud", servers: 16, service: MomentSpec(mean: 0.05, scv: 0.5), setup: 0.1,
+                              maxBatch: 8, timeout: 0.25, coldStart: MomentSpec(mean: 1, scv: 1), keepAlive: 5),
+                StationConfig(name: "store", servers: 3, service: MomentSpec(mean: 0.4, scv: 2), maxBatch: 3,
+                              timeout: 0.5),
+            ],
+            run: run)
+    }
+
+    /// Bursty Markov-modulated batches: the arrival clock and levels must go on too.
+    static func bursty(run: RunSettings) -> TandemConfig {
+        let source = MMPPSource(rates: [0.2, 1.5], meanHolds: [20, 5])
+        return TandemConfig(mmpp: MMPPSpec(sources: [source]), batch: .geometric(mean: 3),
+                            stations: chain(run: run).stations, run: run)
+    }
+
+    /// Each metric within a relative 1e-9 of the fresh run's (sums are added in
+    /// another order), NaN where the fresh run has NaN.
+    static func expectClose(_ continued: MetricVector, _ fresh: MetricVector, _ label: String) {
+        #expect(continued.count == fresh.count, "\(label): metric count")
+        for (index, (a, b)) in zip(continued, fresh).enumerated() {
+            if b.isNaN {
+                #expect(a.isNaN, "\(label): metric \(index) is \(a), fresh NaN")
+            } else {
+                let scale = max(abs(b), 1e-300)
+                #expect(abs(a - b) / scale <= 1e-9, "\(label): metric \(index): continued \(a), fresh \(b)")
+            }
+        }
+    }
+
+    static func metrics(_ result: Result<MetricVector, UnstableRun>) throws -> MetricVector {
+        switch result {
+        case .success(let vector): return vector
+        case .failure(let unstable): throw unstable
+        }
+    }
+
+    @Test("Every round of a continued replication measures what a fresh run of its length does",
+          arguments: ["chain", "bursty"])
+    func roundsMatchFreshRuns(arrivals: String) throws {
+        let run = RunSettings(jobs: 3_000, replications: 2, warmup: 0.1, seed: 11, precision: 0.01, maxJobs: 40_000)
+        let config = arrivals == "chain" ? Self.chain(run: run) : Self.bursty(run: run)
+        let ladder = RoundLadder(jobs: run.jobs, maxJobs: run.maxJobs, warmup: run.warmup)
+        // Skip some steps, as a round that aims far past the target does.
+        let steps = [0, 1, 4, 5, ladder.lengths.count - 1]
+        for replication in 0..<2 {
+            let continued = ContinuedReplication(config, replication: replication, ladder: ladder)
+            for step in steps {
+                let jobs = ladder.lengths[step]
+                let measured = try Self.metrics(continued.measure(jobs: jobs, firstKeptJob: ladder.firstKeptJobs[step]))
+                let fresh = try Self.metrics(Simulator.runReplication(config, replication: replication, jobs: jobs))
+                Self.expectClose(measured, fresh, "\(arrivals), replication \(replication), \(jobs) jobs")
+            }
+        }
+    }
+
+    @Test("Without warm-up every round keeps every job, in one stretch")
+    func noWarmup() throws {
+        let run = RunSettings(jobs: 2_000, replications: 1, warmup: 0, seed: 5, precision: 0.01, maxJobs: 9_000)
+        let config = Self.chain(run: run)
+        let ladder = RoundLadder(jobs: run.jobs, maxJobs: run.maxJobs, warmup: run.warmup)
+        #expect(ladder.boundaries == [0])
+        let continued = ContinuedReplication(config, replication: 0, ladder: ladder)
+        for step in ladder.lengths.indices {
+            let jobs = ladder.lengths[step]
+            let measured = try Self.metrics(continued.measure(jobs: jobs, firstKeptJob: 0))
+            Self.expectClose(measured, try Self.metrics(Simulator.runReplication(config, replication: 0, jobs: jobs)),
+                             "\(jobs) jobs")
+        }
+    }
+
+    @Test("The ladder climbs from jobs to maxJobs by at most a quarter octave a step")
+    func ladder() {
+        let ladder = RoundLadder(jobs: 20_000, maxJobs: 2_000_000, warmup: 0.1)
+        #expect(ladder.lengths.first == 20_000)
+        #expect(ladder.lengths.last == 2_000_000)
+        for (low, high) in zip(ladder.lengths, ladder.lengths.dropFirst()) {
+            #expect(high > low)
+            #expect(Double(high) <= Double(low) * RoundLadder.step + 1, "\(low) -> \(high)")
+        }
+        // Hand-computed: 20,000 x 2^(k/4) for k = 1, 2; warm-up floor(0.1 x N).
+        #expect(Array(ladder.lengths.prefix(3)) == [20_000, 23_784, 28_284])
+        #expect(Array(ladder.firstKeptJobs.prefix(3)) == [2_000, 2_378, 2_828])
+        // A round that needs 3.3 times its jobs goes to the first length past it.
+        let next = ladder.step(after: 0, reaching: 66_000)
+        #expect(ladder.lengths[next] >= 66_000 && ladder.lengths[next - 1] < 66_000)
+        #expect(ladder.step(after: 0, reaching: 1e12) == ladder.lengths.count - 1)
+        // Already at the cap: one length.
+        #expect(RoundLadder(jobs: 5_000, maxJobs: 1_000, warmup: 0.1).lengths == [5_000])
+    }
+
+    @Test("A run found unstable in a later round is reported unstable, with the station named")
+    func unstableInALaterRound() {
+        // Station 2's real load is about 2 (EstimationTests.hiddenOverload): the
+        // queue's growth shows once enough invocations have been judged.
+        var config = EstimationTests.hiddenOverload(jobs: 500)
+        config.run.precision = 0.0001
+        config.run.maxJobs = 200_000
+        let report = Simulator.simulate(config)
+        #expect(!report.stable)
+        #expect(report.unstableReason?.contains("station 2") == true, "\(report.unstableReason ?? "no reason")")
+    }
+}
