@@ -98,12 +98,28 @@ public enum QueueingNetworkAnalyzer {
                                 stations: stations)
     }
 
-    /// A renewal stream of groups of simultaneous jobs.
-    struct GroupStream {
-        var rate: Double
-        var scv: Double
-        var groupMean: Double
-        var groupScv: Double
+    /// The stream reaching each station of the chain as the baseline sees it (station
+    /// 1's is the chain's own arrivals), or nil when a station's approximate load is 1
+    /// or more.
+    public static func stationInputs(_ config: TandemConfig) -> [GroupStream]? {
+        var input = GroupStream(rate: config.arrivalRate, scv: config.arrivalScv,
+                                groupMean: config.batch.mean, groupScv: config.batch.scv)
+        var inputs: [GroupStream] = []
+        for station in config.stations {
+            inputs.append(input)
+            guard let (_, output) = analyze(station, input: input, jobRate: config.jobRate) else { return nil }
+            input = output
+        }
+        return inputs
+    }
+
+    /// A renewal stream of groups of simultaneous jobs: groups arrive at `rate` per
+    /// second with inter-arrival scv `scv`, and hold `groupMean` jobs with scv `groupScv`.
+    public struct GroupStream: Sendable, Equatable {
+        public var rate: Double
+        public var scv: Double
+        public var groupMean: Double
+        public var groupScv: Double
 
         /// Index of dispersion of the job counting process (asymptotic method).
         var jobScv: Double { groupMean * (scv + groupScv) }

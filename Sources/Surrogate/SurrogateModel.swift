@@ -22,6 +22,13 @@ public struct SurrogateModel: Sendable {
     public let minStations: Int
     /// The chain lengths the model predicts.
     public var stationRange: ClosedRange<Int> { minStations...stations }
+
+    /// `metrics.info` key of a model of one station trained to be composed along chains
+    /// (`duet train --per-station`, `StationComposition`).
+    public static let perStationKey = "perStation"
+
+    /// Whether the model learnt one station at a time, to compose along chains of any length.
+    public var composesStations: Bool { file.metrics["info"]?[Self.perStationKey] == 1 }
     /// From version 3, the training split's ranges laid out for the fast path of
     /// `domainWarnings`, by chain length (index `count - minStations`).
     private let inputDomainChecks: [AlignedDomain]
@@ -99,7 +106,7 @@ public struct SurrogateModel: Sendable {
     public func checkStations(_ config: TandemConfig) throws {
         if !stationRange.contains(config.stations.count) {
             throw ChainLengthError(modelStations: stations, configStations: config.stations.count,
-                                   modelMinStations: minStations)
+                                   modelMinStations: minStations, composesStations: composesStations)
         }
     }
 
@@ -199,15 +206,24 @@ public struct ChainLengthError: Error, CustomStringConvertible, LocalizedError, 
     public var configStations: Int
     /// The shortest chain the model predicts (`modelStations` for a model of one length).
     public var modelMinStations: Int
+    /// The model learnt one station at a time (`StationComposition`), which only some
+    /// commands compose along chains.
+    public var composesStations: Bool
 
-    public init(modelStations: Int, configStations: Int, modelMinStations: Int? = nil) {
+    public init(modelStations: Int, configStations: Int, modelMinStations: Int? = nil, composesStations: Bool = false) {
         self.modelStations = modelStations
         self.configStations = configStations
         self.modelMinStations = modelMinStations ?? modelStations
+        self.composesStations = composesStations
     }
 
     public var description: String {
         func chain(_ n: Int) -> String { "\(n) station\(n == 1 ? "" : "s")" }
+        if composesStations {
+            return "stations: the model learnt one station at a time (duet train --per-station); duet predict and "
+                + "duet evaluate compose it along chains of any length, here it takes one station only and the "
+                + "configuration has \(chain(configStations))"
+        }
         let model = modelMinStations == modelStations ? chain(modelStations)
             : "\(modelMinStations) to \(chain(modelStations))"
         return "stations: the model predicts chains of \(model), the configuration has "

@@ -37,6 +37,10 @@ struct EvaluateCommand: ParsableCommand {
         let (modelFile, dataFile) = data == nil ? (nil, model!) : (model, data!)
         let surrogate = try loadModel(named: modelFile)
         let dataset = try withDatasetErrors { try SurrogateDataset.load(path: dataFile) }
+        if surrogate.composesStations {
+            guard rows == nil else { throw CLIError("--rows: not yet written for a model composed along chains") }
+            return printComposed(surrogate, dataset)
+        }
         if !surrogate.stationRange.contains(dataset.stations) {
             let error = ChainLengthError(modelStations: surrogate.stations, configStations: dataset.stations,
                                          modelMinStations: surrogate.minStations)
@@ -75,17 +79,47 @@ struct EvaluateCommand: ParsableCommand {
             print("in band: share of rows whose simulated value lies in the model's \(Int((bands.level * 100).rounded()))% error band; "
                   + "band +-: its mean half-width, in percent of the prediction (exp of the log half-width, minus 1)")
         }
-        let header = ["target", "MAPE", "median", "p90", "p99", "max", "0-0.5", "0.5-0.8", "0.8-1", "QNA MAPE"]
-            + (coverage.isEmpty ? [] : ["in band", "band +-"])
-        print(header[0].padding(toLength: 34, withPad: " ", startingAt: 0) + header.dropFirst().map { $0.leftPadded(9) }.joined())
-        for (target, base) in zip(report.targets, baseline.targets) {
-            let o = target.overall
-            let cells = [o.mape, o.median, o.p90, o.p99, o.max] + target.byLoad.map(\.mape) + [base.overall.mape]
-                + (coverage.isEmpty ? [] : [(coverage[target.name]?.share ?? .nan) * 100,
-                                             coverage[target.name].map { (exp($0.halfWidth) - 1) * 100 } ?? .nan])
-            print(target.name.padding(toLength: 34, withPad: " ", startingAt: 0)
-                  + cells.map { ($0.isFinite ? String(format: "%.2f", $0) : "—").leftPadded(9) }.joined())
+        printTable(report, baseline: baseline, coverage: coverage)
+    }
+}
+
+extension EvaluateCommand {
+    /// A model of one station composed along each row's chain (`StationComposition`):
+    /// the errors of what it predicts (no percentiles), beside QNA's.
+    func printComposed(_ surrogate: SurrogateModel, _ dataset: SurrogateDataset) {
+        let names = dataset.targetNames
+        let report = SurrogateEvaluation.evaluate(dataset.examples, names: names) { example in
+            let composed = StationComposition.predict(surrogate, example.config)
+            return names.map { composed?.value($0) }
         }
+        let baseline = SurrogateEvaluation.evaluate(dataset.examples, names: names) { example in
+            let estimate = QueueingNetworkAnalyzer.estimate(example.config)
+            return names.map { estimate?.value($0) }
+        }
+        if json {
+            print(evaluationJSON(report, baseline: baseline, coverage: [:]).text(numbers: .plain, pretty: true))
+            return
+        }
+        print("\(report.rows) rows (\(dataset.skipped.count) unstable or invalid rows skipped), chains of "
+              + "\(dataset.stations) stations composed station by station; errors in percent")
+        printTable(report, baseline: baseline, coverage: [:])
+    }
+}
+
+/// The table of `duet evaluate`: per target its errors overall and by load band, QNA's
+/// MAPE, and with bands their coverage; "—" where a target has no value.
+private func printTable(_ report: EvaluationReport, baseline: EvaluationReport,
+                        coverage: [String: (share: Double, halfWidth: Double)]) {
+    let header = ["target", "MAPE", "median", "p90", "p99", "max", "0-0.5", "0.5-0.8", "0.8-1", "QNA MAPE"]
+        + (coverage.isEmpty ? [] : ["in band", "band +-"])
+    print(header[0].padding(toLength: 34, withPad: " ", startingAt: 0) + header.dropFirst().map { $0.leftPadded(9) }.joined())
+    for (target, base) in zip(report.targets, baseline.targets) {
+        let o = target.overall
+        let cells = [o.mape, o.median, o.p90, o.p99, o.max] + target.byLoad.map(\.mape) + [base.overall.mape]
+            + (coverage.isEmpty ? [] : [(coverage[target.name]?.share ?? .nan) * 100,
+                                         coverage[target.name].map { (exp($0.halfWidth) - 1) * 100 } ?? .nan])
+        print(target.name.padding(toLength: 34, withPad: " ", startingAt: 0)
+              + cells.map { ($0.isFinite ? String(format: "%.2f", $0) : "—").leftPadded(9) }.joined())
     }
 }
 

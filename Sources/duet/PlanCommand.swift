@@ -68,7 +68,7 @@ struct PlanCommand: ParsableCommand {
         for objective in slo {
             if let problem = PlanSearch.problem(objective, model: surrogate) { throw CLIError("--slo \(objective): \(problem)") }
         }
-        let grid = try planGrid(stations: surrogate.stationRange)
+        let grid = try planGrid(for: surrogate)
         let plan = PlanSearch(model: surrogate, grid: grid, objectives: slo, top: top)
         let cost = PlanSearch.costTargets(surrogate.targetNames)
         let index = Dictionary(uniqueKeysWithValues: surrogate.targetNames.enumerated().map { ($1, $0) })
@@ -142,18 +142,14 @@ struct PlanCommand: ParsableCommand {
     /// The grid over the base, whose paths, values and derived loads follow the
     /// rules (and errors) of `duet sweep`.
     /// `stations`: the model's chain lengths, one of which the base must have.
-    func planGrid(stations: ClosedRange<Int>) throws -> PlanGrid {
+    func planGrid(for surrogate: SurrogateModel) throws -> PlanGrid {
         let config: TandemConfig
         do {
             config = try ConfigLoader.load(path: base)
         } catch let error as ConfigError {
             throw CLIError("--base \(base): \(error)")
         }
-        if !stations.contains(config.stations.count) {
-            let error = ChainLengthError(modelStations: stations.upperBound, configStations: config.stations.count,
-                                         modelMinStations: stations.lowerBound)
-            throw CLIError("--base \(base): \(error)")
-        }
+        do { try surrogate.checkStations(config) } catch { throw CLIError("--base \(base): \(error)") }
         do {
             return try PlanGrid(base: config, axes: vary.map(\.axis))
         } catch let error as ConfigError {

@@ -55,7 +55,9 @@ struct PredictCommand: ParsableCommand {
     func run() throws {
         let configPath = files.config
         let surrogate = method == .surrogate ? try loadModel(named: files.model) : nil
+        let composed = surrogate?.composesStations == true
         let predict: (TandemConfig) -> [String: Double] = { config in
+            if let surrogate, composed { return StationComposition.values(surrogate, config) }
             if let surrogate {
                 return Dictionary(uniqueKeysWithValues: zip(surrogate.targetNames, surrogate.predict(config)))
             }
@@ -69,11 +71,11 @@ struct PredictCommand: ParsableCommand {
             return
         }
         var config = try loadConfig(configPath!)
-        if let surrogate {
+        if let surrogate, !composed {
             do { try surrogate.checkStations(config) } catch { throw CLIError("\(configPath!): \(error)") }
         }
         // The input-domain check reads the row as a sweep would record it.
-        for warning in surrogate?.domainWarnings(config) ?? [] { log("warning: \(warning)") }
+        for warning in surrogate.map({ warnings($0, config) }) ?? [] { log("warning: \(warning)") }
         if config.trace != nil {
             // A replayed trace enters a prediction as its dataset row describes it.
             config = try ConfigColumns.datasetView(config)
@@ -84,15 +86,19 @@ struct PredictCommand: ParsableCommand {
         }
         let values = predict(config)
         if values.isEmpty { throw CLIError("the analytical baseline has no estimate: a station is overloaded") }
+        if composed {
+            log("note: composed station by station along the chain (duet train --per-station): the stations' "
+                + "responses and instance-seconds per job, and their sum; no percentiles and no error bands")
+        }
         let stationNames = config.stations.map(\.name)
         var bands: [String: ClosedRange<Double>] = [:]
-        if let surrogate {
+        if let surrogate, !composed {
             let names = surrogate.targetNames
             for (name, band) in zip(names, surrogate.bands(config, predicted: names.map { values[$0]! })) {
                 bands[name] = band
             }
         }
-        let level = surrogate?.file.errorBands?.level
+        let level = composed ? nil : surrogate?.file.errorBands?.level
         if json {
             print(predictionJSON(values, stationNames: stationNames, bands: bands, level: level).text(numbers: .plain, pretty: true))
         } else {
@@ -104,17 +110,26 @@ struct PredictCommand: ParsableCommand {
         }
     }
 
+    /// Where `config` lies outside what the model saw: station by station for a model
+    /// composed along chains.
+    func warnings(_ surrogate: SurrogateModel, _ config: TandemConfig) -> [String] {
+        surrogate.composesStations ? StationComposition.domainWarnings(surrogate, config)
+            : surrogate.domainWarnings(config)
+    }
+
     func predictCSV(_ path: String, surrogate: SurrogateModel?, predict: (TandemConfig) -> [String: Double]) throws {
         let table = try withDatasetErrors { try DatasetTable.read(path: path) }
         let stations = (1...).prefix { table.index(of: "stations.\($0).servers") != nil }.count
-        let names = surrogate?.targetNames ?? MetricCatalog.names(stations: max(1, stations))
+        let composed = surrogate?.composesStations == true
+        let names = composed ? SurrogateTargets.names(stations: max(1, stations))
+            : surrogate?.targetNames ?? MetricCatalog.names(stations: max(1, stations))
         print((["row"] + names).joined(separator: ","))
         for row in table.rows {
             let config = try withDatasetErrors { try ConfigColumns.config(row: row) }
-            if let surrogate {
+            if let surrogate, !composed {
                 do { try surrogate.checkStations(config) } catch { throw CLIError("\(path): row \(row.number): \(error)") }
             }
-            for warning in surrogate?.domainWarnings(config) ?? [] { log("warning: row \(row.number): \(warning)") }
+            for warning in surrogate.map({ warnings($0, config) }) ?? [] { log("warning: row \(row.number): \(warning)") }
             let values = predict(config)
             print(([String(row.number)] + names.map { values[$0].map { "\($0)" } ?? "" }).joined(separator: ","))
         }

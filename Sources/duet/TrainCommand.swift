@@ -86,10 +86,20 @@ struct TrainCommand: ParsableCommand {
     var teacherSpec: [String] = []
     @Option(help: "Configurations drawn from each --teacher-spec for the teacher to label.")
     var teacherPoints = 16384
+    @Flag(help: ArgumentHelp(
+        "Learn one station at a time, to compose chains of any length (docs/chain-surrogate.md).",
+        discussion: "Each station of each chain becomes a row of a one-station model fed by the stream QNA says "
+            + "reaches it. `duet evaluate` composes the model along a dataset's chains of any length: the stations' "
+            + "responses and instance-seconds per job, and their sum as the chain's mean response (no percentiles)."))
+    var perStation = false
     @OptionGroup var summary: JSONSummaryOption
 
     func validate() throws {
         guard !data.isEmpty else { throw ValidationError("give a dataset CSV") }
+        if perStation, teacher != nil || domain != nil {
+            throw ValidationError("--per-station takes neither --teacher nor --domain: a station's rows are views of "
+                                  + "chains, not configurations of a sweep or of the documented domain")
+        }
         guard ensemble >= 1 else { throw ValidationError("--ensemble must be at least 1, got \(ensemble)") }
         guard validation > 0, test >= 0, validation + test < 1 else {
             throw ValidationError("--validation must be > 0 and --test >= 0 with a sum below 1")
@@ -105,7 +115,10 @@ struct TrainCommand: ParsableCommand {
 
     func run() throws {
         let started = Date()
-        var dataset = try withDatasetErrors { try SurrogateDataset.load(paths: data) }
+        var dataset = try withDatasetErrors {
+            perStation ? SurrogateDataset(stationsOf: try data.map { try SurrogateDataset.load(path: $0) })
+                : try SurrogateDataset.load(paths: data)
+        }
         var split = dataset.split(validation: validation, test: test, seed: splitSeed)
         let settings = try training.settings()
         let simulatedTrainRows = split.train.count
@@ -138,6 +151,7 @@ struct TrainCommand: ParsableCommand {
         let trainer = trainers[0], stop = stops[0]
         var model = job.modelFile(trainers, command: Array(CommandLine.arguments.dropFirst()))
         model.domain = documented?.name
+        if perStation { model.metrics["info", default: [:]][SurrogateModel.perStationKey] = 1 }
         if teacher != nil {
             model.metrics["info", default: [:]]["teacherRows"] = Double(split.train.count - simulatedTrainRows)
         }

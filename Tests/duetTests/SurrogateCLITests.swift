@@ -116,6 +116,48 @@ struct SurrogateCLITests {
         #expect(refused.stderr.contains("damaged.json"), "\(refused.stderr)")
     }
 
+    @Test("train --per-station learns stations of short chains; predict and evaluate compose it along longer ones")
+    func perStation() throws {
+        let files = try TemporaryFiles()
+        defer { files.cleanUp() }
+        let short = files.directory.appendingPathComponent("chain2.csv").path
+        let long = files.directory.appendingPathComponent("chain3.csv").path
+        let model = files.directory.appendingPathComponent("per-station.json").path
+        for (spec, out, points) in [("examples/chain2-sweep.yaml", short, "24"), ("examples/chain3-sweep.yaml", long, "8")] {
+            let sweep = try DuetBinary.run(["sweep", spec, "--out", out, "--points", points])
+            #expect(sweep.status == 0, "\(sweep.summary)")
+        }
+        let refused = try DuetBinary.run(["train", "--per-station", short, "--out", model, "--domain", "duet-tandem-v1"])
+        #expect(refused.status != 0 && refused.stderr.contains("--per-station takes neither --teacher nor --domain"),
+                "\(refused.stderr)")
+        let train = try DuetBinary.run(["train", "--per-station", short, "--out", model, "--epochs", "5", "--width", "8"])
+        #expect(train.status == 0, "\(train.summary)")
+        // Two stations per chain: twice the rows of the sweep (less the unstable ones).
+        let trained = try #require(train.stderr.split(separator: "\n").first { $0.contains("training on") })
+        #expect(trained.contains("training on"), "\(train.stderr)")
+
+        // Chains of three stations, longer than any it learnt from: composed.
+        let evaluate = try DuetBinary.run(["evaluate", model, long, "--json"])
+        #expect(evaluate.status == 0, "\(evaluate.summary)")
+        let report = try #require(try JSONSerialization.jsonObject(with: Data(evaluate.stdout.utf8)) as? [String: Any])
+        let targets = try #require(report["targets"] as? [String: Any])
+        let mean = try #require(targets["meanResponse"] as? [String: Any])
+        #expect((mean["mape"] as? Double).map { $0.isFinite } == true, "\(mean)")
+        #expect(targets["stations.3.meanResponse"] != nil, "every station of the chain is predicted")
+
+        let predict = try DuetBinary.run(["predict", model, "examples/rag-chain.yaml", "--json"])
+        #expect(predict.status == 0, "\(predict.summary)")
+        #expect(predict.stderr.contains("composed station by station"), "\(predict.stderr)")
+        let predicted = try #require(try JSONSerialization.jsonObject(with: Data(predict.stdout.utf8)) as? [String: Any])
+        #expect((predicted["stations"] as? [Any])?.count == 5, "\(predict.stdout)")
+        #expect(predicted["p95Response"] == nil, "a composed chain has no percentiles")
+
+        // plan does not compose yet, and says which commands do.
+        let plan = try DuetBinary.run(["plan", model, "--base", "examples/rag-chain.yaml", "--slo", "meanResponse<=5",
+                                       "--vary", "stations.4.servers=1..4"])
+        #expect(plan.status != 0 && plan.stderr.contains("learnt one station at a time"), "\(plan.stderr)")
+    }
+
     @Test("train --teacher adds rows labelled by a model to the training rows only, and says how many")
     func distillation() throws {
         let files = try TemporaryFiles()
