@@ -18,22 +18,26 @@ import Foundation
 import Simulation
 
 public enum StationComposition {
-    /// Each station of `config` as a one-station configuration fed by the stream that
-    /// reaches it: station 1 by the chain's own arrivals, station k > 1 by renewal
-    /// groups at QNA's rate and scv of station k - 1's departures, holding QNA's mean
-    /// invocation size of station k - 1 (the two whole numbers around it, so the mean
-    /// is exact). Nil when QNA finds a station overloaded.
-    public static func stationViews(_ config: TandemConfig) -> [TandemConfig]? {
+    /// Each station of `config` as a short chain ending at it, fed by the stream that
+    /// reaches the chain's first station: the station and up to `upstream` stations
+    /// before it. A view starting at station 1 is fed by the chain's own arrivals; one
+    /// starting at station j > 1 by renewal groups at QNA's rate and scv of station
+    /// j - 1's departures, holding QNA's mean invocation size of station j - 1 (the two
+    /// whole numbers around it, so the mean is exact). Nil when QNA finds a station
+    /// overloaded.
+    public static func stationViews(_ config: TandemConfig, upstream: Int = 0) -> [TandemConfig]? {
         guard let inputs = QueueingNetworkAnalyzer.stationInputs(config) else { return nil }
         return config.stations.indices.map { k in
-            if k == 0 {
+            let first = max(0, k - upstream)
+            let stations = Array(config.stations[first...k])
+            if first == 0 {
                 var view = config
-                view.stations = [config.stations[0]]
+                view.stations = stations
                 return view
             }
-            let input = inputs[k]
+            let input = inputs[first]
             return TandemConfig(arrivalRate: input.rate, arrivalScv: input.scv, batch: groups(of: input.groupMean),
-                                stations: [config.stations[k]], run: config.run)
+                                stations: stations, run: config.run)
         }
     }
 
@@ -46,26 +50,37 @@ public enum StationComposition {
         return .empirical(values: [low, low + 1], weights: [1 - share, share])
     }
 
-    /// The targets of a view of station `k` (1-based) of `example`'s chain, in the
-    /// one-station layout: its simulated mean response for the end-to-end metrics (a
-    /// station's percentiles are not simulated) and for the station's response, then its
-    /// instance-seconds per job. Nil when the chain has no such station.
-    static func viewTargets(_ example: SurrogateExample, station k: Int) -> [Double]? {
-        guard let response = example.target("stations.\(k).meanResponse"),
-              let cost = example.target("stations.\(k).instanceSecondsPerJob") else { return nil }
-        return SurrogateTargets.names(stations: 1).map { $0.hasSuffix("instanceSecondsPerJob") ? cost : response }
+    /// The targets of the view of stations `first` to `last` (1-based) of `example`'s
+    /// chain, in the layout of a chain of their number: each station's simulated mean
+    /// response and instance-seconds per job, and their responses' sum end to end (the
+    /// means add; the percentiles are not simulated for part of a chain, so they are
+    /// the sum too, learnt and never read back). Nil when the chain lacks a station.
+    static func viewTargets(_ example: SurrogateExample, stations first: Int, _ last: Int) -> [Double]? {
+        let count = last - first + 1
+        var values: [String: Double] = [:]
+        var sum = 0.0
+        for (j, k) in (first...last).enumerated() {
+            guard let response = example.target("stations.\(k).meanResponse"),
+                  let cost = example.target("stations.\(k).instanceSecondsPerJob") else { return nil }
+            values["stations.\(j + 1).meanResponse"] = response
+            values["stations.\(j + 1).instanceSecondsPerJob"] = cost
+            sum += response
+        }
+        return SurrogateTargets.names(stations: count).map { values[$0] ?? sum }
     }
 
-    /// A chain's metrics from a one-station model: each station's mean response and
-    /// instance-seconds per job, and the chain's mean response as their sum. Nil when
-    /// QNA finds a station overloaded.
+    /// A chain's metrics from a model of views (`duet train --per-station`): each
+    /// station's mean response and instance-seconds per job, read off its view's last
+    /// station, and the chain's mean response as their sum. Nil when QNA finds a
+    /// station overloaded.
     public static func predict(_ model: SurrogateModel, _ config: TandemConfig) -> ComposedPrediction? {
-        guard let views = stationViews(config) else { return nil }
-        let response = model.targetNames.firstIndex(of: "stations.1.meanResponse")!
-        let cost = model.targetNames.firstIndex(of: "stations.1.instanceSecondsPerJob")!
+        guard let views = stationViews(config, upstream: model.compositionUpstream) else { return nil }
+        let index = Dictionary(uniqueKeysWithValues: model.targetNames.enumerated().map { ($1, $0) })
         let stations = views.map { view in
             let values = model.predict(view)
-            return (meanResponse: values[response], instanceSecondsPerJob: values[cost])
+            let last = view.stations.count
+            return (meanResponse: values[index["stations.\(last).meanResponse"]!],
+                    instanceSecondsPerJob: values[index["stations.\(last).instanceSecondsPerJob"]!])
         }
         return ComposedPrediction(meanResponse: stations.reduce(0) { $0 + $1.meanResponse }, stations: stations)
     }
@@ -76,12 +91,21 @@ extension StationComposition {
     /// keys: `stations.1.` of station k's view is `stations.k.`, and the arrival keys of
     /// a later station's view describe the stream QNA says reaches it.
     public static func domainWarnings(_ model: SurrogateModel, _ config: TandemConfig) -> [String] {
-        guard let views = stationViews(config) else { return [] }
+        guard let views = stationViews(config, upstream: model.compositionUpstream) else { return [] }
+        var seen = Set<String>()
         return views.enumerated().flatMap { k, view in
-            model.domainWarnings(view).map { warning in
-                let named = warning.replacingOccurrences(of: "stations.1.", with: "stations.\(k + 1).")
-                return k == 0 || named.contains("stations.\(k + 1).") ? named
-                    : "the stream into station \(k + 1) (QNA's): " + named
+            let first = k + 1 - view.stations.count    // 0-based chain index of the view's station 1
+            return model.domainWarnings(view).compactMap { warning -> String? in
+                var named = warning
+                // Highest first, so that stations.1 does not turn into a later station's name twice.
+                for j in stride(from: view.stations.count, through: 1, by: -1) {
+                    named = named.replacingOccurrences(of: "stations.\(j).", with: "stations.@\(first + j).")
+                }
+                named = named.replacingOccurrences(of: "stations.@", with: "stations.")
+                if first > 0 && !named.contains("stations.") {
+                    named = "the stream into station \(first + 1) (QNA's): " + named
+                }
+                return seen.insert(named).inserted ? named : nil
             }
         }
     }
@@ -117,11 +141,12 @@ public struct ComposedPrediction: Sendable {
 }
 
 extension SurrogateDataset {
-    /// One row per station of every chain of `datasets` (`StationComposition.stationViews`),
-    /// as a dataset of one-station chains: what a model composed along chains learns.
-    /// Rows whose chain QNA finds overloaded are skipped, and said so.
-    public init(stationsOf datasets: [SurrogateDataset]) {
-        stations = 1
+    /// One row per station of every chain of `datasets`: its view with up to `upstream`
+    /// stations before it (`StationComposition.stationViews`), as a dataset of chains of
+    /// 1 to `upstream` + 1 stations laid out for the longest: what a model composed
+    /// along chains learns. Rows whose chain QNA finds overloaded are skipped, and said so.
+    public init(stationsOf datasets: [SurrogateDataset], upstream: Int = 0) {
+        stations = upstream + 1
         minStations = 1
         source = "stations of " + datasets.map(\.source).joined(separator: " + ")
         sha256 = SHA256Hasher.hex(datasets.map(\.sha256).joined(separator: "\n") + "\nstations")
@@ -130,15 +155,17 @@ extension SurrogateDataset {
         for dataset in datasets {
             skipped += dataset.skipped.map { (row: $0.row, reason: "\(dataset.source): \($0.reason)") }
             for example in dataset.examples {
-                guard let views = StationComposition.stationViews(example.config) else {
+                guard let views = StationComposition.stationViews(example.config, upstream: upstream) else {
                     skipped.append((example.point, "\(dataset.source): point \(example.point): QNA finds a station overloaded"))
                     continue
                 }
                 for (k, view) in views.enumerated() {
-                    guard let targets = StationComposition.viewTargets(example, station: k + 1) else { continue }
+                    guard let targets = StationComposition.viewTargets(
+                        example, stations: k + 2 - view.stations.count, k + 1) else { continue }
                     let form = EstimatedForm(view)
                     examples.append(SurrogateExample(
-                        point: example.point, config: view, features: SurrogateFeatures.vector(estimated: form),
+                        point: example.point, config: view,
+                        features: SurrogateFeatures.padded(SurrogateFeatures.vector(estimated: form), stations: stations),
                         targets: targets, timeUnit: form.timeUnit, bottleneckLoad: view.offeredLoads.max() ?? 0,
                         inputs: Dictionary(uniqueKeysWithValues: zip(ConfigColumns.names(of: view), ConfigColumns.cells(of: view))),
                         domainInputs: form.form.domainCells(batchDist: nil)))

@@ -27,8 +27,12 @@ public struct SurrogateModel: Sendable {
     /// (`duet train --per-station`, `StationComposition`).
     public static let perStationKey = "perStation"
 
-    /// Whether the model learnt one station at a time, to compose along chains of any length.
-    public var composesStations: Bool { file.metrics["info"]?[Self.perStationKey] == 1 }
+    /// Whether the model learnt one station at a time, to compose along chains of any
+    /// length. The key holds 1 + the upstream stations each station's view includes.
+    public var composesStations: Bool { (file.metrics["info"]?[Self.perStationKey] ?? 0) >= 1 }
+
+    /// The stations before each station that its view includes (`StationComposition`).
+    public var compositionUpstream: Int { max(0, Int(file.metrics["info"]?[Self.perStationKey] ?? 1) - 1) }
     /// From version 3, the training split's ranges laid out for the fast path of
     /// `domainWarnings`, by chain length (index `count - minStations`).
     private let inputDomainChecks: [AlignedDomain]

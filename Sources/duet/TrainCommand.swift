@@ -92,10 +92,20 @@ struct TrainCommand: ParsableCommand {
             + "reaches it. `duet evaluate` composes the model along a dataset's chains of any length: the stations' "
             + "responses and instance-seconds per job, and their sum as the chain's mean response (no percentiles)."))
     var perStation = false
+    @Option(help: ArgumentHelp(
+        "With --per-station: how many stations before each station its view includes (0: the station alone).",
+        discussion: "A view is fed by the stream QNA says reaches its first station; an upstream station lets the "
+            + "network see what shapes the stream into the station it predicts, instead of QNA's two numbers for it. "
+            + "More than the training chains' stations vary in role along the chain does not extrapolate "
+            + "(docs/chain-surrogate.md)."))
+    var upstream = 1
     @OptionGroup var summary: JSONSummaryOption
 
     func validate() throws {
         guard !data.isEmpty else { throw ValidationError("give a dataset CSV") }
+        if !(0...5).contains(upstream) {
+            throw ValidationError("--upstream: expected a number from 0 to 5, got \(upstream)")
+        }
         if perStation, teacher != nil || domain != nil {
             throw ValidationError("--per-station takes neither --teacher nor --domain: a station's rows are views of "
                                   + "chains, not configurations of a sweep or of the documented domain")
@@ -116,7 +126,7 @@ struct TrainCommand: ParsableCommand {
     func run() throws {
         let started = Date()
         var dataset = try withDatasetErrors {
-            perStation ? SurrogateDataset(stationsOf: try data.map { try SurrogateDataset.load(path: $0) })
+            perStation ? SurrogateDataset(stationsOf: try data.map { try SurrogateDataset.load(path: $0) }, upstream: upstream)
                 : try SurrogateDataset.load(paths: data)
         }
         var split = dataset.split(validation: validation, test: test, seed: splitSeed)
@@ -151,7 +161,7 @@ struct TrainCommand: ParsableCommand {
         let trainer = trainers[0], stop = stops[0]
         var model = job.modelFile(trainers, command: Array(CommandLine.arguments.dropFirst()))
         model.domain = documented?.name
-        if perStation { model.metrics["info", default: [:]][SurrogateModel.perStationKey] = 1 }
+        if perStation { model.metrics["info", default: [:]][SurrogateModel.perStationKey] = Double(1 + upstream) }
         if teacher != nil {
             model.metrics["info", default: [:]]["teacherRows"] = Double(split.train.count - simulatedTrainRows)
         }

@@ -59,6 +59,42 @@ struct StationCompositionTests {
         #expect(abs(partial.jobRate - 2) < 1e-12, "the job rate goes on unchanged")
     }
 
+    @Test("With one upstream station a view is the station and the one before it, fed by the stream into that one")
+    func upstreamViews() throws {
+        let stations = [0.5, 0.7, 0.3, 0.4].map { StationConfig(service: MomentSpec(mean: $0)) }
+        let config = TandemConfig(arrivalRate: 1.1, arrivalScv: 2, batch: .geometric(mean: 1.2), stations: stations)
+        let single = try #require(StationComposition.stationViews(config))
+        let views = try #require(StationComposition.stationViews(config, upstream: 1))
+        #expect(views.map(\.stations) == [[stations[0]], [stations[0], stations[1]], [stations[1], stations[2]],
+                                         [stations[2], stations[3]]])
+        // Views starting at station 1 keep the chain's arrivals; the others are fed as
+        // the station-alone view of their first station is.
+        #expect(views[0].arrivalScv == config.arrivalScv && views[1].arrivalScv == config.arrivalScv
+                && views[1].batch == config.batch)
+        for k in 2...3 {
+            #expect(views[k].arrivalRate == single[k - 1].arrivalRate && views[k].arrivalScv == single[k - 1].arrivalScv
+                    && views[k].batch == single[k - 1].batch, "view of station \(k + 1)")
+        }
+    }
+
+    @Test("A view's targets are its stations' simulated metrics, and their responses' sum end to end")
+    func viewTargets() throws {
+        let chains = try simulatedChains(stations: 3, points: 4, seed: 23)
+        let rows = SurrogateDataset(stationsOf: [chains], upstream: 1)
+        #expect(rows.stations == 2 && rows.minStations == 1)
+        #expect(rows.examples.count == 3 * chains.examples.count)
+        let chain = chains.examples[0]
+        let view = rows.examples[2]    // stations 2 and 3 of the first chain
+        let second = try #require(chain.target("stations.2.meanResponse"))
+        let third = try #require(chain.target("stations.3.meanResponse"))
+        #expect(view.target("stations.1.meanResponse") == second && view.target("stations.2.meanResponse") == third)
+        #expect(view.target("stations.2.instanceSecondsPerJob") == chain.target("stations.3.instanceSecondsPerJob"))
+        let sum = try #require(view.target("meanResponse"))
+        #expect(abs(sum - (second + third)) <= 1e-12 * sum)
+        // Laid out for views of two stations: the first chain's station-1 view pads the second block with zeros.
+        #expect(rows.examples[0].features.count == view.features.count)
+    }
+
     @Test("A chain of N stations gives N training rows, each with its station's simulated metrics")
     func rowsPerStation() throws {
         let chains = try simulatedChains(stations: 3, points: 6, seed: 21)

@@ -130,11 +130,16 @@ struct SurrogateCLITests {
         let refused = try DuetBinary.run(["train", "--per-station", short, "--out", model, "--domain", "duet-tandem-v1"])
         #expect(refused.status != 0 && refused.stderr.contains("--per-station takes neither --teacher nor --domain"),
                 "\(refused.stderr)")
+        let badUpstream = try DuetBinary.run(["train", "--per-station", short, "--out", model, "--upstream", "9"])
+        #expect(badUpstream.status != 0 && badUpstream.stderr.contains("--upstream: expected a number from 0 to 5, got 9"),
+                "\(badUpstream.stderr)")
         let train = try DuetBinary.run(["train", "--per-station", short, "--out", model, "--epochs", "5", "--width", "8"])
         #expect(train.status == 0, "\(train.summary)")
-        // Two stations per chain: twice the rows of the sweep (less the unstable ones).
-        let trained = try #require(train.stderr.split(separator: "\n").first { $0.contains("training on") })
-        #expect(trained.contains("training on"), "\(train.stderr)")
+        // Views of each station with the one before it (--upstream 1, the default).
+        let document = try #require(try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: model)))
+                                    as? [String: Any])
+        let info = try #require((document["metrics"] as? [String: Any])?["info"] as? [String: Double])
+        #expect(info["perStation"] == 2 && info["stations"] == 2 && info["minStations"] == 1, "\(info)")
 
         // Chains of three stations, longer than any it learnt from: composed.
         let evaluate = try DuetBinary.run(["evaluate", model, long, "--json"])
