@@ -51,7 +51,7 @@ public struct PlanSearch: Sendable {
         /// The value of each axis, as written.
         public var values: [String]
         public var config: TandemConfig
-        /// In the model's `targetNames` order.
+        /// In the model's `chainTargetNames` order.
         public var predicted: [Double]
         /// Predicted instance-seconds per job, summed over the stations.
         public var cost: Double
@@ -73,18 +73,23 @@ public struct PlanSearch: Sendable {
         targetNames.filter { $0.hasPrefix("stations.") && $0.hasSuffix(".instanceSecondsPerJob") }
     }
 
-    /// Why the model cannot judge `objective` (it does not predict that metric), or nil.
-    public static func problem(_ objective: ServiceLevelObjective, model: SurrogateModel) -> String? {
-        model.targetNames.contains(objective.metric) ? nil
-            : "the model predicts \(model.targetNames.joined(separator: ", ")); \(objective.metric) is not one of them"
+    /// Why the model cannot judge `objective` for chains of `stations` stations (it does
+    /// not predict that metric), or nil.
+    public static func problem(_ objective: ServiceLevelObjective, model: SurrogateModel, stations: Int) -> String? {
+        let names = model.chainTargetNames(stations: stations)
+        return names.contains(objective.metric) ? nil
+            : "the model predicts \(names.joined(separator: ", ")); \(objective.metric) is not one of them"
     }
 
     /// Predicts every combination of `grid` and keeps the `top` cheapest that meet every
     /// objective. Every objective must pass `problem(_:model:)` (a precondition).
     public init(model: SurrogateModel, grid: PlanGrid, objectives: [ServiceLevelObjective], top: Int) {
-        precondition(objectives.allSatisfy { Self.problem($0, model: model) == nil }, "PlanSearch: an objective the model cannot judge")
-        let index = Dictionary(uniqueKeysWithValues: model.targetNames.enumerated().map { ($1, $0) })
-        let cost = Self.costTargets(model.targetNames).map { index[$0]! }
+        let stations = grid.spec.base.stations.count
+        precondition(objectives.allSatisfy { Self.problem($0, model: model, stations: stations) == nil },
+                     "PlanSearch: an objective the model cannot judge")
+        let names = model.chainTargetNames(stations: stations)
+        let index = Dictionary(uniqueKeysWithValues: names.enumerated().map { ($1, $0) })
+        let cost = Self.costTargets(names).map { index[$0]! }
         let objectiveIndex = objectives.map { index[$0.metric]! }
         var candidates: [Candidate] = []
         var feasible = 0, infeasible = 0
@@ -95,7 +100,7 @@ public struct PlanSearch: Sendable {
                 infeasible += 1
                 continue
             }
-            let predicted = model.predict(point.config)
+            let predicted = model.predictChain(point.config)
             guard zip(objectives, objectiveIndex).allSatisfy({ $0.holds(predicted[$1]) }) else { continue }
             feasible += 1
             candidates.append(Candidate(values: grid.values(counters), config: point.config, predicted: predicted,
@@ -121,8 +126,9 @@ public struct PlanSearch: Sendable {
     public func json(model: SurrogateModel, simulated: [JSON?] = []) -> JSON {
         let rows: [JSON] = best.enumerated().map { rank, candidate in
             var fields: [(String, JSON)] = zip(axes, candidate.values).map { ($0.path, .string($1)) }
-            fields.append(("predicted", .object(zip(model.targetNames, candidate.predicted).map { ($0, .number($1)) })))
-            if let level = model.file.errorBands?.level {
+            let names = model.chainTargetNames(stations: candidate.config.stations.count)
+            fields.append(("predicted", .object(zip(names, candidate.predicted).map { ($0, .number($1)) })))
+            if !model.composesStations, let level = model.file.errorBands?.level {
                 let bands = model.bands(candidate.config, predicted: candidate.predicted)
                 fields.append(("bands", .object([("level", .number(level))] + zip(model.targetNames, bands).compactMap { name, band in
                     band.map { (name, .array([.number($0.lowerBound), .number($0.upperBound)])) }

@@ -190,7 +190,9 @@ public final class PredictionService: Sendable {
             guard let objective = ServiceLevelObjective(text: text) else {
                 throw ServeError(path: node.path, message: "expected metric<=bound (or <, >=, >), e.g. \"p95Response<=2.0\", got \"\(text)\"")
             }
-            if let problem = PlanSearch.problem(objective, model: model) { throw ServeError(path: node.path, message: problem) }
+            if let problem = PlanSearch.problem(objective, model: model, stations: base.stations.count) {
+                throw ServeError(path: node.path, message: problem)
+            }
             return objective
         }
         let axes = try strings(request, "vary", required: true).map { node, text throws in

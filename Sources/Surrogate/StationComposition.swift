@@ -120,6 +120,32 @@ extension StationComposition {
     }
 }
 
+extension SurrogateModel {
+    /// The targets `predictChain` gives for a chain of `stations` stations: the model's
+    /// own, or for a model composed along chains the chain's mean response and each
+    /// station's response and instance-seconds per job (no percentiles).
+    public func chainTargetNames(stations: Int) -> [String] {
+        guard composesStations else { return targetNames }
+        return SurrogateTargets.names(stations: stations).filter { $0 == "meanResponse" || $0.hasPrefix("stations.") }
+    }
+
+    /// Predictions for `config` in `chainTargetNames` order: `predict` for a chain of a
+    /// length the model predicts (`checkStations`), composed along the chain for a
+    /// model that composes (NaN where QNA finds a station overloaded).
+    public func predictChain(_ config: TandemConfig) -> [Double] {
+        guard composesStations else { return predict(config) }
+        let names = chainTargetNames(stations: config.stations.count)
+        guard let composed = StationComposition.predict(self, config) else { return names.map { _ in .nan } }
+        return names.map { composed.value($0) ?? .nan }
+    }
+
+    /// Where `config` lies outside what the model saw (`domainWarnings`), station by
+    /// station for a model composed along chains.
+    public func chainDomainWarnings(_ config: TandemConfig) -> [String] {
+        composesStations ? StationComposition.domainWarnings(self, config) : domainWarnings(config)
+    }
+}
+
 /// What a model of one station predicts for a chain (`StationComposition.predict`).
 public struct ComposedPrediction: Sendable {
     public var meanResponse: Double

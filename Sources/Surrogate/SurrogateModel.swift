@@ -108,7 +108,9 @@ public struct SurrogateModel: Sendable {
     /// Throws `ChainLengthError` unless `config` is a chain of a length the model
     /// predicts (`predict` requires one).
     public func checkStations(_ config: TandemConfig) throws {
-        if !stationRange.contains(config.stations.count) {
+        // A model composed along chains predicts views whose percentiles are
+        // placeholders: only the commands that compose it may use it.
+        if composesStations || !stationRange.contains(config.stations.count) {
             throw ChainLengthError(modelStations: stations, configStations: config.stations.count,
                                    modelMinStations: minStations, composesStations: composesStations)
         }
@@ -224,9 +226,8 @@ public struct ChainLengthError: Error, CustomStringConvertible, LocalizedError, 
     public var description: String {
         func chain(_ n: Int) -> String { "\(n) station\(n == 1 ? "" : "s")" }
         if composesStations {
-            return "stations: the model learnt one station at a time (duet train --per-station); duet predict and "
-                + "duet evaluate compose it along chains of any length, here it takes one station only and the "
-                + "configuration has \(chain(configStations))"
+            return "stations: the model learnt one station at a time (duet train --per-station); duet predict, "
+                + "duet evaluate and duet plan compose it along chains of any length, this command does not yet"
         }
         let model = modelMinStations == modelStations ? chain(modelStations)
             : "\(modelMinStations) to \(chain(modelStations))"

@@ -65,17 +65,25 @@ struct PlanCommand: ParsableCommand {
 
     func run() throws {
         let surrogate = try loadModel(named: model)
-        for objective in slo {
-            if let problem = PlanSearch.problem(objective, model: surrogate) { throw CLIError("--slo \(objective): \(problem)") }
-        }
         let grid = try planGrid(for: surrogate)
+        let stations = grid.spec.base.stations.count
+        for objective in slo {
+            if let problem = PlanSearch.problem(objective, model: surrogate, stations: stations) {
+                throw CLIError("--slo \(objective): \(problem)")
+            }
+        }
+        if surrogate.composesStations {
+            log("note: composed station by station along the chain (duet train --per-station): objectives on the "
+                + "mean response and the stations' metrics; no percentiles and no error bands")
+        }
         let plan = PlanSearch(model: surrogate, grid: grid, objectives: slo, top: top)
-        let cost = PlanSearch.costTargets(surrogate.targetNames)
-        let index = Dictionary(uniqueKeysWithValues: surrogate.targetNames.enumerated().map { ($1, $0) })
+        let names = surrogate.chainTargetNames(stations: stations)
+        let cost = PlanSearch.costTargets(names)
+        let index = Dictionary(uniqueKeysWithValues: names.enumerated().map { ($1, $0) })
         let (best, feasible, infeasible, total) = (plan.best, plan.feasible, plan.infeasible, plan.searched)
         // The same input-domain check as `duet predict`, for every configuration listed.
         for (rank, candidate) in best.enumerated() {
-            let warnings = surrogate.domainWarnings(candidate.config)
+            let warnings = surrogate.chainDomainWarnings(candidate.config)
             guard !warnings.isEmpty else { continue }
             let values = zip(vary, candidate.values).map { "\($0.path)=\($1)" }.joined(separator: ", ")
             log("warning: rank \(rank + 1) (\(values)) lies outside the model's training domain: "
@@ -112,14 +120,14 @@ struct PlanCommand: ParsableCommand {
             log("no configuration meets \(objectives); exit status \(Self.nothingMeetsObjectives)")
             throw ExitCode(Self.nothingMeetsObjectives)
         }
-        let level = surrogate.file.errorBands.map { Int(($0.level * 100).rounded()) }
+        let level = surrogate.composesStations ? nil : surrogate.file.errorBands.map { Int(($0.level * 100).rounded()) }
         var columns: [String] = vary.map(\.path) + shown.map { "predicted " + $0 }
         if let level { columns += shown.map { "\(level)% band " + $0 } }
         columns.append("inst-s/job")
         if confirm > 0 { columns += shown.map { "simulated " + $0 } + ["sim inst-s/job"] }
         print(columns.map { $0.leftPadded(max(10, $0.count)) }.joined(separator: "  "))
         for (candidate, report) in zip(best, confirmed) {
-            let bands = surrogate.bands(candidate.config, predicted: candidate.predicted)
+            let bands = level == nil ? [] : surrogate.bands(candidate.config, predicted: candidate.predicted)
             var cells = candidate.values + shown.map { ReportTable.format(candidate.predicted[index[$0]!]) }
             if level != nil {
                 cells += shown.map { name in
@@ -149,7 +157,9 @@ struct PlanCommand: ParsableCommand {
         } catch let error as ConfigError {
             throw CLIError("--base \(base): \(error)")
         }
-        do { try surrogate.checkStations(config) } catch { throw CLIError("--base \(base): \(error)") }
+        if !surrogate.composesStations {
+            do { try surrogate.checkStations(config) } catch { throw CLIError("--base \(base): \(error)") }
+        }
         do {
             return try PlanGrid(base: config, axes: vary.map(\.axis))
         } catch let error as ConfigError {

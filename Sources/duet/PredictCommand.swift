@@ -75,7 +75,7 @@ struct PredictCommand: ParsableCommand {
             do { try surrogate.checkStations(config) } catch { throw CLIError("\(configPath!): \(error)") }
         }
         // The input-domain check reads the row as a sweep would record it.
-        for warning in surrogate.map({ warnings($0, config) }) ?? [] { log("warning: \(warning)") }
+        for warning in surrogate?.chainDomainWarnings(config) ?? [] { log("warning: \(warning)") }
         if config.trace != nil {
             // A replayed trace enters a prediction as its dataset row describes it.
             config = try ConfigColumns.datasetView(config)
@@ -110,13 +110,6 @@ struct PredictCommand: ParsableCommand {
         }
     }
 
-    /// Where `config` lies outside what the model saw: station by station for a model
-    /// composed along chains.
-    func warnings(_ surrogate: SurrogateModel, _ config: TandemConfig) -> [String] {
-        surrogate.composesStations ? StationComposition.domainWarnings(surrogate, config)
-            : surrogate.domainWarnings(config)
-    }
-
     func predictCSV(_ path: String, surrogate: SurrogateModel?, predict: (TandemConfig) -> [String: Double]) throws {
         let table = try withDatasetErrors { try DatasetTable.read(path: path) }
         let stations = (1...).prefix { table.index(of: "stations.\($0).servers") != nil }.count
@@ -129,7 +122,7 @@ struct PredictCommand: ParsableCommand {
             if let surrogate, !composed {
                 do { try surrogate.checkStations(config) } catch { throw CLIError("\(path): row \(row.number): \(error)") }
             }
-            for warning in surrogate.map({ warnings($0, config) }) ?? [] { log("warning: row \(row.number): \(warning)") }
+            for warning in surrogate?.chainDomainWarnings(config) ?? [] { log("warning: row \(row.number): \(warning)") }
             let values = predict(config)
             print(([String(row.number)] + names.map { values[$0].map { "\($0)" } ?? "" }).joined(separator: ","))
         }

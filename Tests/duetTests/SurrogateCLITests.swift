@@ -157,10 +157,22 @@ struct SurrogateCLITests {
         #expect((predicted["stations"] as? [Any])?.count == 5, "\(predict.stdout)")
         #expect(predicted["p95Response"] == nil, "a composed chain has no percentiles")
 
-        // plan does not compose yet, and says which commands do.
-        let plan = try DuetBinary.run(["plan", model, "--base", "examples/rag-chain.yaml", "--slo", "meanResponse<=5",
-                                       "--vary", "stations.4.servers=1..4"])
-        #expect(plan.status != 0 && plan.stderr.contains("learnt one station at a time"), "\(plan.stderr)")
+        // plan composes too: objectives on means; percentiles are refused by name.
+        let plan = try DuetBinary.run(["plan", model, "--base", "examples/rag-chain.yaml", "--slo", "meanResponse<=1000",
+                                       "--vary", "stations.4.servers=5..8", "--json"])
+        #expect(plan.status == 0, "\(plan.summary)")
+        let planned = try #require(try JSONSerialization.jsonObject(with: Data(plan.stdout.utf8)) as? [String: Any])
+        #expect(planned["searched"] as? Int == 4, "\(plan.stdout)")
+        let first = try #require((planned["best"] as? [[String: Any]])?.first)
+        #expect((first["predicted"] as? [String: Any])?["stations.5.meanResponse"] != nil, "\(first)")
+        let percentile = try DuetBinary.run(["plan", model, "--base", "examples/rag-chain.yaml", "--slo", "p95Response<=2",
+                                             "--vary", "stations.4.servers=1..4"])
+        #expect(percentile.status != 0 && percentile.stderr.contains("p95Response is not one of them"), "\(percentile.stderr)")
+        // validate does not compose yet, and says which commands do (before simulating anything).
+        let validate = try DuetBinary.run(["validate", model, "--trace", "data/azure-llm-2023/AzureLLMInferenceTrace_code.csv",
+                                           "--stations", "examples/azure-grid.yaml"])
+        #expect(validate.status != 0 && validate.stderr.contains("duet predict, duet evaluate and duet plan compose it"),
+                "\(validate.stderr)")
     }
 
     @Test("train --teacher adds rows labelled by a model to the training rows only, and says how many")
