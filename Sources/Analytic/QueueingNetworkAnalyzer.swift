@@ -81,36 +81,36 @@ public enum QueueingNetworkAnalyzer {
     /// approximate load is 1 or more. Station k's departures, as a stream of groups
     /// (one per invocation), are station k + 1's arrivals.
     public static func estimate(_ config: TandemConfig) -> AnalyticEstimate? {
-        let jobRate = config.jobRate
-        // Station 1's input: groups (arriving batches) at the batch rate.
-        // On/off arrivals are a renewal (H2) process, so QNA's two moments apply as to
-        // any renewal stream: the long-run rate and the true inter-arrival scv.
-        var input = GroupStream(rate: config.arrivalRate, scv: config.arrivalScv,
-                                groupMean: config.batch.mean, groupScv: config.batch.scv)
-        var stations: [AnalyticStation] = []
-        for station in config.stations {
-            guard let (result, output) = analyze(station, input: input, jobRate: jobRate) else { return nil }
-            stations.append(result)
-            input = output
-        }
+        guard let walked = walk(config) else { return nil }
+        let stations = walked.map(\.station)
         let response = stations.reduce(0) { $0 + $1.meanResponse }
-        return AnalyticEstimate(meanResponse: response, throughput: jobRate, meanJobsInSystem: jobRate * response,
-                                stations: stations)
+        return AnalyticEstimate(meanResponse: response, throughput: config.jobRate,
+                                meanJobsInSystem: config.jobRate * response, stations: stations)
     }
 
     /// The stream reaching each station of the chain as the baseline sees it (station
     /// 1's is the chain's own arrivals), or nil when a station's approximate load is 1
     /// or more.
     public static func stationInputs(_ config: TandemConfig) -> [GroupStream]? {
+        walk(config)?.map(\.input)
+    }
+
+    /// Each station's input stream and estimate, down the chain: station k's
+    /// departures, as a stream of groups (one per invocation), are station k + 1's
+    /// arrivals. Nil when a station's approximate load is 1 or more.
+    static func walk(_ config: TandemConfig) -> [(input: GroupStream, station: AnalyticStation)]? {
+        // Station 1's input: groups (arriving batches) at the batch rate.
+        // On/off arrivals are a renewal (H2) process, so QNA's two moments apply as to
+        // any renewal stream: the long-run rate and the true inter-arrival scv.
         var input = GroupStream(rate: config.arrivalRate, scv: config.arrivalScv,
                                 groupMean: config.batch.mean, groupScv: config.batch.scv)
-        var inputs: [GroupStream] = []
+        var walked: [(input: GroupStream, station: AnalyticStation)] = []
         for station in config.stations {
-            inputs.append(input)
-            guard let (_, output) = analyze(station, input: input, jobRate: config.jobRate) else { return nil }
+            guard let (result, output) = analyze(station, input: input, jobRate: config.jobRate) else { return nil }
+            walked.append((input, result))
             input = output
         }
-        return inputs
+        return walked
     }
 
     /// A renewal stream of groups of simultaneous jobs: groups arrive at `rate` per

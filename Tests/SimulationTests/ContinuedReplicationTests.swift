@@ -10,18 +10,13 @@ import Testing
 @Suite("Continued replications")
 struct ContinuedReplicationTests {
     /// Batches cut short at every stop (geometric sizes), timeouts pending when the
-    /// arrivals stop, setup, cold starts and keep-alive, on three stations.
+    /// arrivals stop, setup, cold starts and keep-alive (EstimationTests.busyConfig),
+    /// and a third station that batches too.
     static func chain(run: RunSettings) -> TandemConfig {
-        TandemConfig(
-            arrivalRate: 0.5, arrivalScv: 2, batch: .geometric(mean: 4),
-            stations: [
-                StationConfig(name: "edge", servers: 2, service: MomentSpec(mean: 0.3, scv: 1)),
-                StationConfig(name: "cloud", servers: 16, service: MomentSpec(mean: 0.05, scv: 0.5), setup: 0.1,
-                              maxBatch: 8, timeout: 0.25, coldStart: MomentSpec(mean: 1, scv: 1), keepAlive: 5),
-                StationConfig(name: "store", servers: 3, service: MomentSpec(mean: 0.4, scv: 2), maxBatch: 3,
-                              timeout: 0.5),
-            ],
-            run: run)
+        var config = EstimationTests.busyConfig(run: run)
+        config.stations.append(StationConfig(name: "store", servers: 3, service: MomentSpec(mean: 0.4, scv: 2),
+                                             maxBatch: 3, timeout: 0.5))
+        return config
     }
 
     /// Bursty Markov-modulated batches: the arrival clock and levels must go on too.
