@@ -85,12 +85,28 @@ public final class PredictionService: Sendable {
                 throw ServeError(path: "", message: "\(items.count) configurations; at most \(options.maxBatch) per request")
             }
             let configs = try items.map { try configuration($0) }
+            if model.composesStations { return JSON.array(configs.map(composedPrediction)).text(numbers: .plain) }
             // One thread: concurrent requests are the server's parallelism.
             let predicted = model.predictWithSpread(configs, threads: 1)
             return JSON.array(zip(configs, predicted).map { prediction($0, $1) }).text(numbers: .plain)
         }
         let config = try configuration(root)
+        if model.composesStations { return composedPrediction(config).text(numbers: .plain) }
         return prediction(config, model.predictWithSpread(config)).text(numbers: .plain)
+    }
+
+    /// A model composed along chains (`duet train --per-station`): the chain's means,
+    /// station by station, without percentiles or bands, as `duet predict --json` gives them.
+    private func composedPrediction(_ config: TandemConfig) -> JSON {
+        let warnings = model.chainDomainWarnings(config)
+        metrics.predicted(rows: 1, outOfDomain: warnings.isEmpty ? 0 : 1)
+        let values = Dictionary(uniqueKeysWithValues: zip(model.chainTargetNames(stations: config.stations.count),
+                                                           model.predictChain(config)))
+        guard case .object(var members) = predictionJSON(values, stationNames: config.stations.map(\.name)) else {
+            preconditionFailure("predictionJSON is an object")
+        }
+        members.append(JSON.Member("warnings", .array(warnings.map { .string($0) })))
+        return .object(members)
     }
 
     /// `predict(body:)` for a body given as text.
@@ -112,6 +128,10 @@ public final class PredictionService: Sendable {
             throw ServeError(path: Self.csvPath(error), message: error.message)
         }
         guard !table.rows.isEmpty else { throw ServeError(path: "", message: "no rows; give at least one configuration") }
+        if model.composesStations {
+            throw ServeError(path: "", message: "CSV is not answered for a model composed along chains "
+                                 + "(duet train --per-station); send the configurations as JSON")
+        }
         guard table.rows.count <= options.maxBatch else {
             throw ServeError(path: "", message: "\(table.rows.count) configurations; at most \(options.maxBatch) per request")
         }
@@ -169,7 +189,9 @@ public final class PredictionService: Sendable {
             throw ServeError(path: trace.path, message: "a trace file is not read over HTTP; give arrival.rate and arrival.scv")
         }
         let config = try wrap { try ConfigLoader.config(from: node) }
-        // A model predicts chains of its own length (as `duet predict`); `predict` traps otherwise.
+        // A model predicts chains of its own length (as `duet predict`; `predict` traps
+        // otherwise), or of any length when it composes along chains.
+        guard !model.composesStations else { return config }
         do {
             try model.checkStations(config)
         } catch let error as ChainLengthError {

@@ -129,6 +129,33 @@ struct ServeTests {
         }
     }
 
+    @Test("A model composed along chains answers a chain of any length with its means, station by station")
+    func composedModel() throws {
+        var file = try model().file
+        file.metrics["info"]?["perStation"] = 2     // views of a station and the one before it
+        file.metrics["info"]?["minStations"] = 1
+        let service = PredictionService(model: try SurrogateModel(file: file), modelName: "composed.json",
+                                        options: ServeOptions())
+        let chain = """
+            {"arrival": {"rate": 0.5, "scv": 1}, "stations": [
+              {"servers": 2, "service": {"mean": 0.3}}, {"servers": 2, "service": {"mean": 0.4}},
+              {"servers": 1, "service": {"mean": 0.5}}]}
+            """
+        let answer = try #require(try JSONSerialization.jsonObject(with: Data(try service.predict(body: chain).utf8))
+                                  as? [String: Any])
+        let stations = try #require(answer["stations"] as? [[String: Any]])
+        #expect(stations.count == 3)
+        #expect(answer["p95Response"] == nil, "a composed chain has no percentiles")
+        func mean(_ object: [String: Any]?) -> Double? { (object?["meanResponse"] as? [String: Any])?["mean"] as? Double }
+        let total = try #require(mean(answer))
+        let sum = stations.compactMap { mean($0) }.reduce(0, +)
+        #expect(abs(total - sum) <= 1e-9 * sum, "the chain's mean response is the sum of its stations'")
+        let csv = #expect(throws: ServeError.self) {
+            try service.predictCSV(body: Array("arrival.rate,stations.1.servers\n1,2\n".utf8))
+        }
+        #expect(csv?.message.contains("send the configurations as JSON") == true, "\(String(describing: csv))")
+    }
+
     @Test("POST /v1/predict answers a list in order, warning outside the domain")
     func predictList() async throws {
         let service = try makeService()

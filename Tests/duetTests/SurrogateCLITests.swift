@@ -171,7 +171,7 @@ struct SurrogateCLITests {
         // validate does not compose yet, and says which commands do (before simulating anything).
         let validate = try DuetBinary.run(["validate", model, "--trace", "data/azure-llm-2023/AzureLLMInferenceTrace_code.csv",
                                            "--stations", "examples/azure-grid.yaml"])
-        #expect(validate.status != 0 && validate.stderr.contains("duet predict, duet evaluate and duet plan compose it"),
+        #expect(validate.status != 0 && validate.stderr.contains("duet predict, evaluate, plan and serve compose it"),
                 "\(validate.stderr)")
     }
 
