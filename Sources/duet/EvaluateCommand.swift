@@ -37,10 +37,7 @@ struct EvaluateCommand: ParsableCommand {
         let (modelFile, dataFile) = data == nil ? (nil, model!) : (model, data!)
         let surrogate = try loadModel(named: modelFile)
         let dataset = try withDatasetErrors { try SurrogateDataset.load(path: dataFile) }
-        if surrogate.composesStations {
-            guard rows == nil else { throw CLIError("--rows: not yet written for a model composed along chains") }
-            return printComposed(surrogate, dataset)
-        }
+        if surrogate.composesStations { return try printComposed(surrogate, dataset) }
         if !surrogate.stationRange.contains(dataset.stations) {
             let error = ChainLengthError(modelStations: surrogate.stations, configStations: dataset.stations,
                                          modelMinStations: surrogate.minStations)
@@ -86,15 +83,23 @@ struct EvaluateCommand: ParsableCommand {
 extension EvaluateCommand {
     /// A model of one station composed along each row's chain (`StationComposition`):
     /// the errors of what it predicts (no percentiles), beside QNA's.
-    func printComposed(_ surrogate: SurrogateModel, _ dataset: SurrogateDataset) {
+    func printComposed(_ surrogate: SurrogateModel, _ dataset: SurrogateDataset) throws {
         let names = dataset.targetNames
+        // Kept, in example order, for --rows: NaN where the composed chain has no value.
+        var predictions: [[Double]] = [], baselines: [[Double?]] = []
         let report = SurrogateEvaluation.evaluate(dataset.examples, names: names) { example in
             let composed = StationComposition.predict(surrogate, example.config)
-            return names.map { composed?.value($0) }
+            let values = names.map { composed?.value($0) }
+            predictions.append(values.map { $0 ?? .nan })
+            return values
         }
         let baseline = SurrogateEvaluation.evaluate(dataset.examples, names: names) { example in
             let estimate = QueueingNetworkAnalyzer.estimate(example.config)
-            return names.map { estimate?.value($0) }
+            baselines.append(names.map { estimate?.value($0) })
+            return baselines[baselines.count - 1]
+        }
+        if let rows {
+            try writeRows(rows, names: names, dataset.examples, predictions, baselines, surrogate: surrogate, spreads: [])
         }
         if json {
             print(evaluationJSON(report, baseline: baseline, coverage: [:]).text(numbers: .plain, pretty: true))
@@ -128,7 +133,9 @@ private func printTable(_ report: EvaluationReport, baseline: EvaluationReport,
 /// model with bands.
 private func writeRows(_ path: String, names: [String], _ examples: [SurrogateExample], _ predictions: [[Double]],
                        _ baselines: [[Double?]], surrogate: SurrogateModel, spreads: [SpreadPrediction]) throws {
-    let ensemble = surrogate.predictor.memberCount > 1, banded = surrogate.file.errorBands != nil
+    // A composed chain has neither the members' spread nor bands (`spreads` is empty).
+    let ensemble = surrogate.predictor.memberCount > 1 && !spreads.isEmpty
+    let banded = surrogate.file.errorBands != nil && !spreads.isEmpty
     var header = ["point"]
     for name in names {
         header += ["\(name).simulated", "\(name).predicted", "\(name).qna"]
@@ -139,7 +146,8 @@ private func writeRows(_ path: String, names: [String], _ examples: [SurrogateEx
     for (i, example) in examples.enumerated() {
         let bands = banded ? surrogate.bands(example.config, spreads[i]) : []
         let cells = names.indices.flatMap { j in
-            var cells = ["\(example.targets[j])", "\(predictions[i][j])", baselines[i][j].map { "\($0)" } ?? ""]
+            let predicted = predictions[i][j]
+            var cells = ["\(example.targets[j])", predicted.isNaN ? "" : "\(predicted)", baselines[i][j].map { "\($0)" } ?? ""]
             if ensemble { cells.append(spreads[i].spread.map { "\($0[j])" } ?? "") }
             if banded { cells += bands[j].map { ["\($0.lowerBound)", "\($0.upperBound)"] } ?? ["", ""] }
             return cells

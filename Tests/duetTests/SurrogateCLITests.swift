@@ -149,6 +149,16 @@ struct SurrogateCLITests {
         let mean = try #require(targets["meanResponse"] as? [String: Any])
         #expect((mean["mape"] as? Double).map { $0.isFinite } == true, "\(mean)")
         #expect(targets["stations.3.meanResponse"] != nil, "every station of the chain is predicted")
+        let perRow = files.directory.appendingPathComponent("rows.csv").path
+        let rows = try DuetBinary.run(["evaluate", model, long, "--rows", perRow])
+        #expect(rows.status == 0, "\(rows.summary)")
+        let written = try String(contentsOfFile: perRow, encoding: .utf8).split(separator: "\n")
+            .map { $0.split(separator: ",", omittingEmptySubsequences: false).map(String.init) }
+        let header = try #require(written.first)
+        // No percentile predictions: their cells are empty; the mean response's are numbers.
+        let p95 = try #require(header.firstIndex(of: "p95Response.predicted"))
+        let response = try #require(header.firstIndex(of: "meanResponse.predicted"))
+        #expect(written.dropFirst().allSatisfy { $0[p95].isEmpty && Double($0[response]) != nil }, "\(written.prefix(3))")
 
         let predict = try DuetBinary.run(["predict", model, "examples/rag-chain.yaml", "--json"])
         #expect(predict.status == 0, "\(predict.summary)")
