@@ -125,9 +125,18 @@ struct TrainCommand: ParsableCommand {
 
     func run() throws {
         let started = Date()
+        var upstream = upstream
         var dataset = try withDatasetErrors {
-            perStation ? SurrogateDataset(stationsOf: try data.map { try SurrogateDataset.load(path: $0) }, upstream: upstream)
-                : try SurrogateDataset.load(paths: data)
+            guard perStation else { return try SurrogateDataset.load(paths: data) }
+            let chains = try data.map { try SurrogateDataset.load(path: $0) }
+            // A view longer than every chain never occurs in training: its blocks would be untrained.
+            let longest = chains.map(\.stations).max() ?? 1
+            if upstream > longest - 1 {
+                log("note: --upstream \(upstream) needs chains of \(upstream + 1) stations; the longest given has "
+                    + "\(longest), so each view holds \(longest - 1) upstream station\(longest == 2 ? "" : "s")")
+                upstream = longest - 1
+            }
+            return SurrogateDataset(stationsOf: chains, upstream: upstream)
         }
         var split = dataset.split(validation: validation, test: test, seed: splitSeed)
         let settings = try training.settings()
