@@ -109,15 +109,6 @@ extension StationComposition {
             }
         }
     }
-
-    /// `predict` as metric values by name (`SurrogateTargets.names` of the chain), the
-    /// percentiles left out; empty when QNA finds a station overloaded.
-    public static func values(_ model: SurrogateModel, _ config: TandemConfig) -> [String: Double] {
-        guard let composed = predict(model, config) else { return [:] }
-        return Dictionary(uniqueKeysWithValues: SurrogateTargets.names(stations: config.stations.count).compactMap { name in
-            composed.value(name).map { (name, $0) }
-        })
-    }
 }
 
 extension SurrogateModel {

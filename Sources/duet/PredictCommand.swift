@@ -57,9 +57,10 @@ struct PredictCommand: ParsableCommand {
         let surrogate = method == .surrogate ? try loadModel(named: files.model) : nil
         let composed = surrogate?.composesStations == true
         let predict: (TandemConfig) -> [String: Double] = { config in
-            if let surrogate, composed { return StationComposition.values(surrogate, config) }
             if let surrogate {
-                return Dictionary(uniqueKeysWithValues: zip(surrogate.targetNames, surrogate.predict(config)))
+                // A composed chain has no values where QNA finds a station overloaded.
+                return Dictionary(uniqueKeysWithValues: zip(surrogate.chainTargetNames(stations: config.stations.count),
+                                                            surrogate.predictChain(config))).filter { !$0.value.isNaN }
             }
             guard let estimate = QueueingNetworkAnalyzer.estimate(config) else { return [:] }
             return Dictionary(uniqueKeysWithValues: MetricCatalog.names(stations: config.stations.count).compactMap { name in
@@ -114,8 +115,7 @@ struct PredictCommand: ParsableCommand {
         let table = try withDatasetErrors { try DatasetTable.read(path: path) }
         let stations = (1...).prefix { table.index(of: "stations.\($0).servers") != nil }.count
         let composed = surrogate?.composesStations == true
-        let names = composed ? SurrogateTargets.names(stations: max(1, stations))
-            : surrogate?.targetNames ?? MetricCatalog.names(stations: max(1, stations))
+        let names = surrogate?.chainTargetNames(stations: max(1, stations)) ?? MetricCatalog.names(stations: max(1, stations))
         print((["row"] + names).joined(separator: ","))
         for row in table.rows {
             let config = try withDatasetErrors { try ConfigColumns.config(row: row) }
