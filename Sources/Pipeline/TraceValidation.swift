@@ -156,7 +156,9 @@ public struct TraceValidation: Sendable {
         arrival: FittedArrival, threads: Int, fittedJobs: Int? = nil,
         progress: @escaping @Sendable (Int, Int) -> Void = { _, _ in }
     ) throws -> TraceValidation {
-        try run(targets: model.targetNames, predict: model.predict, trace: trace, grid: spec,
+        // A model composed along chains predicts the grid's chains station by station.
+        try run(targets: model.chainTargetNames(stations: spec.base.stations.count), predict: model.predictChain,
+                trace: trace, grid: spec,
                 rateMultipliers: rateMultipliers, arrival: arrival, threads: threads, fittedJobs: fittedJobs,
                 progress: progress)
     }

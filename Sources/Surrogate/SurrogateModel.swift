@@ -227,7 +227,7 @@ public struct ChainLengthError: Error, CustomStringConvertible, LocalizedError, 
         func chain(_ n: Int) -> String { "\(n) station\(n == 1 ? "" : "s")" }
         if composesStations {
             return "stations: the model learnt one station at a time (duet train --per-station); duet predict, "
-                + "evaluate, plan and serve compose it along chains of any length, this command does not yet"
+                + "evaluate, plan, validate and serve compose it along chains of any length, this command does not yet"
         }
         let model = modelMinStations == modelStations ? chain(modelStations)
             : "\(modelMinStations) to \(chain(modelStations))"

@@ -70,7 +70,9 @@ struct ValidateCommand: ParsableCommand {
         } catch let error as ConfigError {
             throw CLIError(error.path.isEmpty ? "\(error)" : "\(stations): \(error)")
         }
-        do { try surrogate.checkStations(grid.base) } catch { throw CLIError("\(stations): \(error)") }
+        if !surrogate.composesStations {
+            do { try surrogate.checkStations(grid.base) } catch { throw CLIError("\(stations): \(error)") }
+        }
         let fitted = arrival.flatMap(FittedArrival.init(rawValue:)) ?? (surrogate.featureVersion >= 2 ? .onOff : .renewal)
         let threads = threads ?? ProcessInfo.processInfo.activeProcessorCount
         let validation: TraceValidation

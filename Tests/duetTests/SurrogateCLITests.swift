@@ -178,11 +178,25 @@ struct SurrogateCLITests {
         let percentile = try DuetBinary.run(["plan", model, "--base", "examples/rag-chain.yaml", "--slo", "p95Response<=2",
                                              "--vary", "stations.4.servers=1..4"])
         #expect(percentile.status != 0 && percentile.stderr.contains("p95Response is not one of them"), "\(percentile.stderr)")
-        // validate does not compose yet, and says which commands do (before simulating anything).
-        let validate = try DuetBinary.run(["validate", model, "--trace", "data/azure-llm-2023/AzureLLMInferenceTrace_code.csv",
-                                           "--stations", "examples/azure-grid.yaml"])
-        #expect(validate.status != 0 && validate.stderr.contains("duet predict, evaluate, plan and serve compose it"),
-                "\(validate.stderr)")
+        // validate composes too: a Poisson trace against two three-station chains.
+        let trace = try files.write("poisson.csv", ValidateCLITests.trace(jobs: 2000))
+        let grid = try files.write("grid.yaml", """
+            base:
+              arrival: { rate: 1 }
+              stations:
+                - { servers: 2, service: { mean: 0.2 } }
+                - { servers: 2, service: { mean: 0.3 }, maxBatch: 2, timeout: 0.1 }
+                - { servers: 2, service: { mean: 0.2 } }
+            vary:
+              stations.3.servers: { choice: [2, 3] }
+            run: { replications: 4 }
+            """)
+        let validate = try DuetBinary.run(["validate", model, "--trace", trace, "--time", "t", "--stations", grid, "--json"])
+        #expect(validate.status == 0, "\(validate.summary)")
+        let validated = try #require(try JSONSerialization.jsonObject(with: Data(validate.stdout.utf8)) as? [String: Any])
+        #expect((validated["configurations"] as? NSNumber)?.intValue == 2, "\(validate.stdout)")
+        #expect(validate.stdout.contains("stations.3.meanResponse") && !validate.stdout.contains("p95Response"),
+                "\(validate.stdout)")
     }
 
     @Test("train --teacher adds rows labelled by a model to the training rows only, and says how many")
