@@ -145,11 +145,10 @@ public struct ComposedPrediction: Sendable {
     /// The value of target `name` of the chain's layout (`SurrogateTargets.names`), nil
     /// for the percentiles, which a composed chain does not have.
     public func value(_ name: String) -> Double? {
-        if name == "meanResponse" { return meanResponse }
-        let parts = name.split(separator: ".")
-        guard parts.count == 3, parts[0] == "stations", let k = Int(parts[1]), stations.indices.contains(k - 1)
-        else { return nil }
-        switch parts[2] {
+        let target = SurrogateTargets.Parsed(name)
+        guard let k = target.station else { return target.metric == "meanResponse" ? meanResponse : nil }
+        guard stations.indices.contains(k - 1) else { return nil }
+        switch target.metric {
         case "meanResponse": return stations[k - 1].meanResponse
         case "instanceSecondsPerJob": return stations[k - 1].instanceSecondsPerJob
         default: return nil
