@@ -123,7 +123,7 @@ public final class PredictionService: Sendable {
     public func predictCSV(body: some Collection<UInt8>) throws -> String {
         let table: DatasetTable
         do {
-            table = try DatasetTable.parse(String(decoding: body, as: UTF8.self), source: "body")
+            table = try DatasetTable.parse(bytes: body, source: "body")
         } catch let error as DataFileError {
             throw ServeError(path: Self.csvPath(error), message: error.message)
         }

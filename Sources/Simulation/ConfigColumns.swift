@@ -48,13 +48,19 @@ public enum ConfigColumns {
     /// The configuration's values, in `names(of: config)` order (typed: no number is
     /// written as text and read back, for readers on a hot path such as the domain check).
     public static func values(of config: TandemConfig) -> [ConfigValue] {
-        var values = configColumnFields.map { $0.value(in: config) }
-        values.reserveCapacity(values.count + config.stations.count * stationColumnFields.count)
+        var values: [ConfigValue] = []
+        values.reserveCapacity(configColumnGetters.count + config.stations.count * stationColumnGetters.count)
+        for get in configColumnGetters { values.append(get(config, 0)) }
         for k in config.stations.indices {
-            for field in stationColumnFields { values.append(field.value(in: config, station: k)) }
+            for get in stationColumnGetters { values.append(get(config, k)) }
         }
         return values
     }
+
+    // The fields' getters alone: a `ConfigField` is large, and copying one per cell
+    // (as iterating the fields does) was most of the cost of a domain check.
+    private static let configColumnGetters = configColumnFields.map(\.get)
+    private static let stationColumnGetters = stationColumnFields.map(\.get)
 
     /// A station's input fields that have a column, and their column names for each
     /// station a configuration may have (and one past, where a reader stops), built once.
@@ -62,6 +68,8 @@ public enum ConfigColumns {
     private static let stationInputNamesByStation: [[String]] = (0...ConfigLoader.stationCounts.upperBound).map { k in
         stationInputFields.map { $0.columnName(station: k)! }
     }
+
+    private static let stationInputSetters = stationInputFields.map { field in field.setStation ?? { _, _ in } }
 
     static func stationInputNames(station k: Int) -> [String] {
         k < stationInputNamesByStation.count ? stationInputNamesByStation[k]
@@ -76,8 +84,9 @@ public enum ConfigColumns {
     /// renewal description of its rows (the trace's rate, scv and batch moments),
     /// which is what a surrogate trained on a sweep over the trace saw.
     public static func datasetView(_ config: TandemConfig) throws -> TandemConfig {
-        let cells = Dictionary(uniqueKeysWithValues: zip(names(of: config), cells(of: config)))
-        var view = try self.config { cells[$0] }
+        let names = names(of: config)
+        let positions = Dictionary(uniqueKeysWithValues: zip(names, names.indices))
+        var view = try self.config(cells: cells(of: config), layout: Layout { positions[$0] })
         view.run = config.run
         return view
     }
@@ -89,21 +98,60 @@ public enum ConfigColumns {
     /// naming the row, the column, the text and what was expected.
     public static func config(row: DatasetRow) throws -> TandemConfig {
         do {
-            return try config { row[$0] }
+            return try config(cells: row.cells, layout: row.columns.configLayout)
         } catch let error as ConfigError {
             throw DataFileError(source: row.source, row: row.number, column: error.path.isEmpty ? nil : error.path,
                                message: error.message)
         }
     }
 
+    /// Where a configuration's input columns sit in a header: found once, so that rows,
+    /// read by the thousand (datasets, CSV requests), are read by position, not by name.
+    public struct Layout: Sendable {
+        let positions: [String: Int]
+        /// Each station's `stationInputFields` positions: station 1, then every station
+        /// the header has a column of.
+        let stations: [[Int?]]
+
+        /// `position` gives a column's index in the cells, nil when it is absent.
+        public init(position: (String) -> Int?) {
+            var stations: [[Int?]] = []
+            while true {
+                let slots = stationInputNames(station: stations.count).map(position)
+                guard stations.isEmpty || slots.contains(where: { $0 != nil }) else { break }
+                stations.append(slots)
+            }
+            self.stations = stations
+            positions = Dictionary(uniqueKeysWithValues: ConfigColumns.configColumnFields.compactMap { field in
+                field.columnName(station: nil).flatMap { name in position(name).map { (name, $0) } }
+            })
+        }
+    }
+
     /// Rebuilds a configuration from a row's input cells (a lookup by column name,
     /// nil when the column is absent: only `optionalNames` may be).
+    public static func config(from cell: (String) throws -> String?) throws -> TandemConfig {
+        var cells: [String] = []
+        var positions: [String: Int] = [:]
+        let candidates = configColumnFields.compactMap { $0.columnName(station: nil) }
+            + (0...ConfigLoader.stationCounts.upperBound).flatMap(stationInputNames(station:))
+        for name in candidates {
+            if let text = try cell(name) {
+                positions[name] = cells.count
+                cells.append(text)
+            }
+        }
+        return try config(cells: cells, layout: Layout { positions[$0] })
+    }
+
+    /// Rebuilds a configuration from a row's cells, found through `layout`.
     /// Empirical batch sizes cannot be rebuilt from their mean alone: they come back
     /// as geometric with the same mean, which is what the surrogate's features see
     /// through `batch.mean` and `batch.scv` anyway.
-    public static func config(from cell: (String) throws -> String?) throws -> TandemConfig {
+    public static func config(cells: [String], layout: Layout) throws -> TandemConfig {
+        func cell(_ name: String) -> String? { layout.positions[name].map { cells[$0] } }
         func text(_ name: String) throws -> String {
-            guard let text = try cell(name) else {
+            guard let text = cell(name) else {
                 throw ConfigError(path: name, message: "no such column in the dataset")
             }
             return text
@@ -145,34 +193,33 @@ public enum ConfigColumns {
         case "geometric", "empirical": batch = .geometric(mean: mean)
         case let other: throw ConfigError(path: "batch.dist", message: "unknown distribution \"\(other)\"")
         }
-        // As many stations as the row has columns for; each station's inputs through the
-        // table, each cell looked up once (rows are read by the thousand: datasets, CSV
-        // requests).
+        // Station 1 always (its missing columns are errors), then every station the
+        // header has a column of.
         var stations: [StationConfig] = []
-        while true {
-            let names = stationInputNames(station: stations.count)
-            let cells = try names.map { try cell($0) }
-            // Station 1 always (its missing columns are errors), then every station with a column.
-            guard stations.isEmpty || cells.contains(where: { $0 != nil }) else { break }
+        stations.reserveCapacity(layout.stations.count)
+        for (k, slots) in layout.stations.enumerated() {
+            let names = stationInputNames(station: k)
             var station = StationConfig(service: MomentSpec(mean: 1))
-            for (index, field) in stationInputFields.enumerated() {
-                let name = names[index]
+            // Fields by index: copying a `ConfigField` for each cell costs more than reading it.
+            for index in stationInputFields.indices {
                 let value: ConfigValue
-                if let text = cells[index] {
-                    value = field.kind == .whole ? .whole(try count(name, text: text, field.rules))
-                        : .real(try number(name, text: text))
-                } else if let fallback = field.columnDefault {
+                if let position = slots[index] {
+                    let text = cells[position]
+                    value = stationInputFields[index].kind == .whole
+                        ? .whole(try count(names[index], text: text, stationInputFields[index].rules))
+                        : .real(try number(names[index], text: text))
+                } else if let fallback = stationInputFields[index].columnDefault {
                     value = fallback
                 } else {
-                    throw ConfigError(path: name, message: "no such column in the dataset")
+                    throw ConfigError(path: names[index], message: "no such column in the dataset")
                 }
-                field.setStation?(&station, value)
+                stationInputSetters[index](&station, value)
             }
             stations.append(station)
         }
         // Absent or empty on/off columns (older datasets) mean renewal arrivals.
         func optionalNumber(_ name: String) throws -> Double? {
-            guard let text = try cell(name), !text.isEmpty else { return nil }
+            guard let text = cell(name), !text.isEmpty else { return nil }
             return try number(name)
         }
         let rate = try number("arrival.rate")

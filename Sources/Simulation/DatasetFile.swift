@@ -157,48 +157,92 @@ public struct DatasetTable: Sendable {
     public let source: String
     public let header: [String]
     public let rows: [DatasetRow]
-    private let columns: [String: Int]
+    private let columns: DatasetColumns
 
     /// Reads a dataset CSV. Every row must have as many cells as the header.
     public static func read(path: String) throws -> DatasetTable {
         guard FileManager.default.fileExists(atPath: path) else {
             throw DataFileError(source: path, message: "no such file")
         }
-        // Read whole: CSV.swift's reader over a file stream flags an error at the end
-        // of every file on Linux (the stream reports bytes available at EOF).
         guard let data = FileManager.default.contents(atPath: path) else {
             throw DataFileError(source: path, message: "cannot read the file")
         }
-        return try read(stream: InputStream(data: data), source: path)
+        return try parse(bytes: data, source: path)
     }
 
     /// Parses dataset text (tests, pipes). `source` names it in messages.
     public static func parse(_ text: String, source: String = "dataset") throws -> DatasetTable {
-        try read(stream: InputStream(data: Data(text.utf8)), source: source)
+        try parse(bytes: text.utf8, source: source)
     }
 
-    private static func read(stream: InputStream, source: String) throws -> DatasetTable {
+    /// Parses dataset bytes (a request body, a file's contents).
+    public static func parse(bytes: some Collection<UInt8>, source: String = "dataset") throws -> DatasetTable {
+        let plain = bytes.withContiguousStorageIfAvailable { plainLines($0) } ?? Array(bytes).withUnsafeBufferPointer { plainLines($0) }
+        if let plain {
+            var lines = plain.makeIterator()
+            return try table(source: source, header: lines.next(), next: { lines.next() }, error: { nil })
+        }
+        // Read whole: CSV.swift's reader over a file stream flags an error at the end
+        // of every file on Linux (the stream reports bytes available at EOF).
         let reader: CSVReader
         do {
-            reader = try CSVReader(stream: stream, hasHeaderRow: true)
+            reader = try CSVReader(stream: InputStream(data: Data(bytes)), hasHeaderRow: true)
         } catch CSVError.cannotReadHeaderRow {
             throw DataFileError(source: source, message: "the file is empty; expected a header row")
         } catch {
             throw DataFileError(source: source, message: "cannot read the file: \(error)")
         }
-        guard let header = reader.headerRow, !header.isEmpty else {
+        return try table(source: source, header: reader.headerRow, next: { reader.next() },
+                         error: { reader.error.map { "\($0)" } })
+    }
+
+    /// The cells of text that has no quotes, carriage returns or bytes outside ASCII
+    /// (what Duet writes, and what scripts send): split at commas and newlines, a blank
+    /// line as one empty cell, as CSV.swift reads it. Nil for other text, which
+    /// CSV.swift's reader takes (quoted cells, CRLF, a byte-order mark, UTF-8): it
+    /// is several times slower, and a CSV request of many rows is mostly this reading.
+    static func plainLines(_ bytes: UnsafeBufferPointer<UInt8>) -> [[String]]? {
+        let quote = UInt8(ascii: "\""), comma = UInt8(ascii: ","), newline = UInt8(ascii: "\n"), cr = UInt8(ascii: "\r")
+        guard let first = bytes.first, first != newline,
+              !bytes.contains(where: { $0 == quote || $0 == cr || $0 >= 0x80 })
+        else { return nil }
+        var lines: [[String]] = []
+        var cells: [String] = []
+        var start = 0
+        for index in 0...bytes.count {
+            let byte = index < bytes.count ? bytes[index] : newline
+            guard byte == comma || byte == newline else { continue }
+            // The end of the text closes a last line that has no newline, nothing else.
+            if index == bytes.count, start == index, cells.isEmpty { break }
+            cells.append(String(decoding: UnsafeBufferPointer(rebasing: bytes[start..<index]), as: UTF8.self))
+            start = index + 1
+            if byte == newline {
+                lines.append(cells)
+                cells = []
+                cells.reserveCapacity(lines[0].count)
+            }
+        }
+        return lines
+    }
+
+    /// A table from a header and rows however they were split; `error` is the
+    /// reader's complaint, if any, once the rows run out.
+    private static func table(source: String, header: [String]?, next: () -> [String]?,
+                              error: () -> String?) throws -> DatasetTable {
+        guard let header, !header.isEmpty else {
             throw DataFileError(source: source, message: "the file is empty; expected a header row")
         }
-        var columns: [String: Int] = [:]
+        var positions: [String: Int] = [:]
         for (index, name) in header.enumerated() {
-            if columns[name] != nil {
+            if positions[name] != nil {
                 throw DataFileError(source: source, column: name, message: "the header names this column twice")
             }
-            columns[name] = index
+            positions[name] = index
         }
+        let columns = DatasetColumns(positions: positions)
         var rows: [DatasetRow] = []
         var number = 0
-        while let cells = reader.next() {
+        while let cells = next() {
             number += 1
             // A blank line reads as one empty cell; skip it.
             if cells.count == 1, cells[0].isEmpty, header.count > 1 { continue }
@@ -208,18 +252,18 @@ public struct DatasetTable: Sendable {
             }
             rows.append(DatasetRow(source: source, number: number, cells: cells, columns: columns))
         }
-        if let error = reader.error {
+        if let error = error() {
             throw DataFileError(source: source, row: number + 1, message: "cannot be read: \(error)")
         }
         return DatasetTable(source: source, header: header, rows: rows, columns: columns)
     }
 
     /// Position of a column, nil when the header lacks it.
-    public func index(of column: String) -> Int? { columns[column] }
+    public func index(of column: String) -> Int? { columns.positions[column] }
 
     /// Throws unless the header has every one of `names`.
     public func requireColumns(_ names: [String]) throws {
-        for name in names where columns[name] == nil {
+        for name in names where columns.positions[name] == nil {
             throw DataFileError(source: source, column: name, message: "no such column in the header")
         }
     }
@@ -231,15 +275,27 @@ public struct DatasetTable: Sendable {
     }
 }
 
+/// A header's column positions, shared by the rows of a table.
+final class DatasetColumns: Sendable {
+    let positions: [String: Int]
+    /// Where a configuration's input columns sit, found once for all rows.
+    let configLayout: ConfigColumns.Layout
+
+    init(positions: [String: Int]) {
+        self.positions = positions
+        configLayout = ConfigColumns.Layout { positions[$0] }
+    }
+}
+
 /// One row of a dataset, with typed, named access to its cells.
 public struct DatasetRow: Sendable {
     public let source: String
     /// 1-based data row (the header is row 0).
     public let number: Int
     public let cells: [String]
-    private let columns: [String: Int]
+    let columns: DatasetColumns
 
-    init(source: String, number: Int, cells: [String], columns: [String: Int]) {
+    init(source: String, number: Int, cells: [String], columns: DatasetColumns) {
         self.source = source
         self.number = number
         self.cells = cells
@@ -248,7 +304,7 @@ public struct DatasetRow: Sendable {
 
     /// The cell of `column`, nil when the header has no such column.
     public subscript(column: String) -> String? {
-        columns[column].map { cells[$0] }
+        columns.positions[column].map { cells[$0] }
     }
 
     private func error(_ column: String, _ message: String) -> DataFileError {

@@ -1,6 +1,7 @@
 import ArgumentParser
 import DuetSupport
 import Foundation
+import Serve
 import Simulation
 import Surrogate
 
@@ -20,6 +21,7 @@ struct BenchPredict: ParsableCommand {
     @Option(help: "One-configuration calls to time (the median is printed).") var calls = 20_000
     @Option(help: "Configurations per timed bulk prediction (the dataset's, repeated).") var bulkRows = 100_000
     @Option(help: "Threads of the bulk prediction.") var threads = 2
+    @Option(help: "Rows of the timed CSV body (as `POST /v1/predict` with text/csv reads it; 0: skip).") var csvRows = 10_000
     @OptionGroup var summary: JSONSummaryOption
 
     func validate() throws {
@@ -27,6 +29,7 @@ struct BenchPredict: ParsableCommand {
         if calls < 1 { throw ValidationError("--calls must be at least 1") }
         if bulkRows < 1 { throw ValidationError("--bulk-rows must be at least 1") }
         if threads < 1 { throw ValidationError("--threads must be at least 1") }
+        if csvRows < 0 { throw ValidationError("--csv-rows must be at least 0") }
     }
 
     func run() throws {
@@ -41,6 +44,7 @@ struct BenchPredict: ParsableCommand {
         #endif
         let figures = SurrogateBenchmark.prediction(model: surrogate, configs: configs, calls: calls,
                                                     bulkRows: bulkRows, threads: threads)
+        let csv = surrogate.composesStations || csvRows == 0 ? nil : csvBodyRowsPerSecond(surrogate, configs)
         let architecture = surrogate.predictor.members.map { a in
             "\(a.architecture.inputs) -> \(a.architecture.hidden.map(String.init).joined(separator: " x ")) -> \(a.architecture.outputs)"
         }
@@ -52,12 +56,41 @@ struct BenchPredict: ParsableCommand {
         output.line(String(format: "one, with members' spread: %.2f us (median of %d)", figures.oneRowWithSpreadMicroseconds, calls))
         output.line(String(format: "bulk:                      %.0f configurations/s (%d, %d thread(s), best of 3)",
                            figures.bulkRowsPerSecond, figures.bulkRows, threads))
+        if let csv {
+            output.line(String(format: "CSV body, parsed to text:  %.0f rows/s (%d rows, 1 thread, best of 3)", csv, csvRows))
+        }
         output.object([
             "members": .integer(figures.members), "configurations": .integer(figures.configurations),
             "oneRowMicroseconds": .number(figures.oneRowMicroseconds),
             "oneRowWithSpreadMicroseconds": .number(figures.oneRowWithSpreadMicroseconds),
             "bulkRows": .integer(figures.bulkRows), "bulkRowsPerSecond": .number(figures.bulkRowsPerSecond),
             "threads": .integer(threads),
+            "csvRows": .integer(csv == nil ? 0 : csvRows), "csvRowsPerSecond": csv.map { .number($0) } ?? .null,
         ])
+    }
+
+    /// What `duet serve` does with a CSV request, without HTTP: the body's rows read
+    /// into configurations, predicted, and the answer written as CSV text, one thread.
+    private func csvBodyRowsPerSecond(_ model: SurrogateModel, _ configs: [TandemConfig]) -> Double {
+        let stations = configs[0].stations.count
+        let sameLength = configs.filter { $0.stations.count == stations }
+        var body = ConfigColumns.names(stations: stations).joined(separator: ",") + "\n"
+        for index in 0..<csvRows {
+            body += ConfigColumns.cells(of: sameLength[index % sameLength.count]).joined(separator: ",") + "\n"
+        }
+        let service = PredictionService(model: model, modelName: "bench",
+                                        options: ServeOptions(maxBatch: max(csvRows, ServeOptions().maxBatch)))
+        let bytes = Array(body.utf8)
+        var best = Double.infinity
+        for _ in 0..<3 {
+            let start = monotonicSeconds()
+            do {
+                withExtendedLifetime(try service.predictCSV(body: bytes)) {}
+            } catch {
+                fatalError("the benchmark's CSV body was refused: \(error)")
+            }
+            best = min(best, monotonicSeconds() - start)
+        }
+        return Double(csvRows) / best
     }
 }

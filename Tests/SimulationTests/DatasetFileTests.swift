@@ -148,6 +148,35 @@ struct DatasetFileTests {
         }
     }
 
+    /// Plain text is split by Duet itself, anything else by CSV.swift: both must read
+    /// the same table. The quoted and CRLF forms of each text take CSV.swift's path.
+    @Test(arguments: ["a,b,c\n1,2,3\n4,,6\n", "a,b,c\n1,2,3\n\n4,5,\n", "a,b\n1,2", "a,b,c\n,,\n7,8,9"])
+    func plainAndQuotedTextReadAlike(_ plain: String) throws {
+        let quoted = plain.split(separator: "\n", omittingEmptySubsequences: false).map { line in
+            line.isEmpty ? "" : line.split(separator: ",", omittingEmptySubsequences: false).map { "\"\($0)\"" }
+                .joined(separator: ",")
+        }.joined(separator: "\n")
+        let crlf = plain.replacingOccurrences(of: "\n", with: "\r\n")
+        func isPlain(_ text: String) -> Bool { Array(text.utf8).withUnsafeBufferPointer { DatasetTable.plainLines($0) != nil } }
+        #expect(isPlain(plain))
+        #expect(!isPlain(quoted) && !isPlain(crlf))
+        let expected = try DatasetTable.parse(plain)
+        for other in [quoted, crlf] {
+            let table = try DatasetTable.parse(other)
+            #expect(table.header == expected.header)
+            #expect(table.rows.map(\.cells) == expected.rows.map(\.cells))
+            #expect(table.rows.map(\.number) == expected.rows.map(\.number))
+        }
+    }
+
+    @Test func aRowOfTheWrongLengthIsNamedOnEitherPath() {
+        for text in ["a,b,c\n1,2,3\n4,5\n", "a,b,c\n1,2,3\n\"4\",5\n"] {
+            #expect(throws: DataFileError(source: "d.csv", row: 2, message: "has 2 cells, but the header has 3 columns")) {
+                try DatasetTable.parse(text, source: "d.csv")
+            }
+        }
+    }
+
     @Test func anIncompleteLastLineIsDropped() throws {
         let scratch = Scratch()
         try "a,b\n1,2\n3,".write(toFile: scratch.path, atomically: true, encoding: .utf8)
