@@ -2,6 +2,7 @@
 // to `cblas_sgemm` that validates shapes before handing pointers to C.
 
 import CBLAS
+import Foundation
 
 /// A dense row-major matrix of `Float`: element (r, c) is `storage[r * cols + c]`.
 public struct Matrix: Sendable, Equatable {
@@ -125,6 +126,17 @@ public enum BLAS {
     /// set it to 1 and run their own workers (which also parallelise the elementwise
     /// work); it matters for direct `gemm` calls.
     public static var threads: Int { Int(openblas_get_num_threads()) }
+
+    /// The kernel set OpenBLAS runs ("Cooperlake", "Haswell", ...) and why: its own
+    /// choice for this CPU, or the `OPENBLAS_CORETYPE` variable that forced it (a
+    /// narrower set than the CPU has can halve batch prediction: benchmarks print this).
+    public static var kernels: String {
+        let name = String(cString: openblas_get_corename())
+        if let forced = ProcessInfo.processInfo.environment["OPENBLAS_CORETYPE"] {
+            return "\(name) (set by OPENBLAS_CORETYPE=\(forced))"
+        }
+        return "\(name) (OpenBLAS's choice for this CPU)"
+    }
 
     public static func setThreads(_ count: Int) {
         precondition(count >= 1, "BLAS.setThreads: need at least one thread, got \(count)")

@@ -52,6 +52,7 @@ struct BenchPredict: ParsableCommand {
         output.line("model:                     \(modelFile ?? "the shipped model"), \(figures.members) network(s): "
                     + Array(Set(architecture)).sorted().joined(separator: ", "))
         output.line("configurations:            \(figures.configurations) from \(dataFile)")
+        output.line("BLAS kernels:              \(BLAS.kernels)")
         output.line(String(format: "one configuration:         %.2f us (median of %d)", figures.oneRowMicroseconds, calls))
         output.line(String(format: "one, with members' spread: %.2f us (median of %d)", figures.oneRowWithSpreadMicroseconds, calls))
         output.line(String(format: "bulk:                      %.0f configurations/s (%d, %d thread(s), best of 3)",
@@ -64,7 +65,7 @@ struct BenchPredict: ParsableCommand {
             "oneRowMicroseconds": .number(figures.oneRowMicroseconds),
             "oneRowWithSpreadMicroseconds": .number(figures.oneRowWithSpreadMicroseconds),
             "bulkRows": .integer(figures.bulkRows), "bulkRowsPerSecond": .number(figures.bulkRowsPerSecond),
-            "threads": .integer(threads),
+            "threads": .integer(threads), "blasKernels": .string(BLAS.kernels),
             "csvRows": .integer(csv == nil ? 0 : csvRows), "csvRowsPerSecond": csv.map { .number($0) } ?? .null,
         ])
     }

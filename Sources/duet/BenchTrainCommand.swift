@@ -43,6 +43,7 @@ struct BenchTrain: ParsableCommand {
         #endif
         let output = summary.output
         output.line("network:                 20 -> 3 x 128 \(activation) -> 6, batch 256, AdamW")
+        output.line("BLAS kernels:            \(BLAS.kernels)")
         output.line("rows x epochs:           \(figures.rows) x \(figures.epochs), \(figures.threads) thread(s)")
         output.line(String(format: "training:                %.2f s, %.0f samples/s", figures.trainingSeconds, figures.trainingSamplesPerSecond))
         output.line(String(format: "final train loss:        %.4f (validation MAPE %.2f %%)", figures.finalTrainLoss, figures.meanValidationMAPE))
@@ -56,6 +57,7 @@ struct BenchTrain: ParsableCommand {
             "finalTrainLoss": .number(figures.finalTrainLoss), "validationMAPE": .number(figures.meanValidationMAPE),
             "oneRowMicroseconds": .number(figures.singleRowMicroseconds),
             "batchRows": .integer(figures.batchRows), "batchRowsPerSecond": .number(figures.batchRowsPerSecond),
+            "blasKernels": .string(BLAS.kernels),
         ])
     }
 }
