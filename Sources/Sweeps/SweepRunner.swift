@@ -168,8 +168,14 @@ public final class SweepRunner: @unchecked Sendable {
     private var summary: SweepSummary
     private var meter: SweepProgress
 
+    /// The design indices this sweep writes: every point of the design, or the chosen
+    /// ones (adaptive points, `AdaptiveDesign`).
+    public let indices: [Int]
+
     /// `points` overrides the design's point count; `threads` defaults to all cores.
-    public init(spec: SweepSpec, outputPath: String, threads: Int? = nil, points: Int? = nil) throws {
+    /// `only` limits the sweep to those design indices (ascending, each below the
+    /// design's point count).
+    public init(spec: SweepSpec, outputPath: String, threads: Int? = nil, points: Int? = nil, only: [Int]? = nil) throws {
         self.spec = spec
         self.outputPath = outputPath
         do {
@@ -177,10 +183,13 @@ public final class SweepRunner: @unchecked Sendable {
         } catch let error as DesignError {
             throw SweepError(error.description)
         }
+        indices = only ?? Array(0..<design.points)
+        precondition(zip(indices, indices.dropFirst()).allSatisfy { $0 < $1 } && (indices.last ?? 0) < design.points,
+                     "SweepRunner: indices must ascend and lie in the design")
         self.threads = max(1, threads ?? ProcessInfo.processInfo.activeProcessorCount)
-        summary = SweepSummary(total: design.points, alreadyDone: 0, simulated: 0, unstable: 0, invalid: 0,
+        summary = SweepSummary(total: indices.count, alreadyDone: 0, simulated: 0, unstable: 0, invalid: 0,
                                precisionMissed: 0, jobs: 0, threads: self.threads, seconds: 0)
-        meter = SweepProgress(total: design.points, alreadyDone: 0, started: 0)
+        meter = SweepProgress(total: indices.count, alreadyDone: 0, started: 0)
     }
 
     /// Runs the points not yet in the output file. `log` gets one-line notes
@@ -195,13 +204,13 @@ public final class SweepRunner: @unchecked Sendable {
     ) throws -> SweepSummary {
         let started = now()
         let (writer, done) = try openOutput(log: log)
-        let remaining = (0..<design.points).filter { !done.contains($0) }
+        let remaining = indices.filter { !done.contains($0) }
         let workers = min(threads, remaining.count)
         lock.withLock {
             self.writer = writer
-            summary.alreadyDone = design.points - remaining.count
+            summary.alreadyDone = indices.count - remaining.count
             summary.threads = max(1, workers)
-            meter = SweepProgress(total: design.points, alreadyDone: summary.alreadyDone, started: started)
+            meter = SweepProgress(total: indices.count, alreadyDone: summary.alreadyDone, started: started)
         }
         if let executor, !remaining.isEmpty {
             progress(lock.withLock { meter })
@@ -352,7 +361,8 @@ public final class SweepRunner: @unchecked Sendable {
             if point >= design.points { beyond += 1 }
         }
         done = done.filter { $0 < design.points }
-        var note = "resuming: \(done.count) of \(design.points) points already done"
+        let wanted = indices.count == design.points ? done.count : Set(indices).intersection(done).count
+        var note = "resuming: \(wanted) of \(indices.count) points already done"
         if existing.points != design.points {
             note += " (the file was made for \(existing.points) points)"
         }

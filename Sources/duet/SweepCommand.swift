@@ -22,6 +22,11 @@ struct SweepCommand: ParsableCommand {
             existing cluster; interrupted, the run goes on there and the same command resumes \
             it (duet cancel RUN stops it; the coordinator cancels a run no client follows for its \
             --abandon-after). Every mode writes the same rows.
+
+            --adaptive ENSEMBLE.json simulates, of the design's next --pool points past the \
+            sweep's own (--points, else design.points), the --add where the ensemble's members \
+            disagree most on meanResponse, into OUT alone (in process). Each point keeps its \
+            design index and seed: its row is the one the continued sweep would write.
             """
     )
 
@@ -33,12 +38,24 @@ struct SweepCommand: ParsableCommand {
     var threads: Int?
     @Option(help: "Number of design points, overriding the spec's design.points.")
     var points: Int?
+    @Option(help: ArgumentHelp("Ensemble model (duet train --ensemble N): simulate, of the design's next --pool points, "
+                               + "the --add where its members disagree most on meanResponse.", valueName: "MODEL.json"))
+    var adaptive: String?
+    @Option(help: "Adaptive points to simulate (with --adaptive).") var add = 400
+    @Option(help: "Points past the sweep's own to choose from (with --adaptive; default 10 x --add).") var pool: Int?
     @OptionGroup var cluster: ClusterOptions<SweepWork>
     @OptionGroup var summary: JSONSummaryOption
 
     func validate() throws {
         if let threads, threads < 1 { throw ValidationError("--threads: must be >= 1, got \(threads)") }
         if let points, points < 1 { throw ValidationError("--points: must be >= 1, got \(points)") }
+        if adaptive != nil {
+            if add < 1 { throw ValidationError("--add: must be >= 1, got \(add)") }
+            if let pool, pool < add { throw ValidationError("--pool: must be >= --add (\(add)), got \(pool)") }
+            if cluster.local != nil || cluster.coordinator != nil {
+                throw ValidationError("--adaptive runs its points in process for now; leave out --local and --coordinator")
+            }
+        }
         if threads != nil && cluster.isCluster {
             throw ValidationError(
                 "--threads applies to the in-process sweep; with --local, N is the number of workers"
@@ -50,7 +67,8 @@ struct SweepCommand: ParsableCommand {
     func run() throws {
         let target = try cluster.target(journalPath: out + ".journal", logPath: out + ".cluster.log")
         try Self.sweep(
-            specPath: spec, out: out, threads: threads, points: points, target: target, output: summary.output,
+            specPath: spec, out: out, threads: threads, points: points,
+            adaptive: adaptive.map { (model: $0, add: add, pool: pool ?? 10 * add) }, target: target, output: summary.output,
             resumeHint: target.map { if case .coordinator = $0 { true } else { false } } ?? false
                 ? "the run goes on at the coordinator; run the same command again to collect it"
                 : "run the same command again to resume")
@@ -66,7 +84,8 @@ struct SweepCommand: ParsableCommand {
     /// stderr and the summary on stdout (`duet sweep`, and `duet run`'s sweep phase).
     /// Ctrl-C stops writing (the file holds complete rows only), says how to resume
     /// (`resumeHint`) and exits.
-    static func sweep(specPath: String, out: String, threads: Int?, points: Int?, target: ClusterTarget?,
+    static func sweep(specPath: String, out: String, threads: Int?, points: Int?,
+                      adaptive: (model: String, add: Int, pool: Int)? = nil, target: ClusterTarget?,
                       output: SummaryOutput = .text, resumeHint: String) throws {
         let sweep: SweepSpec
         do {
@@ -75,7 +94,23 @@ struct SweepCommand: ParsableCommand {
             // Errors about the file itself (missing, bad YAML) already name it.
             throw SweepError(error.path.isEmpty ? "\(error)" : "\(specPath): \(error)")
         }
-        let runner = try SweepRunner(spec: sweep, outputPath: out, threads: threads, points: points)
+        let runner: SweepRunner
+        if let adaptive {
+            // The points past the sweep's own (its --points, else design.points) where the
+            // ensemble is least sure; the file holds those rows alone.
+            let model = try loadModel(named: adaptive.model)
+            let first = points ?? sweep.design.points
+            let choice = try AdaptiveDesign.choose(spec: sweep, model: model, first: first, pool: adaptive.pool,
+                                                   add: adaptive.add)
+            log("adaptive: \(choice.indices.count) of points \(first)..<\(first + adaptive.pool) chosen by "
+                + "\(adaptive.model)'s disagreement on \(AdaptiveDesign.target) (spread at least "
+                + String(format: "%.3g, the pool's median %.3g", choice.chosenMinimumSpread, choice.poolMedianSpread)
+                + (choice.leftOut > 0 ? "; \(choice.leftOut) unrealisable left out)" : ")"))
+            runner = try SweepRunner(spec: sweep, outputPath: out, threads: threads, points: first + adaptive.pool,
+                                     only: choice.indices)
+        } else {
+            runner = try SweepRunner(spec: sweep, outputPath: out, threads: threads, points: points)
+        }
         let printer = ProgressPrinter()
         let label = ((specPath as NSString).lastPathComponent as NSString).deletingPathExtension
         let executor = target.map { ClusterSweep(target: $0, label: label, note: printer.note) }
@@ -88,7 +123,7 @@ struct SweepCommand: ParsableCommand {
             executor?.shutdown()
             printer.finish()
             FileHandle.standardError.write(Data(
-                "interrupted: \(done) of \(runner.design.points) points are in \(out); \(resumeHint)\n".utf8))
+                "interrupted: \(done) of \(runner.indices.count) points are in \(out); \(resumeHint)\n".utf8))
             Foundation.exit(130)
         }
         defer { trap.cancel() }

@@ -305,6 +305,43 @@ struct SurrogateCLITests {
         for key in ["oneRowMicroseconds", "oneRowWithSpreadMicroseconds", "bulkRowsPerSecond"] {
             #expect((figures[key] as? Double ?? 0) > 0, "\(key)")
         }
+        try adaptivePoints(ensemble: model, data: data, files: files)
+    }
+
+    /// `duet sweep --adaptive`: of the design's next points, the chosen ones are
+    /// simulated exactly as the continued sweep simulates them (same configuration and
+    /// seed, so the same row), and a single network is refused.
+    func adaptivePoints(ensemble model: String, data: String, files: TemporaryFiles) throws {
+        let adaptive = files.directory.appendingPathComponent("adaptive.csv").path
+        let run = try DuetBinary.run(["sweep", "examples/small-sweep.yaml", "--points", "40", "--adaptive", model,
+                                      "--add", "4", "--pool", "12", "--out", adaptive, "--threads", "1"])
+        #expect(run.status == 0, "\(run.summary)")
+        #expect(run.stderr.contains("adaptive: 4 of points 40..<52 chosen"), "\(run.stderr)")
+        // The plain sweep continued to 52 points, from a copy of its first 40.
+        let continued = files.directory.appendingPathComponent("continued.csv").path
+        try FileManager.default.copyItem(atPath: data, toPath: continued)
+        try FileManager.default.copyItem(atPath: data + ".spec.json", toPath: continued + ".spec.json")
+        let plain = try DuetBinary.run(["sweep", "examples/small-sweep.yaml", "--points", "52", "--out", continued])
+        #expect(plain.status == 0, "\(plain.summary)")
+        let chosen = try String(contentsOfFile: adaptive, encoding: .utf8).split(separator: "\n").dropFirst()
+        let all = try String(contentsOfFile: continued, encoding: .utf8).split(separator: "\n").dropFirst()
+        let byPoint = Dictionary(uniqueKeysWithValues: all.map { (Int($0.prefix { $0 != "," })!, $0) })
+        #expect(chosen.count == 4)
+        for row in chosen {
+            let point = try #require(Int(row.prefix { $0 != "," }))
+            #expect((40..<52).contains(point))
+            #expect(byPoint[point] == row, "point \(point)")
+        }
+        // Run again: nothing left to simulate, the same file.
+        let again = try DuetBinary.run(["sweep", "examples/small-sweep.yaml", "--points", "40", "--adaptive", model,
+                                        "--add", "4", "--pool", "12", "--out", adaptive])
+        #expect(again.status == 0 && again.stderr.contains("resuming: 4 of 4 points already done"), "\(again.summary)")
+
+        let single = files.directory.appendingPathComponent("single.json").path
+        #expect(try DuetBinary.run(["train", data, "--out", single, "--epochs", "2", "--width", "8"]).status == 0)
+        let refused = try DuetBinary.run(["sweep", "examples/small-sweep.yaml", "--adaptive", single, "--add", "4",
+                                          "--out", files.directory.appendingPathComponent("x.csv").path])
+        #expect(refused.status != 0 && refused.stderr.contains("adaptive points need an ensemble"), "\(refused.stderr)")
     }
 
     /// Without a model file, predict, evaluate and plan use the model $DUET_MODEL names
