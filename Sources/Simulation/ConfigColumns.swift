@@ -116,7 +116,8 @@ public enum ConfigColumns {
         /// `position` gives a column's index in the cells, nil when it is absent.
         public init(position: (String) -> Int?) {
             var stations: [[Int?]] = []
-            while true {
+            // One past the longest chain at most: a reader stops there (the loader refuses longer ones).
+            while stations.count <= ConfigLoader.stationCounts.upperBound {
                 let slots = stationInputNames(station: stations.count).map(position)
                 guard stations.isEmpty || slots.contains(where: { $0 != nil }) else { break }
                 stations.append(slots)
