@@ -48,7 +48,7 @@ public struct CoordinatorConfig: Sendable, Hashable {
 
     /// Generous on purpose: a deadline catches a hung task, it must never cut real work.
     public static let standardTaskDeadlines: [String: Double] = [
-        "sweep-point": 6 * 3600, "train-trial": 24 * 3600, "noop": 3600,
+        "sweep-point": 6 * 3600, "sweep-chosen-point": 6 * 3600, "train-trial": 24 * 3600, "noop": 3600,
     ]
 
     public init() {}

@@ -4,7 +4,9 @@
 // resuming, rows in point order, the summary); this executor only gets the rows.
 //
 // The run is the whole design: `sweep-point` tasks 0 ..< points, the spec as its blob
-// (`SweepSpecBlob`), `{"points": N}` as payload. Submitting the same spec again while
+// (`SweepSpecBlob`), `{"points": N}` as payload; for chosen points (`duet sweep
+// --adaptive`) one `sweep-chosen-point` task per chosen point, the points listed in
+// the payload's `"indices"`. Submitting the same spec again while
 // that run is unfinished resumes it, so a client that was interrupted, or that lost
 // the coordinator for a while, picks up where the run is. Results are read in index
 // order from the first point the file lacks (`RESULTS` pages stop at the first
@@ -67,7 +69,12 @@ public final class ClusterSweep: SweepExecutor, @unchecked Sendable {
         endpoint: String, keys: ClientKeys?, points: [Int], runner: SweepRunner,
         deliver: @Sendable (Int, SweepRow?) -> Bool, local: LocalCluster?
     ) throws -> Int {
-        guard let first = points.first, let last = points.last else { return 0 }
+        // Tasks are numbered by position in the sweep's indices: the point index for a
+        // whole design, the position among the chosen points for adaptive ones.
+        let chosen = runner.indices.count != runner.design.points
+        let taskOf = chosen ? Dictionary(uniqueKeysWithValues: runner.indices.enumerated().map { ($1, $0) }) : [:]
+        let tasks = chosen ? points.map { taskOf[$0]! } : points
+        guard let first = tasks.first, let last = tasks.last else { return 0 }
         self.endpoint = endpoint
         // A trace base: the trace file goes to the workers as the run's blob.
         let traceFile: [UInt8]?
@@ -86,9 +93,10 @@ public final class ClusterSweep: SweepExecutor, @unchecked Sendable {
             }
         }
         let submission = RunSubmission(
-            kind: SweepPointRunner.kind, taskCount: runner.design.points,
-            payload: ["points": .integer(runner.design.points)], blobs: blobs, label: label,
-            spec: SweepSpecBlob.encode(runner.spec, traceFile: traceFile))
+            kind: chosen ? SweepPointRunner.chosenKind : SweepPointRunner.kind, taskCount: runner.indices.count,
+            payload: chosen ? ["points": .integer(runner.design.points), "indices": .array(runner.indices.map { .integer($0) })]
+                : ["points": .integer(runner.design.points)],
+            blobs: blobs, label: label, spec: SweepSpecBlob.encode(runner.spec, traceFile: traceFile))
 
         var run = try submit(submission, follower: follower)
         var next = first
@@ -110,8 +118,8 @@ public final class ClusterSweep: SweepExecutor, @unchecked Sendable {
                 throw SweepError(error.description)
             }
             for item in page.items where item.index >= next {
-                while position < points.count, points[position] < item.index { position += 1 }
-                guard position < points.count, points[position] == item.index else { continue }
+                while position < tasks.count, tasks[position] < item.index { position += 1 }
+                guard position < tasks.count, tasks[position] == item.index else { continue }
                 let row: SweepRow?
                 switch item.outcome {
                 case .done(let bytes):
@@ -119,11 +127,11 @@ public final class ClusterSweep: SweepExecutor, @unchecked Sendable {
                         row = try SweepPointResult.decode(bytes)
                     } catch {
                         row = nil
-                        recordFailure(item.index, "\(error)")
+                        recordFailure(points[position], "\(error)")
                     }
                 case .failed(let error):
                     row = nil
-                    recordFailure(item.index, error)
+                    recordFailure(points[position], error)
                 }
                 guard deliver(position, row) else { throw Interrupted() }
                 position += 1

@@ -10,10 +10,15 @@ import Simulation
 
 /// Simulates one point of a sweep. Spec blob: `SweepSpecBlob`; payload:
 /// `{"points": N}` (the design's point count); the task index is the point index.
+/// Chosen points (`duet sweep --adaptive`) are runs of `chosenKind` whose payload also
+/// has `"indices"`: task t simulates point `indices[t]`.
 /// A sweep over a trace carries the trace file as the run's blob.
 /// Result: `SweepPointResult`, the dataset row exactly as the in-process sweep writes it.
 public struct SweepPointRunner: TaskRunner {
     public static let kind = "sweep-point"
+    /// A kind of its own, so that a worker that predates chosen points refuses such a
+    /// task (no runner for the kind) instead of simulating point t for task t.
+    public static let chosenKind = "sweep-chosen-point"
 
     /// Parsed specs and designs by spec hash and point count (a worker runs many
     /// points of the same spec).
@@ -22,11 +27,23 @@ public struct SweepPointRunner: TaskRunner {
     public init() {}
 
     public func run(_ task: TaskContext) throws -> [UInt8] {
-        guard case .integer(let points)? = task.payload["points"], points > task.index else {
-            throw TaskFailure("sweep-point payload needs \"points\" (the design's point count) above the index \(task.index)")
+        let point: Int
+        let points: Int
+        switch (task.payload["points"], task.payload["indices"]) {
+        case (.integer(let count)?, nil) where count > task.index:
+            (point, points) = (task.index, count)
+        case (.integer(let count)?, .array(let indices)?):
+            guard task.index < indices.count, case .integer(let chosen) = indices[task.index], (0..<count).contains(chosen)
+            else {
+                throw TaskFailure("sweep-point payload \"indices\" needs, for task \(task.index), a point index below \"points\" (\(count))")
+            }
+            (point, points) = (chosen, count)
+        default:
+            throw TaskFailure("sweep-point payload needs \"points\" (the design's point count) above the index \(task.index), "
+                                  + "or with \"indices\" above each of them")
         }
         let (spec, design) = try cache.design(task.spec, points: points, blob: { task.blob($0) }) { task.specBytes }
-        return SweepPointResult.encode(SweepRunner.row(task.index, spec: spec, design: design))
+        return SweepPointResult.encode(SweepRunner.row(point, spec: spec, design: design))
     }
 
     final class SpecCache: @unchecked Sendable {

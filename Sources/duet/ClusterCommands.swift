@@ -21,6 +21,7 @@ extension TaskRegistry {
     static var duet: TaskRegistry {
         var registry = TaskRegistry.standard
         registry.register(SweepPointRunner.kind, SweepPointRunner())
+        registry.register(SweepPointRunner.chosenKind, SweepPointRunner())
         registry.register(TrainTrialRunner.kind, TrainTrialRunner())
         return registry
     }

@@ -25,8 +25,8 @@ struct SweepCommand: ParsableCommand {
 
             --adaptive ENSEMBLE.json simulates, of the design's next --pool points past the \
             sweep's own (--points, else design.points), the --add where the ensemble's members \
-            disagree most on meanResponse, into OUT alone (in process). Each point keeps its \
-            design index and seed: its row is the one the continued sweep would write.
+            disagree most on meanResponse, into OUT alone (on a cluster too). Each point keeps \
+            its design index and seed: its row is the one the continued sweep would write.
             """
     )
 
@@ -52,9 +52,6 @@ struct SweepCommand: ParsableCommand {
         if adaptive != nil {
             if add < 1 { throw ValidationError("--add: must be >= 1, got \(add)") }
             if let pool, pool < add { throw ValidationError("--pool: must be >= --add (\(add)), got \(pool)") }
-            if cluster.local != nil || cluster.coordinator != nil {
-                throw ValidationError("--adaptive runs its points in process for now; leave out --local and --coordinator")
-            }
         }
         if threads != nil && cluster.isCluster {
             throw ValidationError(

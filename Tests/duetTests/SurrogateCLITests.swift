@@ -310,7 +310,8 @@ struct SurrogateCLITests {
 
     /// `duet sweep --adaptive`: of the design's next points, the chosen ones are
     /// simulated exactly as the continued sweep simulates them (same configuration and
-    /// seed, so the same row), and a single network is refused.
+    /// seed, so the same row), in process and on a local cluster alike, and a single
+    /// network is refused.
     func adaptivePoints(ensemble model: String, data: String, files: TemporaryFiles) throws {
         let adaptive = files.directory.appendingPathComponent("adaptive.csv").path
         let run = try DuetBinary.run(["sweep", "examples/small-sweep.yaml", "--points", "40", "--adaptive", model,
@@ -332,6 +333,12 @@ struct SurrogateCLITests {
             #expect((40..<52).contains(point))
             #expect(byPoint[point] == row, "point \(point)")
         }
+        // On a local cluster (sweep-chosen-point tasks): the same file.
+        let onCluster = files.directory.appendingPathComponent("adaptive-local.csv").path
+        let local = try DuetBinary.run(["sweep", "examples/small-sweep.yaml", "--points", "40", "--adaptive", model,
+                                        "--add", "4", "--pool", "12", "--out", onCluster, "--local", "2"])
+        #expect(local.status == 0, "\(local.summary)")
+        #expect(try String(contentsOfFile: onCluster, encoding: .utf8) == String(contentsOfFile: adaptive, encoding: .utf8))
         // Run again: nothing left to simulate, the same file.
         let again = try DuetBinary.run(["sweep", "examples/small-sweep.yaml", "--points", "40", "--adaptive", model,
                                         "--add", "4", "--pool", "12", "--out", adaptive])
