@@ -92,6 +92,7 @@ struct SweepCommand: ParsableCommand {
             throw SweepError(error.path.isEmpty ? "\(error)" : "\(specPath): \(error)")
         }
         let runner: SweepRunner
+        var adaptiveSummary: JSON = .null
         if let adaptive {
             // The points past the sweep's own (its --points, else design.points) where the
             // ensemble is least sure; the file holds those rows alone.
@@ -105,6 +106,12 @@ struct SweepCommand: ParsableCommand {
                 + (choice.leftOut > 0 ? "; \(choice.leftOut) unrealisable left out)" : ")"))
             runner = try SweepRunner(spec: sweep, outputPath: out, threads: threads, points: first + adaptive.pool,
                                      only: choice.indices)
+            adaptiveSummary = [
+                "model": .string(adaptive.model), "first": .integer(first), "pool": .integer(adaptive.pool),
+                "chosen": .array(choice.indices.map { .integer($0) }), "unrealisable": .integer(choice.leftOut),
+                "chosenMinimumSpread": .number(choice.chosenMinimumSpread),
+                "poolMedianSpread": .number(choice.poolMedianSpread),
+            ]
         } else {
             runner = try SweepRunner(spec: sweep, outputPath: out, threads: threads, points: points)
         }
@@ -138,7 +145,7 @@ struct SweepCommand: ParsableCommand {
         output.line(render(summary, out: out, on: executor.map(parallelism)))
         let failed = executor?.failedPoints ?? []
         output.object(json(summary, spec: specPath, out: out, target: target,
-                           failed: failed.map { ($0.index, "\($0.error)") }))
+                           failed: failed.map { ($0.index, "\($0.error)") }, adaptive: adaptiveSummary))
         if !failed.isEmpty {
             let shown = failed.prefix(5).map { "point \($0.index): \($0.error)" }.joined(separator: "\n  ")
             throw SweepError(
@@ -147,10 +154,11 @@ struct SweepCommand: ParsableCommand {
         }
     }
 
-    /// `duet sweep --json`: the summary's counts, where the points ran, and the points
-    /// that failed on every attempt (not in the file).
+    /// `duet sweep --json`: the summary's counts, where the points ran, the points
+    /// that failed on every attempt (not in the file), and with `--adaptive` how the
+    /// points were chosen (else null).
     static func json(_ summary: SweepSummary, spec: String, out: String, target: ClusterTarget?,
-                     failed: [(index: Int, error: String)]) -> JSON {
+                     failed: [(index: Int, error: String)], adaptive: JSON = .null) -> JSON {
         let on: JSON
         switch target {
         case .local(let options)?: on = ["local": .integer(options.workers)]
@@ -165,6 +173,7 @@ struct SweepCommand: ParsableCommand {
             "slots": .integer(summary.threads), "seconds": .number(summary.seconds),
             "pointsPerSecond": .number(summary.pointsPerSecond), "on": on,
             "failedPoints": .array(failed.map { ["index": .integer($0.index), "error": .string($0.error)] }),
+            "adaptive": adaptive,
         ]
     }
 

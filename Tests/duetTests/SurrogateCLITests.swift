@@ -315,9 +315,14 @@ struct SurrogateCLITests {
     func adaptivePoints(ensemble model: String, data: String, files: TemporaryFiles) throws {
         let adaptive = files.directory.appendingPathComponent("adaptive.csv").path
         let run = try DuetBinary.run(["sweep", "examples/small-sweep.yaml", "--points", "40", "--adaptive", model,
-                                      "--add", "4", "--pool", "12", "--out", adaptive, "--threads", "1"])
+                                      "--add", "4", "--pool", "12", "--out", adaptive, "--threads", "1", "--json"])
         #expect(run.status == 0, "\(run.summary)")
         #expect(run.stderr.contains("adaptive: 4 of points 40..<52 chosen"), "\(run.stderr)")
+        let summary = try #require(try JSONSerialization.jsonObject(with: Data(run.stdout.utf8)) as? [String: Any])
+        let how = try #require(summary["adaptive"] as? [String: Any])
+        let listed = try #require(how["chosen"] as? [Int])
+        #expect(summary["points"] as? Int == 4 && listed.count == 4 && listed.allSatisfy { (40..<52).contains($0) })
+        #expect(how["first"] as? Int == 40 && how["pool"] as? Int == 12)
         // The plain sweep continued to 52 points, from a copy of its first 40.
         let continued = files.directory.appendingPathComponent("continued.csv").path
         try FileManager.default.copyItem(atPath: data, toPath: continued)
@@ -330,7 +335,7 @@ struct SurrogateCLITests {
         #expect(chosen.count == 4)
         for row in chosen {
             let point = try #require(Int(row.prefix { $0 != "," }))
-            #expect((40..<52).contains(point))
+            #expect(listed.contains(point))
             #expect(byPoint[point] == row, "point \(point)")
         }
         // On a local cluster (sweep-chosen-point tasks): the same file.
