@@ -41,17 +41,24 @@ struct SweepCommand: ParsableCommand {
     @Option(help: ArgumentHelp("Ensemble model (duet train --ensemble N): simulate, of the design's next --pool points, "
                                + "the --add where its members disagree most on meanResponse.", valueName: "MODEL.json"))
     var adaptive: String?
-    @Option(help: "Adaptive points to simulate (with --adaptive).") var add = 400
+    @Option(help: "Adaptive points to simulate (with --adaptive; default 400).") var add: Int?
     @Option(help: "Points past the sweep's own to choose from (with --adaptive; default 10 x --add).") var pool: Int?
     @OptionGroup var cluster: ClusterOptions<SweepWork>
     @OptionGroup var summary: JSONSummaryOption
+
+    /// `--add`, or its default.
+    private var addedPoints: Int { add ?? 400 }
 
     func validate() throws {
         if let threads, threads < 1 { throw ValidationError("--threads: must be >= 1, got \(threads)") }
         if let points, points < 1 { throw ValidationError("--points: must be >= 1, got \(points)") }
         if adaptive != nil {
-            if add < 1 { throw ValidationError("--add: must be >= 1, got \(add)") }
-            if let pool, pool < add { throw ValidationError("--pool: must be >= --add (\(add)), got \(pool)") }
+            if let add, add < 1 { throw ValidationError("--add: must be >= 1, got \(add)") }
+            if let pool, pool < addedPoints {
+                throw ValidationError("--pool: must be >= --add (\(addedPoints)), got \(pool)")
+            }
+        } else if add != nil || pool != nil {
+            throw ValidationError("--add and --pool choose adaptive points: give --adaptive ENSEMBLE.json with them")
         }
         if threads != nil && cluster.isCluster {
             throw ValidationError(
@@ -65,7 +72,8 @@ struct SweepCommand: ParsableCommand {
         let target = try cluster.target(journalPath: out + ".journal", logPath: out + ".cluster.log")
         try Self.sweep(
             specPath: spec, out: out, threads: threads, points: points,
-            adaptive: adaptive.map { (model: $0, add: add, pool: pool ?? 10 * add) }, target: target, output: summary.output,
+            adaptive: adaptive.map { (model: $0, add: addedPoints, pool: pool ?? 10 * addedPoints) }, target: target,
+            output: summary.output,
             resumeHint: target.map { if case .coordinator = $0 { true } else { false } } ?? false
                 ? "the run goes on at the coordinator; run the same command again to collect it"
                 : "run the same command again to resume")

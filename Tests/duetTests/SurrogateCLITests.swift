@@ -354,6 +354,9 @@ struct SurrogateCLITests {
         let refused = try DuetBinary.run(["sweep", "examples/small-sweep.yaml", "--adaptive", single, "--add", "4",
                                           "--out", files.directory.appendingPathComponent("x.csv").path])
         #expect(refused.status != 0 && refused.stderr.contains("adaptive points need an ensemble"), "\(refused.stderr)")
+        let stray = try DuetBinary.run(["sweep", "examples/small-sweep.yaml", "--add", "4",
+                                        "--out", files.directory.appendingPathComponent("y.csv").path])
+        #expect(stray.status != 0 && stray.stderr.contains("give --adaptive ENSEMBLE.json with them"), "\(stray.stderr)")
     }
 
     /// Without a model file, predict, evaluate and plan use the model $DUET_MODEL names
