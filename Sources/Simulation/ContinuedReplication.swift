@@ -170,8 +170,9 @@ final class ContinuedReplication: @unchecked Sendable {
 
     /// The metrics of a run of `jobs` jobs whose first kept job is `firstKeptJob` (a
     /// ladder step, larger than the last round's): arrivals go on to `jobs`, and a
-    /// copy of the pass drains while this one can go on later.
-    func measure(jobs: Int, firstKeptJob: Int) -> Result<MetricVector, UnstableRun> {
+    /// copy of the pass drains while this one can go on later. The percentiles wait
+    /// until asked for (`RoundMeasurement.complete`): only the round reported needs them.
+    func measure(jobs: Int, firstKeptJob: Int) -> Result<RoundMeasurement, UnstableRun> {
         pass.arrive(until: jobs)
         if let reason = pass.unstableReason { return .failure(UnstableRun(reason: reason)) }
         var twin = pass.copy()
@@ -180,9 +181,26 @@ final class ContinuedReplication: @unchecked Sendable {
         guard let mark = pass.marks.firstIndex(of: firstKeptJob) else {
             preconditionFailure("job \(firstKeptJob) is not a ladder boundary")
         }
-        let metrics = twin.observer.accumulator(from: firstKeptJob)
-            .metrics(windowStart: twin.markTimes[mark], windowEnd: twin.lastArrival, servers: servers)
+        let merged = twin.observer.accumulator(from: firstKeptJob)
+        let metrics = merged.metrics(windowStart: twin.markTimes[mark], windowEnd: twin.lastArrival, servers: servers,
+                                     percentiles: false)
         pass.observer.forget(before: firstKeptJob)
-        return .success(metrics)
+        return .success(RoundMeasurement(partial: metrics, accumulator: merged))
+    }
+}
+
+/// One replication's round with a precision target: every metric but the response
+/// percentiles (NaN, so that nothing reports them by mistake), and the measurements
+/// that give them.
+struct RoundMeasurement: Sendable {
+    /// The round's metrics with the percentiles NaN: enough to judge the precision.
+    let partial: MetricVector
+    let accumulator: MetricsAccumulator
+
+    /// Every metric, as `MetricsAccumulator.metrics` gives them.
+    func complete() -> MetricVector {
+        var values = partial
+        accumulator.fillPercentiles(&values)
+        return values
     }
 }

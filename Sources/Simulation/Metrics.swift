@@ -67,7 +67,7 @@ public enum PercentileMethod {
 }
 
 /// Accumulates one replication's measurements (the engine's observer).
-public struct MetricsAccumulator: TandemObserver {
+public struct MetricsAccumulator: TandemObserver, Sendable {
     let firstKeptJob: Int
     var responseSum = 0.0
     var keptJobs = 0
@@ -107,16 +107,17 @@ public struct MetricsAccumulator: TandemObserver {
     }
 
     /// The replication's metrics over the window from the first kept job's arrival
-    /// to the last arrival; `servers` has one entry per station.
-    public func metrics(windowStart: Double, windowEnd: Double, servers: [Int]) -> MetricVector {
+    /// to the last arrival; `servers` has one entry per station. Without `percentiles`
+    /// the response percentiles are left NaN (`fillPercentiles` computes them): the
+    /// histogram's percentile scan is generic code that is not specialised, as slow as
+    /// a short run's simulation, and a precision target's rounds need only means.
+    public func metrics(windowStart: Double, windowEnd: Double, servers: [Int], percentiles: Bool = true) -> MetricVector {
         precondition(servers.count == stations.count, "one server count per station")
         var values = MetricVector(repeating: .nan, count: MetricCatalog.stationIndex(stations.count, 0))
         let elapsed = windowEnd - windowStart
         let kept = Double(keptJobs)
         values[0] = responseSum / kept
-        values[1] = percentile(50)
-        values[2] = percentile(95)
-        values[3] = percentile(99)
+        if percentiles { fillPercentiles(&values) }
         values[4] = kept / elapsed
         // Little's law over the window: the time-average number in system is the
         // kept jobs' total sojourn divided by the window length.
@@ -133,6 +134,13 @@ public struct MetricsAccumulator: TandemObserver {
             values[base + 6] = sums.busySeconds / Double(sums.invocationJobs)
         }
         return values
+    }
+
+    /// Sets the response percentiles of `values` (a vector of `metrics`).
+    func fillPercentiles(_ values: inout MetricVector) {
+        values[1] = percentile(50)
+        values[2] = percentile(95)
+        values[3] = percentile(99)
     }
 
     func percentile(_ q: Double) -> Double {

@@ -75,14 +75,25 @@ public enum Simulator {
             let outcomes = inParallel(count: replications.count, threads: config.run.threads) {
                 replications[$0].measure(jobs: jobs, firstKeptJob: firstKept)
             }
-            var report = makeReport(config, jobs: jobs, outcomes: outcomes)
-            report.seconds = Double(DispatchTime.now().uptimeNanoseconds - started) / 1e9
-            guard report.stable else { return report }
+            var report = makeReport(config, jobs: jobs, outcomes: outcomes.map { $0.map(\.partial) })
+            guard report.stable else {
+                report.seconds = Double(DispatchTime.now().uptimeNanoseconds - started) / 1e9
+                return report
+            }
             let response = report.estimates[0]
             let relative = (response.ci95 ?? .infinity) / response.mean
-            report.precisionTarget = target
-            report.precisionMet = relative <= target
-            if relative <= target || step == ladder.lengths.count - 1 { return report }
+            if relative <= target || step == ladder.lengths.count - 1 {
+                // The round reported: its percentiles too.
+                let complete = inParallel(count: outcomes.count, threads: config.run.threads) { index in
+                    outcomes[index].map { $0.complete() }
+                }
+                report = makeReport(config, jobs: jobs, outcomes: complete)
+                report.seconds = Double(DispatchTime.now().uptimeNanoseconds - started) / 1e9
+                report.precisionTarget = target
+                report.precisionMet = relative <= target
+                return report
+            }
+            report.seconds = Double(DispatchTime.now().uptimeNanoseconds - started) / 1e9
             // The half-width shrinks like 1/sqrt(jobs): aim a little past the target.
             step = ladder.step(after: step, reaching: Double(jobs) * (relative / target) * (relative / target) * 1.2)
             onRound(PrecisionRound(jobs: jobs, replications: settings.replications, relativeHalfWidth: relative,
