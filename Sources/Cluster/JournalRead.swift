@@ -64,11 +64,15 @@ extension Journal {
 
     // MARK: - Status
 
+    /// How many of the latest finished runs `status` lists unless told otherwise.
+    public static let listedFinishedRuns = 16
+
     /// Status from the file alone (`duet status --journal FILE`): runs with tasks by
     /// state, throughput and ETA from the latest results' times, workers present and
     /// the tasks leased to them, recent failures. `now`: the current time in the same
     /// clock the coordinator journals (seconds since 1970).
-    public func status(now: Double, window: Double = 30, recentFailures limit: Int = 20, finishedRuns: Int = 16)
+    public func status(now: Double, window: Double = 30, recentFailures limit: Int = 20,
+                       finishedRuns: Int = Journal.listedFinishedRuns)
         throws(JournalError) -> ClusterStatus
     {
         try read("reading status") { db in

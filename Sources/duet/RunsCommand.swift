@@ -58,7 +58,7 @@ struct RunsCommand: ParsableCommand {
         abstract: "List a coordinator's runs: id, kind, label, phase, tasks queued, running, done and failed, age.",
         discussion: """
             Lists the unfinished runs and the latest finished ones the coordinator keeps in memory \
-            (older ones are in its journal: duet status --journal FILE). --json prints the "runs" \
+            (older ones are in its journal: duet status --journal FILE --finished N). --json prints the "runs" \
             array of the status object (docs/protocol.md). Stop a run with duet cancel RUN.
             """
     )

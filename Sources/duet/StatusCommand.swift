@@ -26,6 +26,11 @@ struct StatusCommand: ParsableCommand {
     var insecure = false
     @Option(help: "Read this journal file instead of asking a coordinator.")
     var journal: String?
+    @Option(help: """
+        With --journal: how many of the latest finished runs to list (default \(Journal.listedFinishedRuns); \
+        unfinished runs are always listed).
+        """)
+    var finished: Int?
     @Option(help: "Show the search whose --out is DIR (its trials.json) instead of a coordinator.")
     var search: String?
     @Flag(help: "Print the status as JSON.")
@@ -41,6 +46,13 @@ struct StatusCommand: ParsableCommand {
         _ = try address(environment: ProcessInfo.processInfo.environment)
         if interval <= 0 { throw ValidationError("--interval: must be > 0, got \(interval)") }
         if timeout <= 0 { throw ValidationError("--timeout: must be > 0, got \(timeout)") }
+        if let finished {
+            if finished < 0 { throw ValidationError("--finished: must be >= 0, got \(finished)") }
+            if journal == nil {
+                throw ValidationError(
+                    "--finished applies only with --journal: a coordinator lists the finished runs it keeps in memory")
+            }
+        }
     }
 
     /// The coordinator to ask: --coordinator, else DUET_COORDINATOR, else the local
@@ -106,7 +118,7 @@ struct StatusCommand: ParsableCommand {
             return Source(name: journal) {
                 let file = try Journal(path: journal, options: Journal.Options(readOnly: true))
                 defer { try? file.close() }
-                return try file.status(now: Date().timeIntervalSince1970)
+                return try file.status(now: Date().timeIntervalSince1970, finishedRuns: finished ?? Journal.listedFinishedRuns)
             }
         }
         let address = try address(environment: ProcessInfo.processInfo.environment)!

@@ -469,13 +469,24 @@ struct SurrogateCLITests {
             #expect(FileManager.default.fileExists(atPath: out + "/" + file), "missing \(file)")
         }
         // The journal holds the whole run: the sweep's points and every rung of the search.
-        let status = try DuetBinary.run(["status", "--journal", out + "/run.journal", "--json"])
+        // Status lists the latest 16 finished runs by default, which the search's rungs (a
+        // run of one task each) may fill: --finished lists them all.
+        let status = try DuetBinary.run(["status", "--journal", out + "/run.journal", "--json", "--finished", "1000"])
         #expect(status.status == 0, "\(status.summary)")
         let object = try #require(try JSONSerialization.jsonObject(with: Data(status.stdout.utf8)) as? [String: Any])
         let runs = object["runs"] as? [[String: Any]] ?? []
         let kinds = Set(runs.compactMap { $0["kind"] as? String })
         #expect(kinds == ["sweep-point", "train-trial"], "\(runs)")
         #expect(runs.allSatisfy { $0["phase"] as? String == "completed" }, "\(runs)")
+        // Every run is listed: the sweep's 40 points and one result per rung are all of the journal's results.
+        let results = (object["counters"] as? [String: Any])?["results"] as? Int
+        #expect(results == runs.reduce(0) { $0 + ($1["done"] as? Int ?? 0) }, "\(String(describing: results)), \(runs)")
+        #expect(runs.first { $0["kind"] as? String == "sweep-point" }?["done"] as? Int == 40, "\(runs)")
+        let fewer = try DuetBinary.run(["status", "--journal", out + "/run.journal", "--json", "--finished", "2"])
+        let listed = (try JSONSerialization.jsonObject(with: Data(fewer.stdout.utf8)) as? [String: Any])?["runs"] as? [Any]
+        #expect(listed?.count == 2, "\(fewer.summary)")
+        let refused = try DuetBinary.run(["status", "--finished", "5"])
+        #expect(refused.status == 64 && refused.stderr.contains("--finished applies only with --journal"), "\(refused.summary)")
 
         let again = try DuetBinary.run(["run", "examples/small.yaml", "--out", out, "--local", "2"])
         #expect(again.status == 0, "\(again.summary)")
