@@ -92,6 +92,27 @@ public struct MomentSampler: Sendable {
         }
     }
 
+    /// P(X > x) of the distribution this sampler draws from.
+    public func survival(_ x: Double) -> Double {
+        guard x >= 0 else { return 1 }
+        switch family {
+        case .zero: return 0
+        case .deterministic: return x < mean ? 1 : 0
+        case .exponential: return exp(-x / mean)
+        case .erlang(let k):
+            // Fewer than k events of a Poisson process of rate k / mean by time x.
+            let y = x * Double(k) / mean
+            var term = exp(-y), sum = term
+            for i in 1..<max(1, k) {
+                term *= y / Double(i)
+                sum += term
+            }
+            return min(1, sum)
+        case .hyperexponential(let p, let mean1, let mean2):
+            return p * exp(-x / mean1) + (1 - p) * exp(-x / mean2)
+        }
+    }
+
     @inlinable @inline(__always)
     public func sample(_ rng: inout RandomStream) -> Double {
         switch family {

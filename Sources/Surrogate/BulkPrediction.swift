@@ -11,7 +11,8 @@ extension SurrogateModel {
     func networkInput(_ config: TandemConfig) -> (features: [Double], form: EstimatedForm?) {
         guard featureVersion >= 3 else { return (features(config), nil) }
         let form = EstimatedForm(config)
-        return (SurrogateFeatures.padded(SurrogateFeatures.vector(estimated: form), stations: stations), form)
+        return (SurrogateFeatures.padded(SurrogateFeatures.vector(estimated: form, version: featureVersion),
+                                         stations: stations, version: featureVersion), form)
     }
 
     /// Metric values from the network's outputs (`Predictor`'s metric values) for the

@@ -7,6 +7,8 @@
 // predicts the twin's metrics in that unit. Within the twin, times are taken relative
 // to the station's service mean or the mean gap between jobs, and the offered load enters
 // also as -log(1 - load), the factor by which queueing blows up near saturation.
+// Cold starts, which the baseline below ignores, enter through the chance that an
+// instance idles longer than keepAlive between two batches (version 4).
 // The analytical baseline (Whitt's QNA, module Analytic) is an input too: the
 // network then learns a correction to a textbook estimate rather than the whole
 // shape of the response surface, which needs less data for the same error.
@@ -21,8 +23,9 @@ public enum SurrogateFeatures {
     /// configuration's canonical dimensionless twin (`CanonicalForm`), so that the unit
     /// of time and parameters without effect cannot change a prediction. Model files of
     /// versions 1 and 2 still load and predict from their own features
-    /// (`vector(_:version:)`).
-    public static let version = 3
+    /// (`vector(_:version:)`). Version 4 adds two features per station on cold starts
+    /// (`addedInVersion4`); version-3 model files predict from version 3's.
+    public static let version = 4
 
     /// The feature versions this build can compute for a model file.
     public static let supportedVersions = 1...version
@@ -30,39 +33,60 @@ public enum SurrogateFeatures {
     /// Features that version 1 did not have.
     static let addedInVersion2 = ["logOnFraction", "logBatchesPerOnPeriod"]
 
-    static let stationFeatures = [
+    /// Each station's features up to version 3.
+    static let stationFeaturesVersion3 = [
         "logServers", "logServiceMean", "logServiceScv", "logSetupOverService", "logMaxBatch",
         "logTimeoutArrivals", "logColdStartOverService", "coldStartScv", "reclaimRate", "load",
         "logSaturation", "logAnalyticResponseOverService",
     ]
 
-    /// Version 2's feature names for chains of `stations` stations, in network input
-    /// order: the configuration-wide ones, then each station's block.
-    static func namesVersion2(stations: Int = 2) -> [String] {
-        ["logArrivalRate", "logArrivalScv", "logOnFraction", "logBatchesPerOnPeriod", "logBatchMean", "batchScv",
-         "batchDeterministic", "logAnalyticResponseTimesRate"]
-        + (1...max(1, stations)).flatMap { k in stationFeatures.map { "stations.\(k).\($0)" } }
+    /// Station features that version 3 did not have, at the end of each station's block.
+    static let addedInVersion4 = ["coldGapProbability", "logColdDelayOverAnalytic"]
+
+    /// Each station's features, in the current version.
+    static let stationFeatures = stationFeaturesVersion3 + addedInVersion4
+
+    /// Each station's features in `version` (from version 3 on, where chains are laid out
+    /// station block by station block).
+    static func stationFeatures(version: Int) -> [String] {
+        version >= 4 ? stationFeatures : stationFeaturesVersion3
     }
 
-    /// Feature names of a chain of `stations` stations, in network input order: version
-    /// 2's on the twin, whose arrival rate is always 1 (so logArrivalRate is left out)
-    /// and whose service means are in units of the mean gap between batches
-    /// (logServiceOverGap). Every other version-2 feature was already dimensionless.
+    /// Version 2's feature names for chains of `stations` stations, in network input
+    /// order: the configuration-wide ones, then each station's block (`block`, named
+    /// `stations.K.` per station).
+    static func namesVersion2(stations: Int = 2, block: [String] = stationFeaturesVersion3) -> [String] {
+        ["logArrivalRate", "logArrivalScv", "logOnFraction", "logBatchesPerOnPeriod", "logBatchMean", "batchScv",
+         "batchDeterministic", "logAnalyticResponseTimesRate"]
+        + (1...max(1, stations)).flatMap { k in block.map { "stations.\(k).\($0)" } }
+    }
+
+    /// Feature names of a chain of `stations` stations, in network input order (the
+    /// current version): version 3's, each station's block ending with `addedInVersion4`.
     public static func names(stations: Int) -> [String] {
-        namesVersion2(stations: stations).dropFirst().map {
+        namesVersion3(stations: stations, block: stationFeatures)
+    }
+
+    /// Version 3's names: version 2's on the twin, whose arrival rate is always 1 (so
+    /// logArrivalRate is left out) and whose service means are in units of the mean gap
+    /// between batches (logServiceOverGap). Every other version-2 feature was already
+    /// dimensionless.
+    static func namesVersion3(stations: Int, block: [String] = stationFeaturesVersion3) -> [String] {
+        namesVersion2(stations: stations, block: block).dropFirst().map {
             $0.replacingOccurrences(of: "logServiceMean", with: "logServiceOverGap")
         }
     }
 
-    /// The feature names of the two-station tandem (the layout of every model file
-    /// written before chains were learnt).
+    /// The feature names of the two-station tandem in the current version (version 3's
+    /// are the layout of every model file written before chains were learnt).
     public static let names: [String] = names(stations: 2)
 
     /// Feature names of an older (supported) version. Versions 1 and 2 knew only the
     /// two-station tandem.
     public static func names(version: Int, stations: Int = 2) -> [String] {
         switch version {
-        case 3...: return names(stations: stations)
+        case 4...: return names(stations: stations)
+        case 3: return namesVersion3(stations: stations)
         case 2: return namesVersion2()
         default: return namesVersion2().filter { !addedInVersion2.contains($0) }
         }
@@ -80,34 +104,35 @@ public enum SurrogateFeatures {
     /// renewal arrivals version 1 is exactly what version-1 builds computed, and
     /// version 2 what version-2 builds computed.
     public static func vector(_ config: TandemConfig, version: Int = version) -> [Double] {
-        if version >= 3 { return vector(estimated: EstimatedForm(config)) }
+        if version >= 3 { return vector(estimated: EstimatedForm(config), version: version) }
         let all = vector(config)
         guard version < 2 else { return all }
         return zip(namesVersion2(), all).filter { !addedInVersion2.contains($0.0) }.map(\.1)
     }
 
-    /// The version-3 feature vector: version 2's of the twin, without its arrival rate.
-    public static func vector(estimated form: EstimatedForm) -> [Double] {
-        Array(vector(form.twin, analytic: form.analytic).dropFirst())
+    /// The feature vector of version 3 or later: version 2's of the twin, without its
+    /// arrival rate, and from version 4 each station's cold-start features.
+    public static func vector(estimated form: EstimatedForm, version: Int = version) -> [Double] {
+        Array(vector(form.twin, analytic: form.analytic, coldStarts: version >= 4).dropFirst())
     }
 
-    /// The block of a station that a chain does not have, in a model of chains of
-    /// several lengths (`padded`): zeros, so `load` 0, which no station of a chain has
-    /// (a station's load is its arrival rate times its service mean, both positive).
-    static let absentStation = [Double](repeating: 0, count: stationFeatures.count)
+    /// How many features describe the chain as a whole (the rest come per station),
+    /// from version 3 on: computed once, as `padded` runs for every predicted row and
+    /// `names` builds strings.
+    static let globalFeatureCount = namesVersion3(stations: 1).count - stationFeaturesVersion3.count
 
-    /// How many features describe the chain as a whole (the rest come per station):
-    /// computed once, as `padded` runs for every predicted row and `names` builds strings.
-    static let globalFeatureCount = names(stations: 1).count - stationFeatures.count
-
-    /// A version-3 vector of a chain of N stations laid out for chains of `stations`
-    /// stations: the N blocks, then `absentStation` for stations N + 1 to `stations`.
-    /// The layout of a chain of one length is that length's (`names(stations:)`), so a
-    /// model of chains of 1 to K stations has the feature names of chains of K.
-    public static func padded(_ vector: [Double], stations: Int) -> [Double] {
-        let have = (vector.count - globalFeatureCount) / stationFeatures.count
+    /// A vector (version 3 or later) of a chain of N stations laid out for chains of
+    /// `stations` stations: the N blocks, then for stations N + 1 to `stations` blocks
+    /// of zeros, so `load` 0, which no station of a chain has (a station's load is its
+    /// arrival rate times its service mean, both positive). The layout of a chain of
+    /// one length is that length's (`names(stations:)`), so a model of chains of 1 to K
+    /// stations has the feature names of chains of K.
+    public static func padded(_ vector: [Double], stations: Int, version: Int = version) -> [Double] {
+        let block = stationFeatures(version: version).count
+        let have = (vector.count - globalFeatureCount) / block
         precondition(have <= stations, "SurrogateFeatures.padded: \(have) stations do not fit in \(stations)")
-        return vector + (have..<stations).flatMap { _ in absentStation }
+        guard have < stations else { return vector }
+        return vector + [Double](repeating: 0, count: (stations - have) * block)
     }
 
     /// Version 2's features (also version 1's, with the on/off ones).
@@ -115,8 +140,9 @@ public enum SurrogateFeatures {
         vector(config, analytic: QueueingNetworkAnalyzer.estimate(config))
     }
 
-    /// Version 2's features given QNA's estimate of `config` (`analytic`).
-    static func vector(_ config: TandemConfig, analytic: AnalyticEstimate?) -> [Double] {
+    /// Version 2's features given QNA's estimate of `config` (`analytic`); with
+    /// `coldStarts`, each station's block ends with the features of `addedInVersion4`.
+    static func vector(_ config: TandemConfig, analytic: AnalyticEstimate?, coldStarts: Bool = false) -> [Double] {
         let jobRate = config.jobRate
         // On/off arrivals: the scv above says how bursty, these say how the bursts
         // are shaped. The share of time on sets the rate during a burst (rate /
@@ -139,6 +165,9 @@ public enum SurrogateFeatures {
         ]
         values.reserveCapacity(values.count + config.stations.count * stationFeatures.count)
         let loads = config.offeredLoads
+        // The gaps between arriving batches, as the simulator draws them (on/off
+        // arrivals as their exact renewal equivalent), for the cold-start features.
+        let gaps = coldStarts ? MomentSampler(interArrivalOf: config) : nil
         for (k, station) in config.stations.enumerated() {
             let service = station.service.mean
             let load = loads[k]
@@ -159,6 +188,14 @@ public enum SurrogateFeatures {
                 -log(max(1e-6, 1 - load)),
                 log(analyticResponse / service),
             ]
+            if let gaps {
+                // In light traffic an instance serves a batch's jobs and then idles until
+                // the next batch: it goes cold when that gap outlasts keepAlive. The chance
+                // of such a gap, and the cold start it would add against the baseline's
+                // response (which has none), tell the network where cold starts matter.
+                let coldGap = station.keepAlive.isFinite ? gaps.survival(station.keepAlive) : 0
+                values += [coldGap, log1p(coldGap * station.coldStart.mean / analyticResponse)]
+            }
         }
         return values
     }

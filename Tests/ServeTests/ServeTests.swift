@@ -15,7 +15,7 @@ import Testing
 
 @testable import Serve
 
-/// A feature-version-3 model with random weights and error bands: its training range
+/// A model of the current feature version with random weights and error bands: its training range
 /// is one point (`arrival.scv` 1), so a configuration with another scv is outside it.
 private func model() throws -> SurrogateModel {
     let names = SurrogateFeatures.names
@@ -27,7 +27,7 @@ private func model() throws -> SurrogateModel {
         network: Network(architecture: architecture, seed: 3),
         features: FeatureScaler(names: names, means: names.map { _ in 0 }, stds: names.map { _ in 1 }),
         targets: TargetTransform(targets: SurrogateTargets.names.map { .init(name: $0, log: true, mean: 0, std: 1) }),
-        inputDomain: trained, settings: TrainingSettings(), metrics: ["info": ["featureVersion": 3], "test": ["meanResponse.mape": 4.5]],
+        inputDomain: trained, settings: TrainingSettings(), metrics: ["info": ["featureVersion": Double(SurrogateFeatures.version)], "test": ["meanResponse.mape": 4.5]],
         datasetSHA256: String(repeating: "0", count: 64), created: CreationInfo(createdAt: "2026-01-01T00:00:00Z"))
     file.errorBands = nil
     return try SurrogateModel(file: file)
@@ -310,7 +310,7 @@ struct ServeTests {
             let model = try object(try await client.execute(uri: "/v1/model", method: "GET").body)
             #expect(model["model"] as? String == "test-model.json")
             #expect(model["targets"] as? [String] == SurrogateTargets.names)
-            #expect(model["featureVersion"] as? Int == 3)
+            #expect(model["featureVersion"] as? Int == SurrogateFeatures.version)
             #expect(((model["metrics"] as? [String: Any])?["test"] as? [String: Double])?["meanResponse.mape"] == 4.5)
             let training = (model["domain"] as? [String: Any])?["training"] as? [String: [Double]]
             #expect(training?["arrival.scv"] == [1, 1])

@@ -169,6 +169,38 @@ struct DistributionTests {
         #expect(abs(variance / (mean * mean) - expectedScv) <= 0.05 * max(expectedScv, 0.02))
     }
 
+    @Test("A sampler's survival function matches its draws and hand-computed tails",
+          arguments: [0.0, 0.25, 0.4, 1.0, 2.0, 9.0])
+    func survival(scv: Double) {
+        let sampler = MomentSampler(MomentSpec(mean: 2.0, scv: scv))
+        var rng = RandomStream(seed: 11, substream: 2)
+        let n = 200_000
+        let points = [0.5, 1.0, 2.0, 4.0, 8.0]
+        var above = [Int](repeating: 0, count: points.count)
+        for _ in 0..<n {
+            let x = sampler.sample(&rng)
+            for (i, point) in points.enumerated() where x > point { above[i] += 1 }
+        }
+        for (i, point) in points.enumerated() {
+            let p = sampler.survival(point)
+            let empirical = Double(above[i]) / Double(n)
+            // Binomial standard error at most 0.0012 here; allow 5 of them.
+            #expect(abs(empirical - p) <= 5 * (max(p * (1 - p), 1e-6) / Double(n)).squareRoot() + 1e-4,
+                    "scv \(scv), P(X > \(point)): \(p) against \(empirical) drawn")
+        }
+        #expect(sampler.survival(-1) == 1)
+    }
+
+    @Test("Survival by hand: exponential, Erlang-2, deterministic, zero")
+    func survivalByHand() {
+        #expect(abs(MomentSampler(MomentSpec(mean: 2, scv: 1)).survival(1) - exp(-0.5)) < 1e-15)
+        // Erlang-2 of mean 1: two stages of rate 2, P(X > 1) = e^-2 (1 + 2).
+        #expect(abs(MomentSampler(MomentSpec(mean: 1, scv: 0.5)).survival(1) - 3 * exp(-2)) < 1e-15)
+        let fixed = MomentSampler(MomentSpec(mean: 3, scv: 0))
+        #expect(fixed.survival(2.999) == 1 && fixed.survival(3) == 0)
+        #expect(MomentSampler(MomentSpec(mean: 0, scv: 1)).survival(0) == 0)
+    }
+
     @Test("Erlang stages: k = round(1/scv), halves up")
     func erlangStages() {
         #expect(MomentSampler.erlangStages(scv: 0.4) == 3)  // 1/0.4 = 2.5 rounds up

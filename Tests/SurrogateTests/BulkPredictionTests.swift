@@ -18,7 +18,7 @@ struct BulkPredictionTests {
             network: Network(architecture: architecture, seed: 11),
             features: FeatureScaler(names: names, means: names.map { _ in 0.5 }, stds: names.map { _ in 2 }),
             targets: TargetTransform(targets: SurrogateTargets.names.map { .init(name: $0, log: true, mean: 0.1, std: 0.5) }),
-            inputDomain: InputDomain(), settings: TrainingSettings(), metrics: ["info": ["featureVersion": 3]],
+            inputDomain: InputDomain(), settings: TrainingSettings(), metrics: ["info": ["featureVersion": Double(SurrogateFeatures.version)]],
             datasetSHA256: String(repeating: "0", count: 64), created: CreationInfo(createdAt: "2026-01-01T00:00:00Z"))
         return try SurrogateModel(file: file)
     }

@@ -102,11 +102,17 @@ struct ChainSurrogateTests {
             "stations.1.meanResponse", "stations.2.meanResponse",
             "stations.1.instanceSecondsPerJob", "stations.2.instanceSecondsPerJob",
         ])
+        // Version 3's (the files of that version load against it) ...
+        let version3 = SurrogateFeatures.names(version: 3, stations: 2)
+        #expect(version3.count == 7 + 2 * 12)
+        #expect(version3.first == "logArrivalScv" && version3.last == "stations.2.logAnalyticResponseOverService")
+        // ... and version 4's, each station's block ending with its two cold-start features.
         let names = SurrogateFeatures.names(stations: 2)
         #expect(names == SurrogateFeatures.names)
-        #expect(names.count == 7 + 2 * 12)
-        #expect(names.first == "logArrivalScv" && names.last == "stations.2.logAnalyticResponseOverService")
+        #expect(names.count == 7 + 2 * 14)
+        #expect(names.first == "logArrivalScv" && names.last == "stations.2.logColdDelayOverAnalytic")
         #expect(SurrogateFeatures.stations(featureNames: names) == 2)
+        #expect(SurrogateFeatures.stations(featureNames: version3) == 2)
         #expect(SurrogateFeatures.stations(featureNames: SurrogateFeatures.names(version: 1)) == 2)
     }
 }

@@ -7,7 +7,7 @@ import Testing
 
 @testable import Surrogate
 
-/// A feature-version-3 model with random weights, trained on nothing: its training
+/// A model of the current feature version with random weights, trained on nothing: its training
 /// range is one point (`arrival.scv` 1 only), so every check that passes comes from
 /// the documented domain it names.
 private func untrainedModel(domain: String?) throws -> SurrogateModel {
@@ -20,7 +20,7 @@ private func untrainedModel(domain: String?) throws -> SurrogateModel {
         network: Network(architecture: architecture, seed: 3),
         features: FeatureScaler(names: names, means: names.map { _ in 0 }, stds: names.map { _ in 1 }),
         targets: TargetTransform(targets: SurrogateTargets.names.map { .init(name: $0, log: true, mean: 0, std: 1) }),
-        inputDomain: trained, settings: TrainingSettings(), metrics: ["info": ["featureVersion": 3]],
+        inputDomain: trained, settings: TrainingSettings(), metrics: ["info": ["featureVersion": Double(SurrogateFeatures.version)]],
         datasetSHA256: String(repeating: "0", count: 64), created: CreationInfo(createdAt: "2026-01-01T00:00:00Z"))
     file.domain = domain
     return try SurrogateModel(file: file)

@@ -1,7 +1,9 @@
 // Feature versions: version 2 added the on/off arrival features, version 3 computes
-// them on the canonical dimensionless twin (InvarianceTests); model files of versions
-// 1 and 2 still load and see exactly their own features.
+// them on the canonical dimensionless twin (InvarianceTests), version 4 adds two
+// cold-start features per station; model files of versions 1 to 3 still load and see
+// exactly their own features.
 
+import Analytic
 import Foundation
 import Simulation
 import Testing
@@ -98,11 +100,53 @@ struct FeatureVersionTests {
         #expect(surrogate.domainWarnings(TandemConfig(arrivalRate: 1, stations: stations)).isEmpty)
     }
 
+    @Test("version 4 adds each station's chance of a gap longer than keepAlive and the cold start it adds")
+    func versionFourColdStartFeatures() throws {
+        var cold = stations
+        cold[1].coldStart = MomentSpec(mean: 0.5, scv: 1)
+        cold[1].keepAlive = 2
+        // Poisson batches at 2 a second: the twin's unit is the mean gap, 0.5 s.
+        let config = TandemConfig(arrivalRate: 2, stations: cold)
+        let v3names = SurrogateFeatures.names(version: 3), v4names = SurrogateFeatures.names(version: 4)
+        #expect(v4names.count == v3names.count + 2 * 2)
+        let v3 = Dictionary(uniqueKeysWithValues: zip(v3names, SurrogateFeatures.vector(config, version: 3)))
+        let v4 = Dictionary(uniqueKeysWithValues: zip(v4names, SurrogateFeatures.vector(config, version: 4)))
+        #expect(v3.allSatisfy { v4[$0.key] == $0.value }, "the features both versions have agree")
+        // keepAlive 2 s is 4 mean gaps; exponential gaps outlast it with probability e^-4.
+        let coldGap = try #require(v4["stations.2.coldGapProbability"])
+        #expect(abs(coldGap - exp(-4)) < 1e-12)
+        // Against QNA's response at station 2 (M/M/3 fed by station 1), in gaps.
+        let analytic = try #require(QueueingNetworkAnalyzer.estimate(CanonicalForm(config).config))
+        #expect(abs(try #require(v4["stations.2.logColdDelayOverAnalytic"])
+                    - log1p(exp(-4) * 1 / analytic.stations[1].meanResponse)) < 1e-12)
+        // Station 1 has no cold starts: its keepAlive has no effect and both are 0.
+        #expect(v4["stations.1.coldGapProbability"] == 0 && v4["stations.1.logColdDelayOverAnalytic"] == 0)
+        // The block of each station ends with the new features, in chains too.
+        #expect(Array(SurrogateFeatures.names(stations: 3).suffix(2))
+                == ["stations.3.coldGapProbability", "stations.3.logColdDelayOverAnalytic"])
+    }
+
+    @Test("a version-3 model file (the shipped models') loads and predicts from version-3 features")
+    func versionThreeModelLoads() throws {
+        let file = model(featureVersion: 3, names: SurrogateFeatures.names(version: 3))
+        let surrogate = try SurrogateModel(file: file)
+        #expect(surrogate.featureVersion == 3)
+        var cold = stations
+        cold[0].coldStart = MomentSpec(mean: 1, scv: 1)
+        cold[0].keepAlive = 5
+        let config = TandemConfig(arrivalRate: 3, arrivalScv: 2, stations: cold)
+        #expect(surrogate.networkInput(config).features == SurrogateFeatures.vector(config, version: 3))
+        #expect(surrogate.predict(config).allSatisfy { $0.isFinite && $0 > 0 })
+    }
+
     @Test("a current model file loads; unknown versions and mismatched names ask for retraining")
     func versionChecks() throws {
-        #expect(try SurrogateModel(file: model(featureVersion: 3, names: SurrogateFeatures.names)).featureVersion == 3)
-        for (version, names) in [(4.0, SurrogateFeatures.names), (1.0, SurrogateFeatures.names),
+        let current = Double(SurrogateFeatures.version)
+        #expect(try SurrogateModel(file: model(featureVersion: current, names: SurrogateFeatures.names)).featureVersion
+                == SurrogateFeatures.version)
+        for (version, names) in [(current + 1, SurrogateFeatures.names), (1.0, SurrogateFeatures.names),
                                  (2.0, SurrogateFeatures.names), (3.0, SurrogateFeatures.names(version: 2)),
+                                 (3.0, SurrogateFeatures.names), (current, SurrogateFeatures.names(version: 3)),
                                  (2.0, SurrogateFeatures.names(version: 1))] as [(Double?, [String])]
             + [(nil, SurrogateFeatures.names)]
             // Not whole numbers that fit an Int: refused, not a trap in Int(_:).
