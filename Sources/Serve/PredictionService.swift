@@ -149,10 +149,10 @@ public final class PredictionService: Sendable {
             }
             return config
         }
-        let outOfDomain = configs.map { model.domainWarnings($0).count }
-        metrics.predicted(rows: configs.count, outOfDomain: outOfDomain.filter { $0 > 0 }.count)
         // One thread: concurrent requests are the server's parallelism.
-        let predicted = model.predict(configs, threads: 1)
+        let (predicted, warnings) = model.predictWithDomainWarnings(configs, threads: 1)
+        let outOfDomain = warnings.map(\.count)
+        metrics.predicted(rows: configs.count, outOfDomain: outOfDomain.filter { $0 > 0 }.count)
         var text = (["row"] + model.targetNames + ["outOfDomain"]).joined(separator: ",") + "\n"
         text.reserveCapacity(text.utf8.count + configs.count * 16 * (model.targetNames.count + 2))
         for (index, row) in table.rows.enumerated() {

@@ -37,17 +37,33 @@ extension SurrogateModel {
         bulk(configs, threads: threads, spread: predictor.memberCount > 1)
     }
 
+    /// `predict(_:threads:)` of each configuration with its `domainWarnings`, each
+    /// configuration's canonical form built once for both (the features need it, and
+    /// the domain is judged on it): `duet serve`'s CSV answers.
+    public func predictWithDomainWarnings(_ configs: [TandemConfig], threads: Int = ProcessInfo.processInfo.activeProcessorCount)
+        -> (values: [[Double]], warnings: [[String]])
+    {
+        let (inputs, forms) = standardizedInputs(configs)
+        let warnings = zip(configs, forms).map { config, form in domainWarnings(config, form: form?.form) }
+        return (predictions(inputs, forms: forms, threads: threads, spread: false).map(\.values), warnings)
+    }
+
     private func bulk(_ configs: [TandemConfig], threads: Int, spread: Bool) -> [SpreadPrediction] {
+        let (inputs, forms) = standardizedInputs(configs)
+        return predictions(inputs, forms: forms, threads: threads, spread: spread)
+    }
+
+    /// The network's standardised input rows of `configs`, one allocation for the whole
+    /// batch, and each configuration's estimated form (nil before feature version 3).
+    private func standardizedInputs(_ configs: [TandemConfig]) -> (Matrix, [EstimatedForm?]) {
         for config in configs {
             precondition(stationRange.contains(config.stations.count),
                          ChainLengthError(modelStations: stations, configStations: config.stations.count,
                                           modelMinStations: minStations).description)
         }
-        guard !configs.isEmpty else { return [] }
-        let scaler = predictor.features, transform = predictor.transform
+        let scaler = predictor.features
         var forms: [EstimatedForm?] = []
         forms.reserveCapacity(configs.count)
-        // Standardised rows, filled in place: one allocation for the whole batch.
         var inputs = Matrix(rows: configs.count, cols: scaler.count)
         inputs.withUnsafeMutableBufferPointer { x in
             for (r, config) in configs.enumerated() {
@@ -56,12 +72,20 @@ extension SurrogateModel {
                 for (c, value) in input.features.enumerated() { x[r * scaler.count + c] = scaler.standardize(value, column: c) }
             }
         }
+        return (inputs, forms)
+    }
+
+    /// The network run over `inputs` as matrix products, each row mapped back to metric
+    /// values through its form.
+    private func predictions(_ inputs: Matrix, forms: [EstimatedForm?], threads: Int, spread: Bool) -> [SpreadPrediction] {
+        guard !forms.isEmpty else { return [] }
+        let transform = predictor.transform
         let k = transform.count
         let outputs: (mean: Matrix, spread: Matrix?) = spread
             ? predictor.predictBatchWithSpread(standardized: inputs, threads: threads)
             : (predictor.predictBatch(standardized: inputs, threads: threads), nil)
         return outputs.mean.withUnsafeBufferPointer { z in
-            (0..<configs.count).map { r in
+            (0..<forms.count).map { r in
                 let values = (0..<k).map { j in transform.targets[j].real(z[r * k + j]) }
                 return SpreadPrediction(values: metricValues(values, form: forms[r]),
                                         spread: outputs.spread.map { s in (0..<k).map { j in Double(s[r, j]) } })

@@ -79,8 +79,10 @@ public struct DocumentedDomain: Sendable, Equatable {
     /// One message per judged key outside the domain, naming the key, its value and the
     /// documented range (`CanonicalForm.domainSlack` absorbs the rounding of the division by the time
     /// unit). A configuration inside is accepted without building its values by name.
-    public func violations(_ config: TandemConfig) -> [String] {
-        let form = CanonicalForm(config)
+    public func violations(_ config: TandemConfig) -> [String] { violations(CanonicalForm(config)) }
+
+    /// As `violations(_:)`, for a configuration's canonical form already built.
+    public func violations(_ form: CanonicalForm) -> [String] {
         if (form.config.onOff == nil ? renewalCheck : onOffCheck).admits(form) { return [] }
         return violations(values: judgedValues(form))
     }

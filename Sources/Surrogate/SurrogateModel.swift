@@ -168,27 +168,30 @@ public struct SurrogateModel: Sendable {
     /// absorbs the rounding of the division by the time unit.
     /// A model that names a documented domain is judged against it instead
     /// (`DocumentedDomain.violations`).
-    public func domainWarnings(_ config: TandemConfig) -> [String] {
+    /// `form`: `CanonicalForm(config)` when the caller has it already (bulk prediction
+    /// builds it for the features), so that it is not built twice.
+    public func domainWarnings(_ config: TandemConfig, form: CanonicalForm? = nil) -> [String] {
         // A replayed trace or Markov-modulated arrivals are judged as their dataset row
         // describes them, rebuilt the way the rows the model trained on were: the
         // multiplier folded into the rate, the modulation into the rate and scv,
         // empirical batch sizes as geometric of their mean under their own name.
         if config.trace != nil || config.mmpp != nil, let row = try? ConfigColumns.datasetView(config) {
-            return domainWarnings(row, batchDist: config.batch.distName)
+            return domainWarnings(row, batchDist: config.batch.distName, form: nil)
         }
-        return domainWarnings(config, batchDist: nil)
+        return domainWarnings(config, batchDist: nil, form: form)
     }
 
     /// `batchDist`: the name the batch sizes had in the dataset row `config` was rebuilt
-    /// from (nil: the configuration's own).
-    private func domainWarnings(_ config: TandemConfig, batchDist: String?) -> [String] {
+    /// from (nil: the configuration's own); `form`: `CanonicalForm(config)`, if built.
+    private func domainWarnings(_ config: TandemConfig, batchDist: String?, form given: CanonicalForm?) -> [String] {
         if let documentedDomain {
-            guard let batchDist else { return documentedDomain.violations(config) }
-            return documentedDomain.violations(values: documentedDomain.judgedValues(CanonicalForm(config), batchDist: batchDist))
+            let form = given ?? CanonicalForm(config)
+            guard let batchDist else { return documentedDomain.violations(form) }
+            return documentedDomain.violations(values: documentedDomain.judgedValues(form, batchDist: batchDist))
         }
         let values: [String: ConfigValue]
         if featureVersion >= 3 {
-            let form = CanonicalForm(config)
+            let form = given ?? CanonicalForm(config)
             let count = form.config.stations.count
             if batchDist == nil, stationRange.contains(count), inputDomainChecks[count - minStations].admits(form) { return [] }
             values = form.domainValues(batchDist: batchDist)

@@ -2,6 +2,7 @@
 // against one configuration at a time (`predict(_ config:)`): the same values to
 // float rounding (the network runs as sgemm blocks instead of a hand loop).
 
+import Foundation
 import Simulation
 import Testing
 @testable import Surrogate
@@ -56,5 +57,41 @@ struct BulkPredictionTests {
             }
         }
         #expect(model.predict([], threads: 2).isEmpty)
+    }
+
+    /// Configurations the shipped model's domain rejects, each for one reason a user
+    /// would hit: very bursty arrivals, too many servers, overload, long cold starts.
+    static let outsideTheDocumentedDomain = [
+        #"{"arrival": {"rate": 1, "scv": 40}, "stations": [{"servers": 2, "service": {"mean": 1}}, {"servers": 2, "service": {"mean": 1}}]}"#,
+        #"{"arrival": {"rate": 1}, "stations": [{"servers": 200, "service": {"mean": 100}}, {"servers": 2, "service": {"mean": 1}}]}"#,
+        #"{"arrival": {"rate": 1}, "stations": [{"servers": 1, "service": {"mean": 0.99}}, {"servers": 2, "service": {"mean": 1}}]}"#,
+        #"{"arrival": {"rate": 2}, "stations": [{"servers": 2, "service": {"mean": 0.5}, "coldStart": {"mean": 100}, "keepAlive": 1}, {"servers": 2, "service": {"mean": 0.5}}]}"#,
+    ]
+
+    @Test("bulk prediction with domain warnings gives each configuration's own warnings and predictions")
+    func withDomainWarnings() throws {
+        let models = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent().appendingPathComponent("models")
+        let shipped = try SurrogateModel.load(path: models.appendingPathComponent("duet-tandem-v1-fast.json").path)
+        let outside = try Self.outsideTheDocumentedDomain.map { try ConfigLoader.parse($0) }
+        // Both kinds of domain: the shipped model's documented one and a trained range
+        // (the random model's is empty, so its own check passes everything).
+        for model in [shipped, try Self.model(activation: .silu)] {
+            let configs = try Self.configs(40) + outside
+            let (values, warnings) = model.predictWithDomainWarnings(configs, threads: 1)
+            let expected = configs.map { model.domainWarnings($0) }
+            #expect(warnings == expected)
+            let one = model.predict(configs, threads: 1)
+            for r in configs.indices {
+                let agree = zip(values[r], one[r]).allSatisfy { abs($0 - $1) <= 1e-9 * abs($1) }
+                #expect(values[r].count == one[r].count && agree, "row \(r)")
+            }
+        }
+        // The shipped model warns about each configuration outside, naming the key at fault.
+        let shippedWarnings = shipped.predictWithDomainWarnings(outside, threads: 1).warnings
+        let keys = ["arrival.scv", "stations.1.servers", "stations.1.load", "stations.1.coldStart.mean"]
+        for (warnings, key) in zip(shippedWarnings, keys) {
+            #expect(warnings.contains { $0.hasPrefix(key) }, "\(key): \(warnings)")
+        }
     }
 }
