@@ -12,8 +12,10 @@ import Simulation
 public struct ModelFile: Codable, Sendable, Equatable {
     /// Version 2 added `targetScaling`; files of version 1 are read as `.none`. Version 3
     /// added `ensemble`, and is written only by files that have one, so that a single
-    /// network stays readable by builds that read version 2.
-    public static let currentFormatVersion = 3
+    /// network stays readable by builds that read version 2. Version 4 (ensembles too)
+    /// writes each layer's weights as base64 of their little-endian float32 bytes
+    /// (`LayerParameters`): half the size of their decimal text, the same values.
+    public static let currentFormatVersion = 4
     /// What a file without an ensemble is written as.
     static let singleNetworkFormatVersion = 2
     public static let readableFormatVersions = 1...currentFormatVersion
@@ -125,6 +127,7 @@ public struct ModelFile: Codable, Sendable, Equatable {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
         encoder.nonConformingFloatEncodingStrategy = .convertToString(positiveInfinity: "inf", negativeInfinity: "-inf", nan: "nan")
+        encoder.userInfo[LayerParameters.weightsAsBase64] = formatVersion >= 4
         var data = try encoder.encode(self)
         data.append(0x0A)
         return data
@@ -257,12 +260,65 @@ public struct ModelFile: Codable, Sendable, Equatable {
 }
 
 /// One weight layer: `weights` row-major `inputs x outputs` (the layer computes
-/// z = a W + b on a row vector a), then `outputs` biases.
+/// z = a W + b on a row vector a), then `outputs` biases. In a file the weights are an
+/// array of numbers or, from format version 4, one base64 string of their
+/// little-endian float32 bytes (an ensemble's weights are most of its file); both are
+/// read.
 public struct LayerParameters: Codable, Sendable, Equatable {
     public var inputs: Int
     public var outputs: Int
     public var weights: [Float]
     public var biases: [Float]
+
+    /// The encoder's `userInfo` key that asks for the weights as base64 (a Bool).
+    static let weightsAsBase64 = CodingUserInfoKey(rawValue: "duet.weightsAsBase64")!
+
+    public init(inputs: Int, outputs: Int, weights: [Float], biases: [Float]) {
+        self.inputs = inputs
+        self.outputs = outputs
+        self.weights = weights
+        self.biases = biases
+    }
+
+    private enum CodingKeys: String, CodingKey { case inputs, outputs, weights, biases }
+
+    public init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        inputs = try c.decode(Int.self, forKey: .inputs)
+        outputs = try c.decode(Int.self, forKey: .outputs)
+        biases = try c.decode([Float].self, forKey: .biases)
+        guard let text = try? c.decode(String.self, forKey: .weights) else {
+            weights = try c.decode([Float].self, forKey: .weights)
+            return
+        }
+        guard let bytes = Data(base64Encoded: text), bytes.count % 4 == 0 else {
+            throw DecodingError.dataCorruptedError(
+                forKey: .weights, in: c,
+                debugDescription: "expected an array of numbers or base64 of little-endian float32 values")
+        }
+        weights = stride(from: 0, to: bytes.count, by: 4).map { offset in
+            let bits = bytes[bytes.startIndex + offset..<bytes.startIndex + offset + 4].reversed()
+                .reduce(UInt32(0)) { $0 << 8 | UInt32($1) }
+            return Float(bitPattern: bits)
+        }
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(inputs, forKey: .inputs)
+        try c.encode(outputs, forKey: .outputs)
+        try c.encode(biases, forKey: .biases)
+        if encoder.userInfo[Self.weightsAsBase64] as? Bool == true {
+            var bytes = Data(capacity: weights.count * 4)
+            for weight in weights {
+                let bits = weight.bitPattern
+                for shift in stride(from: 0, to: 32, by: 8) { bytes.append(UInt8(truncatingIfNeeded: bits >> UInt32(shift))) }
+            }
+            try c.encode(bytes.base64EncodedString(), forKey: .weights)
+        } else {
+            try c.encode(weights, forKey: .weights)
+        }
+    }
 
     /// `network`'s parameters, layer by layer.
     static func layers(of network: Network) -> [LayerParameters] {

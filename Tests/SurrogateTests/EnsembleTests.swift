@@ -84,7 +84,7 @@ struct EnsembleTests {
         let data = try ensemble.file.encoded()
         let loaded = try ModelFile.decode(data, file: "ensemble.json")
         #expect(loaded == ensemble.file)
-        #expect(loaded.formatVersion == 3)
+        #expect(loaded.formatVersion == 4)
         let before = try SurrogateModel(file: ensemble.file), after = try SurrogateModel(file: loaded)
         let config = ensemble.job.dataset.examples[ensemble.job.split.test[0]].config
         #expect(before.predictWithSpread(config) == after.predictWithSpread(config))
@@ -94,6 +94,38 @@ struct EnsembleTests {
         let reread = try ModelFile.decode(try single.encoded(), file: "single.json")
         #expect(reread.formatVersion == 2 && reread.ensemble == nil)
         #expect(try SurrogateModel(file: reread).predictWithSpread(config).spread == nil)
+    }
+
+    @Test("format 4 writes weights as base64 float32 bit for bit, in about half the text; arrays of version 3 still load")
+    func compactWeights() throws {
+        let ensemble = try TrainedEnsemble.shared.get()
+        let data = try ensemble.file.encoded()
+        let object = try #require(try JSONSerialization.jsonObject(with: data) as? [String: Any])
+        let layers = try #require(object["layers"] as? [[String: Any]])
+        #expect(layers.allSatisfy { $0["weights"] is String })
+        // The same file as version 3 writes it: weights as arrays of decimal numbers.
+        var version3 = ensemble.file
+        version3.formatVersion = 3
+        let arrays = try version3.encoded()
+        let arrayObject = try #require(try JSONSerialization.jsonObject(with: arrays) as? [String: Any])
+        #expect((arrayObject["layers"] as? [[String: Any]])?.allSatisfy { $0["weights"] is [Any] } == true)
+        #expect(Double(data.count) < 0.75 * Double(arrays.count), "\(data.count) bytes against \(arrays.count)")
+        let fromBase64 = try ModelFile.decode(data, file: "v4.json"), fromArrays = try ModelFile.decode(arrays, file: "v3.json")
+        // Bit for bit: compare the weights' bit patterns, not their values (which would let -0 equal 0).
+        let bits = { (file: ModelFile) in file.networks.flatMap { network in
+            network.slots.indices.flatMap { network.weights(layer: $0).map(\.bitPattern) } } }
+        #expect(bits(fromBase64) == bits(ensemble.file) && bits(fromArrays) == bits(ensemble.file))
+
+        // Damaged base64 is refused, naming the weights.
+        let text = String(decoding: data, as: UTF8.self)
+        let first = try #require(text.range(of: #""weights":""#))
+        let damaged = text.replacingCharacters(in: first.upperBound..<text.index(first.upperBound, offsetBy: 3), with: "!!!")
+        do {
+            _ = try ModelFile.decode(Data(damaged.utf8), file: "damaged.json")
+            Issue.record("damaged base64 weights were read")
+        } catch let error as ModelFileError {
+            #expect("\(error)".contains("weights") && "\(error)".contains("base64"), "\(error)")
+        }
     }
 
     @Test("a member that takes other inputs is refused, naming it")

@@ -120,9 +120,9 @@ struct ModelFileTests {
     }
 
     @Test func otherVersionIsRefused() throws {
-        let error = try loadError(try edited { $0["formatVersion"] = 4 }, "version.json")
+        let error = try loadError(try edited { $0["formatVersion"] = 5 }, "version.json")
         #expect(error.reason == .unsupportedVersion)
-        #expect(error.detail == "format version 4; this build of duet reads format versions 1 to 3")
+        #expect(error.detail == "format version 5; this build of duet reads format versions 1 to 4")
     }
 
     @Test func wrongShapesAreRefused() throws {
