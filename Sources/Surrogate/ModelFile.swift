@@ -3,7 +3,8 @@
 // seen in training, metrics, settings, dataset hash, provenance).
 //
 // Floats are written by JSONEncoder as their shortest round-tripping decimal and read
-// back exactly (checked by the test suite over random bit patterns), so weights
+// back exactly (checked by the test suite over random bit patterns), or, for an
+// ensemble's weights from format 4, as base64 of their bytes: either way weights
 // survive a save and load bit for bit.
 
 import Foundation
