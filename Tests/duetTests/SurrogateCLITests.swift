@@ -261,7 +261,7 @@ struct SurrogateCLITests {
         #expect(summary["ensemble"] as? Int == 3)
         let document = try #require(try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: model)))
                                     as? [String: Any])
-        #expect(document["formatVersion"] as? Int == 3)
+        #expect(document["formatVersion"] as? Int == 4)
         let members = try #require(document["ensemble"] as? [[String: Any]])
         #expect(members.compactMap { $0["seed"] as? Int } == [6, 7])
         let bands = try #require(document["errorBands"] as? [String: Any])
