@@ -70,6 +70,7 @@ public enum Simulator {
             ContinuedReplication(config, replication: $0, ladder: ladder)
         }
         var step = 0
+        func elapsed() -> Double { Double(DispatchTime.now().uptimeNanoseconds - started) / 1e9 }
         while true {
             let jobs = ladder.lengths[step], firstKept = ladder.firstKeptJobs[step]
             let outcomes = inParallel(count: replications.count, threads: config.run.threads) {
@@ -77,7 +78,7 @@ public enum Simulator {
             }
             var report = makeReport(config, jobs: jobs, outcomes: outcomes.map { $0.map(\.partial) })
             guard report.stable else {
-                report.seconds = Double(DispatchTime.now().uptimeNanoseconds - started) / 1e9
+                report.seconds = elapsed()
                 return report
             }
             let response = report.estimates[0]
@@ -88,12 +89,12 @@ public enum Simulator {
                     outcomes[index].map { $0.complete() }
                 }
                 report = makeReport(config, jobs: jobs, outcomes: complete)
-                report.seconds = Double(DispatchTime.now().uptimeNanoseconds - started) / 1e9
+                report.seconds = elapsed()
                 report.precisionTarget = target
                 report.precisionMet = relative <= target
                 return report
             }
-            report.seconds = Double(DispatchTime.now().uptimeNanoseconds - started) / 1e9
+            report.seconds = elapsed()
             // The half-width shrinks like 1/sqrt(jobs): aim a little past the target.
             step = ladder.step(after: step, reaching: Double(jobs) * (relative / target) * (relative / target) * 1.2)
             onRound(PrecisionRound(jobs: jobs, replications: settings.replications, relativeHalfWidth: relative,
