@@ -8,7 +8,8 @@ percentile of the absolute percentage error, the share of rows where the model i
 further off than QNA, and the MAPE of p95Response and p99Response. The load of a row
 is the higher of its two stations'; batching is maxBatch above 1 at some station,
 cold starts a positive coldStart.mean at some station, bursty an arrival scv above 1
-or on/off arrivals. Standard library only.
+or on/off arrivals; on/off rows are split by whether some station's load during a burst
+(its load / onFraction) exceeds 1. Standard library only.
     duet evaluate models/duet-tandem-v1.json heldout-all.csv --rows rows.csv
     python3 scripts/heldout-table.py heldout-all.csv rows.csv
 """
@@ -33,13 +34,21 @@ def qape(r, t):
 def fl(x):
     try: return float(x)
     except: return 0.0
+def onoff(d):
+    return d.get('arrival.onFraction', '') not in ('', '1') and fl(d['arrival.onFraction']) < 1
+def burst_load(d):
+    # the higher station load while an on/off source is on (rate / onFraction)
+    return max(fl(d['stations.1.load']), fl(d['stations.2.load'])) / fl(d['arrival.onFraction'])
 groups = [('all', lambda d: True),
           ('load 0-0.5', lambda d: max(fl(d['stations.1.load']), fl(d['stations.2.load'])) < 0.5),
           ('load 0.5-0.8', lambda d: 0.5 <= max(fl(d['stations.1.load']), fl(d['stations.2.load'])) < 0.8),
           ('load 0.8-1', lambda d: max(fl(d['stations.1.load']), fl(d['stations.2.load'])) >= 0.8),
           ('batching', lambda d: fl(d['stations.1.maxBatch']) > 1 or fl(d['stations.2.maxBatch']) > 1),
           ('cold starts', lambda d: fl(d['stations.1.coldStart.mean']) > 0 or fl(d['stations.2.coldStart.mean']) > 0),
-          ('bursty', lambda d: fl(d['arrival.scv']) > 1 or (d.get('arrival.onFraction', '') not in ('', '1') and fl(d['arrival.onFraction']) < 1))]
+          ('bursty', lambda d: fl(d['arrival.scv']) > 1 or onoff(d)),
+          ('renewal arrivals', lambda d: not onoff(d)),
+          ('on/off, stations keep up', lambda d: onoff(d) and burst_load(d) <= 1),
+          ('on/off, a station outrun', lambda d: onoff(d) and burst_load(d) > 1)]
 print('| rows | n | meanResponse | QNA | 95th pct of APE | worse than QNA | p95Response | p99Response |')
 print('|---|---|---|---|---|---|---|---|')
 for name, test in groups:

@@ -8,7 +8,9 @@
 // to the station's service mean or the mean gap between jobs, and the offered load enters
 // also as -log(1 - load), the factor by which queueing blows up near saturation.
 // Cold starts, which the baseline below ignores, enter through the chance that an
-// instance idles longer than keepAlive between two batches (version 4).
+// instance idles longer than keepAlive between two batches (version 4). Bursts of
+// on/off arrivals that outrun a station, which the baseline's mean rates cannot see,
+// enter through the backlog a fluid model of the burst builds (version 5).
 // The analytical baseline (Whitt's QNA, module Analytic) is an input too: the
 // network then learns a correction to a textbook estimate rather than the whole
 // shape of the response surface, which needs less data for the same error.
@@ -24,8 +26,9 @@ public enum SurrogateFeatures {
     /// of time and parameters without effect cannot change a prediction. Model files of
     /// versions 1 and 2 still load and predict from their own features
     /// (`vector(_:version:)`). Version 4 adds two features per station on cold starts
-    /// (`addedInVersion4`); version-3 model files predict from version 3's.
-    public static let version = 4
+    /// (`addedInVersion4`); version-3 model files predict from version 3's. Version 5
+    /// adds one per station on on/off bursts (`addedInVersion5`).
+    public static let version = 5
 
     /// The feature versions this build can compute for a model file.
     public static let supportedVersions = 1...version
@@ -43,13 +46,20 @@ public enum SurrogateFeatures {
     /// Station features that version 3 did not have, at the end of each station's block.
     static let addedInVersion4 = ["coldGapProbability", "logColdDelayOverAnalytic"]
 
+    /// Station features that version 4 did not have, at the end of each station's block.
+    static let addedInVersion5 = ["logBurstWaitOverAnalytic"]
+
     /// Each station's features, in the current version.
-    static let stationFeatures = stationFeaturesVersion3 + addedInVersion4
+    static let stationFeatures = stationFeatures(version: version)
 
     /// Each station's features in `version` (from version 3 on, where chains are laid out
     /// station block by station block).
     static func stationFeatures(version: Int) -> [String] {
-        version >= 4 ? stationFeatures : stationFeaturesVersion3
+        switch version {
+        case 5...: return stationFeaturesVersion3 + addedInVersion4 + addedInVersion5
+        case 4: return stationFeaturesVersion3 + addedInVersion4
+        default: return stationFeaturesVersion3
+        }
     }
 
     /// Version 2's feature names for chains of `stations` stations, in network input
@@ -85,7 +95,8 @@ public enum SurrogateFeatures {
     /// two-station tandem.
     public static func names(version: Int, stations: Int = 2) -> [String] {
         switch version {
-        case 4...: return names(stations: stations)
+        case 5...: return names(stations: stations)
+        case 4: return namesVersion3(stations: stations, block: stationFeatures(version: 4))
         case 3: return namesVersion3(stations: stations)
         case 2: return namesVersion2()
         default: return namesVersion2().filter { !addedInVersion2.contains($0) }
@@ -111,9 +122,10 @@ public enum SurrogateFeatures {
     }
 
     /// The feature vector of version 3 or later: version 2's of the twin, without its
-    /// arrival rate, and from version 4 each station's cold-start features.
+    /// arrival rate, from version 4 each station's cold-start features and from version 5
+    /// its burst feature.
     public static func vector(estimated form: EstimatedForm, version: Int = version) -> [Double] {
-        Array(vector(form.twin, analytic: form.analytic, coldStarts: version >= 4).dropFirst())
+        Array(vector(form.twin, analytic: form.analytic, coldStarts: version >= 4, bursts: version >= 5).dropFirst())
     }
 
     /// How many features describe the chain as a whole (the rest come per station),
@@ -141,8 +153,10 @@ public enum SurrogateFeatures {
     }
 
     /// Version 2's features given QNA's estimate of `config` (`analytic`); with
-    /// `coldStarts`, each station's block ends with the features of `addedInVersion4`.
-    static func vector(_ config: TandemConfig, analytic: AnalyticEstimate?, coldStarts: Bool = false) -> [Double] {
+    /// `coldStarts`, each station's block goes on with the features of `addedInVersion4`,
+    /// and with `bursts` (which needs `coldStarts`) ends with those of `addedInVersion5`.
+    static func vector(_ config: TandemConfig, analytic: AnalyticEstimate?, coldStarts: Bool = false,
+                       bursts: Bool = false) -> [Double] {
         let jobRate = config.jobRate
         // On/off arrivals: the scv above says how bursty, these say how the bursts
         // are shaped. The share of time on sets the rate during a burst (rate /
@@ -168,6 +182,7 @@ public enum SurrogateFeatures {
         // The gaps between arriving batches, as the simulator draws them (on/off
         // arrivals as their exact renewal equivalent), for the cold-start features.
         let gaps = coldStarts ? MomentSampler(interArrivalOf: config) : nil
+        let burstWaits = bursts ? fluidBurstWaits(config) : []
         for (k, station) in config.stations.enumerated() {
             let service = station.service.mean
             let load = loads[k]
@@ -196,8 +211,38 @@ public enum SurrogateFeatures {
                 let coldGap = station.keepAlive.isFinite ? gaps.survival(station.keepAlive) : 0
                 values += [coldGap, log1p(coldGap * station.coldStart.mean / analyticResponse)]
             }
+            if bursts {
+                values.append(log1p(burstWaits[k] / analyticResponse))
+            }
         }
         return values
+    }
+
+    /// Each station's mean wait in a fluid model of on/off bursts (0 for renewal
+    /// arrivals), in `config`'s unit of time. While the source is on, work arrives at
+    /// 1 / onFraction times the long-run rate; a station whose load at that rate
+    /// exceeds 1 builds a backlog that grows linearly through the on period, and a job
+    /// arriving a time t into it waits (load during the burst - 1) t. On periods are
+    /// exponential, so the on period a job arrives in has lasted meanOn on average:
+    /// the wait is (load during the burst - 1) meanOn. A stable station drains the
+    /// backlog before the next burst (the fluid backlog outlasts the off period only at
+    /// a long-run load of 1). The station passes work on at its capacity at most: the
+    /// next station sees a burst of a lower rate that lasts longer (the same work).
+    static func fluidBurstWaits(_ config: TandemConfig) -> [Double] {
+        let loads = config.offeredLoads
+        guard let onOff = config.onOff, onOff.onFraction < 1 else { return loads.map { _ in 0 } }
+        var rateMultiplier = 1 / onOff.onFraction  // the burst's rate over the long-run rate
+        var burstLength = onOff.meanOn
+        return loads.map { load in
+            let burstLoad = rateMultiplier * load
+            let wait = max(0, burstLoad - 1) * burstLength
+            if burstLoad > 1 {
+                // Passed on at capacity (rate multiplier 1 / load): the same work, longer.
+                burstLength *= burstLoad
+                rateMultiplier = 1 / load
+            }
+            return wait
+        }
     }
 }
 

@@ -106,11 +106,15 @@ struct ChainSurrogateTests {
         let version3 = SurrogateFeatures.names(version: 3, stations: 2)
         #expect(version3.count == 7 + 2 * 12)
         #expect(version3.first == "logArrivalScv" && version3.last == "stations.2.logAnalyticResponseOverService")
-        // ... and version 4's, each station's block ending with its two cold-start features.
+        // ... version 4's, each station's block ending with its two cold-start features ...
+        let version4 = SurrogateFeatures.names(version: 4, stations: 2)
+        #expect(version4.count == 7 + 2 * 14)
+        #expect(version4.first == "logArrivalScv" && version4.last == "stations.2.logColdDelayOverAnalytic")
+        // ... and version 5's, each block ending with its burst feature.
         let names = SurrogateFeatures.names(stations: 2)
         #expect(names == SurrogateFeatures.names)
-        #expect(names.count == 7 + 2 * 14)
-        #expect(names.first == "logArrivalScv" && names.last == "stations.2.logColdDelayOverAnalytic")
+        #expect(names.count == 7 + 2 * 15)
+        #expect(names.first == "logArrivalScv" && names.last == "stations.2.logBurstWaitOverAnalytic")
         #expect(SurrogateFeatures.stations(featureNames: names) == 2)
         #expect(SurrogateFeatures.stations(featureNames: version3) == 2)
         #expect(SurrogateFeatures.stations(featureNames: SurrogateFeatures.names(version: 1)) == 2)

@@ -1,7 +1,7 @@
 // Feature versions: version 2 added the on/off arrival features, version 3 computes
 // them on the canonical dimensionless twin (InvarianceTests), version 4 adds two
-// cold-start features per station; model files of versions 1 to 3 still load and see
-// exactly their own features.
+// cold-start features per station, version 5 one on on/off bursts; model files of
+// versions 1 to 4 still load and see exactly their own features.
 
 import Analytic
 import Foundation
@@ -122,8 +122,52 @@ struct FeatureVersionTests {
         // Station 1 has no cold starts: its keepAlive has no effect and both are 0.
         #expect(v4["stations.1.coldGapProbability"] == 0 && v4["stations.1.logColdDelayOverAnalytic"] == 0)
         // The block of each station ends with the new features, in chains too.
-        #expect(Array(SurrogateFeatures.names(stations: 3).suffix(2))
+        #expect(Array(SurrogateFeatures.names(version: 4, stations: 3).suffix(2))
                 == ["stations.3.coldGapProbability", "stations.3.logColdDelayOverAnalytic"])
+    }
+
+    @Test("version 5 adds each station's wait in a fluid model of the on/off source's bursts")
+    func versionFiveBurstFeature() throws {
+        // Batches of one job, 1 a second in the long run, on a quarter of the time in
+        // on periods of 8 s: 4 a second during a burst.
+        let onOff = OnOffSpec(onFraction: 0.25, meanOn: 8)
+        let chain = [StationConfig(servers: 1, service: MomentSpec(mean: 0.5)),   // load 0.5, 2 in a burst
+                     StationConfig(servers: 1, service: MomentSpec(mean: 0.3)),   // 0.3: fed at most 2 a second
+                     StationConfig(servers: 2, service: MomentSpec(mean: 1.2))]   // 0.6
+        let config = TandemConfig(arrivalRate: 1, onOff: onOff, stations: chain)
+        // By hand: station 1 gains 2 - 1 jobs of work a second of burst, a job 8 s into
+        // it (the mean for exponential on periods) waits (2 - 1) x 8 = 8 s, and it
+        // passes the burst's 32 jobs on at 2 a second over 16 s. Station 2 keeps up with
+        // 2 a second (load 0.6 during it): no wait. Station 3 does not (load 1.2): a
+        // wait of 0.2 x 16 = 3.2 s.
+        let waits = SurrogateFeatures.fluidBurstWaits(config)
+        #expect(zip(waits, [8, 0, 3.2]).allSatisfy { abs($0 - $1) < 1e-12 }, "\(waits)")
+        // Renewal arrivals and a source always on have no bursts.
+        #expect(SurrogateFeatures.fluidBurstWaits(TandemConfig(arrivalRate: 1, arrivalScv: 20, stations: chain))
+                == [0, 0, 0])
+        // The feature: against QNA's response of each station, in the twin's unit (the
+        // mean gap, 1 s here), after every version-4 feature, which is unchanged.
+        let v4names = SurrogateFeatures.names(version: 4, stations: 3), v5names = SurrogateFeatures.names(stations: 3)
+        #expect(v5names.count == v4names.count + 3)
+        let v4 = Dictionary(uniqueKeysWithValues: zip(v4names, SurrogateFeatures.vector(config, version: 4)))
+        let v5 = Dictionary(uniqueKeysWithValues: zip(v5names, SurrogateFeatures.vector(config, version: 5)))
+        #expect(v4.allSatisfy { v5[$0.key] == $0.value }, "the features both versions have agree")
+        let analytic = try #require(QueueingNetworkAnalyzer.estimate(CanonicalForm(config).config))
+        for (k, wait) in [8, 0, 3.2].enumerated() {
+            let feature = try #require(v5["stations.\(k + 1).logBurstWaitOverAnalytic"])
+            #expect(abs(feature - log1p(wait / analytic.stations[k].meanResponse)) < 1e-9, "station \(k + 1)")
+        }
+        #expect(v5names.last == "stations.3.logBurstWaitOverAnalytic")
+    }
+
+    @Test("a version-4 model file (the shipped models') loads and predicts from version-4 features")
+    func versionFourModelLoads() throws {
+        let file = model(featureVersion: 4, names: SurrogateFeatures.names(version: 4))
+        let surrogate = try SurrogateModel(file: file)
+        #expect(surrogate.featureVersion == 4)
+        let config = TandemConfig(arrivalRate: 3, onOff: OnOffSpec(onFraction: 0.2, meanOn: 5), stations: stations)
+        #expect(surrogate.networkInput(config).features == SurrogateFeatures.vector(config, version: 4))
+        #expect(surrogate.predict(config).allSatisfy { $0.isFinite && $0 > 0 })
     }
 
     @Test("a version-3 model file (the shipped models') loads and predicts from version-3 features")
