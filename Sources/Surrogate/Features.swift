@@ -49,15 +49,18 @@ public enum SurrogateFeatures {
     /// Station features that version 4 did not have, at the end of each station's block.
     static let addedInVersion5 = ["logBurstWaitOverAnalytic"]
 
+    /// Each station's features in version 4.
+    static let stationFeaturesVersion4 = stationFeaturesVersion3 + addedInVersion4
+
     /// Each station's features, in the current version.
-    static let stationFeatures = stationFeatures(version: version)
+    static let stationFeatures = stationFeaturesVersion4 + addedInVersion5
 
     /// Each station's features in `version` (from version 3 on, where chains are laid out
-    /// station block by station block).
+    /// station block by station block). Built once: every prediction asks (`padded`).
     static func stationFeatures(version: Int) -> [String] {
         switch version {
-        case 5...: return stationFeaturesVersion3 + addedInVersion4 + addedInVersion5
-        case 4: return stationFeaturesVersion3 + addedInVersion4
+        case 5...: return stationFeatures
+        case 4: return stationFeaturesVersion4
         default: return stationFeaturesVersion3
         }
     }
@@ -96,7 +99,7 @@ public enum SurrogateFeatures {
     public static func names(version: Int, stations: Int = 2) -> [String] {
         switch version {
         case 5...: return names(stations: stations)
-        case 4: return namesVersion3(stations: stations, block: stationFeatures(version: 4))
+        case 4: return namesVersion3(stations: stations, block: stationFeaturesVersion4)
         case 3: return namesVersion3(stations: stations)
         case 2: return namesVersion2()
         default: return namesVersion2().filter { !addedInVersion2.contains($0) }
