@@ -1,6 +1,8 @@
 // Many configurations at once: their feature rows standardised into one matrix, the
 // network run over it as large matrix products (`Predictor.predictBatch`), and each
-// row mapped back to metric values as `SurrogateModel.predict` maps one.
+// row mapped back to metric values as `SurrogateModel.predict` maps one. With several
+// threads each takes a contiguous share of the configurations through all three steps:
+// the features and the mapping back cost more than the network for small models.
 
 import Foundation
 import Simulation
@@ -43,19 +45,44 @@ extension SurrogateModel {
     public func predictWithDomainWarnings(_ configs: [TandemConfig], threads: Int = ProcessInfo.processInfo.activeProcessorCount)
         -> (values: [[Double]], warnings: [[String]])
     {
-        let (inputs, forms) = standardizedInputs(configs)
-        let warnings = zip(configs, forms).map { config, form in domainWarnings(config, form: form?.form) }
-        return (predictions(inputs, forms: forms, threads: threads, spread: false).map(\.values), warnings)
+        let answers = inShares(configs, threads: threads) { share -> [(values: [Double], warnings: [String])] in
+            let (inputs, forms) = standardizedInputs(share)
+            let warnings = zip(share, forms).map { config, form in domainWarnings(config, form: form?.form) }
+            return zip(predictions(inputs, forms: forms, threads: 1, spread: false), warnings).map { ($0.values, $1) }
+        }
+        return (answers.map(\.values), answers.map(\.warnings))
     }
 
     private func bulk(_ configs: [TandemConfig], threads: Int, spread: Bool) -> [SpreadPrediction] {
-        let (inputs, forms) = standardizedInputs(configs)
-        return predictions(inputs, forms: forms, threads: threads, spread: spread)
+        inShares(configs, threads: threads) { share in
+            let (inputs, forms) = standardizedInputs(share)
+            return predictions(inputs, forms: forms, threads: 1, spread: spread)
+        }
+    }
+
+    /// `work`'s answers for contiguous shares of `configs`, one share per thread (at
+    /// most `threads`, each of at least `Predictor.blockRows` configurations), in order.
+    private func inShares<Answer>(_ configs: [TandemConfig], threads: Int,
+                                  _ work: (ArraySlice<TandemConfig>) -> [Answer]) -> [Answer] {
+        precondition(threads >= 1, "SurrogateModel: threads must be at least 1")
+        let workers = min(threads, max(1, configs.count / Predictor.blockRows))
+        guard workers > 1 else { return work(configs[...]) }
+        let perWorker = (configs.count + workers - 1) / workers
+        var shares = [[Answer]](repeating: [], count: workers)
+        shares.withUnsafeMutableBufferPointer { shares in
+            // Each worker writes only its own element, and `work` only reads the model.
+            nonisolated(unsafe) let shares = shares, work = work
+            DispatchQueue.concurrentPerform(iterations: workers) { worker in
+                let rows = min(configs.count, worker * perWorker)..<min(configs.count, (worker + 1) * perWorker)
+                shares[worker] = work(configs[rows])
+            }
+        }
+        return shares.flatMap { $0 }
     }
 
     /// The network's standardised input rows of `configs`, one allocation for the whole
     /// batch, and each configuration's estimated form (nil before feature version 3).
-    private func standardizedInputs(_ configs: [TandemConfig]) -> (Matrix, [EstimatedForm?]) {
+    private func standardizedInputs(_ configs: ArraySlice<TandemConfig>) -> (Matrix, [EstimatedForm?]) {
         for config in configs {
             precondition(stationRange.contains(config.stations.count),
                          ChainLengthError(modelStations: stations, configStations: config.stations.count,
@@ -66,7 +93,7 @@ extension SurrogateModel {
         forms.reserveCapacity(configs.count)
         var inputs = Matrix(rows: configs.count, cols: scaler.count)
         inputs.withUnsafeMutableBufferPointer { x in
-            for (r, config) in configs.enumerated() {
+            for (r, config) in zip(0..., configs) {
                 let input = networkInput(config)
                 forms.append(input.form)
                 for (c, value) in input.features.enumerated() { x[r * scaler.count + c] = scaler.standardize(value, column: c) }
