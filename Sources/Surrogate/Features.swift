@@ -157,7 +157,8 @@ public enum SurrogateFeatures {
 
     /// Version 2's features given QNA's estimate of `config` (`analytic`); with
     /// `coldStarts`, each station's block goes on with the features of `addedInVersion4`,
-    /// and with `bursts` (which needs `coldStarts`) ends with those of `addedInVersion5`.
+    /// and with `bursts` (version 5, which has version 4's too) ends with those of
+    /// `addedInVersion5`.
     static func vector(_ config: TandemConfig, analytic: AnalyticEstimate?, coldStarts: Bool = false,
                        bursts: Bool = false) -> [Double] {
         let jobRate = config.jobRate
