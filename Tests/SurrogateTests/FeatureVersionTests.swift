@@ -160,7 +160,7 @@ struct FeatureVersionTests {
         #expect(v5names.last == "stations.3.logBurstWaitOverAnalytic")
     }
 
-    @Test("a version-4 model file (the shipped models') loads and predicts from version-4 features")
+    @Test("a version-4 model file (the shipped models before version 5) loads and predicts from version-4 features")
     func versionFourModelLoads() throws {
         let file = model(featureVersion: 4, names: SurrogateFeatures.names(version: 4))
         let surrogate = try SurrogateModel(file: file)
@@ -170,7 +170,7 @@ struct FeatureVersionTests {
         #expect(surrogate.predict(config).allSatisfy { $0.isFinite && $0 > 0 })
     }
 
-    @Test("a version-3 model file (the shipped models') loads and predicts from version-3 features")
+    @Test("a version-3 model file (the shipped models before version 4) loads and predicts from version-3 features")
     func versionThreeModelLoads() throws {
         let file = model(featureVersion: 3, names: SurrogateFeatures.names(version: 3))
         let surrogate = try SurrogateModel(file: file)
