@@ -186,7 +186,7 @@ public enum SurrogateFeatures {
         // The gaps between arriving batches, as the simulator draws them (on/off
         // arrivals as their exact renewal equivalent), for the cold-start features.
         let gaps = coldStarts ? MomentSampler(interArrivalOf: config) : nil
-        let burstWaits = bursts ? fluidBurstWaits(config) : []
+        let burstWaits = bursts ? fluidBurstWaits(config, loads: loads) : []
         for (k, station) in config.stations.enumerated() {
             let service = station.service.mean
             let load = loads[k]
@@ -232,8 +232,9 @@ public enum SurrogateFeatures {
     /// backlog before the next burst (the fluid backlog outlasts the off period only at
     /// a long-run load of 1). The station passes work on at its capacity at most: the
     /// next station sees a burst of a lower rate that lasts longer (the same work).
-    static func fluidBurstWaits(_ config: TandemConfig) -> [Double] {
-        let loads = config.offeredLoads
+    /// `loads` are `config.offeredLoads`, when the caller has them already.
+    static func fluidBurstWaits(_ config: TandemConfig, loads: [Double]? = nil) -> [Double] {
+        let loads = loads ?? config.offeredLoads
         guard let onOff = config.onOff, onOff.onFraction < 1 else { return loads.map { _ in 0 } }
         var rateMultiplier = 1 / onOff.onFraction  // the burst's rate over the long-run rate
         var burstLength = onOff.meanOn
