@@ -48,7 +48,7 @@ extension SurrogateModel {
         let answers = inShares(configs, threads: threads) { share -> [(values: [Double], warnings: [String])] in
             let (inputs, forms) = standardizedInputs(share)
             let warnings = zip(share, forms).map { config, form in domainWarnings(config, form: form?.form) }
-            return zip(predictions(inputs, forms: forms, threads: 1, spread: false), warnings).map { ($0.values, $1) }
+            return zip(predictions(inputs, forms: forms, spread: false), warnings).map { ($0.values, $1) }
         }
         return (answers.map(\.values), answers.map(\.warnings))
     }
@@ -56,7 +56,7 @@ extension SurrogateModel {
     private func bulk(_ configs: [TandemConfig], threads: Int, spread: Bool) -> [SpreadPrediction] {
         inShares(configs, threads: threads) { share in
             let (inputs, forms) = standardizedInputs(share)
-            return predictions(inputs, forms: forms, threads: 1, spread: spread)
+            return predictions(inputs, forms: forms, spread: spread)
         }
     }
 
@@ -102,15 +102,16 @@ extension SurrogateModel {
         return (inputs, forms)
     }
 
-    /// The network run over `inputs` as matrix products, each row mapped back to metric
-    /// values through its form.
-    private func predictions(_ inputs: Matrix, forms: [EstimatedForm?], threads: Int, spread: Bool) -> [SpreadPrediction] {
+    /// The network run over `inputs` as matrix products on the calling thread (the
+    /// shares of `inShares` are the parallelism), each row mapped back to metric values
+    /// through its form.
+    private func predictions(_ inputs: Matrix, forms: [EstimatedForm?], spread: Bool) -> [SpreadPrediction] {
         guard !forms.isEmpty else { return [] }
         let transform = predictor.transform
         let k = transform.count
         let outputs: (mean: Matrix, spread: Matrix?) = spread
-            ? predictor.predictBatchWithSpread(standardized: inputs, threads: threads)
-            : (predictor.predictBatch(standardized: inputs, threads: threads), nil)
+            ? predictor.predictBatchWithSpread(standardized: inputs, threads: 1)
+            : (predictor.predictBatch(standardized: inputs, threads: 1), nil)
         return outputs.mean.withUnsafeBufferPointer { z in
             (0..<forms.count).map { r in
                 let values = (0..<k).map { j in transform.targets[j].real(z[r * k + j]) }
