@@ -212,7 +212,7 @@ public enum SurrogateFeatures {
                 // the next batch: it goes cold when that gap outlasts keepAlive. The chance
                 // of such a gap, and the cold start it would add against the baseline's
                 // response (which has none), tell the network where cold starts matter.
-                let coldGap = station.keepAlive.isFinite ? gaps.survival(station.keepAlive) : 0
+                let coldGap = coldGapProbability(station, gaps: gaps)
                 values += [coldGap, log1p(coldGap * station.coldStart.mean / analyticResponse)]
             }
             if bursts {
@@ -220,6 +220,25 @@ public enum SurrogateFeatures {
             }
         }
         return values
+    }
+
+    /// The chance that a batch arrives after a gap longer than the station's keepAlive
+    /// (`gaps`: the gaps between batches, `MomentSampler(interArrivalOf:)`), when an
+    /// instance that served the last batch has been reclaimed: 0 with keepAlive infinite.
+    static func coldGapProbability(_ station: StationConfig, gaps: MomentSampler) -> Double {
+        station.keepAlive.isFinite ? gaps.survival(station.keepAlive) : 0
+    }
+
+    /// Each station's delays that QNA leaves out, in `config`'s unit of time: the wait
+    /// of an on/off burst that outruns it (`fluidBurstWaits`) plus the cold start a
+    /// batch pays after a gap longer than keepAlive (`coldGapProbability` times the cold
+    /// start's mean). Rough, light-traffic estimates: `TargetScaling.analyticDelays`
+    /// adds them to QNA's responses, and the network learns what they miss.
+    static func unmodelledDelays(_ config: TandemConfig) -> [Double] {
+        let gaps = MomentSampler(interArrivalOf: config)
+        return zip(config.stations, fluidBurstWaits(config)).map { station, burstWait in
+            burstWait + coldGapProbability(station, gaps: gaps) * station.coldStart.mean
+        }
     }
 
     /// Each station's mean wait in a fluid model of on/off bursts (0 for renewal

@@ -24,6 +24,12 @@ public enum TargetScaling: String, Codable, Sendable, CaseIterable {
     /// QNA's heavy-traffic shape and falls back to it. Where QNA has no estimate (its
     /// approximate load reaches 1), the heavy-traffic reference stands in.
     case analytic
+    /// As `analytic`, with the delays QNA leaves out added to its responses
+    /// (`SurrogateFeatures.unmodelledDelays`: a fluid model's wait for on/off bursts
+    /// that outrun a station, and the cold start paid after a gap longer than
+    /// keepAlive): a station's response by its own, the end-to-end response and its
+    /// percentiles by their sum. Instance-seconds per job are `analytic`'s.
+    case analyticDelays = "analytic-delays"
 
     /// What `duet train` uses unless told otherwise. Measured on the documented
     /// domain's first 3,667 rows (docs/domain.md, "Measured"): the lowest validation and
@@ -46,19 +52,30 @@ public enum TargetScaling: String, Codable, Sendable, CaseIterable {
             return names.map { _ in 1 }
         case .heavyTraffic:
             return Self.heavyTraffic(twin, names: names)
-        case .analytic:
+        case .analytic, .analyticDelays:
             let targets = SurrogateTargets.parsed(names)
             guard let estimate = estimate() else { return Self.heavyTraffic(twin, targets: targets) }
+            let delays = self == .analyticDelays ? SurrogateFeatures.unmodelledDelays(twin) : nil
             var fallback: [Double]?  // only when some target has no estimate
             return targets.indices.map { j in
                 let target = targets[j]
                 let value = target.isEndToEndResponse ? estimate.meanResponse
                     : estimate.value(target.metric, station: target.station)
-                if let value, value > 0, value.isFinite { return value }
+                if let value, value > 0, value.isFinite {
+                    return value + (delays.map { Self.delay($0, for: target) } ?? 0)
+                }
                 if fallback == nil { fallback = Self.heavyTraffic(twin, targets: targets) }
                 return fallback![j]
             }
         }
+    }
+
+    /// What `delays` (one per station) add to `target`'s reference: their sum to an
+    /// end-to-end response, a station's own to its response, nothing to other metrics.
+    private static func delay(_ delays: [Double], for target: SurrogateTargets.Parsed) -> Double {
+        if target.isEndToEndResponse { return delays.reduce(0, +) }
+        guard target.metric == "meanResponse", let k = target.station, delays.indices.contains(k - 1) else { return 0 }
+        return delays[k - 1]
     }
 
     /// Metric values (twin units, `names` order) divided by their references.

@@ -54,6 +54,38 @@ struct TargetScalingTests {
         #expect(fallback.allSatisfy { $0.isFinite && $0 > 0 })
     }
 
+    @Test("analytic with delays: QNA's responses plus a cold start after a long gap and an outrunning burst's wait, by hand")
+    func analyticDelaysReferences() throws {
+        // Cold starts of 3 s at station 1 after 2 s idle: a Poisson gap (rate 1) outlasts
+        // keepAlive with chance e^-2, and the batch then waits the 3 s cold start.
+        var cold = textbook
+        cold.stations[0].coldStart = MomentSpec(mean: 3, scv: 1)
+        cold.stations[0].keepAlive = 2
+        let coldDelay = 3 * exp(-2.0)
+        let base = Dictionary(uniqueKeysWithValues: zip(names, TargetScaling.analytic.references(twin: cold, names: names)))
+        let refs = Dictionary(uniqueKeysWithValues: zip(names, TargetScaling.analyticDelays.references(twin: cold, names: names)))
+        for name in ["meanResponse", "p50Response", "p95Response", "p99Response", "stations.1.meanResponse"] {
+            #expect(close(try #require(refs[name]), try #require(base[name]) + coldDelay, 1e-9), "\(name)")
+        }
+        for name in ["stations.2.meanResponse", "stations.1.instanceSecondsPerJob", "stations.2.instanceSecondsPerJob"] {
+            #expect(refs[name] == base[name], "\(name)")
+        }
+        // On a quarter of the time in on periods of 8 s, 1 job a second in the long run:
+        // station 1 (load 0.5, 2 during a burst) builds a backlog a job 8 s into the burst
+        // waits (2 - 1) x 8 = 8 s for; station 2 (load 0.25, fed at most 2 a second) keeps up.
+        let bursty = TandemConfig(arrivalRate: 1, onOff: OnOffSpec(onFraction: 0.25, meanOn: 8),
+                                  stations: [StationConfig(servers: 1, service: MomentSpec(mean: 0.5)),
+                                             StationConfig(servers: 1, service: MomentSpec(mean: 0.25))])
+        let names2 = SurrogateTargets.names(stations: 2)
+        let plain = TargetScaling.analytic.references(twin: bursty, names: names2)
+        let delayed = TargetScaling.analyticDelays.references(twin: bursty, names: names2)
+        let added = zip(delayed, plain).map { $0 - $1 }
+        let expected = names2.map { name in
+            name.hasPrefix("stations.2.") || name.hasSuffix("instanceSecondsPerJob") ? 0.0 : 8
+        }
+        #expect(zip(added, expected).allSatisfy { abs($0 - $1) < 1e-9 }, "\(added)")
+    }
+
     @Test("scaled, standardised, back to real and unscaled: the synthetic values again", arguments: TargetScaling.allCases)
     func roundTrip(_ scaling: TargetScaling) throws {
         var rng = RandomStream(seed: 5, substream: 13)
