@@ -235,10 +235,13 @@ public enum SurrogateFeatures {
     /// start's mean). Rough, light-traffic estimates: `TargetScaling.analyticDelays`
     /// adds them to QNA's responses, and the network learns what they miss.
     static func unmodelledDelays(_ config: TandemConfig) -> [Double] {
-        let gaps = MomentSampler(interArrivalOf: config)
-        return zip(config.stations, fluidBurstWaits(config)).map { station, burstWait in
-            burstWait + coldGapProbability(station, gaps: gaps) * station.coldStart.mean
+        var delays = fluidBurstWaits(config)
+        var gaps: MomentSampler?  // only where an instance can go cold and start slowly
+        for (k, station) in config.stations.enumerated() where station.keepAlive.isFinite && station.coldStart.mean > 0 {
+            if gaps == nil { gaps = MomentSampler(interArrivalOf: config) }
+            delays[k] += coldGapProbability(station, gaps: gaps!) * station.coldStart.mean
         }
+        return delays
     }
 
     /// Each station's mean wait in a fluid model of on/off bursts (0 for renewal
@@ -253,8 +256,10 @@ public enum SurrogateFeatures {
     /// next station sees a burst of a lower rate that lasts longer (the same work).
     /// `loads` are `config.offeredLoads`, when the caller has them already.
     static func fluidBurstWaits(_ config: TandemConfig, loads: [Double]? = nil) -> [Double] {
+        guard let onOff = config.onOff, onOff.onFraction < 1 else {
+            return [Double](repeating: 0, count: config.stations.count)
+        }
         let loads = loads ?? config.offeredLoads
-        guard let onOff = config.onOff, onOff.onFraction < 1 else { return loads.map { _ in 0 } }
         var rateMultiplier = 1 / onOff.onFraction  // the burst's rate over the long-run rate
         var burstLength = onOff.meanOn
         return loads.map { load in
@@ -300,6 +305,8 @@ public enum SurrogateTargets {
         let timePower: Int?
         /// The end-to-end response or one of its percentiles.
         let isEndToEndResponse: Bool
+        /// A station's mean response.
+        let isStationResponse: Bool
 
         init(_ name: String) {
             let parts = name.split(separator: ".")
@@ -312,6 +319,7 @@ public enum SurrogateTargets {
             }
             timePower = SurrogateTargets.timePower[metric]
             isEndToEndResponse = station == nil && metric.hasSuffix("Response")
+            isStationResponse = station != nil && metric == "meanResponse"
         }
     }
 

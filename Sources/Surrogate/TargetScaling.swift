@@ -74,7 +74,7 @@ public enum TargetScaling: String, Codable, Sendable, CaseIterable {
     /// end-to-end response, a station's own to its response, nothing to other metrics.
     private static func delay(_ delays: [Double], for target: SurrogateTargets.Parsed) -> Double {
         if target.isEndToEndResponse { return delays.reduce(0, +) }
-        guard target.metric == "meanResponse", let k = target.station, delays.indices.contains(k - 1) else { return 0 }
+        guard target.isStationResponse, let k = target.station, delays.indices.contains(k - 1) else { return 0 }
         return delays[k - 1]
     }
 
@@ -101,7 +101,7 @@ public enum TargetScaling: String, Codable, Sendable, CaseIterable {
         func factor(_ load: Double) -> Double { 1 / max(1e-3, 1 - load) }
         return targets.map { target in
             if target.isEndToEndResponse { return factor(loads.max() ?? 0) }
-            guard let k = target.station, target.metric == "meanResponse", loads.indices.contains(k - 1) else { return 1 }
+            guard target.isStationResponse, let k = target.station, loads.indices.contains(k - 1) else { return 1 }
             return factor(loads[k - 1])
         }
     }
