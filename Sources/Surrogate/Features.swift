@@ -234,14 +234,37 @@ public enum SurrogateFeatures {
     /// batch pays after a gap longer than keepAlive (`coldGapProbability` times the cold
     /// start's mean). Rough, light-traffic estimates: `TargetScaling.analyticDelays`
     /// adds them to QNA's responses, and the network learns what they miss.
-    static func unmodelledDelays(_ config: TandemConfig) -> [Double] {
+    /// With `groupsOf` (QNA's estimate of `config`), each station's `groupWaits` too.
+    static func unmodelledDelays(_ config: TandemConfig, groupsOf analytic: AnalyticEstimate? = nil) -> [Double] {
         var delays = fluidBurstWaits(config)
+        if let analytic {
+            for (k, wait) in groupWaits(config, analytic: analytic).enumerated() { delays[k] += wait }
+        }
         var gaps: MomentSampler?  // only where an instance can go cold and start slowly
         for (k, station) in config.stations.enumerated() where station.keepAlive.isFinite && station.coldStart.mean > 0 {
             if gaps == nil { gaps = MomentSampler(interArrivalOf: config) }
             delays[k] += coldGapProbability(station, gaps: gaps!) * station.coldStart.mean
         }
         return delays
+    }
+
+    /// Each station's mean wait, in light traffic, behind the jobs of its own arriving
+    /// group, in `config`'s unit of time. A group of X jobs that arrives at once at a
+    /// station of c servers and maxBatch K is released as n = floor(X / K) full
+    /// invocations (a job alone when K = 1) of setup + K x service each; with every
+    /// server free the j-th of them waits for (j - c) of those ahead to finish, c at a
+    /// time. Per job that is (setup + K service) / c x K E[sum over j > c of (j - c)] / E[X].
+    /// For M^X/G/1 it is exactly what QNA's two moments leave out at every load: their
+    /// wait holds only a fraction rho of it. Station 1's groups are the arriving batches;
+    /// a later station's are the invocations of the station before it (QNA's
+    /// `meanBatchSize`), whose jobs complete together.
+    static func groupWaits(_ config: TandemConfig, analytic: AnalyticEstimate) -> [Double] {
+        config.stations.enumerated().map { k, station in
+            let group = k == 0 ? GroupSizes(config.batch) : GroupSizes(fixedMean: analytic.stations[k - 1].meanBatchSize)
+            let invocation = station.setup + Double(station.maxBatch) * station.service.mean
+            let pairs = group.excessPairs(maxBatch: station.maxBatch, servers: station.servers)
+            return invocation / Double(station.servers) * Double(station.maxBatch) * pairs / group.mean
+        }
     }
 
     /// Each station's mean wait in a fluid model of on/off bursts (0 for renewal
@@ -398,5 +421,51 @@ public enum SurrogateTargets {
     @inline(__always)
     private static func unitPower(_ unit: Double, _ power: Int) -> Double {
         power == 1 ? unit : pow(unit, Double(power))
+    }
+}
+
+/// The sizes of groups of jobs that reach a station at one instant (`groupWaits`):
+/// arriving batches, or an upstream station's invocations of a (possibly fractional)
+/// mean size, taken as the two whole sizes around it.
+struct GroupSizes {
+    let batch: BatchSizeSpec
+    let mean: Double
+
+    init(_ batch: BatchSizeSpec) {
+        self.batch = batch
+        mean = batch.mean
+    }
+
+    init(fixedMean: Double) {
+        let low = max(1, fixedMean.rounded(.down)), share = fixedMean - low  // of the larger size
+        batch = share > 1e-9 ? .empirical(values: [Int(low), Int(low) + 1], weights: [1 - share, share])
+            : .deterministic(Int(low))
+        mean = max(1, fixedMean)
+    }
+
+    /// E[sum over m > c of (m - c) P(n >= m)] with n = floor(X / K): the sum, over a
+    /// group's invocations beyond the first c, of how many of them wait behind others.
+    func excessPairs(maxBatch k: Int, servers c: Int) -> Double {
+        func pairs(_ size: Int) -> Double {
+            let beyond = Double(max(0, size / k - c))
+            return beyond * (beyond + 1) / 2
+        }
+        switch batch {
+        case .deterministic(let size):
+            return pairs(size)
+        case .empirical(let values, let weights):
+            let total = weights.reduce(0, +)
+            return zip(values, weights).reduce(0) { $0 + pairs($1.0) * $1.1 } / total
+        case .uniform:
+            // Equally likely sizes 1 ... upper, as the simulator draws them.
+            let upper = max(1, Int((2 * mean - 1).rounded()))
+            return (1...upper).reduce(0) { $0 + pairs($1) } / Double(upper)
+        case .geometric:
+            // P(X >= x) = q^(x - 1), q = 1 - 1 / mean: the sum over i >= 1 of
+            // i q^((c + i) K - 1) is q^(c K - 1) r / (1 - r)^2 with r = q^K.
+            guard mean > 1 else { return pairs(1) }
+            let q = 1 - 1 / mean, r = pow(q, Double(k))
+            return pow(q, Double(c * k - 1)) * r / ((1 - r) * (1 - r))
+        }
     }
 }

@@ -30,6 +30,11 @@ public enum TargetScaling: String, Codable, Sendable, CaseIterable {
     /// keepAlive): a station's response by its own, the end-to-end response and its
     /// percentiles by their sum. Instance-seconds per job are `analytic`'s.
     case analyticDelays = "analytic-delays"
+    /// As `analyticDelays`, with each station's wait behind the jobs of its own arriving
+    /// group added too (`SurrogateFeatures.groupWaits`): jobs that arrive together
+    /// queue behind each other even in light traffic, which QNA's two moments spread
+    /// over every load (for M^X/G/1 it is exactly what they leave out).
+    case analyticGroupDelays = "analytic-group-delays"
 
     /// What `duet train` uses unless told otherwise. Measured on the documented
     /// domain's first 3,667 rows (docs/domain.md, "Measured"): the lowest validation and
@@ -52,10 +57,14 @@ public enum TargetScaling: String, Codable, Sendable, CaseIterable {
             return names.map { _ in 1 }
         case .heavyTraffic:
             return Self.heavyTraffic(twin, names: names)
-        case .analytic, .analyticDelays:
+        case .analytic, .analyticDelays, .analyticGroupDelays:
             let targets = SurrogateTargets.parsed(names)
             guard let estimate = estimate() else { return Self.heavyTraffic(twin, targets: targets) }
-            let delays = self == .analyticDelays ? SurrogateFeatures.unmodelledDelays(twin) : nil
+            let delays: [Double]? = switch self {
+            case .analyticDelays: SurrogateFeatures.unmodelledDelays(twin)
+            case .analyticGroupDelays: SurrogateFeatures.unmodelledDelays(twin, groupsOf: estimate)
+            default: nil
+            }
             var fallback: [Double]?  // only when some target has no estimate
             return targets.indices.map { j in
                 let target = targets[j]

@@ -86,6 +86,52 @@ struct TargetScalingTests {
         #expect(zip(added, expected).allSatisfy { abs($0 - $1) < 1e-9 }, "\(added)")
     }
 
+    @Test("group waits: the jobs ahead in one's own arriving group, by hand and against a direct sum")
+    func groupWaitsByHand() throws {
+        func waits(_ batch: BatchSizeSpec, _ first: StationConfig, _ second: StationConfig) throws -> [Double] {
+            let config = TandemConfig(arrivalRate: 0.1, batch: batch, stations: [first, second])
+            return SurrogateFeatures.groupWaits(config, analytic: try #require(QueueingNetworkAnalyzer.estimate(config)))
+        }
+        let single = StationConfig(servers: 1, service: MomentSpec(mean: 0.5))
+        // Batches of 4 at one server of 0.5 s: the jobs wait 0, 0.5, 1 and 1.5 s, 0.75 on
+        // average. Station 1 passes them on one at a time: no group at station 2.
+        var w = try waits(.deterministic(4), single, single)
+        #expect(close(w[0], 0.75) && w[1] == 0, "\(w)")
+        // Two servers of 1 s, batches of 5: jobs 3, 4 and 5 wait for 1, 2 and 3 of the
+        // two servers' completions, 0.5 s apart: (0.5 + 1 + 1.5) / 5 = 0.6.
+        w = try waits(.deterministic(5), StationConfig(servers: 2, service: MomentSpec(mean: 1)), single)
+        #expect(close(w[0], 0.6), "\(w)")
+        // maxBatch 2, setup 0.5, service 1, one server, batches of 5: two full invocations
+        // of 2.5 s leave at once; the second's two jobs wait 2.5 s (the fifth job waits in
+        // the buffer, not behind its group): 2 x 2.5 / 5 = 1. Station 2 (maxBatch 1, one
+        // server of 0.5 s) gets groups of QNA's invocation size, here 2 (timeout 0): its
+        // second job waits 0.5 s, 0.25 on average.
+        let batching = StationConfig(servers: 1, service: MomentSpec(mean: 1), setup: 0.5, maxBatch: 2, timeout: 0)
+        w = try waits(.deterministic(5), batching, single)
+        #expect(close(w[0], 1) && close(w[1], 0.25), "\(w)")
+        // Geometric batches of mean 6 at 3 servers, maxBatch 2: the closed form against the
+        // sum over sizes of P(size) x pairs(floor(size / 2) invocations beyond 3).
+        let three = StationConfig(servers: 3, service: MomentSpec(mean: 0.2), maxBatch: 2, timeout: 0)
+        w = try waits(.geometric(mean: 6), three, single)
+        var pairs = 0.0
+        for size in 1...2_000 {
+            let beyond = Double(max(0, size / 2 - 3))
+            pairs += (1.0 / 6) * pow(5.0 / 6, Double(size - 1)) * beyond * (beyond + 1) / 2
+        }
+        #expect(close(w[0], 0.4 / 3 * 2 * pairs / 6, 1e-9), "\(w[0]) against \(0.4 / 3 * 2 * pairs / 6)")
+        // Uniform batches of mean 3 (sizes 1 to 5) at one server of 0.5 s: pairs 0, 1, 3,
+        // 6 and 10, a fifth each, over a mean of 3 jobs.
+        w = try waits(.uniform(mean: 3), single, single)
+        #expect(close(w[0], 0.5 * (20.0 / 5) / 3), "\(w)")
+        // The scaling adds them to analytic-delays' responses, and nothing else.
+        let config = TandemConfig(arrivalRate: 0.1, batch: .deterministic(4), stations: [single, single])
+        let delays = TargetScaling.analyticDelays.references(twin: config, names: names)
+        let groups = TargetScaling.analyticGroupDelays.references(twin: config, names: names)
+        let added = zip(groups, delays).map { $0 - $1 }
+        let expected = names.map { $0 == "stations.1.meanResponse" || !$0.hasPrefix("stations.") ? 0.75 : 0 }
+        #expect(zip(added, expected).allSatisfy { abs($0 - $1) < 1e-9 }, "\(added)")
+    }
+
     @Test("scaled, standardised, back to real and unscaled: the synthetic values again", arguments: TargetScaling.allCases)
     func roundTrip(_ scaling: TargetScaling) throws {
         var rng = RandomStream(seed: 5, substream: 13)
