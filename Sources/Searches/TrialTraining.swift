@@ -26,6 +26,7 @@ public enum TrainerSearchSpace {
             HyperparameterDefinition("warmupEpochs", .whole, rules: [.atLeast(0)]),
             HyperparameterDefinition("stepEpochs", .whole, rules: [.atLeast(1)]),
             HyperparameterDefinition("stepFactor", .real, rules: [.greaterThan(0), .atMost(1)]),
+            HyperparameterDefinition("huberDelta", .real, rules: [.atLeast(0)]),
         ],
         defaultMaxEpochs: TrainingSettings().maxEpochs,
         reserved: [
@@ -73,6 +74,7 @@ public enum TrainerSearchSpace {
             case "warmupEpochs": settings.warmupEpochs = try whole()
             case "stepEpochs": settings.stepEpochs = try whole()
             case "stepFactor": settings.stepFactor = try number()
+            case "huberDelta": settings.huberDelta = try number()
             default: throw SearchError("\(item.name) is not a trainer hyperparameter")
             }
         }

@@ -265,8 +265,11 @@ final class Scratch: @unchecked Sendable {  // used by one trainer at a time (se
     /// The validation pass's prediction workspace, made at the first validation.
     var evaluation: Workspace?
     private let losses: UnsafeMutableBufferPointer<Double>
+    /// `TrainingSettings.huberDelta`: 0 for squared errors.
+    private let huberDelta: Float
 
     init(architecture: NetworkArchitecture, settings: TrainingSettings) {
+        huberDelta = Float(settings.huberDelta)
         let workers = max(1, min(settings.threads, settings.batchSize))
         let share = (settings.batchSize + workers - 1) / workers
         workspaces = (0..<workers).map { _ in Workspace(architecture: architecture, capacity: share, training: true) }
@@ -285,12 +288,12 @@ final class Scratch: @unchecked Sendable {  // used by one trainer at a time (se
         let lower = part * workspace.capacity, count = min(workspace.capacity, rows.count - lower)
         workspace.gather(UnsafeBufferPointer(rebasing: rows[lower..<lower + count]), inputs: inputs, targets: targets)
         workspace.forward(parameters: parameters, rows: count)
-        losses[part] = workspace.squaredError(rows: count, gradientScale: scale)
+        losses[part] = workspace.squaredError(rows: count, gradientScale: scale, huberDelta: huberDelta)
         workspace.backward(parameters: parameters, rows: count)
     }
 
-    /// The gradient of the mean squared error over the rows `rows` of (inputs, targets)
-    /// into `workspaces[0].gradients`; returns the batch's sum of squared errors.
+    /// The gradient of the mean squared error (or Huber loss) over the rows `rows` of
+    /// (inputs, targets) into `workspaces[0].gradients`; returns the batch's summed loss.
     func gradient(
         parameters: UnsafeBufferPointer<Float>, rows: UnsafeBufferPointer<Int>,
         inputs: UnsafeBufferPointer<Float>, targets: UnsafeBufferPointer<Float>

@@ -134,8 +134,11 @@ final class Workspace: @unchecked Sendable {
     /// `gradientScale * (output - target)`, into the first delta. For the mean squared
     /// error of a batch of m rows and k targets the scale is 2 / (m k); a worker holding
     /// part of a batch uses the whole batch's m. Returns the sum of squared errors.
+    /// With `huberDelta` > 0 the loss is Huber's instead: e^2 within delta of the target
+    /// and 2 delta |e| - delta^2 beyond (the same scale as e^2, linear in the tails), so
+    /// the gradient's error is clamped to [-delta, delta].
     @discardableResult
-    func squaredError(rows m: Int, gradientScale: Float? = nil) -> Double {
+    func squaredError(rows m: Int, gradientScale: Float? = nil, huberDelta: Float = 0) -> Double {
         let k = architecture.outputs
         let out = output.baseAddress!, target = targets.baseAddress!
         var sum = 0.0
@@ -143,8 +146,13 @@ final class Workspace: @unchecked Sendable {
             var rowSum: Float = 0
             for j in 0..<k {
                 let e = out[r * k + j] - target[r * k + j]
-                rowSum += e * e
-                if let gradientScale { deltaA[r * k + j] = gradientScale * e }
+                if huberDelta > 0 && abs(e) > huberDelta {
+                    rowSum += 2 * huberDelta * abs(e) - huberDelta * huberDelta
+                    if let gradientScale { deltaA[r * k + j] = gradientScale * (e > 0 ? huberDelta : -huberDelta) }
+                } else {
+                    rowSum += e * e
+                    if let gradientScale { deltaA[r * k + j] = gradientScale * e }
+                }
             }
             sum += Double(rowSum)
         }

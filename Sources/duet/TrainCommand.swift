@@ -24,6 +24,10 @@ struct TrainingOptions: ParsableArguments {
     @Option(help: "Learning-rate schedule: none, cosine or step.") var schedule: LearningRateSchedule?
     @Option(help: "Seed of initialisation and shuffling.") var seed: UInt64?
     @Option(help: "Training threads (default 2).") var threads: Int?
+    @Option(help: ArgumentHelp(
+        "Huber loss threshold in standardised target units (default 0.03; 0: mean squared error).",
+        discussion: "Squared within the threshold, linear beyond: large residuals pull less on the fit."))
+    var huberDelta: Double?
 
     func settings() throws -> TrainingSettings {
         var settings = TrainingSettings()
@@ -39,6 +43,7 @@ struct TrainingOptions: ParsableArguments {
         if let schedule { settings.schedule = schedule }
         if let seed { settings.seed = seed }
         if let threads { settings.threads = threads }
+        if let huberDelta { settings.huberDelta = huberDelta }
         if let problem = settings.problem { throw ValidationError(problem) }
         return settings
     }

@@ -189,6 +189,31 @@ struct GradientTests {
         }
     }
 
+    @Test func huberLossIsSquaredWithinDeltaAndLinearBeyond() {
+        // One row, errors 0.2, -2 and 1 against zero targets, delta 0.5 (by hand):
+        // 0.2^2 + (2 x 0.5 x 2 - 0.5^2) + (2 x 0.5 x 1 - 0.5^2) = 0.04 + 1.75 + 0.75 = 2.54,
+        // and the error in the gradient clamped to [-0.5, 0.5]: 0.2, -0.5, 0.5. With one
+        // row the output biases' gradients are those errors times the scale (1 here).
+        let architecture = NetworkArchitecture(inputs: 1, hidden: [2], outputs: 3, activation: .tanh)
+        let network = Network(architecture: architecture, seed: 1)
+        let bias = network.slots[1].biasOffset
+        let errors: [Float] = [0.2, -2, 1]
+        for (delta, loss, gradient) in [(0.5, 2.54, [0.2, -0.5, 0.5]), (0, 5.04, [0.2, -2, 1])] as [(Float, Double, [Double])] {
+            let workspace = Workspace(architecture: architecture, capacity: 1, training: true)
+            workspace.input[0] = 0.3
+            for j in 0..<3 { workspace.targets[j] = 0 }
+            network.parameters.withUnsafeBufferPointer { workspace.forward(parameters: $0, rows: 1) }
+            for j in 0..<3 { workspace.output[j] = errors[j] }
+            let sum = workspace.squaredError(rows: 1, gradientScale: 1, huberDelta: delta)
+            #expect(abs(sum - loss) < 1e-6, "delta \(delta): loss \(sum), expected \(loss)")
+            network.parameters.withUnsafeBufferPointer { workspace.backward(parameters: $0, rows: 1) }
+            for j in 0..<3 {
+                let got = Double(workspace.gradients[bias + j])
+                #expect(abs(got - gradient[j]) < 1e-6, "delta \(delta), output \(j): gradient \(got), expected \(gradient[j])")
+            }
+        }
+    }
+
     @Test(arguments: Activation.allCases)
     func everyLayerGradientMatchesFiniteDifferences(_ activation: Activation) {
         // Three weight layers of different widths, a batch of 7: every weight and bias

@@ -166,11 +166,18 @@ struct TrainingTests {
         var expected = TrainingSettings()
         expected.width = 64
         expected.optimizer = .adam
+        // A file without huberDelta was written before the Huber loss: squared errors.
+        expected.huberDelta = 0
         #expect(decoded == expected)
+        let withHuber = try JSONDecoder().decode(TrainingSettings.self, from: Data(#"{"huberDelta": 0.5}"#.utf8))
+        #expect(withHuber.huberDelta == 0.5)
         #expect(TrainingSettings().problem == nil)
         var bad = TrainingSettings()
         bad.batchSize = 0
         #expect(bad.problem == "batchSize must be at least 1, got 0")
+        var negativeDelta = TrainingSettings()
+        negativeDelta.huberDelta = -1
+        #expect(negativeDelta.problem == "huberDelta must be zero or positive, got -1.0")
         let problem = try SmoothProblem(trainingRows: 10, validationRows: 5)
         #expect(throws: TrainingError.self) {
             try Trainer(settings: bad, training: problem.training, validation: problem.validation, transform: problem.transform)
