@@ -22,8 +22,9 @@ public struct Samples: Sendable, Equatable {
 public struct EpochReport: Sendable, Equatable, Codable {
     /// Epochs completed so far, this one included (1 after the first).
     public var epoch: Int
-    /// Mean squared error over standardised targets, averaged over the epoch's
-    /// mini-batches (weighted by their rows) as they were trained.
+    /// The loss (squared error, or Huber's: `TrainingSettings.huberDelta`) over
+    /// standardised targets, averaged over the epoch's mini-batches (weighted by their
+    /// rows) as they were trained.
     public var trainLoss: Double
     /// Validation mean absolute percentage error per target, in percent, on real values.
     public var validationMAPE: [Double]
@@ -288,7 +289,7 @@ final class Scratch: @unchecked Sendable {  // used by one trainer at a time (se
         let lower = part * workspace.capacity, count = min(workspace.capacity, rows.count - lower)
         workspace.gather(UnsafeBufferPointer(rebasing: rows[lower..<lower + count]), inputs: inputs, targets: targets)
         workspace.forward(parameters: parameters, rows: count)
-        losses[part] = workspace.squaredError(rows: count, gradientScale: scale, huberDelta: huberDelta)
+        losses[part] = workspace.loss(rows: count, gradientScale: scale, huberDelta: huberDelta)
         workspace.backward(parameters: parameters, rows: count)
     }
 

@@ -3,7 +3,8 @@
 // For a batch A0 (m x d) and layer l with weights W (in x out) and bias b:
 //   forward   Z = A W + b (sgemm), A' = f(Z)
 //   backward  dW = A^T D (sgemm), db = column sums of D, D_prev = (D W^T) * f'(Z_prev) (sgemm)
-// where D = dLoss/dZ. The loss is the mean squared error over all m x k outputs.
+// where D = dLoss/dZ. The loss is the mean over all m x k outputs of the squared error,
+// or of Huber's loss (`loss(rows:gradientScale:huberDelta:)`).
 
 /// Scratch buffers for up to `capacity` rows: inputs, each layer's pre-activations
 /// and activations, two delta buffers and the gradient (training), or inputs and two
@@ -129,16 +130,15 @@ final class Workspace: @unchecked Sendable {
         }
     }
 
-    /// Squared error of the outputs against `targets` over the first `rows` rows, and
-    /// (with `gradientScale`) the gradient of the loss with respect to the outputs,
-    /// `gradientScale * (output - target)`, into the first delta. For the mean squared
-    /// error of a batch of m rows and k targets the scale is 2 / (m k); a worker holding
-    /// part of a batch uses the whole batch's m. Returns the sum of squared errors.
-    /// With `huberDelta` > 0 the loss is Huber's instead: e^2 within delta of the target
-    /// and 2 delta |e| - delta^2 beyond (the same scale as e^2, linear in the tails), so
-    /// the gradient's error is clamped to [-delta, delta].
+    /// The loss of the outputs against `targets` over the first `rows` rows, summed: the
+    /// squared error e^2 of each output, or with `huberDelta` > 0 Huber's loss, e^2
+    /// within delta of the target and 2 delta |e| - delta^2 beyond (the same scale as
+    /// e^2, linear in the tails). With `gradientScale`, the gradient with respect to the
+    /// outputs, `gradientScale * e` (e clamped to [-delta, delta] for Huber's), into the
+    /// first delta. For the mean over a batch of m rows and k targets the scale is
+    /// 2 / (m k); a worker holding part of a batch uses the whole batch's m.
     @discardableResult
-    func squaredError(rows m: Int, gradientScale: Float? = nil, huberDelta: Float = 0) -> Double {
+    func loss(rows m: Int, gradientScale: Float? = nil, huberDelta: Float = 0) -> Double {
         let k = architecture.outputs
         let out = output.baseAddress!, target = targets.baseAddress!
         var sum = 0.0
@@ -159,7 +159,7 @@ final class Workspace: @unchecked Sendable {
         return sum
     }
 
-    /// Backward pass over the first `rows` rows after `forward` and `squaredError`:
+    /// Backward pass over the first `rows` rows after `forward` and `loss`:
     /// fills `gradients` (overwriting them).
     func backward(parameters: UnsafeBufferPointer<Float>, rows m: Int) {
         precondition(keepsPreactivations, "Workspace: backward needs a training workspace")

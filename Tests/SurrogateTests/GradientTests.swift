@@ -171,7 +171,7 @@ struct GradientTests {
         workspace.input.baseAddress!.update(from: inputs.storage, count: 8)
         workspace.targets.baseAddress!.update(from: targets.storage, count: 8)
         network.parameters.withUnsafeBufferPointer { workspace.forward(parameters: $0, rows: 4) }
-        let sse = workspace.squaredError(rows: 4, gradientScale: 2.0 / 8)
+        let sse = workspace.loss(rows: 4, gradientScale: 2.0 / 8)
         let reference = referenceLoss(architecture, network.parameters.map(Double.init), inputs: inputs, targets: targets)
         #expect(abs(sse / 8 - reference) < 1e-6 * max(1, reference))
         // The output bias gradient is the column sum of dL/dy.
@@ -204,7 +204,7 @@ struct GradientTests {
             for j in 0..<3 { workspace.targets[j] = 0 }
             network.parameters.withUnsafeBufferPointer { workspace.forward(parameters: $0, rows: 1) }
             for j in 0..<3 { workspace.output[j] = errors[j] }
-            let sum = workspace.squaredError(rows: 1, gradientScale: 1, huberDelta: delta)
+            let sum = workspace.loss(rows: 1, gradientScale: 1, huberDelta: delta)
             #expect(abs(sum - loss) < 1e-6, "delta \(delta): loss \(sum), expected \(loss)")
             network.parameters.withUnsafeBufferPointer { workspace.backward(parameters: $0, rows: 1) }
             for j in 0..<3 {
@@ -232,7 +232,7 @@ struct GradientTests {
         workspace.targets.baseAddress!.update(from: targets.storage, count: targets.storage.count)
         network.parameters.withUnsafeBufferPointer { p in
             workspace.forward(parameters: p, rows: m)
-            workspace.squaredError(rows: m, gradientScale: 2 / Float(m * 3))
+            workspace.loss(rows: m, gradientScale: 2 / Float(m * 3))
             workspace.backward(parameters: p, rows: m)
         }
         let analytic = Array(workspace.gradients)
