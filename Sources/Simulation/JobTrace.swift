@@ -59,8 +59,15 @@ extension Simulator {
     public static func trace(_ config: TandemConfig, jobs: Int, replication: Int = 0)
         -> (outcome: ReplicationOutcome, trace: JobTraceRecorder)
     {
+        trace(config, jobs: jobs, replication: replication, splitSlots: nil)
+    }
+
+    /// The same with the stations' slot search chosen (`TandemEngine.splitSlots`).
+    static func trace(_ config: TandemConfig, jobs: Int, replication: Int = 0, splitSlots: Bool?)
+        -> (outcome: ReplicationOutcome, trace: JobTraceRecorder)
+    {
         var recorder = JobTraceRecorder()
-        let engine = TandemEngine(config: config, replication: replication)
+        let engine = TandemEngine(config: config, replication: replication, splitSlots: splitSlots)
         let result = engine.run(jobs: jobs, firstKeptJob: 0, observer: &recorder)
         return (result.outcome, recorder)
     }

@@ -51,9 +51,18 @@ public struct TandemEngine {
     /// newest, beyond which memory is at risk: reported as unstable.
     public static let maxJobsInFlight = 1 << 24
 
+    /// Which slot search the stations use (nil: by their number of servers, see
+    /// `StationState.scanLimit`); tests set it to check that both agree.
+    let splitSlots: Bool?
+
     public init(config: TandemConfig, replication: Int) {
+        self.init(config: config, replication: replication, splitSlots: nil)
+    }
+
+    init(config: TandemConfig, replication: Int, splitSlots: Bool?) {
         self.config = config
         self.replication = replication
+        self.splitSlots = splitSlots
     }
 
     /// Simulates `jobs` jobs (the last batch cut short) and lets every job complete.
@@ -62,7 +71,8 @@ public struct TandemEngine {
     public func run<Observer: TandemObserver>(
         jobs totalJobs: Int, firstKeptJob: Int, observer: inout Observer
     ) -> (outcome: ReplicationOutcome, windowStart: Double, windowEnd: Double) {
-        var pass = Pass(config: config, replication: replication, observer: observer, marks: [firstKeptJob])
+        var pass = Pass(config: config, replication: replication, observer: observer, marks: [firstKeptJob],
+                        splitSlots: splitSlots)
         defer { pass.deallocate() }
         pass.arrive(until: totalJobs)
         let outcome = pass.drain()
@@ -285,7 +295,7 @@ struct Pass<Observer: TandemObserver> {
     var markTimes: [Double] = []
     var nextMark: Int
 
-    init(config: TandemConfig, replication: Int, observer: Observer, marks: [Int]) {
+    init(config: TandemConfig, replication: Int, observer: Observer, marks: [Int], splitSlots: Bool? = nil) {
         precondition(!config.stations.isEmpty, "a workflow needs at least one station")
         self.observer = observer
         let seed = config.run.seed
@@ -295,7 +305,8 @@ struct Pass<Observer: TandemObserver> {
         handOvers = .allocate(capacity: count)
         waits = .allocate(capacity: count)
         for (k, station) in config.stations.enumerated() {
-            (stations + k).initialize(to: StationState(station, station: k, seed: seed, replication: replication))
+            (stations + k).initialize(to: StationState(station, station: k, seed: seed, replication: replication,
+                                                                   splitSlots: splitSlots))
             (buffers + k).initialize(to: BatchBuffer(capacity: station.maxBatch))
             if k < count - 1 { (handOvers + k).initialize(to: HandOverQueue(servers: station.servers)) }
             (waits + k).initialize(to: QueueWaitWindows())
@@ -447,9 +458,7 @@ struct Pass<Observer: TandemObserver> {
             return
         }
         if let span = handOvers[k].push(completion: result.completion, buffer: buffers + k, count: size) {
-            unstableReason = unstableReason
-                ?? "station \(k + 1): \(span) jobs in flight between stations \(k + 1) and \(k + 2), more than "
-                + "\(TandemEngine.maxJobsInFlight)"
+            noteTooManyInFlight(station: k, span: span)
         }
         buffers[k].count = 0
         // Every later invocation here dispatches at or after this one and takes a
@@ -472,6 +481,15 @@ struct Pass<Observer: TandemObserver> {
                               enter: time, timeout: timeout)
             if buffers[k].count == maxBatch { release(k, at: time) }
         }
+    }
+
+    /// Out of the hot path: building the message would make `release` too large to
+    /// inline into.
+    @inline(never)
+    mutating func noteTooManyInFlight(station k: Int, span: Int) {
+        unstableReason = unstableReason
+            ?? "station \(k + 1): \(span) jobs in flight between stations \(k + 1) and \(k + 2), more than "
+            + "\(TandemEngine.maxJobsInFlight)"
     }
 
     mutating func judge(station: Int) {

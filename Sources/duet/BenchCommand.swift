@@ -34,23 +34,40 @@ struct BenchSimulate: ParsableCommand {
     var jobs: Int = 20_000_000
     @Option(help: "Timed repetitions; the best is reported.")
     var repeats: Int = 3
+    @Option(help: "Servers at every station instead of the scenario's 4, each station's load kept (its service time scaled): how the search for a free instance grows with the servers.")
+    var servers: Int?
     @OptionGroup var summary: JSONSummaryOption
 
     func validate() throws {
         if jobs < 10 { throw ValidationError("--jobs must be at least 10") }
         if repeats < 1 { throw ValidationError("--repeats must be at least 1") }
+        if let servers, servers < 1 { throw ValidationError("--servers must be at least 1") }
+    }
+
+    /// A scenario's configuration, with `--servers` applied.
+    func benchConfig(_ scenario: Scenario) -> TandemConfig {
+        var config = Self.config(scenario)
+        if let servers {
+            for k in config.stations.indices {
+                let scale = Double(servers) / Double(config.stations[k].servers)
+                config.stations[k].servers = servers
+                config.stations[k].service.mean *= scale
+            }
+        }
+        return config
     }
 
     func run() throws {
         let output = summary.output
-        let (best, bestCPU, response) = try Self.time(Self.config(scenario), jobs: jobs, repeats: repeats)
-        let stations = Self.config(scenario).stations.count
+        let config = benchConfig(scenario)
+        let (best, bestCPU, response) = try Self.time(config, jobs: jobs, repeats: repeats)
+        let stations = config.stations.count
         #if DEBUG
         log("warning: debug build; measure with `swift build -c release`")
         #endif
         let jobStations = Double(jobs * stations) / best
         let peak = peakResidentMiB()
-        output.line("scenario:          \(scenario.rawValue) (\(stations) stations)")
+        output.line("scenario:          \(scenario.rawValue) (\(stations) stations, \(config.stations[0].servers) servers each)")
         output.line("jobs:              \(jobs)")
         output.line(String(format: "best time:         %.3f s (of %d)", best, repeats))
         output.line(String(format: "jobs per second:   %.2f million", Double(jobs) / best / 1e6))
@@ -60,14 +77,15 @@ struct BenchSimulate: ParsableCommand {
         output.line(String(format: "peak memory:       %.1f MiB (max resident set)", peak))
         output.line(String(format: "meanResponse:      %.4f s", response))
         var object: [(String, JSON)] = [
-            ("scenario", .string(scenario.rawValue)), ("stations", .integer(stations)), ("jobs", .integer(jobs)),
+            ("scenario", .string(scenario.rawValue)), ("stations", .integer(stations)),
+            ("servers", .integer(config.stations[0].servers)), ("jobs", .integer(jobs)),
             ("repeats", .integer(repeats)), ("bestSeconds", .number(best)), ("bestCPUSeconds", .number(bestCPU)),
             ("jobsPerSecond", .number(Double(jobs) / best)), ("jobsPerCPUSecond", .number(Double(jobs) / bestCPU)),
             ("jobStationsPerSecond", .number(jobStations)), ("peakResidentMiB", .number(peak)),
             ("meanResponse", .number(response)),
         ]
         if scenario == .chain5 {
-            let (r1Best, _, _) = try Self.time(Self.config(.r1), jobs: jobs, repeats: repeats)
+            let (r1Best, _, _) = try Self.time(benchConfig(.r1), jobs: jobs, repeats: repeats)
             let r1JobStations = Double(jobs * 2) / r1Best
             output.line(String(format: "r1 jobs x stations: %.2f million per second (best of %d)", r1JobStations / 1e6,
                                repeats))

@@ -37,13 +37,36 @@ enum DeterministicScenario {
             run: RunSettings(jobs: 100, replications: 1, warmup: warmup, seed: 7))
     }
 
+    /// The trace of `jobs` jobs; every scenario also runs with the other slot search
+    /// (a scan of every slot, or the heap and stack of large stations) and must give
+    /// the same invocations and departures, so the hand-computed times hold for both.
     static func trace(_ config: TandemConfig, jobs: Int, sourceLocation: SourceLocation = #_sourceLocation)
         -> JobTraceRecorder
     {
-        let (outcome, trace) = Simulator.trace(config, jobs: jobs)
+        let (outcome, trace) = Simulator.trace(config, jobs: jobs, splitSlots: false)
         #expect(outcome == .completed, sourceLocation: sourceLocation)
         #expect(trace.departures.count == jobs, "every job must leave the system", sourceLocation: sourceLocation)
+        let (splitOutcome, split) = Simulator.trace(config, jobs: jobs, splitSlots: true)
+        #expect(splitOutcome == outcome, sourceLocation: sourceLocation)
+        expectSameDispatches(trace, split, sourceLocation: sourceLocation)
         return trace
+    }
+
+    /// Two traces of one configuration agree: the same invocations (jobs, cold,
+    /// times within `tolerance`) and departures in the same order.
+    static func expectSameDispatches(_ a: JobTraceRecorder, _ b: JobTraceRecorder,
+                                     sourceLocation: SourceLocation = #_sourceLocation) {
+        #expect(a.departures == b.departures, "departure order differs", sourceLocation: sourceLocation)
+        #expect(a.invocations.count == b.invocations.count, sourceLocation: sourceLocation)
+        for (index, (x, y)) in zip(a.invocations, b.invocations).enumerated() {
+            let same = x.station == y.station && x.firstJob == y.firstJob && x.jobs == y.jobs && x.cold == y.cold
+                && close(x.dispatch, y.dispatch) && close(x.completion, y.completion)
+            guard same else {
+                Issue.record("invocation \(index) differs between the slot searches: \(x) against \(y)",
+                             sourceLocation: sourceLocation)
+                return
+            }
+        }
     }
 
     static func close(_ a: Double, _ b: Double) -> Bool {

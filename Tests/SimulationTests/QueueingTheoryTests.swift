@@ -83,6 +83,26 @@ struct QueueingTheoryTests {
         }
     }
 
+    @Test("M/M/c -> M/M/c with many servers (the heap and stack of slots): Erlang C", arguments: [24, 64])
+    func erlangCManyServers(servers c: Int) throws {
+        // Station 1 at load 0.9, where waits are a sizeable part of the response;
+        // station 2 at 0.6. Both above StationState.scanLimit (8).
+        let s1 = 1.0, s2 = 2.0 / 3, lambda = 0.9 * Double(c) / s1
+        let config = TandemConfig(arrivalRate: lambda,
+                                  stations: [station(servers: c, mean: s1), station(servers: c, mean: s2)],
+                                  run: theoryRun)
+        let report = Simulator.simulate(config)
+        for (index, s) in [s1, s2].enumerated() {
+            let a = lambda * s
+            let wait = erlangC(servers: c, offered: a) * s / (Double(c) - a)
+            if index == 0 {
+                try expectMatches(report, "stations.1.meanQueueWait", wait, maxRelativeHalfWidth: 0.1)
+            }
+            try expectMatches(report, "stations.\(index + 1).meanResponse", wait + s)
+            try expectMatches(report, "stations.\(index + 1).utilization", a / Double(c))
+        }
+    }
+
     @Test("M/G/1 (Pollaczek-Khinchine) at station 1", arguments: [0.0, 0.5, 1.0, 4.0])
     func pollaczekKhinchine(scv: Double) throws {
         let lambda = 0.5, s = 1.2
