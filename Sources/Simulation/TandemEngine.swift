@@ -306,7 +306,7 @@ struct Pass<Observer: TandemObserver> {
         waits = .allocate(capacity: count)
         for (k, station) in config.stations.enumerated() {
             (stations + k).initialize(to: StationState(station, station: k, seed: seed, replication: replication,
-                                                                   splitSlots: splitSlots))
+                                                       splitSlots: splitSlots))
             (buffers + k).initialize(to: BatchBuffer(capacity: station.maxBatch))
             if k < count - 1 { (handOvers + k).initialize(to: HandOverQueue(servers: station.servers)) }
             (waits + k).initialize(to: QueueWaitWindows())
