@@ -36,13 +36,14 @@ struct StationState {
     /// instance, which is the same as an empty slot. Memory of its own
     /// (`deallocate()`), so the hot loop has no copy-on-write or bounds checks.
     ///
-    /// A station of up to `scanLimit` servers keeps every slot in `slotFree` and
-    /// scans them at each dispatch. A larger one splits them by the last dispatch
-    /// time: `slotFree` holds the busy slots as a min-heap on free time
-    /// (`busyCount`), `idleStack` the idle ones as a stack in the order they freed,
-    /// the most recently freed on top (`idleCount`). Dispatch times never go back
-    /// (FCFS), so a slot leaves the heap for the stack once, in free-time order, and
-    /// the stack stays sorted: a dispatch costs O(log servers), not O(servers).
+    /// A station of up to `scanLimit` servers keeps every slot in `slotFree` (and
+    /// an empty `idleStack`) and scans them at each dispatch. A larger one splits
+    /// them by the last dispatch time: `slotFree` holds the busy slots as a
+    /// min-heap on free time (`busyCount`), `idleStack` the idle ones as a stack in
+    /// the order they freed, the most recently freed on top (`idleCount`). Dispatch
+    /// times never go back (FCFS), so a slot leaves the heap for the stack once, in
+    /// free-time order, and the stack stays sorted: a dispatch costs O(log servers),
+    /// not O(servers).
     @usableFromInline var slotFree: UnsafeMutablePointer<Double>
     @usableFromInline var idleStack: UnsafeMutablePointer<Double>
     @usableFromInline let splitsSlots: Bool
@@ -72,7 +73,7 @@ struct StationState {
         serviceStream = RandomStream(seed: seed, replication: replication, purpose: .service(station))
         coldStream = RandomStream(seed: seed, replication: replication, purpose: .coldStart(station))
         slotFree = .allocate(capacity: config.servers)
-        idleStack = .allocate(capacity: config.servers)
+        idleStack = .allocate(capacity: splitsSlots ? config.servers : 0)
         if splitsSlots {
             idleStack.initialize(repeating: -.infinity, count: config.servers)
             idleCount = config.servers
@@ -92,7 +93,7 @@ struct StationState {
         var twin = self
         twin.slotFree = .allocate(capacity: servers)
         twin.slotFree.initialize(from: slotFree, count: splitsSlots ? busyCount : servers)
-        twin.idleStack = .allocate(capacity: servers)
+        twin.idleStack = .allocate(capacity: splitsSlots ? servers : 0)
         twin.idleStack.initialize(from: idleStack, count: idleCount)
         return twin
     }
