@@ -3,10 +3,11 @@
 // polls. The loop waits at most until `state.nextDeadline` and calls `tick` every
 // time round, so heartbeats flow while tasks run for hours.
 //
-//     poll(DEALER, monitor, mailbox; timeout ≤ nextDeadline)
+//     poll(DEALER, monitor, mailbox; timeout ≤ nextDeadline, results' release deadline)
 //       → coordinator messages → state.receive → perform actions
 //       → task outcomes, progress, stop → state.taskFinished / reportProgress / stop
 //       → state.tick
+//       → results due (`ResultBatches.due`: held a moment while every slot is busy)
 //
 // `.connect` closes the DEALER (linger 0) and opens a new one with the same routing
 // id (`host-pid-random`), so a worker that reconnects is recognised. A CURVE client
@@ -210,7 +211,8 @@ private final class WorkerLoop {
             ["worker.id": options.identity])
         perform(state.start(now: now()))
         while exitReason == nil {
-            let wait = min(1.0, max(0, state.nextDeadline - now()))
+            let deadline = min(state.nextDeadline, outgoingResults.releaseDeadline)
+            let wait = min(1.0, max(0, deadline - now()))
             var poller = Poller()
             let mailboxIndex = poller.add(mailbox.receiver)
             var socketIndex = -1
@@ -236,7 +238,10 @@ private final class WorkerLoop {
                 perform(state.stop(now: now()))
             }
             if exitReason == nil { perform(state.tick(now: now())) }
-            for message in outgoingResults.release() { transmit(message) }
+            // Results may wait a moment for more while the queue keeps every slot busy;
+            // a worker on its way out sends what it holds.
+            let everySlotBusy = exitReason == nil && state.running >= options.slots
+            for message in outgoingResults.due(now: now(), everySlotBusy: everySlotBusy) { transmit(message) }
         }
         pool.shutdown()
         close(linger: sentGoodbye ? 1500 : 0)

@@ -95,15 +95,27 @@ public struct OutgoingBatches: Sendable {
 /// The worker's side: holds back RESULTs to merge them into one RESULTBATCH. Any other
 /// report (a FAILURE, a HEARTBEAT, a GOODBYE) first sends what is held, so reports keep
 /// their order.
+///
+/// At the end of each pass of its loop the worker asks `due` what to send. While every
+/// slot is busy (the queue fed each finished task's slot at once), results wait up to
+/// `linger` seconds for more, `lingerResults` at most: the coordinator's refill is not
+/// yet needed, and short tasks then cost one message and one journal turn per dozens of
+/// results instead of one per handful. A free slot sends them at once, so a worker never
+/// idles for want of the next assignment.
 public struct ResultBatches: Sendable {
     /// The most results one batch carries, and the most body bytes: a larger result
     /// goes alone, as a plain RESULT.
     public static let maxResults = 1024
     public static let maxBytes = 1 << 20
+    /// The longest results wait while every slot is busy, in seconds, and how many may.
+    public static let linger = 0.001
+    public static let lingerResults = 64
 
     private var results: [TaskResult] = []
     private var bytes = 0
     private var epoch: String?
+    /// When `due` first saw the results now held (nil: none held, or not yet asked).
+    private var heldSince: Double?
 
     public init() {}
 
@@ -122,11 +134,31 @@ public struct ResultBatches: Sendable {
         return ready
     }
 
+    /// What to send at the end of a pass of the worker's loop, at `now`: everything held,
+    /// unless `everySlotBusy` and the results are fewer than `lingerResults` and younger
+    /// than `linger` (then nothing, until `releaseDeadline` at the latest).
+    public mutating func due(now: Double, everySlotBusy: Bool) -> [WorkerMessage] {
+        guard !results.isEmpty else { return [] }
+        let since = heldSince ?? now
+        if everySlotBusy && results.count < Self.lingerResults && now < since + Self.linger {
+            heldSince = since
+            return []
+        }
+        return release()
+    }
+
+    /// When results held back by `due` must go (infinity when none are).
+    public var releaseDeadline: Double {
+        guard !results.isEmpty, let heldSince else { return .infinity }
+        return heldSince + Self.linger
+    }
+
     /// What is held, as one message (none when nothing is).
     public mutating func release() -> [WorkerMessage] {
         defer {
             results.removeAll(keepingCapacity: true)
             bytes = 0
+            heldSince = nil
         }
         switch results.count {
         case 0: return []

@@ -164,7 +164,7 @@ struct WorkerCommand: ParsableCommand {
     @OptionGroup var endpoint: CoordinatorEndpointOption
     @Option(help: "Tasks run at once (default: all cores).")
     var slots: Int?
-    @Option(help: "Tasks held queued beyond the slots, to hide the round trip of very short tasks.")
+    @Option(help: "Tasks held queued beyond the slots, to hide the round trip of very short tasks (while the queue keeps every slot busy, results wait up to 1 ms to go out together).")
     var prefetch: Int = 0
     @Option(help: "CURVE key directory: coordinator.pub and this worker's key pair (default: $DUET_KEYS).")
     var keys: String?

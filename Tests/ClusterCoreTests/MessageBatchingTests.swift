@@ -155,6 +155,66 @@ struct MessageBatchingTests {
         #expect(out.isEmpty)
     }
 
+    // MARK: When held results go
+
+    @Test func resultsWaitAMomentOnlyWhileEverySlotIsBusy() {
+        let r = (0..<3).map { WorkerMessage.result(ack(1, $0), payload: [UInt8($0)], epoch: "e") }
+        let linger = ResultBatches.linger
+
+        // A free slot: what is held goes at once, whatever its age.
+        var idle = ResultBatches()
+        _ = idle.add(r[0], merging: true)
+        #expect(idle.due(now: 10, everySlotBusy: false) == [r[0]])
+        #expect(idle.isEmpty && idle.releaseDeadline == .infinity)
+
+        // Every slot busy: held from the first time asked until `linger` later.
+        var busy = ResultBatches()
+        #expect(busy.due(now: 10, everySlotBusy: true).isEmpty, "nothing held, nothing due")
+        #expect(busy.releaseDeadline == .infinity)
+        _ = busy.add(r[0], merging: true)
+        #expect(busy.due(now: 10, everySlotBusy: true).isEmpty)
+        #expect(busy.releaseDeadline == 10 + linger)
+        _ = busy.add(r[1], merging: true)
+        #expect(busy.due(now: 10 + linger / 2, everySlotBusy: true).isEmpty, "younger than linger")
+        #expect(busy.releaseDeadline == 10 + linger, "the oldest result sets the deadline")
+        #expect(busy.due(now: 10 + linger, everySlotBusy: true)
+                    == [.resultBatch([TaskResult(ack(1, 0), payload: [0]), TaskResult(ack(1, 1), payload: [1])], epoch: "e")])
+        #expect(busy.releaseDeadline == .infinity)
+
+        // The next results start a new wait.
+        _ = busy.add(r[2], merging: true)
+        #expect(busy.due(now: 20, everySlotBusy: true).isEmpty)
+        #expect(busy.releaseDeadline == 20 + linger)
+        // A slot that frees sends them before the deadline.
+        #expect(busy.due(now: 20, everySlotBusy: false) == [r[2]])
+    }
+
+    @Test func heldResultsGoOnceThereAreEnoughOfThem() {
+        var out = ResultBatches()
+        let count = ResultBatches.lingerResults
+        for i in 0..<(count - 1) {
+            #expect(out.add(.result(ack(1, i), payload: [], epoch: nil), merging: true).isEmpty)
+            #expect(out.due(now: 5, everySlotBusy: true).isEmpty)
+        }
+        _ = out.add(.result(ack(1, count - 1), payload: [], epoch: nil), merging: true)
+        let sent = out.due(now: 5, everySlotBusy: true)
+        guard case .resultBatch(let results, nil) = sent.first, sent.count == 1 else {
+            Issue.record("expected one RESULTBATCH, got \(sent)")
+            return
+        }
+        #expect(results.map(\.attempt) == (0..<count).map { ack(1, $0) })
+    }
+
+    @Test func anotherReportSendsHeldResultsFirstAndClearsTheDeadline() {
+        var out = ResultBatches()
+        let result = WorkerMessage.result(ack(1, 0), payload: [], epoch: "e")
+        _ = out.add(result, merging: true)
+        #expect(out.due(now: 1, everySlotBusy: true).isEmpty)
+        let heartbeat = WorkerMessage.heartbeat(running: [ack(1, 1)])
+        #expect(out.add(heartbeat, merging: true) == [result, heartbeat])
+        #expect(out.releaseDeadline == .infinity)
+    }
+
     // MARK: The state machines
 
     @Test func aResultBatchIsHandledAsItsResultsOneByOne() {
