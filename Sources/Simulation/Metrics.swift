@@ -112,6 +112,24 @@ public struct MetricsAccumulator: TandemObserver, Sendable {
         if pendingResponses.count == Self.pendingLimit { recordPending() }
     }
 
+    /// The per-job calls fused: the station's sums are read and written once per
+    /// invocation, not once per job and again for the invocation. The same additions
+    /// in the same order, so the same numbers.
+    @inline(__always)
+    public mutating func invocationWithJobs(station: Int, jobs: UnsafePointer<Int>, enters: UnsafePointer<Double>,
+                                            arrivals: UnsafePointer<Double>, count: Int, release: Double,
+                                            dispatch: Double, completion: Double, cold: Bool, leaving: Bool) {
+        var sums = stations[station]
+        for i in 0..<count where jobs[i] >= firstKeptJob {
+            sums.addJob(enter: enters[i], release: release, dispatch: dispatch, completion: completion)
+        }
+        if jobs[0] >= firstKeptJob { sums.addInvocation(jobs: count, busy: completion - dispatch, cold: cold) }
+        stations[station] = sums
+        if leaving {
+            for i in 0..<count { jobCompleted(job: jobs[i], arrival: arrivals[i], completion: completion) }
+        }
+    }
+
     static let pendingLimit = 4096
 
     /// Out of the engine's loop on purpose.

@@ -24,6 +24,39 @@ public protocol TandemObserver {
                              cold: Bool)
     /// A job left the system (completed at the last station).
     mutating func jobCompleted(job: Int, arrival: Double, completion: Double)
+    /// One invocation at `station` with its jobs: `count` jobs numbered `jobs[i]` that
+    /// entered the station at `enters[i]` and the system at `arrivals[i]`, released
+    /// together at `release`, dispatched at `dispatch`, completed at `completion`;
+    /// `leaving` when the station is the last. The default is `invocationJobByJob`;
+    /// the metrics fuse the updates (`MetricsAccumulator`, `SegmentedMetrics`).
+    mutating func invocationWithJobs(station: Int, jobs: UnsafePointer<Int>, enters: UnsafePointer<Double>,
+                                     arrivals: UnsafePointer<Double>, count: Int, release: Double, dispatch: Double,
+                                     completion: Double, cold: Bool, leaving: Bool)
+}
+
+extension TandemObserver {
+    @inline(__always)
+    public mutating func invocationWithJobs(station: Int, jobs: UnsafePointer<Int>, enters: UnsafePointer<Double>,
+                                            arrivals: UnsafePointer<Double>, count: Int, release: Double,
+                                            dispatch: Double, completion: Double, cold: Bool, leaving: Bool) {
+        invocationJobByJob(station: station, jobs: jobs, enters: enters, arrivals: arrivals, count: count,
+                           release: release, dispatch: dispatch, completion: completion, cold: cold, leaving: leaving)
+    }
+
+    /// `invocationWithJobs` as the per-job calls: `stationJob` (and `jobCompleted` when
+    /// leaving) job by job, then `invocation`.
+    @inline(__always)
+    public mutating func invocationJobByJob(station: Int, jobs: UnsafePointer<Int>, enters: UnsafePointer<Double>,
+                                            arrivals: UnsafePointer<Double>, count: Int, release: Double,
+                                            dispatch: Double, completion: Double, cold: Bool, leaving: Bool) {
+        for i in 0..<count {
+            stationJob(station: station, job: jobs[i], enter: enters[i], release: release, dispatch: dispatch,
+                       completion: completion)
+            if leaving { jobCompleted(job: jobs[i], arrival: arrivals[i], completion: completion) }
+        }
+        invocation(station: station, firstJob: jobs[0], jobs: count, dispatch: dispatch, completion: completion,
+                   cold: cold)
+    }
 }
 
 /// How a replication ended.
@@ -438,20 +471,13 @@ struct Pass<Observer: TandemObserver> {
     /// the last station leave the system, the others wait to hand over.
     mutating func release(_ k: Int, at release: Double) {
         let size = buffers[k].count
-        let firstJob = buffers[k].jobs[0]
         let result = hasWork
             ? stations[k].dispatch(release: release, jobs: buffers[k].jobs, count: size, work: work)
             : stations[k].dispatch(release: release, jobs: size)
-        for i in 0..<size {
-            let job = buffers[k].jobs[i]
-            observer.stationJob(station: k, job: job, enter: buffers[k].enters[i], release: release,
-                                dispatch: result.dispatch, completion: result.completion)
-            if k == last {
-                observer.jobCompleted(job: job, arrival: buffers[k].arrivals[i], completion: result.completion)
-            }
-        }
-        observer.invocation(station: k, firstJob: firstJob, jobs: size, dispatch: result.dispatch,
-                            completion: result.completion, cold: result.cold)
+        observer.invocationWithJobs(station: k, jobs: buffers[k].jobs, enters: buffers[k].enters,
+                                    arrivals: buffers[k].arrivals, count: size, release: release,
+                                    dispatch: result.dispatch, completion: result.completion, cold: result.cold,
+                                    leaving: k == last)
         if waits[k].add(result.dispatch - release) { judge(station: k) }
         guard k < last else {
             buffers[k].count = 0
