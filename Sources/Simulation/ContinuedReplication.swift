@@ -64,6 +64,14 @@ struct SegmentedMetrics: TandemObserver {
         var keptJobs = 0
         var responses: [UInt64] = []
         var stations: [StationSums]
+
+        /// A job of the stretch left the system after `response` seconds.
+        @inline(__always)
+        mutating func addResponse(_ response: Double) {
+            responseSum += response
+            keptJobs += 1
+            responses.append(PercentileMethod.histogramValue(seconds: response))
+        }
     }
 
     init(boundaries: [Int], stations: Int) {
@@ -122,10 +130,7 @@ struct SegmentedMetrics: TandemObserver {
         if index == stretches.count {
             tail.jobCompleted(job: job, arrival: arrival, completion: completion)
         } else if index >= 0 {
-            let response = completion - arrival
-            stretches[index].responseSum += response
-            stretches[index].keptJobs += 1
-            stretches[index].responses.append(PercentileMethod.histogramValue(seconds: response))
+            stretches[index].addResponse(completion - arrival)
         }
     }
 
@@ -160,12 +165,7 @@ struct SegmentedMetrics: TandemObserver {
             sums.addInvocation(jobs: count, busy: completion - dispatch, cold: cold)
             stretches[index].stations[station] = sums
             if leaving {
-                for i in 0..<count {
-                    let response = completion - arrivals[i]
-                    stretches[index].responseSum += response
-                    stretches[index].keptJobs += 1
-                    stretches[index].responses.append(PercentileMethod.histogramValue(seconds: response))
-                }
+                for i in 0..<count { stretches[index].addResponse(completion - arrivals[i]) }
             }
         }
     }
