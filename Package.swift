@@ -79,6 +79,7 @@ let package = Package(
         .target(
             name: "Cluster",
             dependencies: ["DuetSupport", "ClusterCore", "ZeroMQ", .product(name: "GRDB", package: "GRDB.swift"),
+                           .product(name: "GRDBSQLite", package: "GRDB.swift"),
                            .product(name: "Logging", package: "swift-log"), .product(name: "Prometheus", package: "swift-prometheus")]
         ),
         // Sweeps: the runner (in process, or through an executor), its sidecar, and on a

@@ -283,8 +283,9 @@ public final class Journal: Sendable {
         do {
             try queue.inTransaction(.immediate) { db in
                 var counts: [Int: (done: Int, failed: Int)] = [:]
+                let taskStatements = try JournalTaskStatements(db)
                 for change in changes {
-                    try Self.apply(change, db, counts: &counts, duplicates: &duplicates)
+                    try Self.apply(change, db, taskStatements, counts: &counts, duplicates: &duplicates)
                 }
                 let bump = try db.cachedStatement(sql: "UPDATE runs SET done = done + ?, failed = failed + ? WHERE id = ?")
                 for (run, delta) in counts.sorted(by: { $0.key < $1.key }) {
@@ -299,7 +300,7 @@ public final class Journal: Sendable {
     }
 
     private static func apply(
-        _ change: JournalChange, _ db: Database, counts: inout [Int: (done: Int, failed: Int)], duplicates: inout [TaskAttempt]
+        _ change: JournalChange, _ db: Database, _ taskStatements: JournalTaskStatements, counts: inout [Int: (done: Int, failed: Int)], duplicates: inout [TaskAttempt]
     ) throws {
         switch change {
         case .createRun(let record):
@@ -319,13 +320,8 @@ public final class Journal: Sendable {
             ).execute(arguments: [hash.hex, bytes.count, Data(bytes)])
 
         case .lease(let attempt, let worker, let at):
-            try db.cachedStatement(
-                sql: """
-                    INSERT INTO tasks (run, idx, state, attempts, worker, leased_at) VALUES (?, ?, 'leased', ?, ?, ?)
-                    ON CONFLICT (run, idx) DO UPDATE SET state = 'leased', attempts = max(attempts, excluded.attempts),
-                        worker = excluded.worker, leased_at = excluded.leased_at
-                    """
-            ).execute(arguments: [attempt.task.run.rawValue, attempt.task.index, attempt.attempt, worker, at])
+            try taskStatements.lease(
+                run: attempt.task.run.rawValue, index: attempt.task.index, attempt: attempt.attempt, worker: worker, at: at)
 
         case .requeue(let task, let failures, let error, let at):
             // A requeue that counts a new failure stamps failed_at (recent failures).
@@ -344,23 +340,13 @@ public final class Journal: Sendable {
 
         case .complete(let attempt, let worker, let payload, let at):
             let task = attempt.task
-            try db.cachedStatement(
-                sql: """
-                    INSERT INTO results (run, idx, attempt, worker, created_at, payload) VALUES (?, ?, ?, ?, ?, ?)
-                    ON CONFLICT (run, idx) DO NOTHING
-                    """
-            ).execute(arguments: [task.run.rawValue, task.index, attempt.attempt, worker, at, Data(payload)])
-            guard db.changesCount > 0 else {
+            let stored = try taskStatements.insertResult(
+                run: task.run.rawValue, index: task.index, attempt: attempt.attempt, worker: worker, at: at, payload: payload)
+            guard stored else {
                 duplicates.append(attempt)
                 return
             }
-            try db.cachedStatement(
-                sql: """
-                    INSERT INTO tasks (run, idx, state, attempts, worker, finished_at) VALUES (?, ?, 'done', ?, ?, ?)
-                    ON CONFLICT (run, idx) DO UPDATE SET state = 'done', attempts = max(attempts, excluded.attempts),
-                        worker = excluded.worker, finished_at = excluded.finished_at
-                    """
-            ).execute(arguments: [task.run.rawValue, task.index, attempt.attempt, worker, at])
+            try taskStatements.markDone(run: task.run.rawValue, index: task.index, attempt: attempt.attempt, worker: worker, at: at)
             counts[task.run.rawValue, default: (0, 0)].done += 1
 
         case .fail(let attempt, let failures, let error, let worker, let at):

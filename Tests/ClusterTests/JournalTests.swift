@@ -131,6 +131,47 @@ struct JournalTests {
         #expect(try journal.status(now: 6).runs.first?.done == 1, "the done counter counts the first result only")
     }
 
+    /// The per-task statements are bound through SQLite's C API: a statement SQLite
+    /// refuses must fail the whole commit with SQLite's message (nothing of it kept),
+    /// and leave the statement usable for the next commit.
+    @Test func aRefusedTaskStatementFailsTheCommitAndKeepsNothingOfIt() throws {
+        let dir = try TempDirectory()
+        let journal = try Journal(path: dir.path("j.duet"))
+        try journal.apply([.createRun(record(1, tasks: 3)), .lease(ta(1, 0, 1), worker: "w1", at: 1)])
+        try journal.queue.write { db in
+            try db.execute(
+                sql: """
+                    CREATE TRIGGER refuse BEFORE INSERT ON results WHEN NEW.idx = 1
+                    BEGIN SELECT RAISE(ABORT, 'no room for task 1'); END
+                    """)
+        }
+        #expect {
+            try journal.apply([
+                .lease(ta(1, 1, 1), worker: "w2", at: 2),
+                .complete(ta(1, 0, 1), worker: "w1", payload: [7], at: 2),
+                .complete(ta(1, 1, 1), worker: "w2", payload: [8], at: 3),
+            ])
+        } throws: { error in
+            guard let error = error as? JournalError else { return false }
+            return error.kind == .database && error.message.contains("no room for task 1")
+        }
+        #expect(try journal.task(TaskID(run: RunID(1), index: 1)) == nil, "the lease of the failed commit is rolled back")
+        #expect(try journal.task(TaskID(run: RunID(1), index: 0))?.state == "leased")
+        #expect(try journal.resultCount(run: RunID(1)) == 0)
+
+        // The same statements work again once SQLite accepts them.
+        try journal.apply([
+            .complete(ta(1, 0, 1), worker: "w1", payload: [7], at: 4), .lease(ta(1, 2, 1), worker: "w3", at: 4),
+            .complete(ta(1, 2, 1), worker: "w3", payload: [9], at: 5),
+        ])
+        #expect(
+            try journal.task(TaskID(run: RunID(1), index: 2))
+                == JournalTask(state: "done", attempts: 1, failures: 0, worker: "w3", error: nil))
+        #expect(try journal.resultCount(run: RunID(1)) == 2)
+        // Results stream up to the first unfinished task (1).
+        #expect(try journal.results(run: RunID(1), from: 0, limit: 5)?.items == [ResultItem(index: 0, outcome: .done([7]))])
+    }
+
     @Test func usesWriteAheadLogging() throws {
         let dir = try TempDirectory()
         let path = dir.path("j.duet")
