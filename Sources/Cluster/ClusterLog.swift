@@ -19,8 +19,17 @@ import Logging
 extension Logger {
     /// Logs an entry of the cluster's levels and string metadata: the shells' own
     /// lines and the entries the state machines return (`ClusterCore` has no swift-log).
-    public func log(_ level: LogEntry.Level, _ message: String, _ metadata: [String: String] = [:]) {
-        log(level: Logger.Level(level), "\(message)", metadata: metadata.isEmpty ? nil : metadata.mapValues { .string($0) })
+    /// The message and metadata are built only when the level is logged: a worker logs
+    /// every task it starts at debug level, and building the line cost more CPU per
+    /// no-op task than running it.
+    public func log(
+        _ level: LogEntry.Level, _ message: @autoclosure () -> String,
+        _ metadata: @autoclosure () -> [String: String] = [:]
+    ) {
+        let level = Logger.Level(level)
+        guard level >= logLevel else { return }
+        let metadata = metadata()
+        log(level: level, "\(message())", metadata: metadata.isEmpty ? nil : metadata.mapValues { .string($0) })
     }
 
     public func log(_ entry: LogEntry) { log(entry.level, entry.message, entry.metadata) }
