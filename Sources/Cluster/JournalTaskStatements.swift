@@ -42,45 +42,35 @@ struct JournalTaskStatements {
 
     /// The attempt is leased to `worker` (the task's row is created on its first lease).
     func lease(run: Int, index: Int, attempt: Int, worker: String, at: Double) throws {
-        try execute(leaseStatement) { bind in
-            bind.int(run)
-            bind.int(index)
-            bind.int(attempt)
-            bind.text(worker)
-            bind.double(at)
-        }
+        try execute(leaseStatement, run: run, index: index, attempt: attempt, worker: worker, at: at)
     }
 
     /// Stores the result unless the task has one; returns false for a duplicate.
     func insertResult(run: Int, index: Int, attempt: Int, worker: String, at: Double, payload: [UInt8]) throws -> Bool {
-        try execute(resultStatement) { bind in
-            bind.int(run)
-            bind.int(index)
-            bind.int(attempt)
-            bind.text(worker)
-            bind.double(at)
-            bind.blob(payload)
-        }
+        try execute(resultStatement, run: run, index: index, attempt: attempt, worker: worker, at: at) { $0.blob(payload) }
         return sqlite3_changes(db.sqliteConnection) > 0
     }
 
     /// The task is done (its row created if it was never leased under this journal).
     func markDone(run: Int, index: Int, attempt: Int, worker: String, at: Double) throws {
-        try execute(doneStatement) { bind in
-            bind.int(run)
-            bind.int(index)
-            bind.int(attempt)
-            bind.text(worker)
-            bind.double(at)
-        }
+        try execute(doneStatement, run: run, index: index, attempt: attempt, worker: worker, at: at)
     }
 
-    /// Binds the arguments in order (SQLite copies text and blobs), steps the statement
-    /// to its end and resets it; a failure is GRDB's `DatabaseError`, as from GRDB.
-    private func execute(_ statement: Statement, _ bindArguments: (inout Binder) -> Void) throws {
+    /// Binds the columns the three statements share, in their order (run, index,
+    /// attempt, worker, time), then `more`; steps the statement to its end and resets
+    /// it (SQLite copies text and blobs). A failure is GRDB's `DatabaseError`, as from GRDB.
+    private func execute(
+        _ statement: Statement, run: Int, index: Int, attempt: Int, worker: String, at: Double,
+        more: (inout Binder) -> Void = { _ in }
+    ) throws {
         let handle = statement.sqliteStatement
         var binder = Binder(handle: handle)
-        bindArguments(&binder)
+        binder.int(run)
+        binder.int(index)
+        binder.int(attempt)
+        binder.text(worker)
+        binder.double(at)
+        more(&binder)
         var code = binder.failure ?? sqlite3_step(handle)
         while code == SQLITE_ROW { code = sqlite3_step(handle) }
         sqlite3_reset(handle)
