@@ -120,7 +120,7 @@ struct JournalTaskStatements {
         mutating func blob(_ value: [UInt8]) {
             index += 1
             let code = value.withUnsafeBytes { bytes in
-                // A zero-length blob, not NULL, for an empty payload (as GRDB binds `Data()`).
+                // A zero-length blob, not NULL, for an empty payload (the column is NOT NULL).
                 bytes.count == 0
                     ? sqlite3_bind_zeroblob(handle, index, 0)
                     : sqlite3_bind_blob(handle, index, bytes.baseAddress, Int32(bytes.count), Self.transient)
