@@ -300,7 +300,8 @@ public final class Journal: Sendable {
     }
 
     private static func apply(
-        _ change: JournalChange, _ db: Database, _ taskStatements: JournalTaskStatements, counts: inout [Int: (done: Int, failed: Int)], duplicates: inout [TaskAttempt]
+        _ change: JournalChange, _ db: Database, _ taskStatements: JournalTaskStatements,
+        counts: inout [Int: (done: Int, failed: Int)], duplicates: inout [TaskAttempt]
     ) throws {
         switch change {
         case .createRun(let record):
@@ -346,7 +347,8 @@ public final class Journal: Sendable {
                 duplicates.append(attempt)
                 return
             }
-            try taskStatements.markDone(run: task.run.rawValue, index: task.index, attempt: attempt.attempt, worker: worker, at: at)
+            try taskStatements.markDone(
+                run: task.run.rawValue, index: task.index, attempt: attempt.attempt, worker: worker, at: at)
             counts[task.run.rawValue, default: (0, 0)].done += 1
 
         case .fail(let attempt, let failures, let error, let worker, let at):
