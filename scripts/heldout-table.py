@@ -1,12 +1,12 @@
 #!/usr/bin/env python3
 """The held-out table of docs/domain.md: a model's errors by load band and feature family.
 
-Joins the rows `duet evaluate MODEL DATA.csv --rows ROWS.csv` wrote with DATA.csv
-(rows in file order, matched by point and occurrence, as the evaluation skips unstable
-ones) and prints, per group, the rows, the MAPE of meanResponse and QNA's, the 95th
+Joins the rows `duet evaluate MODEL DATA.csv --rows ROWS.csv` wrote with the stable
+rows of DATA.csv, line by line (the evaluation skips unstable ones) and prints, per group, the rows, the MAPE of meanResponse and QNA's, the 95th
 percentile of the absolute percentage error, the share of rows where the model is
 further off than QNA, and the MAPE of p95Response and p99Response. The load of a row
-is the higher of its two stations'; batching is maxBatch above 1 at some station,
+is the higher of its two stations' (light rows, with a station below 0.05, are also
+counted apart); batching is maxBatch above 1 at some station,
 cold starts a positive coldStart.mean at some station, bursty an arrival scv above 1
 or on/off arrivals; on/off rows are split by whether some station's load during a burst
 (its load / onFraction) exceeds 1. Standard library only.
@@ -14,17 +14,15 @@ or on/off arrivals; on/off rows are split by whether some station's load during 
     python3 scripts/heldout-table.py heldout-all.csv rows.csv
 """
 import csv, sys, math
-data = {}
-with open(sys.argv[1]) as f:
-    for r in csv.DictReader(f):
-        data.setdefault(r['point'], []).append(r)
+# The evaluation skips unstable rows and keeps the rest in file order, so the stable rows
+# of DATA.csv pair with ROWS.csv line by line (point numbers alone may repeat when
+# several sweeps' rows are concatenated).
+data = [r for r in csv.DictReader(open(sys.argv[1])) if r.get('stable', 'true') == 'true']
 rows = list(csv.DictReader(open(sys.argv[2])))
-# rows are in file order of stable rows; match by point and order of occurrence
-seen = {}
-out = []
-for r in rows:
-    k = r['point']; i = seen.get(k, 0); seen[k] = i + 1
-    out.append((data[k][i], r))
+if len(data) != len(rows) or any(d['point'] != r['point'] for d, r in zip(data, rows)):
+    sys.exit(f'{sys.argv[2]} does not pair with the stable rows of {sys.argv[1]} '
+             f'({len(rows)} against {len(data)}): was it evaluated on that file?')
+out = list(zip(data, rows))
 def ape(r, t):
     s = float(r[t + '.simulated']); p = float(r[t + '.predicted'])
     return abs(p / s - 1) * 100
@@ -40,6 +38,7 @@ def burst_load(d):
     # the higher station load while an on/off source is on (rate / onFraction)
     return max(fl(d['stations.1.load']), fl(d['stations.2.load'])) / fl(d['arrival.onFraction'])
 groups = [('all', lambda d: True),
+          ('a station below 0.05', lambda d: min(fl(d['stations.1.load']), fl(d['stations.2.load'])) < 0.05),
           ('load 0-0.5', lambda d: max(fl(d['stations.1.load']), fl(d['stations.2.load'])) < 0.5),
           ('load 0.5-0.8', lambda d: 0.5 <= max(fl(d['stations.1.load']), fl(d['stations.2.load'])) < 0.8),
           ('load 0.8-1', lambda d: max(fl(d['stations.1.load']), fl(d['stations.2.load'])) >= 0.8),
