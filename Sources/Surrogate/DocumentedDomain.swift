@@ -49,10 +49,10 @@ public struct DocumentedDomain: Sendable, Equatable {
         ]
         for k in 1...2 {
             let station: [String: InputDomain.Range] = [
-                "load": .numeric(min: 0.05, max: 0.95),
+                "load": .numeric(min: 0.001, max: 0.95),
                 "servers": .numeric(min: 1, max: 64),
                 "service.scv": .numeric(min: 0, max: 10),
-                "setup*arrival.rate": .numeric(min: 0, max: 0.03),
+                "setup*arrival.rate": .numeric(min: 0, max: 0.1),
                 "maxBatch": .numeric(min: 1, max: 64),
                 "timeout*arrival.rate": .numeric(min: 0, max: 10),
                 "coldStart.mean*arrival.rate": .numeric(min: 0, max: 30),

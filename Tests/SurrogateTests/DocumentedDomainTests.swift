@@ -55,11 +55,11 @@ struct DocumentedDomainTests {
     func outsideNamesKeyAndRange() throws {
         let model = try untrainedModel(domain: "duet-tandem-v1")
         var config = inside
-        config.stations[1].setup = 0.025  // 0.05 mean batch gaps; the domain allows 0.03
+        config.stations[1].setup = 0.0625  // 0.125 mean batch gaps; the domain allows 0.1
         config.stations[0].servers = 65
         #expect(model.domainWarnings(config) == [
             "stations.1.servers = 65.0 is outside the documented domain duet-tandem-v1 (docs/domain.md) [1.0, 64.0]",
-            "stations.2.setup*arrival.rate = 0.05 is outside the documented domain duet-tandem-v1 (docs/domain.md) [0.0, 0.03]",
+            "stations.2.setup*arrival.rate = 0.125 is outside the documented domain duet-tandem-v1 (docs/domain.md) [0.0, 0.1]",
         ])
 
         var heavy = inside
@@ -67,7 +67,18 @@ struct DocumentedDomainTests {
         let warnings = model.domainWarnings(heavy)
         #expect(warnings.count == 1)
         #expect(warnings.first?.hasPrefix("stations.2.load = 0.97") == true, "\(warnings)")
-        #expect(warnings.first?.hasSuffix("outside the documented domain duet-tandem-v1 (docs/domain.md) [0.05, 0.95]") == true)
+        #expect(warnings.first?.hasSuffix("outside the documented domain duet-tandem-v1 (docs/domain.md) [0.001, 0.95]") == true)
+
+        // Light traffic is inside down to a load of 0.001 per station (station 2 has no
+        // setup, so its load is the service's alone), and a warning below it.
+        var light = inside
+        light.stations[1].service.mean *= 0.002 / light.offeredLoads[1]
+        #expect(model.domainWarnings(light) == [])
+        light.stations[1].service.mean *= 0.0005 / light.offeredLoads[1]
+        let lightWarnings = model.domainWarnings(light)
+        #expect(lightWarnings.count == 1)
+        #expect(lightWarnings.first?.hasPrefix("stations.2.load = 0.0005") == true, "\(lightWarnings)")
+        #expect(lightWarnings.first?.hasSuffix("[0.001, 0.95]") == true)
     }
 
     @Test("arrivals are judged by kind: renewal by scv, on/off by on fraction and on period")
@@ -130,7 +141,7 @@ struct DocumentedDomainTests {
         var edits: [Edit] = [("none", { _ in })]
         for scale in [0.5, 0.9999999999, 1.0000000001, 1.5, 20] {
             edits.append(("station 2 load x \(scale)", { $0.stations[1].service.mean *= 0.95 / $0.offeredLoads[1] * scale }))
-            edits.append(("setup x \(scale)", { $0.stations[0].setup = 0.015 * scale }))  // 0.03 gaps at the edge
+            edits.append(("setup x \(scale)", { $0.stations[0].setup = 0.05 * scale }))  // 0.1 gaps at the edge
             edits.append(("cold start x \(scale)", { $0.stations[0].coldStart.mean = 15 * scale }))  // 30 gaps
             edits.append(("keepAlive x \(scale)", { $0.stations[0].keepAlive = 0.05 * scale }))  // 0.1 gaps
             edits.append(("on/off x \(scale)", { $0.onOff = OnOffSpec(onFraction: 0.1 * scale, meanOn: 50 * scale) }))
