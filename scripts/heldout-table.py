@@ -2,14 +2,15 @@
 """The held-out table of docs/domain.md: a model's errors by load band and feature family.
 
 Joins the rows `duet evaluate MODEL DATA.csv --rows ROWS.csv` wrote with the stable
-rows of DATA.csv, line by line (the evaluation skips unstable ones) and prints, per group, the rows, the MAPE of meanResponse and QNA's, the 95th
-percentile of the absolute percentage error, the share of rows where the model is
-further off than QNA, and the MAPE of p95Response and p99Response. The load of a row
-is the higher of its two stations' (light rows, with a station below 0.05, are also
-counted apart); batching is maxBatch above 1 at some station,
-cold starts a positive coldStart.mean at some station, bursty an arrival scv above 1
-or on/off arrivals; on/off rows are split by whether some station's load during a burst
-(its load / onFraction) exceeds 1. Standard library only.
+rows of DATA.csv, line by line (the evaluation skips unstable ones), and prints, per
+group, the rows, the MAPE of meanResponse and QNA's, the 95th percentile of the
+absolute percentage error, the share of rows where the model is further off than QNA,
+and the MAPE of p95Response and p99Response. The load of a row is the higher of its two
+stations' (light rows, with a station below 0.05, are also counted apart); batching is
+maxBatch above 1 at some station, cold starts a positive coldStart.mean at some
+station, bursty an arrival scv above 1 or on/off arrivals; on/off rows are split by
+whether some station's load during a burst (its load / onFraction) exceeds 1. Standard
+library only.
     duet evaluate models/duet-tandem-v1.json heldout-all.csv --rows rows.csv
     python3 scripts/heldout-table.py heldout-all.csv rows.csv
 """
@@ -34,14 +35,18 @@ def fl(x):
     except: return 0.0
 def onoff(d):
     return d.get('arrival.onFraction', '') not in ('', '1') and fl(d['arrival.onFraction']) < 1
+def busiest(d):
+    return max(fl(d['stations.1.load']), fl(d['stations.2.load']))
+def lightest(d):
+    return min(fl(d['stations.1.load']), fl(d['stations.2.load']))
 def burst_load(d):
     # the higher station load while an on/off source is on (rate / onFraction)
-    return max(fl(d['stations.1.load']), fl(d['stations.2.load'])) / fl(d['arrival.onFraction'])
+    return busiest(d) / fl(d['arrival.onFraction'])
 groups = [('all', lambda d: True),
-          ('a station below 0.05', lambda d: min(fl(d['stations.1.load']), fl(d['stations.2.load'])) < 0.05),
-          ('load 0-0.5', lambda d: max(fl(d['stations.1.load']), fl(d['stations.2.load'])) < 0.5),
-          ('load 0.5-0.8', lambda d: 0.5 <= max(fl(d['stations.1.load']), fl(d['stations.2.load'])) < 0.8),
-          ('load 0.8-1', lambda d: max(fl(d['stations.1.load']), fl(d['stations.2.load'])) >= 0.8),
+          ('a station below 0.05', lambda d: lightest(d) < 0.05),
+          ('load 0-0.5', lambda d: busiest(d) < 0.5),
+          ('load 0.5-0.8', lambda d: 0.5 <= busiest(d) < 0.8),
+          ('load 0.8-1', lambda d: busiest(d) >= 0.8),
           ('batching', lambda d: fl(d['stations.1.maxBatch']) > 1 or fl(d['stations.2.maxBatch']) > 1),
           ('cold starts', lambda d: fl(d['stations.1.coldStart.mean']) > 0 or fl(d['stations.2.coldStart.mean']) > 0),
           ('bursty', lambda d: fl(d['arrival.scv']) > 1 or onoff(d)),
