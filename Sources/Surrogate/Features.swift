@@ -10,7 +10,10 @@
 // Cold starts, which the baseline below ignores, enter through the chance that an
 // instance idles longer than keepAlive between two batches (version 4). Bursts of
 // on/off arrivals that outrun a station, which the baseline's mean rates cannot see,
-// enter through the backlog a fluid model of the burst builds (version 5).
+// enter through the backlog a fluid model of the burst builds (version 5). A station
+// fed by the train of one batch's jobs, which QNA takes for a trickle at the long-run
+// rate, enters through the response of a batch that meets an empty chain
+// (`IsolatedBatch`, version 6).
 // The analytical baseline (Whitt's QNA, module Analytic) is an input too: the
 // network then learns a correction to a textbook estimate rather than the whole
 // shape of the response surface, which needs less data for the same error.
@@ -27,8 +30,9 @@ public enum SurrogateFeatures {
     /// versions 1 and 2 still load and predict from their own features
     /// (`vector(_:version:)`). Version 4 adds two features per station on cold starts
     /// (`addedInVersion4`); version-3 model files predict from version 3's. Version 5
-    /// adds one per station on on/off bursts (`addedInVersion5`).
-    public static let version = 5
+    /// adds one per station on on/off bursts (`addedInVersion5`), version 6 one on the
+    /// light-traffic walk of a batch (`addedInVersion6`).
+    public static let version = 6
 
     /// The feature versions this build can compute for a model file.
     public static let supportedVersions = 1...version
@@ -49,17 +53,24 @@ public enum SurrogateFeatures {
     /// Station features that version 4 did not have, at the end of each station's block.
     static let addedInVersion5 = ["logBurstWaitOverAnalytic"]
 
+    /// Station features that version 5 did not have, at the end of each station's block.
+    static let addedInVersion6 = ["logIsolatedOverAnalytic"]
+
     /// Each station's features in version 4.
     static let stationFeaturesVersion4 = stationFeaturesVersion3 + addedInVersion4
 
+    /// Each station's features in version 5.
+    static let stationFeaturesVersion5 = stationFeaturesVersion4 + addedInVersion5
+
     /// Each station's features, in the current version.
-    static let stationFeatures = stationFeaturesVersion4 + addedInVersion5
+    static let stationFeatures = stationFeaturesVersion5 + addedInVersion6
 
     /// Each station's features in `version` (from version 3 on, where chains are laid out
     /// station block by station block). Built once: every prediction asks (`padded`).
     static func stationFeatures(version: Int) -> [String] {
         switch version {
-        case 5...: return stationFeatures
+        case 6...: return stationFeatures
+        case 5: return stationFeaturesVersion5
         case 4: return stationFeaturesVersion4
         default: return stationFeaturesVersion3
         }
@@ -98,7 +109,8 @@ public enum SurrogateFeatures {
     /// two-station tandem.
     public static func names(version: Int, stations: Int = 2) -> [String] {
         switch version {
-        case 5...: return names(stations: stations)
+        case 6...: return names(stations: stations)
+        case 5: return namesVersion3(stations: stations, block: stationFeaturesVersion5)
         case 4: return namesVersion3(stations: stations, block: stationFeaturesVersion4)
         case 3: return namesVersion3(stations: stations)
         case 2: return namesVersion2()
@@ -125,10 +137,11 @@ public enum SurrogateFeatures {
     }
 
     /// The feature vector of version 3 or later: version 2's of the twin, without its
-    /// arrival rate, from version 4 each station's cold-start features and from version 5
-    /// its burst feature.
+    /// arrival rate, from version 4 each station's cold-start features, from version 5
+    /// its burst feature and from version 6 its light-traffic walk.
     public static func vector(estimated form: EstimatedForm, version: Int = version) -> [Double] {
-        Array(vector(form.twin, analytic: form.analytic, coldStarts: version >= 4, bursts: version >= 5).dropFirst())
+        Array(vector(form.twin, analytic: form.analytic, coldStarts: version >= 4, bursts: version >= 5,
+                     isolated: version >= 6).dropFirst())
     }
 
     /// How many features describe the chain as a whole (the rest come per station),
@@ -157,10 +170,10 @@ public enum SurrogateFeatures {
 
     /// Version 2's features given QNA's estimate of `config` (`analytic`); with
     /// `coldStarts`, each station's block goes on with the features of `addedInVersion4`,
-    /// and with `bursts` (version 5, which has version 4's too) ends with those of
-    /// `addedInVersion5`.
+    /// with `bursts` (version 5, which has version 4's too) those of `addedInVersion5`,
+    /// and with `isolated` (version 6, which has both) ends with those of `addedInVersion6`.
     static func vector(_ config: TandemConfig, analytic: AnalyticEstimate?, coldStarts: Bool = false,
-                       bursts: Bool = false) -> [Double] {
+                       bursts: Bool = false, isolated: Bool = false) -> [Double] {
         let jobRate = config.jobRate
         // On/off arrivals: the scv above says how bursty, these say how the bursts
         // are shaped. The share of time on sets the rate during a burst (rate /
@@ -187,6 +200,7 @@ public enum SurrogateFeatures {
         // arrivals as their exact renewal equivalent), for the cold-start features.
         let gaps = coldStarts ? MomentSampler(interArrivalOf: config) : nil
         let burstWaits = bursts ? fluidBurstWaits(config, loads: loads) : []
+        let isolatedResponses = isolated ? IsolatedBatch.stationResponses(config) : []
         for (k, station) in config.stations.enumerated() {
             let service = station.service.mean
             let load = loads[k]
@@ -217,6 +231,11 @@ public enum SurrogateFeatures {
             }
             if bursts {
                 values.append(log1p(burstWaits[k] / analyticResponse))
+            }
+            if isolated {
+                // Where QNA's trickle misses a batch's train: below 0 when the batch
+                // passes faster than QNA says, above when it waits behind itself longer.
+                values.append(log(isolatedResponses[k] / analyticResponse))
             }
         }
         return values

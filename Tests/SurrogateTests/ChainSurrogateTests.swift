@@ -110,11 +110,15 @@ struct ChainSurrogateTests {
         let version4 = SurrogateFeatures.names(version: 4, stations: 2)
         #expect(version4.count == 7 + 2 * 14)
         #expect(version4.first == "logArrivalScv" && version4.last == "stations.2.logColdDelayOverAnalytic")
-        // ... and version 5's, each block ending with its burst feature.
+        // ... version 5's, each block ending with its burst feature ...
+        let version5 = SurrogateFeatures.names(version: 5, stations: 2)
+        #expect(version5.count == 7 + 2 * 15)
+        #expect(version5.first == "logArrivalScv" && version5.last == "stations.2.logBurstWaitOverAnalytic")
+        // ... and version 6's, each block ending with its light-traffic walk.
         let names = SurrogateFeatures.names(stations: 2)
         #expect(names == SurrogateFeatures.names)
-        #expect(names.count == 7 + 2 * 15)
-        #expect(names.first == "logArrivalScv" && names.last == "stations.2.logBurstWaitOverAnalytic")
+        #expect(names.count == 7 + 2 * 16)
+        #expect(names.first == "logArrivalScv" && names.last == "stations.2.logIsolatedOverAnalytic")
         #expect(SurrogateFeatures.stations(featureNames: names) == 2)
         #expect(SurrogateFeatures.stations(featureNames: version3) == 2)
         #expect(SurrogateFeatures.stations(featureNames: SurrogateFeatures.names(version: 1)) == 2)

@@ -1,7 +1,8 @@
 // Feature versions: version 2 added the on/off arrival features, version 3 computes
 // them on the canonical dimensionless twin (InvarianceTests), version 4 adds two
-// cold-start features per station, version 5 one on on/off bursts; model files of
-// versions 1 to 4 still load and see exactly their own features.
+// cold-start features per station, version 5 one on on/off bursts, version 6 one on
+// a batch's walk through an empty chain; model files of versions 1 to 5 still load
+// and see exactly their own features.
 
 import Analytic
 import Foundation
@@ -147,7 +148,8 @@ struct FeatureVersionTests {
                 == [0, 0, 0])
         // The feature: against QNA's response of each station, in the twin's unit (the
         // mean gap, 1 s here), after every version-4 feature, which is unchanged.
-        let v4names = SurrogateFeatures.names(version: 4, stations: 3), v5names = SurrogateFeatures.names(stations: 3)
+        let v4names = SurrogateFeatures.names(version: 4, stations: 3)
+        let v5names = SurrogateFeatures.names(version: 5, stations: 3)
         #expect(v5names.count == v4names.count + 3)
         let v4 = Dictionary(uniqueKeysWithValues: zip(v4names, SurrogateFeatures.vector(config, version: 4)))
         let v5 = Dictionary(uniqueKeysWithValues: zip(v5names, SurrogateFeatures.vector(config, version: 5)))
@@ -158,6 +160,81 @@ struct FeatureVersionTests {
             #expect(abs(feature - log1p(wait / analytic.stations[k].meanResponse)) < 1e-9, "station \(k + 1)")
         }
         #expect(v5names.last == "stations.3.logBurstWaitOverAnalytic")
+    }
+
+    @Test("the light-traffic walk of a batch, worked by hand: a train of jobs, a timeout, servers in turn")
+    func isolatedBatchWalk() throws {
+        // Batches of 5 jobs, 1 a second. Station 1 (one instance, maxBatch 1, 3 ms a
+        // job) passes them on one by one at 3, 6, 9, 12 and 15 ms: per job
+        // (3 + 6 + 9 + 12 + 15) / 5 = 9 ms. Station 2 (maxBatch 5, timeout 3 s, setup
+        // 0.1, 75 ms a job) gathers all five by 15 ms and runs them in one invocation of
+        // 0.1 + 5 x 0.075 = 0.475 s, ending at 0.49 s: per job it waits
+        // (12 + 9 + 6 + 3 + 0) / 5 = 6 ms, then 0.475 s. QNA takes the five for a
+        // trickle at 5 a second and makes the fifth wait 0.8 s.
+        let chain = [StationConfig(servers: 1, service: MomentSpec(mean: 0.003)),
+                     StationConfig(servers: 27, service: MomentSpec(mean: 0.075), setup: 0.1, maxBatch: 5, timeout: 3)]
+        let config = TandemConfig(arrivalRate: 1, batch: .deterministic(5), stations: chain)
+        let walked = IsolatedBatch.stationResponses(config)
+        #expect(abs(walked[0] - 0.009) < 1e-12 && abs(walked[1] - 0.481) < 1e-12, "\(walked)")
+        let analytic = try #require(QueueingNetworkAnalyzer.estimate(config))
+        #expect(analytic.stations[1].meanResponse > 0.8, "QNA's trickle: \(analytic.stations[1].meanResponse)")
+
+        // Seven jobs at once at one station of 2 instances, maxBatch 3, timeout 0.5,
+        // 0.1 a job: two invocations of 3 start at once and end at 0.3; the seventh job
+        // waits out the timeout (0.5) and runs alone to 0.6. Per job (6 x 0.3 + 0.6) / 7.
+        // Batches 4 a second: the seventh is released after the mean gap, 0.25, instead,
+        // and waits for an instance until 0.3.
+        let one = [StationConfig(servers: 2, service: MomentSpec(mean: 0.1), maxBatch: 3, timeout: 0.5)]
+        let slow = IsolatedBatch.stationResponses(TandemConfig(arrivalRate: 1, batch: .deterministic(7), stations: one))
+        #expect(abs(slow[0] - (6 * 0.3 + 0.6) / 7) < 1e-12, "\(slow)")
+        let fast = IsolatedBatch.stationResponses(TandemConfig(arrivalRate: 4, batch: .deterministic(7), stations: one))
+        #expect(abs(fast[0] - (6 * 0.3 + 0.4) / 7) < 1e-12, "\(fast)")
+        // One instance: the second invocation of 3 waits for the first (0.3 to 0.6), and
+        // the seventh job, released at 0.5, waits for the second (0.6 to 0.7).
+        var single = one
+        single[0].servers = 1
+        let queued = IsolatedBatch.stationResponses(TandemConfig(arrivalRate: 1, batch: .deterministic(7), stations: single))
+        #expect(abs(queued[0] - (3 * 0.3 + 3 * 0.6 + 0.7) / 7) < 1e-12, "\(queued)")
+
+        // Sizes standing for a distribution: fixed, uniform on 1 ... 9 and geometric of
+        // mean 4 (P(X <= x) = 1 - 0.75^x) at quantiles 1/6, 1/2 and 5/6.
+        #expect(IsolatedBatch.representativeSizes(.deterministic(6)).map(\.size) == [6])
+        #expect(IsolatedBatch.representativeSizes(.uniform(mean: 5)).map(\.size) == [2, 5, 8])
+        #expect(IsolatedBatch.representativeSizes(.geometric(mean: 4)).map(\.size) == [1, 3, 7])
+        #expect(IsolatedBatch.representativeSizes(.empirical(values: [2, 9], weights: [3, 1])).map(\.weight) == [0.75, 0.25])
+    }
+
+    @Test("version 6 adds each station's light-traffic walk against QNA's response, after version 5's features")
+    func versionSixIsolatedFeature() throws {
+        let chain = [StationConfig(servers: 1, service: MomentSpec(mean: 0.003)),
+                     StationConfig(servers: 27, service: MomentSpec(mean: 0.075), setup: 0.1, maxBatch: 5, timeout: 3)]
+        // Batches 2 a second: in the twin (unit: the mean gap, 0.5 s) every time doubles.
+        let config = TandemConfig(arrivalRate: 2, batch: .deterministic(5), stations: chain)
+        let v5names = SurrogateFeatures.names(version: 5), v6names = SurrogateFeatures.names
+        #expect(v6names.count == v5names.count + 2)
+        let v5 = Dictionary(uniqueKeysWithValues: zip(v5names, SurrogateFeatures.vector(config, version: 5)))
+        let v6 = Dictionary(uniqueKeysWithValues: zip(v6names, SurrogateFeatures.vector(config, version: 6)))
+        #expect(v5.allSatisfy { v6[$0.key] == $0.value }, "the features both versions have agree")
+        let twin = CanonicalForm(config).config
+        let analytic = try #require(QueueingNetworkAnalyzer.estimate(twin))
+        // The walk above in units of 0.5 s: 0.018 and 0.962 (the timeout of 6 gaps is
+        // longer than the gap, but the train fills the invocation first).
+        for (k, walked) in [0.018, 0.962].enumerated() {
+            let feature = try #require(v6["stations.\(k + 1).logIsolatedOverAnalytic"])
+            #expect(abs(feature - log(walked / analytic.stations[k].meanResponse)) < 1e-9, "station \(k + 1)")
+        }
+        // QNA's trickle keeps the first job 0.8 gaps in the buffer, where the train takes 0.024.
+        #expect(try #require(v6["stations.2.logIsolatedOverAnalytic"]) < -0.3, "QNA's trickle is far slower")
+    }
+
+    @Test("a version-5 model file (the shipped models before version 6) loads and predicts from version-5 features")
+    func versionFiveModelLoads() throws {
+        let file = model(featureVersion: 5, names: SurrogateFeatures.names(version: 5))
+        let surrogate = try SurrogateModel(file: file)
+        #expect(surrogate.featureVersion == 5)
+        let config = TandemConfig(arrivalRate: 3, batch: .geometric(mean: 6), stations: stations)
+        #expect(surrogate.networkInput(config).features == SurrogateFeatures.vector(config, version: 5))
+        #expect(surrogate.predict(config).allSatisfy { $0.isFinite && $0 > 0 })
     }
 
     @Test("a version-4 model file (the shipped models before version 5) loads and predicts from version-4 features")
