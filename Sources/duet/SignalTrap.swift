@@ -15,11 +15,16 @@ final class SignalTrap: @unchecked Sendable {
     private let lock = NSLock()
     private var fired = false
 
+    /// The queue the handlers run on: a serial queue of its own, which gets a thread
+    /// even when work such as `concurrentPerform` holds every thread of the global
+    /// queue (`duet sweep --threads N` on N cores did, and Ctrl-C went unanswered).
+    private static let queue = DispatchQueue(label: "duet.signal-trap")
+
     init(_ signals: [Int32] = [SIGINT, SIGTERM], again: Again = .exit,
          handler: @escaping @Sendable (Int32) -> Void) {
         for number in signals {
             signal(number, SIG_IGN)
-            let source = DispatchSource.makeSignalSource(signal: number, queue: .global())
+            let source = DispatchSource.makeSignalSource(signal: number, queue: Self.queue)
             source.setEventHandler { [weak self] in
                 guard let self else { return }
                 let repeated = self.lock.withLock { () -> Bool in
