@@ -25,9 +25,11 @@ public enum IsolatedBatch {
     /// unit of time.
     public static func stationResponses(_ config: TandemConfig) -> [Double] {
         let gap = 1 / config.arrivalRate
-        var walk = Walk(stations: config.stations.count)
+        let sizes = representativeSizes(config.batch)
+        // No station holds more groups, invocations or instances than a batch has jobs.
+        var walk = Walk(stations: config.stations.count, capacity: sizes.reduce(1) { max($0, $1.size) })
         var jobs = 0.0
-        for (size, weight) in representativeSizes(config.batch) {
+        for (size, weight) in sizes {
             walk.arrivals.removeAll(keepingCapacity: true)
             walk.arrivals.append(Group(time: 0, jobs: size))
             for (k, station) in config.stations.enumerated() {
@@ -81,8 +83,12 @@ public enum IsolatedBatch {
         var freeAt: [Double] = []
         var responseSums: [Double]
 
-        init(stations: Int) {
+        init(stations: Int, capacity: Int) {
             responseSums = [Double](repeating: 0, count: stations)
+            arrivals.reserveCapacity(capacity)
+            departures.reserveCapacity(capacity)
+            releases.reserveCapacity(capacity)
+            freeAt.reserveCapacity(capacity)
         }
 
         /// Runs `arrivals` (in time order) through `station`, leaving its departures in
@@ -95,13 +101,17 @@ public enum IsolatedBatch {
             freeAt.removeAll(keepingCapacity: true)
             departures.removeAll(keepingCapacity: true)
             var responseSum = 0.0
+            // With no more invocations than instances each finds its own: no heap to keep.
+            let alone = releases.count <= station.servers
             for release in releases {
                 let done: Double
-                if freeAt.count < station.servers {
+                if alone || freeAt.count < station.servers {
                     // An instance this batch has not used yet is free at once.
                     done = release.time + setup + Double(release.jobs) * service
-                    freeAt.append(done)
-                    siftUp(freeAt.count - 1)
+                    if !alone {
+                        freeAt.append(done)
+                        siftUp(freeAt.count - 1)
+                    }
                 } else {
                     done = max(release.time, freeAt[0]) + setup + Double(release.jobs) * service
                     freeAt[0] = done
