@@ -48,9 +48,9 @@ public enum IsolatedBatch {
         switch batch {
         case .deterministic(let size):
             return [(max(1, size), 1)]
-        case .uniform(let mean):
+        case .uniform:
             // Equally likely sizes 1 ... n, as the simulator draws them.
-            let n = max(1, Int((2 * mean - 1).rounded()))
+            let n = batch.largest ?? 1
             return quantiles.map { q in (min(n, max(1, Int((q * Double(n)).rounded(.up)))), 1.0 / 3) }
         case .geometric(let mean):
             // P(X <= x) = 1 - p^x with p = 1 - 1 / mean.
