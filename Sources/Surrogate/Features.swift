@@ -477,7 +477,7 @@ struct GroupSizes {
             return zip(values, weights).reduce(0) { $0 + pairs($1.0) * $1.1 } / total
         case .uniform:
             // Equally likely sizes 1 ... upper, as the simulator draws them.
-            let upper = max(1, Int((2 * mean - 1).rounded()))
+            let upper = batch.largest ?? 1
             return (1...upper).reduce(0) { $0 + pairs($1) } / Double(upper)
         case .geometric:
             // P(X >= x) = q^(x - 1), q = 1 - 1 / mean: the sum over i >= 1 of
