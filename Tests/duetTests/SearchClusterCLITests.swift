@@ -239,19 +239,26 @@ extension ClusterCLITests {
         defer { search.kill9() }
 
         // Killed while a rung is in flight (a trial of 6,000 epochs runs for seconds), so
-        // the search has a run the new journal does not know: on a slow machine the
-        // first status to see a rung done can come after every submitted rung ended.
+        // the search has a run the new journal does not know. Early, at most two of four
+        // done: with no upper bound the status that saw "one done, one leased" once came
+        // when the last trial was about to end, and it ended before the kill (CI, 1 in 6).
         let started = try eventually(180) {
             let status = try self.status(endpoint)
-            return Self.done(status) >= 1 && Self.leased(status) >= 1
+            return (1...2).contains(Self.done(status)) && Self.leased(status) >= 1
         }
         #expect(started, "\(coordinator.summary)\n\(search.summary)")
         coordinator.kill9()
         usleep(300_000)
+        // A run the old journal has not seen finish is one the search holds in flight; the
+        // trial counted as leased can still end between that status and the kill, and then
+        // the search has nothing to submit again (it submits what is left as new runs).
+        let atKill = try DuetBinary.run(["status", "--journal", path("first.sqlite"), "--json"])
+        let journalAtKill = try JSONSerialization.jsonObject(with: Data(atKill.stdout.utf8)) as? [String: Any]
+        let unfinished = Self.runs(journalAtKill).contains { ($0["done"] as? NSNumber)?.intValue == 0 }
         (coordinator, endpoint) = try self.coordinator(bind: bind, journal: path("second.sqlite"), name: "coordinator2")
 
         #expect(search.wait(timeout: 300) == 0, "\(search.summary)\n\(coordinator.summary)")
-        #expect(search.stderr.contains("in flight again"), "\(search.summary)")
+        if unfinished { #expect(search.stderr.contains("in flight again"), "\(search.summary)") }
         let results = try Self.rungResults(out)
         #expect(Set(results.keys) == Set(reference.keys), "\(results.keys.sorted())\n\(search.summary)")
         for (key, value) in reference { #expect(results[key]?.mape == value.mape, "trial/rung \(key)") }
