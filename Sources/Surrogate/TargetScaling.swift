@@ -35,14 +35,6 @@ public enum TargetScaling: String, Codable, Sendable, CaseIterable {
     /// queue behind each other even in light traffic, which QNA's two moments spread
     /// over every load (for M^X/G/1 it is exactly what they leave out).
     case analyticGroupDelays = "analytic-group-delays"
-    /// As `analyticGroupDelays`, with each station's reference raised to its response in
-    /// the light-traffic walk (`IsolatedBatch`: one batch through an empty, warm chain)
-    /// plus the delays the walk leaves out (bursts, cold starts) where that is larger:
-    /// QNA's trickle misses a batch's train, so in light traffic a station that serves
-    /// a batch as one long invocation, or holds it in a buffer, takes longer than QNA
-    /// says by a factor the network had to learn (held-out rows: the walk-based
-    /// reference left a residual of spread 0.45 in log at the light face against 0.51).
-    case analyticIsolated = "analytic-isolated"
 
     /// What `duet train` uses unless told otherwise. `analytic` was measured best of
     /// the first three on the documented domain's first 3,667 rows (docs/domain.md,
@@ -68,13 +60,12 @@ public enum TargetScaling: String, Codable, Sendable, CaseIterable {
             return names.map { _ in 1 }
         case .heavyTraffic:
             return Self.heavyTraffic(twin, names: names)
-        case .analytic, .analyticDelays, .analyticGroupDelays, .analyticIsolated:
+        case .analytic, .analyticDelays, .analyticGroupDelays:
             let targets = SurrogateTargets.parsed(names)
             guard let estimate = estimate() else { return Self.heavyTraffic(twin, targets: targets) }
             let delays: [Double]? = switch self {
             case .analyticDelays: SurrogateFeatures.unmodelledDelays(twin)
             case .analyticGroupDelays: SurrogateFeatures.unmodelledDelays(twin, groupsOf: estimate)
-            case .analyticIsolated: Self.isolatedDelays(twin, estimate: estimate)
             default: nil
             }
             var fallback: [Double]?  // only when some target has no estimate
@@ -88,18 +79,6 @@ public enum TargetScaling: String, Codable, Sendable, CaseIterable {
                 if fallback == nil { fallback = Self.heavyTraffic(twin, targets: targets) }
                 return fallback![j]
             }
-        }
-    }
-
-    /// `analyticGroupDelays`' delays, each station's raised so that its reference
-    /// (QNA's response plus them) is at least the walk's response plus the delays the
-    /// walk has no part of (the group wait is the walk's own: it queues the batch).
-    static func isolatedDelays(_ twin: TandemConfig, estimate: AnalyticEstimate) -> [Double] {
-        let delays = SurrogateFeatures.unmodelledDelays(twin, groupsOf: estimate)
-        let groups = SurrogateFeatures.groupWaits(twin, analytic: estimate)
-        let walk = IsolatedBatch.stationResponses(twin)
-        return delays.indices.map { k in
-            delays[k] + max(0, walk[k] - estimate.stations[k].meanResponse - groups[k])
         }
     }
 

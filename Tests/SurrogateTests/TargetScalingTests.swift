@@ -132,32 +132,6 @@ struct TargetScalingTests {
         #expect(zip(added, expected).allSatisfy { abs($0 - $1) < 1e-9 }, "\(added)")
     }
 
-    @Test("analytic-isolated: a station that serves a batch as one long invocation takes the walk's response")
-    func isolatedReference() throws {
-        // Batches of 5, one a second. Station 1 (25 instances of 0.02 s, maxBatch 1) passes
-        // the five jobs on together at 0.02 s. Station 2 (maxBatch 19, timeout 0.3 s, 1.58
-        // s a job) holds them until 0.32 s and serves them as one invocation, done at
-        // 0.32 + 5 x 1.58 = 8.22 s: each job's response there is 8.2 s. QNA's trickle has
-        // jobs at 5 a second filling smaller invocations, about half as long.
-        let first = StationConfig(servers: 25, service: MomentSpec(mean: 0.02, scv: 0))
-        let second = StationConfig(servers: 36, service: MomentSpec(mean: 1.58), maxBatch: 19, timeout: 0.3)
-        let config = TandemConfig(arrivalRate: 1, arrivalScv: 0, batch: .deterministic(5), stations: [first, second])
-        let before = TargetScaling.analyticGroupDelays.references(twin: config, names: names)
-        let isolated = TargetScaling.analyticIsolated.references(twin: config, names: names)
-        let station1 = try #require(names.firstIndex(of: "stations.1.meanResponse"))
-        let station2 = try #require(names.firstIndex(of: "stations.2.meanResponse"))
-        let mean = try #require(names.firstIndex(of: "meanResponse"))
-        #expect(before[station2] < 8.2 / 1.5, "QNA's reference \(before[station2]) should miss the train")
-        #expect(close(isolated[station2], 8.2, 1e-9), "\(isolated[station2])")
-        // Station 1 serves each job alone in 0.02 s, no longer than QNA's response: unchanged;
-        // end to end the difference is station 2's; instance-seconds are not responses.
-        #expect(isolated[station1] == before[station1])
-        #expect(close(isolated[mean] - before[mean], 8.2 - before[station2], 1e-9))
-        for (j, name) in names.enumerated() where name.hasSuffix("instanceSecondsPerJob") {
-            #expect(isolated[j] == before[j], "\(name)")
-        }
-    }
-
     @Test("scaled, standardised, back to real and unscaled: the synthetic values again", arguments: TargetScaling.allCases)
     func roundTrip(_ scaling: TargetScaling) throws {
         var rng = RandomStream(seed: 5, substream: 13)
