@@ -57,6 +57,14 @@ extension ClusterCLITests {
         return (object["trials"] as? [[String: Any]] ?? []).map { $0["state"] as? String ?? "" }
     }
 
+    /// Whether the journal at `journal` holds a run that has not finished (each run in
+    /// these tests is one trial): one the search still holds in flight.
+    func hasUnfinishedRun(journal: String) throws -> Bool {
+        let status = try DuetBinary.run(["status", "--journal", journal, "--json"])
+        let object = try JSONSerialization.jsonObject(with: Data(status.stdout.utf8)) as? [String: Any]
+        return Self.runs(object).contains { ($0["done"] as? NSNumber)?.intValue == 0 }
+    }
+
     /// The in-process search of `spec` on `data`, as the reference.
     func referenceSearch(_ spec: String, data: String) throws -> [String: (mape: Double, worker: String)] {
         let out = path("reference-search")
@@ -202,9 +210,7 @@ extension ClusterCLITests {
         // here is one trial). The trial counted as leased can still finish between that
         // status and the kill (seen once in CI under load): then there is nothing to
         // recover, and the search must complete all the same.
-        let atKill = try DuetBinary.run(["status", "--journal", journal, "--json"])
-        let journalAtKill = try JSONSerialization.jsonObject(with: Data(atKill.stdout.utf8)) as? [String: Any]
-        let unfinished = Self.runs(journalAtKill).contains { ($0["done"] as? NSNumber)?.intValue == 0 }
+        let unfinished = try hasUnfinishedRun(journal: journal)
         (coordinator, endpoint) = try self.coordinator(bind: bind, journal: journal, name: "coordinator2")
 
         #expect(search.wait(timeout: 300) == 0, "\(search.summary)\n\(coordinator.summary)")
@@ -252,9 +258,7 @@ extension ClusterCLITests {
         // A run the old journal has not seen finish is one the search holds in flight; the
         // trial counted as leased can still end between that status and the kill, and then
         // the search has nothing to submit again (it submits what is left as new runs).
-        let atKill = try DuetBinary.run(["status", "--journal", path("first.sqlite"), "--json"])
-        let journalAtKill = try JSONSerialization.jsonObject(with: Data(atKill.stdout.utf8)) as? [String: Any]
-        let unfinished = Self.runs(journalAtKill).contains { ($0["done"] as? NSNumber)?.intValue == 0 }
+        let unfinished = try hasUnfinishedRun(journal: path("first.sqlite"))
         (coordinator, endpoint) = try self.coordinator(bind: bind, journal: path("second.sqlite"), name: "coordinator2")
 
         #expect(search.wait(timeout: 300) == 0, "\(search.summary)\n\(coordinator.summary)")
