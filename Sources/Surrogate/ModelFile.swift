@@ -73,17 +73,6 @@ public struct ModelFile: Codable, Sendable, Equatable {
         self.datasetSHA256 = datasetSHA256
     }
 
-    /// The best network of `trainer`, with its settings, transform and a summary.
-    public init(
-        trainer: Trainer, features: FeatureScaler, inputDomain: InputDomain,
-        metrics: [String: [String: Double]] = [:], datasetSHA256: String, created: CreationInfo
-    ) {
-        self.init(
-            network: trainer.bestNetwork, features: features, targets: trainer.transform, inputDomain: inputDomain,
-            settings: trainer.settings, summary: TrainingSummary(trainer), metrics: metrics,
-            datasetSHA256: datasetSHA256, created: created)
-    }
-
     /// What was divided out of the targets before the network learnt them
     /// (`TargetScaling`): `metrics.info.targetScaling`, the case's index in
     /// `TargetScaling.allCases`, as `featureVersion` is kept there. nil (absent) in
@@ -219,7 +208,7 @@ public struct ModelFile: Codable, Sendable, Equatable {
     }
 
     /// What is wrong with `layers` for `architecture`, or nil; `at` prefixes the field names.
-    private static func layerProblem(_ architecture: NetworkArchitecture, _ layers: [LayerParameters], at: String) -> String? {
+    static func layerProblem(_ architecture: NetworkArchitecture, _ layers: [LayerParameters], at: String) -> String? {
         if let problem = architecture.problem { return "\(at)architecture: \(problem)" }
         let sizes = architecture.sizes
         guard layers.count == architecture.layerCount else {

@@ -68,8 +68,14 @@ public struct SurrogateTrainingJob: Sendable {
     /// job's split and normalisation) as a file, with error summaries of the ensemble's
     /// predictions on every split and bands scaled by its members' spread.
     public func modelFile(_ trainers: [Trainer], command: [String]? = nil) -> ModelFile {
-        precondition(!trainers.isEmpty, "modelFile: no trainer")
-        let predictor = Predictor(members: trainers.map(\.bestNetwork), features: features, transform: transform)
+        modelFile(trainers.map(EnsembleMember.init(trainer:)), command: command)
+    }
+
+    /// The ensemble of `members` (networks trained on this job's split and
+    /// normalisation, such as kept ones: `KeptMembers`), as above.
+    public func modelFile(_ members: [EnsembleMember], command: [String]? = nil) -> ModelFile {
+        precondition(!members.isEmpty, "modelFile: no network")
+        let predictor = Predictor(members: members.map(\.network), features: features, transform: transform)
         let predictWithSpread = { [scaling, dataset] (example: SurrogateExample) -> SpreadPrediction in
             let form = EstimatedForm(example.config)
             guard predictor.memberCount > 1 else {
@@ -113,14 +119,17 @@ public struct SurrogateTrainingJob: Sendable {
             "trainRows": Double(split.train.count), "validationRows": Double(split.validation.count),
             "testRows": Double(split.test.count), "skippedRows": Double(dataset.skipped.count),
             "stations": Double(dataset.stations), "minStations": Double(dataset.minStations),
-            "ensembleMembers": Double(trainers.count),
+            "ensembleMembers": Double(members.count),
         ]
-        var file = ModelFile(trainer: trainers[0], features: features, inputDomain: dataset.inputDomain(of: split.train),
-                             metrics: metrics, datasetSHA256: dataset.sha256,
+        var firstSettings = settings
+        firstSettings.seed = members[0].seed
+        var file = ModelFile(network: members[0].network, features: features, targets: transform,
+                             inputDomain: dataset.inputDomain(of: split.train), settings: firstSettings,
+                             summary: members[0].summary, metrics: metrics, datasetSHA256: dataset.sha256,
                              created: CreationInfo(date: Date(), command: command))
         file.errorBands = bands
         file.targetScaling = scaling
-        file.setEnsemble(trainers.dropFirst().map(EnsembleMember.init(trainer:)))
+        file.setEnsemble(Array(members.dropFirst()))
         return file
     }
 }

@@ -80,6 +80,14 @@ struct TrainCommand: ParsableCommand {
             + "members' predictions, and its error bands widen where they disagree (docs/surrogate.md)."))
     var ensemble = 1
     @Option(help: ArgumentHelp(
+        "Keep each finished network of the ensemble in this directory, and reuse the ones found there.",
+        discussion: "A rerun with the same data, split and settings resumes an interrupted ensemble at the network "
+            + "it was on; networks trained elsewhere (each machine its own --seed, --ensemble 1) come together in one "
+            + "model when a run with --seed S --ensemble N finds seeds S to S + N - 1 kept. A kept network of other "
+            + "data or settings is an error, not retrained over.",
+        valueName: "dir"))
+    var members: String?
+    @Option(help: ArgumentHelp(
         "A model whose predictions label extra training rows: distillation into the network trained here.",
         discussion: "The rows are configurations drawn from each --teacher-spec past the spec's own points (so none "
             + "is one of its sweep's). They only train: validation (early stopping, error bands) and test rows stay "
@@ -157,39 +165,49 @@ struct TrainCommand: ParsableCommand {
             + "\(settings.layers) x \(settings.width) \(settings.activation.rawValue), \(settings.optimizer.rawValue), "
             + "lr \(settings.learningRate), batch \(settings.batchSize), up to \(settings.maxEpochs) epochs"
             + (ensemble > 1 ? "; an ensemble of \(ensemble) networks" : ""))
-        var trainers: [Trainer] = []
-        var stops: [StopReason] = []
+        let kept = try members.map { try KeptMembers(directory: $0, fingerprint: job.memberFingerprint) }
+        var networks: [EnsembleMember] = []
         for member in 0..<ensemble {
             let prefix = ensemble > 1 ? "network \(member + 1) of \(ensemble), " : ""
-            var trainer = try job.makeTrainer(seed: settings.seed &+ UInt64(member))
-            stops.append(trainer.train { report in
+            let seed = settings.seed &+ UInt64(member)
+            if let kept, let network = try kept.kept(seed: seed) {
+                log("\(prefix)seed \(seed): kept in \(kept.url(seed: seed).path)"
+                    + (network.summary.map { String(format: " (best epoch %d of %d, validation MAPE %.2f%%)",
+                                                    $0.bestEpoch, $0.epochs, $0.bestMeanValidationMAPE) } ?? ""))
+                networks.append(network)
+                continue
+            }
+            var trainer = try job.makeTrainer(seed: seed)
+            trainer.train { report in
                 let perEpoch = report.elapsedSeconds / Double(report.epoch)
                 let eta = perEpoch * Double(settings.maxEpochs - report.epoch)
                 log(String(format: "%@epoch %4d  loss %.5f  validation MAPE %.2f%% (meanResponse %.2f%%)%@  %.1fs  ETA <= %.0fs",
                            prefix, report.epoch, report.trainLoss, report.meanValidationMAPE, report.validationMAPE[0],
                            report.improved ? " *" : "  ", report.elapsedSeconds, eta))
                 return true
-            })
-            trainers.append(trainer)
+            }
+            let network = EnsembleMember(trainer: trainer)
+            try kept?.keep(network)
+            networks.append(network)
         }
-        let trainer = trainers[0], stop = stops[0]
-        var model = job.modelFile(trainers, command: Array(CommandLine.arguments.dropFirst()))
+        var model = job.modelFile(networks, command: Array(CommandLine.arguments.dropFirst()))
         model.domain = documented?.name
         if perStation { model.metrics["info", default: [:]][SurrogateModel.perStationKey] = Double(1 + upstream) }
         if teacher != nil {
             model.metrics["info", default: [:]]["teacherRows"] = Double(split.train.count - simulatedTrainRows)
         }
         try model.write(to: URL(fileURLWithPath: out))
-        let best = trainer.best
+        let first = networks[0].summary
+        let stop = first?.stopReason ?? .budget
         let output = summary.output
         let seconds = Date().timeIntervalSince(started)
-        output.line("stopped: \(stop.rawValue) after \(trainer.epochsCompleted) epochs; best epoch \(best?.epoch ?? 0)"
+        output.line("stopped: \(stop.rawValue) after \(first?.epochs ?? 0) epochs; best epoch \(first?.bestEpoch ?? 0)"
                     + (ensemble > 1 ? " (the first network; the model averages \(ensemble))" : ""))
         printSplitSummary(model, to: output)
         output.line(String(format: "wrote %@ in %.1f s", out, seconds))
         output.object([
             "out": .string(out), "data": .array(data.map(JSON.string)), "stopped": .string(stop.rawValue),
-            "epochs": .integer(trainer.epochsCompleted), "bestEpoch": best.map { .integer($0.epoch) } ?? .null,
+            "epochs": .integer(first?.epochs ?? 0), "bestEpoch": first.map { .integer($0.bestEpoch) } ?? .null,
             "ensemble": .integer(ensemble),
             "configurations": [
                 "train": .integer(split.train.count), "validation": .integer(split.validation.count),

@@ -306,6 +306,51 @@ struct SurrogateCLITests {
             #expect((figures[key] as? Double ?? 0) > 0, "\(key)")
         }
         try adaptivePoints(ensemble: model, data: data, files: files)
+        try keptMembers(ensemble: model, data: data, files: files)
+    }
+
+    /// `duet train --members DIR`: the same ensemble as `ensemble()`'s, each network kept
+    /// in DIR; a rerun trains only the network whose file is gone, and the model is the
+    /// same; a kept network of other settings or an unreadable one is refused by name.
+    func keptMembers(ensemble model: String, data: String, files: TemporaryFiles) throws {
+        let directory = files.directory.appendingPathComponent("members").path
+        let arguments = ["train", data, "--epochs", "3", "--width", "8", "--seed", "5", "--ensemble", "3",
+                         "--validation", "0.3", "--members", directory]
+        func networks(_ path: String) throws -> [String] {
+            let document = try #require(try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: path)))
+                                        as? [String: Any])
+            let first = try #require(document["layers"] as? [[String: Any]])
+            let others = try #require(document["ensemble"] as? [[String: Any]])
+            return try ([first] + others.map { try #require($0["layers"] as? [[String: Any]]) }).map { layers in
+                String(decoding: try JSONSerialization.data(withJSONObject: layers, options: .sortedKeys), as: UTF8.self)
+            }
+        }
+        let kept = files.directory.appendingPathComponent("kept.json").path
+        let first = try DuetBinary.run(arguments + ["--out", kept])
+        #expect(first.status == 0, "\(first.summary)")
+        let names = try FileManager.default.contentsOfDirectory(atPath: directory).sorted()
+        #expect(names == ["member-seed-5.json", "member-seed-6.json", "member-seed-7.json"], "\(names)")
+        // Keeping the networks changes nothing in the model.
+        #expect(try networks(kept) == networks(model))
+
+        try FileManager.default.removeItem(atPath: directory + "/member-seed-6.json")
+        let resumed = files.directory.appendingPathComponent("resumed.json").path
+        let rerun = try DuetBinary.run(arguments + ["--out", resumed])
+        #expect(rerun.status == 0, "\(rerun.summary)")
+        #expect(rerun.stderr.contains("network 1 of 3, seed 5: kept in") && rerun.stderr.contains("network 3 of 3, seed 7: kept in"),
+                "\(rerun.stderr)")
+        #expect(rerun.stderr.contains("network 2 of 3, epoch") && !rerun.stderr.contains("network 1 of 3, epoch"),
+                "\(rerun.stderr)")
+        #expect(try networks(resumed) == networks(model))
+
+        let wider = try DuetBinary.run(arguments.map { $0 == "8" ? "9" : $0 } + ["--out", resumed])
+        #expect(wider.status != 0)
+        #expect(wider.stderr.contains("member-seed-5.json was trained on a job that differs from this run in the "
+                                      + "training settings"), "\(wider.stderr)")
+        try Data("{}".utf8).write(to: URL(fileURLWithPath: directory + "/member-seed-7.json"))
+        let broken = try DuetBinary.run(arguments + ["--out", resumed])
+        #expect(broken.status != 0)
+        #expect(broken.stderr.contains("member-seed-7.json: not a kept ensemble network"), "\(broken.stderr)")
     }
 
     /// `duet sweep --adaptive`: of the design's next points, the chosen ones are
