@@ -16,7 +16,12 @@ public struct ModelFile: Codable, Sendable, Equatable {
     /// network stays readable by builds that read version 2. Version 4 (ensembles too)
     /// writes each layer's weights as base64 of their little-endian float32 bytes
     /// (`LayerParameters`): half the size of their decimal text, the same values.
-    public static let currentFormatVersion = 4
+    /// Version 5 writes them as base64 of float16 bytes (`storeWeightsInHalfPrecision`):
+    /// half again, the weights rounded to 11 significant bits, the biases as before.
+    public static let currentFormatVersion = 5
+    /// What an ensemble of float32 weights is written as.
+    static let ensembleFormatVersion = 4
+    static let halfPrecisionFormatVersion = 5
     /// What a file without an ensemble is written as.
     static let singleNetworkFormatVersion = 2
     public static let readableFormatVersions = 1...currentFormatVersion
@@ -104,7 +109,22 @@ public struct ModelFile: Codable, Sendable, Equatable {
     /// again when `others` is empty (and sets the format version either needs).
     public mutating func setEnsemble(_ others: [EnsembleMember]) {
         ensemble = others.isEmpty ? nil : others
-        formatVersion = others.isEmpty ? Self.singleNetworkFormatVersion : Self.currentFormatVersion
+        formatVersion = weightsInHalfPrecision ? Self.halfPrecisionFormatVersion
+            : others.isEmpty ? Self.singleNetworkFormatVersion : Self.ensembleFormatVersion
+    }
+
+    /// Whether the file stores its weights as float16 (format version 5).
+    public var weightsInHalfPrecision: Bool { formatVersion >= Self.halfPrecisionFormatVersion }
+
+    /// Rounds every network's weights to float16 and makes the file store them so
+    /// (format version 5): a file about half the size. The rounding happens here, so
+    /// the model in memory predicts what the saved one will; a model's metrics are
+    /// those of the networks they were computed with (`duet train --weight-precision`
+    /// rounds the networks before computing them).
+    public mutating func storeWeightsInHalfPrecision() throws {
+        layers = try LayerParameters.roundedToHalfPrecision(layers, of: "the first network")
+        ensemble = try ensemble?.map { try $0.roundedToHalfPrecision() }
+        formatVersion = Self.halfPrecisionFormatVersion
     }
 
     // MARK: Reading and writing
@@ -117,7 +137,8 @@ public struct ModelFile: Codable, Sendable, Equatable {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
         encoder.nonConformingFloatEncodingStrategy = .convertToString(positiveInfinity: "inf", negativeInfinity: "-inf", nan: "nan")
-        encoder.userInfo[LayerParameters.weightsAsBase64] = formatVersion >= 4
+        encoder.userInfo[LayerParameters.weightsAsBase64] = formatVersion >= Self.ensembleFormatVersion
+        encoder.userInfo[LayerParameters.weightsAsFloat16] = weightsInHalfPrecision
         var data = try encoder.encode(self)
         data.append(0x0A)
         return data
@@ -172,6 +193,7 @@ public struct ModelFile: Codable, Sendable, Equatable {
                                     + "\(readableFormatVersions.lowerBound) to \(readableFormatVersions.upperBound)")
         }
         let model: ModelFile
+        decoder.userInfo[LayerParameters.weightsAsFloat16] = version >= halfPrecisionFormatVersion
         do {
             model = try decoder.decode(ModelFile.self, from: data)
         } catch {
@@ -262,6 +284,25 @@ public struct LayerParameters: Codable, Sendable, Equatable {
 
     /// The encoder's `userInfo` key that asks for the weights as base64 (a Bool).
     static let weightsAsBase64 = CodingUserInfoKey(rawValue: "duet.weightsAsBase64")!
+    /// The encoder's and decoder's key for base64 weights of float16 bytes instead of
+    /// float32 ones (a Bool; format version 5).
+    static let weightsAsFloat16 = CodingUserInfoKey(rawValue: "duet.weightsAsFloat16")!
+
+    /// `layers` with their weights rounded to the nearest float16 (ties to even), as
+    /// floats; an error naming `network` and the layer when a weight is beyond float16's
+    /// largest finite value (65,504).
+    static func roundedToHalfPrecision(_ layers: [LayerParameters], of network: String) throws -> [LayerParameters] {
+        try layers.enumerated().map { index, layer in
+            if let weight = layer.weights.firstIndex(where: { $0.isFinite && !Float16($0).isFinite }) {
+                throw ModelFileError(file: "(unsaved model)", reason: .invalidContent,
+                                     detail: "\(network), layers[\(index)]: weight \(weight) is \(layer.weights[weight]), "
+                                        + "beyond float16's largest value (65504)")
+            }
+            var rounded = layer
+            rounded.weights = layer.weights.map { Float(Float16($0)) }
+            return rounded
+        }
+    }
 
     public init(inputs: Int, outputs: Int, weights: [Float], biases: [Float]) {
         self.inputs = inputs
@@ -281,10 +322,20 @@ public struct LayerParameters: Codable, Sendable, Equatable {
             weights = try c.decode([Float].self, forKey: .weights)
             return
         }
-        guard let bytes = Data(base64Encoded: text), bytes.count % 4 == 0 else {
+        let halves = decoder.userInfo[Self.weightsAsFloat16] as? Bool == true
+        let width = halves ? 2 : 4
+        guard let bytes = Data(base64Encoded: text), bytes.count % width == 0 else {
             throw DecodingError.dataCorruptedError(
                 forKey: .weights, in: c,
-                debugDescription: "expected an array of numbers or base64 of little-endian float32 values")
+                debugDescription: "expected an array of numbers or base64 of little-endian "
+                    + (halves ? "float16" : "float32") + " values")
+        }
+        if halves {
+            weights = stride(from: 0, to: bytes.count, by: 2).map { offset in
+                let low = UInt16(bytes[bytes.startIndex + offset]), high = UInt16(bytes[bytes.startIndex + offset + 1])
+                return Float(Float16(bitPattern: high << 8 | low))
+            }
+            return
         }
         weights = stride(from: 0, to: bytes.count, by: 4).map { offset in
             let bits = bytes[bytes.startIndex + offset..<bytes.startIndex + offset + 4].reversed()
@@ -298,7 +349,15 @@ public struct LayerParameters: Codable, Sendable, Equatable {
         try c.encode(inputs, forKey: .inputs)
         try c.encode(outputs, forKey: .outputs)
         try c.encode(biases, forKey: .biases)
-        if encoder.userInfo[Self.weightsAsBase64] as? Bool == true {
+        if encoder.userInfo[Self.weightsAsFloat16] as? Bool == true {
+            var bytes = Data(capacity: weights.count * 2)
+            for weight in weights {
+                let bits = Float16(weight).bitPattern
+                bytes.append(UInt8(truncatingIfNeeded: bits))
+                bytes.append(UInt8(truncatingIfNeeded: bits >> 8))
+            }
+            try c.encode(bytes.base64EncodedString(), forKey: .weights)
+        } else if encoder.userInfo[Self.weightsAsBase64] as? Bool == true {
             var bytes = Data(capacity: weights.count * 4)
             for weight in weights {
                 let bits = weight.bitPattern
@@ -347,6 +406,13 @@ public struct EnsembleMember: Codable, Sendable, Equatable {
 
     /// Shapes were checked on load (`ModelFile.contentProblem`).
     public var network: Network { LayerParameters.network(architecture, layers) }
+
+    /// The member with its weights rounded to float16 (`ModelFile.storeWeightsInHalfPrecision`).
+    public func roundedToHalfPrecision() throws -> EnsembleMember {
+        var rounded = self
+        rounded.layers = try LayerParameters.roundedToHalfPrecision(layers, of: "the network of seed \(seed)")
+        return rounded
+    }
 }
 
 /// How the training run went.

@@ -10,6 +10,11 @@ extension OptimizerKind: ExpressibleByArgument {}
 extension LearningRateSchedule: ExpressibleByArgument {}
 extension TargetScaling: ExpressibleByArgument {}
 
+/// How `duet train` stores a model's weights.
+enum WeightPrecision: String, ExpressibleByArgument, CaseIterable {
+    case float32, float16
+}
+
 /// Training hyperparameters as flags; unset ones keep `TrainingSettings`' defaults.
 struct TrainingOptions: ParsableArguments {
     @Option(help: "Hidden layers.") var layers: Int?
@@ -87,6 +92,12 @@ struct TrainCommand: ParsableCommand {
             + "data or settings is an error, not retrained over.",
         valueName: "dir"))
     var members: String?
+    @Option(help: ArgumentHelp(
+        "How the model file stores its weights: float32, or float16 for a file about half the size.",
+        discussion: "float16 rounds every weight to 11 significant bits before the model's metrics are computed, so "
+            + "they are the rounded model's; the file is format version 5, which builds before it do not read.",
+        valueName: "precision"))
+    var weightPrecision: WeightPrecision = .float32
     @Option(help: ArgumentHelp(
         "A model whose predictions label extra training rows: distillation into the network trained here.",
         discussion: "The rows are configurations drawn from each --teacher-spec past the spec's own points (so none "
@@ -190,8 +201,12 @@ struct TrainCommand: ParsableCommand {
             try kept?.keep(network)
             networks.append(network)
         }
+        if weightPrecision == .float16 {
+            networks = try withDatasetErrors { try networks.map { try $0.roundedToHalfPrecision() } }
+        }
         var model = job.modelFile(networks, command: Array(CommandLine.arguments.dropFirst()))
         model.domain = documented?.name
+        if weightPrecision == .float16 { try withDatasetErrors { try model.storeWeightsInHalfPrecision() } }
         if perStation { model.metrics["info", default: [:]][SurrogateModel.perStationKey] = Double(1 + upstream) }
         if teacher != nil {
             model.metrics["info", default: [:]]["teacherRows"] = Double(split.train.count - simulatedTrainRows)

@@ -128,6 +128,48 @@ struct EnsembleTests {
         }
     }
 
+    @Test("format 5 stores float16 weights: a file about half of format 4's, the rounded weights bit for bit, predictions within 0.3%")
+    func halfPrecisionWeights() throws {
+        let ensemble = try TrainedEnsemble.shared.get()
+        var half = ensemble.file
+        try half.storeWeightsInHalfPrecision()
+        #expect(half.formatVersion == 5 && half.ensemble?.count == 2)
+        let full = try ensemble.file.encoded(), data = try half.encoded()
+        let parameters = ensemble.file.networks.map { $0.architecture.parameterCount }.reduce(0, +)
+        // Each weight's 4 bytes in base64 (5.33 characters) become 2 (2.67), the biases
+        // and the rest unchanged: more than 2 characters saved a parameter.
+        #expect(full.count - data.count > 2 * parameters, "\(data.count) bytes against \(full.count)")
+        let loaded = try ModelFile.decode(data, file: "half.json")
+        #expect(loaded == half, "the rounded weights come back bit for bit")
+        #expect(try loaded.encoded() == data, "rounding twice changes nothing")
+        let bits = { (file: ModelFile) in file.networks.flatMap { network in
+            network.slots.indices.flatMap { network.weights(layer: $0).map(\.bitPattern) } } }
+        let fullBits = bits(ensemble.file), halfBits = bits(loaded)
+        #expect(zip(fullBits, halfBits).contains { $0 != $1 }, "weights were rounded")
+        // float16 keeps 11 significant bits: a weight moves by at most 2^-11 of itself.
+        for (a, b) in zip(fullBits, halfBits) {
+            let x = Float(bitPattern: a), y = Float(bitPattern: b)
+            #expect(abs(x - y) <= abs(x) * 0x1p-11 + 0x1p-24, "\(x) -> \(y)")
+        }
+        let before = try SurrogateModel(file: ensemble.file), after = try SurrogateModel(file: loaded)
+        for index in ensemble.job.split.test.prefix(20) {
+            let config = ensemble.job.dataset.examples[index].config
+            for (x, y) in zip(before.predictWithSpread(config).values, after.predictWithSpread(config).values) {
+                #expect(abs(y / x - 1) < 0.003, "\(x) -> \(y)")
+            }
+        }
+
+        var huge = ensemble.file
+        huge.layers[1].weights[3] = 1e6
+        #expect(throws: ModelFileError.self) { try huge.storeWeightsInHalfPrecision() }
+        do {
+            try huge.storeWeightsInHalfPrecision()
+        } catch let error as ModelFileError {
+            #expect("\(error)".contains("the first network, layers[1]: weight 3 is 1000000.0, beyond float16's largest value"),
+                    "\(error)")
+        }
+    }
+
     @Test("a member that takes other inputs is refused, naming it")
     func mismatchedMember() throws {
         let ensemble = try TrainedEnsemble.shared.get()

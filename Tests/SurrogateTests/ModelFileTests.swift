@@ -120,9 +120,9 @@ struct ModelFileTests {
     }
 
     @Test func otherVersionIsRefused() throws {
-        let error = try loadError(try edited { $0["formatVersion"] = 5 }, "version.json")
+        let error = try loadError(try edited { $0["formatVersion"] = 6 }, "version.json")
         #expect(error.reason == .unsupportedVersion)
-        #expect(error.detail == "format version 5; this build of duet reads format versions 1 to 4")
+        #expect(error.detail == "format version 6; this build of duet reads format versions 1 to 5")
     }
 
     @Test func wrongShapesAreRefused() throws {

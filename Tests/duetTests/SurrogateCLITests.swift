@@ -343,6 +343,17 @@ struct SurrogateCLITests {
                 "\(rerun.stderr)")
         #expect(try networks(resumed) == networks(model))
 
+        // Every network kept: the model is only assembled, here with float16 weights.
+        let half = files.directory.appendingPathComponent("half.json").path
+        let assembled = try DuetBinary.run(arguments + ["--out", half, "--weight-precision", "float16"])
+        #expect(assembled.status == 0, "\(assembled.summary)")
+        #expect(!assembled.stderr.contains(", epoch"), "\(assembled.stderr)")
+        let halfDocument = try #require(try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: half)))
+                                        as? [String: Any])
+        #expect(halfDocument["formatVersion"] as? Int == 5)
+        let predicted = try DuetBinary.run(["predict", half, "examples/serverless.yaml"])
+        #expect(predicted.status == 0 && predicted.stdout.contains("meanResponse"), "\(predicted.summary)")
+
         let wider = try DuetBinary.run(arguments.map { $0 == "8" ? "9" : $0 } + ["--out", resumed])
         #expect(wider.status != 0)
         #expect(wider.stderr.contains("member-seed-5.json was trained on a job that differs from this run in the "
