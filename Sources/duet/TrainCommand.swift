@@ -82,7 +82,7 @@ struct TrainCommand: ParsableCommand {
     @Option(help: ArgumentHelp(
         "Networks to train and average (an ensemble), from seeds --seed, --seed + 1, ...",
         discussion: "Each member trains as long as a single network. The model predicts the geometric mean of the "
-            + "members' predictions, and its error bands widen where they disagree (docs/surrogate.md)."))
+            + "members' predictions, and its error bands widen where they disagree (README, `duet predict`)."))
     var ensemble = 1
     @Option(help: ArgumentHelp(
         "Keep each finished network of the ensemble in this directory, and reuse the ones found there.",
