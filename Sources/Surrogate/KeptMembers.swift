@@ -49,12 +49,6 @@ extension SurrogateTrainingJob {
 /// A directory of finished ensemble networks, one file per seed.
 public struct KeptMembers: Sendable {
     public static let kindTag = "duet-ensemble-member"
-    /// A summary's validation MAPE may be NaN (no epoch finished): written as model files write it.
-    private static let nonFinite = (
-        encoding: JSONEncoder.NonConformingFloatEncodingStrategy.convertToString(
-            positiveInfinity: "inf", negativeInfinity: "-inf", nan: "nan"),
-        decoding: JSONDecoder.NonConformingFloatDecodingStrategy.convertFromString(
-            positiveInfinity: "inf", negativeInfinity: "-inf", nan: "nan"))
     public let directory: URL
     public let fingerprint: MemberFingerprint
 
@@ -85,7 +79,7 @@ public struct KeptMembers: Sendable {
         let document: Document
         do {
             let decoder = JSONDecoder()
-            decoder.nonConformingFloatDecodingStrategy = Self.nonFinite.decoding
+            decoder.nonConformingFloatDecodingStrategy = ModelFile.nonFiniteDecoding
             document = try decoder.decode(Document.self, from: Data(contentsOf: url))
         } catch {
             throw TrainingError(description: "\(url.path): not a kept ensemble network (\(error)); remove it to train "
@@ -111,7 +105,7 @@ public struct KeptMembers: Sendable {
         let encoder = JSONEncoder()
         encoder.outputFormatting = .sortedKeys
         encoder.userInfo[LayerParameters.weightsAsBase64] = true
-        encoder.nonConformingFloatEncodingStrategy = Self.nonFinite.encoding
+        encoder.nonConformingFloatEncodingStrategy = ModelFile.nonFiniteEncoding
         let url = url(seed: member.seed)
         do {
             try encoder.encode(Document(kind: Self.kindTag, fingerprint: fingerprint, member: member))
