@@ -121,41 +121,35 @@ public final class PredictionService: Sendable {
     /// the JSON answer's text is most of the work. An error names the row and column
     /// (path `ROW.COLUMN`, as `3.stations.2.servers` in a JSON list).
     public func predictCSV(body: some Collection<UInt8>) throws -> String {
-        let table: DatasetTable
-        do {
-            table = try DatasetTable.parse(bytes: body, source: "body")
-        } catch let error as DataFileError {
-            throw ServeError(path: Self.csvPath(error), message: error.message)
-        }
-        guard !table.rows.isEmpty else { throw ServeError(path: "", message: "no rows; give at least one configuration") }
         if model.composesStations {
             throw ServeError(path: "", message: "CSV is not answered for a model composed along chains "
                                  + "(duet train --per-station); send the configurations as JSON")
         }
-        guard table.rows.count <= options.maxBatch else {
-            throw ServeError(path: "", message: "\(table.rows.count) configurations; at most \(options.maxBatch) per request")
+        let rows: [(number: Int, config: TandemConfig)]
+        do {
+            rows = try DatasetTable.configs(bytes: body, source: "body")
+        } catch let error as DataFileError {
+            throw ServeError(path: Self.csvPath(error), message: error.message)
         }
-        let configs = try table.rows.map { row in
-            let config: TandemConfig
-            do {
-                config = try ConfigColumns.config(row: row)
-            } catch let error as DataFileError {
-                throw ServeError(path: Self.csvPath(error), message: error.message)
-            }
+        guard !rows.isEmpty else { throw ServeError(path: "", message: "no rows; give at least one configuration") }
+        guard rows.count <= options.maxBatch else {
+            throw ServeError(path: "", message: "\(rows.count) configurations; at most \(options.maxBatch) per request")
+        }
+        for (number, config) in rows {
             do {
                 try model.checkStations(config)
             } catch let error as ChainLengthError {
-                throw ServeError(path: "\(row.number)", message: error.description)
+                throw ServeError(path: "\(number)", message: error.description)
             }
-            return config
         }
+        let configs = rows.map(\.config)
         // One thread: concurrent requests are the server's parallelism.
         let (predicted, warnings) = model.predictWithDomainWarnings(configs, threads: 1)
         let outOfDomain = warnings.map(\.count)
         metrics.predicted(rows: configs.count, outOfDomain: outOfDomain.filter { $0 > 0 }.count)
         var text = (["row"] + model.targetNames + ["outOfDomain"]).joined(separator: ",") + "\n"
         text.reserveCapacity(text.utf8.count + configs.count * 16 * (model.targetNames.count + 2))
-        for (index, row) in table.rows.enumerated() {
+        for (index, row) in rows.enumerated() {
             text += String(row.number)
             for value in predicted[index] {
                 text += ","

@@ -97,10 +97,15 @@ public enum ConfigColumns {
     /// Rebuilds the configuration of a dataset row; a bad cell is a `DataFileError`
     /// naming the row, the column, the text and what was expected.
     public static func config(row: DatasetRow) throws -> TandemConfig {
+        try config(cells: row.cells, layout: row.columns.configLayout, source: row.source, row: row.number)
+    }
+
+    /// `config(cells:layout:)` with a bad cell as a `DataFileError` naming its row.
+    static func config(cells: some ConfigCells, layout: Layout, source: String, row: Int) throws -> TandemConfig {
         do {
-            return try config(cells: row.cells, layout: row.columns.configLayout)
+            return try config(cells: cells, layout: layout)
         } catch let error as ConfigError {
-            throw DataFileError(source: row.source, row: row.number, column: error.path.isEmpty ? nil : error.path,
+            throw DataFileError(source: source, row: row, column: error.path.isEmpty ? nil : error.path,
                                message: error.message)
         }
     }
@@ -149,20 +154,20 @@ public enum ConfigColumns {
     /// Empirical batch sizes cannot be rebuilt from their mean alone: they come back
     /// as geometric with the same mean, which is what the surrogate's features see
     /// through `batch.mean` and `batch.scv` anyway.
-    public static func config(cells: [String], layout: Layout) throws -> TandemConfig {
-        func cell(_ name: String) -> String? { layout.positions[name].map { cells[$0] } }
-        func text(_ name: String) throws -> String {
-            guard let text = cell(name) else {
+    public static func config(cells: some ConfigCells, layout: Layout) throws -> TandemConfig {
+        func position(_ name: String) throws -> Int {
+            guard let position = layout.positions[name] else {
                 throw ConfigError(path: name, message: "no such column in the dataset")
             }
-            return text
+            return position
         }
+        func text(_ name: String) throws -> String { cells.text(at: try position(name)) }
         // A number, `inf` included; `nan` (a float's word, not a value) and empty
         // cells are errors.
-        func number(_ name: String) throws -> Double { try number(name, text: try text(name)) }
-        func number(_ name: String, text: String) throws -> Double {
-            if text == "inf" { return .infinity }
-            guard let value = Double(text), !value.isNaN else {
+        func number(_ name: String) throws -> Double { try number(name, at: try position(name)) }
+        func number(_ name: String, at position: Int) throws -> Double {
+            guard let value = cells.number(at: position), !value.isNaN else {
+                let text = cells.text(at: position)
                 throw ConfigError(path: name, message: text.isEmpty ? "expected a number, got an empty cell"
                                                                     : "expected a number, got \"\(text)\"")
             }
@@ -171,12 +176,13 @@ public enum ConfigColumns {
         // A whole number >= 1 that fits an Int (servers, maxBatch, a deterministic
         // batch size): `Int(_:)` on a Double traps for nan, infinities and huge values.
         func count(_ name: String, _ rules: [NumberRule] = [.atLeast(1)]) throws -> Int {
-            try count(name, text: try text(name), rules)
+            try count(name, at: try position(name), rules)
         }
-        func count(_ name: String, text: String, _ rules: [NumberRule]) throws -> Int {
-            guard let value = Double(text), rules.allSatisfy({ $0.admits(value) }), value == value.rounded(),
-                  let whole = Int(exactly: value)
+        func count(_ name: String, at position: Int, _ rules: [NumberRule]) throws -> Int {
+            guard let value = cells.number(at: position), rules.allSatisfy({ $0.admits(value) }),
+                  value == value.rounded(), let whole = Int(exactly: value)
             else {
+                let text = cells.text(at: position)
                 let got = text.isEmpty ? "an empty cell" : "\"\(text)\""
                 let bounds = rules.map(\.description).joined(separator: " and ")
                 throw ConfigError(path: name, message: "expected a whole number \(bounds) (at most \(Int.max)), got \(got)")
@@ -205,10 +211,9 @@ public enum ConfigColumns {
             for index in stationInputFields.indices {
                 let value: ConfigValue
                 if let position = slots[index] {
-                    let text = cells[position]
                     value = stationInputFields[index].kind == .whole
-                        ? .whole(try count(names[index], text: text, stationInputFields[index].rules))
-                        : .real(try number(names[index], text: text))
+                        ? .whole(try count(names[index], at: position, stationInputFields[index].rules))
+                        : .real(try number(names[index], at: position))
                 } else if let fallback = stationInputFields[index].columnDefault {
                     value = fallback
                 } else {
@@ -220,8 +225,8 @@ public enum ConfigColumns {
         }
         // Absent or empty on/off columns (older datasets) mean renewal arrivals.
         func optionalNumber(_ name: String) throws -> Double? {
-            guard let text = cell(name), !text.isEmpty else { return nil }
-            return try number(name)
+            guard let position = layout.positions[name], !cells.isEmpty(at: position) else { return nil }
+            return try number(name, at: position)
         }
         let rate = try number("arrival.rate")
         let meanOn = try optionalNumber("arrival.meanOn") ?? 0
@@ -237,4 +242,22 @@ public enum ConfigColumns {
         return TandemConfig(arrivalRate: rate, onOff: OnOffSpec(onFraction: onFraction, meanOn: meanOn),
                             batch: batch, stations: stations)
     }
+}
+
+/// A row's cells as `ConfigColumns.config(cells:layout:)` reads them, by position.
+/// Text rows (`[String]`) and rows still in a request's bytes (`PlainCSVRow`) both
+/// are: the second reads numbers without making text of them.
+public protocol ConfigCells {
+    /// The cell's text (a batch family's name; a bad cell's text in a message).
+    func text(at position: Int) -> String
+    /// The cell as `Double(String)` reads it (`inf` and `nan` included), nil when it
+    /// is not a number.
+    func number(at position: Int) -> Double?
+    func isEmpty(at position: Int) -> Bool
+}
+
+extension Array: ConfigCells where Element == String {
+    public func text(at position: Int) -> String { self[position] }
+    public func number(at position: Int) -> Double? { Double(self[position]) }
+    public func isEmpty(at position: Int) -> Bool { self[position].isEmpty }
 }

@@ -196,32 +196,13 @@ public struct DatasetTable: Sendable {
                          error: { reader.error.map { "\($0)" } })
     }
 
-    /// The cells of text that has no quotes, carriage returns or bytes outside ASCII
-    /// (what Duet writes, and what scripts send): split at commas and newlines, a blank
-    /// line as one empty cell, as CSV.swift reads it. Nil for other text, which
-    /// CSV.swift's reader takes (quoted cells, CRLF, a byte-order mark, UTF-8): it
-    /// is several times slower, and a CSV request of many rows is mostly this reading.
+    /// The cells of plain text (`PlainCSV`), nil for other text, which CSV.swift's
+    /// reader takes (quoted cells, CRLF, a byte-order mark, UTF-8): it is several times
+    /// slower.
     static func plainLines(_ bytes: UnsafeBufferPointer<UInt8>) -> [[String]]? {
-        let quote = UInt8(ascii: "\""), comma = UInt8(ascii: ","), newline = UInt8(ascii: "\n"), cr = UInt8(ascii: "\r")
-        guard let first = bytes.first, first != newline,
-              !bytes.contains(where: { $0 == quote || $0 == cr || $0 >= 0x80 })
-        else { return nil }
+        guard let plain = PlainCSV(bytes) else { return nil }
         var lines: [[String]] = []
-        var cells: [String] = []
-        var start = 0
-        for index in 0...bytes.count {
-            let byte = index < bytes.count ? bytes[index] : newline
-            guard byte == comma || byte == newline else { continue }
-            // The end of the text closes a last line that has no newline, nothing else.
-            if index == bytes.count, start == index, cells.isEmpty { break }
-            cells.append(String(decoding: UnsafeBufferPointer(rebasing: bytes[start..<index]), as: UTF8.self))
-            start = index + 1
-            if byte == newline {
-                lines.append(cells)
-                cells = []
-                cells.reserveCapacity(lines[0].count)
-            }
-        }
+        plain.forEachLine { row in lines.append(row.bounds.indices.map(row.text(at:))) }
         return lines
     }
 
@@ -232,30 +213,70 @@ public struct DatasetTable: Sendable {
         guard let header, !header.isEmpty else {
             throw DataFileError(source: source, message: "the file is empty; expected a header row")
         }
-        var positions: [String: Int] = [:]
-        for (index, name) in header.enumerated() {
-            if positions[name] != nil {
-                throw DataFileError(source: source, column: name, message: "the header names this column twice")
-            }
-            positions[name] = index
-        }
-        let columns = DatasetColumns(positions: positions)
+        let columns = try DatasetColumns(header: header, source: source)
         var rows: [DatasetRow] = []
         var number = 0
         while let cells = next() {
             number += 1
-            // A blank line reads as one empty cell; skip it.
-            if cells.count == 1, cells[0].isEmpty, header.count > 1 { continue }
-            guard cells.count == header.count else {
-                throw DataFileError(source: source, row: number,
-                                   message: "has \(cells.count) cells, but the header has \(header.count) columns")
-            }
+            guard try isRow(cells: cells.count, firstIsEmpty: cells.first?.isEmpty ?? true, header: header,
+                            number: number, source: source)
+            else { continue }
             rows.append(DatasetRow(source: source, number: number, cells: cells, columns: columns))
         }
         if let error = error() {
             throw DataFileError(source: source, row: number + 1, message: "cannot be read: \(error)")
         }
         return DatasetTable(source: source, header: header, rows: rows, columns: columns)
+    }
+
+    /// Whether line `number` is a row: false for a blank line (one empty cell), which
+    /// is skipped; throws when its cells do not match the header's columns.
+    private static func isRow(cells: Int, firstIsEmpty: Bool, header: [String], number: Int,
+                              source: String) throws -> Bool {
+        if cells == 1, firstIsEmpty, header.count > 1 { return false }
+        guard cells == header.count else {
+            throw DataFileError(source: source, row: number,
+                               message: "has \(cells) cells, but the header has \(header.count) columns")
+        }
+        return true
+    }
+
+    /// The configurations of a dataset's rows (a request body, a file's contents),
+    /// with their row numbers; a bad cell is a `DataFileError` naming the row and
+    /// column. The table of `parse(bytes:source:)` read by `ConfigColumns.config(row:)`,
+    /// but plain text is read straight from its bytes, with no cell made into text
+    /// unless it must be (a batch family's name, a bad cell).
+    public static func configs(bytes: some Collection<UInt8>, source: String = "dataset") throws
+        -> [(number: Int, config: TandemConfig)]
+    {
+        let plain = try bytes.withContiguousStorageIfAvailable { try plainConfigs($0, source: source) }
+            ?? Array(bytes).withUnsafeBufferPointer { try plainConfigs($0, source: source) }
+        if let plain { return plain }
+        return try parse(bytes: bytes, source: source).rows.map { ($0.number, try ConfigColumns.config(row: $0)) }
+    }
+
+    private static func plainConfigs(_ bytes: UnsafeBufferPointer<UInt8>, source: String) throws
+        -> [(number: Int, config: TandemConfig)]?
+    {
+        guard let plain = PlainCSV(bytes) else { return nil }
+        var header: [String]?
+        var layout: ConfigColumns.Layout?
+        var configs: [(number: Int, config: TandemConfig)] = []
+        var number = 0
+        try plain.forEachLine { row in
+            guard let header, let layout else {
+                let names = row.bounds.indices.map(row.text(at:))
+                let columns = try DatasetColumns(header: names, source: source)
+                (header, layout) = (names, columns.configLayout)
+                return
+            }
+            number += 1
+            guard try isRow(cells: row.count, firstIsEmpty: row.isEmpty(at: 0), header: header, number: number,
+                            source: source)
+            else { return }
+            configs.append((number, try ConfigColumns.config(cells: row, layout: layout, source: source, row: number)))
+        }
+        return configs
     }
 
     /// Position of a column, nil when the header lacks it.
@@ -281,7 +302,15 @@ final class DatasetColumns: Sendable {
     /// Where a configuration's input columns sit, found once for all rows.
     let configLayout: ConfigColumns.Layout
 
-    init(positions: [String: Int]) {
+    /// Throws when the header names a column twice.
+    init(header: [String], source: String) throws {
+        var positions: [String: Int] = [:]
+        for (index, name) in header.enumerated() {
+            if positions[name] != nil {
+                throw DataFileError(source: source, column: name, message: "the header names this column twice")
+            }
+            positions[name] = index
+        }
         self.positions = positions
         configLayout = ConfigColumns.Layout { positions[$0] }
     }

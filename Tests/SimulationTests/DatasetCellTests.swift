@@ -15,14 +15,18 @@ struct DatasetCellTests {
                           timeout: 0.2, coldStart: MomentSpec(mean: 0.5), keepAlive: 30),
         ])
 
-    /// A two-row table of input columns; row 2 has `column` set to `text`.
-    static func table(_ column: String, _ text: String) throws -> DatasetTable {
+    /// A two-row dataset of input columns; row 2 has `column` set to `text`.
+    static func text(_ column: String, _ text: String) -> String {
         var bad = Dictionary(uniqueKeysWithValues: zip(ConfigColumns.names, ConfigColumns.cells(of: config)))
         bad[column] = text
         let good = ConfigColumns.cells(of: config).joined(separator: ",")
         let lines = [ConfigColumns.names.joined(separator: ","), good,
                      ConfigColumns.names.map { bad[$0]! }.joined(separator: ",")]
-        return try DatasetTable.parse(lines.joined(separator: "\n") + "\n", source: "cells.csv")
+        return lines.joined(separator: "\n") + "\n"
+    }
+
+    static func table(_ column: String, _ text: String) throws -> DatasetTable {
+        try DatasetTable.parse(Self.text(column, text), source: "cells.csv")
     }
 
     @Test func goodRowRebuilds() throws {
@@ -31,6 +35,24 @@ struct DatasetCellTests {
         let rebuilt = try ConfigColumns.config(row: table.rows[1])
         #expect(rebuilt.stations[0].servers == 3)
         #expect(rebuilt.batch == .deterministic(2))
+        // Read straight from the bytes (as `duet serve` reads a CSV request), the same.
+        let direct = try DatasetTable.configs(bytes: Array(Self.text("stations.1.servers", "3").utf8))
+        #expect(direct.map(\.number) == [1, 2])
+        #expect(try direct.map(\.config) == [ConfigColumns.datasetView(Self.config), rebuilt])
+    }
+
+    /// Blank lines are skipped and still counted, and a short row is named, on the
+    /// byte path as on the table's.
+    @Test func blankLinesAndShortRowsOnTheBytePath() throws {
+        let lines = Self.text("stations.1.servers", "3").split(separator: "\n").map(String.init)
+        let blank = Array(([lines[0], lines[1], "", lines[2]].joined(separator: "\n") + "\n").utf8)
+        #expect(try DatasetTable.configs(bytes: blank).map(\.number) == [1, 3])
+        #expect(try DatasetTable.parse(bytes: blank).rows.map(\.number) == [1, 3])
+        let short = Array([lines[0], lines[1], "1,2"].joined(separator: "\n").utf8)
+        let expected = DataFileError(source: "s.csv", row: 2,
+                                     message: "has 2 cells, but the header has \(ConfigColumns.names.count) columns")
+        #expect(throws: expected) { try DatasetTable.configs(bytes: short, source: "s.csv") }
+        #expect(throws: expected) { try DatasetTable.parse(bytes: short, source: "s.csv") }
     }
 
     @Test(arguments: [
@@ -67,6 +89,8 @@ struct DatasetCellTests {
         #expect(error.message.contains(expected), "\(error)")
         #expect(error.message.contains(text.isEmpty ? "an empty cell" : "\"\(text)\""), "\(error)")
         #expect(error.description.hasPrefix("cells.csv: row 2 (line 3), column \(column): "))
+        // Read straight from the bytes, the same error.
+        #expect(throws: error) { try DatasetTable.configs(bytes: Array(Self.text(column, text).utf8), source: "cells.csv") }
     }
 
     @Test func geometricBatchMeanIsChecked() throws {

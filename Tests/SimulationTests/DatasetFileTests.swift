@@ -169,6 +169,40 @@ struct DatasetFileTests {
         }
     }
 
+    /// A cell's number read from the request's bytes is `Double(String)`'s, bit for bit,
+    /// for cells anywhere in a line and at the very end of the text (where `strtod`
+    /// must not read on), including the forms `strtod` reads differently or partly.
+    @Test func numbersReadFromBytesAreDoubleOfText() {
+        let cells = ["0.1", "12", "-0", "1e400", "-1e400", "1e-400", "+1", "1.", "-.5", ".5", "1e", "e5", "1e+5",
+                     "00012", "4.9e-324", "0x1p3", "inf", "-inf", "infinity", "nan", "NaN", "1..2", "1-2", "+-1",
+                     " 1", "1 ", "\t2", "", ".", "-", "0.30000000000000004", "123456789012345678901234567890",
+                     "2.2250738585072011e-308", "1.7976931348623157e308", "abc"]
+        for cell in cells {
+            for text in ["a,b,c\n\(cell),x,\(cell)\n", "a,b\n1,\(cell)"] {
+                let bytes = Array(text.utf8)
+                bytes.withUnsafeBufferPointer { buffer in
+                    guard let plain = PlainCSV(buffer) else {
+                        Issue.record("\(text.debugDescription) is plain")
+                        return
+                    }
+                    var numbers: [Double?] = []
+                    var header = true
+                    plain.forEachLine { row in
+                        defer { header = false }
+                        guard !header else { return }
+                        if row.count == 3 { numbers += [row.number(at: 0), row.number(at: 2)] }
+                        if row.count == 2 { numbers.append(row.number(at: 1)) }
+                    }
+                    let expected = Double(cell)
+                    #expect(!numbers.isEmpty)
+                    for number in numbers {
+                        #expect(number?.bitPattern == expected?.bitPattern, "\(cell.debugDescription) in \(text.debugDescription)")
+                    }
+                }
+            }
+        }
+    }
+
     @Test func aRowOfTheWrongLengthIsNamedOnEitherPath() {
         for text in ["a,b,c\n1,2,3\n4,5\n", "a,b,c\n1,2,3\n\"4\",5\n"] {
             #expect(throws: DataFileError(source: "d.csv", row: 2, message: "has 2 cells, but the header has 3 columns")) {
