@@ -2,6 +2,7 @@
 // the end of `duet run`, `duet report` reads it back from JSON, and `ReportHTML`
 // renders it. Nothing here knows how the numbers were made.
 
+import DuetSupport
 import Foundation
 import Surrogate
 
@@ -212,8 +213,7 @@ extension ReportData {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
         encoder.dateEncodingStrategy = .iso8601
-        encoder.nonConformingFloatEncodingStrategy = .convertToString(
-            positiveInfinity: "inf", negativeInfinity: "-inf", nan: "nan")
+        encoder.nonConformingFloatEncodingStrategy = .infAndNanAsWords
         return try encoder.encode(self)
     }
 
@@ -221,8 +221,7 @@ extension ReportData {
     public static func decode(_ data: Data) throws -> ReportData {
         let decoder = JSONDecoder()
         decoder.dateDecodingStrategy = .iso8601
-        decoder.nonConformingFloatDecodingStrategy = .convertFromString(
-            positiveInfinity: "inf", negativeInfinity: "-inf", nan: "nan")
+        decoder.nonConformingFloatDecodingStrategy = .infAndNanAsWords
         return try decoder.decode(ReportData.self, from: data)
     }
 }

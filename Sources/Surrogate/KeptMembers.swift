@@ -79,7 +79,7 @@ public struct KeptMembers: Sendable {
         let document: Document
         do {
             let decoder = JSONDecoder()
-            decoder.nonConformingFloatDecodingStrategy = ModelFile.nonFiniteDecoding
+            decoder.nonConformingFloatDecodingStrategy = .infAndNanAsWords
             document = try decoder.decode(Document.self, from: Data(contentsOf: url))
         } catch {
             throw TrainingError(description: "\(url.path): not a kept ensemble network (\(error)); remove it to train "
@@ -105,7 +105,7 @@ public struct KeptMembers: Sendable {
         let encoder = JSONEncoder()
         encoder.outputFormatting = .sortedKeys
         encoder.userInfo[LayerParameters.weightsAsBase64] = true
-        encoder.nonConformingFloatEncodingStrategy = ModelFile.nonFiniteEncoding
+        encoder.nonConformingFloatEncodingStrategy = .infAndNanAsWords
         let url = url(seed: member.seed)
         do {
             try encoder.encode(Document(kind: Self.kindTag, fingerprint: fingerprint, member: member))

@@ -7,6 +7,7 @@
 // ensemble's weights from format 4, as base64 of their bytes: either way weights
 // survive a save and load bit for bit.
 
+import DuetSupport
 import Foundation
 import Simulation
 
@@ -129,16 +130,6 @@ public struct ModelFile: Codable, Sendable, Equatable {
 
     // MARK: Reading and writing
 
-    /// Infinities and NaN (a summary's MAPE before any epoch) as "inf", "-inf" and "nan",
-    /// which JSON has no numbers for; kept ensemble networks (`KeptMembers`) are written alike.
-    static var nonFiniteEncoding: JSONEncoder.NonConformingFloatEncodingStrategy {
-        .convertToString(positiveInfinity: "inf", negativeInfinity: "-inf", nan: "nan")
-    }
-
-    static var nonFiniteDecoding: JSONDecoder.NonConformingFloatDecodingStrategy {
-        .convertFromString(positiveInfinity: "inf", negativeInfinity: "-inf", nan: "nan")
-    }
-
     /// The document as compact JSON with sorted keys (equal models, equal bytes). Not
     /// pretty-printed: indentation put every parameter on a line of its own and doubled
     /// the file (`jq . MODEL.json` shows it indented).
@@ -146,7 +137,7 @@ public struct ModelFile: Codable, Sendable, Equatable {
         if let problem = contentProblem() { throw ModelFileError(file: "(unsaved model)", reason: .invalidContent, detail: problem) }
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-        encoder.nonConformingFloatEncodingStrategy = Self.nonFiniteEncoding
+        encoder.nonConformingFloatEncodingStrategy = .infAndNanAsWords
         encoder.userInfo[LayerParameters.weightsAsBase64] = formatVersion >= Self.ensembleFormatVersion
         encoder.userInfo[LayerParameters.weightsAsFloat16] = weightsInHalfPrecision
         var data = try encoder.encode(self)
@@ -182,7 +173,7 @@ public struct ModelFile: Codable, Sendable, Equatable {
     /// Parses and checks a model document; `file` names it in errors.
     public static func decode(_ data: Data, file: String) throws -> ModelFile {
         let decoder = JSONDecoder()
-        decoder.nonConformingFloatDecodingStrategy = Self.nonFiniteDecoding
+        decoder.nonConformingFloatDecodingStrategy = .infAndNanAsWords
         // The header first: another kind or version is named as such, not as a shape error.
         let header: Header
         do {

@@ -22,6 +22,7 @@
 //      "vary": [{"path": "arrival.scv", "range": {"loguniform": {"_0": 0.25, "_1": 4}}}, ...]}
 
 import ClusterCore
+import DuetSupport
 import Foundation
 import Search
 import Simulation
@@ -60,7 +61,7 @@ public enum SweepSpecBlob {
             design: spec.design, run: spec.run)
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys]
-        encoder.nonConformingFloatEncodingStrategy = encodingFloats
+        encoder.nonConformingFloatEncodingStrategy = .infAndNanAsWords
         // Every value of a spec is encodable (infinity and nan have their words).
         return Array(try! encoder.encode(wire))
     }
@@ -70,7 +71,7 @@ public enum SweepSpecBlob {
     public static func decode(_ bytes: [UInt8], blob: (BlobHash) -> [UInt8]? = { _ in nil }) throws -> SweepSpec {
         struct Format: Decodable { var format: String }
         let decoder = JSONDecoder()
-        decoder.nonConformingFloatDecodingStrategy = decodingFloats
+        decoder.nonConformingFloatDecodingStrategy = .infAndNanAsWords
         let formatText: String
         do {
             formatText = try decoder.decode(Format.self, from: Data(bytes)).format
@@ -131,15 +132,6 @@ public enum SweepSpecBlob {
     }
 
     // MARK: The text
-
-    /// JSON has no infinity: `keepAlive` may be one.
-    static var encodingFloats: JSONEncoder.NonConformingFloatEncodingStrategy {
-        .convertToString(positiveInfinity: "inf", negativeInfinity: "-inf", nan: "nan")
-    }
-
-    static var decodingFloats: JSONDecoder.NonConformingFloatDecodingStrategy {
-        .convertFromString(positiveInfinity: "inf", negativeInfinity: "-inf", nan: "nan")
-    }
 
     /// The blob's JSON: the spec's parts in their `Codable` forms.
     struct Wire: Codable {
