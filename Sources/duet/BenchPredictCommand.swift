@@ -45,6 +45,7 @@ struct BenchPredict: ParsableCommand {
         let figures = SurrogateBenchmark.prediction(model: surrogate, configs: configs, calls: calls,
                                                     bulkRows: bulkRows, threads: threads)
         let csv = surrogate.composesStations || csvRows == 0 ? nil : csvBodyRowsPerSecond(surrogate, configs)
+        let request = oneJSONRequestMicroseconds(surrogate, configs)
         let architecture = surrogate.predictor.members.map { a in
             "\(a.architecture.inputs) -> \(a.architecture.hidden.map(String.init).joined(separator: " x ")) -> \(a.architecture.outputs)"
         }
@@ -57,6 +58,7 @@ struct BenchPredict: ParsableCommand {
         output.line(String(format: "one, with members' spread: %.2f us (median of %d)", figures.oneRowWithSpreadMicroseconds, calls))
         output.line(String(format: "bulk:                      %.0f configurations/s (%d, %d thread(s), best of 3)",
                            figures.bulkRowsPerSecond, figures.bulkRows, threads))
+        output.line(String(format: "one JSON request, to text: %.2f us (median of %d)", request, calls))
         if let csv {
             output.line(String(format: "CSV body, parsed to text:  %.0f rows/s (%d rows, 1 thread, best of 3)", csv, csvRows))
         }
@@ -67,6 +69,53 @@ struct BenchPredict: ParsableCommand {
             "bulkRows": .integer(figures.bulkRows), "bulkRowsPerSecond": .number(figures.bulkRowsPerSecond),
             "threads": .integer(threads), "blasKernels": .string(BLAS.kernels),
             "csvRows": .integer(csv == nil ? 0 : csvRows), "csvRowsPerSecond": csv.map { .number($0) } ?? .null,
+            "oneJSONRequestMicroseconds": .number(request),
+        ])
+    }
+
+    /// What `duet serve` does with a single-configuration JSON request, without HTTP:
+    /// the body parsed and read into a configuration, predicted (with the members'
+    /// spread and the domain check) and the answer written as JSON text.
+    private func oneJSONRequestMicroseconds(_ model: SurrogateModel, _ configs: [TandemConfig]) -> Double {
+        let service = PredictionService(model: model, modelName: "bench")
+        let bodies = configs.prefix(1_000).map { Array(Self.requestJSON($0).text(numbers: .shortest).utf8) }
+        var times: [Double] = []
+        times.reserveCapacity(calls)
+        for call in 0..<calls {
+            let start = monotonicSeconds()
+            do {
+                withExtendedLifetime(try service.predict(body: bodies[call % bodies.count])) {}
+            } catch {
+                fatalError("the benchmark's JSON request was refused: \(error)")
+            }
+            times.append(monotonicSeconds() - start)
+        }
+        return times.sorted()[times.count / 2] * 1e6
+    }
+
+    /// A configuration as a request's JSON (docs/configuration.md's keys); an infinite
+    /// keepAlive is left out, as its default.
+    static func requestJSON(_ config: TandemConfig) -> JSON {
+        var arrival: [(String, JSON)] = [("rate", .number(config.arrivalRate))]
+        if let onOff = config.onOff {
+            arrival.append(("onOff", .object([("onFraction", .number(onOff.onFraction)), ("meanOn", .number(onOff.meanOn))])))
+        } else {
+            arrival.append(("scv", .number(config.arrivalScv)))
+        }
+        func moments(_ spec: MomentSpec) -> JSON { .object([("mean", .number(spec.mean)), ("scv", .number(spec.scv))]) }
+        let stations: [JSON] = config.stations.map { station in
+            var keys: [(String, JSON)] = [
+                ("servers", .integer(station.servers)), ("service", moments(station.service)),
+                ("setup", .number(station.setup)), ("maxBatch", .integer(station.maxBatch)),
+                ("timeout", .number(station.timeout)), ("coldStart", moments(station.coldStart)),
+            ]
+            if station.keepAlive.isFinite { keys.append(("keepAlive", .number(station.keepAlive))) }
+            return .object(keys)
+        }
+        return .object([
+            ("arrival", .object(arrival)),
+            ("batch", .object([("dist", .string(config.batch.distName)), ("mean", .number(config.batch.mean))])),
+            ("stations", .array(stations)),
         ])
     }
 
