@@ -89,9 +89,15 @@ public enum JSON: Sendable, Hashable {
     /// JSON text in a given number style; `pretty` puts each member and item on its
     /// own line, indented by two spaces, with `": "` after keys (no final newline).
     public func text(numbers: NumberStyle, pretty: Bool = false) -> String {
+        String(decoding: bytes(numbers: numbers, pretty: pretty), as: UTF8.self)
+    }
+
+    /// `text(numbers:pretty:)` as UTF-8 bytes, for writers that send bytes (an HTTP
+    /// body): no `String` is made and checked on the way.
+    public func bytes(numbers: NumberStyle, pretty: Bool = false) -> [UInt8] {
         var writer = JSONWriter(numbers: numbers, pretty: pretty)
         writer.value(self)
-        return String(decoding: writer.bytes, as: UTF8.self)
+        return writer.bytes
     }
 
     /// Parses one JSON value filling all of `bytes` (whitespace around it allowed).
@@ -459,7 +465,15 @@ public struct JSONWriter: Sendable {
         // Swift's description is the shortest text that reads back to the same Double
         // ("0.1", "1.0", "1e-07"), all valid JSON; JSON has no NaN or infinity.
         if value.isFinite {
-            bytes.append(contentsOf: (numbers == .shortest ? value.description : numberText(value)).utf8)
+            if numbers == .plain, value == value.rounded(), abs(value) < 1e15 {
+                writeInt(Int(value))  // `numberText`'s whole numbers
+            } else {
+                // `description`'s digits, written straight into the buffer.
+                var sink = ASCIISink(bytes: bytes)
+                bytes = []
+                value.write(to: &sink)
+                bytes = sink.bytes
+            }
         } else {
             bytes.append(contentsOf: "null".utf8)
         }
@@ -561,8 +575,29 @@ public struct JSONWriter: Sendable {
         }
     }
 
+    /// Where a number writes its text: `Double.write(to:)` hands its digits to
+    /// `_writeASCII` as bytes, so no `String` is made for them (a number of more than
+    /// 15 characters would be one on the heap).
+    private struct ASCIISink: TextOutputStream {
+        var bytes: [UInt8]
+        mutating func write(_ string: String) { bytes.append(contentsOf: string.utf8) }
+        mutating func _writeASCII(_ buffer: UnsafeBufferPointer<UInt8>) { bytes.append(contentsOf: buffer) }
+    }
+
     private mutating func writeString(_ value: String) {
         bytes.append(UInt8(ascii: "\""))
+        // Most strings (keys, names) need no escaping: copied whole, not byte by byte.
+        let copiedWhole: Bool? = value.utf8.withContiguousStorageIfAvailable { text in
+            guard !text.contains(where: { $0 < 0x20 || $0 == UInt8(ascii: "\"") || $0 == UInt8(ascii: "\\") })
+            else { return false }
+            bytes.append(contentsOf: text)
+            return true
+        }
+        if copiedWhole != true { writeEscaped(value) }
+        bytes.append(UInt8(ascii: "\""))
+    }
+
+    private mutating func writeEscaped(_ value: String) {
         for byte in value.utf8 {
             switch byte {
             case UInt8(ascii: "\""): bytes.append(contentsOf: [0x5C, 0x22])
@@ -579,6 +614,5 @@ public struct JSONWriter: Sendable {
             default: bytes.append(byte)
             }
         }
-        bytes.append(UInt8(ascii: "\""))
     }
 }

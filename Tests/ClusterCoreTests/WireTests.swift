@@ -429,6 +429,22 @@ struct JSONTests {
         #expect(try JSON.parse(#""\ud83d\ude00""#) == .string("😀"))
     }
 
+    @Test func stringsWithNothingToEscapeAreWrittenAsTheyAre() {
+        // Written by hand: plain text (short, long, beyond ASCII) goes out verbatim;
+        // one character to escape, first, middle or last, sends the whole string
+        // through the escaping path.
+        #expect(JSON.string("meanResponse").text == #""meanResponse""#)
+        let long = String(repeating: "stations.2.service.mean ", count: 20)
+        #expect(JSON.string(long).text == "\"" + long + "\"")
+        #expect(JSON.string("é😀").text == "\"é😀\"")
+        #expect(JSON.string("").text == #""""#)
+        #expect(JSON.string("a\"b").text == #""a\"b""#)
+        #expect(JSON.string("end\\").text == #""end\\""#)
+        #expect(JSON.string("\nstart").text == #""\nstart""#)
+        #expect(JSON.string(long + "\t").text == "\"" + long + "\\t\"")
+        #expect(JSON.object([("key\"", .integer(1))]).text == #"{"key\"":1}"#)
+    }
+
     @Test(arguments: [
         ("", "unexpected end of JSON at byte 0"),
         ("{", "expected a string key at byte 1"),
@@ -471,6 +487,21 @@ struct JSONTests {
         #expect(numberText(-.infinity) == "-infinity")
         #expect(numberText(.infinity, infinity: "inf") == "inf")
         #expect(numberText(-0.0) == "0")
+    }
+
+    @Test("numbers are written as Swift's description and numberText write them, bit patterns of every kind")
+    func numbersAsTheirTexts() {
+        // The writer puts digits straight into its buffer; the texts must stay the ones
+        // `description` (the wire) and `numberText` (printed results) give.
+        var rng = SystemRandomNumberGenerator()
+        var values: [Double] = [0, -0.0, 0.1, 1.0 / 3, -2.5, 1e-7, 1e15, 1e15 - 1, -1e15, 123_456_789.125, 1e300,
+                                .leastNonzeroMagnitude, .leastNormalMagnitude, .greatestFiniteMagnitude,
+                                -.greatestFiniteMagnitude, 9_007_199_254_740_993]
+        for _ in 0..<2_000 { values.append(Double(bitPattern: rng.next())) }
+        for value in values where value.isFinite {
+            #expect(JSON.number(value).text == value.description, "\(value.bitPattern)")
+            #expect(JSON.number(value).text(numbers: .plain) == numberText(value), "\(value.bitPattern)")
+        }
     }
 
     @Test("pretty text indents members and items by two spaces and keeps empty containers on one line")
