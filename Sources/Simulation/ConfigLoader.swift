@@ -337,14 +337,13 @@ public enum ConfigLoader {
     /// when one of its keys is, and is checked before the values, in table order.
     private static func station(_ node: ConfigNode) throws -> StationConfig {
         let station = try node.mapping(allowedKeys: ConfigSchema.stationFileKeys)
-        var sections: [String: ConfigMapping] = [:]
-        for section in stationLayout.sections {
-            sections[section.name] = section.required ? try station.mapping(section.name, allowedKeys: section.keys)
+        let sections = try stationLayout.sections.map { section in
+            section.required ? try station.mapping(section.name, allowedKeys: section.keys)
                 : try station.mappingOrEmpty(section.name, allowedKeys: section.keys)
         }
         var result = StationConfig(service: MomentSpec(mean: 1))
         for (field, section, key) in stationLayout.fields {
-            let mapping = section.map { sections[$0]! } ?? station
+            let mapping = section.map { sections[$0] } ?? station
             if let value = try read(field, key, in: mapping) { field.setStation?(&result, value) }
         }
         return result
@@ -352,10 +351,11 @@ public enum ConfigLoader {
 
     /// Where a station's input fields are written in its mapping, worked out from the
     /// schema once (every configuration `duet serve` reads has stations): the nested
-    /// sections (`service`, `coldStart`) with their keys, and each field's section and key.
+    /// sections (`service`, `coldStart`) with their keys, and each field's section (its
+    /// position in `sections`, nil for the station's own mapping) and key.
     private struct StationLayout: Sendable {
         var sections: [(name: String, keys: [String], required: Bool)] = []
-        var fields: [(field: ConfigField, section: String?, key: String)] = []
+        var fields: [(field: ConfigField, section: Int?, key: String)] = []
     }
 
     private static let stationLayout: StationLayout = {
@@ -363,12 +363,16 @@ public enum ConfigLoader {
         var layout = StationLayout()
         for field in fields {
             let parts = field.key.split(separator: ".", maxSplits: 1).map(String.init)
-            layout.fields.append(parts.count == 2 ? (field, parts[0], parts[1]) : (field, nil, parts[0]))
-            if parts.count == 2, !layout.sections.contains(where: { $0.name == parts[0] }) {
+            guard parts.count == 2 else {
+                layout.fields.append((field, nil, parts[0]))
+                continue
+            }
+            if !layout.sections.contains(where: { $0.name == parts[0] }) {
                 let inner = fields.filter { $0.key.hasPrefix(parts[0] + ".") }
                 layout.sections.append((parts[0], inner.map { String($0.key.dropFirst(parts[0].count + 1)) },
                                         inner.contains { $0.defaultValue == nil }))
             }
+            layout.fields.append((field, layout.sections.firstIndex { $0.name == parts[0] }, parts[1]))
         }
         return layout
     }()

@@ -85,18 +85,32 @@ public struct ConfigNode: Sendable, Equatable {
         case scalar(String, plain: Bool)
         case mapping([Entry])
         case sequence([ConfigNode])
+        /// A number parsed already (a JSON number): read by `double` as it is, and
+        /// everywhere else as the plain scalar of its shortest text (`content`).
+        case number(Double)
     }
 
     /// Dotted, 1-based key path; empty for the document root.
     public let path: String
     /// 1-based line in the source text, when known.
     public let line: Int?
-    let content: Content
+    private let stored: Content
+
+    /// The value as text: a parsed number as the plain scalar its shortest text is.
+    var content: Content {
+        if case .number(let value) = stored { return .scalar(value.description, plain: true) }
+        return stored
+    }
 
     init(path: String, line: Int?, content: Content) {
         self.path = path
         self.line = line
-        self.content = content
+        self.stored = content
+    }
+
+    /// Equal as written: a parsed number equals the scalar of its shortest text.
+    public static func == (lhs: ConfigNode, rhs: ConfigNode) -> Bool {
+        lhs.path == rhs.path && lhs.line == rhs.line && lhs.content == rhs.content
     }
 
     // MARK: Parsing
@@ -193,7 +207,8 @@ public struct ConfigNode: Sendable, Equatable {
     }
 
     static func join(_ path: String, _ component: String) -> String {
-        path.isEmpty ? component : "\(path).\(component)"
+        // Concatenated, not interpolated: a request body's every node is named so.
+        path.isEmpty ? component : path + "." + component
     }
 
     private static let nullWords: Set<String> = ["", "~", "null", "Null", "NULL"]
@@ -201,9 +216,9 @@ public struct ConfigNode: Sendable, Equatable {
     // MARK: Inspection
 
     public var kind: Kind {
-        switch content {
+        switch stored {
         case .null: return .null
-        case .scalar: return .scalar
+        case .scalar, .number: return .scalar
         case .mapping: return .mapping
         case .sequence: return .sequence
         }
@@ -227,6 +242,7 @@ public struct ConfigNode: Sendable, Equatable {
         switch content {
         case .null: return "no value"
         case .scalar(let text, _): return "\"\(text)\""
+        case .number(let value): return "\"\(value)\""  // `content` gives it as a scalar
         case .mapping: return "a mapping"
         case .sequence: return "a list"
         }
@@ -250,6 +266,13 @@ public struct ConfigNode: Sendable, Equatable {
     }
 
     public func double(rules: [NumberRule], allowInfinity: Bool = false) throws -> Double {
+        if case .number(let number) = stored, !number.isNaN {
+            // What reading its shortest text gives, without writing and parsing it
+            // (NaN, which JSON cannot hold, goes the text's way: not a number).
+            if !number.isFinite && !allowInfinity { throw error("must be a finite number, got \(number)") }
+            try check(number, rules)
+            return number
+        }
         guard case .scalar(let text, let plain) = content else { throw mismatch("a number") }
         let value: Double
         if let infinity = ConfigNode.parseInfinity(text) {

@@ -18,8 +18,9 @@ extension ConfigNode {
         case .integer(let value):
             self.init(path: path, line: nil, content: .scalar(String(value), plain: true))
         case .number(let value):
-            // `description` is the shortest text that reads back as the same Double.
-            self.init(path: path, line: nil, content: .scalar(value.description, plain: true))
+            // Kept as the number: a plain scalar of its shortest text to every reader
+            // but `double`, which takes it as it is (`ConfigNode.Content.number`).
+            self.init(path: path, line: nil, content: .number(value))
         case .string(let text):
             self.init(path: path, line: nil, content: .scalar(text, plain: false))
         case .array(let items):
