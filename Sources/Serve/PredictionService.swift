@@ -76,7 +76,7 @@ public final class PredictionService: Sendable {
     /// `duet predict --json`'s shape (a list for a list), each with `"warnings"` naming
     /// the keys outside the model's domain. A list is predicted in one pass through the
     /// network (`SurrogateModel.predict(_:threads:)`).
-    public func predict(body: some Collection<UInt8>) throws -> String {
+    public func predict(body: some Collection<UInt8>) throws -> [UInt8] {
         let root = try Self.document(body)
         if case .sequence = root.kind {
             let items = try wrap { try root.sequence() }
@@ -85,14 +85,14 @@ public final class PredictionService: Sendable {
                 throw ServeError(path: "", message: "\(items.count) configurations; at most \(options.maxBatch) per request")
             }
             let configs = try items.map { try configuration($0) }
-            if model.composesStations { return JSON.array(configs.map(composedPrediction)).text(numbers: .plain) }
+            if model.composesStations { return JSON.array(configs.map(composedPrediction)).bytes(numbers: .plain) }
             // One thread: concurrent requests are the server's parallelism.
             let predicted = model.predictWithSpread(configs, threads: 1)
-            return JSON.array(zip(configs, predicted).map { prediction($0, $1) }).text(numbers: .plain)
+            return JSON.array(zip(configs, predicted).map { prediction($0, $1) }).bytes(numbers: .plain)
         }
         let config = try configuration(root)
-        if model.composesStations { return composedPrediction(config).text(numbers: .plain) }
-        return prediction(config, model.predictWithSpread(config)).text(numbers: .plain)
+        if model.composesStations { return composedPrediction(config).bytes(numbers: .plain) }
+        return prediction(config, model.predictWithSpread(config)).bytes(numbers: .plain)
     }
 
     /// A model composed along chains (`duet train --per-station`): the chain's means,
@@ -109,8 +109,8 @@ public final class PredictionService: Sendable {
         return .object(members)
     }
 
-    /// `predict(body:)` for a body given as text.
-    public func predict(body: String) throws -> String { try predict(body: body.utf8) }
+    /// `predict(body:)` for a body given as text, answered as text.
+    public func predict(body: String) throws -> String { String(decoding: try predict(body: body.utf8), as: UTF8.self) }
 
     /// Configurations in bulk as CSV (`Content-Type: text/csv`): a header naming
     /// dataset input columns, then one configuration per row, as `duet predict --csv`
