@@ -48,4 +48,41 @@ struct ConfigNodeJSONTests {
             #expect(error.message.contains(phrase), "\(error)")
         }
     }
+
+    @Test("a JSON number reads as its text does in YAML, values and errors alike", arguments: [
+        (#""keepAlive": 600"#, #""keepAlive": 5e-324"#),
+        (#""keepAlive": 600"#, #""keepAlive": 1.7976931348623157e308"#),
+        (#""timeout": 0.25"#, #""timeout": -0.25"#),
+        (#""timeout": 0.25"#, #""timeout": 0.1e1"#),
+        (#""setup": 0.1"#, #""setup": -1e-300"#),
+        (#""servers": 16"#, #""servers": 16.0"#),
+        (#""servers": 16"#, #""servers": 16.5"#),
+        (#""name": "cloud""#, #""name": 2.5"#),
+    ])
+    func numbersAsTheirText(_ original: String, _ replacement: String) throws {
+        let text = Self.serverless.replacingOccurrences(of: original, with: replacement)
+        #expect(text != Self.serverless)
+        // YAML reads the same text (JSON is YAML) from the scalar's characters.
+        let viaYAML = Result { try ConfigLoader.parse(text) }
+        let viaJSON = Result { try Self.fromJSON(text) }
+        switch (viaYAML, viaJSON) {
+        case (.success(let yaml), .success(let json)): #expect(yaml == json)
+        case (.failure(let yaml as ConfigError), .failure(let json as ConfigError)):
+            #expect(yaml.path == json.path && yaml.message == json.message, "\(yaml) | \(json)")
+        default: Issue.record("YAML \(viaYAML), JSON \(viaJSON)")
+        }
+    }
+
+    @Test("hand-checked: the smallest subnormal keep-alive, 16.0 servers, a number as a name")
+    func numbersByHand() throws {
+        let tiny = try Self.fromJSON(Self.serverless.replacingOccurrences(of: #""keepAlive": 600"#, with: #""keepAlive": 5e-324"#))
+        #expect(tiny.stations[1].keepAlive == .leastNonzeroMagnitude)
+        let whole = try Self.fromJSON(Self.serverless.replacingOccurrences(of: #""servers": 16"#, with: #""servers": 16.0"#))
+        #expect(whole.stations[1].servers == 16)
+        let named = try Self.fromJSON(Self.serverless.replacingOccurrences(of: #""name": "cloud""#, with: #""name": 2.5"#))
+        #expect(named.stations[1].name == "2.5")
+        #expect(throws: ConfigError.self) {
+            try Self.fromJSON(Self.serverless.replacingOccurrences(of: #""timeout": 0.25"#, with: #""timeout": -0.25"#))
+        }
+    }
 }
