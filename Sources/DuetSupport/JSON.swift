@@ -456,7 +456,7 @@ public struct JSONWriter: Sendable {
 
     public mutating func int(_ value: Int) {
         separate()
-        writeInt(value)
+        bytes.appendDecimal(value)
         needsComma = true
     }
 
@@ -465,15 +465,7 @@ public struct JSONWriter: Sendable {
         // Swift's description is the shortest text that reads back to the same Double
         // ("0.1", "1.0", "1e-07"), all valid JSON; JSON has no NaN or infinity.
         if value.isFinite {
-            if numbers == .plain, value == value.rounded(), abs(value) < 1e15 {
-                writeInt(Int(value))  // `numberText`'s whole numbers
-            } else {
-                // `description`'s digits, written straight into the buffer.
-                var sink = ASCIISink(bytes: bytes)
-                bytes = []
-                value.write(to: &sink)
-                bytes = sink.bytes
-            }
+            if numbers == .plain { bytes.appendNumberText(value) } else { bytes.appendShortestText(value) }
         } else {
             bytes.append(contentsOf: "null".utf8)
         }
@@ -547,41 +539,6 @@ public struct JSONWriter: Sendable {
 
     @inline(__always) private mutating func separate() {
         if needsComma { bytes.append(UInt8(ascii: ",")) }
-    }
-
-    private mutating func writeInt(_ value: Int) {
-        if value >= 0, value < 10 {
-            bytes.append(UInt8(ascii: "0") + UInt8(value))
-            return
-        }
-        var magnitude = value.magnitude
-        var digits:
-            (
-                UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8,
-                UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8
-            ) =
-                (0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0)
-        var count = 0
-        withUnsafeMutableBytes(of: &digits) { buffer in
-            repeat {
-                buffer[count] = UInt8(ascii: "0") + UInt8(magnitude % 10)
-                magnitude /= 10
-                count += 1
-            } while magnitude > 0
-        }
-        if value < 0 { bytes.append(UInt8(ascii: "-")) }
-        withUnsafeBytes(of: &digits) { buffer in
-            for i in stride(from: count - 1, through: 0, by: -1) { bytes.append(buffer[i]) }
-        }
-    }
-
-    /// Where a number writes its text: `Double.write(to:)` hands its digits to
-    /// `_writeASCII` as bytes, so no `String` is made for them (a number of more than
-    /// 15 characters would be one on the heap).
-    private struct ASCIISink: TextOutputStream {
-        var bytes: [UInt8]
-        mutating func write(_ string: String) { bytes.append(contentsOf: string.utf8) }
-        mutating func _writeASCII(_ buffer: UnsafeBufferPointer<UInt8>) { bytes.append(contentsOf: buffer) }
     }
 
     private mutating func writeString(_ value: String) {

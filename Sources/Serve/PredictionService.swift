@@ -120,7 +120,7 @@ public final class PredictionService: Sendable {
     /// row. No bands and no per-key messages: this is the path for many rows, where
     /// the JSON answer's text is most of the work. An error names the row and column
     /// (path `ROW.COLUMN`, as `3.stations.2.servers` in a JSON list).
-    public func predictCSV(body: some Collection<UInt8>) throws -> String {
+    public func predictCSV(body: some Collection<UInt8>) throws -> [UInt8] {
         if model.composesStations {
             throw ServeError(path: "", message: "CSV is not answered for a model composed along chains "
                                  + "(duet train --per-station); send the configurations as JSON")
@@ -147,15 +147,17 @@ public final class PredictionService: Sendable {
         let (predicted, warnings) = model.predictWithDomainWarnings(configs, threads: 1)
         let outOfDomain = warnings.map(\.count)
         metrics.predicted(rows: configs.count, outOfDomain: outOfDomain.filter { $0 > 0 }.count)
-        var text = (["row"] + model.targetNames + ["outOfDomain"]).joined(separator: ",") + "\n"
-        text.reserveCapacity(text.utf8.count + configs.count * 16 * (model.targetNames.count + 2))
+        var text = Array(((["row"] + model.targetNames + ["outOfDomain"]).joined(separator: ",") + "\n").utf8)
+        text.reserveCapacity(text.count + configs.count * 20 * (model.targetNames.count + 2))
         for (index, row) in rows.enumerated() {
-            text += String(row.number)
+            text.appendDecimal(row.number)
             for value in predicted[index] {
-                text += ","
-                text += ConfigColumns.format(value)
+                text.append(UInt8(ascii: ","))
+                text.appendNumberText(value, infinity: ConfigColumns.infinityCell)  // as `ConfigColumns.format`
             }
-            text += ",\(outOfDomain[index])\n"
+            text.append(UInt8(ascii: ","))
+            text.appendDecimal(outOfDomain[index])
+            text.append(UInt8(ascii: "\n"))
         }
         return text
     }

@@ -67,8 +67,8 @@ public enum ServeApplication {
                  body: .init(byteBuffer: ByteBuffer(string: text)))
     }
 
-    static func csv(_ text: String) -> Response {
-        Response(status: .ok, headers: [.contentType: "text/csv; charset=utf-8"], body: .init(byteBuffer: ByteBuffer(string: text)))
+    static func csv(_ bytes: [UInt8]) -> Response {
+        Response(status: .ok, headers: [.contentType: "text/csv; charset=utf-8"], body: .init(byteBuffer: ByteBuffer(bytes: bytes)))
     }
 
     static func json(_ text: String, status: HTTPResponse.Status = .ok) -> Response {

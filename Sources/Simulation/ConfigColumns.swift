@@ -92,7 +92,10 @@ public enum ConfigColumns {
     }
 
     /// Numbers as CSV cells: shortest round-tripping text, `inf` for infinity.
-    public static func format(_ value: Double) -> String { numberText(value, infinity: "inf") }
+    public static func format(_ value: Double) -> String { numberText(value, infinity: infinityCell) }
+
+    /// How a dataset cell writes infinity.
+    public static let infinityCell = "inf"
 
     /// Rebuilds the configuration of a dataset row; a bad cell is a `DataFileError`
     /// naming the row, the column, the text and what was expected.

@@ -489,7 +489,7 @@ struct JSONTests {
         #expect(numberText(-0.0) == "0")
     }
 
-    @Test("numbers are written as Swift's description and numberText write them, bit patterns of every kind")
+    @Test("numbers are written as Swift's description, numberText and String(Int) write them, bit patterns of every kind")
     func numbersAsTheirTexts() {
         // The writer puts digits straight into its buffer; the texts must stay the ones
         // `description` (the wire) and `numberText` (printed results) give.
@@ -501,6 +501,23 @@ struct JSONTests {
         for value in values where value.isFinite {
             #expect(JSON.number(value).text == value.description, "\(value.bitPattern)")
             #expect(JSON.number(value).text(numbers: .plain) == numberText(value), "\(value.bitPattern)")
+        }
+        // numberText's rule, stated here from Swift's own texts: whole numbers below
+        // 10^15 as an Int64's digits, others as description, infinity as the word given.
+        for value in values + [.infinity, -.infinity, .nan] {
+            let expected = value.isInfinite ? (value < 0 ? "-inf" : "inf")
+                : value == value.rounded() && abs(value) < 1e15 ? String(Int64(value)) : value.description
+            #expect(numberText(value, infinity: "inf") == expected, "\(value.bitPattern)")
+            var bytes = Array("x".utf8)
+            bytes.appendNumberText(value, infinity: "inf")
+            #expect(String(decoding: bytes, as: UTF8.self) == "x" + expected, "\(value.bitPattern)")
+        }
+        var wholes: [Int] = [0, 9, 10, -1, -10, Int.max, Int.min, 999_999_999_999_999]
+        for _ in 0..<1_000 { wholes.append(Int(truncatingIfNeeded: rng.next()) >> Int(rng.next() % 63)) }
+        for whole in wholes {
+            var bytes: [UInt8] = []
+            bytes.appendDecimal(whole)
+            #expect(String(decoding: bytes, as: UTF8.self) == String(whole))
         }
     }
 
