@@ -50,17 +50,37 @@ public enum ConfigColumns {
     public static func values(of config: TandemConfig) -> [ConfigValue] {
         var values: [ConfigValue] = []
         values.reserveCapacity(configColumnGetters.count + config.stations.count * stationColumnGetters.count)
-        for get in configColumnGetters { values.append(get(config, 0)) }
-        for k in config.stations.indices {
-            for get in stationColumnGetters { values.append(get(config, k)) }
-        }
+        forEachValue(of: config) { values.append($0) }
         return values
     }
 
+    /// `values(of:)` one by one, in the same order, without the array (the domain
+    /// check of every predicted row reads them so).
+    public static func forEachValue(of config: TandemConfig, _ body: (ConfigValue) -> Void) {
+        for get in configColumnGetters { body(get(config, 0)) }
+        for (k, station) in config.stations.enumerated() {
+            for getter in stationColumnGetters {
+                switch getter {
+                case .station(let get): body(get(station))
+                case .chain(let get): body(get(config, k))
+                }
+            }
+        }
+    }
+
     // The fields' getters alone: a `ConfigField` is large, and copying one per cell
-    // (as iterating the fields does) was most of the cost of a domain check.
+    // (as iterating the fields does) was most of the cost of a domain check. A station
+    // input reads the station it is given (taken once for all its columns); a derived
+    // column (its load) reads the chain.
+    private enum StationColumnGetter {
+        case station(@Sendable (StationConfig) -> ConfigValue)
+        case chain(@Sendable (TandemConfig, Int) -> ConfigValue)
+    }
+
     private static let configColumnGetters = configColumnFields.map(\.get)
-    private static let stationColumnGetters = stationColumnFields.map(\.get)
+    private static let stationColumnGetters: [StationColumnGetter] = stationColumnFields.map { field in
+        field.getStation.map { .station($0) } ?? .chain(field.get)
+    }
 
     /// A station's input fields that have a column, and their column names for each
     /// station a configuration may have (and one past, where a reader stops), built once.

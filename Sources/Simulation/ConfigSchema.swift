@@ -107,6 +107,9 @@ public struct ConfigField: Sendable, Hashable, CustomStringConvertible {
     public let isScv: Bool
 
     let get: @Sendable (TandemConfig, Int) -> ConfigValue
+    /// For station inputs: the same getter on a lone station, so that a reader of every
+    /// column takes each station once instead of once per column.
+    let getStation: (@Sendable (StationConfig) -> ConfigValue)?
     let set: (@Sendable (inout TandemConfig, Int, ConfigValue) -> Void)?
     /// For station inputs: the same setter on a lone station (the loader builds
     /// stations before the configuration).
@@ -171,6 +174,7 @@ public struct ConfigField: Sendable, Hashable, CustomStringConvertible {
         self.sweepable = sweepable
         self.isScv = isScv
         self.get = { config, _ in get(config) }
+        self.getStation = nil
         if let set {
             self.set = { (config: inout TandemConfig, _: Int, value: ConfigValue) in set(&config, value) }
         } else {
@@ -197,6 +201,7 @@ public struct ConfigField: Sendable, Hashable, CustomStringConvertible {
         self.sweepable = sweepable && kind != .label
         self.isScv = isScv
         self.get = { config, k in get(config.stations[k]) }
+        self.getStation = get
         self.set = { config, k, value in set(&config.stations[k], value) }
         self.setStation = set
     }
@@ -217,6 +222,7 @@ public struct ConfigField: Sendable, Hashable, CustomStringConvertible {
         self.sweepable = sweepable
         self.isScv = false
         self.get = get
+        self.getStation = nil
         self.set = nil
         self.setStation = nil
     }

@@ -33,14 +33,16 @@ struct AlignedDomain: Sendable, Equatable {
     func admits(_ form: CanonicalForm) -> Bool {
         let twin = form.config
         guard twin.stations.count == columns.ineffective.count else { return false }
-        let values = ConfigColumns.values(of: twin)
-        guard values.count == ranges.count else { return false }
-        for i in values.indices {
-            guard let range = ranges[i], !range.admits(values[i], relativeSlack: relativeSlack) else { continue }
-            if let name = columns.names[i], !isJudged(name, twin) { continue }
-            return false
+        var i = 0
+        var outside = false
+        ConfigColumns.forEachValue(of: twin) { value in
+            defer { i += 1 }
+            guard !outside, i < ranges.count, let range = ranges[i],
+                  !range.admits(value, relativeSlack: relativeSlack) else { return }
+            if let name = columns.names[i], !isJudged(name, twin) { return }
+            outside = true
         }
-        return true
+        return !outside && i == ranges.count
     }
 
     /// The columns follow from the chain length, which `ranges` has too.
