@@ -24,9 +24,9 @@ struct StationState {
     @usableFromInline let timeout: Double
     @usableFromInline let setup: Double
     @usableFromInline let keepAlive: Double
-    @usableFromInline let service: MomentSampler
     @usableFromInline let coldStart: MomentSampler
-    @usableFromInline var serviceStream: RandomStream
+    /// Service times drawn ahead from the service stream, in its order.
+    @usableFromInline var services: SampleBlock
     @usableFromInline var coldStream: RandomStream
 
     /// When each instance slot frees (or freed). Which slot an invocation takes
@@ -68,9 +68,9 @@ struct StationState {
         timeout = config.timeout
         setup = config.setup
         keepAlive = config.keepAlive
-        service = MomentSampler(config.service)
         coldStart = MomentSampler(config.coldStart)
-        serviceStream = RandomStream(seed: seed, replication: replication, purpose: .service(station))
+        services = SampleBlock(sampler: MomentSampler(config.service),
+                               stream: RandomStream(seed: seed, replication: replication, purpose: .service(station)))
         coldStream = RandomStream(seed: seed, replication: replication, purpose: .coldStart(station))
         slotFree = .allocate(capacity: config.servers)
         idleStack = .allocate(capacity: splitsSlots ? config.servers : 0)
@@ -86,11 +86,13 @@ struct StationState {
     func deallocate() {
         slotFree.deallocate()
         idleStack.deallocate()
+        services.deallocate()
     }
 
     /// The same state with slots of its own.
     func copy() -> StationState {
         var twin = self
+        twin.services = services.copy()
         twin.slotFree = .allocate(capacity: servers)
         twin.slotFree.initialize(from: slotFree, count: splitsSlots ? busyCount : servers)
         twin.idleStack = .allocate(capacity: splitsSlots ? servers : 0)
@@ -103,7 +105,7 @@ struct StationState {
     @inlinable @inline(__always)
     mutating func dispatch(release: Double, jobs: Int) -> Dispatch {
         var claim = claimInstance(release: release)
-        for _ in 0..<jobs { claim.hold += service.sample(&serviceStream) }
+        for _ in 0..<jobs { claim.hold += services.next() }
         return finish(claim)
     }
 
@@ -112,7 +114,7 @@ struct StationState {
     @inlinable @inline(__always)
     mutating func dispatch(release: Double, jobs: UnsafeMutablePointer<Int>, count: Int, work: [Double]) -> Dispatch {
         var claim = claimInstance(release: release)
-        for i in 0..<count { claim.hold += service.sample(&serviceStream) * work[jobs[i]] }
+        for i in 0..<count { claim.hold += services.next() * work[jobs[i]] }
         return finish(claim)
     }
 
@@ -292,5 +294,52 @@ struct BatchBuffer {
         arrivals[count] = arrival
         enters[count] = enter
         count += 1
+    }
+}
+
+/// Draws from one sampler and stream a block at a time and hands the values out in
+/// order: the same numbers as drawing one by one (the stream serves nothing else),
+/// but a block's logarithms run back to back, independent of each other, instead of
+/// one inside each dispatch's chain of dependent steps. Memory of its own
+/// (`deallocate()`).
+@usableFromInline
+struct SampleBlock {
+    @usableFromInline static let size = 64
+    @usableFromInline let sampler: MomentSampler
+    @usableFromInline var stream: RandomStream
+    @usableFromInline var values: UnsafeMutablePointer<Double>
+    /// The next value to hand out; `size` when the block is used up.
+    @usableFromInline var index: Int
+
+    init(sampler: MomentSampler, stream: RandomStream) {
+        self.sampler = sampler
+        self.stream = stream
+        values = .allocate(capacity: Self.size)
+        values.initialize(repeating: 0, count: Self.size)
+        index = Self.size
+    }
+
+    func deallocate() { values.deallocate() }
+
+    /// The same position in the same stream, in memory of its own.
+    func copy() -> SampleBlock {
+        var twin = self
+        twin.values = .allocate(capacity: Self.size)
+        twin.values.initialize(from: values, count: Self.size)
+        return twin
+    }
+
+    @inlinable @inline(__always)
+    mutating func next() -> Double {
+        if index == Self.size { refill() }
+        let value = values[index]
+        index += 1
+        return value
+    }
+
+    @inlinable @inline(never)
+    mutating func refill() {
+        for i in 0..<Self.size { values[i] = sampler.sample(&stream) }
+        index = 0
     }
 }
