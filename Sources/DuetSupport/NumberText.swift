@@ -24,10 +24,15 @@ extension Array where Element == UInt8 {
         }
     }
 
-    /// `value.description` appended as UTF-8: `Double.write(to:)` hands its digits to
-    /// the stream's `_writeASCII` as bytes, so no `String` is made for them (one of
-    /// more than 15 characters would be on the heap).
+    /// `value.description` appended as UTF-8: for a finite number `Double.write(to:)`
+    /// hands the same digits to the stream's `_writeASCII` as bytes, so no `String` is
+    /// made for them (one of more than 15 characters would be on the heap).
     public mutating func appendShortestText(_ value: Double) {
+        guard value.isFinite else {
+            // `write(to:)` spells NaNs apart ("-snan(0x1)"); `description` says "nan".
+            append(contentsOf: value.description.utf8)
+            return
+        }
         var sink = ASCIISink(bytes: self)
         self = []
         value.write(to: &sink)

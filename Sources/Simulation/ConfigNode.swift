@@ -242,7 +242,7 @@ public struct ConfigNode: Sendable, Equatable {
         switch content {
         case .null: return "no value"
         case .scalar(let text, _): return "\"\(text)\""
-        case .number(let value): return "\"\(value)\""  // `content` gives it as a scalar
+        case .number(let value): return "\"\(value.description)\""  // `content` gives it as a scalar
         case .mapping: return "a mapping"
         case .sequence: return "a list"
         }
@@ -269,7 +269,7 @@ public struct ConfigNode: Sendable, Equatable {
         if case .number(let number) = stored, !number.isNaN {
             // What reading its shortest text gives, without writing and parsing it
             // (NaN, which JSON cannot hold, goes the text's way: not a number).
-            if !number.isFinite && !allowInfinity { throw error("must be a finite number, got \(number)") }
+            if !number.isFinite && !allowInfinity { throw error("must be a finite number, got \(number.description)") }
             try check(number, rules)
             return number
         }

@@ -493,11 +493,15 @@ struct JSONTests {
     func numbersAsTheirTexts() {
         // The writer puts digits straight into its buffer; the texts must stay the ones
         // `description` (the wire) and `numberText` (printed results) give.
-        var rng = SystemRandomNumberGenerator()
+        var rng = SplitMix64(seed: 20261207)  // seeded: the same bit patterns on every run
         var values: [Double] = [0, -0.0, 0.1, 1.0 / 3, -2.5, 1e-7, 1e15, 1e15 - 1, -1e15, 123_456_789.125, 1e300,
                                 .leastNonzeroMagnitude, .leastNormalMagnitude, .greatestFiniteMagnitude,
                                 -.greatestFiniteMagnitude, 9_007_199_254_740_993]
         for _ in 0..<2_000 { values.append(Double(bitPattern: rng.next())) }
+        // NaNs of every sign and payload: `description` writes each as "nan", while
+        // `write(to:)` and interpolation write "-snan(0x...)" and the like.
+        values += [0x7FF8_0000_0000_0000, 0xFFF8_0000_0000_0000, 0x7FF0_0000_0000_0001, 0xFFF0_58AB_779F_8C2D,
+                   0x7FF4_0000_0000_0000].map(Double.init(bitPattern:))
         for value in values where value.isFinite {
             #expect(JSON.number(value).text == value.description, "\(value.bitPattern)")
             #expect(JSON.number(value).text(numbers: .plain) == numberText(value), "\(value.bitPattern)")
