@@ -22,6 +22,7 @@ struct BenchPredict: ParsableCommand {
     @Option(help: "Configurations per timed bulk prediction (the dataset's, repeated).") var bulkRows = 100_000
     @Option(help: "Threads of the bulk prediction.") var threads = 2
     @Option(help: "Rows of the timed CSV body (as `POST /v1/predict` with text/csv reads it; 0: skip).") var csvRows = 10_000
+    @Option(help: "Configurations of the timed JSON list (as `POST /v1/predict` reads a list; 0: skip).") var jsonRows = 1_000
     @OptionGroup var summary: JSONSummaryOption
 
     func validate() throws {
@@ -30,6 +31,7 @@ struct BenchPredict: ParsableCommand {
         if bulkRows < 1 { throw ValidationError("--bulk-rows must be at least 1") }
         if threads < 1 { throw ValidationError("--threads must be at least 1") }
         if csvRows < 0 { throw ValidationError("--csv-rows must be at least 0") }
+        if jsonRows < 0 { throw ValidationError("--json-rows must be at least 0") }
     }
 
     func run() throws {
@@ -46,6 +48,7 @@ struct BenchPredict: ParsableCommand {
                                                     bulkRows: bulkRows, threads: threads)
         let csv = surrogate.composesStations || csvRows == 0 ? nil : csvBodyRowsPerSecond(surrogate, configs)
         let request = oneJSONRequestMicroseconds(surrogate, configs)
+        let list = jsonRows == 0 ? nil : jsonListRowsPerSecond(surrogate, configs)
         let architecture = surrogate.predictor.members.map { a in
             "\(a.architecture.inputs) -> \(a.architecture.hidden.map(String.init).joined(separator: " x ")) -> \(a.architecture.outputs)"
         }
@@ -59,6 +62,9 @@ struct BenchPredict: ParsableCommand {
         output.line(String(format: "bulk:                      %.0f configurations/s (%d, %d thread(s), best of 3)",
                            figures.bulkRowsPerSecond, figures.bulkRows, threads))
         output.line(String(format: "one JSON request, to text: %.2f us (median of %d)", request, calls))
+        if let list {
+            output.line(String(format: "JSON list, to text:        %.0f rows/s (%d rows, 1 thread, best of 3)", list, jsonRows))
+        }
         if let csv {
             output.line(String(format: "CSV body, parsed to text:  %.0f rows/s (%d rows, 1 thread, best of 3)", csv, csvRows))
         }
@@ -70,6 +76,7 @@ struct BenchPredict: ParsableCommand {
             "threads": .integer(threads), "blasKernels": .string(BLAS.kernels),
             "csvRows": .integer(csv == nil ? 0 : csvRows), "csvRowsPerSecond": csv.map { .number($0) } ?? .null,
             "oneJSONRequestMicroseconds": .number(request),
+            "jsonRows": .integer(list == nil ? 0 : jsonRows), "jsonRowsPerSecond": list.map { .number($0) } ?? .null,
         ])
     }
 
@@ -91,6 +98,21 @@ struct BenchPredict: ParsableCommand {
             times.append(monotonicSeconds() - start)
         }
         return times.sorted()[times.count / 2] * 1e6
+    }
+
+    /// What `duet serve` does with a JSON list of configurations, without HTTP: the body
+    /// parsed, each configuration read, all predicted in one pass, and the list of
+    /// answers written as JSON text, one thread.
+    private func jsonListRowsPerSecond(_ model: SurrogateModel, _ configs: [TandemConfig]) -> Double {
+        let stations = configs[0].stations.count
+        let sameLength = configs.filter { $0.stations.count == stations }
+        let list = JSON.array((0..<jsonRows).map { Self.requestJSON(sameLength[$0 % sameLength.count]) })
+        let body = list.bytes(numbers: .shortest)
+        let service = PredictionService(model: model, modelName: "bench",
+                                        options: ServeOptions(maxBatch: max(jsonRows, ServeOptions().maxBatch)))
+        return Double(jsonRows) / bestOfThree {
+            withExtendedLifetime(try service.predict(body: body)) {}
+        }
     }
 
     /// A configuration as a request's JSON (docs/configuration.md's keys); an infinite
@@ -131,16 +153,24 @@ struct BenchPredict: ParsableCommand {
         let service = PredictionService(model: model, modelName: "bench",
                                         options: ServeOptions(maxBatch: max(csvRows, ServeOptions().maxBatch)))
         let bytes = Array(body.utf8)
+        return Double(csvRows) / bestOfThree {
+            withExtendedLifetime(try service.predictCSV(body: bytes)) {}
+        }
+    }
+
+    /// The shortest of three runs of `request`, in seconds; a refused request is the
+    /// benchmark's own mistake.
+    private func bestOfThree(_ request: () throws -> Void) -> Double {
         var best = Double.infinity
         for _ in 0..<3 {
             let start = monotonicSeconds()
             do {
-                withExtendedLifetime(try service.predictCSV(body: bytes)) {}
+                try request()
             } catch {
-                fatalError("the benchmark's CSV body was refused: \(error)")
+                fatalError("the benchmark's body was refused: \(error)")
             }
             best = min(best, monotonicSeconds() - start)
         }
-        return Double(csvRows) / best
+        return best
     }
 }

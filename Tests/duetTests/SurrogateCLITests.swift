@@ -302,7 +302,9 @@ struct SurrogateCLITests {
         #expect(figures["members"] as? Int == 3)
         #expect(figures["configurations"] as? Int == report["rows"] as? Int)
         #expect(figures["bulkRows"] as? Int == 300)
-        for key in ["oneRowMicroseconds", "oneRowWithSpreadMicroseconds", "bulkRowsPerSecond", "oneJSONRequestMicroseconds"] {
+        #expect(figures["jsonRows"] as? Int == 1_000)
+        for key in ["oneRowMicroseconds", "oneRowWithSpreadMicroseconds", "bulkRowsPerSecond", "oneJSONRequestMicroseconds",
+                    "jsonRowsPerSecond"] {
             #expect((figures[key] as? Double ?? 0) > 0, "\(key)")
         }
         try adaptivePoints(ensemble: model, data: data, files: files)
