@@ -239,10 +239,10 @@ public struct ConfigNode: Sendable, Equatable {
 
     /// What the author wrote, for "got ..." in messages.
     var shown: String {
-        switch content {
+        switch stored {
         case .null: return "no value"
         case .scalar(let text, _): return "\"\(text)\""
-        case .number(let value): return "\"\(value.description)\""  // `content` gives it as a scalar
+        case .number(let value): return "\"\(value.description)\""  // its text, as `content` gives it
         case .mapping: return "a mapping"
         case .sequence: return "a list"
         }

@@ -505,7 +505,7 @@ public struct InputDomain: Codable, Sendable, Equatable {
 
     /// A dataset cell as a number of the domain (`inf` included), nil for a category.
     public static func number(_ cell: String) -> Double? {
-        cell == "inf" ? .infinity : Double(cell)
+        cell == ConfigColumns.infinityCell ? .infinity : Double(cell)
     }
 
     /// Widens `name`'s range to include `value`.

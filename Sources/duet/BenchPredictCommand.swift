@@ -104,9 +104,8 @@ struct BenchPredict: ParsableCommand {
     /// parsed, each configuration read, all predicted in one pass, and the list of
     /// answers written as JSON text, one thread.
     private func jsonListRowsPerSecond(_ model: SurrogateModel, _ configs: [TandemConfig]) -> Double {
-        let stations = configs[0].stations.count
-        let sameLength = configs.filter { $0.stations.count == stations }
-        let list = JSON.array((0..<jsonRows).map { Self.requestJSON(sameLength[$0 % sameLength.count]) })
+        // A list may mix chain lengths (a CSV body, with one header, may not).
+        let list = JSON.array((0..<jsonRows).map { Self.requestJSON(configs[$0 % configs.count]) })
         let body = list.bytes(numbers: .shortest)
         let service = PredictionService(model: model, modelName: "bench",
                                         options: ServeOptions(maxBatch: max(jsonRows, ServeOptions().maxBatch)))
