@@ -140,8 +140,8 @@ public enum SurrogateFeatures {
     /// arrival rate, from version 4 each station's cold-start features, from version 5
     /// its burst feature and from version 6 its light-traffic walk.
     public static func vector(estimated form: EstimatedForm, version: Int = version) -> [Double] {
-        Array(vector(form.twin, analytic: form.analytic, coldStarts: version >= 4, bursts: version >= 5,
-                     isolated: version >= 6).dropFirst())
+        vector(form.twin, analytic: form.analytic, arrivalRate: false, coldStarts: version >= 4, bursts: version >= 5,
+               isolated: version >= 6)
     }
 
     /// How many features describe the chain as a whole (the rest come per station),
@@ -172,8 +172,11 @@ public enum SurrogateFeatures {
     /// `coldStarts`, each station's block goes on with the features of `addedInVersion4`,
     /// with `bursts` (version 5, which has version 4's too) those of `addedInVersion5`,
     /// and with `isolated` (version 6, which has both) ends with those of `addedInVersion6`.
-    static func vector(_ config: TandemConfig, analytic: AnalyticEstimate?, coldStarts: Bool = false,
-                       bursts: Bool = false, isolated: Bool = false) -> [Double] {
+    /// Without `arrivalRate` the first feature (logArrivalRate) is left out, as from
+    /// version 3. Every predicted row runs this: the values go straight into one array
+    /// of the right size, with no array per station.
+    static func vector(_ config: TandemConfig, analytic: AnalyticEstimate?, arrivalRate: Bool = true,
+                       coldStarts: Bool = false, bursts: Bool = false, isolated: Bool = false) -> [Double] {
         let jobRate = config.jobRate
         // On/off arrivals: the scv above says how bursty, these say how the bursts
         // are shaped. The share of time on sets the rate during a burst (rate /
@@ -182,19 +185,18 @@ public enum SurrogateFeatures {
         // arrivals are 0 in both, as a Poisson source that never switches off.
         let onFraction = config.onOff?.onFraction ?? 1
         let batchesPerOnPeriod = config.onOff.map { config.arrivalRate * $0.meanOn / $0.onFraction } ?? 0
-        var values: [Double] = [
-            log(config.arrivalRate),
-            log(config.arrivalScv + 0.01),
-            log(onFraction),
-            log1p(batchesPerOnPeriod),
-            log(config.batch.mean),
-            config.batch.scv,
-            config.batch.distName == "deterministic" ? 1 : 0,
-            // The baseline's end-to-end response in units of the mean gap between
-            // jobs; a large value where the baseline sees overload.
-            log((analytic?.meanResponse ?? 1e3 / jobRate) * jobRate),
-        ]
-        values.reserveCapacity(values.count + config.stations.count * stationFeatures.count)
+        var values: [Double] = []
+        values.reserveCapacity(8 + config.stations.count * stationFeatures.count)
+        if arrivalRate { values.append(log(config.arrivalRate)) }
+        values.append(log(config.arrivalScv + 0.01))
+        values.append(log(onFraction))
+        values.append(log1p(batchesPerOnPeriod))
+        values.append(log(config.batch.mean))
+        values.append(config.batch.scv)
+        values.append(config.batch.distName == "deterministic" ? 1 : 0)
+        // The baseline's end-to-end response in units of the mean gap between
+        // jobs; a large value where the baseline sees overload.
+        values.append(log((analytic?.meanResponse ?? 1e3 / jobRate) * jobRate))
         let loads = config.offeredLoads
         // The gaps between arriving batches, as the simulator draws them (on/off
         // arrivals as their exact renewal equivalent), for the cold-start features.
@@ -205,29 +207,28 @@ public enum SurrogateFeatures {
             let service = station.service.mean
             let load = loads[k]
             let analyticResponse = analytic?.stations[k].meanResponse ?? 1e3 * service
-            values += [
-                log(Double(station.servers)),
-                log(service),
-                log(MomentSampler(station.service).realisedScv + 0.01),
-                log1p(station.setup / service),
-                log(Double(station.maxBatch)),
-                log1p(station.timeout * jobRate),
-                log1p(station.coldStart.mean / service),
-                MomentSampler(station.coldStart).realisedScv,
-                // How often an idle instance would be reclaimed relative to arrivals:
-                // 0 with keepAlive infinite, near 1 when it is short.
-                station.keepAlive.isFinite ? 1 / (1 + station.keepAlive * jobRate / Double(station.servers)) : 0,
-                load,
-                -log(max(1e-6, 1 - load)),
-                log(analyticResponse / service),
-            ]
+            values.append(log(Double(station.servers)))
+            values.append(log(service))
+            values.append(log(MomentSampler(station.service).realisedScv + 0.01))
+            values.append(log1p(station.setup / service))
+            values.append(log(Double(station.maxBatch)))
+            values.append(log1p(station.timeout * jobRate))
+            values.append(log1p(station.coldStart.mean / service))
+            values.append(MomentSampler(station.coldStart).realisedScv)
+            // How often an idle instance would be reclaimed relative to arrivals:
+            // 0 with keepAlive infinite, near 1 when it is short.
+            values.append(station.keepAlive.isFinite ? 1 / (1 + station.keepAlive * jobRate / Double(station.servers)) : 0)
+            values.append(load)
+            values.append(-log(max(1e-6, 1 - load)))
+            values.append(log(analyticResponse / service))
             if let gaps {
                 // In light traffic an instance serves a batch's jobs and then idles until
                 // the next batch: it goes cold when that gap outlasts keepAlive. The chance
                 // of such a gap, and the cold start it would add against the baseline's
                 // response (which has none), tell the network where cold starts matter.
                 let coldGap = coldGapProbability(station, gaps: gaps)
-                values += [coldGap, log1p(coldGap * station.coldStart.mean / analyticResponse)]
+                values.append(coldGap)
+                values.append(log1p(coldGap * station.coldStart.mean / analyticResponse))
             }
             if bursts {
                 values.append(log1p(burstWaits[k] / analyticResponse))
@@ -257,7 +258,7 @@ public enum SurrogateFeatures {
     static func unmodelledDelays(_ config: TandemConfig, groupsOf analytic: AnalyticEstimate? = nil) -> [Double] {
         var delays = fluidBurstWaits(config)
         if let analytic {
-            for (k, wait) in groupWaits(config, analytic: analytic).enumerated() { delays[k] += wait }
+            for k in delays.indices { delays[k] += groupWait(config, station: k, analytic: analytic) }
         }
         var gaps: MomentSampler?  // only where an instance can go cold and start slowly
         for (k, station) in config.stations.enumerated() where station.keepAlive.isFinite && station.coldStart.mean > 0 {
@@ -278,12 +279,16 @@ public enum SurrogateFeatures {
     /// a later station's are the invocations of the station before it (QNA's
     /// `meanBatchSize`), whose jobs complete together.
     static func groupWaits(_ config: TandemConfig, analytic: AnalyticEstimate) -> [Double] {
-        config.stations.enumerated().map { k, station in
-            let group = k == 0 ? GroupSizes(config.batch) : GroupSizes(fixedMean: analytic.stations[k - 1].meanBatchSize)
-            let invocation = station.setup + Double(station.maxBatch) * station.service.mean
-            let pairs = group.excessPairs(maxBatch: station.maxBatch, servers: station.servers)
-            return invocation / Double(station.servers) * Double(station.maxBatch) * pairs / group.mean
-        }
+        config.stations.indices.map { k in groupWait(config, station: k, analytic: analytic) }
+    }
+
+    /// `groupWaits` of station `k` (0-based).
+    static func groupWait(_ config: TandemConfig, station k: Int, analytic: AnalyticEstimate) -> Double {
+        let station = config.stations[k]
+        let group = k == 0 ? GroupSizes(config.batch) : GroupSizes(fixedMean: analytic.stations[k - 1].meanBatchSize)
+        let invocation = station.setup + Double(station.maxBatch) * station.service.mean
+        let pairs = group.excessPairs(maxBatch: station.maxBatch, servers: station.servers)
+        return invocation / Double(station.servers) * Double(station.maxBatch) * pairs / group.mean
     }
 
     /// Each station's mean wait in a fluid model of on/off bursts (0 for renewal
@@ -349,6 +354,8 @@ public enum SurrogateTargets {
         let isEndToEndResponse: Bool
         /// A station's mean response.
         let isStationResponse: Bool
+        /// A station's instance-seconds per job.
+        let isStationInstanceSeconds: Bool
 
         init(_ name: String) {
             let parts = name.split(separator: ".")
@@ -362,15 +369,34 @@ public enum SurrogateTargets {
             timePower = SurrogateTargets.timePower[metric]
             isEndToEndResponse = station == nil && metric.hasSuffix("Response")
             isStationResponse = station != nil && metric == "meanResponse"
+            isStationInstanceSeconds = station != nil && metric == "instanceSecondsPerJob"
+        }
+
+        /// QNA's estimate of this target (`AnalyticEstimate.value(_:station:)`), the
+        /// targets of every model read without comparing names: it runs for each target
+        /// of each predicted row.
+        func value(in estimate: AnalyticEstimate) -> Double? {
+            if isEndToEndResponse && metric == "meanResponse" { return estimate.meanResponse }
+            if let k = station, isStationResponse || isStationInstanceSeconds {
+                guard (1...estimate.stations.count).contains(k) else { return nil }
+                return isStationResponse ? estimate.stations[k - 1].meanResponse
+                    : estimate.stations[k - 1].instanceSecondsPerJob
+            }
+            return estimate.value(metric, station: station)
         }
     }
 
     /// `names` taken apart, from a table built once when they are a chain's own
-    /// targets (`names(stations:)`, the case of every prediction).
+    /// targets (`names(stations:)`).
     static func parsed(_ names: [String]) -> [Parsed] {
         let k = (names.count - systemNames.count) / stationNames.count
         if (0..<namesByLength.count).contains(k), names == namesByLength[k] { return parsedByLength[k] }
         return names.map(Parsed.init)
+    }
+
+    /// `names(stations:)` taken apart, without comparing names: every prediction reads them.
+    static func parsed(stations: Int) -> [Parsed] {
+        stations < parsedByLength.count ? parsedByLength[stations] : names(stations: stations).map(Parsed.init)
     }
 
     private static let parsedByLength = namesByLength.map { $0.map(Parsed.init) }
@@ -435,6 +461,11 @@ public enum SurrogateTargets {
         zip(parsed(names), values).map { target, value in value * unitPower(timeUnit, power(target)) }
     }
 
+    /// `dimensional` in place, for `targets` (`parsed`).
+    static func makeDimensional(_ values: inout [Double], targets: [Parsed], timeUnit: Double) {
+        for j in values.indices { values[j] *= unitPower(timeUnit, power(targets[j])) }
+    }
+
     /// `pow(unit, power)`, without libm's call for the power every target has today
     /// (1, where pow is exact: the same value).
     @inline(__always)
@@ -449,16 +480,21 @@ public enum SurrogateTargets {
 struct GroupSizes {
     let batch: BatchSizeSpec
     let mean: Double
+    /// An upstream station's invocations (`init(fixedMean:)`) of two sizes, `low` and
+    /// `low + 1`, the larger with probability `share`: kept as two numbers rather than
+    /// an empirical spec, whose arrays each predicted row would allocate.
+    private let twoSizes: (low: Int, share: Double)?
 
     init(_ batch: BatchSizeSpec) {
         self.batch = batch
         mean = batch.mean
+        twoSizes = nil
     }
 
     init(fixedMean: Double) {
         let low = max(1, fixedMean.rounded(.down)), share = fixedMean - low  // of the larger size
-        batch = share > 1e-9 ? .empirical(values: [Int(low), Int(low) + 1], weights: [1 - share, share])
-            : .deterministic(Int(low))
+        batch = .deterministic(Int(low))
+        twoSizes = share > 1e-9 ? (Int(low), share) : nil
         mean = max(1, fixedMean)
     }
 
@@ -468,6 +504,10 @@ struct GroupSizes {
         func pairs(_ size: Int) -> Double {
             let beyond = Double(max(0, size / k - c))
             return beyond * (beyond + 1) / 2
+        }
+        if let (low, share) = twoSizes {
+            // The empirical case's sum and total, term by term in the same order.
+            return (pairs(low) * (1 - share) + pairs(low + 1) * share) / ((1 - share) + share)
         }
         switch batch {
         case .deterministic(let size):

@@ -55,13 +55,17 @@ public enum TargetScaling: String, Codable, Sendable, CaseIterable {
     }
 
     private func references(_ twin: TandemConfig, names: [String], estimate: () -> AnalyticEstimate?) -> [Double] {
+        references(twin, targets: SurrogateTargets.parsed(names), estimate: estimate)
+    }
+
+    private func references(_ twin: TandemConfig, targets: [SurrogateTargets.Parsed],
+                            estimate: () -> AnalyticEstimate?) -> [Double] {
         switch self {
         case .none:
-            return names.map { _ in 1 }
+            return targets.map { _ in 1 }
         case .heavyTraffic:
-            return Self.heavyTraffic(twin, names: names)
+            return Self.heavyTraffic(twin, targets: targets)
         case .analytic, .analyticDelays, .analyticGroupDelays:
-            let targets = SurrogateTargets.parsed(names)
             guard let estimate = estimate() else { return Self.heavyTraffic(twin, targets: targets) }
             let delays: [Double]? = switch self {
             case .analyticDelays: SurrogateFeatures.unmodelledDelays(twin)
@@ -71,8 +75,7 @@ public enum TargetScaling: String, Codable, Sendable, CaseIterable {
             var fallback: [Double]?  // only when some target has no estimate
             return targets.indices.map { j in
                 let target = targets[j]
-                let value = target.isEndToEndResponse ? estimate.meanResponse
-                    : estimate.value(target.metric, station: target.station)
+                let value = target.isEndToEndResponse ? estimate.meanResponse : target.value(in: estimate)
                 if let value, value > 0, value.isFinite {
                     return value + (delays.map { Self.delay($0, for: target) } ?? 0)
                 }
@@ -125,12 +128,17 @@ extension TargetScaling {
     /// (`SurrogateTargets.names(stations: layout)` order): the chain's own targets
     /// unscaled, and 0 for the stations it does not have, which take no time and no
     /// instance-seconds.
+    /// It runs for every predicted row: the chain's targets come parsed from a table
+    /// and the values are worked on in one array.
     public func metrics(_ outputs: [Double], form: EstimatedForm, layout: Int) -> [Double] {
         let stations = form.twin.stations.count
-        let names = SurrogateTargets.names(stations: stations)
-        let selected = SurrogateTargets.selected(outputs, from: layout, to: stations)
-        let twin = self == .none ? selected : zip(selected, references(form: form, names: names)).map { $0 * $1 }
-        return SurrogateTargets.padded(SurrogateTargets.dimensional(twin, names: names, timeUnit: form.timeUnit),
-                                       from: stations, to: layout, fill: 0)
+        let targets = SurrogateTargets.parsed(stations: stations)
+        var values = SurrogateTargets.selected(outputs, from: layout, to: stations)
+        if self != .none {
+            let references = references(form.twin, targets: targets, estimate: { form.analytic })
+            for j in values.indices { values[j] *= references[j] }
+        }
+        SurrogateTargets.makeDimensional(&values, targets: targets, timeUnit: form.timeUnit)
+        return SurrogateTargets.padded(values, from: stations, to: layout, fill: 0)
     }
 }
