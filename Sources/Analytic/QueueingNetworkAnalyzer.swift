@@ -43,6 +43,7 @@ public struct AnalyticEstimate: Sendable, Equatable {
     /// The value of a metric by its flat name (`stations.2.meanQueueWait`), or nil
     /// for metrics the baseline does not estimate (percentiles, cold starts).
     public func value(_ name: String) -> Double? {
+        if let (metric, station) = Self.parsedNames[name] { return value(metric, station: station) }
         let parts = name.split(separator: ".")
         if parts.count == 3, parts[0] == "stations" {
             guard let k = Int(parts[1]) else { return nil }
@@ -50,6 +51,17 @@ public struct AnalyticEstimate: Sendable, Equatable {
         }
         return value(name, station: nil)
     }
+
+    /// The metric names of chains of every length a configuration may have, taken apart
+    /// once: evaluation asks for each target of each row by name.
+    private static let parsedNames: [String: (metric: String, station: Int?)] = {
+        var parsed: [String: (metric: String, station: Int?)] = [:]
+        for name in MetricCatalog.systemMetrics { parsed[name] = (name, nil) }
+        for station in 1...ConfigLoader.stationCounts.upperBound {
+            for metric in MetricCatalog.stationMetrics { parsed["stations.\(station).\(metric)"] = (metric, station) }
+        }
+        return parsed
+    }()
 
     /// The value of `metric` at 1-based `station`, or end to end for a nil station; nil
     /// for metrics the baseline does not estimate.

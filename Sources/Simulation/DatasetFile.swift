@@ -362,7 +362,10 @@ public struct DatasetRow: Sendable {
     public func doubleIfPresent(_ column: String) throws -> Double? {
         let text = try string(column)
         if text.isEmpty { return nil }
-        guard let value = Double(text.trimmingCharacters(in: .whitespaces)) else {
+        // Most cells are plain numbers, which `Double` takes as they are (it refuses any
+        // space around them): only the others are trimmed, through Foundation, which
+        // cost a dataset of 100,000 rows a tenth of its loading time.
+        guard let value = Double(text) ?? Double(text.trimmingCharacters(in: .whitespaces)) else {
             throw error(column, "expected a number, got \"\(text)\"")
         }
         return value
@@ -370,7 +373,7 @@ public struct DatasetRow: Sendable {
 
     public func int(_ column: String) throws -> Int {
         let text = try string(column)
-        guard let value = Int(text.trimmingCharacters(in: .whitespaces)) else {
+        guard let value = Int(text) ?? Int(text.trimmingCharacters(in: .whitespaces)) else {
             throw error(column, text.isEmpty ? "expected a whole number, got an empty cell"
                                              : "expected a whole number, got \"\(text)\"")
         }

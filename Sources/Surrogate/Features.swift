@@ -401,12 +401,20 @@ public enum SurrogateTargets {
 
     private static let parsedByLength = namesByLength.map { $0.map(Parsed.init) }
 
+    /// Each chain length's target names by position (`index(of:stations:)`).
+    private static let indexByLength = namesByLength.map { names in
+        Dictionary(uniqueKeysWithValues: names.enumerated().map { ($1, $0) })
+    }
+
     /// The targets of the two-station tandem.
     public static let names = names(stations: 2)
 
     /// The index of target `name` in `names(stations:)` of a chain of `stations`
     /// stations, nil when that chain has no such target (a station beyond its length).
     public static func index(of name: String, stations: Int) -> Int? {
+        // A chain's own target names from a table: training and evaluation ask for every
+        // target of every row.
+        if stations >= 1, stations < indexByLength.count, let index = indexByLength[stations][name] { return index }
         if let system = systemNames.firstIndex(of: name) { return system }
         let parts = name.split(separator: ".")
         guard parts.count == 3, parts[0] == "stations", let k = Int(parts[1]), (1...stations).contains(k),

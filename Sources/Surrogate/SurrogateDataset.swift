@@ -87,6 +87,8 @@ public struct SurrogateDataset: Sendable {
         sha256 = ""
         examples = []
         skipped = []
+        // Every row of a table is a chain of its length: its input columns, named once.
+        let inputNames = ConfigColumns.names(stations: stations)
         for row in table.rows {
             guard try row.bool("stable") else {
                 skipped.append((row.number, "unstable or invalid: \(row["error"] ?? "")"))
@@ -98,15 +100,18 @@ public struct SurrogateDataset: Sendable {
                 skipped.append((row.number, "\(bad.0) = \(bad.1) is not positive"))
                 continue
             }
-            var inputs: [String: String] = [:]
+            var inputs: [String: String] = Dictionary(minimumCapacity: inputNames.count)
             // Columns an older dataset lacks or leaves empty take the rebuilt
             // configuration's value (renewal arrivals), so the input domain covers them
             // too. Every column but batch.dist is a number in the domain, also the ones
             // the configuration does not read (arrival.scv of an on/off row): text there
-            // would make a numeric column categorical.
-            for (name, rebuilt) in zip(ConfigColumns.names(of: config), ConfigColumns.cells(of: config)) {
+            // would make a numeric column categorical. The rebuilt values are written
+            // as text only for a row that needs them.
+            var rebuilt: [String]?
+            for (index, name) in inputNames.enumerated() {
                 guard let cell = row[name], !cell.isEmpty else {
-                    inputs[name] = rebuilt
+                    if rebuilt == nil { rebuilt = ConfigColumns.cells(of: config) }
+                    inputs[name] = rebuilt![index]
                     continue
                 }
                 if name != "batch.dist", InputDomain.number(cell)?.isNaN ?? true {
