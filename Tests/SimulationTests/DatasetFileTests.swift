@@ -207,25 +207,27 @@ struct DatasetFileTests {
     @Test func numbersInQuotedCellsAreDoubleOfText() {
         for cell in ["0.1", "-0", "1e400", "inf", "nan", "1.", " 1", "1 ", "", "abc", "0x1p3", "1\"\"2"] {
             let text = "a,b\n\"\(cell)\",\"\(cell)\""
-            let bytes = Array(text.utf8)
-            bytes.withUnsafeBufferPointer { buffer in
-                guard let plain = PlainCSV(buffer) else {
-                    Issue.record("\(text.debugDescription) is plain")
-                    return
-                }
-                var numbers: [Double?] = []
-                var header = true
-                plain.forEachLine { row in
-                    defer { header = false }
-                    guard !header else { return }
-                    numbers += [row.number(at: 0), row.number(at: 1)]
-                }
-                let expected = Double(cell.replacingOccurrences(of: "\"\"", with: "\""))
-                #expect(numbers.count == 2)
-                for number in numbers {
-                    #expect(number?.bitPattern == expected?.bitPattern, "\(cell.debugDescription) in \(text.debugDescription)")
-                }
+            let numbers = dataRowNumbers(text) { [$0.number(at: 0), $0.number(at: 1)] }
+            let expected = Double(cell.replacingOccurrences(of: "\"\"", with: "\""))
+            #expect(numbers?.count == 2, "\(text.debugDescription) is plain")
+            for number in numbers ?? [] {
+                #expect(number?.bitPattern == expected?.bitPattern, "\(cell.debugDescription) in \(text.debugDescription)")
             }
+        }
+    }
+
+    /// The numbers `pick` reads from each data row of plain `text`, split by Duet
+    /// (nil when the text is not plain).
+    private func dataRowNumbers(_ text: String, _ pick: (PlainCSVRow) -> [Double?]) -> [Double?]? {
+        Array(text.utf8).withUnsafeBufferPointer { buffer in
+            guard let plain = PlainCSV(buffer) else { return nil }
+            var numbers: [Double?] = []
+            var header = true
+            plain.forEachLine { row in
+                defer { header = false }
+                if !header { numbers += pick(row) }
+            }
+            return numbers
         }
     }
 
@@ -239,25 +241,13 @@ struct DatasetFileTests {
                      "2.2250738585072011e-308", "1.7976931348623157e308", "abc"]
         for cell in cells {
             for text in ["a,b,c\n\(cell),x,\(cell)\n", "a,b\n1,\(cell)"] {
-                let bytes = Array(text.utf8)
-                bytes.withUnsafeBufferPointer { buffer in
-                    guard let plain = PlainCSV(buffer) else {
-                        Issue.record("\(text.debugDescription) is plain")
-                        return
-                    }
-                    var numbers: [Double?] = []
-                    var header = true
-                    plain.forEachLine { row in
-                        defer { header = false }
-                        guard !header else { return }
-                        if row.count == 3 { numbers += [row.number(at: 0), row.number(at: 2)] }
-                        if row.count == 2 { numbers.append(row.number(at: 1)) }
-                    }
-                    let expected = Double(cell)
-                    #expect(!numbers.isEmpty)
-                    for number in numbers {
-                        #expect(number?.bitPattern == expected?.bitPattern, "\(cell.debugDescription) in \(text.debugDescription)")
-                    }
+                let numbers = dataRowNumbers(text) { row in
+                    row.count == 3 ? [row.number(at: 0), row.number(at: 2)] : [row.number(at: 1)]
+                }
+                let expected = Double(cell)
+                #expect(!(numbers ?? []).isEmpty, "\(text.debugDescription) is plain")
+                for number in numbers ?? [] {
+                    #expect(number?.bitPattern == expected?.bitPattern, "\(cell.debugDescription) in \(text.debugDescription)")
                 }
             }
         }
