@@ -407,12 +407,17 @@ struct JSONParser {
 
 // MARK: - Writer
 
-/// Appends JSON to a byte buffer. Message encoders write their headers field by field
-/// with it, without building a `JSON` tree; `value(_:)` writes a tree, indented when
-/// the writer is `pretty`.
+/// Appends JSON to a byte buffer, value by value: message encoders write their headers
+/// field by field with it, and answers are written without building a `JSON` tree;
+/// `value(_:)` writes a tree. A `pretty` writer puts each member and item on its own
+/// line, indented by two spaces a level, whichever way it is fed.
 public struct JSONWriter: Sendable {
     public private(set) var bytes: [UInt8]
     private var needsComma = false
+    /// A key was just written: the value follows it on the same line.
+    private var afterKey = false
+    /// Containers open around the next value.
+    private var depth = 0
     private let numbers: JSON.NumberStyle
     private let pretty: Bool
 
@@ -424,44 +429,42 @@ public struct JSONWriter: Sendable {
     }
 
     public mutating func beginObject() {
-        separate()
+        startValue()
         bytes.append(UInt8(ascii: "{"))
+        depth += 1
         needsComma = false
     }
 
-    public mutating func endObject() {
-        bytes.append(UInt8(ascii: "}"))
-        needsComma = true
-    }
+    public mutating func endObject() { close(UInt8(ascii: "}")) }
 
     public mutating func beginArray() {
-        separate()
+        startValue()
         bytes.append(UInt8(ascii: "["))
+        depth += 1
         needsComma = false
     }
 
-    public mutating func endArray() {
-        bytes.append(UInt8(ascii: "]"))
-        needsComma = true
-    }
+    public mutating func endArray() { close(UInt8(ascii: "]")) }
 
     /// Writes `"key":`; the value written next belongs to it.
     public mutating func key(_ key: String) {
         separate()
+        if pretty { newline(depth) }
         writeString(key)
         bytes.append(UInt8(ascii: ":"))
         if pretty { bytes.append(UInt8(ascii: " ")) }
         needsComma = false
+        afterKey = true
     }
 
     public mutating func int(_ value: Int) {
-        separate()
+        startValue()
         bytes.appendDecimal(value)
         needsComma = true
     }
 
     public mutating func double(_ value: Double) {
-        separate()
+        startValue()
         // Swift's description is the shortest text that reads back to the same Double
         // ("0.1", "1.0", "1e-07"), all valid JSON; JSON has no NaN or infinity.
         if value.isFinite {
@@ -473,26 +476,24 @@ public struct JSONWriter: Sendable {
     }
 
     public mutating func bool(_ value: Bool) {
-        separate()
+        startValue()
         bytes.append(contentsOf: value ? "true".utf8 : "false".utf8)
         needsComma = true
     }
 
     public mutating func null() {
-        separate()
+        startValue()
         bytes.append(contentsOf: "null".utf8)
         needsComma = true
     }
 
     public mutating func string(_ value: String) {
-        separate()
+        startValue()
         writeString(value)
         needsComma = true
     }
 
-    public mutating func value(_ value: JSON) { write(value, depth: 0) }
-
-    private mutating func write(_ value: JSON, depth: Int) {
+    public mutating func value(_ value: JSON) {
         switch value {
         case .null: null()
         case .bool(let flag): bool(flag)
@@ -501,35 +502,35 @@ public struct JSONWriter: Sendable {
         case .string(let text): string(text)
         case .array(let items):
             beginArray()
-            for item in items {
-                breakLine(depth + 1)
-                write(item, depth: depth + 1)
-            }
-            if !items.isEmpty { closeLine(depth) }
+            for item in items { self.value(item) }
             endArray()
         case .object(let members):
             beginObject()
             for member in members {
-                breakLine(depth + 1)
                 key(member.key)
-                write(member.value, depth: depth + 1)
+                self.value(member.value)
             }
-            if !members.isEmpty { closeLine(depth) }
             endObject()
         }
     }
 
-    /// Before a member or an item when pretty: the comma, then a new line at its depth.
-    private mutating func breakLine(_ depth: Int) {
-        guard pretty else { return }
+    /// Before a value: after a key nothing, else the comma after the item before it and,
+    /// when pretty and inside a container, a new line at its depth.
+    @inline(__always) private mutating func startValue() {
+        if afterKey {
+            afterKey = false
+            return
+        }
         separate()
-        newline(depth)
-        needsComma = false
+        if pretty && depth > 0 { newline(depth) }
     }
 
-    /// Before a non-empty container's closing bracket when pretty.
-    private mutating func closeLine(_ depth: Int) {
-        if pretty { newline(depth) }
+    /// Closes a container; when pretty, a non-empty one's bracket goes on a line of its own.
+    private mutating func close(_ bracket: UInt8) {
+        depth -= 1
+        if pretty && needsComma { newline(depth) }
+        bytes.append(bracket)
+        needsComma = true
     }
 
     private mutating func newline(_ depth: Int) {

@@ -85,28 +85,47 @@ public final class PredictionService: Sendable {
                 throw ServeError(path: "", message: "\(items.count) configurations; at most \(options.maxBatch) per request")
             }
             let configs = try items.map { try configuration($0) }
-            if model.composesStations { return JSON.array(configs.map(composedPrediction)).bytes(numbers: .plain) }
-            // One thread: concurrent requests are the server's parallelism.
-            let predicted = model.predictWithSpread(configs, threads: 1)
-            return JSON.array(zip(configs, predicted).map { prediction($0, $1) }).bytes(numbers: .plain)
+            var writer = JSONWriter(capacity: 1024 * configs.count, numbers: .plain)
+            writer.beginArray()
+            if model.composesStations {
+                for config in configs { writeComposedPrediction(config, to: &writer) }
+            } else {
+                // One thread: concurrent requests are the server's parallelism.
+                for (config, predicted) in zip(configs, model.predictWithSpread(configs, threads: 1)) {
+                    writePrediction(config, predicted, to: &writer)
+                }
+            }
+            writer.endArray()
+            return writer.bytes
         }
         let config = try configuration(root)
-        if model.composesStations { return composedPrediction(config).bytes(numbers: .plain) }
-        return prediction(config, model.predictWithSpread(config)).bytes(numbers: .plain)
+        var writer = JSONWriter(capacity: 1024, numbers: .plain)
+        if model.composesStations {
+            writeComposedPrediction(config, to: &writer)
+        } else {
+            writePrediction(config, model.predictWithSpread(config), to: &writer)
+        }
+        return writer.bytes
     }
 
     /// A model composed along chains (`duet train --per-station`): the chain's means,
     /// station by station, without percentiles or bands, as `duet predict --json` gives them.
-    private func composedPrediction(_ config: TandemConfig) -> JSON {
+    private func writeComposedPrediction(_ config: TandemConfig, to writer: inout JSONWriter) {
         let warnings = model.chainDomainWarnings(config)
         metrics.predicted(rows: 1, outOfDomain: warnings.isEmpty ? 0 : 1)
         let values = Dictionary(uniqueKeysWithValues: zip(model.chainTargetNames(stations: config.stations.count),
                                                            model.predictChain(config)))
-        guard case .object(var members) = predictionJSON(values, stationNames: config.stations.map(\.name)) else {
-            preconditionFailure("predictionJSON is an object")
+        Surrogate.writePrediction(values, stationNames: config.stations.map(\.name), to: &writer) {
+            Self.writeWarnings(warnings, to: &$0)
         }
-        members.append(JSON.Member("warnings", .array(warnings.map { .string($0) })))
-        return .object(members)
+    }
+
+    /// The answer's `"warnings"`: the keys outside the model's domain.
+    private static func writeWarnings(_ warnings: [String], to writer: inout JSONWriter) {
+        writer.key("warnings")
+        writer.beginArray()
+        for warning in warnings { writer.string(warning) }
+        writer.endArray()
     }
 
     /// `predict(body:)` for a body given as text, answered as text.
@@ -167,14 +186,10 @@ public final class PredictionService: Sendable {
         [error.row.map(String.init), error.column].compactMap { $0 }.joined(separator: ".")
     }
 
-    private func prediction(_ config: TandemConfig, _ prediction: SpreadPrediction) -> JSON {
+    private func writePrediction(_ config: TandemConfig, _ prediction: SpreadPrediction, to writer: inout JSONWriter) {
         let warnings = model.domainWarnings(config)
         metrics.predicted(rows: 1, outOfDomain: warnings.isEmpty ? 0 : 1)
-        guard case .object(var members) = model.predictionJSON(config, prediction: prediction) else {
-            preconditionFailure("predictionJSON is an object")
-        }
-        members.append(JSON.Member("warnings", .array(warnings.map { .string($0) })))
-        return .object(members)
+        model.writePrediction(config, prediction: prediction, to: &writer) { Self.writeWarnings(warnings, to: &$0) }
     }
 
     /// A configuration as `duet predict` takes it: read by `ConfigLoader`, a chain of

@@ -4,14 +4,16 @@
 import DuetSupport
 import Simulation
 
-/// MODEL.md's one-object shape for predicted values (metrics not predicted are left out).
-/// A metric with an error band also gets `"band": {"level": 0.9, "low": ..., "high": ...}`.
-public func predictionJSON(_ values: [String: Double], stationNames: [String?], bands: [String: ClosedRange<Double>] = [:],
-                    level: Double? = nil) -> JSON {
+/// MODEL.md's one-object shape for predicted values (metrics not predicted are left out),
+/// written by `writer`; `more` writes members of its own before the object closes (the
+/// server's `"warnings"`). A metric with an error band also gets `"band": {"level": 0.9,
+/// "low": ..., "high": ...}`.
+public func writePrediction(_ values: [String: Double], stationNames: [String?],
+                            bands: [String: ClosedRange<Double>] = [:], level: Double? = nil,
+                            to writer: inout JSONWriter, more: (inout JSONWriter) -> Void = { _ in }) {
     let names = Array(values.keys)
-    return predictionJSON(PredictionLayout(targetNames: names, stations: stationNames.count),
-                          values: names.map { values[$0]! }, bands: names.map { bands[$0] },
-                          stationNames: stationNames, level: level)
+    writePrediction(PredictionLayout(targetNames: names, stations: stationNames.count), values: names.map { values[$0]! },
+                    bands: names.map { bands[$0] }, stationNames: stationNames, level: level, to: &writer, more: more)
 }
 
 /// Where each metric of the prediction's JSON shape is among a list of target names:
@@ -31,51 +33,70 @@ struct PredictionLayout: Sendable {
     }
 }
 
-/// The shape of `predictionJSON(_:stationNames:bands:level:)` for values and bands in
-/// the order of the target names `layout` was made for; stations beyond the layout's
-/// have no metrics.
-func predictionJSON(_ layout: PredictionLayout, values: [Double], bands: [ClosedRange<Double>?],
-                    stationNames: [String?], level: Double?) -> JSON {
-    func estimate(_ index: Int) -> JSON {
-        var fields: [JSON.Member] = [JSON.Member("mean", .number(values[index])), JSON.Member("ci95", .null)]
+/// The shape of `writePrediction(_:stationNames:bands:level:to:more:)` for values and
+/// bands in the order of the target names `layout` was made for; stations beyond the
+/// layout's have no metrics. Written straight into the answer's bytes: a server answers
+/// thousands of these a second, and a tree of them cost it a fifth of a JSON list.
+func writePrediction(_ layout: PredictionLayout, values: [Double], bands: [ClosedRange<Double>?],
+                     stationNames: [String?], level: Double?, to writer: inout JSONWriter,
+                     more: (inout JSONWriter) -> Void) {
+    func estimate(_ index: Int) {
+        writer.beginObject()
+        writer.key("mean")
+        writer.double(values[index])
+        writer.key("ci95")
+        writer.null()
         if let band = bands[index], let level {
-            fields.append(JSON.Member("band", .object([("level", .number(level)), ("low", .number(band.lowerBound)),
-                                                       ("high", .number(band.upperBound))])))
+            writer.key("band")
+            writer.beginObject()
+            writer.key("level")
+            writer.double(level)
+            writer.key("low")
+            writer.double(band.lowerBound)
+            writer.key("high")
+            writer.double(band.upperBound)
+            writer.endObject()
         }
-        return .object(fields)
+        writer.endObject()
     }
-    var members = layout.system.map { JSON.Member($0.name, estimate($0.index)) }
-    let stations: [JSON] = stationNames.enumerated().map { k, stationName in
-        var fields = [JSON.Member("name", stationName.map { .string($0) } ?? .null)]
+    writer.beginObject()
+    for (name, index) in layout.system {
+        writer.key(name)
+        estimate(index)
+    }
+    writer.key("stations")
+    writer.beginArray()
+    for (k, stationName) in stationNames.enumerated() {
+        writer.beginObject()
+        writer.key("name")
+        if let stationName { writer.string(stationName) } else { writer.null() }
         if k < layout.stations.count {
-            for (metric, index) in layout.stations[k] { fields.append(JSON.Member(metric, estimate(index))) }
+            for (metric, index) in layout.stations[k] {
+                writer.key(metric)
+                estimate(index)
+            }
         }
-        return .object(fields)
+        writer.endObject()
     }
-    members.append(JSON.Member("stations", .array(stations)))
-    members.append(JSON.Member("predicted", .bool(true)))
-    return .object(members)
+    writer.endArray()
+    writer.key("predicted")
+    writer.bool(true)
+    more(&writer)
+    writer.endObject()
 }
 
 extension SurrogateModel {
-    /// `config`'s predicted metrics, with their error bands, in `predictionJSON`'s shape.
-    public func predictionJSON(_ config: TandemConfig) -> JSON {
-        predictionJSON(config, prediction: predictWithSpread(config))
+    /// `config`'s predicted metrics, with their error bands, in `writePrediction`'s shape.
+    public func writePrediction(_ config: TandemConfig, to writer: inout JSONWriter) {
+        writePrediction(config, prediction: predictWithSpread(config), to: &writer)
     }
 
-    /// `predictionJSON(config)` for values already predicted (`predict(config)`, or a
-    /// row of the bulk `predict(configs)`).
-    public func predictionJSON(_ config: TandemConfig, predicted: [Double]) -> JSON {
-        predictionJSON(config, bands: bands(config, predicted: predicted), predicted: predicted)
-    }
-
-    /// `predictionJSON(config)` for a prediction with its spread (`predictWithSpread`).
-    public func predictionJSON(_ config: TandemConfig, prediction: SpreadPrediction) -> JSON {
-        predictionJSON(config, bands: bands(config, prediction), predicted: prediction.values)
-    }
-
-    private func predictionJSON(_ config: TandemConfig, bands: [ClosedRange<Double>?], predicted: [Double]) -> JSON {
-        Surrogate.predictionJSON(predictionLayout, values: predicted, bands: bands,
-                                 stationNames: config.stations.map(\.name), level: file.errorBands?.level)
+    /// `writePrediction(config, to:)` for a prediction already made (`predictWithSpread`,
+    /// or a row of the bulk `predictWithSpread(configs)`).
+    public func writePrediction(_ config: TandemConfig, prediction: SpreadPrediction, to writer: inout JSONWriter,
+                                more: (inout JSONWriter) -> Void = { _ in }) {
+        Surrogate.writePrediction(predictionLayout, values: prediction.values, bands: bands(config, prediction),
+                                  stationNames: config.stations.map(\.name), level: file.errorBands?.level,
+                                  to: &writer, more: more)
     }
 }

@@ -36,7 +36,7 @@ public struct SurrogateModel: Sendable {
     /// From version 3, the training split's ranges laid out for the fast path of
     /// `domainWarnings`, by chain length (index `count - minStations`).
     private let inputDomainChecks: [AlignedDomain]
-    /// Where `predictionJSON` finds each metric among the targets.
+    /// Where `writePrediction` finds each metric among the targets.
     let predictionLayout: PredictionLayout
 
     public init(file: ModelFile, source: String = "model") throws {

@@ -101,7 +101,9 @@ struct PredictCommand: ParsableCommand {
         }
         let level = composed ? nil : surrogate?.file.errorBands?.level
         if json {
-            print(predictionJSON(values, stationNames: stationNames, bands: bands, level: level).text(numbers: .plain, pretty: true))
+            var writer = JSONWriter(numbers: .plain, pretty: true)
+            writePrediction(values, stationNames: stationNames, bands: bands, level: level, to: &writer)
+            print(String(decoding: writer.bytes, as: UTF8.self))
         } else {
             if let level { print("bands: \(Int((level * 100).rounded()))% conformal error bands, calibrated on the model's validation split (duet evaluate measures them)") }
             for name in MetricCatalog.names(stations: config.stations.count) where values[name] != nil {
