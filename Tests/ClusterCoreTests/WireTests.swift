@@ -543,6 +543,53 @@ struct JSONTests {
             """)
         #expect(value.text(numbers: .plain) == #"{"a":[1,2],"b":{"c":"x"},"d":[],"e":{}}"#)
     }
+
+    @Test("a writer fed value by value writes the same text, pretty or compact, as for the tree")
+    func prettyStreaming() {
+        func feed(_ writer: inout JSONWriter) {
+            writer.beginObject()
+            writer.key("a")
+            writer.beginArray()
+            writer.int(1)
+            writer.double(2.5)
+            writer.beginObject()
+            writer.endObject()
+            writer.endArray()
+            writer.key("b")
+            writer.beginObject()
+            writer.key("c")
+            writer.string("x")
+            writer.key("n")
+            writer.null()
+            writer.endObject()
+            writer.key("d")
+            writer.beginArray()
+            writer.endArray()
+            writer.key("t")
+            writer.bool(true)
+            writer.endObject()
+        }
+        var pretty = JSONWriter(numbers: .plain, pretty: true)
+        feed(&pretty)
+        #expect(String(decoding: pretty.bytes, as: UTF8.self) == """
+            {
+              "a": [
+                1,
+                2.5,
+                {}
+              ],
+              "b": {
+                "c": "x",
+                "n": null
+              },
+              "d": [],
+              "t": true
+            }
+            """)
+        var compact = JSONWriter(numbers: .plain)
+        feed(&compact)
+        #expect(String(decoding: compact.bytes, as: UTF8.self) == #"{"a":[1,2.5,{}],"b":{"c":"x","n":null},"d":[],"t":true}"#)
+    }
 }
 
 @Suite("SHA-256")
