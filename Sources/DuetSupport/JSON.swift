@@ -268,8 +268,13 @@ struct JSONParser {
         while position < bytes.count {
             let byte = bytes[position]
             if byte == UInt8(ascii: "\"") {
-                let string = bytes.withUnsafeBufferPointer { buffer in
-                    String(validating: UnsafeBufferPointer(rebasing: buffer[start..<position]), as: UTF8.self)
+                let string = bytes.withUnsafeBufferPointer { buffer -> String? in
+                    let text = UnsafeBufferPointer(rebasing: buffer[start..<position])
+                    // ASCII (keys, names, almost every string) is valid UTF-8 as it is:
+                    // `String(decoding:)` is specialised for it, where the generic
+                    // `String(validating:as:)` looked its types up at run time on every call.
+                    guard text.contains(where: { $0 >= 0x80 }) else { return String(decoding: text, as: UTF8.self) }
+                    return String(validating: text, as: UTF8.self)
                 }
                 guard let string else { throw JSONError(offset: start, reason: "invalid UTF-8 in a string") }
                 position += 1

@@ -429,7 +429,7 @@ struct JSONTests {
         #expect(try JSON.parse(#""\ud83d\ude00""#) == .string("😀"))
     }
 
-    @Test func stringsWithNothingToEscapeAreWrittenAsTheyAre() {
+    @Test func stringsWithNothingToEscapeAreWrittenAsTheyAre() throws {
         // Written by hand: plain text (short, long, beyond ASCII) goes out verbatim;
         // one character to escape, first, middle or last, sends the whole string
         // through the escaping path.
@@ -443,6 +443,10 @@ struct JSONTests {
         #expect(JSON.string("\nstart").text == #""\nstart""#)
         #expect(JSON.string(long + "\t").text == "\"" + long + "\\t\"")
         #expect(JSON.object([("key\"", .integer(1))]).text == #"{"key\"":1}"#)
+        // And read back: ASCII and text beyond it, with and without escapes.
+        for text in ["meanResponse", long, "é😀", "", "a\"b", "é\n😀"] {
+            #expect(try JSON.parse(JSON.string(text).text) == .string(text), "\(text.debugDescription)")
+        }
     }
 
     @Test(arguments: [
