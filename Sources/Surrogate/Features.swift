@@ -354,8 +354,6 @@ public enum SurrogateTargets {
         let isEndToEndResponse: Bool
         /// A station's mean response.
         let isStationResponse: Bool
-        /// A station's instance-seconds per job.
-        let isStationInstanceSeconds: Bool
 
         init(_ name: String) {
             let parts = name.split(separator: ".")
@@ -369,20 +367,6 @@ public enum SurrogateTargets {
             timePower = SurrogateTargets.timePower[metric]
             isEndToEndResponse = station == nil && metric.hasSuffix("Response")
             isStationResponse = station != nil && metric == "meanResponse"
-            isStationInstanceSeconds = station != nil && metric == "instanceSecondsPerJob"
-        }
-
-        /// QNA's estimate of this target (`AnalyticEstimate.value(_:station:)`), the
-        /// targets of every model read without comparing names: it runs for each target
-        /// of each predicted row.
-        func value(in estimate: AnalyticEstimate) -> Double? {
-            if isEndToEndResponse && metric == "meanResponse" { return estimate.meanResponse }
-            if let k = station, isStationResponse || isStationInstanceSeconds {
-                guard (1...estimate.stations.count).contains(k) else { return nil }
-                return isStationResponse ? estimate.stations[k - 1].meanResponse
-                    : estimate.stations[k - 1].instanceSecondsPerJob
-            }
-            return estimate.value(metric, station: station)
         }
     }
 
@@ -466,7 +450,9 @@ public enum SurrogateTargets {
 
     /// Metric values in seconds from values in units of `timeUnit` seconds.
     public static func dimensional(_ values: [Double], names: [String] = names, timeUnit: Double) -> [Double] {
-        zip(parsed(names), values).map { target, value in value * unitPower(timeUnit, power(target)) }
+        var values = values
+        makeDimensional(&values, targets: parsed(names), timeUnit: timeUnit)
+        return values
     }
 
     /// `dimensional` in place, for `targets` (`parsed`).

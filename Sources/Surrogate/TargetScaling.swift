@@ -75,7 +75,8 @@ public enum TargetScaling: String, Codable, Sendable, CaseIterable {
             var fallback: [Double]?  // only when some target has no estimate
             return targets.indices.map { j in
                 let target = targets[j]
-                let value = target.isEndToEndResponse ? estimate.meanResponse : target.value(in: estimate)
+                let value = target.isEndToEndResponse ? estimate.meanResponse
+                    : estimate.value(target.metric, station: target.station)
                 if let value, value > 0, value.isFinite {
                     return value + (delays.map { Self.delay($0, for: target) } ?? 0)
                 }
