@@ -86,13 +86,8 @@ func writePrediction(_ layout: PredictionLayout, values: [Double], bands: [Close
 }
 
 extension SurrogateModel {
-    /// `config`'s predicted metrics, with their error bands, in `writePrediction`'s shape.
-    public func writePrediction(_ config: TandemConfig, to writer: inout JSONWriter) {
-        writePrediction(config, prediction: predictWithSpread(config), to: &writer)
-    }
-
-    /// `writePrediction(config, to:)` for a prediction already made (`predictWithSpread`,
-    /// or a row of the bulk `predictWithSpread(configs)`).
+    /// `config`'s predicted metrics (`predictWithSpread`, or a row of the bulk
+    /// `predictWithSpread(configs)`), with their error bands, in `writePrediction`'s shape.
     public func writePrediction(_ config: TandemConfig, prediction: SpreadPrediction, to writer: inout JSONWriter,
                                 more: (inout JSONWriter) -> Void = { _ in }) {
         Surrogate.writePrediction(predictionLayout, values: prediction.values, bands: bands(config, prediction),
