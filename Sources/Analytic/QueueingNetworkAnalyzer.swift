@@ -33,6 +33,14 @@ public struct AnalyticStation: Sendable, Equatable {
     public var instanceSecondsPerJob: Double
 }
 
+/// The metrics the baseline estimates, by their names in `MetricCatalog`: end to end
+/// (response, throughput, jobs in system) or at a station (response, waits,
+/// utilization, batch size, instance-seconds per job).
+public enum AnalyticMetric: String, Sendable {
+    case meanResponse, throughput, meanJobsInSystem
+    case meanBufferWait, meanQueueWait, utilization, meanBatchSize, instanceSecondsPerJob
+}
+
 /// What the baseline predicts for the chain (means only: no percentiles).
 public struct AnalyticEstimate: Sendable, Equatable {
     public var meanResponse: Double
@@ -43,7 +51,7 @@ public struct AnalyticEstimate: Sendable, Equatable {
     /// The value of a metric by its flat name (`stations.2.meanQueueWait`), or nil
     /// for metrics the baseline does not estimate (percentiles, cold starts).
     public func value(_ name: String) -> Double? {
-        if let (metric, station) = Self.parsedNames[name] { return value(metric, station: station) }
+        if let (metric, station) = Self.parsedNames[name] { return metric.flatMap { value($0, station: station) } }
         let parts = name.split(separator: ".")
         if parts.count == 3, parts[0] == "stations" {
             guard let k = Int(parts[1]) else { return nil }
@@ -54,11 +62,13 @@ public struct AnalyticEstimate: Sendable, Equatable {
 
     /// The metric names of chains of every length a configuration may have, taken apart
     /// once: evaluation asks for each target of each row by name.
-    private static let parsedNames: [String: (metric: String, station: Int?)] = {
-        var parsed: [String: (metric: String, station: Int?)] = [:]
-        for name in MetricCatalog.systemMetrics { parsed[name] = (name, nil) }
+    private static let parsedNames: [String: (metric: AnalyticMetric?, station: Int?)] = {
+        var parsed: [String: (metric: AnalyticMetric?, station: Int?)] = [:]
+        for name in MetricCatalog.systemMetrics { parsed[name] = (AnalyticMetric(rawValue: name), nil) }
         for station in 1...ConfigLoader.stationCounts.upperBound {
-            for metric in MetricCatalog.stationMetrics { parsed["stations.\(station).\(metric)"] = (metric, station) }
+            for metric in MetricCatalog.stationMetrics {
+                parsed["stations.\(station).\(metric)"] = (AnalyticMetric(rawValue: metric), station)
+            }
         }
         return parsed
     }()
@@ -66,24 +76,29 @@ public struct AnalyticEstimate: Sendable, Equatable {
     /// The value of `metric` at 1-based `station`, or end to end for a nil station; nil
     /// for metrics the baseline does not estimate.
     public func value(_ metric: String, station k: Int?) -> Double? {
+        AnalyticMetric(rawValue: metric).flatMap { value($0, station: k) }
+    }
+
+    /// `value(_:station:)` for a metric already looked up (a model's targets, parsed once).
+    public func value(_ metric: AnalyticMetric, station k: Int?) -> Double? {
         guard let k else {
             switch metric {
-            case "meanResponse": return meanResponse
-            case "throughput": return throughput
-            case "meanJobsInSystem": return meanJobsInSystem
+            case .meanResponse: return meanResponse
+            case .throughput: return throughput
+            case .meanJobsInSystem: return meanJobsInSystem
             default: return nil
             }
         }
         guard (1...stations.count).contains(k) else { return nil }
         let station = stations[k - 1]
         switch metric {
-        case "meanResponse": return station.meanResponse
-        case "meanBufferWait": return station.meanBufferWait
-        case "meanQueueWait": return station.meanQueueWait
-        case "utilization": return station.utilization
-        case "meanBatchSize": return station.meanBatchSize
-        case "instanceSecondsPerJob": return station.instanceSecondsPerJob
-        default: return nil
+        case .meanResponse: return station.meanResponse
+        case .meanBufferWait: return station.meanBufferWait
+        case .meanQueueWait: return station.meanQueueWait
+        case .utilization: return station.utilization
+        case .meanBatchSize: return station.meanBatchSize
+        case .instanceSecondsPerJob: return station.instanceSecondsPerJob
+        case .throughput, .meanJobsInSystem: return nil
         }
     }
 }

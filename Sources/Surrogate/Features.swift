@@ -354,6 +354,8 @@ public enum SurrogateTargets {
         let isEndToEndResponse: Bool
         /// A station's mean response.
         let isStationResponse: Bool
+        /// The metric as QNA's estimate names it (nil: one it does not estimate).
+        let analytic: AnalyticMetric?
 
         init(_ name: String) {
             let parts = name.split(separator: ".")
@@ -367,6 +369,7 @@ public enum SurrogateTargets {
             timePower = SurrogateTargets.timePower[metric]
             isEndToEndResponse = station == nil && metric.hasSuffix("Response")
             isStationResponse = station != nil && metric == "meanResponse"
+            analytic = AnalyticMetric(rawValue: metric)
         }
     }
 

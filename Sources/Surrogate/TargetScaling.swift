@@ -76,7 +76,7 @@ public enum TargetScaling: String, Codable, Sendable, CaseIterable {
             return targets.indices.map { j in
                 let target = targets[j]
                 let value = target.isEndToEndResponse ? estimate.meanResponse
-                    : estimate.value(target.metric, station: target.station)
+                    : target.analytic.flatMap { estimate.value($0, station: target.station) }
                 if let value, value > 0, value.isFinite {
                     return value + (delays.map { Self.delay($0, for: target) } ?? 0)
                 }
