@@ -85,27 +85,24 @@ public final class PredictionService: Sendable {
                 throw ServeError(path: "", message: "\(items.count) configurations; at most \(options.maxBatch) per request")
             }
             let configs = try items.map { try configuration($0) }
+            // One thread: concurrent requests are the server's parallelism.
+            let predicted = model.composesStations ? nil : model.predictWithSpread(configs, threads: 1)
             var writer = JSONWriter(capacity: 1024 * configs.count, numbers: .plain)
             writer.beginArray()
-            if model.composesStations {
-                for config in configs { writeComposedPrediction(config, to: &writer) }
-            } else {
-                // One thread: concurrent requests are the server's parallelism.
-                for (config, predicted) in zip(configs, model.predictWithSpread(configs, threads: 1)) {
-                    writePrediction(config, predicted, to: &writer)
-                }
-            }
+            for (index, config) in configs.enumerated() { writeAnswer(config, predicted?[index], to: &writer) }
             writer.endArray()
             return writer.bytes
         }
         let config = try configuration(root)
         var writer = JSONWriter(capacity: 1024, numbers: .plain)
-        if model.composesStations {
-            writeComposedPrediction(config, to: &writer)
-        } else {
-            writePrediction(config, model.predictWithSpread(config), to: &writer)
-        }
+        writeAnswer(config, model.composesStations ? nil : model.predictWithSpread(config), to: &writer)
         return writer.bytes
+    }
+
+    /// One configuration's answer: its prediction (nil for a model composed along chains,
+    /// which predicts as it writes).
+    private func writeAnswer(_ config: TandemConfig, _ predicted: SpreadPrediction?, to writer: inout JSONWriter) {
+        if let predicted { writePrediction(config, predicted, to: &writer) } else { writeComposedPrediction(config, to: &writer) }
     }
 
     /// A model composed along chains (`duet train --per-station`): the chain's means,

@@ -42,7 +42,7 @@ struct PlainCSV {
                 index += 1
                 continue
             }
-            guard atCellStart, let close = closingQuote(bytes, openedAt: index) else { return false }
+            guard atCellStart, let (close, _) = closingQuote(bytes, openedAt: index) else { return false }
             index = close + 1
             guard index == bytes.count || bytes[index] == comma || bytes[index] == newline else { return false }
             atCellStart = false  // the separator, read next, starts the next cell
@@ -52,11 +52,15 @@ struct PlainCSV {
 
     /// The position of the quote that closes the cell opened at `open` (nil when none
     /// does), and whether a doubled quote lies between.
-    private static func closingQuote(_ bytes: UnsafeBufferPointer<UInt8>, openedAt open: Int) -> Int? {
+    private static func closingQuote(_ bytes: UnsafeBufferPointer<UInt8>, openedAt open: Int)
+        -> (position: Int, doubled: Bool)?
+    {
         var index = open + 1
+        var doubled = false
         while index < bytes.count {
             if bytes[index] == quote {
-                guard index + 1 < bytes.count, bytes[index + 1] == quote else { return index }
+                guard index + 1 < bytes.count, bytes[index + 1] == quote else { return (index, doubled) }
+                doubled = true
                 index += 2
             } else {
                 index += 1
@@ -74,8 +78,8 @@ struct PlainCSV {
             // One cell from `index`; afterwards `index` is at its comma, newline or the end.
             if hasQuotes, index < bytes.count, bytes[index] == Self.quote {
                 // Well formed (`init`): the closing quote is there.
-                let close = Self.closingQuote(bytes, openedAt: index)!
-                if bytes[(index + 1)..<close].contains(Self.quote) { escaped.append(bounds.count) }
+                let (close, doubled) = Self.closingQuote(bytes, openedAt: index)!
+                if doubled { escaped.append(bounds.count) }
                 bounds.append((index + 1)..<close)
                 index = close + 1
             } else {
