@@ -45,28 +45,31 @@ extension SurrogateModel {
     public func predictWithDomainWarnings(_ configs: [TandemConfig], threads: Int = ProcessInfo.processInfo.activeProcessorCount)
         -> (values: [[Double]], warnings: [[String]])
     {
-        let answers = inShares(configs, threads: threads) { share -> [(values: [Double], warnings: [String])] in
-            let (inputs, forms) = standardizedInputs(share)
-            let warnings = zip(share, forms).map { config, form in domainWarnings(config, form: form?.form) }
+        let answers = inShares(configs, threads: threads) { block -> [(values: [Double], warnings: [String])] in
+            let (inputs, forms) = standardizedInputs(block)
+            let warnings = zip(block, forms).map { config, form in domainWarnings(config, form: form?.form) }
             return zip(predictions(inputs, forms: forms, spread: false), warnings).map { ($0.values, $1) }
         }
         return (answers.map(\.values), answers.map(\.warnings))
     }
 
     private func bulk(_ configs: [TandemConfig], threads: Int, spread: Bool) -> [SpreadPrediction] {
-        inShares(configs, threads: threads) { share in
-            let (inputs, forms) = standardizedInputs(share)
+        inShares(configs, threads: threads) { block in
+            let (inputs, forms) = standardizedInputs(block)
             return predictions(inputs, forms: forms, spread: spread)
         }
     }
 
     /// `work`'s answers for contiguous shares of `configs`, one share per thread (at
     /// most `threads`, each of at least `Predictor.blockRows` configurations), in order.
+    /// Each share goes through `work` a block of `Predictor.blockRows` at a time, so
+    /// that a block's inputs, forms and outputs stay small and in cache, whatever the
+    /// number of configurations (a million at once faulted in fresh pages for each).
     private func inShares<Answer>(_ configs: [TandemConfig], threads: Int,
                                   _ work: (ArraySlice<TandemConfig>) -> [Answer]) -> [Answer] {
         precondition(threads >= 1, "SurrogateModel: threads must be at least 1")
         let workers = min(threads, max(1, configs.count / Predictor.blockRows))
-        guard workers > 1 else { return work(configs[...]) }
+        guard workers > 1 else { return Self.inBlocks(configs[...], work) }
         let perWorker = (configs.count + workers - 1) / workers
         var shares = [[Answer]](repeating: [], count: workers)
         shares.withUnsafeMutableBufferPointer { shares in
@@ -74,10 +77,25 @@ extension SurrogateModel {
             nonisolated(unsafe) let shares = shares, work = work
             DispatchQueue.concurrentPerform(iterations: workers) { worker in
                 let rows = min(configs.count, worker * perWorker)..<min(configs.count, (worker + 1) * perWorker)
-                shares[worker] = work(configs[rows])
+                shares[worker] = Self.inBlocks(configs[rows], work)
             }
         }
         return shares.flatMap { $0 }
+    }
+
+    /// `work`'s answers for `share`, `Predictor.blockRows` configurations at a time.
+    private static func inBlocks<Answer>(_ share: ArraySlice<TandemConfig>,
+                                         _ work: (ArraySlice<TandemConfig>) -> [Answer]) -> [Answer] {
+        guard share.count > Predictor.blockRows else { return work(share) }
+        var answers: [Answer] = []
+        answers.reserveCapacity(share.count)
+        var start = share.startIndex
+        while start < share.endIndex {
+            let end = min(share.endIndex, start + Predictor.blockRows)
+            answers += work(share[start..<end])
+            start = end
+        }
+        return answers
     }
 
     /// The network's standardised input rows of `configs`, one allocation for the whole
