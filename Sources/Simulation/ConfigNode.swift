@@ -90,11 +90,17 @@ public struct ConfigNode: Sendable, Equatable {
         case number(Double)
     }
 
-    /// Dotted, 1-based key path; empty for the document root.
-    public let path: String
+    /// Dotted, 1-based key path; empty for the document root. Written out only when
+    /// asked for (an error names it): a node keeps its parent's path and its own key,
+    /// so reading a document builds no path per value.
+    public var path: String { NodePath.text(parentPath, key) }
     /// 1-based line in the source text, when known.
     public let line: Int?
     private let stored: Content
+    /// The parent's path, and this node's key (or 1-based index) under it; nil when
+    /// `parentPath` is the whole path.
+    private let parentPath: String
+    private let key: String?
 
     /// The value as text: a parsed number as the plain scalar its shortest text is.
     var content: Content {
@@ -103,7 +109,13 @@ public struct ConfigNode: Sendable, Equatable {
     }
 
     init(path: String, line: Int?, content: Content) {
-        self.path = path
+        self.init(parentPath: path, key: nil, line: line, content: content)
+    }
+
+    /// A node at `key` under the node whose path is `parentPath`.
+    init(parentPath: String, key: String?, line: Int?, content: Content) {
+        self.parentPath = parentPath
+        self.key = key
         self.line = line
         self.stored = content
     }
@@ -127,20 +139,22 @@ public struct ConfigNode: Sendable, Equatable {
             throw syntaxError(error, source: name)
         }
         guard let root else { return ConfigNode(path: "", line: nil, content: .null) }
-        return try convert(root, path: "")
+        return try convert(root, parentPath: "", key: nil)
     }
 
-    private static func convert(_ node: Yams.Node, path: String) throws -> ConfigNode {
+    private static func convert(_ node: Yams.Node, parentPath: String, key: String?) throws -> ConfigNode {
         let line = node.mark?.line
+        func made(_ content: Content) -> ConfigNode {
+            ConfigNode(parentPath: parentPath, key: key, line: line, content: content)
+        }
         switch node {
         case .scalar(let scalar):
             let explicitString = scalar.tag.rawValue == Tag.Name.str.rawValue
             let plain = (scalar.style == .plain || scalar.style == .any) && !explicitString
-            if plain && nullWords.contains(scalar.string) {
-                return ConfigNode(path: path, line: line, content: .null)
-            }
-            return ConfigNode(path: path, line: line, content: .scalar(scalar.string, plain: plain))
+            if plain && nullWords.contains(scalar.string) { return made(.null) }
+            return made(.scalar(scalar.string, plain: plain))
         case .mapping(let mapping):
+            let path = NodePath.text(parentPath, key)
             var entries: [Entry] = []
             for (keyNode, valueNode) in mapping {
                 guard case .scalar(let keyScalar) = keyNode else {
@@ -148,18 +162,19 @@ public struct ConfigNode: Sendable, Equatable {
                                       line: keyNode.mark?.line)
                 }
                 let key = keyScalar.string
-                let value = try convert(valueNode, path: join(path, key))
+                let value = try convert(valueNode, parentPath: path, key: key)
                 entries.append(Entry(key: key, keyLine: keyScalar.mark?.line, value: value))
             }
-            return ConfigNode(path: path, line: line, content: .mapping(entries))
+            return made(.mapping(entries))
         case .sequence(let sequence):
+            let path = NodePath.text(parentPath, key)
             let items = try sequence.enumerated().map { index, item in
-                try convert(item, path: join(path, String(index + 1)))
+                try convert(item, parentPath: path, key: String(index + 1))
             }
-            return ConfigNode(path: path, line: line, content: .sequence(items))
+            return made(.sequence(items))
         case .alias:
             // Yams resolves aliases while composing; this is only a safety net.
-            throw ConfigError(path: path, message: "YAML aliases are not supported here", line: line)
+            throw ConfigError(path: NodePath.text(parentPath, key), message: "YAML aliases are not supported here", line: line)
         }
     }
 
@@ -350,7 +365,7 @@ public struct ConfigNode: Sendable, Equatable {
     /// did-you-mean suggestion.
     public func mapping(allowedKeys: [String]? = nil) throws -> ConfigMapping {
         guard case .mapping(let entries) = content else { throw mismatch("a mapping") }
-        let mapping = ConfigMapping(path: path, line: line, entries: entries)
+        let mapping = ConfigMapping(parentPath: parentPath, key: key, line: line, entries: entries)
         if let allowedKeys { try mapping.checkKeys(allowedKeys) }
         return mapping
     }
@@ -477,15 +492,24 @@ public struct ConfigNode: Sendable, Equatable {
 /// `double("k", default: 1)` falls back when the key is absent or null, and
 /// `doubleIfPresent("k")` returns nil then.
 public struct ConfigMapping: Sendable, Equatable {
-    /// Dotted, 1-based key path of the mapping itself; empty for the root.
-    public let path: String
+    /// Dotted, 1-based key path of the mapping itself; empty for the root (written
+    /// out when asked for, as `ConfigNode.path`).
+    public var path: String { NodePath.text(parentPath, key) }
     public let line: Int?
     let entries: [ConfigNode.Entry]
+    private let parentPath: String
+    private let key: String?
 
-    init(path: String, line: Int?, entries: [ConfigNode.Entry]) {
-        self.path = path
+    init(parentPath: String, key: String?, line: Int?, entries: [ConfigNode.Entry]) {
+        self.parentPath = parentPath
+        self.key = key
         self.line = line
         self.entries = entries
+    }
+
+    /// Equal keys, lines and values at the same path, however the path is kept.
+    public static func == (lhs: ConfigMapping, rhs: ConfigMapping) -> Bool {
+        lhs.path == rhs.path && lhs.line == rhs.line && lhs.entries == rhs.entries
     }
 
     /// The keys in document order.
@@ -618,7 +642,7 @@ public struct ConfigMapping: Sendable, Equatable {
     /// that its defaults apply and its required keys are reported with full paths.
     public func mappingOrEmpty(_ key: String, allowedKeys: [String]? = nil) throws -> ConfigMapping {
         try self[key]?.mapping(allowedKeys: allowedKeys)
-            ?? ConfigMapping(path: childPath(key), line: nil, entries: [])
+            ?? ConfigMapping(parentPath: path, key: key, line: nil, entries: [])
     }
 
     public func mappingIfPresent(_ key: String, allowedKeys: [String]? = nil) throws -> ConfigMapping? {
@@ -633,5 +657,13 @@ public struct ConfigMapping: Sendable, Equatable {
 
     public func sequenceIfPresent(_ key: String) throws -> [ConfigNode]? {
         try self[key]?.sequence()
+    }
+}
+
+/// A node's path kept as its parent's and its own key, written out on demand.
+enum NodePath {
+    static func text(_ parentPath: String, _ key: String?) -> String {
+        guard let key else { return parentPath }
+        return ConfigNode.join(parentPath, key)
     }
 }

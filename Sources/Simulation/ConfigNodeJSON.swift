@@ -10,27 +10,38 @@ extension ConfigNode {
     /// quoted scalars (never read as numbers), numbers and booleans plain scalars, null
     /// is null. A key given twice in one object is refused, as the YAML reader does.
     public init(json: JSON, path: String = "") throws {
+        try self.init(json: json, parentPath: path, key: nil)
+    }
+
+    /// The node of `json` at `key` under the node whose path is `parentPath`: its path
+    /// is written out only when asked for, and a container's once for its children.
+    private init(json: JSON, parentPath: String, key: String?) throws {
+        func made(_ content: Content) -> ConfigNode {
+            ConfigNode(parentPath: parentPath, key: key, line: nil, content: content)
+        }
         switch json {
         case .null:
-            self.init(path: path, line: nil, content: .null)
+            self = made(.null)
         case .bool(let value):
-            self.init(path: path, line: nil, content: .scalar(value ? "true" : "false", plain: true))
+            self = made(.scalar(value ? "true" : "false", plain: true))
         case .integer(let value):
-            self.init(path: path, line: nil, content: .scalar(String(value), plain: true))
+            self = made(.scalar(String(value), plain: true))
         case .number(let value):
             // Kept as the number: a plain scalar of its shortest text to every reader
             // but `double`, which takes it as it is (`ConfigNode.Content.number`).
-            self.init(path: path, line: nil, content: .number(value))
+            self = made(.number(value))
         case .string(let text):
-            self.init(path: path, line: nil, content: .scalar(text, plain: false))
+            self = made(.scalar(text, plain: false))
         case .array(let items):
+            let path = NodePath.text(parentPath, key)
             var nodes: [ConfigNode] = []
             nodes.reserveCapacity(items.count)
             for (index, item) in items.enumerated() {
-                nodes.append(try ConfigNode(json: item, path: ConfigNode.join(path, String(index + 1))))
+                nodes.append(try ConfigNode(json: item, parentPath: path, key: String(index + 1)))
             }
-            self.init(path: path, line: nil, content: .sequence(nodes))
+            self = made(.sequence(nodes))
         case .object(let members):
+            let path = NodePath.text(parentPath, key)
             var entries: [Entry] = []
             entries.reserveCapacity(members.count)
             for member in members {
@@ -39,9 +50,9 @@ extension ConfigNode {
                     throw ConfigError(path: ConfigNode.join(path, member.key), message: "given more than once in the same mapping")
                 }
                 entries.append(Entry(key: member.key, keyLine: nil,
-                                     value: try ConfigNode(json: member.value, path: ConfigNode.join(path, member.key))))
+                                     value: try ConfigNode(json: member.value, parentPath: path, key: member.key)))
             }
-            self.init(path: path, line: nil, content: .mapping(entries))
+            self = made(.mapping(entries))
         }
     }
 }
