@@ -46,24 +46,27 @@ extension SurrogateModel {
         -> (values: [[Double]], warnings: [[String]])
     {
         let answers = inShares(configs, threads: threads) { block -> [(values: [Double], warnings: [String])] in
-            let (inputs, forms) = standardizedInputs(block)
-            let warnings = zip(block, forms).map { config, form in domainWarnings(config, form: form?.form) }
-            return zip(predictions(inputs, forms: forms, spread: false), warnings).map { ($0.values, $1) }
+            var warnings: [[String]] = []
+            warnings.reserveCapacity(block.count)
+            let (inputs, scales) = standardizedInputs(block) { config, form in
+                warnings.append(domainWarnings(config, form: form?.form))
+            }
+            return zip(predictions(inputs, scales: scales, spread: false), warnings).map { ($0.values, $1) }
         }
         return (answers.map(\.values), answers.map(\.warnings))
     }
 
     private func bulk(_ configs: [TandemConfig], threads: Int, spread: Bool) -> [SpreadPrediction] {
         inShares(configs, threads: threads) { block in
-            let (inputs, forms) = standardizedInputs(block)
-            return predictions(inputs, forms: forms, spread: spread)
+            let (inputs, scales) = standardizedInputs(block)
+            return predictions(inputs, scales: scales, spread: spread)
         }
     }
 
     /// `work`'s answers for contiguous shares of `configs`, one share per thread (at
     /// most `threads`, each of at least `Predictor.blockRows` configurations), in order.
     /// Each share goes through `work` a block of `Predictor.blockRows` at a time, so
-    /// that a block's inputs, forms and outputs stay small and in cache, whatever the
+    /// that a block's inputs, scales and outputs stay small and in cache, whatever the
     /// number of configurations (a million at once faulted in fresh pages for each).
     private func inShares<Answer>(_ configs: [TandemConfig], threads: Int,
                                   _ work: (ArraySlice<TandemConfig>) -> [Answer]) -> [Answer] {
@@ -99,41 +102,45 @@ extension SurrogateModel {
     }
 
     /// The network's standardised input rows of `configs`, one allocation for the whole
-    /// batch, and each configuration's estimated form (nil before feature version 3).
-    private func standardizedInputs(_ configs: ArraySlice<TandemConfig>) -> (Matrix, [EstimatedForm?]) {
+    /// batch, and what maps each row's outputs back (nil before feature version 3: the
+    /// outputs are the values). `each` sees every configuration with its form as it
+    /// goes (the domain check reads it).
+    private func standardizedInputs(_ configs: ArraySlice<TandemConfig>,
+                                    each: (TandemConfig, EstimatedForm?) -> Void = { _, _ in }) -> (Matrix, [RowScale?]) {
         for config in configs {
             precondition(stationRange.contains(config.stations.count),
                          ChainLengthError(modelStations: stations, configStations: config.stations.count,
                                           modelMinStations: minStations).description)
         }
         let scaler = predictor.features
-        var forms: [EstimatedForm?] = []
-        forms.reserveCapacity(configs.count)
+        var scales: [RowScale?] = []
+        scales.reserveCapacity(configs.count)
         var inputs = Matrix(rows: configs.count, cols: scaler.count)
         inputs.withUnsafeMutableBufferPointer { x in
             for (r, config) in zip(0..., configs) {
                 let input = networkInput(config)
-                forms.append(input.form)
+                each(config, input.form)
+                scales.append(input.form.map { targetScaling.rowScale(form: $0, layout: stations) })
                 for (c, value) in input.features.enumerated() { x[r * scaler.count + c] = scaler.standardize(value, column: c) }
             }
         }
-        return (inputs, forms)
+        return (inputs, scales)
     }
 
     /// The network run over `inputs` as matrix products on the calling thread (the
     /// shares of `inShares` are the parallelism), each row mapped back to metric values
-    /// through its form.
-    private func predictions(_ inputs: Matrix, forms: [EstimatedForm?], spread: Bool) -> [SpreadPrediction] {
-        guard !forms.isEmpty else { return [] }
+    /// through its scale.
+    private func predictions(_ inputs: Matrix, scales: [RowScale?], spread: Bool) -> [SpreadPrediction] {
+        guard !scales.isEmpty else { return [] }
         let transform = predictor.transform
         let k = transform.count
         let outputs: (mean: Matrix, spread: Matrix?) = spread
             ? predictor.predictBatchWithSpread(standardized: inputs, threads: 1)
             : (predictor.predictBatch(standardized: inputs, threads: 1), nil)
         return outputs.mean.withUnsafeBufferPointer { z in
-            (0..<forms.count).map { r in
+            (0..<scales.count).map { r in
                 let values = (0..<k).map { j in transform.targets[j].real(z[r * k + j]) }
-                return SpreadPrediction(values: metricValues(values, form: forms[r]),
+                return SpreadPrediction(values: scales[r].map { $0.metrics(values) } ?? values,
                                         spread: outputs.spread.map { s in (0..<k).map { j in Double(s[r, j]) } })
             }
         }

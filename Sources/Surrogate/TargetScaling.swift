@@ -129,17 +129,41 @@ extension TargetScaling {
     /// (`SurrogateTargets.names(stations: layout)` order): the chain's own targets
     /// unscaled, and 0 for the stations it does not have, which take no time and no
     /// instance-seconds.
-    /// It runs for every predicted row: the chain's targets come parsed from a table
-    /// and the values are worked on in one array.
     public func metrics(_ outputs: [Double], form: EstimatedForm, layout: Int) -> [Double] {
+        rowScale(form: form, layout: layout).metrics(outputs)
+    }
+
+    /// What maps the outputs of the configuration whose form is `form` back to metric
+    /// values (`metrics`), worked out before the network runs: bulk prediction keeps
+    /// this for each row of a block instead of the row's whole form.
+    public func rowScale(form: EstimatedForm, layout: Int) -> RowScale {
         let stations = form.twin.stations.count
         let targets = SurrogateTargets.parsed(stations: stations)
+        let references = self == .none ? nil : references(form.twin, targets: targets, estimate: { form.analytic })
+        return RowScale(stations: stations, layout: layout, references: references, timeUnit: form.timeUnit)
+    }
+}
+
+/// One configuration's way back from network outputs to metric values (`TargetScaling.rowScale`).
+/// It runs for every predicted row: the chain's targets come parsed from a table and
+/// the values are worked on in one array.
+public struct RowScale: Sendable {
+    /// The chain's stations, and the stations the network's outputs are laid out for.
+    let stations: Int
+    let layout: Int
+    /// The chain's targets' references (nil: unscaled outputs).
+    let references: [Double]?
+    /// Seconds per unit of the canonical twin's time.
+    let timeUnit: Double
+
+    /// The metric values, seconds, in the layout's order (0 for stations the chain lacks).
+    public func metrics(_ outputs: [Double]) -> [Double] {
+        let targets = SurrogateTargets.parsed(stations: stations)
         var values = SurrogateTargets.selected(outputs, from: layout, to: stations)
-        if self != .none {
-            let references = references(form.twin, targets: targets, estimate: { form.analytic })
+        if let references {
             for j in values.indices { values[j] *= references[j] }
         }
-        SurrogateTargets.makeDimensional(&values, targets: targets, timeUnit: form.timeUnit)
+        SurrogateTargets.makeDimensional(&values, targets: targets, timeUnit: timeUnit)
         return SurrogateTargets.padded(values, from: stations, to: layout, fill: 0)
     }
 }
