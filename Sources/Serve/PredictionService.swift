@@ -87,17 +87,21 @@ public final class PredictionService: Sendable {
             let configs = try items.map { try configuration($0) }
             // One thread: concurrent requests are the server's parallelism.
             let predicted = model.composesStations ? nil : model.predictWithSpread(configs, threads: 1)
-            var writer = JSONWriter(capacity: 1024 * configs.count, numbers: .plain)
+            var writer = JSONWriter(capacity: Self.answerBytes * configs.count, numbers: .plain)
             writer.beginArray()
             for (index, config) in configs.enumerated() { writeAnswer(config, predicted?[index], to: &writer) }
             writer.endArray()
             return writer.bytes
         }
         let config = try configuration(root)
-        var writer = JSONWriter(capacity: 1024, numbers: .plain)
+        var writer = JSONWriter(capacity: Self.answerBytes, numbers: .plain)
         writeAnswer(config, model.composesStations ? nil : model.predictWithSpread(config), to: &writer)
         return writer.bytes
     }
+
+    /// Room for one configuration's answer: an ensemble's, with bands and a warning, is
+    /// about 1.3 KB (at 1 KB every answer outgrew its buffer and was copied once).
+    static let answerBytes = 2048
 
     /// One configuration's answer: its prediction (nil for a model composed along chains,
     /// which predicts as it writes).
