@@ -96,6 +96,134 @@ static void forward_avx512(const float *restrict x, int inputs, const float *res
     }
 }
 
+// MARK: Weights in half precision
+//
+// The same products with the weights read as float16 and widened on load (exact:
+// every float16 is a float): the same multiply-adds in the same order as the float
+// kernels above at the same level, so the same outputs, from half the bytes. A large
+// model's one-row prediction is bound by reading its weights from the last-level
+// cache, not by the arithmetic.
+
+__attribute__((target("avx2,fma,f16c")))
+static void forward_avx2_half(const float *restrict x, int inputs, const unsigned short *restrict w,
+                              const float *restrict bias, int outputs, float *restrict y) {
+#define HALVES8(q) _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(q)))
+    int j = 0;
+    for (; j + 64 <= outputs; j += 64) {
+        __m256 a0 = _mm256_loadu_ps(bias + j), a1 = _mm256_loadu_ps(bias + j + 8);
+        __m256 a2 = _mm256_loadu_ps(bias + j + 16), a3 = _mm256_loadu_ps(bias + j + 24);
+        __m256 a4 = _mm256_loadu_ps(bias + j + 32), a5 = _mm256_loadu_ps(bias + j + 40);
+        __m256 a6 = _mm256_loadu_ps(bias + j + 48), a7 = _mm256_loadu_ps(bias + j + 56);
+        const unsigned short *p = w + j;
+        for (int i = 0; i < inputs; i++, p += outputs) {
+            const __m256 xi = _mm256_broadcast_ss(x + i);
+            a0 = _mm256_fmadd_ps(xi, HALVES8(p), a0);
+            a1 = _mm256_fmadd_ps(xi, HALVES8(p + 8), a1);
+            a2 = _mm256_fmadd_ps(xi, HALVES8(p + 16), a2);
+            a3 = _mm256_fmadd_ps(xi, HALVES8(p + 24), a3);
+            a4 = _mm256_fmadd_ps(xi, HALVES8(p + 32), a4);
+            a5 = _mm256_fmadd_ps(xi, HALVES8(p + 40), a5);
+            a6 = _mm256_fmadd_ps(xi, HALVES8(p + 48), a6);
+            a7 = _mm256_fmadd_ps(xi, HALVES8(p + 56), a7);
+        }
+        _mm256_storeu_ps(y + j, a0); _mm256_storeu_ps(y + j + 8, a1);
+        _mm256_storeu_ps(y + j + 16, a2); _mm256_storeu_ps(y + j + 24, a3);
+        _mm256_storeu_ps(y + j + 32, a4); _mm256_storeu_ps(y + j + 40, a5);
+        _mm256_storeu_ps(y + j + 48, a6); _mm256_storeu_ps(y + j + 56, a7);
+    }
+    for (; j + 8 <= outputs; j += 8) {
+        __m256 a = _mm256_loadu_ps(bias + j);
+        const unsigned short *p = w + j;
+        for (int i = 0; i < inputs; i++, p += outputs) a = _mm256_fmadd_ps(_mm256_broadcast_ss(x + i), HALVES8(p), a);
+        _mm256_storeu_ps(y + j, a);
+    }
+    for (; j < outputs; j++) {  // fewer than 8 left
+        float a = bias[j];
+        for (int i = 0; i < inputs; i++) a = __builtin_fmaf(x[i], _cvtsh_ss(w[(long)i * outputs + j]), a);
+        y[j] = a;
+    }
+#undef HALVES8
+}
+
+__attribute__((target("avx512f,avx512bw,avx512vl,f16c")))
+static void forward_avx512_half(const float *restrict x, int inputs, const unsigned short *restrict w,
+                                const float *restrict bias, int outputs, float *restrict y) {
+#define HALVES16(q) _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)(q)))
+    int j = 0;
+    for (; j + 256 <= outputs; j += 256) {  // sixteen accumulators: a 256-wide layer's rows read whole
+        __m512 a[16];
+        for (int k = 0; k < 16; k++) a[k] = _mm512_loadu_ps(bias + j + 16 * k);
+        const unsigned short *p = w + j;
+        for (int i = 0; i < inputs; i++, p += outputs) {
+            const __m512 xi = _mm512_set1_ps(x[i]);
+#pragma GCC unroll 16
+            for (int k = 0; k < 16; k++) a[k] = _mm512_fmadd_ps(xi, HALVES16(p + 16 * k), a[k]);
+        }
+        for (int k = 0; k < 16; k++) _mm512_storeu_ps(y + j + 16 * k, a[k]);
+    }
+    for (; j + 128 <= outputs; j += 128) {
+        __m512 a0 = _mm512_loadu_ps(bias + j), a1 = _mm512_loadu_ps(bias + j + 16);
+        __m512 a2 = _mm512_loadu_ps(bias + j + 32), a3 = _mm512_loadu_ps(bias + j + 48);
+        __m512 a4 = _mm512_loadu_ps(bias + j + 64), a5 = _mm512_loadu_ps(bias + j + 80);
+        __m512 a6 = _mm512_loadu_ps(bias + j + 96), a7 = _mm512_loadu_ps(bias + j + 112);
+        const unsigned short *p = w + j;
+        for (int i = 0; i < inputs; i++, p += outputs) {
+            const __m512 xi = _mm512_set1_ps(x[i]);
+            a0 = _mm512_fmadd_ps(xi, HALVES16(p), a0);
+            a1 = _mm512_fmadd_ps(xi, HALVES16(p + 16), a1);
+            a2 = _mm512_fmadd_ps(xi, HALVES16(p + 32), a2);
+            a3 = _mm512_fmadd_ps(xi, HALVES16(p + 48), a3);
+            a4 = _mm512_fmadd_ps(xi, HALVES16(p + 64), a4);
+            a5 = _mm512_fmadd_ps(xi, HALVES16(p + 80), a5);
+            a6 = _mm512_fmadd_ps(xi, HALVES16(p + 96), a6);
+            a7 = _mm512_fmadd_ps(xi, HALVES16(p + 112), a7);
+        }
+        _mm512_storeu_ps(y + j, a0); _mm512_storeu_ps(y + j + 16, a1);
+        _mm512_storeu_ps(y + j + 32, a2); _mm512_storeu_ps(y + j + 48, a3);
+        _mm512_storeu_ps(y + j + 64, a4); _mm512_storeu_ps(y + j + 80, a5);
+        _mm512_storeu_ps(y + j + 96, a6); _mm512_storeu_ps(y + j + 112, a7);
+    }
+    for (; j + 16 <= outputs; j += 16) {
+        __m512 a = _mm512_loadu_ps(bias + j);
+        const unsigned short *p = w + j;
+        for (int i = 0; i < inputs; i++, p += outputs) a = _mm512_fmadd_ps(_mm512_set1_ps(x[i]), HALVES16(p), a);
+        _mm512_storeu_ps(y + j, a);
+    }
+    if (j < outputs) {  // the last block, masked as the float kernel's (16-bit masked loads: AVX-512BW and VL)
+        const int left = outputs - j;
+        const __mmask16 m = (__mmask16)((1u << left) - 1);
+        __m512 a = _mm512_maskz_loadu_ps(m, bias + j);
+        const unsigned short *p = w + j;
+        for (int i = 0; i < inputs; i++, p += outputs)
+            a = _mm512_fmadd_ps(_mm512_set1_ps(x[i]), _mm512_cvtph_ps(_mm256_maskz_loadu_epi16(m, p)), a);
+        _mm512_mask_storeu_ps(y + j, m, a);
+    }
+#undef HALVES16
+}
+
+int duet_dense_half_level(void) {
+    static int cached = -1;
+    int level = __atomic_load_n(&cached, __ATOMIC_RELAXED);
+    if (level >= 0) return level;
+    __builtin_cpu_init();
+    const int best = duet_dense_best_level();
+    if (!__builtin_cpu_supports("f16c") || best == DUET_DENSE_PORTABLE) level = DUET_DENSE_PORTABLE;
+    else if (best == DUET_DENSE_AVX512 && __builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("avx512vl"))
+        level = DUET_DENSE_AVX512;
+    else level = DUET_DENSE_AVX2_FMA;  // fused multiply-adds in the same order as AVX-512's: the same sums
+    __atomic_store_n(&cached, level, __ATOMIC_RELAXED);
+    return level;
+}
+
+int duet_dense_forward_half_at(int level, const float *x, int inputs, const unsigned short *weights,
+                               const float *bias, int outputs, float *y) {
+    switch (level) {
+    case DUET_DENSE_AVX512: forward_avx512_half(x, inputs, weights, bias, outputs, y); return 1;
+    case DUET_DENSE_AVX2_FMA: forward_avx2_half(x, inputs, weights, bias, outputs, y); return 1;
+    default: return 0;
+    }
+}
+
 int duet_dense_best_level(void) {
     static int cached = -1;
     int level = __atomic_load_n(&cached, __ATOMIC_RELAXED);

@@ -26,6 +26,12 @@ public struct Predictor: Sendable {
     private let means: [Double]
     private let stds: [Double]
     private let maxWidth: Int
+    /// Each member's parameters as float16 bit patterns (the weights; biases stay
+    /// float), for one-row prediction when that is both exact and worth it
+    /// (`halfWeights(of:)`); nil otherwise.
+    private let halves: [[UInt16]]?
+    /// The level `halves` run at (`duet_dense_half_level`).
+    private let halfLevel: Int32
 
     public init(model: ModelFile) {
         self.init(members: model.networks, features: model.features, transform: model.targets, inputDomain: model.inputDomain)
@@ -55,7 +61,40 @@ public struct Predictor: Sendable {
         means = features.means
         stds = features.stds
         maxWidth = members.map(\.architecture.maxWidth).max()!
+        halfLevel = duet_dense_half_level()
+        halves = halfLevel == DUET_DENSE_PORTABLE ? nil : Self.halfWeights(of: members)
     }
+
+    /// The members' weights as float16 bit patterns when every weight is a float16
+    /// (a model file of format 5 stores them so, `ModelFile.storeWeightsInHalfPrecision`)
+    /// and the weights are too many for a core's own cache, else nil. One row reads
+    /// every weight once: the shipped ensemble's 5.5 MB of floats come from the shared
+    /// last-level cache, and the arithmetic waits on them; as halves, the same products
+    /// (each float16 widens to the very float it stands for) come from half the bytes.
+    /// Weights that fit in a core's cache gain nothing from halving and pay for the
+    /// widening. Nil for a model whose weights are not all float16.
+    static func halfWeights(of members: [Network]) -> [[UInt16]]? {
+        let weights = members.reduce(0) { sum, network in sum + network.slots.reduce(0) { $0 + $1.weightCount } }
+        guard weights * MemoryLayout<Float>.size > halfWeightsFromBytes else { return nil }
+        var halves: [[UInt16]] = []
+        for network in members {
+            var bits = [UInt16](repeating: 0, count: network.parameters.count)
+            for slot in network.slots {
+                for i in slot.weightOffset..<(slot.weightOffset + slot.weightCount) {
+                    let weight = network.parameters[i]
+                    let half = Float16(weight)
+                    guard Float(half).bitPattern == weight.bitPattern else { return nil }
+                    bits[i] = half.bitPattern
+                }
+            }
+            halves.append(bits)
+        }
+        return halves
+    }
+
+    /// Float weights above this many bytes are read as halves (when exact): a core's
+    /// own cache is 0.5 to 2 MB on the x86-64 processors Duet runs on.
+    static let halfWeightsFromBytes = 1 << 20
 
     /// The members' count: 1 for a single network.
     public var memberCount: Int { members.count }
@@ -82,15 +121,15 @@ public struct Predictor: Sendable {
             for c in 0..<a.inputs { input[c] = Float((features[c] - means[c]) / stds[c]) }  // as FeatureScaler.standardize
             if members.count == 1 {
                 x.update(from: input, count: a.inputs)
-                let out = propagate(members[0], x, scratch: x + maxWidth)
+                let out = propagate(members[0], member: 0, x, scratch: x + maxWidth)
                 for j in 0..<a.outputs { values[j] = transform.targets[j].real(out[j]) }
                 return
             }
             let sum = x + 2 * maxWidth
             sum.initialize(repeating: 0, count: a.outputs)
-            for member in members {
+            for (m, member) in members.enumerated() {
                 x.update(from: input, count: a.inputs)
-                let out = propagate(member, x, scratch: x + maxWidth)
+                let out = propagate(member, member: m, x, scratch: x + maxWidth)
                 for j in 0..<a.outputs { sum[j] += out[j] }
             }
             let scale = 1 / Float(members.count)
@@ -109,9 +148,9 @@ public struct Predictor: Sendable {
         outputs.reserveCapacity(members.count)
         withUnsafeTemporaryAllocation(of: Float.self, capacity: 2 * maxWidth) { scratch in
             let x = scratch.baseAddress!
-            for member in members {
+            for (m, member) in members.enumerated() {
                 for c in 0..<a.inputs { x[c] = Float((features[c] - means[c]) / stds[c]) }
-                let out = propagate(member, x, scratch: x + maxWidth)
+                let out = propagate(member, member: m, x, scratch: x + maxWidth)
                 outputs.append(Array(UnsafeBufferPointer(start: out, count: a.outputs)))
             }
         }
@@ -143,9 +182,9 @@ public struct Predictor: Sendable {
         output.initialize(repeating: 0)
         withUnsafeTemporaryAllocation(of: Float.self, capacity: 2 * maxWidth) { scratch in
             let x = scratch.baseAddress!
-            for member in members {
+            for (m, member) in members.enumerated() {
                 x.update(from: input.baseAddress!, count: a.inputs)
-                let out = propagate(member, x, scratch: x + maxWidth)
+                let out = propagate(member, member: m, x, scratch: x + maxWidth)
                 for j in 0..<a.outputs { output[j] += out[j] }
             }
         }
@@ -158,21 +197,31 @@ public struct Predictor: Sendable {
     /// Runs the layers on the row in `x`, ping-ponging with `scratch` (each maxWidth
     /// long); returns whichever holds the output. y = x W + b with W row-major
     /// (inputs x outputs), in the CPU's widest vectors (`DenseKernels`).
+    /// `member` is the network's position in `members` (for its half weights).
     @inline(__always)
-    private func propagate(_ network: Network, _ x: UnsafeMutablePointer<Float>, scratch: UnsafeMutablePointer<Float>) -> UnsafeMutablePointer<Float> {
+    private func propagate(_ network: Network, member: Int, _ x: UnsafeMutablePointer<Float>,
+                           scratch: UnsafeMutablePointer<Float>) -> UnsafeMutablePointer<Float> {
         let activation = network.architecture.activation
         return network.parameters.withUnsafeBufferPointer { parameters in
             let p = parameters.baseAddress!
-            var x = x, y = scratch
-            for (index, slot) in network.slots.enumerated() {
-                let n = slot.outputs
-                duet_dense_forward(x, Int32(slot.inputs), p + slot.weightOffset, p + slot.biasOffset, Int32(n), y)
-                if index < network.slots.count - 1 {
-                    Kernels.activate(activation, count: n, y)
+            let halfWeights = halves?[member]
+            return (halfWeights ?? []).withUnsafeBufferPointer { halfParameters in
+                var x = x, y = scratch
+                for (index, slot) in network.slots.enumerated() {
+                    let n = slot.outputs
+                    if halfWeights != nil, let h = halfParameters.baseAddress {
+                        duet_dense_forward_half_at(halfLevel, x, Int32(slot.inputs), h + slot.weightOffset, p + slot.biasOffset,
+                                                   Int32(n), y)
+                    } else {
+                        duet_dense_forward(x, Int32(slot.inputs), p + slot.weightOffset, p + slot.biasOffset, Int32(n), y)
+                    }
+                    if index < network.slots.count - 1 {
+                        Kernels.activate(activation, count: n, y)
+                    }
+                    swap(&x, &y)
                 }
-                swap(&x, &y)
+                return x
             }
-            return x
         }
     }
 

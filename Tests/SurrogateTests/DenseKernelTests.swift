@@ -5,6 +5,7 @@
 // against libm's functions in Double.
 
 import DenseKernels
+import DuetSupport
 import Foundation
 import Testing
 
@@ -38,7 +39,7 @@ struct DenseKernelTests {
     /// and 8, masked and scalar tails, one input, and the shipped model's layers.
     static let shapes: [(inputs: Int, outputs: Int)] = [
         (1, 1), (3, 7), (5, 8), (9, 15), (4, 16), (6, 17), (31, 64), (2, 100),
-        (31, 128), (128, 128), (128, 8), (13, 129), (40, 300),
+        (31, 128), (128, 128), (128, 8), (13, 129), (40, 300), (7, 256), (3, 512), (9, 400),
     ]
 
     @Test("every level this CPU supports computes the hand-built layer exactly, for every shape")
@@ -64,6 +65,76 @@ struct DenseKernelTests {
             duet_dense_forward_at(Int32(level), layer.x, 6, layer.weights, layer.bias, 21, &y)
             #expect(Array(y[..<21]) == layer.expected, "level \(level)")
             #expect(y[21...].allSatisfy { $0 == -99 }, "level \(level) wrote past its outputs")
+        }
+    }
+
+    // MARK: Weights as float16
+
+    @Test("the half-weight kernels compute the hand-built layer exactly (its weights are float16s), and write only their outputs")
+    func halfKernelsMatchTheHandSum() {
+        let half = Int(duet_dense_half_level())
+        #expect(half <= Int(duet_dense_best_level()), "the half kernels run at most at the float kernels' level")
+        var y = [Float](repeating: -99, count: 4)
+        let none: [UInt16] = [0, 0, 0, 0]
+        #expect(duet_dense_forward_half_at(0, [1], 1, none, [0, 0, 0, 0], 4, &y) == 0 && y.allSatisfy { $0 == -99 },
+                "the portable level has no half kernel and writes nothing")
+        guard half > 0 else { return }
+        for level in 1...half {
+            for shape in Self.shapes {
+                let layer = Self.layer(inputs: shape.inputs, outputs: shape.outputs)
+                let halves = layer.weights.map { Float16($0).bitPattern }
+                var y = [Float](repeating: -99, count: shape.outputs + 16)
+                let ran = duet_dense_forward_half_at(Int32(level), layer.x, Int32(shape.inputs), halves, layer.bias,
+                                                     Int32(shape.outputs), &y)
+                #expect(ran == 1 && Array(y[..<shape.outputs]) == layer.expected,
+                        "level \(level), \(shape.inputs) inputs x \(shape.outputs) outputs")
+                #expect(y[shape.outputs...].allSatisfy { $0 == -99 }, "level \(level) wrote past its outputs")
+            }
+        }
+    }
+
+    @Test("with weights that are float16s, the half-weight kernel gives the float kernel's outputs bit for bit, sums rounded and all")
+    func halfKernelsAreTheFloatKernels() {
+        let half = Int(duet_dense_half_level())
+        guard half > 0 else { return }
+        // Inputs and weights of every magnitude, so that the sums round at every step and
+        // any other order of the multiply-adds would show in the last bits.
+        var random = SplitMix64(seed: 16)
+        for level in 1...half {
+            for shape in Self.shapes {
+                let x = (0..<shape.inputs).map { _ in Float.random(in: -3...3, using: &random) }
+                let halves = (0..<shape.inputs * shape.outputs).map { _ in Float16(Float.random(in: -2...2, using: &random)) }
+                let weights = halves.map { Float($0) }
+                let bias = (0..<shape.outputs).map { _ in Float.random(in: -1...1, using: &random) }
+                var fromFloats = [Float](repeating: 0, count: shape.outputs), fromHalves = fromFloats
+                duet_dense_forward_at(Int32(level), x, Int32(shape.inputs), weights, bias, Int32(shape.outputs), &fromFloats)
+                duet_dense_forward_half_at(Int32(level), x, Int32(shape.inputs), halves.map(\.bitPattern), bias,
+                                           Int32(shape.outputs), &fromHalves)
+                #expect(fromFloats.map(\.bitPattern) == fromHalves.map(\.bitPattern),
+                        "level \(level), \(shape.inputs) inputs x \(shape.outputs) outputs")
+            }
+        }
+    }
+
+    @Test("a predictor reads weights as halves only when every weight is a float16 and they outgrow a core's cache")
+    func halfWeightsOnlyWhenExactAndLarge() {
+        func network(width: Int, halves: Bool) -> Network {
+            var network = Network(architecture: NetworkArchitecture(inputs: 20, hidden: [width, width], outputs: 6, activation: .silu))
+            for i in network.parameters.indices {
+                let value = Float(i % 97) / 97 - 0.5 + 1e-4
+                network.parameters[i] = halves ? Float(Float16(value)) : value
+            }
+            return network
+        }
+        let large = 1024  // about 4.3 MB of float weights
+        #expect(Predictor.halfWeights(of: [network(width: large, halves: true)]) != nil)
+        #expect(Predictor.halfWeights(of: [network(width: large, halves: false)]) == nil, "a weight that is no float16")
+        #expect(Predictor.halfWeights(of: [network(width: 64, halves: true)]) == nil, "weights that fit a core's cache")
+        let halves = Predictor.halfWeights(of: [network(width: large, halves: true)])![0]
+        let floats = network(width: large, halves: true)
+        for slot in floats.slots {
+            let range = slot.weightOffset..<(slot.weightOffset + slot.weightCount)
+            #expect(range.allSatisfy { Float(Float16(bitPattern: halves[$0])) == floats.parameters[$0] })
         }
     }
 

@@ -30,6 +30,19 @@ void duet_dense_forward(const float *x, int inputs, const float *weights, const 
 void duet_dense_forward_at(int level, const float *x, int inputs, const float *weights,
                            const float *bias, int outputs, float *y);
 
+/// The level of the half-precision kernels: where the CPU converts float16 (F16C),
+/// `DUET_DENSE_AVX512` if it also has AVX-512BW and VL (masked 16-bit loads), else
+/// `DUET_DENSE_AVX2_FMA` (which sums in the same fused order as AVX-512); without
+/// F16C or FMA, `DUET_DENSE_PORTABLE` (none: use the float weights).
+int duet_dense_half_level(void);
+
+/// `duet_dense_forward_at` with `weights` as float16 bit patterns, widened on load: the
+/// same outputs as the float kernel of that level given the same (widened) weights,
+/// from half the bytes. Returns 0, writing nothing, at `DUET_DENSE_PORTABLE` (no half
+/// kernel there) and 1 otherwise; `level` must be at most `duet_dense_half_level()`.
+int duet_dense_forward_half_at(int level, const float *x, int inputs, const unsigned short *weights,
+                               const float *bias, int outputs, float *y);
+
 /// The activations, in the order of Surrogate's `Activation` (the output layer's
 /// identity first).
 enum {
