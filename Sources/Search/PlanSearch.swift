@@ -82,8 +82,11 @@ public struct PlanSearch: Sendable {
     }
 
     /// Predicts every combination of `grid` and keeps the `top` cheapest that meet every
-    /// objective. Every objective must pass `problem(_:model:)` (a precondition).
-    public init(model: SurrogateModel, grid: PlanGrid, objectives: [ServiceLevelObjective], top: Int) {
+    /// objective. Every objective must pass `problem(_:model:)` (a precondition). The
+    /// combinations are predicted `chunk` at a time in bulk (`SurrogateModel.predict(_:threads:)`,
+    /// matrix products on `threads` threads), a model composed along chains one by one.
+    public init(model: SurrogateModel, grid: PlanGrid, objectives: [ServiceLevelObjective], top: Int,
+                threads: Int = ProcessInfo.processInfo.activeProcessorCount) {
         let stations = grid.spec.base.stations.count
         precondition(objectives.allSatisfy { Self.problem($0, model: model, stations: stations) == nil },
                      "PlanSearch: an objective the model cannot judge")
@@ -93,18 +96,27 @@ public struct PlanSearch: Sendable {
         let objectiveIndex = objectives.map { index[$0.metric]! }
         var candidates: [Candidate] = []
         var feasible = 0, infeasible = 0
-        for n in 0..<grid.count {
-            let counters = grid.combination(n)
-            let point = grid.point(counters)
-            guard point.problem == nil else {
-                infeasible += 1
-                continue
+        var start = 0
+        while start < grid.count {
+            var points: [(counters: [Int], config: TandemConfig)] = []
+            for n in start..<min(grid.count, start + Self.chunk) {
+                let counters = grid.combination(n)
+                let point = grid.point(counters)
+                guard point.problem == nil else {
+                    infeasible += 1
+                    continue
+                }
+                points.append((counters, point.config))
             }
-            let predicted = model.predictChain(point.config)
-            guard zip(objectives, objectiveIndex).allSatisfy({ $0.holds(predicted[$1]) }) else { continue }
-            feasible += 1
-            candidates.append(Candidate(values: grid.values(counters), config: point.config, predicted: predicted,
-                                        cost: cost.reduce(0) { $0 + predicted[$1] }))
+            start += Self.chunk
+            let configs = points.map(\.config)
+            let predictions = model.composesStations ? configs.map(model.predictChain) : model.predict(configs, threads: threads)
+            for (point, predicted) in zip(points, predictions) {
+                guard zip(objectives, objectiveIndex).allSatisfy({ $0.holds(predicted[$1]) }) else { continue }
+                feasible += 1
+                candidates.append(Candidate(values: grid.values(point.counters), config: point.config, predicted: predicted,
+                                            cost: cost.reduce(0) { $0 + predicted[$1] }))
+            }
             // Keep memory bounded on large grids: only the cheapest `top` can be listed.
             if candidates.count > 4 * top + 1000 {
                 candidates.sort { $0.cost < $1.cost }
@@ -119,6 +131,10 @@ public struct PlanSearch: Sendable {
         self.feasible = feasible
         best = Array(candidates.prefix(max(0, top)))
     }
+
+    /// Combinations predicted at once: enough for the matrix products and the threads,
+    /// few enough that a large grid's configurations are never all in memory.
+    static let chunk = 8192
 
     /// `duet plan --json`'s shape: the counts and, per listed configuration, each axis's
     /// value, every predicted target, the error bands (model files with bands), the cost,

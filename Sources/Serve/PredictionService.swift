@@ -252,7 +252,8 @@ public final class PredictionService: Sendable {
         } catch {
             throw ServeError(status: 500, path: "", message: "\(error)")
         }
-        let plan = PlanSearch(model: model, grid: grid, objectives: objectives, top: top)
+        // One thread: concurrent requests are the server's parallelism.
+        let plan = PlanSearch(model: model, grid: grid, objectives: objectives, top: top, threads: 1)
         metrics.predicted(rows: plan.searched - plan.infeasible, outOfDomain: 0)
         return plan.json(model: model).text(numbers: .plain)
     }
