@@ -1,8 +1,9 @@
 // Register-blocked dense layers for one row (DenseKernels.h).
 //
 // The product walks W row by row (contiguous loads) and keeps a block of y in
-// registers across all inputs: eight vector accumulators hide the latency of the
-// fused multiply-adds, and y is stored once per block instead of once per input.
+// registers across all inputs: eight (or, with AVX-512 on 256 outputs, sixteen)
+// vector accumulators hide the latency of the fused multiply-adds, and y is stored
+// once per block instead of once per input.
 // The sum over inputs runs in input order for every output, at every level; levels
 // differ only in rounding (fused or separate multiply and add).
 
@@ -20,186 +21,87 @@ static void forward_portable(const float *restrict x, int inputs, const float *r
     }
 }
 
-__attribute__((target("avx2,fma")))
-static void forward_avx2(const float *restrict x, int inputs, const float *restrict w,
-                         const float *restrict bias, int outputs, float *restrict y) {
-    int j = 0;
-    for (; j + 64 <= outputs; j += 64) {  // eight 8-float accumulators
-        __m256 a0 = _mm256_loadu_ps(bias + j), a1 = _mm256_loadu_ps(bias + j + 8);
-        __m256 a2 = _mm256_loadu_ps(bias + j + 16), a3 = _mm256_loadu_ps(bias + j + 24);
-        __m256 a4 = _mm256_loadu_ps(bias + j + 32), a5 = _mm256_loadu_ps(bias + j + 40);
-        __m256 a6 = _mm256_loadu_ps(bias + j + 48), a7 = _mm256_loadu_ps(bias + j + 56);
-        const float *p = w + j;
-        for (int i = 0; i < inputs; i++, p += outputs) {
-            const __m256 xi = _mm256_broadcast_ss(x + i);
-            a0 = _mm256_fmadd_ps(xi, _mm256_loadu_ps(p), a0);
-            a1 = _mm256_fmadd_ps(xi, _mm256_loadu_ps(p + 8), a1);
-            a2 = _mm256_fmadd_ps(xi, _mm256_loadu_ps(p + 16), a2);
-            a3 = _mm256_fmadd_ps(xi, _mm256_loadu_ps(p + 24), a3);
-            a4 = _mm256_fmadd_ps(xi, _mm256_loadu_ps(p + 32), a4);
-            a5 = _mm256_fmadd_ps(xi, _mm256_loadu_ps(p + 40), a5);
-            a6 = _mm256_fmadd_ps(xi, _mm256_loadu_ps(p + 48), a6);
-            a7 = _mm256_fmadd_ps(xi, _mm256_loadu_ps(p + 56), a7);
-        }
-        _mm256_storeu_ps(y + j, a0); _mm256_storeu_ps(y + j + 8, a1);
-        _mm256_storeu_ps(y + j + 16, a2); _mm256_storeu_ps(y + j + 24, a3);
-        _mm256_storeu_ps(y + j + 32, a4); _mm256_storeu_ps(y + j + 40, a5);
-        _mm256_storeu_ps(y + j + 48, a6); _mm256_storeu_ps(y + j + 56, a7);
-    }
-    for (; j + 8 <= outputs; j += 8) {
-        __m256 a = _mm256_loadu_ps(bias + j);
-        const float *p = w + j;
-        for (int i = 0; i < inputs; i++, p += outputs) a = _mm256_fmadd_ps(_mm256_broadcast_ss(x + i), _mm256_loadu_ps(p), a);
-        _mm256_storeu_ps(y + j, a);
-    }
-    for (; j < outputs; j++) {  // fewer than 8 left
-        float a = bias[j];
-        for (int i = 0; i < inputs; i++) a = __builtin_fmaf(x[i], w[(long)i * outputs + j], a);
-        y[j] = a;
-    }
-}
+// The vector kernels are written once per instruction set and made for float weights
+// and for float16 weights (below): the two differ only in how a vector of weights is
+// loaded, so their multiply-adds are the same, in the same order, by construction.
+// WEIGHT is the weights' element type; LOADV(p) loads a vector of weights at p as
+// floats; LOADM(m, p) the same under mask m (AVX-512); SCALAR(v) one weight as a float.
 
-__attribute__((target("avx512f")))
-static void forward_avx512(const float *restrict x, int inputs, const float *restrict w,
-                           const float *restrict bias, int outputs, float *restrict y) {
-    int j = 0;
-    for (; j + 128 <= outputs; j += 128) {  // eight 16-float accumulators
-        __m512 a0 = _mm512_loadu_ps(bias + j), a1 = _mm512_loadu_ps(bias + j + 16);
-        __m512 a2 = _mm512_loadu_ps(bias + j + 32), a3 = _mm512_loadu_ps(bias + j + 48);
-        __m512 a4 = _mm512_loadu_ps(bias + j + 64), a5 = _mm512_loadu_ps(bias + j + 80);
-        __m512 a6 = _mm512_loadu_ps(bias + j + 96), a7 = _mm512_loadu_ps(bias + j + 112);
-        const float *p = w + j;
-        for (int i = 0; i < inputs; i++, p += outputs) {
-            const __m512 xi = _mm512_set1_ps(x[i]);
-            a0 = _mm512_fmadd_ps(xi, _mm512_loadu_ps(p), a0);
-            a1 = _mm512_fmadd_ps(xi, _mm512_loadu_ps(p + 16), a1);
-            a2 = _mm512_fmadd_ps(xi, _mm512_loadu_ps(p + 32), a2);
-            a3 = _mm512_fmadd_ps(xi, _mm512_loadu_ps(p + 48), a3);
-            a4 = _mm512_fmadd_ps(xi, _mm512_loadu_ps(p + 64), a4);
-            a5 = _mm512_fmadd_ps(xi, _mm512_loadu_ps(p + 80), a5);
-            a6 = _mm512_fmadd_ps(xi, _mm512_loadu_ps(p + 96), a6);
-            a7 = _mm512_fmadd_ps(xi, _mm512_loadu_ps(p + 112), a7);
-        }
-        _mm512_storeu_ps(y + j, a0); _mm512_storeu_ps(y + j + 16, a1);
-        _mm512_storeu_ps(y + j + 32, a2); _mm512_storeu_ps(y + j + 48, a3);
-        _mm512_storeu_ps(y + j + 64, a4); _mm512_storeu_ps(y + j + 80, a5);
-        _mm512_storeu_ps(y + j + 96, a6); _mm512_storeu_ps(y + j + 112, a7);
+#define DENSE_AVX2(NAME, TARGET, WEIGHT, LOADV, SCALAR)                                           \
+    __attribute__((target(TARGET))) static void NAME(const float *restrict x, int inputs,          \
+        const WEIGHT *restrict w, const float *restrict bias, int outputs, float *restrict y) {    \
+        int j = 0;                                                                                  \
+        for (; j + 64 <= outputs; j += 64) { /* eight 8-float accumulators */                       \
+            __m256 a[8];                                                                            \
+            for (int k = 0; k < 8; k++) a[k] = _mm256_loadu_ps(bias + j + 8 * k);                  \
+            const WEIGHT *p = w + j;                                                                \
+            for (int i = 0; i < inputs; i++, p += outputs) {                                        \
+                const __m256 xi = _mm256_broadcast_ss(x + i);                                       \
+                for (int k = 0; k < 8; k++) a[k] = _mm256_fmadd_ps(xi, LOADV(p + 8 * k), a[k]);     \
+            }                                                                                       \
+            for (int k = 0; k < 8; k++) _mm256_storeu_ps(y + j + 8 * k, a[k]);                      \
+        }                                                                                           \
+        for (; j + 8 <= outputs; j += 8) {                                                          \
+            __m256 a = _mm256_loadu_ps(bias + j);                                                   \
+            const WEIGHT *p = w + j;                                                                \
+            for (int i = 0; i < inputs; i++, p += outputs)                                          \
+                a = _mm256_fmadd_ps(_mm256_broadcast_ss(x + i), LOADV(p), a);                       \
+            _mm256_storeu_ps(y + j, a);                                                             \
+        }                                                                                           \
+        for (; j < outputs; j++) { /* fewer than 8 left */                                          \
+            float a = bias[j];                                                                      \
+            for (int i = 0; i < inputs; i++) a = __builtin_fmaf(x[i], SCALAR(w[(long)i * outputs + j]), a); \
+            y[j] = a;                                                                               \
+        }                                                                                           \
     }
-    for (; j < outputs; j += 16) {  // 16 at a time, the last block masked
-        const int left = outputs - j;
-        const __mmask16 m = left >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << left) - 1);
-        __m512 a = _mm512_maskz_loadu_ps(m, bias + j);
-        const float *p = w + j;
-        for (int i = 0; i < inputs; i++, p += outputs)
-            a = _mm512_fmadd_ps(_mm512_set1_ps(x[i]), _mm512_maskz_loadu_ps(m, p), a);
-        _mm512_mask_storeu_ps(y + j, m, a);
+
+/* Blocks of COUNT 16-float accumulators while they fit in the outputs left. */
+#define DENSE_AVX512_BLOCKS(COUNT, WEIGHT, LOADV)                                                 \
+    for (; j + 16 * (COUNT) <= outputs; j += 16 * (COUNT)) {                                        \
+        __m512 a[COUNT];                                                                            \
+        for (int k = 0; k < (COUNT); k++) a[k] = _mm512_loadu_ps(bias + j + 16 * k);               \
+        const WEIGHT *p = w + j;                                                                    \
+        for (int i = 0; i < inputs; i++, p += outputs) {                                            \
+            const __m512 xi = _mm512_set1_ps(x[i]);                                                 \
+            for (int k = 0; k < (COUNT); k++) a[k] = _mm512_fmadd_ps(xi, LOADV(p + 16 * k), a[k]);  \
+        }                                                                                           \
+        for (int k = 0; k < (COUNT); k++) _mm512_storeu_ps(y + j + 16 * k, a[k]);                   \
     }
-}
+
+#define DENSE_AVX512(NAME, TARGET, WEIGHT, LOADV, LOADM)                                          \
+    __attribute__((target(TARGET))) static void NAME(const float *restrict x, int inputs,          \
+        const WEIGHT *restrict w, const float *restrict bias, int outputs, float *restrict y) {    \
+        int j = 0;                                                                                  \
+        /* sixteen accumulators, so that a 256-wide layer's rows are read whole, then eight */      \
+        DENSE_AVX512_BLOCKS(16, WEIGHT, LOADV)                                                      \
+        DENSE_AVX512_BLOCKS(8, WEIGHT, LOADV)                                                       \
+        for (; j < outputs; j += 16) { /* 16 at a time, the last block masked */                    \
+            const int left = outputs - j;                                                           \
+            const __mmask16 m = left >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << left) - 1);     \
+            __m512 a = _mm512_maskz_loadu_ps(m, bias + j);                                          \
+            const WEIGHT *p = w + j;                                                                \
+            for (int i = 0; i < inputs; i++, p += outputs)                                          \
+                a = _mm512_fmadd_ps(_mm512_set1_ps(x[i]), LOADM(m, p), a);                          \
+            _mm512_mask_storeu_ps(y + j, m, a);                                                     \
+        }                                                                                           \
+    }
+
+#define FLOAT_AS_IS(v) (v)
+DENSE_AVX2(forward_avx2, "avx2,fma", float, _mm256_loadu_ps, FLOAT_AS_IS)
+DENSE_AVX512(forward_avx512, "avx512f", float, _mm512_loadu_ps, _mm512_maskz_loadu_ps)
 
 // MARK: Weights in half precision
 //
 // The same products with the weights read as float16 and widened on load (exact:
-// every float16 is a float): the same multiply-adds in the same order as the float
-// kernels above at the same level, so the same outputs, from half the bytes. A large
-// model's one-row prediction is bound by reading its weights from the last-level
-// cache, not by the arithmetic.
+// every float16 is a float), so the same outputs from half the bytes. A large model's
+// one-row prediction is bound by reading its weights from the last-level cache, not
+// by the arithmetic. The masked loads of 16-bit halves need AVX-512BW and VL.
 
-__attribute__((target("avx2,fma,f16c")))
-static void forward_avx2_half(const float *restrict x, int inputs, const unsigned short *restrict w,
-                              const float *restrict bias, int outputs, float *restrict y) {
 #define HALVES8(q) _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(q)))
-    int j = 0;
-    for (; j + 64 <= outputs; j += 64) {
-        __m256 a0 = _mm256_loadu_ps(bias + j), a1 = _mm256_loadu_ps(bias + j + 8);
-        __m256 a2 = _mm256_loadu_ps(bias + j + 16), a3 = _mm256_loadu_ps(bias + j + 24);
-        __m256 a4 = _mm256_loadu_ps(bias + j + 32), a5 = _mm256_loadu_ps(bias + j + 40);
-        __m256 a6 = _mm256_loadu_ps(bias + j + 48), a7 = _mm256_loadu_ps(bias + j + 56);
-        const unsigned short *p = w + j;
-        for (int i = 0; i < inputs; i++, p += outputs) {
-            const __m256 xi = _mm256_broadcast_ss(x + i);
-            a0 = _mm256_fmadd_ps(xi, HALVES8(p), a0);
-            a1 = _mm256_fmadd_ps(xi, HALVES8(p + 8), a1);
-            a2 = _mm256_fmadd_ps(xi, HALVES8(p + 16), a2);
-            a3 = _mm256_fmadd_ps(xi, HALVES8(p + 24), a3);
-            a4 = _mm256_fmadd_ps(xi, HALVES8(p + 32), a4);
-            a5 = _mm256_fmadd_ps(xi, HALVES8(p + 40), a5);
-            a6 = _mm256_fmadd_ps(xi, HALVES8(p + 48), a6);
-            a7 = _mm256_fmadd_ps(xi, HALVES8(p + 56), a7);
-        }
-        _mm256_storeu_ps(y + j, a0); _mm256_storeu_ps(y + j + 8, a1);
-        _mm256_storeu_ps(y + j + 16, a2); _mm256_storeu_ps(y + j + 24, a3);
-        _mm256_storeu_ps(y + j + 32, a4); _mm256_storeu_ps(y + j + 40, a5);
-        _mm256_storeu_ps(y + j + 48, a6); _mm256_storeu_ps(y + j + 56, a7);
-    }
-    for (; j + 8 <= outputs; j += 8) {
-        __m256 a = _mm256_loadu_ps(bias + j);
-        const unsigned short *p = w + j;
-        for (int i = 0; i < inputs; i++, p += outputs) a = _mm256_fmadd_ps(_mm256_broadcast_ss(x + i), HALVES8(p), a);
-        _mm256_storeu_ps(y + j, a);
-    }
-    for (; j < outputs; j++) {  // fewer than 8 left
-        float a = bias[j];
-        for (int i = 0; i < inputs; i++) a = __builtin_fmaf(x[i], _cvtsh_ss(w[(long)i * outputs + j]), a);
-        y[j] = a;
-    }
-#undef HALVES8
-}
-
-__attribute__((target("avx512f,avx512bw,avx512vl,f16c")))
-static void forward_avx512_half(const float *restrict x, int inputs, const unsigned short *restrict w,
-                                const float *restrict bias, int outputs, float *restrict y) {
 #define HALVES16(q) _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)(q)))
-    int j = 0;
-    for (; j + 256 <= outputs; j += 256) {  // sixteen accumulators: a 256-wide layer's rows read whole
-        __m512 a[16];
-        for (int k = 0; k < 16; k++) a[k] = _mm512_loadu_ps(bias + j + 16 * k);
-        const unsigned short *p = w + j;
-        for (int i = 0; i < inputs; i++, p += outputs) {
-            const __m512 xi = _mm512_set1_ps(x[i]);
-#pragma GCC unroll 16
-            for (int k = 0; k < 16; k++) a[k] = _mm512_fmadd_ps(xi, HALVES16(p + 16 * k), a[k]);
-        }
-        for (int k = 0; k < 16; k++) _mm512_storeu_ps(y + j + 16 * k, a[k]);
-    }
-    for (; j + 128 <= outputs; j += 128) {
-        __m512 a0 = _mm512_loadu_ps(bias + j), a1 = _mm512_loadu_ps(bias + j + 16);
-        __m512 a2 = _mm512_loadu_ps(bias + j + 32), a3 = _mm512_loadu_ps(bias + j + 48);
-        __m512 a4 = _mm512_loadu_ps(bias + j + 64), a5 = _mm512_loadu_ps(bias + j + 80);
-        __m512 a6 = _mm512_loadu_ps(bias + j + 96), a7 = _mm512_loadu_ps(bias + j + 112);
-        const unsigned short *p = w + j;
-        for (int i = 0; i < inputs; i++, p += outputs) {
-            const __m512 xi = _mm512_set1_ps(x[i]);
-            a0 = _mm512_fmadd_ps(xi, HALVES16(p), a0);
-            a1 = _mm512_fmadd_ps(xi, HALVES16(p + 16), a1);
-            a2 = _mm512_fmadd_ps(xi, HALVES16(p + 32), a2);
-            a3 = _mm512_fmadd_ps(xi, HALVES16(p + 48), a3);
-            a4 = _mm512_fmadd_ps(xi, HALVES16(p + 64), a4);
-            a5 = _mm512_fmadd_ps(xi, HALVES16(p + 80), a5);
-            a6 = _mm512_fmadd_ps(xi, HALVES16(p + 96), a6);
-            a7 = _mm512_fmadd_ps(xi, HALVES16(p + 112), a7);
-        }
-        _mm512_storeu_ps(y + j, a0); _mm512_storeu_ps(y + j + 16, a1);
-        _mm512_storeu_ps(y + j + 32, a2); _mm512_storeu_ps(y + j + 48, a3);
-        _mm512_storeu_ps(y + j + 64, a4); _mm512_storeu_ps(y + j + 80, a5);
-        _mm512_storeu_ps(y + j + 96, a6); _mm512_storeu_ps(y + j + 112, a7);
-    }
-    for (; j + 16 <= outputs; j += 16) {
-        __m512 a = _mm512_loadu_ps(bias + j);
-        const unsigned short *p = w + j;
-        for (int i = 0; i < inputs; i++, p += outputs) a = _mm512_fmadd_ps(_mm512_set1_ps(x[i]), HALVES16(p), a);
-        _mm512_storeu_ps(y + j, a);
-    }
-    if (j < outputs) {  // the last block, masked as the float kernel's (16-bit masked loads: AVX-512BW and VL)
-        const int left = outputs - j;
-        const __mmask16 m = (__mmask16)((1u << left) - 1);
-        __m512 a = _mm512_maskz_loadu_ps(m, bias + j);
-        const unsigned short *p = w + j;
-        for (int i = 0; i < inputs; i++, p += outputs)
-            a = _mm512_fmadd_ps(_mm512_set1_ps(x[i]), _mm512_cvtph_ps(_mm256_maskz_loadu_epi16(m, p)), a);
-        _mm512_mask_storeu_ps(y + j, m, a);
-    }
-#undef HALVES16
-}
+#define HALVES16_MASKED(m, q) _mm512_cvtph_ps(_mm256_maskz_loadu_epi16((m), (q)))
+DENSE_AVX2(forward_avx2_half, "avx2,fma,f16c", unsigned short, HALVES8, _cvtsh_ss)
+DENSE_AVX512(forward_avx512_half, "avx512f,avx512bw,avx512vl,f16c", unsigned short, HALVES16, HALVES16_MASKED)
 
 int duet_dense_half_level(void) {
     static int cached = -1;
