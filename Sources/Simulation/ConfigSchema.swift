@@ -315,7 +315,7 @@ public enum ConfigSchema {
     /// Offered load (`TandemConfig.offeredLoads`); a sweep sets it through the service mean.
     public static let load = ConfigField(
         derivedStation: "load", [.greaterThan(0), .lessThan(1)], sweepable: true,
-        get: { config, k in .real(config.offeredLoads[k]) })
+        get: { config, k in .real(config.offeredLoad(station: k)) })
 
     /// Every configuration-wide field, in column order.
     public static let configFields: [ConfigField] = [

@@ -283,10 +283,14 @@ public struct TandemConfig: Sendable, Equatable, Hashable {
     /// jobs). This is a lower bound of the real load (smaller invocations pay setup
     /// more often, cold starts add time), so a load >= 1 is surely unstable.
     public var offeredLoads: [Double] {
-        stations.map { station in
-            jobRate * (station.service.mean * workMean + station.setup / Double(station.maxBatch))
-                / Double(station.servers)
-        }
+        stations.indices.map { offeredLoad(station: $0) }
+    }
+
+    /// `offeredLoads[k]` alone (the domain check reads each station's, for every row).
+    public func offeredLoad(station k: Int) -> Double {
+        let station = stations[k]
+        return jobRate * (station.service.mean * workMean + station.setup / Double(station.maxBatch))
+            / Double(station.servers)
     }
 }
 
