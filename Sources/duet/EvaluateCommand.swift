@@ -45,8 +45,8 @@ struct EvaluateCommand: ParsableCommand {
         }
         // Kept, in example order, for --rows.
         var predictions: [[Double]] = [], baselines: [[Double?]] = []
-        // With the members' spread, which an ensemble's bands need.
-        let predicted = dataset.examples.map { surrogate.predictWithSpread($0.config) }
+        // With the members' spread, which an ensemble's bands need; in bulk, on every core.
+        let predicted = surrogate.predictWithSpread(dataset.examples.map(\.config))
         let report = SurrogateEvaluation.evaluate(dataset.examples, layout: surrogate.stations) { example in
             predictions.append(predicted[predictions.count].values)
             return predictions[predictions.count - 1]
