@@ -27,8 +27,8 @@ public struct Predictor: Sendable {
     private let stds: [Double]
     private let maxWidth: Int
     /// Each member's parameters as float16 bit patterns (the weights; biases stay
-    /// float), for one-row prediction when that is both exact and worth it
-    /// (`halfWeights(of:)`); nil otherwise.
+    /// float), which one-row prediction reads when every weight is a float16
+    /// (`halfWeights(of:)`); nil otherwise, or on a CPU without the half kernels.
     private let halves: [[UInt16]]?
     /// The level `halves` run at (`duet_dense_half_level`).
     private let halfLevel: Int32
