@@ -57,7 +57,8 @@ public enum ConfigValue: Sendable, Hashable, CustomStringConvertible {
 /// One field of a configuration: a key of the file, a dataset column, a sweep input,
 /// or all three. A class, as nothing in it changes after the schema is built: readers
 /// hand fields around for every key and column they read, and copying one as a value
-/// retained each of its strings, rules and closures (a tenth of a JSON request's read).
+/// retained each of its strings, rules and closures (one JSON request to `duet serve`
+/// took 6% longer so).
 public final class ConfigField: Sendable, Hashable, CustomStringConvertible {
     /// Where a field lives: once per configuration, or once per station.
     public enum Scope: Sendable, Hashable {
