@@ -90,6 +90,14 @@ public struct Predictor: Sendable {
         return halves
     }
 
+    /// How one-row prediction reads the weights: "float16, widened on load (AVX-512)"
+    /// (or AVX2) when every weight is a float16 and the CPU has the half kernels, else
+    /// "float" (`duet bench predict` says which).
+    public var oneRowWeights: String {
+        guard halves != nil else { return "float" }
+        return "float16, widened on load (\(halfLevel == DUET_DENSE_AVX512 ? "AVX-512" : "AVX2"))"
+    }
+
     /// The members' count: 1 for a single network.
     public var memberCount: Int { members.count }
 

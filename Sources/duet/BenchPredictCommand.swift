@@ -57,6 +57,7 @@ struct BenchPredict: ParsableCommand {
                     + Array(Set(architecture)).sorted().joined(separator: ", "))
         output.line("configurations:            \(figures.configurations) from \(dataFile)")
         output.line("BLAS kernels:              \(BLAS.kernels)")
+        output.line("one-row weights:           \(surrogate.predictor.oneRowWeights)")
         output.line(String(format: "one configuration:         %.2f us (median of %d)", figures.oneRowMicroseconds, calls))
         output.line(String(format: "one, with members' spread: %.2f us (median of %d)", figures.oneRowWithSpreadMicroseconds, calls))
         output.line(String(format: "bulk:                      %.0f configurations/s (%d, %d thread(s), best of 3)",
@@ -74,6 +75,7 @@ struct BenchPredict: ParsableCommand {
             "oneRowWithSpreadMicroseconds": .number(figures.oneRowWithSpreadMicroseconds),
             "bulkRows": .integer(figures.bulkRows), "bulkRowsPerSecond": .number(figures.bulkRowsPerSecond),
             "threads": .integer(threads), "blasKernels": .string(BLAS.kernels),
+            "oneRowWeights": .string(surrogate.predictor.oneRowWeights),
             "csvRows": .integer(csv == nil ? 0 : csvRows), "csvRowsPerSecond": csv.map { .number($0) } ?? .null,
             "oneJSONRequestMicroseconds": .number(request),
             "jsonRows": .integer(list == nil ? 0 : jsonRows), "jsonRowsPerSecond": list.map { .number($0) } ?? .null,

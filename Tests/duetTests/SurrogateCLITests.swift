@@ -303,6 +303,7 @@ struct SurrogateCLITests {
         #expect(figures["configurations"] as? Int == report["rows"] as? Int)
         #expect(figures["bulkRows"] as? Int == 300)
         #expect(figures["jsonRows"] as? Int == 1_000)
+        #expect(figures["oneRowWeights"] as? String == "float", "a model trained in floats is read in floats")
         for key in ["oneRowMicroseconds", "oneRowWithSpreadMicroseconds", "bulkRowsPerSecond", "oneJSONRequestMicroseconds",
                     "jsonRowsPerSecond"] {
             #expect((figures[key] as? Double ?? 0) > 0, "\(key)")
