@@ -161,13 +161,23 @@ public struct DatasetTable: Sendable {
 
     /// Reads a dataset CSV. Every row must have as many cells as the header.
     public static func read(path: String) throws -> DatasetTable {
+        try parse(bytes: contents(path: path), source: path)
+    }
+
+    /// `configs(bytes:source:)` of the file at `path`: its rows' configurations without
+    /// the table of text cells (a large file's table is several times its size).
+    public static func configs(path: String) throws -> [(number: Int, config: TandemConfig)] {
+        try configs(bytes: contents(path: path), source: path)
+    }
+
+    private static func contents(path: String) throws -> Data {
         guard FileManager.default.fileExists(atPath: path) else {
             throw DataFileError(source: path, message: "no such file")
         }
         guard let data = FileManager.default.contents(atPath: path) else {
             throw DataFileError(source: path, message: "cannot read the file")
         }
-        return try parse(bytes: data, source: path)
+        return data
     }
 
     /// Parses dataset text (tests, pipes). `source` names it in messages.

@@ -114,15 +114,15 @@ struct PredictCommand: ParsableCommand {
     }
 
     func predictCSV(_ path: String, surrogate: SurrogateModel?, predict: (TandemConfig) -> [String: Double]) throws {
-        let table = try withDatasetErrors { try DatasetTable.read(path: path) }
-        let stations = (1...).prefix { table.index(of: "stations.\($0).servers") != nil }.count
         let composed = surrogate?.composesStations == true
-        let names = surrogate?.chainTargetNames(stations: max(1, stations)) ?? MetricCatalog.names(stations: max(1, stations))
-        print((["row"] + names).joined(separator: ","))
         if let surrogate, !composed {
-            try predictCSVInBulk(table, path: path, surrogate: surrogate)
+            try predictCSVInBulk(path, surrogate: surrogate)
             return
         }
+        let table = try withDatasetErrors { try DatasetTable.read(path: path) }
+        let stations = (1...).prefix { table.index(of: "stations.\($0).servers") != nil }.count
+        let names = surrogate?.chainTargetNames(stations: max(1, stations)) ?? MetricCatalog.names(stations: max(1, stations))
+        print((["row"] + names).joined(separator: ","))
         for row in table.rows {
             let config = try withDatasetErrors { try ConfigColumns.config(row: row) }
             if let surrogate, !composed {
@@ -134,22 +134,23 @@ struct PredictCommand: ParsableCommand {
         }
     }
 
-    /// `predictCSV`'s rows for a model that predicts whole chains: `chunk` rows at a time
-    /// in bulk on every core (`SurrogateModel.predictWithDomainWarnings`), each row's
-    /// warnings, then its line (the model's targets in `targetNames` order; a value that
-    /// is not a number left empty).
-    private func predictCSVInBulk(_ table: DatasetTable, path: String, surrogate: SurrogateModel) throws {
+    /// `predictCSV` for a model that predicts whole chains: the rows' configurations read
+    /// straight from the file's bytes (`DatasetTable.configs(path:)`, no table of text
+    /// cells), `chunk` at a time in bulk on every core (`SurrogateModel.predictWithDomainWarnings`),
+    /// each row's warnings, then its line (the model's targets in `targetNames` order; a
+    /// value that is not a number left empty).
+    private func predictCSVInBulk(_ path: String, surrogate: SurrogateModel) throws {
+        let all = try withDatasetErrors { try DatasetTable.configs(path: path) }
+        print((["row"] + surrogate.targetNames).joined(separator: ","))
         let chunk = 8192
         var start = 0
-        while start < table.rows.count {
-            let rows = table.rows[start..<min(table.rows.count, start + chunk)]
+        while start < all.count {
+            let rows = all[start..<min(all.count, start + chunk)]
             start += chunk
-            let configs = try rows.map { row in
-                let config = try withDatasetErrors { try ConfigColumns.config(row: row) }
-                do { try surrogate.checkStations(config) } catch { throw CLIError("\(path): row \(row.number): \(error)") }
-                return config
+            for (number, config) in rows {
+                do { try surrogate.checkStations(config) } catch { throw CLIError("\(path): row \(number): \(error)") }
             }
-            let (values, warnings) = surrogate.predictWithDomainWarnings(configs)
+            let (values, warnings) = surrogate.predictWithDomainWarnings(rows.map(\.config))
             var text: [UInt8] = []
             text.reserveCapacity(rows.count * 24 * (surrogate.targetNames.count + 1))
             for (index, row) in rows.enumerated() {
