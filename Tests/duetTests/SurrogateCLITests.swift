@@ -314,33 +314,6 @@ struct SurrogateCLITests {
             #expect(rowBands["meanResponse"] is [Double], "\(row)")
         }
 
-        // `predict --csv`: a line per data row, in order, each target a positive number.
-        let dataText = try String(contentsOfFile: data, encoding: .utf8)
-        let dataLines = dataText.split(separator: "\n")
-        let csvPredict = try DuetBinary.run(["predict", model, "--csv", data])
-        #expect(csvPredict.status == 0, "\(csvPredict.summary)")
-        let answer = csvPredict.stdout.split(separator: "\n").map { $0.split(separator: ",", omittingEmptySubsequences: false) }
-        let targetNames = try #require(document["targets"] as? [[String: Any]]).compactMap { $0["name"] as? String }
-        #expect(answer.first.map { $0.map(String.init) } == ["row"] + targetNames)
-        #expect(answer.count == dataLines.count, "a line per data row and the header")
-        for (index, line) in answer.dropFirst().enumerated() {
-            #expect(Int(line[0]) == index + 1, "rows numbered in order")
-            #expect(line.count == targetNames.count + 1 && line.dropFirst().allSatisfy { (Double($0) ?? 0) > 0 }, "\(line)")
-        }
-        // A bad cell is refused, naming its row and column.
-        let header = dataLines[0].split(separator: ",", omittingEmptySubsequences: false)
-        let servers = try #require(header.firstIndex(of: "stations.1.servers"))
-        let plainRows = dataLines.dropFirst().filter { !$0.contains("\"") }.prefix(2)
-        #expect(plainRows.count == 2)
-        var damagedRow = plainRows.last!.split(separator: ",", omittingEmptySubsequences: false)
-        damagedRow[servers] = "x"
-        let bad = files.directory.appendingPathComponent("bad.csv").path
-        try ([String(dataLines[0]), String(plainRows.first!), damagedRow.joined(separator: ",")].joined(separator: "\n") + "\n")
-            .write(toFile: bad, atomically: true, encoding: .utf8)
-        let badPredict = try DuetBinary.run(["predict", model, "--csv", bad])
-        #expect(badPredict.status != 0 && badPredict.stderr.contains("row 2") && badPredict.stderr.contains("stations.1.servers"),
-                "\(badPredict.summary)")
-
         let evaluate = try DuetBinary.run(["evaluate", model, data, "--json"])
         #expect(evaluate.status == 0, "\(evaluate.summary)")
         let report = try #require(try JSONSerialization.jsonObject(with: Data(evaluate.stdout.utf8)) as? [String: Any])
