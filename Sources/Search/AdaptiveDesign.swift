@@ -3,7 +3,10 @@
 // `pool` of them, the `add` where an ensemble's members disagree most on the mean
 // response are simulated. A point keeps its index, so its row (configuration and
 // simulation seed) is the one the continued sweep would write for it: an adaptive
-// file and a plain sweep of the same spec can be trained on together.
+// file and a plain sweep of the same spec can be trained on together. With the
+// expected cost of each point (`PointCost`), the ranking is by disagreement per
+// simulated job: the squared spread (a variance the point's row would remove) over
+// the jobs it is expected to take.
 
 import Simulation
 import Surrogate
@@ -21,6 +24,10 @@ public struct AdaptiveChoice: Sendable, Equatable {
     /// (learnt units: the members' standard deviation of the log target).
     public var chosenMinimumSpread: Double
     public var poolMedianSpread: Double
+    /// With costs: the chosen points' expected jobs, summed, and what as many points of
+    /// the pool would take at its mean (nil without costs).
+    public var chosenExpectedJobs: Double?
+    public var poolExpectedJobs: Double?
 }
 
 public struct AdaptiveDesignError: Error, CustomStringConvertible, Sendable {
@@ -32,9 +39,10 @@ public enum AdaptiveDesign {
     public static let target = "meanResponse"
 
     /// Of the points `first..<(first + pool)` of `spec`'s design continued, the `add`
-    /// where `model`'s members disagree most on `target`.
-    public static func choose(spec: SweepSpec, model: SurrogateModel, first: Int, pool: Int, add: Int) throws
-        -> AdaptiveChoice
+    /// where `model`'s members disagree most on `target`; with `costs`, the `add` of
+    /// the largest squared spread per expected simulated job.
+    public static func choose(spec: SweepSpec, model: SurrogateModel, first: Int, pool: Int, add: Int,
+                              costs: PointCost? = nil) throws -> AdaptiveChoice
     {
         guard spec.design.method != .lhs else {
             throw AdaptiveDesignError(description: "a Latin hypercube does not continue past its points; "
@@ -57,19 +65,26 @@ public enum AdaptiveDesign {
         let design = try spec.makeDesign(points: first + pool)
         var indices: [Int] = []
         var configs: [TandemConfig] = []
+        var expectedJobs: [Double] = []
         for index in first..<(first + pool) {
-            let point = spec.point(index, of: design)
+            let coordinates = design.point(index)
+            let point = spec.point(index, coordinates: coordinates)
             guard point.problem == nil else { continue }
             indices.append(index)
             configs.append(point.config)
+            if let costs { expectedJobs.append(costs.expectedJobs(at: coordinates)) }
         }
         let spreads = model.predictWithSpread(configs).map { $0.spread?[column] ?? 0 }
-        let chosen = largest(spreads, count: add)
+        let scores = costs == nil ? spreads : zip(spreads, expectedJobs).map { $0 * $0 / $1 }
+        let chosen = largest(scores, count: add)
         let sortedSpreads = spreads.sorted()
+        let poolMean = expectedJobs.isEmpty ? 0 : expectedJobs.reduce(0, +) / Double(expectedJobs.count)
         return AdaptiveChoice(
             indices: chosen.map { indices[$0] }, first: first, considered: pool, leftOut: pool - indices.count,
             chosenMinimumSpread: chosen.map { spreads[$0] }.min() ?? 0,
-            poolMedianSpread: sortedSpreads.isEmpty ? 0 : sortedSpreads[sortedSpreads.count / 2])
+            poolMedianSpread: sortedSpreads.isEmpty ? 0 : sortedSpreads[sortedSpreads.count / 2],
+            chosenExpectedJobs: costs == nil ? nil : chosen.map { expectedJobs[$0] }.reduce(0, +),
+            poolExpectedJobs: costs == nil ? nil : poolMean * Double(chosen.count))
     }
 
     /// Positions of the `count` largest values, ascending; of equal values the earlier

@@ -26,7 +26,10 @@ struct SweepCommand: ParsableCommand {
             --adaptive ENSEMBLE.json simulates, of the design's next --pool points past the \
             sweep's own (--points, else design.points), the --add where the ensemble's members \
             disagree most on meanResponse, into OUT alone (on a cluster too). Each point keeps \
-            its design index and seed: its row is the one the continued sweep would write.
+            its design index and seed: its row is the one the continued sweep would write. \
+            With --costs DATA.csv (rows this spec's sweep already wrote), they are the --add of \
+            the most disagreement per expected simulated job (squared spread over the jobs of the \
+            nearest simulated points): cheaper points where the ensemble is as unsure.
             """
     )
 
@@ -43,6 +46,9 @@ struct SweepCommand: ParsableCommand {
     var adaptive: String?
     @Option(help: "Adaptive points to simulate (with --adaptive; default 400).") var add: Int?
     @Option(help: "Points past the sweep's own to choose from (with --adaptive; default 10 x --add).") var pool: Int?
+    @Option(help: ArgumentHelp("Rows this spec's sweep wrote: rank adaptive points by disagreement per expected "
+                               + "simulated job, learnt from their jobs (with --adaptive).", valueName: "DATA.csv"))
+    var costs: String?
     @OptionGroup var cluster: ClusterOptions<SweepWork>
     @OptionGroup var summary: JSONSummaryOption
 
@@ -57,8 +63,8 @@ struct SweepCommand: ParsableCommand {
             if let pool, pool < addedPoints {
                 throw ValidationError("--pool: must be >= --add (\(addedPoints)), got \(pool)")
             }
-        } else if add != nil || pool != nil {
-            throw ValidationError("--add and --pool choose adaptive points: give --adaptive ENSEMBLE.json with them")
+        } else if add != nil || pool != nil || costs != nil {
+            throw ValidationError("--add, --pool and --costs choose adaptive points: give --adaptive ENSEMBLE.json with them")
         }
         if threads != nil && cluster.isCluster {
             throw ValidationError(
@@ -72,7 +78,8 @@ struct SweepCommand: ParsableCommand {
         let target = try cluster.target(journalPath: out + ".journal", logPath: out + ".cluster.log")
         try Self.sweep(
             specPath: spec, out: out, threads: threads, points: points,
-            adaptive: adaptive.map { (model: $0, add: addedPoints, pool: pool ?? 10 * addedPoints) }, target: target,
+            adaptive: adaptive.map { (model: $0, add: addedPoints, pool: pool ?? 10 * addedPoints, costs: costs) },
+            target: target,
             output: summary.output,
             resumeHint: target.map { if case .coordinator = $0 { true } else { false } } ?? false
                 ? "the run goes on at the coordinator; run the same command again to collect it"
@@ -90,7 +97,7 @@ struct SweepCommand: ParsableCommand {
     /// Ctrl-C stops writing (the file holds complete rows only), says how to resume
     /// (`resumeHint`) and exits.
     static func sweep(specPath: String, out: String, threads: Int?, points: Int?,
-                      adaptive: (model: String, add: Int, pool: Int)? = nil, target: ClusterTarget?,
+                      adaptive: (model: String, add: Int, pool: Int, costs: String?)? = nil, target: ClusterTarget?,
                       output: SummaryOutput = .text, resumeHint: String) throws {
         let sweep: SweepSpec
         do {
@@ -106,12 +113,23 @@ struct SweepCommand: ParsableCommand {
             // ensemble is least sure; the file holds those rows alone.
             let model = try loadModel(named: adaptive.model)
             let first = points ?? sweep.design.points
+            let costs: PointCost?
+            do {
+                costs = try adaptive.costs.map { try PointCost(spec: sweep, dataset: $0) }
+            } catch let error as PointCostError {
+                throw SweepError(error.description)
+            }
             let choice = try AdaptiveDesign.choose(spec: sweep, model: model, first: first, pool: adaptive.pool,
-                                                   add: adaptive.add)
+                                                   add: adaptive.add, costs: costs)
             log("adaptive: \(choice.indices.count) of points \(first)..<\(first + adaptive.pool) chosen by "
-                + "\(adaptive.model)'s disagreement on \(AdaptiveDesign.target) (spread at least "
+                + "\(adaptive.model)'s disagreement on \(AdaptiveDesign.target)"
+                + (adaptive.costs.map { " per expected job (costs learnt from \($0))" } ?? "") + " (spread at least "
                 + String(format: "%.3g, the pool's median %.3g", choice.chosenMinimumSpread, choice.poolMedianSpread)
                 + (choice.leftOut > 0 ? "; \(choice.leftOut) unrealisable left out)" : ")"))
+            if let chosen = choice.chosenExpectedJobs, let plain = choice.poolExpectedJobs {
+                log(String(format: "adaptive: expected %.3g simulated jobs, against %.3g for as many points of the "
+                               + "pool on average", chosen, plain))
+            }
             runner = try SweepRunner(spec: sweep, outputPath: out, threads: threads, points: first + adaptive.pool,
                                      only: choice.indices)
             adaptiveSummary = [
@@ -119,6 +137,9 @@ struct SweepCommand: ParsableCommand {
                 "chosen": .array(choice.indices.map { .integer($0) }), "unrealisable": .integer(choice.leftOut),
                 "chosenMinimumSpread": .number(choice.chosenMinimumSpread),
                 "poolMedianSpread": .number(choice.poolMedianSpread),
+                "costs": adaptive.costs.map { .string($0) } ?? .null,
+                "chosenExpectedJobs": choice.chosenExpectedJobs.map { .number($0) } ?? .null,
+                "poolExpectedJobs": choice.poolExpectedJobs.map { .number($0) } ?? .null,
             ]
         } else {
             runner = try SweepRunner(spec: sweep, outputPath: out, threads: threads, points: points)

@@ -443,6 +443,67 @@ struct SurrogateCLITests {
         let stray = try DuetBinary.run(["sweep", "examples/small-sweep.yaml", "--add", "4",
                                         "--out", files.directory.appendingPathComponent("y.csv").path])
         #expect(stray.status != 0 && stray.stderr.contains("give --adaptive ENSEMBLE.json with them"), "\(stray.stderr)")
+        try adaptivePointsByCost(ensemble: model, data: data, plainChoice: listed, chosenRows: adaptive, files: files)
+    }
+
+    /// `duet sweep --adaptive --costs DATA.csv`: with every point of DATA.csv as costly
+    /// (fixed runs), the choice is the disagreement's alone; with costs that grow with
+    /// station 1's load, the chosen points are expected to cost less than as many points
+    /// of the pool on average; rows of another design are refused by row and column.
+    func adaptivePointsByCost(ensemble model: String, data: String, plainChoice: [Int], chosenRows: String,
+                              files: TemporaryFiles) throws {
+        func choose(costs: String) throws -> (run: CLIRun, how: [String: Any]) {
+            let out = files.directory.appendingPathComponent("adaptive-\(UUID().uuidString).csv").path
+            let run = try DuetBinary.run(["sweep", "examples/small-sweep.yaml", "--points", "40", "--adaptive", model,
+                                          "--add", "4", "--pool", "12", "--costs", costs, "--out", out,
+                                          "--threads", "1", "--json"])
+            #expect(run.status == 0, "\(run.summary)")
+            let summary = try JSONSerialization.jsonObject(with: Data(run.stdout.utf8)) as? [String: Any]
+            return (run, try #require(summary?["adaptive"] as? [String: Any]))
+        }
+        let equal = try choose(costs: data)
+        #expect(equal.run.stderr.contains("per expected job (costs learnt from \(data))"), "\(equal.run.stderr)")
+        #expect(equal.how["costs"] as? String == data)
+        #expect(equal.how["chosen"] as? [Int] == plainChoice)
+
+        // The same rows, their jobs made to grow steeply with station 1's load.
+        let lines = try String(contentsOfFile: data, encoding: .utf8).split(separator: "\n").map(String.init)
+        let header = lines[0].split(separator: ",").map(String.init)
+        let load = try #require(header.firstIndex(of: "stations.1.load"))
+        let jobs = try #require(header.firstIndex(of: "jobs"))
+        func rewritten(_ change: (inout [String], Int) -> Void) throws -> String {
+            var rows = [lines[0]]
+            for (number, line) in lines.dropFirst().enumerated() {
+                var cells = line.split(separator: ",", omittingEmptySubsequences: false).map(String.init)
+                change(&cells, number + 1)
+                rows.append(cells.joined(separator: ","))
+            }
+            let path = files.directory.appendingPathComponent("costs-\(UUID().uuidString).csv").path
+            try (rows.joined(separator: "\n") + "\n").write(toFile: path, atomically: true, encoding: .utf8)
+            return path
+        }
+        let steep = try rewritten { cells, _ in cells[jobs] = String(Int(exp(12 * (Double(cells[load]) ?? 0)))) }
+        let cheap = try choose(costs: steep).how
+        let chosenJobs = try #require(cheap["chosenExpectedJobs"] as? Double)
+        let poolJobs = try #require(cheap["poolExpectedJobs"] as? Double)
+        #expect(chosenJobs > 0 && chosenJobs < poolJobs, "chosen \(chosenJobs), pool \(poolJobs)")
+        #expect((cheap["chosen"] as? [Int])?.allSatisfy { (40..<52).contains($0) } == true)
+
+        // Costs from rows past the spec's design.points (the adaptive rows, points 40 to 51) too.
+        let grown = files.directory.appendingPathComponent("grown.csv").path
+        let chosenLines = try String(contentsOfFile: chosenRows, encoding: .utf8).split(separator: "\n").dropFirst()
+        try ((lines + chosenLines.map(String.init)).joined(separator: "\n") + "\n")
+            .write(toFile: grown, atomically: true, encoding: .utf8)
+        #expect(try choose(costs: grown).how["chosen"] as? [Int] != nil)
+
+        // A row whose seed is not the one this spec's design gives its point.
+        let foreign = try rewritten { cells, number in if number == 2 { cells[header.firstIndex(of: "seed")!] = "12345" } }
+        let refused = try DuetBinary.run(["sweep", "examples/small-sweep.yaml", "--points", "40", "--adaptive", model,
+                                          "--add", "4", "--pool", "12", "--costs", foreign,
+                                          "--out", files.directory.appendingPathComponent("z.csv").path])
+        #expect(refused.status != 0, "\(refused.summary)")
+        #expect(refused.stderr.contains("row 2") && refused.stderr.contains("column seed")
+                    && refused.stderr.contains("the costs must come from this spec's own sweep"), "\(refused.stderr)")
     }
 
     /// Without a model file, predict, evaluate and plan use the model $DUET_MODEL names
