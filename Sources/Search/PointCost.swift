@@ -1,7 +1,8 @@
 // What a design point will cost to simulate, learnt from the points of the same
 // design already simulated (issue #16: weigh an adaptive point's worth against its
-// cost). A sweep with a precision target spends 25 times more jobs on a point that
-// reaches `maxJobs` than on one that meets the target at once, and which is which
+// cost). A sweep with a precision target spends far more jobs on a point that
+// reaches `maxJobs` than on one that meets the target at once (25 times in the
+// quickstart pipeline's sweep), and which is which
 // follows mostly from a few of the design's coordinates (the loads, the batch size).
 // So the estimate is the geometric mean of the jobs of the nearest simulated points
 // in the design's unit cube, each coordinate weighted by how strongly it goes with
