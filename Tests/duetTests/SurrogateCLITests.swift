@@ -506,6 +506,33 @@ struct SurrogateCLITests {
                     && refused.stderr.contains("the costs must come from this spec's own sweep"), "\(refused.stderr)")
     }
 
+    @Test("scripts/adaptive-rounds.sh: the start's points, then each round's chosen ones from its own pool; a rerun gives the same file")
+    func adaptiveRoundsScript() throws {
+        let files = try TemporaryFiles()
+        defer { files.cleanUp() }
+        let binary = try #require(DuetBinary.url)
+        let out = files.directory.appendingPathComponent("rounds.csv").path
+        let environment = ["DUET": binary.path, "THREADS": "1"]
+        let script = DuetBinary.packageRoot.appendingPathComponent("scripts/adaptive-rounds.sh").path
+        func run(_ arguments: [String]) throws -> CLIRun {
+            try runProcess(URL(fileURLWithPath: "/bin/bash"), [script] + arguments, environment: environment)
+        }
+        let first = try run(["examples/small-sweep.yaml", "40", "2", "4", "12", out])
+        #expect(first.status == 0, "\(first.summary)")
+        #expect(first.stderr.contains("adaptive-rounds: round 2: points 52..63"), "\(first.stderr)")
+        let text = try String(contentsOfFile: out, encoding: .utf8)
+        let points = text.split(separator: "\n").dropFirst().map { Int($0.prefix { $0 != "," }) ?? -1 }
+        #expect(points.count == 48, "the 40 of the start and 4 a round")
+        #expect(Array(points.prefix(40)) == Array(0..<40))
+        #expect(points[40..<44].allSatisfy { (40..<52).contains($0) } && points[44..<48].allSatisfy { (52..<64).contains($0) },
+                "\(points.suffix(8))")
+        let again = try run(["examples/small-sweep.yaml", "40", "2", "4", "12", out])
+        #expect(again.status == 0 && again.stderr.contains("resuming: 4 of 4 points already done"), "\(again.summary)")
+        #expect(try String(contentsOfFile: out, encoding: .utf8) == text)
+        let bad = try run(["examples/small-sweep.yaml", "40", "2", "13", "12", out])
+        #expect(bad.status == 64 && bad.stderr.contains("POOL (12) must be at least ADD (13)"), "\(bad.summary)")
+    }
+
     /// Without a model file, predict, evaluate and plan use the model $DUET_MODEL names
     /// (set for the child process only), exactly as if it were named; a $DUET_MODEL that
     /// names no file stops them, saying so.
