@@ -84,7 +84,7 @@ let package = Package(
         ),
         // Sweeps: the runner (in process, or through an executor), its sidecar, and on a
         // cluster the `sweep-point` task, the spec blob and the cluster executor.
-        .target(name: "Sweeps", dependencies: ["DuetSupport", "ClusterCore", "Cluster", "Simulation", "Search"]),
+        .target(name: "Sweeps", dependencies: ["DuetSupport", "ClusterCore", "Cluster", "Simulation", "Analytic", "Search"]),
         // Searches: the hyperparameter search runner (in process, or as `train-trial` tasks on
         // a cluster), its files (`trials.json`, `trials.csv`) and its report.
         .target(name: "Searches", dependencies: ["DuetSupport", "ClusterCore", "Cluster", "Simulation", "Search", "Surrogate"]),

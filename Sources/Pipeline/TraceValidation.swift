@@ -186,7 +186,9 @@ public struct TraceValidation: Sendable {
         let results = ResultSlots<SimulationReport>(count: simulations.count)
         DispatchQueue.concurrentPerform(iterations: max(1, min(threads, simulations.count))) { _ in
             while let index = results.claimNext() {
-                progress(results.store(Simulator.simulate(simulations[index]), at: index), simulations.count)
+                let config = simulations[index]
+                let report = Simulator.simulate(config, controls: ControlVariates.coefficients(for: config))
+                progress(results.store(report, at: index), simulations.count)
             }
         }
         let reports = results.values()

@@ -225,20 +225,24 @@ public struct SweepRunSettings: Sendable, Hashable, Codable {
     public var warmup: Double
     /// Cap on jobs per replication when chasing the precision target.
     public var maxJobs: Int
+    /// `RunSettings.controlVariates` for every point (true or nil, so that specs
+    /// without it keep their blob and fingerprint).
+    public var controlVariates: Bool?
 
     public init(jobs: Int = 20_000, precision: Double? = 0.01, replications: Int = 4, warmup: Double = 0.1,
-                maxJobs: Int = 2_000_000) {
+                maxJobs: Int = 2_000_000, controlVariates: Bool? = nil) {
         self.jobs = jobs
         self.precision = precision
         self.replications = replications
         self.warmup = warmup
         self.maxJobs = maxJobs
+        self.controlVariates = controlVariates
     }
 
     /// The run settings of one point: single-threaded (points run in parallel).
     public func settings(seed: UInt64) -> RunSettings {
         RunSettings(jobs: jobs, replications: replications, warmup: warmup, seed: seed, precision: precision,
-                    maxJobs: maxJobs, threads: 1)
+                    maxJobs: maxJobs, threads: 1, controlVariates: controlVariates)
     }
 }
 
@@ -273,7 +277,7 @@ public struct SweepSpec: Sendable {
 
     static let topKeys = ["base", "vary", "design", "run"]
     static let designKeys = ["method", "points", "seed"]
-    static let runKeys = ["jobs", "precision", "replications", "warmup", "maxJobs"]
+    static let runKeys = ["jobs", "precision", "replications", "warmup", "maxJobs", "controlVariates"]
 
     // MARK: Reading
 
@@ -538,8 +542,9 @@ public struct SweepSpec: Sendable {
         }
         let maxJobs = try run.int("maxJobs", default: max(defaults.maxJobs, jobs))
         guard maxJobs >= jobs else { throw run.error("maxJobs", "must be >= run.jobs (\(jobs)), got \(maxJobs)") }
+        let controlVariates = try run.bool("controlVariates", default: false) ? true : nil
         return SweepRunSettings(jobs: jobs, precision: precision, replications: replications, warmup: warmup,
-                                maxJobs: maxJobs)
+                                maxJobs: maxJobs, controlVariates: controlVariates)
     }
 
     // MARK: Points
@@ -722,7 +727,8 @@ public struct SweepSpec: Sendable {
         sections.append(("design", "method=\(design.method.rawValue), seed=\(design.seed)"))
         let precision = run.precision.map(ConfigColumns.format) ?? "off"
         sections.append(("run", "jobs=\(run.jobs), precision=\(precision), replications=\(run.replications), "
-                             + "warmup=\(ConfigColumns.format(run.warmup)), maxJobs=\(run.maxJobs)"))
+                             + "warmup=\(ConfigColumns.format(run.warmup)), maxJobs=\(run.maxJobs)"
+                             + (run.controlVariates == true ? ", controlVariates=true" : "")))
         // The dataset's columns too: a file from a build with other metrics differs.
         sections.append(("columns", SHA256Hasher.hex(datasetHeader.joined(separator: ","))))
         return sections

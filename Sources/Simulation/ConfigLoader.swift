@@ -20,7 +20,7 @@ public enum ConfigLoader {
         if case .name(let names) = ConfigSchema.batchDist.kind { return names }
         return []
     }()
-    static let runKeys = ["jobs", "replications", "warmup", "seed", "precision", "maxJobs", "threads"]
+    static let runKeys = ["jobs", "replications", "warmup", "seed", "precision", "maxJobs", "threads", "controlVariates"]
 
     /// How many stations a workflow may chain (MODEL.md, "Workflows of N stages").
     public static let stationCounts = 1...16
@@ -413,8 +413,9 @@ public enum ConfigLoader {
             throw run.error("maxJobs", "must be >= run.jobs (\(jobs)), got \(maxJobs)")
         }
         let threads = try run.intIfPresent("threads", .atLeast(1))
+        let controlVariates = try run.bool("controlVariates", default: false) ? true : nil
         return RunSettings(jobs: jobs, replications: replications, warmup: warmup, seed: seed,
-                           precision: precision, maxJobs: maxJobs, threads: threads)
+                           precision: precision, maxJobs: maxJobs, threads: threads, controlVariates: controlVariates)
     }
 
     // MARK: Helpers

@@ -64,6 +64,7 @@ struct SegmentedMetrics: TandemObserver {
         var keptJobs = 0
         var responses: [UInt64] = []
         var stations: [StationSums]
+        var arrivals = ArrivalSums()
 
         /// A job of the stretch left the system after `response` seconds.
         @inline(__always)
@@ -114,13 +115,14 @@ struct SegmentedMetrics: TandemObserver {
 
     @inline(__always)
     mutating func invocation(station: Int, firstJob: Int, jobs: Int, dispatch: Double, completion: Double,
-                             cold: Bool) {
+                             cold: Bool, service: Double) {
         let index = stretch(of: firstJob)
         if index == stretches.count {
             tail.invocation(station: station, firstJob: firstJob, jobs: jobs, dispatch: dispatch,
-                            completion: completion, cold: cold)
+                            completion: completion, cold: cold, service: service)
         } else if index >= 0 {
-            stretches[index].stations[station].addInvocation(jobs: jobs, busy: completion - dispatch, cold: cold)
+            stretches[index].stations[station].addInvocation(jobs: jobs, busy: completion - dispatch, cold: cold,
+                                                             service: service)
         }
     }
 
@@ -134,6 +136,16 @@ struct SegmentedMetrics: TandemObserver {
         }
     }
 
+    @inline(__always)
+    mutating func batchArrived(firstJob: Int, gap: Double, size: Int) {
+        let index = stretch(of: firstJob)
+        if index == stretches.count {
+            tail.batchArrived(firstJob: firstJob, gap: gap, size: size)
+        } else if index >= 0 {
+            stretches[index].arrivals.add(gap: gap, size: size)
+        }
+    }
+
     /// An invocation whose jobs all fall in one stretch (nearly always: jobs come nearly
     /// in order, and a stretch is thousands long) updates that stretch's sums once;
     /// one that straddles a boundary goes job by job. The same additions in the same
@@ -141,7 +153,7 @@ struct SegmentedMetrics: TandemObserver {
     @inline(__always)
     mutating func invocationWithJobs(station: Int, jobs: UnsafePointer<Int>, enters: UnsafePointer<Double>,
                                      arrivals: UnsafePointer<Double>, count: Int, release: Double, dispatch: Double,
-                                     completion: Double, cold: Bool, leaving: Bool) {
+                                     completion: Double, cold: Bool, service: Double, leaving: Bool) {
         let index = stretch(of: jobs[0])
         let low = index < 0 ? Int.min : boundaries[index]
         let high = index == stretches.count ? Int.max : boundaries[index + 1]
@@ -150,19 +162,19 @@ struct SegmentedMetrics: TandemObserver {
         guard shared else {
             invocationJobByJob(station: station, jobs: jobs, enters: enters, arrivals: arrivals, count: count,
                                release: release, dispatch: dispatch, completion: completion, cold: cold,
-                               leaving: leaving)
+                               service: service, leaving: leaving)
             return
         }
         if index == stretches.count {
             tail.invocationWithJobs(station: station, jobs: jobs, enters: enters, arrivals: arrivals, count: count,
                                     release: release, dispatch: dispatch, completion: completion, cold: cold,
-                                    leaving: leaving)
+                                    service: service, leaving: leaving)
         } else if index >= 0 {
             var sums = stretches[index].stations[station]
             for i in 0..<count {
                 sums.addJob(enter: enters[i], release: release, dispatch: dispatch, completion: completion)
             }
-            sums.addInvocation(jobs: count, busy: completion - dispatch, cold: cold)
+            sums.addInvocation(jobs: count, busy: completion - dispatch, cold: cold, service: service)
             stretches[index].stations[station] = sums
             if leaving {
                 for i in 0..<count { stretches[index].addResponse(completion - arrivals[i]) }
@@ -179,6 +191,7 @@ struct SegmentedMetrics: TandemObserver {
         for stretch in stretches[first...] {
             merged.responseSum += stretch.responseSum
             merged.keptJobs += stretch.keptJobs
+            merged.arrivals.add(stretch.arrivals)
             for value in stretch.responses { merged.histogram.record(value) }
             for station in merged.stations.indices { merged.stations[station].add(stretch.stations[station]) }
         }
@@ -234,14 +247,18 @@ final class ContinuedReplication: @unchecked Sendable {
 /// percentiles (NaN, so that nothing reports them by mistake), and the measurements
 /// that give them.
 struct RoundMeasurement: Sendable {
-    /// The round's metrics with the percentiles NaN: enough to judge the precision.
+    /// The round's plain metrics with the percentiles NaN.
     let partial: MetricVector
     let accumulator: MetricsAccumulator
 
-    /// Every metric, as `MetricsAccumulator.metrics` gives them.
-    func complete() -> MetricVector {
+    /// The metrics without percentiles, corrected by `controls` (nil: plain): enough
+    /// to judge the precision.
+    func judged(_ controls: ControlCoefficients? = nil) -> MetricVector { accumulator.adjusted(partial, by: controls) }
+
+    /// Every metric, as `MetricsAccumulator.metrics` gives them, corrected by `controls`.
+    func complete(_ controls: ControlCoefficients? = nil) -> MetricVector {
         var values = partial
         accumulator.fillPercentiles(&values)
-        return values
+        return accumulator.adjusted(values, by: controls)
     }
 }

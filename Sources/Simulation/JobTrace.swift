@@ -39,7 +39,7 @@ public struct JobTraceRecorder: TandemObserver {
     }
 
     public mutating func invocation(station: Int, firstJob: Int, jobs: Int, dispatch: Double, completion: Double,
-                                    cold: Bool) {
+                                    cold: Bool, service: Double) {
         invocations.append(InvocationRecord(station: station + 1, firstJob: firstJob, jobs: jobs, dispatch: dispatch,
                                             completion: completion, cold: cold))
     }

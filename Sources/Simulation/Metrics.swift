@@ -81,6 +81,8 @@ public struct MetricsAccumulator: TandemObserver, Sendable {
 
     /// Per station: sums over kept jobs and over counted invocations.
     var stations: [StationSums]
+    /// The batches whose first job is kept: their gaps and drawn sizes (controls).
+    var arrivals = ArrivalSums()
 
     public init(firstKeptJob: Int, stations: Int) {
         self.firstKeptJob = firstKeptJob
@@ -96,10 +98,10 @@ public struct MetricsAccumulator: TandemObserver, Sendable {
 
     @inline(__always)
     public mutating func invocation(station: Int, firstJob: Int, jobs: Int, dispatch: Double, completion: Double,
-                                    cold: Bool) {
+                                    cold: Bool, service: Double) {
         // An invocation counts when its first job is kept (fine point 6).
         guard firstJob >= firstKeptJob else { return }
-        stations[station].addInvocation(jobs: jobs, busy: completion - dispatch, cold: cold)
+        stations[station].addInvocation(jobs: jobs, busy: completion - dispatch, cold: cold, service: service)
     }
 
     @inline(__always)
@@ -118,16 +120,25 @@ public struct MetricsAccumulator: TandemObserver, Sendable {
     @inline(__always)
     public mutating func invocationWithJobs(station: Int, jobs: UnsafePointer<Int>, enters: UnsafePointer<Double>,
                                             arrivals: UnsafePointer<Double>, count: Int, release: Double,
-                                            dispatch: Double, completion: Double, cold: Bool, leaving: Bool) {
+                                            dispatch: Double, completion: Double, cold: Bool, service: Double,
+                                            leaving: Bool) {
         var sums = stations[station]
         for i in 0..<count where jobs[i] >= firstKeptJob {
             sums.addJob(enter: enters[i], release: release, dispatch: dispatch, completion: completion)
         }
-        if jobs[0] >= firstKeptJob { sums.addInvocation(jobs: count, busy: completion - dispatch, cold: cold) }
+        if jobs[0] >= firstKeptJob {
+            sums.addInvocation(jobs: count, busy: completion - dispatch, cold: cold, service: service)
+        }
         stations[station] = sums
         if leaving {
             for i in 0..<count { jobCompleted(job: jobs[i], arrival: arrivals[i], completion: completion) }
         }
+    }
+
+    @inline(__always)
+    public mutating func batchArrived(firstJob: Int, gap: Double, size: Int) {
+        guard firstJob >= firstKeptJob else { return }
+        arrivals.add(gap: gap, size: size)
     }
 
     static let pendingLimit = 4096
@@ -169,6 +180,43 @@ public struct MetricsAccumulator: TandemObserver, Sendable {
         return values
     }
 
+    /// The run's control variates (`ControlCoefficients.controlNames` order): the mean
+    /// gap between kept batches, their mean drawn size, and each station's mean
+    /// service draw over its counted invocations; NaN where nothing was counted
+    /// (a replayed trace has no arrival controls).
+    func controlMeans() -> [Double] {
+        [arrivals.gaps / Double(arrivals.batches), Double(arrivals.jobs) / Double(arrivals.batches)]
+            + stations.map { $0.serviceDraws / Double($0.invocationJobs) }
+    }
+
+    /// `values` (this replication's `metrics`, with or without percentiles) with the
+    /// response metrics corrected by control variates: each less the sum over controls
+    /// of its coefficient times the control's deviation from its mean. The percentiles
+    /// and meanJobsInSystem take meanResponse's correction in proportion to their
+    /// value (a response distribution that stretches with the load); each station's
+    /// meanResponse takes its own. Other metrics stay as they are; nil: all do.
+    func adjusted(_ values: MetricVector, by controls: ControlCoefficients?) -> MetricVector {
+        guard let controls else { return values }
+        let deviations = zip(controlMeans(), controls.means).map { measured, mean in
+            measured.isFinite ? measured - mean : 0
+        }
+        func correction(_ coefficients: [Double]) -> Double {
+            zip(coefficients, deviations).reduce(0) { $0 + $1.0 * $1.1 }
+        }
+        var result = values
+        let mean = values[0]
+        let total = correction(controls.response)
+        result[0] = mean - total
+        for index in [1, 2, 3, 5] where values[index].isFinite {
+            result[index] = values[index] - total * values[index] / mean
+        }
+        for station in stations.indices {
+            let index = MetricCatalog.stationIndex(station, 0)
+            result[index] = values[index] - correction(controls.stations[station])
+        }
+        return result
+    }
+
     /// Sets the response percentiles of `values` (a vector of `metrics`).
     func fillPercentiles(_ values: inout MetricVector) {
         guard keptJobs > 0 else {
@@ -193,6 +241,8 @@ struct StationSums {
     var invocationJobs = 0
     var coldStarts = 0
     var busySeconds = 0.0
+    /// The service draws of the counted invocations' jobs (a control variate's input).
+    var serviceDraws = 0.0
 
     @inline(__always)
     mutating func addJob(enter: Double, release: Double, dispatch: Double, completion: Double) {
@@ -203,11 +253,12 @@ struct StationSums {
     }
 
     @inline(__always)
-    mutating func addInvocation(jobs: Int, busy: Double, cold: Bool) {
+    mutating func addInvocation(jobs: Int, busy: Double, cold: Bool, service: Double) {
         invocations += 1
         invocationJobs += jobs
         if cold { coldStarts += 1 }
         busySeconds += busy
+        serviceDraws += service
     }
 
     /// Adds another stretch of the same station's sums.
@@ -220,6 +271,59 @@ struct StationSums {
         invocationJobs += other.invocationJobs
         coldStarts += other.coldStarts
         busySeconds += other.busySeconds
+        serviceDraws += other.serviceDraws
+    }
+}
+
+/// Sums over the arriving batches a replication counts: their gaps, number and drawn jobs.
+struct ArrivalSums {
+    var gaps = 0.0
+    var batches = 0
+    var jobs = 0
+
+    @inline(__always)
+    mutating func add(gap: Double, size: Int) {
+        gaps += gap
+        batches += 1
+        jobs += size
+    }
+
+    mutating func add(_ other: ArrivalSums) {
+        gaps += other.gaps
+        batches += other.batches
+        jobs += other.jobs
+    }
+}
+
+/// How a run's response metrics are corrected by control variates (Lavenberg and
+/// Welch): quantities of the run whose means are known (the mean gap between
+/// batches, the mean batch size, each station's mean service time) fall above or
+/// below those means by chance, and the responses move with them. Subtracting a
+/// fixed multiple of each deviation leaves every replication's estimate unbiased
+/// (the deviations average zero) and the replications independent, so the
+/// Student-t half-width holds as before; the variance drops most when the multiple
+/// is the response's sensitivity to that mean, which the analytical baseline
+/// supplies (`ControlVariates.coefficients` in Analytic). A coefficient of 0 leaves
+/// its control out.
+public struct ControlCoefficients: Sendable, Equatable {
+    /// The controls, in order: `arrival.gap`, `batch.size`, then `stations.K.service`.
+    public static func controlNames(stations: Int) -> [String] {
+        ["arrival.gap", "batch.size"] + (1...max(1, stations)).map { "stations.\($0).service" }
+    }
+
+    /// Each control's mean (seconds, jobs, seconds).
+    public var means: [Double]
+    /// d meanResponse / d mean, per control.
+    public var response: [Double]
+    /// Per station: d stations.K.meanResponse / d mean, per control.
+    public var stations: [[Double]]
+
+    public init(means: [Double], response: [Double], stations: [[Double]]) {
+        precondition(response.count == means.count && stations.allSatisfy { $0.count == means.count },
+                     "one coefficient per control")
+        self.means = means
+        self.response = response
+        self.stations = stations
     }
 }
 

@@ -115,10 +115,18 @@ public struct RunSettings: Sendable, Equatable, Hashable, Codable {
     public var maxJobs: Int
     /// Worker threads for replications; nil means all cores.
     public var threads: Int?
+    /// Estimate the response metrics with control variates (`ControlCoefficients`):
+    /// each replication's value less the analytical baseline's sensitivities times
+    /// how far its own random inputs (gaps, batch sizes, service times) fell from
+    /// their means. Off (nil or false): the plain averages MODEL.md defines. Optional
+    /// so that settings without it encode (spec blobs, fingerprints) as before.
+    public var controlVariates: Bool?
+
+    public var usesControlVariates: Bool { controlVariates == true }
 
     public init(
         jobs: Int = 100_000, replications: Int = 5, warmup: Double = 0.1, seed: UInt64 = 1,
-        precision: Double? = nil, maxJobs: Int = 20_000_000, threads: Int? = nil
+        precision: Double? = nil, maxJobs: Int = 20_000_000, threads: Int? = nil, controlVariates: Bool? = nil
     ) {
         self.jobs = jobs
         self.replications = replications
@@ -127,6 +135,7 @@ public struct RunSettings: Sendable, Equatable, Hashable, Codable {
         self.precision = precision
         self.maxJobs = maxJobs
         self.threads = threads
+        self.controlVariates = controlVariates
     }
 }
 

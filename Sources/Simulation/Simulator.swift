@@ -52,14 +52,20 @@ public enum Simulator {
     /// precision target is met when one is set. The numbers do not depend on the
     /// thread count.
     /// `onRound` hears of every round that missed the precision target, before the
-    /// next one runs (progress for long runs).
-    public static func simulate(_ config: TandemConfig, onRound: (PrecisionRound) -> Void = { _ in }) -> SimulationReport {
+    /// next one runs (progress for long runs). With `controls` the response metrics
+    /// of every replication are corrected by control variates before they are
+    /// averaged (`ControlCoefficients`; `run.controlVariates` asks for them, and
+    /// Analytic's `ControlVariates.coefficients(for:)` makes them); nil: plain averages.
+    public static func simulate(_ config: TandemConfig, controls: ControlCoefficients? = nil,
+                                onRound: (PrecisionRound) -> Void = { _ in }) -> SimulationReport {
         let started = DispatchTime.now().uptimeNanoseconds
-        if let trace = config.trace { return simulate(config, trace: trace, started: started, onRound: onRound) }
+        if let trace = config.trace {
+            return simulate(config, trace: trace, controls: controls, started: started, onRound: onRound)
+        }
         let settings = config.run
         guard let target = settings.precision else {
             var report = makeReport(config, jobs: settings.jobs,
-                                    outcomes: runReplications(config, jobs: settings.jobs))
+                                    outcomes: runReplications(config, jobs: settings.jobs, controls: controls))
             report.seconds = Double(DispatchTime.now().uptimeNanoseconds - started) / 1e9
             return report
         }
@@ -76,7 +82,7 @@ public enum Simulator {
             let outcomes = inParallel(count: replications.count, threads: config.run.threads) {
                 replications[$0].measure(jobs: jobs, firstKeptJob: firstKept)
             }
-            var report = makeReport(config, jobs: jobs, outcomes: outcomes.map { $0.map(\.partial) })
+            var report = makeReport(config, jobs: jobs, outcomes: outcomes.map { $0.map { $0.judged(controls) } })
             guard report.stable else {
                 report.seconds = elapsed()
                 return report
@@ -86,7 +92,7 @@ public enum Simulator {
             if relative <= target || step == ladder.lengths.count - 1 {
                 // The round reported: its percentiles too.
                 let complete = inParallel(count: outcomes.count, threads: config.run.threads) { index in
-                    outcomes[index].map { $0.complete() }
+                    outcomes[index].map { $0.complete(controls) }
                 }
                 report = makeReport(config, jobs: jobs, outcomes: complete)
                 report.seconds = elapsed()
@@ -104,11 +110,12 @@ public enum Simulator {
 
     /// A trace replay: every replication replays the whole trace, so a precision
     /// target adds replications (not jobs), up to `run.maxJobs` jobs in all.
-    static func simulate(_ config: TandemConfig, trace: ArrivalTrace, started: UInt64,
-                         onRound: (PrecisionRound) -> Void) -> SimulationReport {
+    static func simulate(_ config: TandemConfig, trace: ArrivalTrace, controls: ControlCoefficients?,
+                         started: UInt64, onRound: (PrecisionRound) -> Void) -> SimulationReport {
         let settings = config.run
         let jobs = trace.jobCount
-        var outcomes = runReplications(config, jobs: jobs, replications: 0..<settings.replications)
+        var outcomes = runReplications(config, jobs: jobs, replications: 0..<settings.replications,
+                                       controls: controls)
         while true {
             var report = makeReport(config, jobs: jobs, outcomes: outcomes)
             report.seconds = Double(DispatchTime.now().uptimeNanoseconds - started) / 1e9
@@ -125,13 +132,14 @@ public enum Simulator {
             let next = min(cap, max(2 * have, Int(min(needed, 1e9))))
             onRound(PrecisionRound(jobs: jobs, replications: have, relativeHalfWidth: relative, target: target,
                                    next: next, nextIsReplications: true, seconds: report.seconds))
-            outcomes += runReplications(config, jobs: jobs, replications: have..<next)
+            outcomes += runReplications(config, jobs: jobs, replications: have..<next, controls: controls)
         }
     }
 
-    /// One replication: the metrics over its measurement window, or why it was unstable.
-    public static func runReplication(_ config: TandemConfig, replication: Int, jobs: Int)
-        -> Result<MetricVector, UnstableRun>
+    /// One replication: the metrics over its measurement window (corrected by
+    /// `controls` when given), or why it was unstable.
+    public static func runReplication(_ config: TandemConfig, replication: Int, jobs: Int,
+                                      controls: ControlCoefficients? = nil) -> Result<MetricVector, UnstableRun>
     {
         // A trace has as many jobs as rows, at most.
         let jobs = config.trace.map { min(jobs, $0.jobCount) } ?? jobs
@@ -141,8 +149,9 @@ public enum Simulator {
         let (outcome, start, end) = engine.run(jobs: jobs, firstKeptJob: firstKept, observer: &accumulator)
         switch outcome {
         case .completed:
-            return .success(accumulator.metrics(windowStart: start, windowEnd: end,
-                                                servers: config.stations.map(\.servers)))
+            return .success(accumulator.adjusted(accumulator.metrics(windowStart: start, windowEnd: end,
+                                                                     servers: config.stations.map(\.servers)),
+                                                 by: controls))
         case .unstable(let reason):
             return .failure(UnstableRun(reason: reason))
         }
@@ -153,16 +162,18 @@ public enum Simulator {
         min(jobs - 1, Int((warmup * Double(jobs)).rounded(.down)))
     }
 
-    static func runReplications(_ config: TandemConfig, jobs: Int) -> [Result<MetricVector, UnstableRun>] {
-        runReplications(config, jobs: jobs, replications: 0..<config.run.replications)
+    static func runReplications(_ config: TandemConfig, jobs: Int, controls: ControlCoefficients? = nil)
+        -> [Result<MetricVector, UnstableRun>]
+    {
+        runReplications(config, jobs: jobs, replications: 0..<config.run.replications, controls: controls)
     }
 
     /// Runs the replications numbered `replications`, results in that order.
-    static func runReplications(_ config: TandemConfig, jobs: Int, replications: Range<Int>)
-        -> [Result<MetricVector, UnstableRun>]
+    static func runReplications(_ config: TandemConfig, jobs: Int, replications: Range<Int>,
+                                controls: ControlCoefficients? = nil) -> [Result<MetricVector, UnstableRun>]
     {
         inParallel(count: replications.count, threads: config.run.threads) {
-            runReplication(config, replication: replications.lowerBound + $0, jobs: jobs)
+            runReplication(config, replication: replications.lowerBound + $0, jobs: jobs, controls: controls)
         }
     }
 

@@ -9,11 +9,15 @@ struct Dispatch {
     @usableFromInline var dispatch: Double
     @usableFromInline var completion: Double
     @usableFromInline var cold: Bool
+    /// The sum of the jobs' service draws (before any trace work multiplier): a
+    /// control variate's input, whose mean per job is the service mean.
+    @usableFromInline var service: Double
 
-    @inlinable init(dispatch: Double, completion: Double, cold: Bool) {
+    @inlinable init(dispatch: Double, completion: Double, cold: Bool, service: Double) {
         self.dispatch = dispatch
         self.completion = completion
         self.cold = cold
+        self.service = service
     }
 }
 
@@ -105,8 +109,13 @@ struct StationState {
     @inlinable @inline(__always)
     mutating func dispatch(release: Double, jobs: Int) -> Dispatch {
         var claim = claimInstance(release: release)
-        for _ in 0..<jobs { claim.hold += services.next() }
-        return finish(claim)
+        var service = 0.0
+        for _ in 0..<jobs {
+            let draw = services.next()
+            claim.hold += draw
+            service += draw
+        }
+        return finish(claim, service: service)
     }
 
     /// The same for trace jobs with work multipliers: job `jobs[i]` needs
@@ -114,8 +123,13 @@ struct StationState {
     @inlinable @inline(__always)
     mutating func dispatch(release: Double, jobs: UnsafeMutablePointer<Int>, count: Int, work: [Double]) -> Dispatch {
         var claim = claimInstance(release: release)
-        for i in 0..<count { claim.hold += services.next() * work[jobs[i]] }
-        return finish(claim)
+        var service = 0.0
+        for i in 0..<count {
+            let draw = services.next()
+            claim.hold += draw * work[jobs[i]]
+            service += draw
+        }
+        return finish(claim, service: service)
     }
 
     /// An instance chosen for an invocation: when it starts, and the time it is
@@ -137,11 +151,11 @@ struct StationState {
     }
 
     @inlinable @inline(__always)
-    mutating func finish(_ claim: Claim) -> Dispatch {
+    mutating func finish(_ claim: Claim, service: Double) -> Dispatch {
         let completion = claim.start + claim.hold
         if splitsSlots { pushBusy(completion) } else { slotFree[claim.slot] = completion }
         lastDispatch = claim.start
-        return Dispatch(dispatch: claim.start, completion: completion, cold: claim.cold)
+        return Dispatch(dispatch: claim.start, completion: completion, cold: claim.cold, service: service)
     }
 
     @inlinable @inline(__always)

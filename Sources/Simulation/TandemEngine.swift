@@ -19,28 +19,41 @@ public protocol TandemObserver {
     mutating func stationJob(station: Int, job: Int, enter: Double, release: Double, dispatch: Double,
                              completion: Double)
     /// An invocation of `jobs` jobs whose first (FCFS) job is `firstJob` held an
-    /// instance from `dispatch` to `completion`.
+    /// instance from `dispatch` to `completion`; its jobs drew `service` seconds of
+    /// service in all (before any trace work multiplier).
     mutating func invocation(station: Int, firstJob: Int, jobs: Int, dispatch: Double, completion: Double,
-                             cold: Bool)
+                             cold: Bool, service: Double)
     /// A job left the system (completed at the last station).
     mutating func jobCompleted(job: Int, arrival: Double, completion: Double)
     /// One invocation at `station` with its jobs: `count` jobs numbered `jobs[i]` that
     /// entered the station at `enters[i]` and the system at `arrivals[i]`, released
-    /// together at `release`, dispatched at `dispatch`, completed at `completion`;
-    /// `leaving` when the station is the last. The default is `invocationJobByJob`;
-    /// the metrics fuse the updates (`MetricsAccumulator`, `SegmentedMetrics`).
+    /// together at `release`, dispatched at `dispatch`, completed at `completion`,
+    /// with `service` seconds of service drawn; `leaving` when the station is the
+    /// last. The default is `invocationJobByJob`; the metrics fuse the updates
+    /// (`MetricsAccumulator`, `SegmentedMetrics`).
     mutating func invocationWithJobs(station: Int, jobs: UnsafePointer<Int>, enters: UnsafePointer<Double>,
                                      arrivals: UnsafePointer<Double>, count: Int, release: Double, dispatch: Double,
-                                     completion: Double, cold: Bool, leaving: Bool)
+                                     completion: Double, cold: Bool, service: Double, leaving: Bool)
+    /// A batch of `size` jobs (as drawn, before a run's end cuts it short), the first
+    /// numbered `firstJob`, arrived `gap` after the one before (not called for a
+    /// replayed trace). With the invocations' `service`, the run's random inputs
+    /// whose means are known: control variates (`ControlCoefficients`). The default
+    /// ignores it.
+    mutating func batchArrived(firstJob: Int, gap: Double, size: Int)
 }
 
 extension TandemObserver {
     @inline(__always)
+    public mutating func batchArrived(firstJob: Int, gap: Double, size: Int) {}
+
+    @inline(__always)
     public mutating func invocationWithJobs(station: Int, jobs: UnsafePointer<Int>, enters: UnsafePointer<Double>,
                                             arrivals: UnsafePointer<Double>, count: Int, release: Double,
-                                            dispatch: Double, completion: Double, cold: Bool, leaving: Bool) {
+                                            dispatch: Double, completion: Double, cold: Bool, service: Double,
+                                            leaving: Bool) {
         invocationJobByJob(station: station, jobs: jobs, enters: enters, arrivals: arrivals, count: count,
-                           release: release, dispatch: dispatch, completion: completion, cold: cold, leaving: leaving)
+                           release: release, dispatch: dispatch, completion: completion, cold: cold, service: service,
+                           leaving: leaving)
     }
 
     /// `invocationWithJobs` as the per-job calls: `stationJob` (and `jobCompleted` when
@@ -48,14 +61,15 @@ extension TandemObserver {
     @inline(__always)
     public mutating func invocationJobByJob(station: Int, jobs: UnsafePointer<Int>, enters: UnsafePointer<Double>,
                                             arrivals: UnsafePointer<Double>, count: Int, release: Double,
-                                            dispatch: Double, completion: Double, cold: Bool, leaving: Bool) {
+                                            dispatch: Double, completion: Double, cold: Bool, service: Double,
+                                            leaving: Bool) {
         for i in 0..<count {
             stationJob(station: station, job: jobs[i], enter: enters[i], release: release, dispatch: dispatch,
                        completion: completion)
             if leaving { jobCompleted(job: jobs[i], arrival: arrivals[i], completion: completion) }
         }
         invocation(station: station, firstJob: jobs[0], jobs: count, dispatch: dispatch, completion: completion,
-                   cold: cold)
+                   cold: cold, service: service)
     }
 }
 
@@ -397,12 +411,14 @@ struct Pass<Observer: TandemObserver> {
                 traceBatch += 1
             } else {
                 // The first batch arrives after one inter-arrival time from the empty start.
+                let previous = clock
                 if mmpp != nil {
                     clock = mmpp!.next(after: clock, &arrivalStream)
                 } else {
                     clock += interArrival.sample(&arrivalStream)
                 }
                 drawn = batchSizes.sample(&batchStream)
+                observer.batchArrived(firstJob: jobsArrived, gap: clock - previous, size: drawn)
             }
             let size = min(drawn, totalJobs - jobsArrived)
             cutJobs = drawn - size
@@ -477,7 +493,7 @@ struct Pass<Observer: TandemObserver> {
         observer.invocationWithJobs(station: k, jobs: buffers[k].jobs, enters: buffers[k].enters,
                                     arrivals: buffers[k].arrivals, count: size, release: release,
                                     dispatch: result.dispatch, completion: result.completion, cold: result.cold,
-                                    leaving: k == last)
+                                    service: result.service, leaving: k == last)
         if waits[k].add(result.dispatch - release) { judge(station: k) }
         guard k < last else {
             buffers[k].count = 0

@@ -16,6 +16,7 @@
 // be extended (its first points do not depend on the count), a Latin hypercube
 // cannot.
 
+import Analytic
 import Dispatch
 import DuetSupport
 import Foundation
@@ -298,7 +299,7 @@ public final class SweepRunner: @unchecked Sendable {
             return SweepRow(cells: DatasetFile.invalidRow(point: index, config: point.config, reason: problem),
                             kind: .invalid, jobs: 0)
         }
-        let report = Simulator.simulate(point.config)
+        let report = Simulator.simulate(point.config, controls: ControlVariates.coefficients(for: point.config))
         let kind: SweepRow.Kind = report.stable ? .stable(precisionMet: report.precisionMet ?? true) : .unstable
         return SweepRow(cells: DatasetFile.row(point: index, config: point.config, report: report), kind: kind,
                         jobs: report.jobs)

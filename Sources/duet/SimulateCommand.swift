@@ -1,3 +1,4 @@
+import Analytic
 import ArgumentParser
 import DuetSupport
 import Foundation
@@ -17,6 +18,8 @@ struct RunOverrides: ParsableArguments {
     var precision: Double?
     @Option(help: "Threads for replications (default: all cores).")
     var threads: Int?
+    @Flag(help: "Correct the response metrics by control variates (run.controlVariates): the same mean, a narrower half-width (docs/control-variates.md).")
+    var controlVariates = false
 
     func validate() throws {
         if let jobs, jobs < 1 { throw ValidationError("--jobs: must be >= 1, got \(jobs)") }
@@ -44,6 +47,7 @@ struct RunOverrides: ParsableArguments {
         if let warmup { config.run.warmup = warmup }
         if let precision { config.run.precision = precision }
         if let threads { config.run.threads = threads }
+        if controlVariates { config.run.controlVariates = true }
         if config.run.precision != nil && config.run.replications < 2 {
             throw ValidationError("--precision needs at least 2 replications to estimate a half-width")
         }
@@ -72,7 +76,9 @@ struct SimulateCommand: ParsableCommand {
         var config = try loadConfig(file)
         try overrides.apply(to: &config)
         try ConfigLoader.checkStability(config)
-        let report = Simulator.simulate(config) { round in progress.line(Self.describe(round)) }
+        let report = Simulator.simulate(config, controls: ControlVariates.coefficients(for: config)) { round in
+            progress.line(Self.describe(round))
+        }
         if json {
             print(report.json.text(numbers: .plain, pretty: true))
         } else {

@@ -68,6 +68,21 @@ struct SweepSpecTests {
         #expect(settings.threads == 1 && settings.seed == 5 && settings.precision == 0.01)
     }
 
+    /// Control variates change the labels, so they are part of the dataset's identity;
+    /// a spec that leaves them off keeps the fingerprint it had before the key existed.
+    @Test func controlVariatesReachEveryPointAndTheFingerprint() throws {
+        let plain = try SweepSpec.parse(Self.spec())
+        let off = try SweepSpec.parse(Self.spec().replacingOccurrences(
+            of: "run: { jobs: 400, precision: off, replications: 2 }",
+            with: "run: { jobs: 400, precision: off, replications: 2, controlVariates: false }"))
+        let on = try SweepSpec.parse(Self.spec().replacingOccurrences(
+            of: "run: { jobs: 400, precision: off, replications: 2 }",
+            with: "run: { jobs: 400, precision: off, replications: 2, controlVariates: true }"))
+        #expect(off.fingerprint == plain.fingerprint && off.run == plain.run)
+        #expect(on.fingerprint != plain.fingerprint)
+        #expect(on.run.settings(seed: 3).usesControlVariates && !plain.run.settings(seed: 3).usesControlVariates)
+    }
+
     @Test func aBaseFileIsReadRelativeToTheSpec() throws {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("duet-spec-\(UUID())")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)

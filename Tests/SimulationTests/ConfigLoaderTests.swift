@@ -358,6 +358,9 @@ struct ConfigLoaderTests {
         BadInput("precision with one replication",
                  document(run: "{replications: 1, precision: 0.01}"),
                  "run.precision: needs run.replications >= 2 to estimate a confidence interval, got 1 (line 6)"),
+        BadInput("control variates not a flag",
+                 document(run: "{controlVariates: maybe}"),
+                 "run.controlVariates: expected true or false, got \"maybe\" (line 6)"),
 
         // Trace replay: keys that do not go with it (checked before the file is read).
         BadInput("trace with rate",

@@ -74,6 +74,33 @@ struct ContinuedReplicationTests {
         }
     }
 
+    /// The controls' inputs (gaps, batch sizes, service draws) are kept by stretch
+    /// too: a corrected round must be the fresh run corrected the same way. The
+    /// coefficients are arbitrary and touch every control and every corrected metric.
+    @Test("Rounds corrected by control variates match fresh runs corrected the same way",
+          arguments: ["chain", "bursty"])
+    func correctedRoundsMatchFreshRuns(arrivals: String) throws {
+        let run = RunSettings(jobs: 3_000, replications: 1, warmup: 0.1, seed: 13, precision: 0.01, maxJobs: 20_000)
+        let config = arrivals == "chain" ? Self.chain(run: run) : Self.bursty(run: run)
+        let controls = ControlCoefficients(
+            means: [config.interArrival.mean, config.batch.mean] + config.stations.map(\.service.mean),
+            response: [-2, 0.7, 3, 1.5, 0.8], stations: [[-1, 0.2, 3, 0, 0], [-0.6, 0.3, 0, 1.5, 0], [-0.4, 0.2, 0, 0, 0.8]])
+        let ladder = RoundLadder(jobs: run.jobs, maxJobs: run.maxJobs, warmup: run.warmup)
+        let continued = ContinuedReplication(config, replication: 0, ladder: ladder)
+        for step in [0, 2, ladder.lengths.count - 1] {
+            let jobs = ladder.lengths[step]
+            let round = try continued.measure(jobs: jobs, firstKeptJob: ladder.firstKeptJobs[step]).get()
+            let fresh = try Self.metrics(Simulator.runReplication(config, replication: 0, jobs: jobs, controls: controls))
+            let plain = try Self.metrics(Simulator.runReplication(config, replication: 0, jobs: jobs))
+            Self.expectClose(round.complete(controls), fresh, "\(arrivals), \(jobs) jobs")
+            // The correction moved the response metrics and nothing else.
+            let station1 = MetricCatalog.stationIndex(0, 0)
+            #expect(fresh[0] != plain[0] && fresh[station1] != plain[station1])
+            #expect(fresh[4] == plain[4] && fresh[station1 + 1] == plain[station1 + 1],
+                    "throughput and buffer waits stay plain")
+        }
+    }
+
     @Test("Without warm-up every round keeps every job, in one stretch")
     func noWarmup() throws {
         let run = RunSettings(jobs: 2_000, replications: 1, warmup: 0, seed: 5, precision: 0.01, maxJobs: 9_000)

@@ -19,9 +19,13 @@ private struct JobByJob<Inner: TandemObserver>: TandemObserver {
     }
 
     mutating func invocation(station: Int, firstJob: Int, jobs: Int, dispatch: Double, completion: Double,
-                             cold: Bool) {
+                             cold: Bool, service: Double) {
         inner.invocation(station: station, firstJob: firstJob, jobs: jobs, dispatch: dispatch, completion: completion,
-                         cold: cold)
+                         cold: cold, service: service)
+    }
+
+    mutating func batchArrived(firstJob: Int, gap: Double, size: Int) {
+        inner.batchArrived(firstJob: firstJob, gap: gap, size: size)
     }
 
     mutating func jobCompleted(job: Int, arrival: Double, completion: Double) {

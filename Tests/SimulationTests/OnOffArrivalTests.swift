@@ -17,7 +17,7 @@ private struct ArrivalRecorder: TandemObserver {
     mutating func stationJob(station: Int, job: Int, enter: Double, release: Double, dispatch: Double,
                              completion: Double) {}
     mutating func invocation(station: Int, firstJob: Int, jobs: Int, dispatch: Double, completion: Double,
-                             cold: Bool) {}
+                             cold: Bool, service: Double) {}
     mutating func jobCompleted(job: Int, arrival: Double, completion: Double) { arrivals[job] = arrival }
 }
 
