@@ -30,6 +30,7 @@ extension SimulationReport {
             members.append(("precision", .number(target)))
             members.append(("precisionMet", .bool(precisionMet ?? false)))
         }
+        if controlVariates { members.append(("controlVariates", .bool(true))) }
         members.append(("percentiles", .string(PercentileMethod.description)))
         members.append(("seconds", .number(seconds)))
         return .object(members)

@@ -19,6 +19,8 @@ public struct SimulationReport: Sendable {
     public var precisionMet: Bool?
     /// Wall-clock seconds spent simulating.
     public var seconds: Double
+    /// Whether the response metrics were corrected by control variates.
+    public var controlVariates = false
 
     /// Jobs simulated in the final round, all replications together.
     public var jobs: Int { jobsPerReplication * replications }
@@ -58,6 +60,14 @@ public enum Simulator {
     /// Analytic's `ControlVariates.coefficients(for:)` makes them); nil: plain averages.
     public static func simulate(_ config: TandemConfig, controls: ControlCoefficients? = nil,
                                 onRound: (PrecisionRound) -> Void = { _ in }) -> SimulationReport {
+        var report = simulateRounds(config, controls: controls, onRound: onRound)
+        report.controlVariates = controls != nil
+        return report
+    }
+
+    /// `simulate`'s work, before the report says whether it was corrected.
+    static func simulateRounds(_ config: TandemConfig, controls: ControlCoefficients?,
+                               onRound: (PrecisionRound) -> Void) -> SimulationReport {
         let started = DispatchTime.now().uptimeNanoseconds
         if let trace = config.trace {
             return simulate(config, trace: trace, controls: controls, started: started, onRound: onRound)

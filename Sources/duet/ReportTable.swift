@@ -30,6 +30,7 @@ enum ReportTable {
                 ? ", precision \(format(target)) met" : ", precision \(format(target)) NOT met (maxJobs reached)"
         }
         footer += String(format: " in %.2f s; ", report.seconds) + PercentileMethod.description
+        if report.controlVariates { footer += "; response metrics corrected by control variates" }
         lines.append(footer)
         return lines.joined(separator: "\n")
     }

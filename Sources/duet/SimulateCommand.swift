@@ -76,9 +76,12 @@ struct SimulateCommand: ParsableCommand {
         var config = try loadConfig(file)
         try overrides.apply(to: &config)
         try ConfigLoader.checkStability(config)
-        let report = Simulator.simulate(config, controls: ControlVariates.coefficients(for: config)) { round in
-            progress.line(Self.describe(round))
+        let controls = ControlVariates.coefficients(for: config)
+        if config.run.usesControlVariates && controls == nil {
+            progress.line("control variates: the analytical baseline has no estimate for this configuration "
+                          + "(a station at or past its capacity as it sees it); plain averages")
         }
+        let report = Simulator.simulate(config, controls: controls) { round in progress.line(Self.describe(round)) }
         if json {
             print(report.json.text(numbers: .plain, pretty: true))
         } else {

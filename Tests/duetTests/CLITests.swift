@@ -230,6 +230,28 @@ struct CLITests {
         }
     }
 
+    @Test("simulate --control-variates corrects the response metrics, says so, and leaves the others as they were")
+    func simulateControlVariates() throws {
+        let base = ["simulate", "examples/serverless.yaml", "--jobs", "5000", "--replications", "4", "--json"]
+        let plain = try DuetBinary.run(base)
+        let corrected = try DuetBinary.run(base + ["--control-variates"])
+        for result in [plain, corrected] { #expect(result.status == 0, "\(result.summary)") }
+        let before = try Self.parseObject(plain.stdout), after = try Self.parseObject(corrected.stdout)
+        #expect(after["controlVariates"] as? Bool == true && before["controlVariates"] == nil)
+        func mean(_ object: [String: Any], _ name: String) -> Double? {
+            ((object[name] as? [String: Any])?["mean"] as? NSNumber)?.doubleValue
+        }
+        #expect(mean(after, "meanResponse") != mean(before, "meanResponse"))
+        #expect(mean(after, "throughput") == mean(before, "throughput"))
+        let stationsBefore = try #require(before["stations"] as? [[String: Any]])
+        let stationsAfter = try #require(after["stations"] as? [[String: Any]])
+        #expect(mean(stationsAfter[1], "meanBufferWait") == mean(stationsBefore[1], "meanBufferWait"))
+        #expect(mean(stationsAfter[1], "meanResponse") != mean(stationsBefore[1], "meanResponse"))
+        let table = try DuetBinary.run(["simulate", "examples/serverless.yaml", "--jobs", "5000", "--replications",
+                                        "4", "--control-variates"])
+        #expect(table.stdout.contains("response metrics corrected by control variates"), "\(table.stdout)")
+    }
+
     @Test("--seed changes the numbers; the same seed twice gives the same JSON")
     func seedOverride() throws {
         let base = ["simulate", "examples/serverless.yaml", "--jobs", "3000", "--replications", "2", "--json"]
