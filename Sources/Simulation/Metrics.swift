@@ -180,7 +180,7 @@ public struct MetricsAccumulator: TandemObserver, Sendable {
         return values
     }
 
-    /// The run's control variates (`ControlCoefficients.controlNames` order): the mean
+    /// The run's control variates (`ControlCoefficients.means` order): the mean
     /// gap between kept batches, their mean drawn size, and each station's mean
     /// service draw over its counted invocations; NaN where nothing was counted
     /// (a replayed trace has no arrival controls).
@@ -306,12 +306,8 @@ struct ArrivalSums {
 /// supplies (`ControlVariates.coefficients` in Analytic). A coefficient of 0 leaves
 /// its control out.
 public struct ControlCoefficients: Sendable, Equatable {
-    /// The controls, in order: `arrival.gap`, `batch.size`, then `stations.K.service`.
-    public static func controlNames(stations: Int) -> [String] {
-        ["arrival.gap", "batch.size"] + (1...max(1, stations)).map { "stations.\($0).service" }
-    }
-
-    /// Each control's mean (seconds, jobs, seconds).
+    /// Each control's mean, in the controls' order: the gap between batches
+    /// (seconds), the batch size (jobs), then each station's service time (seconds).
     public var means: [Double]
     /// d meanResponse / d mean, per control.
     public var response: [Double]
