@@ -62,12 +62,14 @@ extension Simulator {
         trace(config, jobs: jobs, replication: replication, splitSlots: nil)
     }
 
-    /// The same with the stations' slot search chosen (`TandemEngine.splitSlots`).
-    static func trace(_ config: TandemConfig, jobs: Int, replication: Int = 0, splitSlots: Bool?)
-        -> (outcome: ReplicationOutcome, trace: JobTraceRecorder)
+    /// The same with the stations' slot search chosen (`TandemEngine.splitSlots`), and
+    /// maxBatch-1 stations' jobs through their buffers or not (`bufferEveryJob`).
+    static func trace(_ config: TandemConfig, jobs: Int, replication: Int = 0, splitSlots: Bool?,
+                      bufferEveryJob: Bool = false) -> (outcome: ReplicationOutcome, trace: JobTraceRecorder)
     {
         var recorder = JobTraceRecorder()
-        let engine = TandemEngine(config: config, replication: replication, splitSlots: splitSlots)
+        let engine = TandemEngine(config: config, replication: replication, splitSlots: splitSlots,
+                                  bufferEveryJob: bufferEveryJob)
         let result = engine.run(jobs: jobs, firstKeptJob: 0, observer: &recorder)
         return (result.outcome, recorder)
     }

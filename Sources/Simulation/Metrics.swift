@@ -135,6 +135,19 @@ public struct MetricsAccumulator: TandemObserver, Sendable {
         }
     }
 
+    /// `invocationWithJobs` of one job: the same additions in the same order.
+    @inline(__always)
+    public mutating func invocationOfOne(station: Int, job: Int, enter: Double, arrival: Double, release: Double,
+                                         dispatch: Double, completion: Double, cold: Bool, service: Double,
+                                         leaving: Bool) {
+        guard job >= firstKeptJob else { return }
+        var sums = stations[station]
+        sums.addJob(enter: enter, release: release, dispatch: dispatch, completion: completion)
+        sums.addInvocation(jobs: 1, busy: completion - dispatch, cold: cold, service: service)
+        stations[station] = sums
+        if leaving { jobCompleted(job: job, arrival: arrival, completion: completion) }
+    }
+
     @inline(__always)
     public mutating func batchArrived(firstJob: Int, gap: Double, size: Int) {
         guard firstJob >= firstKeptJob else { return }

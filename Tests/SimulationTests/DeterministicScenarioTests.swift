@@ -38,8 +38,9 @@ enum DeterministicScenario {
     }
 
     /// The trace of `jobs` jobs; every scenario also runs with the other slot search
-    /// (a scan of every slot, or the heap and stack of large stations) and must give
-    /// the same invocations and departures, so the hand-computed times hold for both.
+    /// (a scan of every slot, or the heap and stack of large stations), and with the
+    /// jobs of maxBatch-1 stations through their buffers (`bufferEveryJob`), and must
+    /// give the same invocations and departures, so the hand-computed times hold for all.
     static func trace(_ config: TandemConfig, jobs: Int, sourceLocation: SourceLocation = #_sourceLocation)
         -> JobTraceRecorder
     {
@@ -49,6 +50,9 @@ enum DeterministicScenario {
         let (splitOutcome, split) = Simulator.trace(config, jobs: jobs, splitSlots: true)
         #expect(splitOutcome == outcome, sourceLocation: sourceLocation)
         expectSameDispatches(trace, split, sourceLocation: sourceLocation)
+        let (bufferedOutcome, buffered) = Simulator.trace(config, jobs: jobs, splitSlots: false, bufferEveryJob: true)
+        #expect(bufferedOutcome == outcome, sourceLocation: sourceLocation)
+        expectSameDispatches(trace, buffered, sourceLocation: sourceLocation)
         return trace
     }
 
@@ -62,7 +66,7 @@ enum DeterministicScenario {
             let same = x.station == y.station && x.firstJob == y.firstJob && x.jobs == y.jobs && x.cold == y.cold
                 && close(x.dispatch, y.dispatch) && close(x.completion, y.completion)
             guard same else {
-                Issue.record("invocation \(index) differs between the slot searches: \(x) against \(y)",
+                Issue.record("invocation \(index) differs between the two runs: \(x) against \(y)",
                              sourceLocation: sourceLocation)
                 return
             }
