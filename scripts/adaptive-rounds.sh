@@ -14,7 +14,8 @@
 # is not simulated again, and the ensembles are trained again (seconds each; the
 # same THREADS give the same ensembles, so the same choices). DUET
 # names the binary (default .build/release/duet); THREADS the threads (default: all
-# cores). The ensembles are `duet train --ensemble 5` with the defaults.
+# cores); ENSEMBLE the networks of each round's ensemble (default 5, at least 2: the
+# choice needs their disagreement). The ensembles are `duet train` with the defaults.
 set -euo pipefail
 
 if [ $# -ne 6 ]; then
@@ -24,9 +25,13 @@ fi
 spec=$1 start=$2 rounds=$3 add=$4 pool=$5 out=$6
 DUET=${DUET:-.build/release/duet}
 THREADS=${THREADS:-$(nproc)}
+ENSEMBLE=${ENSEMBLE:-5}
 for n in "$start" "$rounds" "$add" "$pool"; do
   [[ $n =~ ^[1-9][0-9]*$ ]] || { echo "adaptive-rounds: START, ROUNDS, ADD and POOL are whole numbers >= 1, got $n" >&2; exit 64; }
 done
+if ! [[ $ENSEMBLE =~ ^[0-9]+$ ]] || [ "$ENSEMBLE" -lt 2 ]; then
+  echo "adaptive-rounds: ENSEMBLE must be a whole number >= 2, got $ENSEMBLE" >&2; exit 64
+fi
 [ "$pool" -ge "$add" ] || { echo "adaptive-rounds: POOL ($pool) must be at least ADD ($add)" >&2; exit 64; }
 [ -x "$DUET" ] || { echo "adaptive-rounds: $DUET is not built (swift build -c release --product duet, or set DUET)" >&2; exit 1; }
 
@@ -43,7 +48,7 @@ cp "$out.start.csv" "$out.tmp"
 next=$start
 for round in $(seq 1 "$rounds"); do
   began=$(now)
-  "$DUET" train "$out.tmp" --out "$out.round$round.model.json" --ensemble 5 --threads "$THREADS" > /dev/null 2>&1
+  "$DUET" train "$out.tmp" --out "$out.round$round.model.json" --ensemble "$ENSEMBLE" --threads "$THREADS" > /dev/null 2>&1
   trained=$(since "$began")
   began=$(now)
   "$DUET" sweep "$spec" --points "$next" --adaptive "$out.round$round.model.json" --costs "$out.tmp" \
