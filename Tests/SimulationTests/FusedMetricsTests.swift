@@ -41,11 +41,12 @@ struct FusedMetricsTests {
         [("chain", ContinuedReplicationTests.chain(run: run)), ("bursty", ContinuedReplicationTests.bursty(run: run))]
     }
 
-    /// Equal to rounding (the same additions in the same order, so in practice equal).
-    static func expectSame(_ fused: MetricVector, _ jobByJob: MetricVector, _ label: String) {
-        #expect(fused.count == jobByJob.count, "\(label): metric count")
-        for (index, (a, b)) in zip(fused, jobByJob).enumerated() where !(a.isNaN && b.isNaN) {
-            #expect(abs(a - b) <= 1e-12 * max(abs(b), 1e-300), "\(label): metric \(index): fused \(a), job by job \(b)")
+    /// Equal to rounding (the same additions in the same order, so in practice equal):
+    /// `a` measured one way, `b` the other (also SingleJobPathTests).
+    static func expectSame(_ a: MetricVector, _ b: MetricVector, _ label: String) {
+        #expect(a.count == b.count, "\(label): metric count")
+        for (index, (x, y)) in zip(a, b).enumerated() where !(x.isNaN && y.isNaN) {
+            #expect(abs(x - y) <= 1e-12 * max(abs(y), 1e-300), "\(label): metric \(index): \(x) against \(y)")
         }
     }
 

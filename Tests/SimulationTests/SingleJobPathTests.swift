@@ -60,16 +60,11 @@ struct SingleJobPathTests {
                 .run(jobs: jobs, firstKeptJob: firstKept, observer: &buffered)
             #expect(a.outcome == .completed && b.outcome == .completed, "\(label)")
             let servers = config.stations.map(\.servers)
-            let x = alone.metrics(windowStart: a.windowStart, windowEnd: a.windowEnd, servers: servers)
-            let y = buffered.metrics(windowStart: b.windowStart, windowEnd: b.windowEnd, servers: servers)
-            #expect(x.count == y.count, "\(label): metric count")
-            for (index, (u, v)) in zip(x, y).enumerated() where !(u.isNaN && v.isNaN) {
-                #expect(abs(u - v) <= 1e-12 * max(abs(v), 1e-300), "\(label): metric \(index): \(u) against \(v)")
-            }
-            #expect(alone.controlMeans().enumerated().allSatisfy { index, mean in
-                let other = buffered.controlMeans()[index]
-                return mean.isNaN ? other.isNaN : abs(mean - other) <= 1e-12 * abs(other)
-            }, "\(label): the control variates' inputs")
+            FusedMetricsTests.expectSame(
+                alone.metrics(windowStart: a.windowStart, windowEnd: a.windowEnd, servers: servers),
+                buffered.metrics(windowStart: b.windowStart, windowEnd: b.windowEnd, servers: servers), label)
+            FusedMetricsTests.expectSame(alone.controlMeans(), buffered.controlMeans(),
+                                         "\(label): the control variates' inputs")
         }
     }
 }
