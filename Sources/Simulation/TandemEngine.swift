@@ -505,11 +505,11 @@ struct Pass<Observer: TandemObserver> {
         // A timeout that expired strictly before this arrival released first; one
         // expiring exactly now waits, so the new jobs ride along (fine point 1).
         if buffers[0].count > 0 && buffers[0].deadline < time { release(0, at: buffers[0].deadline) }
-        let timeout = stations[0].timeout
-        let maxBatch = stations[0].maxBatch
         if releasesAlone(0) {
             arriveAlone(time: time, jobs: jobs)
         } else {
+            let timeout = stations[0].timeout
+            let maxBatch = stations[0].maxBatch
             for _ in 0..<jobs {
                 buffers[0].append(job: nextJob(at: time), arrival: time, enter: time, timeout: timeout)
                 if buffers[0].count == maxBatch { release(0, at: time) }
@@ -521,7 +521,7 @@ struct Pass<Observer: TandemObserver> {
     /// `jobs` jobs arrive at `time` at a station 1 that releases each alone
     /// (`releasesAlone`). A call of its own, once a batch: inlined, it made
     /// `arriveAtStation1` too large to be inlined into `arrive` (the batching
-    /// scenario ran 2% to 3% slower).
+    /// scenario ran up to 3% slower, three runs each).
     @inline(never)
     mutating func arriveAlone(time: Double, jobs: Int) {
         for _ in 0..<jobs { releaseOne(0, job: nextJob(at: time), arrival: time, at: time) }
@@ -565,7 +565,8 @@ struct Pass<Observer: TandemObserver> {
         buffers[k].count = 0
         // As `handOverCompleted`, with the buffer's hand-over in this function's body
         // when the next station has a buffer: the buffered chains (batching at every
-        // station) keep the shape they had before `releaseOne` (2% to 4% faster).
+        // station) keep the shape they had before `releaseOne` (1% to 2% faster than
+        // through `handOver`, three runs of `bench simulate --scenario batching` each).
         while !handOvers[k].isEmpty && handOvers[k].top.completion <= result.dispatch {
             let invocation = handOvers[k].pop()
             if releasesAlone(k + 1) {
