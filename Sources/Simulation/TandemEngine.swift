@@ -611,6 +611,7 @@ struct Pass<Observer: TandemObserver> {
 
     /// The jobs of `invocation` (from station `k - 1`) enter station `k` at its
     /// completion, in FCFS order.
+    @inline(__always)
     mutating func handOver(to k: Int, _ invocation: PendingInvocation) {
         guard releasesAlone(k) else {
             handOverToBuffer(to: k, invocation)
