@@ -564,9 +564,10 @@ struct Pass<Observer: TandemObserver> {
         }
         buffers[k].count = 0
         // As `handOverCompleted`, with the buffer's hand-over in this function's body
-        // when the next station has a buffer: the buffered chains (batching at every
-        // station) keep the shape they had before `releaseOne` (1% to 2% faster than
-        // through `handOver`, three runs of `bench simulate --scenario batching` each).
+        // when the next station has a buffer. `handOver` makes the same choice, but
+        // calling `handOverCompleted` here instead made the compiler lay the engine out
+        // otherwise: r1 and chain5 about 4% slower (four runs of `bench simulate` each,
+        // in turn, 2026-12-07; batching unchanged).
         while !handOvers[k].isEmpty && handOvers[k].top.completion <= result.dispatch {
             let invocation = handOvers[k].pop()
             if releasesAlone(k + 1) {
