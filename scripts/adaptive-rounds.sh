@@ -5,7 +5,9 @@
 # design's next POOL where its members disagree most per expected simulated job
 # (`duet sweep --adaptive --costs`). Every row lands in OUT (the start's rows, then
 # each round's, in round order); each round's own file is OUT.roundN.csv. Times go to
-# stderr, one line a phase.
+# stderr, one line a phase. A pipeline file's `adaptive:` section makes the same
+# rounds the sweep phase of `duet run` (docs/spec-files.md); this script gives the
+# dataset alone.
 #
 #   scripts/adaptive-rounds.sh SPEC.yaml START ROUNDS ADD POOL OUT.csv
 #   scripts/adaptive-rounds.sh examples/quickstart-pipeline-sweep.yaml 500 3 1000 5000 adaptive.csv

@@ -6,7 +6,8 @@
 // The run is the whole design: `sweep-point` tasks 0 ..< points, the spec as its blob
 // (`SweepSpecBlob`), `{"points": N}` as payload; for chosen points (`duet sweep
 // --adaptive`) one `sweep-chosen-point` task per chosen point, the points listed in
-// the payload's `"indices"`. Submitting the same spec again while
+// the payload's `"indices"` (and in the spec blob too, so that rounds choosing as
+// many points are different runs). Submitting the same spec again while
 // that run is unfinished resumes it, so a client that was interrupted, or that lost
 // the coordinator for a while, picks up where the run is. Results are read in index
 // order from the first point the file lacks (`RESULTS` pages stop at the first
@@ -96,7 +97,7 @@ public final class ClusterSweep: SweepExecutor, @unchecked Sendable {
             kind: chosen ? SweepPointRunner.chosenKind : SweepPointRunner.kind, taskCount: runner.indices.count,
             payload: chosen ? ["points": .integer(runner.design.points), "indices": .array(runner.indices.map { .integer($0) })]
                 : ["points": .integer(runner.design.points)],
-            blobs: blobs, label: label, spec: SweepSpecBlob.encode(runner.spec, traceFile: traceFile))
+            blobs: blobs, label: label, spec: SweepSpecBlob.encode(runner.spec, traceFile: traceFile, chosen: chosen ? runner.indices : nil))
 
         var run = try submit(submission, follower: follower)
         var next = first

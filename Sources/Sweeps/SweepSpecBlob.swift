@@ -42,8 +42,11 @@ public enum SweepSpecBlob {
     }
 
     /// The spec's canonical text. A base with a trace names the trace file's hash
-    /// (`traceFile`: read again here unless given).
-    public static func encode(_ spec: SweepSpec, traceFile file: [UInt8]? = nil) -> [UInt8] {
+    /// (`traceFile`: read again here unless given). `chosen` lists the points of a run of
+    /// chosen points (`duet sweep --adaptive`): a coordinator knows a run again by its
+    /// kind, spec bytes and task count, so two rounds choosing as many points of one spec
+    /// must differ in their bytes, or the second would be served the first's results.
+    public static func encode(_ spec: SweepSpec, traceFile file: [UInt8]? = nil, chosen: [Int]? = nil) -> [UInt8] {
         let base = spec.base
         var trace: Wire.Trace?
         if let replay = base.trace {
@@ -58,7 +61,7 @@ public enum SweepSpecBlob {
                             holdMultiplier: base.mmpp != nil && base.holdMultiplier != 1 ? base.holdMultiplier : nil,
                             batch: base.batch, stations: base.stations, run: base.run, trace: trace),
             vary: spec.parameters.map { Wire.Parameter(path: $0.target.description, range: $0.range) },
-            design: spec.design, run: spec.run)
+            design: spec.design, run: spec.run, chosen: chosen)
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys]
         encoder.nonConformingFloatEncodingStrategy = .infAndNanAsWords
@@ -141,6 +144,10 @@ public enum SweepSpecBlob {
         var vary: [Parameter]
         var design: SweepDesignSettings
         var run: SweepRunSettings
+        /// The points of a run of chosen points; absent for a whole design (whose bytes
+        /// are then those of blobs written before it). Workers read the points from the
+        /// run's payload: this copy is for the run's identity.
+        var chosen: [Int]?
 
         /// A `TandemConfig`: a trace travels as its settings and the hash of its file.
         struct Base: Codable {

@@ -13,9 +13,11 @@ struct PipelineSpec {
     var title: String
     var sweep: String
     var search: String
+    /// Rounds that choose the sweep's points (absent: the design's points in turn).
+    var adaptive: AdaptiveRoundsSpec?
 
     /// Every key a pipeline file may have (docs/spec-files.md lists them).
-    static let keys = ["title", "sweep", "search"]
+    static let keys = ["title", "sweep", "search", "adaptive"]
 
     static func load(path: String) throws -> PipelineSpec {
         let text: String
@@ -31,7 +33,8 @@ struct PipelineSpec {
             return PipelineSpec(
                 title: try root.string("title", default: "Duet run"),
                 sweep: resolve(try root.string("sweep")),
-                search: resolve(try root.string("search")))
+                search: resolve(try root.string("search")),
+                adaptive: try root["adaptive"].map(AdaptiveRoundsSpec.parse))
         } catch let error as ConfigError {
             throw CLIError("\(path): \(error)")
         }
@@ -44,7 +47,8 @@ struct RunCommand: ParsableCommand {
         abstract: "The main job: sweep, hyperparameter search, evaluation and report in one command.",
         discussion: """
             PIPELINE names a sweep spec and a search spec (paths relative to it; see \
-            examples/quickstart.yaml). DIR gets dataset.csv, search/ (trials.csv, trials.json, \
+            examples/quickstart.yaml), and may choose the sweep's points in adaptive rounds \
+            (examples/quickstart-adaptive.yaml; docs/spec-files.md). DIR gets dataset.csv, search/ (trials.csv, trials.json, \
             best-model.json), best-model.json, summary.json, report.html and its data report.json \
             (`duet report` renders it again); --json prints summary.json's object on stdout. Each phase keeps \
             its own record (the dataset and its sidecar, the search's trials.json), so running \
@@ -64,7 +68,7 @@ struct RunCommand: ParsableCommand {
             """
     )
 
-    @Argument(help: "Pipeline file (YAML): title, sweep and search.") var pipeline: String
+    @Argument(help: "Pipeline file (YAML): title, sweep, search and optionally adaptive.") var pipeline: String
     @Option(help: "Output directory (created if needed).") var out: String
     @OptionGroup var cluster: ClusterOptions<PipelineWork>
     @Flag(help: "Exit 0 even when search trials failed for good (the report is written either way).")
@@ -105,11 +109,16 @@ struct RunCommand: ParsableCommand {
         }
         defer { localCluster?.stop(grace: 5) }
         try phase("sweep") {
-            try SweepCommand.sweep(
-                specPath: spec.sweep, out: dataPath, threads: nil, points: nil, target: target, output: output.phase,
-                resumeHint: target != nil
-                    ? "the run goes on at the coordinator; run the same command again to collect it"
-                    : "run the same command again to resume")
+            let resumeHint = target != nil
+                ? "the run goes on at the coordinator; run the same command again to collect it"
+                : "run the same command again to resume"
+            if let adaptive = spec.adaptive {
+                try AdaptiveRounds.sweep(adaptive, specPath: spec.sweep, dataPath: dataPath, target: target,
+                                         output: output.phase, resumeHint: resumeHint)
+            } else {
+                try SweepCommand.sweep(specPath: spec.sweep, out: dataPath, threads: nil, points: nil, target: target,
+                                       output: output.phase, resumeHint: resumeHint)
+            }
         }
         var searchFailure: CLIError?
         try phase("search") {

@@ -667,4 +667,62 @@ struct SurrogateCLITests {
         #expect(again.stdout.contains("0 simulated now") || again.stderr.contains("0 simulated now"), "\(again.summary)")
         #expect(again.stderr.contains("resuming: 8 trials recorded"), "\(again.summary)")
     }
+
+    @Test("duet run with adaptive: on one local journal, each round simulates its own chosen points; a rerun resumes")
+    func adaptivePipeline() throws {
+        let files = try TemporaryFiles()
+        defer { files.cleanUp() }
+        let root = FileManager.default.currentDirectoryPath
+        let pipeline = files.directory.appendingPathComponent("adaptive.yaml").path
+        func write(_ adaptive: String) throws {
+            try Data("""
+                title: adaptive test
+                sweep: \(root)/examples/small-sweep.yaml
+                search: \(root)/examples/small-search.yaml
+                adaptive: \(adaptive)
+                """.utf8).write(to: URL(fileURLWithPath: pipeline))
+        }
+        // Two rounds choosing as many points of one spec: on one journal, the second must
+        // not be taken for the first (a run is known again by its kind, spec and task count).
+        try write("{ start: 24, rounds: 2, add: 6, pool: 12, ensemble: 2 }")
+        let out = files.directory.appendingPathComponent("run").path
+        let run = try DuetBinary.run(["run", pipeline, "--out", out, "--local", "2"])
+        #expect(run.status == 0, "\(run.summary)")
+        #expect(run.stderr.contains("adaptive: 6 of points 24..<36 chosen"), "\(run.summary)")
+        #expect(run.stderr.contains("adaptive: 6 of points 36..<48 chosen"), "\(run.summary)")
+        func points(_ path: String) throws -> [Int] {
+            try String(contentsOfFile: path, encoding: .utf8).split(separator: "\n").dropFirst()
+                .map { try #require(Int($0.prefix { $0 != "," })) }
+        }
+        let dataset = try points(out + "/dataset.csv")
+        #expect(dataset.count == 36 && Set(dataset).count == 36, "\(dataset)")
+        #expect(Array(dataset.prefix(24)) == Array(0..<24))
+        #expect(try points(out + "/adaptive/round1.csv").allSatisfy { (24..<36).contains($0) })
+        #expect(try points(out + "/adaptive/round2.csv").allSatisfy { (36..<48).contains($0) })
+        #expect(FileManager.default.fileExists(atPath: out + "/adaptive/round2.model.json"))
+        #expect(FileManager.default.fileExists(atPath: out + "/best-model.json"))
+
+        // Run again: every part is complete, the ensembles choose the same points, the same dataset.
+        let before = try Data(contentsOf: URL(fileURLWithPath: out + "/dataset.csv"))
+        let again = try DuetBinary.run(["run", pipeline, "--out", out, "--local", "2"])
+        #expect(again.status == 0, "\(again.summary)")
+        #expect(again.stderr.contains("resuming: 6 of 6 points already done"), "\(again.summary)")
+        #expect(try Data(contentsOf: URL(fileURLWithPath: out + "/dataset.csv")) == before)
+
+        // A whole sweep's dataset is not written over.
+        let whole = files.directory.appendingPathComponent("whole").path
+        #expect(try DuetBinary.run(["run", "examples/small.yaml", "--out", whole]).status == 0)
+        let refused = try DuetBinary.run(["run", pipeline, "--out", whole])
+        #expect(refused.status != 0 && refused.stderr.contains("is a whole sweep's dataset"), "\(refused.summary)")
+
+        // Bad sections are named by their key.
+        for (section, message) in [("{ start: 24, rounds: 2, add: 6, pool: 4 }", "adaptive.pool: must be at least add (6)"),
+                                   ("{ start: 24, rounds: 2, add: 6, ensemble: 1 }", "adaptive.ensemble"),
+                                   ("{ start: 24, rounds: 2 }", "adaptive.add: required key is missing"),
+                                   ("{ start: 24, rounds: 2, add: 6, size: 3 }", "adaptive.size")] {
+            try write(section)
+            let bad = try DuetBinary.run(["run", pipeline, "--out", files.directory.appendingPathComponent("bad").path])
+            #expect(bad.status != 0 && bad.stderr.contains(message), "\(section): \(bad.summary)")
+        }
+    }
 }
