@@ -43,32 +43,14 @@ struct EvaluateCommand: ParsableCommand {
                                          modelMinStations: surrogate.minStations)
             throw CLIError("\(dataFile): \(error)")
         }
-        // Kept, in example order, for --rows.
-        var predictions: [[Double]] = [], baselines: [[Double?]] = []
-        // With the members' spread, which an ensemble's bands need; in bulk, on every core.
-        let predicted = surrogate.predictWithSpread(dataset.examples.map(\.config))
-        let report = SurrogateEvaluation.evaluate(dataset.examples, layout: surrogate.stations) { example in
-            predictions.append(predicted[predictions.count].values)
-            return predictions[predictions.count - 1]
-        }
-        let baseline = SurrogateEvaluation.evaluate(dataset.examples, names: dataset.targetNames) { example in
-            let estimate = QueueingNetworkAnalyzer.estimate(example.config)
-            baselines.append(dataset.targetNames.map { estimate?.value($0) })
-            return baselines[baselines.count - 1]
-        }
+        let evaluation = ModelEvaluation(surrogate, on: dataset)
+        let (report, baseline, coverage) = (evaluation.report, evaluation.baseline, evaluation.coverage)
         if let rows {
-            try writeRows(rows, names: dataset.targetNames, dataset.examples, predictions, baselines,
-                          surrogate: surrogate, spreads: predicted)
+            try writeRows(rows, names: dataset.targetNames, dataset.examples, evaluation.predictions,
+                          evaluation.baselines, surrogate: surrogate, spreads: evaluation.spreads)
         }
-        var row = 0
-        let coverage = surrogate.file.errorBands.map { bands in
-            bands.coverage(names: surrogate.targetNames, examples: dataset.examples) { _ in
-                defer { row += 1 }
-                return predicted[row]
-            }
-        } ?? [:]
         if json {
-            print(evaluationJSON(report, baseline: baseline, coverage: coverage).text(numbers: .plain, pretty: true))
+            print(evaluation.json.text(numbers: .plain, pretty: true))
             return
         }
         print("\(report.rows) rows (\(dataset.skipped.count) unstable or invalid rows skipped); errors in percent")
@@ -109,6 +91,47 @@ extension EvaluateCommand {
               + "\(dataset.stations) stations composed station by station; errors in percent")
         printTable(report, baseline: baseline, coverage: [:])
     }
+}
+
+/// A model's errors on a dataset's rows beside QNA's, and the share of rows inside its
+/// error bands (`duet evaluate`, and `duet run`'s held-out points).
+struct ModelEvaluation {
+    var report: EvaluationReport
+    var baseline: EvaluationReport
+    /// Per target, the share of rows inside the model's error band and the bands' mean
+    /// half-width in log units; empty for a model without bands.
+    var coverage: [String: (share: Double, halfWidth: Double)]
+    /// In example order: the predictions with the members' spread, their values, and QNA's.
+    var spreads: [SpreadPrediction]
+    var predictions: [[Double]]
+    var baselines: [[Double?]]
+
+    init(_ surrogate: SurrogateModel, on dataset: SurrogateDataset) {
+        // With the members' spread, which an ensemble's bands need; in bulk, on every core.
+        let predicted = surrogate.predictWithSpread(dataset.examples.map(\.config))
+        var predictions: [[Double]] = [], baselines: [[Double?]] = []
+        report = SurrogateEvaluation.evaluate(dataset.examples, layout: surrogate.stations) { example in
+            predictions.append(predicted[predictions.count].values)
+            return predictions[predictions.count - 1]
+        }
+        baseline = SurrogateEvaluation.evaluate(dataset.examples, names: dataset.targetNames) { example in
+            let estimate = QueueingNetworkAnalyzer.estimate(example.config)
+            baselines.append(dataset.targetNames.map { estimate?.value($0) })
+            return baselines[baselines.count - 1]
+        }
+        var row = 0
+        coverage = surrogate.file.errorBands.map { bands in
+            bands.coverage(names: surrogate.targetNames, examples: dataset.examples) { _ in
+                defer { row += 1 }
+                return predicted[row]
+            }
+        } ?? [:]
+        spreads = predicted
+        self.predictions = predictions
+        self.baselines = baselines
+    }
+
+    var json: JSON { evaluationJSON(report, baseline: baseline, coverage: coverage) }
 }
 
 /// The table of `duet evaluate`: per target its errors overall and by load band, QNA's

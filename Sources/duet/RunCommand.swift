@@ -15,9 +15,11 @@ struct PipelineSpec {
     var search: String
     /// Rounds that choose the sweep's points (absent: the design's points in turn).
     var adaptive: AdaptiveRoundsSpec?
+    /// Points of the sweep's space, of another design seed, that judge the best model.
+    var heldOut: HeldOutSpec?
 
     /// Every key a pipeline file may have (docs/spec-files.md lists them).
-    static let keys = ["title", "sweep", "search", "adaptive"]
+    static let keys = ["title", "sweep", "search", "adaptive", "heldOut"]
 
     static func load(path: String) throws -> PipelineSpec {
         let text: String
@@ -34,7 +36,8 @@ struct PipelineSpec {
                 title: try root.string("title", default: "Duet run"),
                 sweep: resolve(try root.string("sweep")),
                 search: resolve(try root.string("search")),
-                adaptive: try root["adaptive"].map(AdaptiveRoundsSpec.parse))
+                adaptive: try root["adaptive"].map(AdaptiveRoundsSpec.parse),
+                heldOut: try root["heldOut"].map(HeldOutSpec.parse))
         } catch let error as ConfigError {
             throw CLIError("\(path): \(error)")
         }
@@ -108,16 +111,27 @@ struct RunCommand: ParsableCommand {
             target = .coordinator(endpoint: started.endpoint, keys: nil)
         }
         defer { localCluster?.stop(grace: 5) }
+        let heldOutPath = directory.appendingPathComponent("heldout.csv").path
+        let heldOutSweep = try spec.heldOut.map { try $0.spec(of: SweepCommand.loadSpec(spec.sweep), pipeline: pipeline) }
+        let resumeHint = target != nil
+            ? "the run goes on at the coordinator; run the same command again to collect it"
+            : "run the same command again to resume"
         try phase("sweep") {
-            let resumeHint = target != nil
-                ? "the run goes on at the coordinator; run the same command again to collect it"
-                : "run the same command again to resume"
             if let adaptive = spec.adaptive {
                 try AdaptiveRounds.sweep(adaptive, specPath: spec.sweep, dataPath: dataPath, target: target,
                                          output: output.phase, resumeHint: resumeHint)
             } else {
                 try SweepCommand.sweep(specPath: spec.sweep, out: dataPath, threads: nil, points: nil, target: target,
                                        output: output.phase, resumeHint: resumeHint)
+            }
+        }
+        if let heldOutSweep {
+            try phase("held-out points") {
+                log("held-out: \(heldOutSweep.design.points) points of the sweep's space with design seed "
+                    + "\(heldOutSweep.design.seed), to judge the best model by")
+                try SweepCommand.sweep(heldOutSweep, specPath: spec.sweep, out: heldOutPath, threads: nil, points: nil,
+                                       target: target, label: "held-out points", output: output.phase,
+                                       resumeHint: resumeHint)
             }
         }
         var searchFailure: CLIError?
@@ -132,6 +146,7 @@ struct RunCommand: ParsableCommand {
         }
         let modelPath = directory.appendingPathComponent("best-model.json").path
         var evaluated: (model: SurrogateModel, table: DatasetTable, dataset: SurrogateDataset, best: TrialRecord?)?
+        var heldOut: (rows: SurrogateDataset, evaluation: ModelEvaluation)?
         try phase("evaluation and report") {
             let searchModel = URL(fileURLWithPath: searchPath).appendingPathComponent("best-model.json").path
             try? FileManager.default.removeItem(atPath: modelPath)
@@ -148,9 +163,13 @@ struct RunCommand: ParsableCommand {
             // The page's data, so that `duet report DIR/report.json` can render it again.
             try data.jsonData().write(to: directory.appendingPathComponent("report.json"), options: .atomic)
             evaluated = (model, table, dataset, best)
+            if heldOutSweep != nil {
+                let rows = try withDatasetErrors { try SurrogateDataset.load(path: heldOutPath) }
+                heldOut = (rows, ModelEvaluation(model, on: rows))
+            }
         }
         let (model, table, dataset, best) = evaluated!
-        let summary: JSON = .object([
+        var fields: [(String, JSON)] = [
             ("title", .string(spec.title)),
             ("phases", .object(phases.map { ($0.name, .number($0.seconds)) })),
             ("dataset", .object([("rows", .integer(table.rows.count)), ("usable", .integer(dataset.examples.count)),
@@ -168,14 +187,33 @@ struct RunCommand: ParsableCommand {
                 }
                 return (name, .object(fields))
             })),
-        ])
+        ]
+        if let heldOut, let sweep = heldOutSweep {
+            // What `duet evaluate best-model.json heldout.csv --json` prints, with the sample's design.
+            let evaluation = heldOut.evaluation.json
+            fields.append(("heldOut", .object([
+                ("points", .integer(sweep.design.points)), ("seed", Int(exactly: sweep.design.seed).map(JSON.integer) ?? .string("\(sweep.design.seed)")),
+                ("skipped", .integer(heldOut.rows.skipped.count)), ("rows", evaluation["rows"] ?? .null),
+                ("targets", evaluation["targets"] ?? .null),
+            ])))
+        }
+        let summary: JSON = .object(fields)
         try summary.text(numbers: .plain, pretty: true).write(toFile: directory.appendingPathComponent("summary.json").path,
                                                    atomically: true, encoding: .utf8)
         let total = phases.reduce(0) { $0 + $1.seconds }
         output.line("\nDuet run finished in \(String(format: "%.0f", total)) s: "
               + phases.map { "\($0.name) \(String(format: "%.0f", $0.seconds)) s" }.joined(separator: ", "))
         printSplitSummary(model.file, to: output)
-        output.line("wrote \(out)/dataset.csv, search/, best-model.json, summary.json, report.html, report.json")
+        if let heldOut, let sweep = heldOutSweep {
+            let report = heldOut.evaluation.report
+            output.line("held-out points (\(report.rows) stable of \(sweep.design.points), design seed \(sweep.design.seed), "
+                        + "heldout.csv): MAPE " + zip(report.targets, heldOut.evaluation.baseline.targets).prefix(4).map {
+                            "\($0.name) " + String(format: "%.2f%%", $0.overall.mape)
+                                + ($1.overall.count > 0 ? String(format: " (QNA %.2f%%)", $1.overall.mape) : "")
+                        }.joined(separator: ", "))
+        }
+        output.line("wrote \(out)/dataset.csv" + (spec.adaptive != nil ? ", adaptive/" : "")
+                    + (spec.heldOut != nil ? ", heldout.csv" : "") + ", search/, best-model.json, summary.json, report.html, report.json")
         output.object(summary)
         if let searchFailure { throw searchFailure }
     }

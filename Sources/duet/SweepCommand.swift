@@ -99,13 +99,24 @@ struct SweepCommand: ParsableCommand {
     static func sweep(specPath: String, out: String, threads: Int?, points: Int?,
                       adaptive: (model: String, add: Int, pool: Int, costs: String?)? = nil, target: ClusterTarget?,
                       output: SummaryOutput = .text, resumeHint: String) throws {
-        let sweep: SweepSpec
+        try sweep(loadSpec(specPath), specPath: specPath, out: out, threads: threads, points: points, adaptive: adaptive,
+                  target: target, output: output, resumeHint: resumeHint)
+    }
+
+    static func loadSpec(_ specPath: String) throws -> SweepSpec {
         do {
-            sweep = try SweepSpec.load(path: specPath)
+            return try SweepSpec.load(path: specPath)
         } catch let error as ConfigError {
             // Errors about the file itself (missing, bad YAML) already name it.
             throw SweepError(error.path.isEmpty ? "\(error)" : "\(specPath): \(error)")
         }
+    }
+
+    /// The same with the spec already loaded (and perhaps changed: `duet run`'s held-out
+    /// points); `specPath` names it in the summary and labels its cluster run.
+    static func sweep(_ sweep: SweepSpec, specPath: String, out: String, threads: Int?, points: Int?,
+                      adaptive: (model: String, add: Int, pool: Int, costs: String?)? = nil, target: ClusterTarget?,
+                      label: String? = nil, output: SummaryOutput = .text, resumeHint: String) throws {
         let runner: SweepRunner
         var adaptiveSummary: JSON = .null
         if let adaptive {
@@ -145,7 +156,7 @@ struct SweepCommand: ParsableCommand {
             runner = try SweepRunner(spec: sweep, outputPath: out, threads: threads, points: points)
         }
         let printer = ProgressPrinter()
-        let label = ((specPath as NSString).lastPathComponent as NSString).deletingPathExtension
+        let label = label ?? ((specPath as NSString).lastPathComponent as NSString).deletingPathExtension
         let executor = target.map { ClusterSweep(target: $0, label: label, note: printer.note) }
 
         // Ctrl-C or kill: stop writing (the file holds complete rows only) and say how to resume.

@@ -53,7 +53,7 @@ struct SpecFilesDocTests {
         }
     }
 
-    @Test("pipeline file: title, sweep, search")
+    @Test("pipeline file: title, sweep, search, adaptive, heldOut")
     func pipelineKeys() throws {
         let documented = Self.documentedKeys(try Self.section("Pipeline file"))
         for key in PipelineSpec.keys { #expect(documented.contains(key), "docs/spec-files.md has no row for \(key)") }

@@ -668,7 +668,7 @@ struct SurrogateCLITests {
         #expect(again.stderr.contains("resuming: 8 trials recorded"), "\(again.summary)")
     }
 
-    @Test("duet run with adaptive: on one local journal, each round simulates its own chosen points; a rerun resumes")
+    @Test("duet run with adaptive: on one local journal, each round simulates its own chosen points; held-out points judge the model; a rerun resumes")
     func adaptivePipeline() throws {
         let files = try TemporaryFiles()
         defer { files.cleanUp() }
@@ -684,7 +684,7 @@ struct SurrogateCLITests {
         }
         // Two rounds choosing as many points of one spec: on one journal, the second must
         // not be taken for the first (a run is known again by its kind, spec and task count).
-        try write("{ start: 24, rounds: 2, add: 6, pool: 12, ensemble: 2 }")
+        try write("{ start: 24, rounds: 2, add: 6, pool: 12, ensemble: 2 }\nheldOut: { points: 8 }")
         let out = files.directory.appendingPathComponent("run").path
         let run = try DuetBinary.run(["run", pipeline, "--out", out, "--local", "2"])
         #expect(run.status == 0, "\(run.summary)")
@@ -702,11 +702,32 @@ struct SurrogateCLITests {
         #expect(FileManager.default.fileExists(atPath: out + "/adaptive/round2.model.json"))
         #expect(FileManager.default.fileExists(atPath: out + "/best-model.json"))
 
+        // The held-out points: the sweep's space with design seed 2, other configurations
+        // than the sweep's first 8, and the best model judged on them as `duet evaluate` judges it.
+        let heldOutRows = try String(contentsOfFile: out + "/heldout.csv", encoding: .utf8).split(separator: "\n")
+        let sweepRows = try String(contentsOfFile: out + "/dataset.csv", encoding: .utf8).split(separator: "\n")
+        #expect(heldOutRows.count == 9 && heldOutRows[0] == sweepRows[0])
+        #expect(Set(heldOutRows.dropFirst().map { $0.drop { $0 != "," } })
+                    .isDisjoint(with: sweepRows.dropFirst().prefix(8).map { $0.drop { $0 != "," } }))
+        let summary = try #require(try JSONSerialization.jsonObject(
+            with: Data(contentsOf: URL(fileURLWithPath: out + "/summary.json"))) as? [String: Any])
+        let heldOut = try #require(summary["heldOut"] as? [String: Any], "\(summary)")
+        #expect(heldOut["points"] as? Int == 8 && heldOut["seed"] as? Int == 2, "\(heldOut)")
+        #expect((summary["phases"] as? [String: Any])?["held-out points"] is Double, "\(summary)")
+        let evaluated = try DuetBinary.run(["evaluate", out + "/best-model.json", out + "/heldout.csv", "--json"])
+        let direct = try #require(try JSONSerialization.jsonObject(with: Data(evaluated.stdout.utf8)) as? [String: Any])
+        func meanResponseMAPE(_ object: [String: Any]) -> Double? {
+            ((object["targets"] as? [String: Any])?["meanResponse"] as? [String: Any])?["mape"] as? Double
+        }
+        #expect(meanResponseMAPE(heldOut) != nil && meanResponseMAPE(heldOut) == meanResponseMAPE(direct), "\(heldOut)")
+        #expect(run.stdout.contains("held-out points (") || run.stderr.contains("held-out points ("), "\(run.summary)")
+
         // Run again: every part is complete, the ensembles choose the same points, the same dataset.
         let before = try Data(contentsOf: URL(fileURLWithPath: out + "/dataset.csv"))
         let again = try DuetBinary.run(["run", pipeline, "--out", out, "--local", "2"])
         #expect(again.status == 0, "\(again.summary)")
         #expect(again.stderr.contains("resuming: 6 of 6 points already done"), "\(again.summary)")
+        #expect(again.stderr.contains("resuming: 8 of 8 points already done"), "\(again.summary)")
         #expect(try Data(contentsOf: URL(fileURLWithPath: out + "/dataset.csv")) == before)
 
         // A whole sweep's dataset is not written over.
@@ -719,7 +740,9 @@ struct SurrogateCLITests {
         for (section, message) in [("{ start: 24, rounds: 2, add: 6, pool: 4 }", "adaptive.pool: must be at least add (6)"),
                                    ("{ start: 24, rounds: 2, add: 6, ensemble: 1 }", "adaptive.ensemble"),
                                    ("{ start: 24, rounds: 2 }", "adaptive.add: required key is missing"),
-                                   ("{ start: 24, rounds: 2, add: 6, size: 3 }", "adaptive.size")] {
+                                   ("{ start: 24, rounds: 2, add: 6, size: 3 }", "adaptive.size"),
+                                   ("{ start: 24, rounds: 2, add: 6 }\nheldOut: { points: 8, seed: 1 }",
+                                    "heldOut.seed: 1 is the sweep's own design seed")] {
             try write(section)
             let bad = try DuetBinary.run(["run", pipeline, "--out", files.directory.appendingPathComponent("bad").path])
             #expect(bad.status != 0 && bad.stderr.contains(message), "\(section): \(bad.summary)")
