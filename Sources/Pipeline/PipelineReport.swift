@@ -13,17 +13,27 @@ public enum PipelineReport {
     /// analytical baseline), the search's learning curves, the sweep's coverage.
     public static func data(title: String, source: String?, phases: [ReportData.Phase], dataset: SurrogateDataset,
                             table: DatasetTable, model: SurrogateModel, trials: TrialsDocument?,
-                            bestTrial: Int?) -> ReportData {
+                            bestTrial: Int?, heldOut: (rows: SurrogateDataset, points: Int, seed: UInt64)? = nil) -> ReportData {
         // The model's own split, rebuilt from the row counts and seed it recorded.
         let info = model.file.metrics["info"] ?? [:]
         let rows = Double(max(1, dataset.examples.count))
         let split = dataset.split(validation: (info["validationRows"] ?? rows / 10) / rows,
                                   test: (info["testRows"] ?? rows / 10) / rows, seed: UInt64(info["splitSeed"] ?? 1))
-        let test = split.test.map { dataset.examples[$0] }
-        let predictions = test.map { model.predict($0.config) }
-        let baselines = test.map { QueueingNetworkAnalyzer.estimate($0.config) }
-        let targets: [ReportData.Target] = model.targetNames.enumerated().map { j, name in
-            let simulated = test.map { $0.targets[j] }
+        return ReportData(title: title, created: Date(), source: source, phases: phases,
+                          dataset: datasetSummary(dataset, table: table),
+                          targets: targets(model, split.test.map { dataset.examples[$0] }),
+                          search: trials.map { searchCurves($0, best: bestTrial) },
+                          coverage: coverage(dataset),
+                          heldOut: heldOut.map { ReportData.HeldOut(points: $0.points, seed: $0.seed,
+                                                                    targets: targets(model, $0.rows.examples)) })
+    }
+
+    /// The model's predictions of `examples` and QNA's, target by target, with their errors.
+    static func targets(_ model: SurrogateModel, _ examples: [SurrogateExample]) -> [ReportData.Target] {
+        let predictions = examples.map { model.predict($0.config) }
+        let baselines = examples.map { QueueingNetworkAnalyzer.estimate($0.config) }
+        return model.targetNames.enumerated().map { j, name in
+            let simulated = examples.map { $0.targets[j] }
             let predicted = predictions.map { $0[j] }
             let baseline: [Double?] = baselines.map { $0?.value(name) }
             let hasBaseline = baseline.contains { $0 != nil }
@@ -32,14 +42,10 @@ public enum PipelineReport {
             }
             return ReportData.Target(
                 name: name, unit: name.contains("instanceSeconds") ? "s/job" : "s", simulated: simulated,
-                predicted: predicted, bottleneckLoad: test.map(\.bottleneckLoad), baseline: hasBaseline ? baseline : nil,
+                predicted: predicted, bottleneckLoad: examples.map(\.bottleneckLoad), baseline: hasBaseline ? baseline : nil,
                 surrogateErrors: ReportData.ErrorStats(errors: errors(predicted.map { $0 })),
                 baselineErrors: hasBaseline ? ReportData.ErrorStats(errors: errors(baseline)) : nil)
         }
-        return ReportData(title: title, created: Date(), source: source, phases: phases,
-                          dataset: datasetSummary(dataset, table: table), targets: targets,
-                          search: trials.map { searchCurves($0, best: bestTrial) },
-                          coverage: coverage(dataset))
     }
 
     static func datasetSummary(_ dataset: SurrogateDataset, table: DatasetTable) -> ReportData.DatasetSummary {

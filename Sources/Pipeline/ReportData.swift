@@ -23,10 +23,13 @@ public struct ReportData: Codable, Sendable, Equatable {
     public var search: Search?
     /// Pairs of varied input columns and the values the sweep sampled.
     public var coverage: [Coverage]
+    /// The same judgement on a pipeline's held-out points (`heldOut:`); nil without them,
+    /// and in pages written before them.
+    public var heldOut: HeldOut?
 
     public init(title: String, created: Date, source: String? = nil, phases: [Phase] = [],
                 dataset: DatasetSummary? = nil, targets: [Target] = [], search: Search? = nil,
-                coverage: [Coverage] = []) {
+                coverage: [Coverage] = [], heldOut: HeldOut? = nil) {
         self.title = title
         self.created = created
         self.source = source
@@ -35,6 +38,21 @@ public struct ReportData: Codable, Sendable, Equatable {
         self.targets = targets
         self.search = search
         self.coverage = coverage
+        self.heldOut = heldOut
+    }
+
+    /// Points of the sweep's space with another design seed, which neither trained nor
+    /// chose the model, and its predictions of them (one entry per target).
+    public struct HeldOut: Codable, Sendable, Equatable {
+        public var points: Int
+        public var seed: UInt64
+        public var targets: [Target]
+
+        public init(points: Int, seed: UInt64, targets: [Target]) {
+            self.points = points
+            self.seed = seed
+            self.targets = targets
+        }
     }
 
     /// One phase of the run (simulate, search, train, evaluate, ...).

@@ -4,11 +4,21 @@
 import Foundation
 
 public enum ReportHTML {
-    /// The section titles, in page order (tests look for them).
+    /// The section titles every page has, in page order (tests look for them).
     public static let sectionTitles = [
         "Summary", "Test metrics", "Parity", "Error distribution", "Error by load band",
         "Hyperparameter search", "Sweep coverage",
     ]
+
+    /// This page's sections: with held-out points, their table follows the test split's.
+    static func sectionTitles(of data: ReportData) -> [String] {
+        guard data.heldOut != nil else { return sectionTitles }
+        var titles = sectionTitles
+        titles.insert(heldOutTitle, at: titles.firstIndex(of: "Test metrics")! + 1)
+        return titles
+    }
+
+    static let heldOutTitle = "Held-out points"
 
     public static func render(_ data: ReportData) -> String {
         var page = ""
@@ -18,6 +28,7 @@ public enum ReportHTML {
         page += header(data)
         page += summary(data)
         page += testMetrics(data)
+        if let heldOut = data.heldOut { page += heldOutMetrics(heldOut) }
         page += parity(data)
         page += errorDistribution(data)
         page += errorByLoad(data)
@@ -34,7 +45,7 @@ public enum ReportHTML {
         var html = "<header>\n<h1>\(esc(data.title))</h1>\n<p class=\"meta\">\(esc(timestamp(data.created)))"
         if let source = data.source, !source.isEmpty { html += " · <code>\(esc(source))</code>" }
         html += "</p>\n<nav>"
-        html += sectionTitles.map { "<a href=\"#\(anchor($0))\">\(esc($0))</a>" }.joined(separator: "")
+        html += sectionTitles(of: data).map { "<a href=\"#\(anchor($0))\">\(esc($0))</a>" }.joined(separator: "")
         html += "</nav>\n</header>\n"
         return html
     }
@@ -133,14 +144,26 @@ public enum ReportHTML {
         var html = sectionStart("Test metrics")
         guard !data.targets.isEmpty else { return html + missing("No test predictions were recorded.") + "</section>\n" }
         html += "<p class=\"lead\">Absolute percentage errors on the test split. The analytical baseline is the two-moment decomposition (QNA with Allen–Cunneen waits); it predicts means only. The better MAPE of each row is in bold.</p>"
-        html += "<div class=\"scroll\"><table class=\"metrics\"><thead>"
+        return html + metricsTable(data.targets) + "\n</section>\n"
+    }
+
+    static func heldOutMetrics(_ heldOut: ReportData.HeldOut) -> String {
+        var html = sectionStart(heldOutTitle)
+        let stable = heldOut.targets.first?.count ?? 0
+        html += "<p class=\"lead\">The same errors on \(count(stable, "stable point")) of \(grouped(heldOut.points)) drawn from the sweep's space with design seed \(heldOut.seed): points that neither trained nor chose the model, so designs that chose their points differently are judged alike.</p>"
+        return html + metricsTable(heldOut.targets) + "\n</section>\n"
+    }
+
+    /// Per target: rows, then the surrogate's and the baseline's error statistics.
+    static func metricsTable(_ targets: [ReportData.Target]) -> String {
+        var html = "<div class=\"scroll\"><table class=\"metrics\"><thead>"
         html += "<tr><th rowspan=\"2\">target</th><th rowspan=\"2\" class=\"num\">rows</th>"
         html += "<th colspan=\"5\" class=\"group surrogate\">surrogate</th><th colspan=\"5\" class=\"group baseline\">analytical baseline</th></tr><tr>"
         for _ in 0..<2 {
             html += ["MAPE", "median", "p90", "p99", "max"].map { "<th class=\"num\">\($0)</th>" }.joined()
         }
         html += "</tr></thead><tbody>"
-        for target in data.targets {
+        for target in targets {
             let s = target.surrogateErrors
             let b = target.baselineErrors
             let surrogateBetter = b.map { !($0.mape < s.mape) } ?? false
@@ -151,8 +174,7 @@ public enum ReportHTML {
             else { html += "<td class=\"num none\" colspan=\"5\">not predicted</td>" }
             html += "</tr>"
         }
-        html += "</tbody></table></div>\n</section>\n"
-        return html
+        return html + "</tbody></table></div>"
     }
 
     static func statsCells(_ stats: ReportData.ErrorStats, boldMAPE: Bool) -> String {

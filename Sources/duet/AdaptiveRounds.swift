@@ -58,6 +58,11 @@ enum AdaptiveRounds {
             throw CLIError("\(dataPath) is a whole sweep's dataset (it has \(sidecar)); a pipeline with adaptive: "
                            + "writes its dataset from rounds: give another --out")
         }
+        // Before the start is simulated: a round would refuse it only after.
+        guard try SweepCommand.loadSpec(specPath).design.method != .lhs else {
+            throw CLIError("\(specPath): design.method is lhs: adaptive rounds choose among the design's points past "
+                           + "its own, and a Latin hypercube does not continue; use sobol or random")
+        }
         let parts = URL(fileURLWithPath: dataPath).deletingLastPathComponent().appendingPathComponent("adaptive")
         try FileManager.default.createDirectory(at: parts, withIntermediateDirectories: true)
         // The ensembles train on every core: the cluster's workers wait for the round meanwhile.

@@ -156,17 +156,19 @@ struct RunCommand: ParsableCommand {
             let dataset = try withDatasetErrors { try SurrogateDataset.load(path: dataPath) }
             let trials = try? TrialsDocument.read(URL(fileURLWithPath: searchPath).appendingPathComponent(TrialsDocument.fileName))
             let best = trials?.trials.filter { $0.validationMAPE != nil }.min { $0.validationMAPE! < $1.validationMAPE! }
-            let data = PipelineReport.data(title: spec.title, source: pipeline, phases: phases, dataset: dataset,
-                                           table: table, model: model, trials: trials, bestTrial: best?.trial)
+            if let heldOutSweep {
+                let rows = try withDatasetErrors { try SurrogateDataset.load(path: heldOutPath) }
+                heldOut = (rows, ModelEvaluation(model, on: rows))
+            }
+            let data = PipelineReport.data(
+                title: spec.title, source: pipeline, phases: phases, dataset: dataset, table: table, model: model,
+                trials: trials, bestTrial: best?.trial,
+                heldOut: heldOutSweep.map { (heldOut!.rows, $0.design.points, $0.design.seed) })
             try ReportHTML.render(data).write(toFile: directory.appendingPathComponent("report.html").path,
                                              atomically: true, encoding: .utf8)
             // The page's data, so that `duet report DIR/report.json` can render it again.
             try data.jsonData().write(to: directory.appendingPathComponent("report.json"), options: .atomic)
             evaluated = (model, table, dataset, best)
-            if heldOutSweep != nil {
-                let rows = try withDatasetErrors { try SurrogateDataset.load(path: heldOutPath) }
-                heldOut = (rows, ModelEvaluation(model, on: rows))
-            }
         }
         let (model, table, dataset, best) = evaluated!
         var fields: [(String, JSON)] = [

@@ -122,6 +122,26 @@ struct ReportHTMLTests {
         #expect(!html.contains("x<y"))
     }
 
+    @Test("held-out points get a table of their own, and survive the round trip through JSON")
+    func heldOutPoints() throws {
+        var data = ReportSample.full(rows: 30, trials: 5)
+        #expect(!ReportHTML.render(data).contains("Held-out points"))
+        var sample = Array(data.targets.prefix(2))
+        sample[0].name = "heldOutOnly<x>"
+        data.heldOut = ReportData.HeldOut(points: 40, seed: 2, targets: sample)
+        let html = ReportHTML.render(data)
+        try PageChecks.expectWellFormed(html)
+        #expect(html.contains("<h2>Held-out points</h2>"))
+        #expect(html.contains("\">Held-out points</a>"), "the navigation names it")
+        #expect(html.contains("of 40 drawn from the sweep's space with design seed 2"))
+        #expect(html.contains("<code>heldOutOnly&lt;x&gt;</code>"))
+        // Its rows follow the test split's table: the held-out section comes after it.
+        let test = try #require(html.range(of: "<h2>Test metrics</h2>"))
+        let held = try #require(html.range(of: "<h2>Held-out points</h2>"))
+        #expect(test.upperBound < held.lowerBound)
+        #expect(try ReportData.decode(data.jsonData()) == data)
+    }
+
     @Test("report data round-trips through JSON, non-finite numbers included")
     func jsonRoundTrip() throws {
         let data = ReportSample.full(rows: 30, trials: 5)
