@@ -156,7 +156,7 @@ struct RunCommand: ParsableCommand {
             let dataset = try withDatasetErrors { try SurrogateDataset.load(path: dataPath) }
             let trials = try? TrialsDocument.read(URL(fileURLWithPath: searchPath).appendingPathComponent(TrialsDocument.fileName))
             let best = trials?.trials.filter { $0.validationMAPE != nil }.min { $0.validationMAPE! < $1.validationMAPE! }
-            if let heldOutSweep {
+            if heldOutSweep != nil {
                 let rows = try withDatasetErrors { try SurrogateDataset.load(path: heldOutPath) }
                 heldOut = (rows, ModelEvaluation(model, on: rows))
             }

@@ -35,4 +35,36 @@ struct InterruptCLITests {
         #expect(lines.count > 5)
         #expect(lines.allSatisfy { $0.split(separator: ",", omittingEmptySubsequences: false).count == fields })
     }
+
+    @Test("SIGINT in duet run's search, the phase after the sweep, stops it: exit 130")
+    func runStopsInItsSecondPhase() throws {
+        // Each phase traps the signal while it runs; the first trap's end once left every
+        // later phase deaf to Ctrl-C (Sources/duet/SignalTrap.swift says why).
+        let scratch = FileManager.default.temporaryDirectory.appendingPathComponent("duet-interrupt-\(UUID().uuidString.prefix(8))")
+        try FileManager.default.createDirectory(at: scratch, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: scratch) }
+        let root = DuetBinary.packageRoot.path
+        // A search of wide networks for thousands of epochs on the 40 small rows: minutes.
+        try Data("""
+            space: { layers: 3, width: 256, activation: silu, lr: { loguniform: [0.001, 0.002] }, batchSize: 8,
+                     patience: 100000 }
+            budget: { trials: 64 }
+            algorithm: { name: asha, minEpochs: 2000, maxEpochs: 8000, reduction: 2 }
+            seed: 1
+            """.utf8).write(to: scratch.appendingPathComponent("long-search.yaml"))
+        let pipeline = scratch.appendingPathComponent("pipeline.yaml")
+        try Data("""
+            sweep: \(root)/examples/small-sweep.yaml
+            search: long-search.yaml
+            """.utf8).write(to: pipeline)
+        let run = try DuetProcess(["run", pipeline.path, "--out", scratch.appendingPathComponent("out").path],
+                                  in: scratch, name: "run")
+        defer { run.kill9() }
+        let searching = eventually(120) { run.stderr.contains("== search") && run.stderr.contains("started") || !run.process.isRunning }
+        #expect(searching && run.process.isRunning, "the search did not start\n\(run.summary)")
+        run.signal(SIGINT)
+        let status = run.wait(timeout: 60)
+        #expect(status == 130, "still running (nil) or another status 60 s after SIGINT\n\(run.summary)")
+        #expect(run.stderr.contains("interrupted:"), "\(run.summary)")
+    }
 }
