@@ -59,7 +59,8 @@ enum AdaptiveRounds {
                            + "writes its dataset from rounds: give another --out")
         }
         // Before the start is simulated: a round would refuse it only after.
-        guard try SweepCommand.loadSpec(specPath).design.method != .lhs else {
+        let spec = try SweepCommand.loadSpec(specPath)
+        guard spec.design.method != .lhs else {
             throw CLIError("\(specPath): design.method is lhs: adaptive rounds choose among the design's points past "
                            + "its own, and a Latin hypercube does not continue; use sobol or random")
         }
@@ -72,8 +73,11 @@ enum AdaptiveRounds {
         log("adaptive: the design's first \(rounds.start) points, then \(rounds.rounds) round"
             + "\(rounds.rounds == 1 ? "" : "s") of \(rounds.add) chosen from \(rounds.pool) by ensembles of "
             + "\(rounds.ensemble) (files in \(parts.path))")
-        try SweepCommand.sweep(specPath: specPath, out: files[0], threads: nil, points: rounds.start, target: target,
-                               output: output, resumeHint: resumeHint)
+        // Each part a run of its own on the cluster, named so in `duet status`.
+        let name = SweepCommand.runLabel(specPath)
+        try SweepCommand.sweep(spec, specPath: specPath, out: files[0], threads: nil,
+                               points: rounds.start, target: target, label: "\(name) start", output: output,
+                               resumeHint: resumeHint)
         try concatenate(files, into: dataPath)
         var first = rounds.start
         for round in 1...rounds.rounds {
@@ -83,9 +87,9 @@ enum AdaptiveRounds {
             log(String(format: "adaptive: round %d of %d: an ensemble of %d trained on %@'s rows in %.1f s",
                        round, rounds.rounds, rounds.ensemble, dataPath, Date().timeIntervalSince(started)))
             let file = parts.appendingPathComponent("round\(round).csv").path
-            try SweepCommand.sweep(specPath: specPath, out: file, threads: nil, points: first,
-                                   adaptive: (model: model, add: rounds.add, pool: rounds.pool, costs: dataPath),
-                                   target: target, output: output, resumeHint: resumeHint)
+            try SweepCommand.sweep(spec, specPath: specPath, out: file, threads: nil,
+                                   points: first, adaptive: (model: model, add: rounds.add, pool: rounds.pool, costs: dataPath),
+                                   target: target, label: "\(name) round \(round)", output: output, resumeHint: resumeHint)
             files.append(file)
             try concatenate(files, into: dataPath)
             first += rounds.pool

@@ -51,7 +51,8 @@ struct RunCommand: ParsableCommand {
         discussion: """
             PIPELINE names a sweep spec and a search spec (paths relative to it; see \
             examples/quickstart.yaml), and may choose the sweep's points in adaptive rounds \
-            (examples/quickstart-adaptive.yaml; docs/spec-files.md). DIR gets dataset.csv, search/ (trials.csv, trials.json, \
+            (adaptive:, DIR/adaptive/) and judge the best model on held-out points too (heldOut:, \
+            DIR/heldout.csv): examples/quickstart-adaptive.yaml, docs/spec-files.md. DIR gets dataset.csv, search/ (trials.csv, trials.json, \
             best-model.json), best-model.json, summary.json, report.html and its data report.json \
             (`duet report` renders it again); --json prints summary.json's object on stdout. Each phase keeps \
             its own record (the dataset and its sidecar, the search's trials.json), so running \
@@ -71,7 +72,7 @@ struct RunCommand: ParsableCommand {
             """
     )
 
-    @Argument(help: "Pipeline file (YAML): title, sweep, search and optionally adaptive.") var pipeline: String
+    @Argument(help: "Pipeline file (YAML): title, sweep, search, and optionally adaptive and heldOut.") var pipeline: String
     @Option(help: "Output directory (created if needed).") var out: String
     @OptionGroup var cluster: ClusterOptions<PipelineWork>
     @Flag(help: "Exit 0 even when search trials failed for good (the report is written either way).")
@@ -130,7 +131,8 @@ struct RunCommand: ParsableCommand {
                 log("held-out: \(heldOutSweep.design.points) points of the sweep's space with design seed "
                     + "\(heldOutSweep.design.seed), to judge the best model by")
                 try SweepCommand.sweep(heldOutSweep, specPath: spec.sweep, out: heldOutPath, threads: nil, points: nil,
-                                       target: target, label: "held-out points", output: output.phase,
+                                       target: target,
+                                       label: SweepCommand.runLabel(spec.sweep) + " held-out", output: output.phase,
                                        resumeHint: resumeHint)
             }
         }

@@ -103,6 +103,11 @@ struct SweepCommand: ParsableCommand {
                   target: target, output: output, resumeHint: resumeHint)
     }
 
+    /// A sweep's run on a cluster is named by its spec file (`duet status` shows it).
+    static func runLabel(_ specPath: String) -> String {
+        ((specPath as NSString).lastPathComponent as NSString).deletingPathExtension
+    }
+
     static func loadSpec(_ specPath: String) throws -> SweepSpec {
         do {
             return try SweepSpec.load(path: specPath)
@@ -156,7 +161,7 @@ struct SweepCommand: ParsableCommand {
             runner = try SweepRunner(spec: sweep, outputPath: out, threads: threads, points: points)
         }
         let printer = ProgressPrinter()
-        let label = label ?? ((specPath as NSString).lastPathComponent as NSString).deletingPathExtension
+        let label = label ?? runLabel(specPath)
         let executor = target.map { ClusterSweep(target: $0, label: label, note: printer.note) }
 
         // Ctrl-C or kill: stop writing (the file holds complete rows only) and say how to resume.

@@ -721,6 +721,13 @@ struct SurrogateCLITests {
         }
         #expect(meanResponseMAPE(heldOut) != nil && meanResponseMAPE(heldOut) == meanResponseMAPE(direct), "\(heldOut)")
         #expect(run.stdout.contains("held-out points (") || run.stderr.contains("held-out points ("), "\(run.summary)")
+        // Each part is a run of its own on the cluster, named by its part.
+        let status = try DuetBinary.run(["status", "--journal", out + "/run.journal", "--json", "--finished", "1000"])
+        let runs = (try JSONSerialization.jsonObject(with: Data(status.stdout.utf8)) as? [String: Any])?["runs"]
+            as? [[String: Any]] ?? []
+        let labels = Set(runs.compactMap { $0["label"] as? String })
+        #expect(labels.isSuperset(of: ["small-sweep start", "small-sweep round 1", "small-sweep round 2",
+                                       "small-sweep held-out"]), "\(labels)")
 
         // Run again: every part is complete, the ensembles choose the same points, the same dataset.
         let before = try Data(contentsOf: URL(fileURLWithPath: out + "/dataset.csv"))
