@@ -52,8 +52,8 @@ struct RunCommand: ParsableCommand {
             PIPELINE names a sweep spec and a search spec (paths relative to it; see \
             examples/quickstart.yaml), and may choose the sweep's points in adaptive rounds \
             (adaptive:, DIR/adaptive/) and judge the best model on held-out points too (heldOut:, \
-            DIR/heldout.csv): examples/quickstart-adaptive.yaml, docs/spec-files.md. DIR gets dataset.csv, search/ (trials.csv, trials.json, \
-            best-model.json), best-model.json, summary.json, report.html and its data report.json \
+            DIR/heldout.csv): examples/quickstart-adaptive.yaml, docs/spec-files.md. DIR gets \
+            dataset.csv, search/ (trials.csv, trials.json, best-model.json), best-model.json, summary.json, report.html and its data report.json \
             (`duet report` renders it again); --json prints summary.json's object on stdout. Each phase keeps \
             its own record (the dataset and its sidecar, the search's trials.json), so running \
             the same command again after an interruption resumes where it stopped.
@@ -196,7 +196,8 @@ struct RunCommand: ParsableCommand {
             // What `duet evaluate best-model.json heldout.csv --json` prints, with the sample's design.
             let evaluation = heldOut.evaluation.json
             fields.append(("heldOut", .object([
-                ("points", .integer(sweep.design.points)), ("seed", Int(exactly: sweep.design.seed).map(JSON.integer) ?? .string("\(sweep.design.seed)")),
+                ("points", .integer(sweep.design.points)),
+                ("seed", Int(exactly: sweep.design.seed).map(JSON.integer) ?? .string("\(sweep.design.seed)")),
                 ("skipped", .integer(heldOut.rows.skipped.count)), ("rows", evaluation["rows"] ?? .null),
                 ("targets", evaluation["targets"] ?? .null),
             ])))
