@@ -13,7 +13,9 @@ public enum PipelineReport {
     /// analytical baseline), the search's learning curves, the sweep's coverage.
     public static func data(title: String, source: String?, phases: [ReportData.Phase], dataset: SurrogateDataset,
                             table: DatasetTable, model: SurrogateModel, trials: TrialsDocument?,
-                            bestTrial: Int?, heldOut: (rows: SurrogateDataset, points: Int, seed: UInt64)? = nil) -> ReportData {
+                            bestTrial: Int?,
+                            heldOut: (rows: SurrogateDataset, points: Int, seed: UInt64, predictions: [[Double]])? = nil)
+        -> ReportData {
         // The model's own split, rebuilt from the row counts and seed it recorded.
         let info = model.file.metrics["info"] ?? [:]
         let rows = Double(max(1, dataset.examples.count))
@@ -25,12 +27,15 @@ public enum PipelineReport {
                           search: trials.map { searchCurves($0, best: bestTrial) },
                           coverage: coverage(dataset),
                           heldOut: heldOut.map { ReportData.HeldOut(points: $0.points, seed: $0.seed,
-                                                                    targets: targets(model, $0.rows.examples)) })
+                                                                    targets: targets(model, $0.rows.examples,
+                                                                                     predictions: $0.predictions)) })
     }
 
-    /// The model's predictions of `examples` and QNA's, target by target, with their errors.
-    static func targets(_ model: SurrogateModel, _ examples: [SurrogateExample]) -> [ReportData.Target] {
-        let predictions = examples.map { model.predict($0.config) }
+    /// The model's predictions of `examples` (made here unless given, in example order)
+    /// and QNA's, target by target, with their errors.
+    static func targets(_ model: SurrogateModel, _ examples: [SurrogateExample],
+                        predictions given: [[Double]]? = nil) -> [ReportData.Target] {
+        let predictions = given ?? examples.map { model.predict($0.config) }
         let baselines = examples.map { QueueingNetworkAnalyzer.estimate($0.config) }
         return model.targetNames.enumerated().map { j, name in
             let simulated = examples.map { $0.targets[j] }

@@ -165,7 +165,9 @@ struct RunCommand: ParsableCommand {
             let data = PipelineReport.data(
                 title: spec.title, source: pipeline, phases: phases, dataset: dataset, table: table, model: model,
                 trials: trials, bestTrial: best?.trial,
-                heldOut: heldOutSweep.map { (heldOut!.rows, $0.design.points, $0.design.seed) })
+                heldOut: heldOutSweep.map {
+                    (heldOut!.rows, $0.design.points, $0.design.seed, heldOut!.evaluation.predictions)
+                })
             try ReportHTML.render(data).write(toFile: directory.appendingPathComponent("report.html").path,
                                              atomically: true, encoding: .utf8)
             // The page's data, so that `duet report DIR/report.json` can render it again.

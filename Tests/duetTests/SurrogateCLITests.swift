@@ -720,6 +720,13 @@ struct SurrogateCLITests {
             ((object["targets"] as? [String: Any])?["meanResponse"] as? [String: Any])?["mape"] as? Double
         }
         #expect(meanResponseMAPE(heldOut) != nil && meanResponseMAPE(heldOut) == meanResponseMAPE(direct), "\(heldOut)")
+        // The report's held-out table shows the same predictions' errors.
+        let report = try #require(try JSONSerialization.jsonObject(
+            with: Data(contentsOf: URL(fileURLWithPath: out + "/report.json"))) as? [String: Any])
+        let reported = ((report["heldOut"] as? [String: Any])?["targets"] as? [[String: Any]])?
+            .first { $0["name"] as? String == "meanResponse" }
+        let reportedMAPE = (reported?["surrogateErrors"] as? [String: Any])?["mape"] as? Double
+        #expect(abs((reportedMAPE ?? .nan) - (meanResponseMAPE(heldOut) ?? .nan)) < 1e-9, "\(String(describing: reported))")
         #expect(run.stdout.contains("held-out points (") || run.stderr.contains("held-out points ("), "\(run.summary)")
         // Each part is a run of its own on the cluster, named by its part.
         let status = try DuetBinary.run(["status", "--journal", out + "/run.journal", "--json", "--finished", "1000"])
