@@ -38,9 +38,6 @@ struct AdaptiveRoundsSpec: Equatable {
         }
         return spec
     }
-
-    /// The design's points the sweep phase ends at: the start, then each round's pool.
-    var designPoints: Int { start + rounds * pool }
 }
 
 /// The sweep phase of a pipeline with `adaptive:`. Each part is a sweep file of its own
