@@ -54,40 +54,31 @@ public struct RoundLadder: Sendable, Equatable {
 /// histogram.
 struct SegmentedMetrics: TandemObserver {
     let boundaries: [Int]
-    var stretches: [Stretch]
+    /// A row per stretch (`MeasurementMemory`).
+    var stretches: MeasurementMemory
+    let stretchCount: Int
     var tail: MetricsAccumulator
     /// The stretch the last job looked up fell in: jobs come nearly in order.
     var cursor = 0
-
-    struct Stretch {
-        var responseSum = 0.0
-        var keptJobs = 0
-        var responses: [UInt64] = []
-        var stations: [StationSums]
-        var arrivals = ArrivalSums()
-
-        /// A job of the stretch left the system after `response` seconds.
-        @inline(__always)
-        mutating func addResponse(_ response: Double) {
-            responseSum += response
-            keptJobs += 1
-            responses.append(PercentileMethod.histogramValue(seconds: response))
-        }
-    }
 
     init(boundaries: [Int], stations: Int) {
         precondition(!boundaries.isEmpty && zip(boundaries, boundaries.dropFirst()).allSatisfy { $0 < $1 },
                      "boundaries ascend")
         self.boundaries = boundaries
-        stretches = Array(repeating: Stretch(stations: Array(repeating: StationSums(), count: stations)),
-                          count: boundaries.count - 1)
+        stretchCount = boundaries.count - 1
+        stretches = MeasurementMemory(rows: stretchCount, stations: stations)
         tail = MetricsAccumulator(firstKeptJob: boundaries[boundaries.count - 1], stations: stations)
     }
 
-    /// The stretch holding `job`: -1 before the first boundary, `stretches.count` for the tail.
+    mutating func ownMemory() {
+        if !isKnownUniquelyReferenced(&stretches) { stretches = stretches.copy() }
+        tail.ownMemory()
+    }
+
+    /// The stretch holding `job`: -1 before the first boundary, `stretchCount` for the tail.
     @inline(__always)
     mutating func stretch(of job: Int) -> Int {
-        let count = stretches.count
+        let count = stretchCount
         if job >= boundaries[count] { return count }
         if job < boundaries[0] { return -1 }
         if job >= boundaries[cursor] && job < boundaries[cursor + 1] { return cursor }
@@ -104,12 +95,12 @@ struct SegmentedMetrics: TandemObserver {
     mutating func stationJob(station: Int, job: Int, enter: Double, release: Double, dispatch: Double,
                              completion: Double) {
         let index = stretch(of: job)
-        if index == stretches.count {
+        if index == stretchCount {
             tail.stationJob(station: station, job: job, enter: enter, release: release, dispatch: dispatch,
                             completion: completion)
         } else if index >= 0 {
-            stretches[index].stations[station].addJob(enter: enter, release: release, dispatch: dispatch,
-                                                      completion: completion)
+            stretches.sums(row: index, station: station).pointee.addJob(enter: enter, release: release,
+                                                                        dispatch: dispatch, completion: completion)
         }
     }
 
@@ -117,32 +108,32 @@ struct SegmentedMetrics: TandemObserver {
     mutating func invocation(station: Int, firstJob: Int, jobs: Int, dispatch: Double, completion: Double,
                              cold: Bool, service: Double) {
         let index = stretch(of: firstJob)
-        if index == stretches.count {
+        if index == stretchCount {
             tail.invocation(station: station, firstJob: firstJob, jobs: jobs, dispatch: dispatch,
                             completion: completion, cold: cold, service: service)
         } else if index >= 0 {
-            stretches[index].stations[station].addInvocation(jobs: jobs, busy: completion - dispatch, cold: cold,
-                                                             service: service)
+            stretches.sums(row: index, station: station).pointee.addInvocation(
+                jobs: jobs, busy: completion - dispatch, cold: cold, service: service)
         }
     }
 
     @inline(__always)
     mutating func jobCompleted(job: Int, arrival: Double, completion: Double) {
         let index = stretch(of: job)
-        if index == stretches.count {
+        if index == stretchCount {
             tail.jobCompleted(job: job, arrival: arrival, completion: completion)
         } else if index >= 0 {
-            stretches[index].addResponse(completion - arrival)
+            stretches.addResponse(completion - arrival, row: index)
         }
     }
 
     @inline(__always)
     mutating func batchArrived(firstJob: Int, gap: Double, size: Int) {
         let index = stretch(of: firstJob)
-        if index == stretches.count {
+        if index == stretchCount {
             tail.batchArrived(firstJob: firstJob, gap: gap, size: size)
         } else if index >= 0 {
-            stretches[index].arrivals.add(gap: gap, size: size)
+            stretches.totals[index].arrivals.add(gap: gap, size: size)
         }
     }
 
@@ -156,7 +147,7 @@ struct SegmentedMetrics: TandemObserver {
                                      completion: Double, cold: Bool, service: Double, leaving: Bool) {
         let index = stretch(of: jobs[0])
         let low = index < 0 ? Int.min : boundaries[index]
-        let high = index == stretches.count ? Int.max : boundaries[index + 1]
+        let high = index == stretchCount ? Int.max : boundaries[index + 1]
         var shared = true
         for i in 1..<max(1, count) where jobs[i] < low || jobs[i] >= high { shared = false }
         guard shared else {
@@ -165,19 +156,20 @@ struct SegmentedMetrics: TandemObserver {
                                service: service, leaving: leaving)
             return
         }
-        if index == stretches.count {
+        if index == stretchCount {
             tail.invocationWithJobs(station: station, jobs: jobs, enters: enters, arrivals: arrivals, count: count,
                                     release: release, dispatch: dispatch, completion: completion, cold: cold,
                                     service: service, leaving: leaving)
         } else if index >= 0 {
-            var sums = stretches[index].stations[station]
+            let row = stretches.sums(row: index, station: station)
+            var sums = row.pointee
             for i in 0..<count {
                 sums.addJob(enter: enters[i], release: release, dispatch: dispatch, completion: completion)
             }
             sums.addInvocation(jobs: count, busy: completion - dispatch, cold: cold, service: service)
-            stretches[index].stations[station] = sums
+            row.pointee = sums
             if leaving {
-                for i in 0..<count { stretches[index].addResponse(completion - arrivals[i]) }
+                for i in 0..<count { stretches.addResponse(completion - arrivals[i], row: index) }
             }
         }
     }
@@ -188,21 +180,21 @@ struct SegmentedMetrics: TandemObserver {
             preconditionFailure("job \(firstKeptJob) is not a boundary")
         }
         var merged = tail
-        for stretch in stretches[first...] {
-            merged.responseSum += stretch.responseSum
-            merged.keptJobs += stretch.keptJobs
-            merged.arrivals.add(stretch.arrivals)
-            for value in stretch.responses { merged.histogram.record(value) }
-            for station in merged.stations.indices { merged.stations[station].add(stretch.stations[station]) }
+        merged.ownMemory()
+        for index in first..<stretchCount {
+            merged.memory.totals[0].add(stretches.totals[index])
+            for value in stretches.responses[index].buffer { merged.histogram.record(value) }
+            for station in 0..<stretches.stations {
+                merged.memory.sums[station].add(stretches.sums(row: index, station: station).pointee)
+            }
         }
         return merged
     }
 
     /// Frees the stretches before `firstKeptJob`: no later round keeps them.
     mutating func forget(before firstKeptJob: Int) {
-        for index in stretches.indices where boundaries[index + 1] <= firstKeptJob {
-            stretches[index] = Stretch(stations: [])
-        }
+        ownMemory()
+        for index in 0..<stretchCount where boundaries[index + 1] <= firstKeptJob { stretches.clear(row: index) }
     }
 }
 

@@ -30,6 +30,9 @@ public struct JobTraceRecorder: TandemObserver {
 
     public init() {}
 
+    /// Plain values: nothing shared with a copy.
+    public mutating func ownMemory() {}
+
     public mutating func stationJob(station: Int, job: Int, enter: Double, release: Double, dispatch: Double,
                                     completion: Double) {
         while visits.count <= job { visits.append([]); arrivals.append(.nan) }

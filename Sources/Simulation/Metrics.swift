@@ -69,31 +69,36 @@ public enum PercentileMethod {
 /// Accumulates one replication's measurements (the engine's observer).
 public struct MetricsAccumulator: TandemObserver, Sendable {
     let firstKeptJob: Int
-    var responseSum = 0.0
-    var keptJobs = 0
     var histogram = Histogram<UInt64>(highestTrackableValue: PercentileMethod.highestTrackable,
                                       numberOfSignificantValueDigits: .three)
-    /// Responses (histogram values) not yet in `histogram`, recorded a block at a
+    /// One row: per station, sums over kept jobs and over counted invocations; the
+    /// kept jobs' responses summed and counted, and the kept batches; and the
+    /// responses (histogram values) not yet in `histogram`, recorded a block at a
     /// time in a loop of their own: recording each one inside the engine's loop cost
     /// the two-station reference run 2.5% of its speed (eight runs of each build in
     /// turn, 2026-12-06).
-    var pendingResponses: [UInt64] = []
-
-    /// Per station: sums over kept jobs and over counted invocations.
-    var stations: [StationSums]
-    /// The batches whose first job is kept: their gaps and drawn sizes (controls).
-    var arrivals = ArrivalSums()
+    var memory: MeasurementMemory
 
     public init(firstKeptJob: Int, stations: Int) {
         self.firstKeptJob = firstKeptJob
-        self.stations = Array(repeating: StationSums(), count: stations)
+        memory = MeasurementMemory(rows: 1, stations: stations)
+    }
+
+    var stations: [StationSums] { memory.stationSums(row: 0) }
+    var responseSum: Double { memory.totals[0].responseSum }
+    var keptJobs: Int { memory.totals[0].keptJobs }
+    var arrivals: ArrivalSums { memory.totals[0].arrivals }
+
+    /// Takes memory of its own if a copy shares it (`MeasurementMemory`).
+    public mutating func ownMemory() {
+        if !isKnownUniquelyReferenced(&memory) { memory = memory.copy() }
     }
 
     @inline(__always)
     public mutating func stationJob(station: Int, job: Int, enter: Double, release: Double, dispatch: Double,
                                     completion: Double) {
         guard job >= firstKeptJob else { return }
-        stations[station].addJob(enter: enter, release: release, dispatch: dispatch, completion: completion)
+        memory.sums[station].addJob(enter: enter, release: release, dispatch: dispatch, completion: completion)
     }
 
     @inline(__always)
@@ -101,17 +106,14 @@ public struct MetricsAccumulator: TandemObserver, Sendable {
                                     cold: Bool, service: Double) {
         // An invocation counts when its first job is kept (fine point 6).
         guard firstJob >= firstKeptJob else { return }
-        stations[station].addInvocation(jobs: jobs, busy: completion - dispatch, cold: cold, service: service)
+        memory.sums[station].addInvocation(jobs: jobs, busy: completion - dispatch, cold: cold, service: service)
     }
 
     @inline(__always)
     public mutating func jobCompleted(job: Int, arrival: Double, completion: Double) {
         guard job >= firstKeptJob else { return }
-        let response = completion - arrival
-        responseSum += response
-        keptJobs += 1
-        pendingResponses.append(PercentileMethod.histogramValue(seconds: response))
-        if pendingResponses.count == Self.pendingLimit { recordPending() }
+        memory.addResponse(completion - arrival, row: 0)
+        if memory.responses[0].count == Self.pendingLimit { recordPending() }
     }
 
     /// The per-job calls fused: the station's sums are read and written once per
@@ -122,14 +124,14 @@ public struct MetricsAccumulator: TandemObserver, Sendable {
                                             arrivals: UnsafePointer<Double>, count: Int, release: Double,
                                             dispatch: Double, completion: Double, cold: Bool, service: Double,
                                             leaving: Bool) {
-        var sums = stations[station]
+        var sums = memory.sums[station]
         for i in 0..<count where jobs[i] >= firstKeptJob {
             sums.addJob(enter: enters[i], release: release, dispatch: dispatch, completion: completion)
         }
         if jobs[0] >= firstKeptJob {
             sums.addInvocation(jobs: count, busy: completion - dispatch, cold: cold, service: service)
         }
-        stations[station] = sums
+        memory.sums[station] = sums
         if leaving {
             for i in 0..<count { jobCompleted(job: jobs[i], arrival: arrivals[i], completion: completion) }
         }
@@ -141,17 +143,17 @@ public struct MetricsAccumulator: TandemObserver, Sendable {
                                          dispatch: Double, completion: Double, cold: Bool, service: Double,
                                          leaving: Bool) {
         guard job >= firstKeptJob else { return }
-        var sums = stations[station]
+        var sums = memory.sums[station]
         sums.addJob(enter: enter, release: release, dispatch: dispatch, completion: completion)
         sums.addInvocation(jobs: 1, busy: completion - dispatch, cold: cold, service: service)
-        stations[station] = sums
+        memory.sums[station] = sums
         if leaving { jobCompleted(job: job, arrival: arrival, completion: completion) }
     }
 
     @inline(__always)
     public mutating func batchArrived(firstJob: Int, gap: Double, size: Int) {
         guard firstJob >= firstKeptJob else { return }
-        arrivals.add(gap: gap, size: size)
+        memory.totals[0].arrivals.add(gap: gap, size: size)
     }
 
     static let pendingLimit = 4096
@@ -159,8 +161,8 @@ public struct MetricsAccumulator: TandemObserver, Sendable {
     /// Out of the engine's loop on purpose.
     @inline(never)
     mutating func recordPending() {
-        for value in pendingResponses { histogram.record(value) }
-        pendingResponses.removeAll(keepingCapacity: true)
+        for value in memory.responses[0].buffer { histogram.record(value) }
+        memory.responses[0].count = 0
     }
 
     /// The replication's metrics over the window from the first kept job's arrival
@@ -237,7 +239,7 @@ public struct MetricsAccumulator: TandemObserver, Sendable {
             return
         }
         var complete = histogram
-        for value in pendingResponses { complete.record(value) }
+        for value in memory.responses[0].buffer { complete.record(value) }
         for (index, q) in [(1, 50.0), (2, 95.0), (3, 99.0)] {
             values[index] = Double(complete.valueAtPercentile(q)) / PercentileMethod.nanosecondsPerSecond
         }

@@ -45,6 +45,11 @@ public protocol TandemObserver {
     /// system at `arrival`. The default passes it on as a list of one.
     mutating func invocationOfOne(station: Int, job: Int, enter: Double, arrival: Double, release: Double,
                                   dispatch: Double, completion: Double, cold: Bool, service: Double, leaving: Bool)
+    /// Takes memory of its own for whatever it shares with a copy of itself. The
+    /// engine calls it when a pass starts and on a pass's copy, so that the calls
+    /// above may write shared memory without a copy-on-write check per job
+    /// (`MeasurementMemory`); an observer of plain values does nothing.
+    mutating func ownMemory()
 }
 
 extension TandemObserver {
@@ -385,6 +390,7 @@ struct Pass<Observer: TandemObserver> {
          bufferEveryJob: Bool = false) {
         precondition(!config.stations.isEmpty, "a workflow needs at least one station")
         self.observer = observer
+        self.observer.ownMemory()
         let seed = config.run.seed
         let count = config.stations.count
         stations = .allocate(capacity: count)
@@ -484,6 +490,7 @@ struct Pass<Observer: TandemObserver> {
     /// A pass in the same state with memory of its own, to drain without ending this one.
     func copy() -> Pass {
         var twin = self
+        twin.observer.ownMemory()
         let count = last + 1
         twin.stations = .allocate(capacity: count)
         twin.buffers = .allocate(capacity: count)

@@ -31,6 +31,8 @@ private struct JobByJob<Inner: TandemObserver>: TandemObserver {
     mutating func jobCompleted(job: Int, arrival: Double, completion: Double) {
         inner.jobCompleted(job: job, arrival: arrival, completion: completion)
     }
+
+    mutating func ownMemory() { inner.ownMemory() }
 }
 
 @Suite("Fused invocation metrics")

@@ -19,6 +19,7 @@ private struct ArrivalRecorder: TandemObserver {
     mutating func invocation(station: Int, firstJob: Int, jobs: Int, dispatch: Double, completion: Double,
                              cold: Bool, service: Double) {}
     mutating func jobCompleted(job: Int, arrival: Double, completion: Double) { arrivals[job] = arrival }
+    mutating func ownMemory() {}
 }
 
 /// The process's parameters as the definition names them.
