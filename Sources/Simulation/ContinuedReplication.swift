@@ -50,8 +50,8 @@ public struct RoundLadder: Sendable, Equatable {
 /// holds jobs boundaries[i] ..< boundaries[i + 1], the tail every job from the last
 /// boundary on; jobs before the first are warm-up in every round. A stretch keeps
 /// its responses as they are (histogram values), since a stretch the window leaves
-/// behind must come out of the percentiles again; the tail, never dropped, keeps a
-/// histogram.
+/// behind must come out of the percentiles again; the tail, never dropped, counts
+/// them by value (`ResponseCounts`).
 struct SegmentedMetrics: TandemObserver {
     let boundaries: [Int]
     /// A row per stretch (`MeasurementMemory`).
@@ -183,7 +183,8 @@ struct SegmentedMetrics: TandemObserver {
         merged.ownMemory()
         for index in first..<stretchCount {
             merged.memory.totals[0].add(stretches.totals[index])
-            for value in stretches.responses[index].buffer { merged.histogram.record(value) }
+            let counts = merged.memory.counts.unsafelyUnwrapped
+            for value in stretches.responses[index].buffer { counts.pointee.record(value) }
             for station in 0..<stretches.stations {
                 merged.memory.sums[station].add(stretches.sums(row: index, station: station).pointee)
             }

@@ -69,19 +69,14 @@ public enum PercentileMethod {
 /// Accumulates one replication's measurements (the engine's observer).
 public struct MetricsAccumulator: TandemObserver, Sendable {
     let firstKeptJob: Int
-    var histogram = Histogram<UInt64>(highestTrackableValue: PercentileMethod.highestTrackable,
-                                      numberOfSignificantValueDigits: .three)
     /// One row: per station, sums over kept jobs and over counted invocations; the
-    /// kept jobs' responses summed and counted, and the kept batches; and the
-    /// responses (histogram values) not yet in `histogram`, recorded a block at a
-    /// time in a loop of their own: recording each one inside the engine's loop cost
-    /// the two-station reference run 2.5% of its speed (eight runs of each build in
-    /// turn, 2026-12-06).
+    /// kept jobs' responses summed, counted and counted by value for the percentiles
+    /// (`ResponseCounts`); and the kept batches.
     var memory: MeasurementMemory
 
     public init(firstKeptJob: Int, stations: Int) {
         self.firstKeptJob = firstKeptJob
-        memory = MeasurementMemory(rows: 1, stations: stations)
+        memory = MeasurementMemory(rows: 1, stations: stations, countsResponses: true)
     }
 
     var stations: [StationSums] { memory.stationSums(row: 0) }
@@ -112,8 +107,10 @@ public struct MetricsAccumulator: TandemObserver, Sendable {
     @inline(__always)
     public mutating func jobCompleted(job: Int, arrival: Double, completion: Double) {
         guard job >= firstKeptJob else { return }
-        memory.addResponse(completion - arrival, row: 0)
-        if memory.responses[0].count == Self.pendingLimit { recordPending() }
+        let response = completion - arrival
+        memory.totals[0].responseSum += response
+        memory.totals[0].keptJobs += 1
+        memory.counts.unsafelyUnwrapped.pointee.record(PercentileMethod.histogramValue(seconds: response))
     }
 
     /// The per-job calls fused: the station's sums are read and written once per
@@ -154,15 +151,6 @@ public struct MetricsAccumulator: TandemObserver, Sendable {
     public mutating func batchArrived(firstJob: Int, gap: Double, size: Int) {
         guard firstJob >= firstKeptJob else { return }
         memory.totals[0].arrivals.add(gap: gap, size: size)
-    }
-
-    static let pendingLimit = 4096
-
-    /// Out of the engine's loop on purpose.
-    @inline(never)
-    mutating func recordPending() {
-        for value in memory.responses[0].buffer { histogram.record(value) }
-        memory.responses[0].count = 0
     }
 
     /// The replication's metrics over the window from the first kept job's arrival
@@ -238,8 +226,7 @@ public struct MetricsAccumulator: TandemObserver, Sendable {
             for index in 1...3 { values[index] = .nan }
             return
         }
-        var complete = histogram
-        for value in memory.responses[0].buffer { complete.record(value) }
+        let complete = memory.counts.unsafelyUnwrapped.pointee.histogram()
         for (index, q) in [(1, 50.0), (2, 95.0), (3, 99.0)] {
             values[index] = Double(complete.valueAtPercentile(q)) / PercentileMethod.nanosecondsPerSecond
         }

@@ -3,6 +3,8 @@
 // as a value: a copy made before a run keeps what it had; a pass's copy drains
 // without touching the pass (ContinuedReplicationTests checks the rounds).
 
+import Foundation
+import Histogram
 import Testing
 @testable import Simulation
 
@@ -26,6 +28,53 @@ struct MeasurementMemoryTests {
         let after = snapshot.metrics(windowStart: a.windowStart, windowEnd: a.windowEnd, servers: servers)
         FusedMetricsTests.expectSame(after, before, "the snapshot after the copy's run")
         #expect(second.stations[0].keptJobs == 2 * first.stations[0].keptJobs)
+    }
+
+    /// The values `record` takes: response-like spreads of nanoseconds, and the layout's edges.
+    static func values(seed: UInt64) -> [UInt64] {
+        var stream = RandomStream(seed: seed, substream: 1)
+        var values: [UInt64] = [1, 2_047, 2_048, 2_049, 4_095, 4_096, 1 << 40, (1 << 40) + 1,
+                                PercentileMethod.highestTrackable - 1]
+        for _ in 0..<20_000 {
+            // Log-uniform from 1 ns to about 30 hours, and a few zeros.
+            let exponent = 47 * stream.nextOpenUnit()
+            values.append(stream.next() % 500 == 0 ? 0 : UInt64(exp2(exponent)))
+        }
+        return values
+    }
+
+    @Test("Responses counted slot by slot give the library's percentiles, extremes and total")
+    func countsMatchTheLibrary() {
+        for seed: UInt64 in [1, 2, 3] {
+            for count in [1, 2, 50, 20_009] {
+                let values = Array(Self.values(seed: seed).suffix(count))
+                var counts = ResponseCounts()
+                defer { counts.free() }
+                var direct = Histogram<UInt64>(highestTrackableValue: PercentileMethod.highestTrackable,
+                                               numberOfSignificantValueDigits: .three)
+                for value in values {
+                    counts.record(value)
+                    direct.record(value)
+                }
+                let handed = counts.histogram()
+                #expect(handed.totalCount == direct.totalCount, "seed \(seed), \(count) values: total")
+                #expect(handed.min == direct.min && handed.maxRecorded == direct.maxRecorded,
+                        "seed \(seed), \(count) values: extremes")
+                for q in [0.001, 1, 25, 50, 90, 95, 99, 99.9, 99.999] {
+                    #expect(handed.valueAtPercentile(q) == direct.valueAtPercentile(q),
+                            "seed \(seed), \(count) values: percentile \(q)")
+                }
+            }
+        }
+    }
+
+    @Test("Every slot's lowest value falls in that slot")
+    func slotsRoundTrip() {
+        for slot in stride(from: 0, to: ResponseCounts.length, by: 7) {
+            #expect(ResponseCounts.slot(of: ResponseCounts.lowestValue(ofSlot: slot)) == slot, "slot \(slot)")
+        }
+        #expect(ResponseCounts.slot(of: 0) == 0 && ResponseCounts.slot(of: 2_047) == 2_047)
+        #expect(ResponseCounts.slot(of: 2_048) == 2_048 && ResponseCounts.slot(of: 2_049) == 2_048)
     }
 
     @Test("A response list grows past its first block and copies what it holds")
