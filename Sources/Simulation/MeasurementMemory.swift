@@ -202,14 +202,6 @@ struct ResponseCounts {
         if value != 0 && value < minNonZero { minNonZero = value }
     }
 
-    /// Adds another set of counts.
-    mutating func add(_ other: ResponseCounts) {
-        for slot in 0..<Self.length { slots[slot] += other.slots[slot] }
-        total += other.total
-        max = Swift.max(max, other.max)
-        minNonZero = Swift.min(minNonZero, other.minNonZero)
-    }
-
     /// The library's histogram of the same values: the same counts slot by slot, the
     /// same total and extremes (its percentiles clamp to them), so the same
     /// percentiles. The extremes' slots record the extremes themselves; any other
