@@ -56,7 +56,7 @@ struct SegmentedMetrics: TandemObserver {
     let boundaries: [Int]
     /// A row per stretch (`MeasurementMemory`).
     var stretches: MeasurementMemory
-    let stretchCount: Int
+    var stretchCount: Int { stretches.rows }
     var tail: MetricsAccumulator
     /// The stretch the last job looked up fell in: jobs come nearly in order.
     var cursor = 0
@@ -65,8 +65,7 @@ struct SegmentedMetrics: TandemObserver {
         precondition(!boundaries.isEmpty && zip(boundaries, boundaries.dropFirst()).allSatisfy { $0 < $1 },
                      "boundaries ascend")
         self.boundaries = boundaries
-        stretchCount = boundaries.count - 1
-        stretches = MeasurementMemory(rows: stretchCount, stations: stations)
+        stretches = MeasurementMemory(rows: boundaries.count - 1, stations: stations)
         tail = MetricsAccumulator(firstKeptJob: boundaries[boundaries.count - 1], stations: stations)
     }
 
@@ -181,9 +180,9 @@ struct SegmentedMetrics: TandemObserver {
         }
         var merged = tail
         merged.ownMemory()
+        let counts = merged.memory.counts.unsafelyUnwrapped
         for index in first..<stretchCount {
             merged.memory.totals[0].add(stretches.totals[index])
-            let counts = merged.memory.counts.unsafelyUnwrapped
             for value in stretches.responses[index].buffer { counts.pointee.record(value) }
             for station in 0..<stretches.stations {
                 merged.memory.sums[station].add(stretches.sums(row: index, station: station).pointee)
