@@ -1,14 +1,16 @@
 // Where the metrics keep what the engine's loop updates for every job: per-station
-// sums and response lists in memory of their own, written through pointers.
+// sums, totals, and the responses (listed, or counted for the percentiles), in
+// memory of their own, written through pointers.
 //
 // Kept in arrays, every update inside the loop paid a copy-on-write check (a call
 // into the runtime) per job and station, and the check made the compiler reload
 // what it had in registers: about 5% of the bench scenarios' time and 8 to 11% of a
-// sweep's with a precision target (README, "Performance"). The observers share a `MeasurementMemory` between copies until
-// one takes memory of its own (`ownMemory`): the engine's pass does so when it
-// starts and when it is copied (`TandemObserver.ownMemory`), and every change made
-// outside the loop (merging, forgetting) does so first. So observers keep value
-// semantics where anyone can see them, without a check per job.
+// sweep's with a precision target (README, "Performance"). The observers share a
+// `MeasurementMemory` between copies until one takes memory of its own
+// (`ownMemory`): the engine's pass does so when it starts and when it is copied
+// (`TandemObserver.ownMemory`), and every change made outside the loop (merging,
+// forgetting) does so first. So observers keep value semantics where anyone can see
+// them, without a check per job.
 
 import Histogram
 
